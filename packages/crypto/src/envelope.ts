@@ -1,0 +1,266 @@
+/**
+ * Sealed envelopes: the unit in which Sealdoc moves and stores document updates,
+ * snapshots and awareness. docs/envelope.md documents every byte.
+ *
+ * - Confidentiality: XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha) under a per-message
+ *   subkey, AAD = the whole header.
+ * - Key commitment: the header carries HMAC-SHA256(doc key, "sealdoc/v1/envelope-commit" ||
+ *   nonce), checked in constant time before decrypting, so a ciphertext opens under one key
+ *   only (a plain Poly1305 tag does not promise that; see Len, Grubbs, Ristenpart 2021).
+ * - Length hiding: PADMÉ padding (Nikitin et al., PETS 2019) with a 0x80 marker.
+ * - Authenticity: Ed25519 over header and ciphertext, so the relay can check it without keys.
+ * @module
+ */
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { CryptoInputError, EnvelopeError, type EnvelopeErrorCode } from './errors.js';
+import { _bytes, _concat, _equal, _int, _Reader, _u32, _u64, _utf8, _wipe } from './bytes.js';
+import { _identitySecrets, type Identity } from './identity.js';
+import { ID_LENGTH, MAX_EPOCH, type Keyring } from './keyring.js';
+import { _pad, _paddedLength, _unpad } from './padding.js';
+import { signMessage, verifyMessage } from './signature.js';
+
+/** The only envelope format version this code writes and reads. */
+export const ENVELOPE_VERSION = 1;
+/** What an envelope carries. */
+export type EnvelopeKind = 'update' | 'snapshot' | 'awareness';
+/** Role of a group member, as far as envelopes are concerned. */
+export type MemberRole = 'admin' | 'writer' | 'reader';
+
+const KIND_CODES: Record<EnvelopeKind, number> = { update: 1, snapshot: 2, awareness: 3 };
+const KINDS: readonly EnvelopeKind[] = ['update', 'snapshot', 'awareness'];
+const NONCE_LENGTH = 24;
+const HASH_LENGTH = 32;
+const TAG_LENGTH = 16;
+const SIGNATURE_LENGTH = 64;
+/** Bytes before the ciphertext: the AEAD's associated data. */
+export const ENVELOPE_HEADER_LENGTH = 1 + 1 + ID_LENGTH + ID_LENGTH + 4 + HASH_LENGTH + 8 + HASH_LENGTH + NONCE_LENGTH + HASH_LENGTH;
+/** Default and largest plaintext accepted, 64 MiB. */
+export const MAX_ENVELOPE_PLAINTEXT = 64 * 1024 * 1024;
+const SIGNATURE_CONTEXT = 'envelope';
+const SUBKEY_LABEL = _utf8('sealdoc/v1/envelope-key');
+const COMMIT_LABEL = _utf8('sealdoc/v1/envelope-commit');
+
+/** The cleartext header of an envelope; every field is signed and authenticated. */
+export interface EnvelopeHeader {
+  version: number;
+  kind: EnvelopeKind;
+  /** 16-byte group id. */
+  groupId: Uint8Array;
+  /** 16-byte document id. */
+  docId: Uint8Array;
+  /** Group epoch whose secret sealed the envelope. */
+  epoch: number;
+  /** 32-byte member id of the author. */
+  author: Uint8Array;
+  /** The author's sequence number in this group, from 0, at most 2^53 - 1. */
+  seq: number;
+  /** 32-byte hash of the membership log head the author had when sealing. */
+  head: Uint8Array;
+  /** 24-byte random nonce. */
+  nonce: Uint8Array;
+}
+
+/** What the membership log says about an author at an epoch. */
+export interface EnvelopeAuthor {
+  signingPublicKey: Uint8Array;
+  role: MemberRole;
+}
+
+/** What {@link verifyEnvelope} checks an envelope against. */
+export interface VerifyContext {
+  /** The group the envelope must belong to. */
+  groupId: Uint8Array;
+  /** The document it must belong to; omit to accept any document of the group. */
+  docId?: Uint8Array;
+  /** Kinds accepted here; all by default. */
+  kinds?: readonly EnvelopeKind[];
+  /** Resolves the author's key and role at the envelope's epoch; undefined for a non-member. */
+  author(memberId: Uint8Array, epoch: number): EnvelopeAuthor | undefined;
+  /** Largest envelope accepted, in bytes; defaults to the largest plaintext plus overhead. */
+  maxBytes?: number;
+}
+
+/** What {@link openEnvelope} needs: the verification context and the epoch secrets. */
+export interface OpenContext extends VerifyContext {
+  keyring: Keyring;
+}
+
+/** Parameters of {@link sealEnvelope}. */
+export interface SealParams {
+  kind: EnvelopeKind;
+  groupId: Uint8Array;
+  docId: Uint8Array;
+  epoch: number;
+  seq: number;
+  /** 32-byte hash of the membership log head. */
+  head: Uint8Array;
+  author: Identity;
+  keyring: Keyring;
+  plaintext: Uint8Array;
+}
+
+/** An opened envelope. */
+export interface OpenedEnvelope {
+  header: EnvelopeHeader;
+  plaintext: Uint8Array;
+}
+
+function fail(code: EnvelopeErrorCode, message: string): never {
+  throw new EnvelopeError(code, message);
+}
+
+function messageKeys(docKey: Uint8Array, nonce: Uint8Array): { subkey: Uint8Array; commitment: Uint8Array } {
+  return {
+    subkey: hmac(sha256, docKey, _concat(SUBKEY_LABEL, nonce)),
+    commitment: hmac(sha256, docKey, _concat(COMMIT_LABEL, nonce)),
+  };
+}
+
+function largestEnvelope(maxPlaintext: number): number {
+  return ENVELOPE_HEADER_LENGTH + _paddedLength(maxPlaintext) + TAG_LENGTH + SIGNATURE_LENGTH;
+}
+
+interface Decoded {
+  header: EnvelopeHeader;
+  commitment: Uint8Array;
+  aad: Uint8Array;
+  ciphertext: Uint8Array;
+  signed: Uint8Array;
+  signature: Uint8Array;
+}
+
+function decode(bytes: Uint8Array, maxBytes: number): Decoded {
+  if (!(bytes instanceof Uint8Array)) fail('malformed', 'an envelope must be a Uint8Array');
+  if (bytes.length > maxBytes) fail('too-large', `envelope of ${bytes.length} bytes exceeds the limit of ${maxBytes}`);
+  const r = new _Reader(bytes, (why) => fail('malformed', `envelope ${why}`));
+  const version = r.u8();
+  if (version !== ENVELOPE_VERSION) fail('unsupported-version', `envelope version ${version} is not supported`);
+  const kind = KINDS[r.u8() - 1];
+  if (!kind) fail('malformed', 'unknown envelope kind');
+  const header: EnvelopeHeader = {
+    version,
+    kind,
+    groupId: r.take(ID_LENGTH).slice(),
+    docId: r.take(ID_LENGTH).slice(),
+    epoch: r.u32(),
+    author: r.take(HASH_LENGTH).slice(),
+    seq: r.u64(),
+    head: r.take(HASH_LENGTH).slice(),
+    nonce: r.take(NONCE_LENGTH).slice(),
+  };
+  const commitment = r.take(HASH_LENGTH);
+  const ciphertextLength = r.remaining - SIGNATURE_LENGTH;
+  if (ciphertextLength < _paddedLength(0) + TAG_LENGTH) fail('malformed', 'envelope is too short for its ciphertext and signature');
+  const ciphertext = r.take(ciphertextLength);
+  const signature = r.take(SIGNATURE_LENGTH);
+  r.end();
+  return {
+    header,
+    commitment,
+    aad: bytes.subarray(0, ENVELOPE_HEADER_LENGTH),
+    ciphertext,
+    signed: bytes.subarray(0, bytes.length - SIGNATURE_LENGTH),
+    signature,
+  };
+}
+
+/**
+ * Parses an envelope's header without checking anything but its structure; for routing and
+ * indexing. Throws EnvelopeError (malformed, unsupported-version, too-large).
+ */
+export function readEnvelopeHeader(bytes: Uint8Array, maxBytes = largestEnvelope(MAX_ENVELOPE_PLAINTEXT)): EnvelopeHeader {
+  return decode(bytes, maxBytes).header;
+}
+
+/**
+ * Seals `plaintext` into an envelope signed by `author` under the document key of
+ * (group, epoch, doc, kind) from `keyring`. Throws EnvelopeError('unknown-epoch') when the
+ * keyring lacks the epoch and EnvelopeError('too-large') past {@link MAX_ENVELOPE_PLAINTEXT}.
+ */
+export async function sealEnvelope(params: SealParams): Promise<Uint8Array> {
+  const { kind, author, keyring } = params;
+  if (!KINDS.includes(kind)) throw new CryptoInputError('kind must be update, snapshot or awareness');
+  const groupId = _bytes(params.groupId, 'groupId', ID_LENGTH);
+  const docId = _bytes(params.docId, 'docId', ID_LENGTH);
+  const epoch = _int(params.epoch, 'epoch', 0, MAX_EPOCH);
+  const seq = _int(params.seq, 'seq', 0, Number.MAX_SAFE_INTEGER);
+  const head = _bytes(params.head, 'head', HASH_LENGTH);
+  const plaintext = _bytes(params.plaintext, 'plaintext');
+  if (plaintext.length > MAX_ENVELOPE_PLAINTEXT) fail('too-large', `plaintext exceeds ${MAX_ENVELOPE_PLAINTEXT} bytes`);
+  _identitySecrets(author); // fails early for a wiped identity, before any work
+  const docKey = keyring._docKey(groupId, epoch, docId, kind);
+  if (!docKey) fail('unknown-epoch', `the keyring holds no secret for epoch ${epoch}`);
+
+  const nonce = randomBytes(NONCE_LENGTH);
+  const { subkey, commitment } = messageKeys(docKey, nonce);
+  const header = _concat(
+    Uint8Array.of(ENVELOPE_VERSION, KIND_CODES[kind]),
+    groupId,
+    docId,
+    _u32(epoch),
+    author.memberId,
+    _u64(seq),
+    head,
+    nonce,
+    commitment,
+  );
+  const padded = _pad(plaintext);
+  const ciphertext = xchacha20poly1305(subkey, nonce, header).encrypt(padded);
+  _wipe(subkey, padded);
+  const signed = _concat(header, ciphertext);
+  return _concat(signed, await signMessage(author, SIGNATURE_CONTEXT, signed));
+}
+
+async function verifyDecoded(d: Decoded, ctx: VerifyContext): Promise<EnvelopeAuthor> {
+  const { header } = d;
+  if (!_equal(header.groupId, _bytes(ctx.groupId, 'groupId', ID_LENGTH))) fail('wrong-group', 'envelope belongs to another group');
+  if (ctx.docId !== undefined && !_equal(header.docId, _bytes(ctx.docId, 'docId', ID_LENGTH)))
+    fail('wrong-doc', 'envelope belongs to another document');
+  if (ctx.kinds && !ctx.kinds.includes(header.kind)) fail('wrong-kind', `a ${header.kind} envelope is not accepted here`);
+  const author = ctx.author(header.author, header.epoch);
+  if (!author) fail('not-a-member', `the author was not a member at epoch ${header.epoch}`);
+  if (author.role === 'reader') fail('not-a-writer', 'the author is a reader and cannot write');
+  if (!(await verifyMessage(author.signingPublicKey, SIGNATURE_CONTEXT, d.signed, d.signature)))
+    fail('bad-signature', 'envelope signature does not verify');
+  return author;
+}
+
+/**
+ * Checks structure, group, document, kind, membership, role and signature, without any key:
+ * what a relay can check. Returns the header or throws EnvelopeError.
+ */
+export async function verifyEnvelope(bytes: Uint8Array, ctx: VerifyContext): Promise<EnvelopeHeader> {
+  const d = decode(bytes, ctx.maxBytes ?? largestEnvelope(MAX_ENVELOPE_PLAINTEXT));
+  await verifyDecoded(d, ctx);
+  return d.header;
+}
+
+/**
+ * Verifies and decrypts an envelope. Throws EnvelopeError with a code for every reason it
+ * cannot be accepted; a failed open has no side effect.
+ */
+export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext): Promise<OpenedEnvelope> {
+  const d = decode(bytes, ctx.maxBytes ?? largestEnvelope(MAX_ENVELOPE_PLAINTEXT));
+  await verifyDecoded(d, ctx);
+  const { header } = d;
+  const docKey = ctx.keyring._docKey(header.groupId, header.epoch, header.docId, header.kind);
+  if (!docKey) fail('unknown-epoch', `no key is held for epoch ${header.epoch}`);
+  const { subkey, commitment } = messageKeys(docKey, header.nonce);
+  try {
+    if (!_equal(commitment, d.commitment)) fail('bad-ciphertext', 'key commitment does not match');
+    let padded: Uint8Array;
+    try {
+      padded = xchacha20poly1305(subkey, header.nonce, d.aad).decrypt(d.ciphertext);
+    } catch {
+      fail('bad-ciphertext', 'envelope ciphertext does not authenticate');
+    }
+    const plaintext = _unpad(padded);
+    if (!plaintext) fail('malformed', 'envelope padding is invalid');
+    return { header, plaintext: plaintext.slice() };
+  } finally {
+    _wipe(subkey);
+  }
+}

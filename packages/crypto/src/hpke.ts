@@ -1,0 +1,218 @@
+/**
+ * HPKE base mode (RFC 9180), one cipher suite:
+ * DHKEM(X25519, HKDF-SHA256) 0x0020, HKDF-SHA256 0x0001, ChaCha20-Poly1305 0x0003.
+ *
+ * Single-shot APIs (RFC 9180 section 6): seal/open one message, and export a secret.
+ * Section references in comments point at the RFC. Checked against the RFC's Appendix A.2.1
+ * vectors and, for interoperability, against the @hpke/core implementation.
+ * @module
+ */
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { expand, extract } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { HpkeError } from './errors.js';
+import { _bytes, _concat, _u16, _utf8, _wipe } from './bytes.js';
+import { _identitySecrets, Identity } from './identity.js';
+import { _x25519, _x25519Ephemeral, _x25519FromSecret, _x25519PublicKey, type _Ephemeral } from './primitives.js';
+
+const KEM_ID = 0x0020;
+const KDF_ID = 0x0001;
+const AEAD_ID = 0x0003;
+const N_SECRET = 32;
+const N_ENC = 32;
+const N_K = 32;
+const N_N = 12;
+const N_H = 32;
+const MODE_BASE = 0x00;
+// Sealdoc's bounds on inputs (RFC 9180 7.2.1 allows far more; nothing here needs it).
+const MAX_INPUT = 64 * 1024;
+
+const VERSION = _utf8('HPKE-v1');
+const KEM_SUITE = _concat(_utf8('KEM'), _u16(KEM_ID));
+const HPKE_SUITE = _concat(_utf8('HPKE'), _u16(KEM_ID), _u16(KDF_ID), _u16(AEAD_ID));
+const EMPTY = new Uint8Array(0);
+
+// Section 4: LabeledExtract and LabeledExpand.
+function labeledExtract(suite: Uint8Array, salt: Uint8Array, label: string, ikm: Uint8Array): Uint8Array {
+  return extract(sha256, _concat(VERSION, suite, _utf8(label), ikm), salt);
+}
+function labeledExpand(suite: Uint8Array, prk: Uint8Array, label: string, info: Uint8Array, length: number): Uint8Array {
+  return expand(sha256, prk, _concat(_u16(length), VERSION, suite, _utf8(label), info), length);
+}
+
+/** An X25519 key pair for HPKE. */
+export interface HpkeKeyPair {
+  /** 32-byte X25519 secret key. */
+  secretKey: Uint8Array;
+  /** 32-byte X25519 public key. */
+  publicKey: Uint8Array;
+}
+
+/** DeriveKeyPair (RFC 9180 7.1.3): a key pair from at least 32 bytes of input keying material. */
+export function hpkeDeriveKeyPair(ikm: Uint8Array): HpkeKeyPair {
+  _bytes(ikm, 'ikm');
+  if (ikm.length < N_SECRET || ikm.length > MAX_INPUT) throw new HpkeError('bad-length', `ikm must be ${N_SECRET} to ${MAX_INPUT} bytes`);
+  const dkpPrk = labeledExtract(KEM_SUITE, EMPTY, 'dkp_prk', ikm);
+  const secretKey = labeledExpand(KEM_SUITE, dkpPrk, 'sk', EMPTY, 32);
+  _wipe(dkpPrk);
+  return { secretKey, publicKey: _x25519PublicKey(secretKey) };
+}
+
+// Section 4.1: ExtractAndExpand.
+function extractAndExpand(dh: Uint8Array, kemContext: Uint8Array): Uint8Array {
+  const eaePrk = labeledExtract(KEM_SUITE, EMPTY, 'eae_prk', dh);
+  const shared = labeledExpand(KEM_SUITE, eaePrk, 'shared_secret', kemContext, N_SECRET);
+  _wipe(eaePrk, dh);
+  return shared;
+}
+
+async function encap(pkR: Uint8Array, ephemeral: _Ephemeral): Promise<{ shared: Uint8Array; enc: Uint8Array }> {
+  const dh = await ephemeral.agree(pkR);
+  const enc = ephemeral.publicKey;
+  return { shared: extractAndExpand(dh, _concat(enc, pkR)), enc };
+}
+
+async function decap(enc: Uint8Array, skR: Uint8Array, pkR: Uint8Array): Promise<Uint8Array> {
+  const dh = await _x25519(skR, enc);
+  return extractAndExpand(dh, _concat(enc, pkR));
+}
+
+interface Context {
+  key: Uint8Array;
+  baseNonce: Uint8Array;
+  exporterSecret: Uint8Array;
+}
+
+// Section 5.1: KeySchedule, base mode (empty psk and psk_id).
+function keySchedule(shared: Uint8Array, info: Uint8Array): Context {
+  const pskIdHash = labeledExtract(HPKE_SUITE, EMPTY, 'psk_id_hash', EMPTY);
+  const infoHash = labeledExtract(HPKE_SUITE, EMPTY, 'info_hash', info);
+  const ksc = _concat(Uint8Array.of(MODE_BASE), pskIdHash, infoHash);
+  const secret = labeledExtract(HPKE_SUITE, shared, 'secret', EMPTY);
+  const ctx = {
+    key: labeledExpand(HPKE_SUITE, secret, 'key', ksc, N_K),
+    baseNonce: labeledExpand(HPKE_SUITE, secret, 'base_nonce', ksc, N_N),
+    exporterSecret: labeledExpand(HPKE_SUITE, secret, 'exp', ksc, N_H),
+  };
+  _wipe(secret, shared);
+  return ctx;
+}
+
+function wipeContext(ctx: Context): void {
+  _wipe(ctx.key, ctx.baseNonce, ctx.exporterSecret);
+}
+
+/** Options shared by the HPKE calls. */
+export interface HpkeOptions {
+  /** Application info bound into the key schedule (RFC 9180 8.1); empty by default. */
+  info?: Uint8Array;
+  /** Associated data authenticated with the ciphertext; empty by default. */
+  aad?: Uint8Array;
+}
+
+/** Sender options; `ephemeralIkm` exists for the RFC's test vectors only. */
+export interface HpkeSenderOptions extends HpkeOptions {
+  /**
+   * Input keying material for the ephemeral key (DeriveKeyPair(ikmE)) instead of fresh
+   * randomness. Reusing it breaks confidentiality: set it only to reproduce test vectors.
+   */
+  ephemeralIkm?: Uint8Array;
+}
+
+/** An HPKE ciphertext and the encapsulated key that opens it. */
+export interface HpkeSealed {
+  /** 32-byte encapsulated key (the ephemeral public key). */
+  enc: Uint8Array;
+  /** AEAD ciphertext with its 16-byte tag. */
+  ciphertext: Uint8Array;
+}
+
+/** A recipient's secret key: an {@link Identity} or a raw {@link HpkeKeyPair}. */
+export type HpkeRecipient = Identity | HpkeKeyPair;
+
+function inputs(options: HpkeOptions): { info: Uint8Array; aad: Uint8Array } {
+  const info = options.info === undefined ? EMPTY : _bytes(options.info, 'info');
+  const aad = options.aad === undefined ? EMPTY : _bytes(options.aad, 'aad');
+  if (info.length > MAX_INPUT) throw new HpkeError('bad-length', `info is limited to ${MAX_INPUT} bytes`);
+  return { info, aad };
+}
+
+async function setupSender(recipientPublicKey: Uint8Array, info: Uint8Array, options: HpkeSenderOptions): Promise<{ enc: Uint8Array; ctx: Context }> {
+  if (!(recipientPublicKey instanceof Uint8Array) || recipientPublicKey.length !== 32)
+    throw new HpkeError('bad-key', 'recipient public key must be 32 bytes');
+  const ephemeral = options.ephemeralIkm
+    ? _x25519FromSecret(hpkeDeriveKeyPair(options.ephemeralIkm).secretKey)
+    : await _x25519Ephemeral();
+  const { shared, enc } = await encap(recipientPublicKey, ephemeral);
+  return { enc, ctx: keySchedule(shared, info) };
+}
+
+async function setupRecipient(recipient: HpkeRecipient, enc: Uint8Array, info: Uint8Array): Promise<Context> {
+  if (!(enc instanceof Uint8Array) || enc.length !== N_ENC) throw new HpkeError('bad-encapsulation', `enc must be ${N_ENC} bytes`);
+  let skR: Uint8Array;
+  let pkR: Uint8Array;
+  if (recipient instanceof Identity) {
+    skR = _identitySecrets(recipient).agreementSecret;
+    pkR = recipient.agreementPublicKey;
+  } else {
+    skR = _bytes(recipient?.secretKey, 'secretKey', 32);
+    pkR = _bytes(recipient.publicKey, 'publicKey', 32);
+  }
+  return keySchedule(await decap(enc, skR, pkR), info);
+}
+
+/** Single-shot seal (RFC 9180 6.1, SealBase) to `recipientPublicKey`. */
+export async function hpkeSeal(recipientPublicKey: Uint8Array, plaintext: Uint8Array, options: HpkeSenderOptions = {}): Promise<HpkeSealed> {
+  const { info, aad } = inputs(options);
+  _bytes(plaintext, 'plaintext');
+  const { enc, ctx } = await setupSender(recipientPublicKey, info, options);
+  try {
+    // Sequence number 0: the nonce is base_nonce itself (section 5.2).
+    return { enc, ciphertext: chacha20poly1305(ctx.key, ctx.baseNonce, aad).encrypt(plaintext) };
+  } finally {
+    wipeContext(ctx);
+  }
+}
+
+/** Single-shot open (RFC 9180 6.1, OpenBase). Throws HpkeError('open-failed') on any mismatch. */
+export async function hpkeOpen(recipient: HpkeRecipient, sealed: HpkeSealed, options: HpkeOptions = {}): Promise<Uint8Array> {
+  const { info, aad } = inputs(options);
+  const ciphertext = _bytes(sealed?.ciphertext, 'ciphertext');
+  const ctx = await setupRecipient(recipient, sealed.enc, info);
+  try {
+    return chacha20poly1305(ctx.key, ctx.baseNonce, aad).decrypt(ciphertext);
+  } catch {
+    throw new HpkeError('open-failed', 'HPKE ciphertext does not open with this key, info and aad');
+  } finally {
+    wipeContext(ctx);
+  }
+}
+
+function exportSecret(ctx: Context, exporterContext: Uint8Array, length: number): Uint8Array {
+  _bytes(exporterContext, 'exporterContext');
+  if (!Number.isInteger(length) || length < 1 || length > 255 * N_H)
+    throw new HpkeError('bad-length', `export length must be 1 to ${255 * N_H}`);
+  return labeledExpand(HPKE_SUITE, ctx.exporterSecret, 'sec', exporterContext, length);
+}
+
+/** Single-shot SendExport (RFC 9180 6.2): a secret shared with the recipient, plus enc. */
+export async function hpkeSendExport(recipientPublicKey: Uint8Array, exporterContext: Uint8Array, length: number, options: HpkeSenderOptions = {}): Promise<{ enc: Uint8Array; secret: Uint8Array }> {
+  const { info } = inputs(options);
+  const { enc, ctx } = await setupSender(recipientPublicKey, info, options);
+  try {
+    return { enc, secret: exportSecret(ctx, exporterContext, length) };
+  } finally {
+    wipeContext(ctx);
+  }
+}
+
+/** Single-shot ReceiveExport (RFC 9180 6.2): the recipient's side of {@link hpkeSendExport}. */
+export async function hpkeReceiveExport(recipient: HpkeRecipient, enc: Uint8Array, exporterContext: Uint8Array, length: number, options: HpkeOptions = {}): Promise<Uint8Array> {
+  const { info } = inputs(options);
+  const ctx = await setupRecipient(recipient, enc, info);
+  try {
+    return exportSecret(ctx, exporterContext, length);
+  } finally {
+    wipeContext(ctx);
+  }
+}

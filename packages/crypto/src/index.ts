@@ -1,0 +1,75 @@
+/**
+ * @sealdoc/crypto: the pure cryptography of Sealdoc. No I/O, no Yjs; @noble and @scure only,
+ * with WebCrypto as the fast path for Ed25519 and X25519 where the platform has it.
+ *
+ * - Identities from a 24-word BIP39 phrase: {@link generateMnemonic}, {@link identityFromMnemonic}.
+ * - Domain-separated signatures: {@link signMessage}, {@link verifyMessage}.
+ * - HPKE (RFC 9180) base mode for key wraps: {@link hpkeSeal}, {@link hpkeOpen}, exporters.
+ * - Epoch secrets and per-document keys: {@link Keyring}.
+ * - Sealed envelopes: {@link sealEnvelope}, {@link openEnvelope}, {@link verifyEnvelope}.
+ * - Passphrase backups: {@link sealBackup}, {@link openBackup}.
+ * @packageDocumentation
+ */
+export {
+  SealdocCryptoError,
+  MnemonicError,
+  HpkeError,
+  EnvelopeError,
+  BackupError,
+  CryptoInputError,
+  type MnemonicErrorCode,
+  type HpkeErrorCode,
+  type EnvelopeErrorCode,
+  type BackupErrorCode,
+} from './errors.js';
+export { useCryptoBackend, activeCryptoBackends, type CryptoBackend, type ActiveBackends } from './primitives.js';
+export {
+  Identity,
+  MNEMONIC_WORDS,
+  generateMnemonic,
+  validateMnemonic,
+  identityFromMnemonic,
+  memberIdOf,
+  type IdentityOptions,
+} from './identity.js';
+export { signMessage, verifyMessage } from './signature.js';
+export {
+  hpkeDeriveKeyPair,
+  hpkeSeal,
+  hpkeOpen,
+  hpkeSendExport,
+  hpkeReceiveExport,
+  type HpkeKeyPair,
+  type HpkeOptions,
+  type HpkeSenderOptions,
+  type HpkeSealed,
+  type HpkeRecipient,
+} from './hpke.js';
+export { Keyring, randomId, ID_LENGTH, EPOCH_SECRET_LENGTH, MAX_EPOCH, type KeyPurpose } from './keyring.js';
+export { padmeLength } from './padding.js';
+export {
+  ENVELOPE_VERSION,
+  ENVELOPE_HEADER_LENGTH,
+  MAX_ENVELOPE_PLAINTEXT,
+  sealEnvelope,
+  openEnvelope,
+  verifyEnvelope,
+  readEnvelopeHeader,
+  type EnvelopeKind,
+  type MemberRole,
+  type EnvelopeHeader,
+  type EnvelopeAuthor,
+  type VerifyContext,
+  type OpenContext,
+  type SealParams,
+  type OpenedEnvelope,
+} from './envelope.js';
+export {
+  BACKUP_VERSION,
+  BACKUP_SCRYPT_DEFAULT,
+  BACKUP_SCRYPT_MIN,
+  sealBackup,
+  openBackup,
+  type ScryptParams,
+  type BackupOptions,
+} from './backup.js';

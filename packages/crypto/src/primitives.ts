@@ -1,0 +1,272 @@
+/**
+ * Ed25519 (RFC 8032) and X25519 (RFC 7748) behind one internal interface, on WebCrypto
+ * where the platform has the algorithm (Node >= 20, Chromium >= 137) and on @noble/curves
+ * otherwise. Both produce identical bytes: Ed25519 signatures are deterministic and X25519
+ * is a function; the tests check both directions.
+ *
+ * WebCrypto is the default because it is several times faster for these curves, which
+ * decides whether catch-up (thousands of signature checks) and rotation (one HPKE wrap
+ * per member) are usable. Key objects are imported once and cached.
+ *
+ * Verification policy, identical on both paths: signatures with S >= L are refused
+ * (noble with `zip215: false`, as OpenSSL/BoringSSL do), and public keys are checked to be
+ * canonical and not of small order when they enter the system (`_assertSigningPublicKey`),
+ * so the two implementations cannot disagree on any key Sealdoc accepts.
+ * @module
+ */
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { CryptoInputError, HpkeError } from './errors.js';
+import { _bytes, _concat, _hex } from './bytes.js';
+
+/** An implementation of the curve operations. */
+export type CryptoBackend = 'webcrypto' | 'noble';
+
+/** Which implementation each curve uses right now. */
+export interface ActiveBackends {
+  ed25519: CryptoBackend;
+  x25519: CryptoBackend;
+}
+
+// PKCS#8 (RFC 8410) wrappers for a raw 32-byte private key.
+const PKCS8_ED25519 = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
+const PKCS8_X25519 = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20]);
+
+let preference: CryptoBackend | 'auto' = 'auto';
+let probed: Promise<ActiveBackends> | undefined;
+
+// WebCrypto's types want ArrayBuffer-backed views; Sealdoc never hands it shared memory.
+const src = (bytes: Uint8Array) => bytes as Uint8Array<ArrayBuffer>;
+
+function subtle(): SubtleCrypto | undefined {
+  return globalThis.crypto?.subtle;
+}
+
+async function probe(): Promise<ActiveBackends> {
+  const s = subtle();
+  const result: ActiveBackends = { ed25519: 'noble', x25519: 'noble' };
+  if (!s) return result;
+  try {
+    const seed = new Uint8Array(32).fill(7);
+    const key = await s.importKey('pkcs8', src(_concat(PKCS8_ED25519, seed)), { name: 'Ed25519' }, false, ['sign']);
+    const sig = new Uint8Array(await s.sign('Ed25519', key, new Uint8Array(1)));
+    if (ed25519.verify(sig, new Uint8Array(1), ed25519.getPublicKey(seed))) result.ed25519 = 'webcrypto';
+  } catch {
+    // The platform lacks WebCrypto Ed25519: noble serves.
+  }
+  try {
+    const sk = new Uint8Array(32).fill(9);
+    const pk = x25519.getPublicKey(new Uint8Array(32).fill(5));
+    const priv = await s.importKey('pkcs8', src(_concat(PKCS8_X25519, sk)), { name: 'X25519' }, false, ['deriveBits']);
+    const pub = await s.importKey('raw', src(pk), { name: 'X25519' }, true, []);
+    const shared = new Uint8Array(await s.deriveBits({ name: 'X25519', public: pub } as EcdhKeyDeriveParams, priv, 256));
+    if (_hex(shared) === _hex(x25519.getSharedSecret(sk, pk))) result.x25519 = 'webcrypto';
+  } catch {
+    // The platform lacks WebCrypto X25519: noble serves.
+  }
+  return result;
+}
+
+/**
+ * Chooses the implementation of Ed25519 and X25519: `'auto'` (the default) takes WebCrypto
+ * where the platform has it; `'webcrypto'` or `'noble'` force one (for tests and benchmarks).
+ * Forcing `'webcrypto'` where the platform lacks it makes operations throw CryptoInputError.
+ */
+export function useCryptoBackend(choice: CryptoBackend | 'auto'): void {
+  if (choice !== 'auto' && choice !== 'webcrypto' && choice !== 'noble')
+    throw new CryptoInputError('backend must be auto, webcrypto or noble');
+  preference = choice;
+}
+
+/** Reports which implementation each curve uses under the current choice. */
+export async function activeCryptoBackends(): Promise<ActiveBackends> {
+  if (preference === 'noble') return { ed25519: 'noble', x25519: 'noble' };
+  const found = await (probed ??= probe());
+  if (preference === 'webcrypto') {
+    if (found.ed25519 !== 'webcrypto' || found.x25519 !== 'webcrypto')
+      throw new CryptoInputError('this platform lacks WebCrypto Ed25519/X25519');
+  }
+  return found;
+}
+
+// Imported keys, cached: signing keys by the identity's seed array, public keys by value.
+const signingKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
+const agreementKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
+const MAX_PUBLIC_KEYS = 1024;
+const verifyKeys = new Map<string, Promise<CryptoKey>>();
+
+/** Forgets the WebCrypto key objects imported for these secret arrays. */
+export function _forgetImported(...secrets: Uint8Array[]): void {
+  for (const s of secrets) {
+    signingKeys.delete(s);
+    agreementKeys.delete(s);
+  }
+}
+
+function importOnce(cache: WeakMap<Uint8Array, Promise<CryptoKey>>, secret: Uint8Array, prefix: Uint8Array, alg: string, usage: KeyUsage): Promise<CryptoKey> {
+  let key = cache.get(secret);
+  if (!key) {
+    const pkcs8 = _concat(prefix, secret);
+    key = subtle()!.importKey('pkcs8', src(pkcs8), { name: alg }, false, [usage]).finally(() => pkcs8.fill(0));
+    cache.set(secret, key);
+  }
+  return key;
+}
+
+function verifyKey(publicKey: Uint8Array): Promise<CryptoKey> {
+  const id = _hex(publicKey);
+  let key = verifyKeys.get(id);
+  if (!key) {
+    if (verifyKeys.size >= MAX_PUBLIC_KEYS) verifyKeys.delete(verifyKeys.keys().next().value!);
+    key = subtle()!.importKey('raw', src(publicKey), { name: 'Ed25519' }, true, ['verify']);
+    verifyKeys.set(id, key);
+  }
+  return key;
+}
+
+/** Ed25519 public key of a 32-byte seed (noble: synchronous and needed once per identity). */
+export function _ed25519PublicKey(seed: Uint8Array): Uint8Array {
+  return ed25519.getPublicKey(seed);
+}
+
+/** X25519 public key of a 32-byte secret. */
+export function _x25519PublicKey(secretKey: Uint8Array): Uint8Array {
+  return x25519.getPublicKey(secretKey);
+}
+
+/**
+ * Throws CryptoInputError unless `publicKey` is a canonical Ed25519 point outside the
+ * small-order subgroup: keys that pass verify identically on every backend.
+ */
+export function _assertSigningPublicKey(publicKey: Uint8Array): void {
+  _bytes(publicKey, 'signing public key', 32);
+  let ok = false;
+  try {
+    const point = ed25519.Point.fromBytes(publicKey, false);
+    ok = !point.isSmallOrder();
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new CryptoInputError('signing public key is not a valid Ed25519 key');
+}
+
+export async function _ed25519Sign(seed: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
+  if ((await activeCryptoBackends()).ed25519 === 'webcrypto') {
+    const key = await importOnce(signingKeys, seed, PKCS8_ED25519, 'Ed25519', 'sign');
+    return new Uint8Array(await subtle()!.sign('Ed25519', key, src(message)));
+  }
+  return ed25519.sign(message, seed);
+}
+
+// Public keys already found canonical and of full order, so each is decoded once.
+const acceptedKeys = new Set<string>();
+
+function acceptableKey(publicKey: Uint8Array): boolean {
+  const id = _hex(publicKey);
+  if (acceptedKeys.has(id)) return true;
+  try {
+    _assertSigningPublicKey(publicKey);
+  } catch {
+    return false;
+  }
+  if (acceptedKeys.size >= MAX_PUBLIC_KEYS) acceptedKeys.delete(acceptedKeys.values().next().value!);
+  acceptedKeys.add(id);
+  return true;
+}
+
+export async function _ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
+  if (signature.length !== 64 || publicKey.length !== 32 || !acceptableKey(publicKey)) return false;
+  if ((await activeCryptoBackends()).ed25519 === 'webcrypto') {
+    // RFC 8032 5.1.7: S must be below the group order L; OpenSSL and BoringSSL check this too,
+    // but the check is cheap and makes the rule explicit on every platform.
+    if (!scalarBelowOrder(signature.subarray(32))) return false;
+    try {
+      return await subtle()!.verify('Ed25519', await verifyKey(publicKey), src(signature), src(message));
+    } catch {
+      return false;
+    }
+  }
+  try {
+    return ed25519.verify(signature, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+const ORDER_LE = (() => {
+  // L = 2^252 + 27742317777372353535851937790883648493, little-endian.
+  const out = new Uint8Array(32);
+  let l = 2n ** 252n + 27742317777372353535851937790883648493n;
+  for (let i = 0; i < 32; i++, l >>= 8n) out[i] = Number(l & 0xffn);
+  return out;
+})();
+
+function scalarBelowOrder(s: Uint8Array): boolean {
+  for (let i = 31; i >= 0; i--) {
+    if (s[i]! < ORDER_LE[i]!) return true;
+    if (s[i]! > ORDER_LE[i]!) return false;
+  }
+  return false;
+}
+
+const ZERO_SHARED = 'all-zero X25519 output: the peer key is of low order';
+
+/** X25519(secretKey, publicKey); refuses the all-zero output (RFC 9180 7.1.4). */
+export async function _x25519(secretKey: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array> {
+  if ((await activeCryptoBackends()).x25519 === 'webcrypto') {
+    const s = subtle()!;
+    const priv = await importOnce(agreementKeys, secretKey, PKCS8_X25519, 'X25519', 'deriveBits');
+    return deriveX25519(s, priv, publicKey);
+  }
+  let shared: Uint8Array;
+  try {
+    shared = x25519.getSharedSecret(secretKey, publicKey);
+  } catch {
+    throw new HpkeError('bad-key', ZERO_SHARED);
+  }
+  if (shared.every((b) => b === 0)) throw new HpkeError('bad-key', ZERO_SHARED);
+  return shared;
+}
+
+async function deriveX25519(s: SubtleCrypto, priv: CryptoKey, publicKey: Uint8Array): Promise<Uint8Array> {
+  let shared: Uint8Array;
+  try {
+    const pub = await s.importKey('raw', src(publicKey), { name: 'X25519' }, true, []);
+    shared = new Uint8Array(await s.deriveBits({ name: 'X25519', public: pub } as EcdhKeyDeriveParams, priv, 256));
+  } catch {
+    throw new HpkeError('bad-key', ZERO_SHARED);
+  }
+  if (shared.every((b) => b === 0)) throw new HpkeError('bad-key', ZERO_SHARED);
+  return shared;
+}
+
+/** A fresh ephemeral X25519 key pair whose secret never leaves the implementation. */
+export interface _Ephemeral {
+  publicKey: Uint8Array;
+  agree(publicKey: Uint8Array): Promise<Uint8Array>;
+}
+
+export async function _x25519Ephemeral(): Promise<_Ephemeral> {
+  if ((await activeCryptoBackends()).x25519 === 'webcrypto') {
+    const s = subtle()!;
+    const pair = (await s.generateKey({ name: 'X25519' }, false, ['deriveBits'])) as CryptoKeyPair;
+    const publicKey = new Uint8Array(await s.exportKey('raw', pair.publicKey));
+    return { publicKey, agree: (pk) => deriveX25519(s, pair.privateKey, pk) };
+  }
+  return _x25519FromSecret(randomBytes(32));
+}
+
+/** An ephemeral from given secret bytes: the RFC 9180 vectors fix it; wiped after one use. */
+export function _x25519FromSecret(secretKey: Uint8Array): _Ephemeral {
+  return {
+    publicKey: x25519.getPublicKey(secretKey),
+    agree: async (pk) => {
+      try {
+        return await _x25519(secretKey, pk);
+      } finally {
+        _forgetImported(secretKey);
+        secretKey.fill(0);
+      }
+    },
+  };
+}

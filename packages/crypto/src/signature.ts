@@ -1,0 +1,33 @@
+/**
+ * Domain-separated Ed25519 signatures (RFC 8032, pure Ed25519).
+ *
+ * Every Sealdoc signature covers "sealdoc/v1/sig" || u8(len(context)) || context || message,
+ * so a signature made for one purpose (an envelope, a membership op, a relay challenge)
+ * can never be replayed as another.
+ * @module
+ */
+import { CryptoInputError } from './errors.js';
+import { _bytes, _concat, _utf8 } from './bytes.js';
+import { _identitySecrets, type Identity } from './identity.js';
+import { _ed25519Sign, _ed25519Verify } from './primitives.js';
+
+const PREFIX = _utf8('sealdoc/v1/sig');
+
+function signedBytes(context: string, message: Uint8Array): Uint8Array {
+  if (typeof context !== 'string') throw new CryptoInputError('context must be a string');
+  const label = _utf8(context);
+  if (label.length === 0 || label.length > 255) throw new CryptoInputError('context must be 1 to 255 bytes');
+  return _concat(PREFIX, Uint8Array.of(label.length), label, _bytes(message, 'message'));
+}
+
+/** Signs `message` for the purpose named by `context` (e.g. "relay-hello"); 64 bytes. */
+export async function signMessage(identity: Identity, context: string, message: Uint8Array): Promise<Uint8Array> {
+  return _ed25519Sign(_identitySecrets(identity).signingSeed, signedBytes(context, message));
+}
+
+/** True when `signature` is `publicKey`'s signature over `message` for `context`. */
+export async function verifyMessage(publicKey: Uint8Array, context: string, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  _bytes(publicKey, 'publicKey', 32);
+  _bytes(signature, 'signature');
+  return _ed25519Verify(signature, signedBytes(context, message), publicKey);
+}

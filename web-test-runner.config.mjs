@@ -1,0 +1,46 @@
+// Browser tests: the same *.test.ts files Node runs, in real Chromium. `node:test` and
+// `node:assert/strict` resolve to small shims over mocha and a browser assert.
+import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { chromeLauncher } from '@web/test-runner-chrome';
+import { findChrome, HOW_TO_GET_CHROME } from './scripts/find-chrome.mjs';
+
+const executablePath = findChrome();
+if (!executablePath) {
+  console.error(HOW_TO_GET_CHROME);
+  process.exit(1);
+}
+
+const SHIMS = {
+  'node:test': '/test/support/node-test.browser.js',
+  'node:assert/strict': '/test/support/assert.browser.js',
+};
+
+export default {
+  files: ['packages/*/test/*.test.ts', '!packages/*/test/*.node.test.ts'],
+  nodeResolve: true,
+  concurrency: 1,
+  browserStartTimeout: 60000,
+  testsFinishTimeout: 600000,
+  testFramework: { config: { timeout: 300000 } },
+  plugins: [
+    { name: 'node-shims', resolveImport: ({ source }) => SHIMS[source] },
+    esbuildPlugin({ ts: true, target: 'es2022' }),
+  ],
+  browsers: [
+    chromeLauncher({
+      launchOptions: {
+        executablePath,
+        headless: true,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-dev-shm-usage',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
+      },
+    }),
+  ],
+};
