@@ -13,6 +13,7 @@ if (!executablePath) {
 const SHIMS = {
   'node:test': '/test/support/node-test.browser.js',
   'node:assert/strict': '/test/support/assert.browser.js',
+  crypto: '/test/support/node-crypto.browser.js',
 };
 
 export default {
