@@ -188,16 +188,22 @@ export async function hpkeOpen(recipient: HpkeRecipient, sealed: HpkeSealed, opt
   }
 }
 
-function exportSecret(ctx: Context, exporterContext: Uint8Array, length: number): Uint8Array {
+// Section 5.3: the exporter. Inputs are checked before any key agreement runs.
+function checkExport(exporterContext: Uint8Array, length: number): void {
   _bytes(exporterContext, 'exporterContext');
+  if (exporterContext.length > MAX_INPUT) throw new HpkeError('bad-length', `exporter context is limited to ${MAX_INPUT} bytes`);
   if (!Number.isInteger(length) || length < 1 || length > 255 * N_H)
     throw new HpkeError('bad-length', `export length must be 1 to ${255 * N_H}`);
+}
+
+function exportSecret(ctx: Context, exporterContext: Uint8Array, length: number): Uint8Array {
   return labeledExpand(HPKE_SUITE, ctx.exporterSecret, 'sec', exporterContext, length);
 }
 
 /** Single-shot SendExport (RFC 9180 6.2): a secret shared with the recipient, plus enc. */
 export async function hpkeSendExport(recipientPublicKey: Uint8Array, exporterContext: Uint8Array, length: number, options: HpkeSenderOptions = {}): Promise<{ enc: Uint8Array; secret: Uint8Array }> {
   const { info } = inputs(options);
+  checkExport(exporterContext, length);
   const { enc, ctx } = await setupSender(recipientPublicKey, info, options);
   try {
     return { enc, secret: exportSecret(ctx, exporterContext, length) };
@@ -209,6 +215,7 @@ export async function hpkeSendExport(recipientPublicKey: Uint8Array, exporterCon
 /** Single-shot ReceiveExport (RFC 9180 6.2): the recipient's side of {@link hpkeSendExport}. */
 export async function hpkeReceiveExport(recipient: HpkeRecipient, enc: Uint8Array, exporterContext: Uint8Array, length: number, options: HpkeOptions = {}): Promise<Uint8Array> {
   const { info } = inputs(options);
+  checkExport(exporterContext, length);
   const ctx = await setupRecipient(recipient, enc, info);
   try {
     return exportSecret(ctx, exporterContext, length);
