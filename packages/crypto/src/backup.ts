@@ -33,8 +33,11 @@ const MAX_MEMORY = 1024 * 1024 * 1024;
 
 /** scrypt cost parameters: N = 2^logN. */
 export interface ScryptParams {
+  /** log2 of the CPU/memory cost N. */
   logN: number;
+  /** Block size. */
   r: number;
+  /** Parallelism. */
   p: number;
 }
 

@@ -45,7 +45,9 @@ const COMMIT_LABEL = _utf8('sealdoc/v1/envelope-commit');
 
 /** The cleartext header of an envelope; every field is signed and authenticated. */
 export interface EnvelopeHeader {
+  /** Format version, {@link ENVELOPE_VERSION}. */
   version: number;
+  /** What the envelope carries; each kind is sealed under its own key. */
   kind: EnvelopeKind;
   /** 16-byte group id. */
   groupId: Uint8Array;
@@ -65,7 +67,9 @@ export interface EnvelopeHeader {
 
 /** What the membership log says about an author at an epoch. */
 export interface EnvelopeAuthor {
+  /** The author's 32-byte Ed25519 public key. */
   signingPublicKey: Uint8Array;
+  /** The author's role at that epoch; readers' envelopes are refused. */
   role: MemberRole;
 }
 
@@ -85,26 +89,36 @@ export interface VerifyContext {
 
 /** What {@link openEnvelope} needs: the verification context and the epoch secrets. */
 export interface OpenContext extends VerifyContext {
+  /** The epoch secrets this device holds. */
   keyring: Keyring;
 }
 
 /** Parameters of {@link sealEnvelope}. */
 export interface SealParams {
   kind: EnvelopeKind;
+  /** 16-byte group id. */
   groupId: Uint8Array;
+  /** 16-byte document id. */
   docId: Uint8Array;
+  /** Epoch to seal under; its secret must be in `keyring`. */
   epoch: number;
+  /** The author's next sequence number in this group (0 to 2^53 - 1). */
   seq: number;
   /** 32-byte hash of the membership log head. */
   head: Uint8Array;
+  /** Who signs the envelope. */
   author: Identity;
+  /** Holds the epoch secret. */
   keyring: Keyring;
+  /** At most {@link MAX_ENVELOPE_PLAINTEXT} bytes. */
   plaintext: Uint8Array;
 }
 
 /** An opened envelope. */
 export interface OpenedEnvelope {
+  /** The verified header. */
   header: EnvelopeHeader;
+  /** The decrypted content, padding removed. */
   plaintext: Uint8Array;
 }
 

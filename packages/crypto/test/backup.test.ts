@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { BACKUP_SCRYPT_DEFAULT, BACKUP_SCRYPT_MIN, BackupError, CryptoInputError, openBackup, sealBackup } from '@sealdoc/crypto';
-import { flipBit, utf8 } from './helpers.js';
+import { errorCode, flipBit, utf8 } from './helpers.js';
 
 // Tests seal at the floor cost (the weakest a file may claim) to keep each key derivation
 // near a third of a second; the default cost is checked once.
@@ -11,15 +11,7 @@ const FAST = { scrypt: BACKUP_SCRYPT_MIN };
 const PASSPHRASE = 'correct horse battery staple';
 const PAYLOAD = utf8('{"identity":"…","documents":["plans"]}');
 
-async function backupErrorCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof BackupError) return error.code;
-    throw new Error(`expected a BackupError, got ${String(error)}`);
-  }
-  throw new Error('expected a BackupError, but the backup opened');
-}
+const backupErrorCode = (promise: Promise<unknown>) => errorCode(promise, BackupError);
 
 /** Recomputes the trailing checksum, as an attacker who edits the file would. */
 function withChecksum(bytes: Uint8Array): Uint8Array {

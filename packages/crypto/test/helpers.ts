@@ -1,5 +1,5 @@
 // Shared by the crypto tests (Node and Chromium alike).
-import { EnvelopeError, Identity, identityFromMnemonic, generateMnemonic, Keyring, randomId, sealEnvelope, type EnvelopeKind, type OpenContext } from '@sealdoc/crypto';
+import { EnvelopeError, Identity, SealdocCryptoError, identityFromMnemonic, generateMnemonic, Keyring, randomId, sealEnvelope, type EnvelopeKind, type OpenContext } from '@sealdoc/crypto';
 
 export function hex(text: string): Uint8Array {
   const out = new Uint8Array(text.length / 2);
@@ -42,16 +42,19 @@ export function envelopeFixture(options: { role?: 'admin' | 'writer' | 'reader' 
   return { author, groupId, docId, keyring, head, ctx, seal };
 }
 
-/** Asserts that `promise` rejects with an EnvelopeError and returns its code. */
-export async function envelopeErrorCode(promise: Promise<unknown>): Promise<string> {
+/** Asserts that `promise` rejects with an instance of `type` and returns its code. */
+export async function errorCode(promise: Promise<unknown>, type: new (...args: never[]) => SealdocCryptoError): Promise<string> {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof EnvelopeError) return error.code;
-    throw new Error(`expected an EnvelopeError, got ${String(error)}`);
+    if (error instanceof type) return error.code;
+    throw new Error(`expected a ${type.name}, got ${String(error)}`);
   }
-  throw new Error('expected an EnvelopeError, but the envelope was accepted');
+  throw new Error(`expected a ${type.name}, but the call succeeded`);
 }
+
+/** Asserts that `promise` rejects with an EnvelopeError and returns its code. */
+export const envelopeErrorCode = (promise: Promise<unknown>) => errorCode(promise, EnvelopeError);
 
 export function flipBit(bytes: Uint8Array, bit: number): Uint8Array {
   const out = bytes.slice();

@@ -59,6 +59,14 @@ describe('Keyring', () => {
     assert.equal(keys.has(other, 9), false);
   });
 
+  it('shows no secret when logged or serialized', () => {
+    const keys = new Keyring();
+    keys.add(GROUP, 1, SECRET);
+    keys._docKey(GROUP, 1, DOC, 'update');
+    assert.equal(JSON.stringify(keys), '{}');
+    assert.deepEqual(Object.keys(keys), []);
+  });
+
   it('validates its inputs', () => {
     const keys = new Keyring();
     assert.throws(() => keys.add(new Uint8Array(15), 1, SECRET), CryptoInputError);
