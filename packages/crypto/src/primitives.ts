@@ -9,9 +9,9 @@
  * per member) are usable. Key objects are imported once and cached.
  *
  * Verification policy, identical on both paths: signatures with S >= L are refused
- * (noble with `zip215: false`, as OpenSSL/BoringSSL do), and public keys are checked to be
- * canonical and not of small order when they enter the system (`_assertSigningPublicKey`),
- * so the two implementations cannot disagree on any key Sealdoc accepts.
+ * (noble with `zip215: false`, as OpenSSL/BoringSSL do), and a public key must be canonical
+ * and outside the small-order subgroup (checked once per key), so the two implementations
+ * cannot disagree on any signature Sealdoc accepts.
  * @module
  */
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
