@@ -81,8 +81,13 @@ export interface VerifyContext {
   docId?: Uint8Array;
   /** Kinds accepted here; all by default. */
   kinds?: readonly EnvelopeKind[];
-  /** Resolves the author's key and role at the envelope's epoch; undefined for a non-member. */
-  author(memberId: Uint8Array, epoch: number): EnvelopeAuthor | undefined;
+  /**
+   * Resolves the author's key and role under the membership the header names (its epoch,
+   * head, author and sequence number); undefined for a non-member. It may throw an
+   * EnvelopeError with a more precise code (`unknown-head`, `wrong-epoch`, `past-cutoff`):
+   * {@link MembershipLog.envelopeContext} does.
+   */
+  author(header: EnvelopeHeader): EnvelopeAuthor | undefined;
   /** Largest envelope accepted, in bytes; defaults to the largest plaintext plus overhead. */
   maxBytes?: number;
 }
@@ -234,7 +239,7 @@ async function verifyDecoded(d: Decoded, ctx: VerifyContext): Promise<EnvelopeAu
   if (ctx.docId !== undefined && !_equal(header.docId, _bytes(ctx.docId, 'docId', ID_LENGTH)))
     fail('wrong-doc', 'envelope belongs to another document');
   if (ctx.kinds && !ctx.kinds.includes(header.kind)) fail('wrong-kind', `a ${header.kind} envelope is not accepted here`);
-  const author = ctx.author(header.author, header.epoch);
+  const author = ctx.author(header);
   if (!author) fail('not-a-member', `the author was not a member at epoch ${header.epoch}`);
   if (author.role === 'reader') fail('not-a-writer', 'the author is a reader and cannot write');
   if (!(await verifyMessage(author.signingPublicKey, SIGNATURE_CONTEXT, d.signed, d.signature)))

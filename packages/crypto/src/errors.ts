@@ -45,12 +45,50 @@ export type EnvelopeErrorCode =
   | 'wrong-kind'
   | 'not-a-member'
   | 'not-a-writer'
+  | 'unknown-head'
+  | 'wrong-epoch'
+  | 'past-cutoff'
   | 'unknown-epoch'
   | 'bad-signature'
   | 'bad-ciphertext';
 
 /** A sealed envelope that cannot be accepted. Opening one changes no state. */
 export class EnvelopeError extends SealdocCryptoError<EnvelopeErrorCode> {}
+
+/** Why a membership op or log was refused. */
+export type MembershipErrorCode =
+  | 'malformed'
+  | 'unsupported-version'
+  | 'wrong-group'
+  | 'not-genesis'
+  | 'bad-signature'
+  | 'not-admin'
+  | 'stale-head'
+  | 'unknown-predecessor'
+  | 'truncated'
+  | 'duplicate'
+  | 'fork'
+  | 'bad-epoch'
+  | 'bad-key'
+  | 'already-member'
+  | 'not-a-member'
+  | 'last-admin'
+  | 'bad-wraps'
+  | 'bad-secret'
+  | 'missing-secret';
+
+/**
+ * A membership op or log that cannot be accepted. Applying one changes no state. For
+ * `stale-head` and `fork`, `ops` names the hashes involved (hex): the incoming op first.
+ */
+export class MembershipError extends SealdocCryptoError<MembershipErrorCode> {
+  /** Hex hashes of the ops involved, for `stale-head` and `fork`. */
+  readonly ops: readonly string[];
+  constructor(code: MembershipErrorCode, message: string, ops: readonly string[] = []) {
+    super(code, message);
+    this.ops = ops;
+  }
+}
 
 /** Why a backup container was refused. */
 export type BackupErrorCode =

@@ -7,6 +7,9 @@
  * - HPKE (RFC 9180) base mode for key wraps: {@link hpkeSeal}, {@link hpkeOpen}, exporters.
  * - Epoch secrets and per-document keys: {@link Keyring}.
  * - Sealed envelopes: {@link sealEnvelope}, {@link openEnvelope}, {@link verifyEnvelope}.
+ * - Groups: {@link MembershipLog}, {@link createGroup}, {@link addMember}, {@link removeMember},
+ *   {@link setMemberRole}, {@link rotateEpoch}, {@link rebaseOp}, {@link unlockEpochSecrets},
+ *   {@link rotationDue}.
  * - Passphrase backups: {@link sealBackup}, {@link openBackup}.
  * @packageDocumentation
  */
@@ -16,11 +19,13 @@ export {
   HpkeError,
   EnvelopeError,
   BackupError,
+  MembershipError,
   CryptoInputError,
   type MnemonicErrorCode,
   type HpkeErrorCode,
   type EnvelopeErrorCode,
   type BackupErrorCode,
+  type MembershipErrorCode,
 } from './errors.js';
 export { useCryptoBackend, activeCryptoBackends, type CryptoBackend, type ActiveBackends } from './primitives.js';
 export {
@@ -73,3 +78,22 @@ export {
   type ScryptParams,
   type BackupOptions,
 } from './backup.js';
+export {
+  MEMBERSHIP_OP_VERSION,
+  MembershipLog,
+  readMembershipOp,
+  createGroup,
+  addMember,
+  removeMember,
+  setMemberRole,
+  rotateEpoch,
+  rebaseOp,
+  unlockEpochSecrets,
+  type HistoryAccess,
+  type MemberKeys,
+  type Member,
+  type MembershipChange,
+  type MembershipOp,
+  type OpAuthor,
+} from './membership.js';
+export { rotationDue, DEFAULT_ROTATION_POLICY, type RotationPolicy, type RotationDecision } from './rotation.js';

@@ -100,6 +100,11 @@ export class Keyring {
     this.#docKeys.clear();
   }
 
+  /** @internal The epoch secret itself (not a copy), for sealing it into the next epoch's lineage. */
+  _secret(groupId: Uint8Array, epoch: number): Uint8Array | undefined {
+    return this.#secrets.get(epochId(groupId, epoch));
+  }
+
   /** @internal The document key for a purpose, or undefined when the epoch is not held. */
   _docKey(groupId: Uint8Array, epoch: number, docId: Uint8Array, purpose: KeyPurpose): Uint8Array | undefined {
     const id = epochId(groupId, epoch);

@@ -150,6 +150,28 @@ export function _assertSigningPublicKey(publicKey: Uint8Array): void {
   if (!ok) throw new CryptoInputError('signing public key is not a valid Ed25519 key');
 }
 
+// RFC 7748 section 7 / libsodium: the u-coordinates of X25519 points of small order, on the
+// curve and its twist. A key equal to one of them (after clearing bit 255 and reducing
+// mod p) makes every Diffie-Hellman with it predictable or zero.
+const P25519 = 2n ** 255n - 19n;
+const SMALL_ORDER_U = new Set([
+  0n,
+  1n,
+  325606250916557431795983626356110631294008115727848805560023387167927233504n,
+  39382357235489614581723060781553021112529911719440698176882885853963445705823n,
+  P25519 - 1n,
+]);
+
+/** Throws CryptoInputError unless `publicKey` is a 32-byte X25519 key outside the small-order set. */
+export function _assertAgreementPublicKey(publicKey: Uint8Array): void {
+  _bytes(publicKey, 'agreement public key', 32);
+  let u = 0n;
+  for (let i = 31; i >= 0; i--) u = (u << 8n) | BigInt(publicKey[i]!);
+  u &= (1n << 255n) - 1n;
+  if (u >= P25519) u -= P25519;
+  if (SMALL_ORDER_U.has(u)) throw new CryptoInputError('agreement public key is of small order');
+}
+
 export async function _ed25519Sign(seed: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
   if ((await activeCryptoBackends()).ed25519 === 'webcrypto') {
     const key = await importOnce(signingKeys, seed, PKCS8_ED25519, 'Ed25519', 'sign');

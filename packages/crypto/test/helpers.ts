@@ -1,5 +1,6 @@
 // Shared by the crypto tests (Node and Chromium alike).
-import { EnvelopeError, Identity, SealdocCryptoError, identityFromMnemonic, generateMnemonic, Keyring, randomId, sealEnvelope, type EnvelopeKind, type OpenContext } from '@sealdoc/crypto';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { EnvelopeError, Identity, SealdocCryptoError, identityFromMnemonic, generateMnemonic, Keyring, randomId, sealEnvelope, signMessage, type EnvelopeKind, type OpenContext } from '@sealdoc/crypto';
 
 export function hex(text: string): Uint8Array {
   const out = new Uint8Array(text.length / 2);
@@ -32,7 +33,7 @@ export function envelopeFixture(options: { role?: 'admin' | 'writer' | 'reader' 
     groupId,
     docId,
     keyring,
-    author: (memberId, epoch) =>
+    author: ({ author: memberId, epoch }) =>
       epoch === 3 && toHex(memberId) === toHex(author.memberId)
         ? { signingPublicKey: author.signingPublicKey, role: options.role ?? 'writer' }
         : undefined,
@@ -60,4 +61,55 @@ export function flipBit(bytes: Uint8Array, bit: number): Uint8Array {
   const out = bytes.slice();
   out[bit >> 3]! ^= 1 << (bit & 7);
   return out;
+}
+
+/** A deterministic PRNG (mulberry32) so randomized tests reproduce from their seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const OP_LABEL = utf8('sealdoc/v1/op');
+
+/** The op hash of docs/membership.md: SHA-256("sealdoc/v1/op" || op bytes). */
+export function opHash(bytes: Uint8Array): Uint8Array {
+  return sha256(new Uint8Array([...OP_LABEL, ...bytes]));
+}
+
+/**
+ * Writes an op byte by byte as docs/membership.md describes, signed by `signer`: lets tests
+ * build ops the builders refuse to make (a cheating or careless admin).
+ */
+export async function rawOp(fields: {
+  type: 'create' | 'add' | 'remove' | 'set-role' | 'rotate';
+  groupId: Uint8Array;
+  prev: Uint8Array;
+  epoch: number;
+  signer: Identity;
+  author?: Uint8Array;
+  time?: number;
+  body: Uint8Array;
+  keys?: Uint8Array;
+}): Promise<Uint8Array> {
+  const u32 = (n: number) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+  const time = fields.time ?? 1_700_000_000_000;
+  const u64 = [...u32(Math.floor(time / 2 ** 32)), ...u32(time >>> 0)];
+  const code = { create: 1, add: 2, remove: 3, 'set-role': 4, rotate: 5 }[fields.type];
+  const signed = new Uint8Array([
+    1, code, ...fields.groupId, ...fields.prev, ...u32(fields.epoch), ...(fields.author ?? fields.signer.memberId), ...u64, ...fields.body, ...(fields.keys ?? []),
+  ]);
+  return new Uint8Array([...signed, ...(await signMessage(fields.signer, 'membership-op', signed))]);
+}
+
+/** Replaces an op's author field and signs it again with `signer`. */
+export async function resign(op: Uint8Array, signer: Identity, author = signer.memberId): Promise<Uint8Array> {
+  const signed = op.slice(0, op.length - 64);
+  signed.set(author, 54);
+  return new Uint8Array([...signed, ...(await signMessage(signer, 'membership-op', signed))]);
 }
