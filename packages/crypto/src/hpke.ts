@@ -32,12 +32,15 @@ const KEM_SUITE = _concat(_utf8('KEM'), _u16(KEM_ID));
 const HPKE_SUITE = _concat(_utf8('HPKE'), _u16(KEM_ID), _u16(KDF_ID), _u16(AEAD_ID));
 const EMPTY = new Uint8Array(0);
 
-// Section 4: LabeledExtract and LabeledExpand.
-function labeledExtract(suite: Uint8Array, salt: Uint8Array, label: string, ikm: Uint8Array): Uint8Array {
-  return extract(sha256, _concat(VERSION, suite, _utf8(label), ikm), salt);
+// Section 4: LabeledExtract and LabeledExpand. Labels are encoded once (this runs once per
+// member on every rotation).
+const labels = new Map<string, Uint8Array>();
+const label = (text: string) => labels.get(text) ?? labels.set(text, _utf8(text)).get(text)!;
+function labeledExtract(suite: Uint8Array, salt: Uint8Array, name: string, ikm: Uint8Array): Uint8Array {
+  return extract(sha256, _concat(VERSION, suite, label(name), ikm), salt);
 }
-function labeledExpand(suite: Uint8Array, prk: Uint8Array, label: string, info: Uint8Array, length: number): Uint8Array {
-  return expand(sha256, prk, _concat(_u16(length), VERSION, suite, _utf8(label), info), length);
+function labeledExpand(suite: Uint8Array, prk: Uint8Array, name: string, info: Uint8Array, length: number): Uint8Array {
+  return expand(sha256, prk, _concat(_u16(length), VERSION, suite, label(name), info), length);
 }
 
 /** An X25519 key pair for HPKE. */
@@ -77,29 +80,35 @@ async function decap(enc: Uint8Array, skR: Uint8Array, pkR: Uint8Array): Promise
   return extractAndExpand(dh, _concat(enc, pkR));
 }
 
-interface Context {
-  key: Uint8Array;
-  baseNonce: Uint8Array;
-  exporterSecret: Uint8Array;
-}
+/** The parts of the HPKE context a single-shot call uses: the AEAD's, or the exporter's. */
+type Context = { key: Uint8Array; baseNonce: Uint8Array } | { exporterSecret: Uint8Array };
+type Use = 'aead' | 'export';
 
-// Section 5.1: KeySchedule, base mode (empty psk and psk_id).
-function keySchedule(shared: Uint8Array, info: Uint8Array): Context {
-  const pskIdHash = labeledExtract(HPKE_SUITE, EMPTY, 'psk_id_hash', EMPTY);
+// psk_id_hash of base mode: LabeledExtract("", "psk_id_hash", "") is a constant.
+let pskIdHash: Uint8Array | undefined;
+
+// Section 5.1: KeySchedule, base mode (empty psk and psk_id). Single-shot calls derive only
+// what they use: seal/open the key and nonce, the exporter its secret.
+function keySchedule(shared: Uint8Array, info: Uint8Array, use: Use): Context {
+  pskIdHash ??= labeledExtract(HPKE_SUITE, EMPTY, 'psk_id_hash', EMPTY);
   const infoHash = labeledExtract(HPKE_SUITE, EMPTY, 'info_hash', info);
   const ksc = _concat(Uint8Array.of(MODE_BASE), pskIdHash, infoHash);
   const secret = labeledExtract(HPKE_SUITE, shared, 'secret', EMPTY);
-  const ctx = {
-    key: labeledExpand(HPKE_SUITE, secret, 'key', ksc, N_K),
-    baseNonce: labeledExpand(HPKE_SUITE, secret, 'base_nonce', ksc, N_N),
-    exporterSecret: labeledExpand(HPKE_SUITE, secret, 'exp', ksc, N_H),
-  };
+  const ctx =
+    use === 'aead'
+      ? { key: labeledExpand(HPKE_SUITE, secret, 'key', ksc, N_K), baseNonce: labeledExpand(HPKE_SUITE, secret, 'base_nonce', ksc, N_N) }
+      : { exporterSecret: labeledExpand(HPKE_SUITE, secret, 'exp', ksc, N_H) };
   _wipe(secret, shared);
   return ctx;
 }
 
 function wipeContext(ctx: Context): void {
-  _wipe(ctx.key, ctx.baseNonce, ctx.exporterSecret);
+  _wipe(...Object.values(ctx));
+}
+
+function aead(ctx: Context, aad: Uint8Array) {
+  if (!('key' in ctx)) throw new TypeError('unreachable: an AEAD context was expected');
+  return chacha20poly1305(ctx.key, ctx.baseNonce, aad);
 }
 
 /** Options shared by the HPKE calls. */
@@ -137,17 +146,17 @@ function inputs(options: HpkeOptions): { info: Uint8Array; aad: Uint8Array } {
   return { info, aad };
 }
 
-async function setupSender(recipientPublicKey: Uint8Array, info: Uint8Array, options: HpkeSenderOptions): Promise<{ enc: Uint8Array; ctx: Context }> {
+async function setupSender(recipientPublicKey: Uint8Array, info: Uint8Array, options: HpkeSenderOptions, use: Use): Promise<{ enc: Uint8Array; ctx: Context }> {
   if (!(recipientPublicKey instanceof Uint8Array) || recipientPublicKey.length !== 32)
     throw new HpkeError('bad-key', 'recipient public key must be 32 bytes');
   const ephemeral = options.ephemeralIkm
     ? _x25519FromSecret(hpkeDeriveKeyPair(options.ephemeralIkm).secretKey)
     : await _x25519Ephemeral();
   const { shared, enc } = await encap(recipientPublicKey, ephemeral);
-  return { enc, ctx: keySchedule(shared, info) };
+  return { enc, ctx: keySchedule(shared, info, use) };
 }
 
-async function setupRecipient(recipient: HpkeRecipient, enc: Uint8Array, info: Uint8Array): Promise<Context> {
+async function setupRecipient(recipient: HpkeRecipient, enc: Uint8Array, info: Uint8Array, use: Use): Promise<Context> {
   if (!(enc instanceof Uint8Array) || enc.length !== N_ENC) throw new HpkeError('bad-encapsulation', `enc must be ${N_ENC} bytes`);
   let skR: Uint8Array;
   let pkR: Uint8Array;
@@ -158,17 +167,17 @@ async function setupRecipient(recipient: HpkeRecipient, enc: Uint8Array, info: U
     skR = _bytes(recipient?.secretKey, 'secretKey', 32);
     pkR = _bytes(recipient.publicKey, 'publicKey', 32);
   }
-  return keySchedule(await decap(enc, skR, pkR), info);
+  return keySchedule(await decap(enc, skR, pkR), info, use);
 }
 
 /** Single-shot seal (RFC 9180 6.1, SealBase) to `recipientPublicKey`. */
 export async function hpkeSeal(recipientPublicKey: Uint8Array, plaintext: Uint8Array, options: HpkeSenderOptions = {}): Promise<HpkeSealed> {
   const { info, aad } = inputs(options);
   _bytes(plaintext, 'plaintext');
-  const { enc, ctx } = await setupSender(recipientPublicKey, info, options);
+  const { enc, ctx } = await setupSender(recipientPublicKey, info, options, 'aead');
   try {
     // Sequence number 0: the nonce is base_nonce itself (section 5.2).
-    return { enc, ciphertext: chacha20poly1305(ctx.key, ctx.baseNonce, aad).encrypt(plaintext) };
+    return { enc, ciphertext: aead(ctx, aad).encrypt(plaintext) };
   } finally {
     wipeContext(ctx);
   }
@@ -178,9 +187,9 @@ export async function hpkeSeal(recipientPublicKey: Uint8Array, plaintext: Uint8A
 export async function hpkeOpen(recipient: HpkeRecipient, sealed: HpkeSealed, options: HpkeOptions = {}): Promise<Uint8Array> {
   const { info, aad } = inputs(options);
   const ciphertext = _bytes(sealed?.ciphertext, 'ciphertext');
-  const ctx = await setupRecipient(recipient, sealed.enc, info);
+  const ctx = await setupRecipient(recipient, sealed.enc, info, 'aead');
   try {
-    return chacha20poly1305(ctx.key, ctx.baseNonce, aad).decrypt(ciphertext);
+    return aead(ctx, aad).decrypt(ciphertext);
   } catch {
     throw new HpkeError('open-failed', 'HPKE ciphertext does not open with this key, info and aad');
   } finally {
@@ -197,6 +206,7 @@ function checkExport(exporterContext: Uint8Array, length: number): void {
 }
 
 function exportSecret(ctx: Context, exporterContext: Uint8Array, length: number): Uint8Array {
+  if (!('exporterSecret' in ctx)) throw new TypeError('unreachable: an exporter context was expected');
   return labeledExpand(HPKE_SUITE, ctx.exporterSecret, 'sec', exporterContext, length);
 }
 
@@ -204,7 +214,7 @@ function exportSecret(ctx: Context, exporterContext: Uint8Array, length: number)
 export async function hpkeSendExport(recipientPublicKey: Uint8Array, exporterContext: Uint8Array, length: number, options: HpkeSenderOptions = {}): Promise<{ enc: Uint8Array; secret: Uint8Array }> {
   const { info } = inputs(options);
   checkExport(exporterContext, length);
-  const { enc, ctx } = await setupSender(recipientPublicKey, info, options);
+  const { enc, ctx } = await setupSender(recipientPublicKey, info, options, 'export');
   try {
     return { enc, secret: exportSecret(ctx, exporterContext, length) };
   } finally {
@@ -216,7 +226,7 @@ export async function hpkeSendExport(recipientPublicKey: Uint8Array, exporterCon
 export async function hpkeReceiveExport(recipient: HpkeRecipient, enc: Uint8Array, exporterContext: Uint8Array, length: number, options: HpkeOptions = {}): Promise<Uint8Array> {
   const { info } = inputs(options);
   checkExport(exporterContext, length);
-  const ctx = await setupRecipient(recipient, enc, info);
+  const ctx = await setupRecipient(recipient, enc, info, 'export');
   try {
     return exportSecret(ctx, exporterContext, length);
   } finally {

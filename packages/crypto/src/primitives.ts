@@ -89,7 +89,7 @@ export async function activeCryptoBackends(): Promise<ActiveBackends> {
   return found;
 }
 
-// Imported keys, cached: signing keys by the identity's seed array, public keys by value.
+// Imported keys, cached: secret keys by the identity's array, public keys by value.
 const signingKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
 const agreementKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
 const MAX_PUBLIC_KEYS = 1024;
@@ -250,10 +250,27 @@ export async function _x25519(secretKey: Uint8Array, publicKey: Uint8Array): Pro
   return shared;
 }
 
+// Imported X25519 public keys, cached: every rotation wraps to the same members again.
+const MAX_AGREEMENT_KEYS = 16_384;
+const agreementPublicKeys = new Map<string, Promise<CryptoKey>>();
+
+function agreementPublicKey(s: SubtleCrypto, publicKey: Uint8Array): Promise<CryptoKey> {
+  const id = _hex(publicKey);
+  let key = agreementPublicKeys.get(id);
+  if (!key) {
+    if (agreementPublicKeys.size >= MAX_AGREEMENT_KEYS) agreementPublicKeys.delete(agreementPublicKeys.keys().next().value!);
+    key = s.importKey('raw', src(publicKey), { name: 'X25519' }, true, []);
+    // A key that fails to import is not kept: the failure is the caller's error to see.
+    key.catch(() => agreementPublicKeys.delete(id));
+    agreementPublicKeys.set(id, key);
+  }
+  return key;
+}
+
 async function deriveX25519(s: SubtleCrypto, priv: CryptoKey, publicKey: Uint8Array): Promise<Uint8Array> {
   let shared: Uint8Array;
   try {
-    const pub = await s.importKey('raw', src(publicKey), { name: 'X25519' }, true, []);
+    const pub = await agreementPublicKey(s, publicKey);
     shared = new Uint8Array(await s.deriveBits({ name: 'X25519', public: pub } as EcdhKeyDeriveParams, priv, 256));
   } catch {
     throw new HpkeError('bad-key', ZERO_SHARED);
