@@ -21,6 +21,7 @@ describe('README quick start', () => {
       rmSync(file, { force: true });
     }
     assert.deepEqual(lines[0], [0, 'hello, Bob']);
+    assert.deepEqual(lines[1], ['unknown-epoch']);
     assert.deepEqual(lines.at(-1), ['deriving key: 100 %']);
   });
 });
