@@ -8,7 +8,8 @@
  * @module
  */
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { expand, extract } from '@noble/hashes/hkdf.js';
+import { expand } from '@noble/hashes/hkdf.js';
+import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { HpkeError } from './errors.js';
 import { _bytes, _concat, _u16, _utf8, _wipe } from './bytes.js';
@@ -32,15 +33,32 @@ const KEM_SUITE = _concat(_utf8('KEM'), _u16(KEM_ID));
 const HPKE_SUITE = _concat(_utf8('HPKE'), _u16(KEM_ID), _u16(KDF_ID), _u16(AEAD_ID));
 const EMPTY = new Uint8Array(0);
 
-// Section 4: LabeledExtract and LabeledExpand. Labels are encoded once (this runs once per
-// member on every rotation).
+// Section 4: LabeledExtract and LabeledExpand over HKDF-SHA256 (RFC 5869). This runs once
+// per member on every rotation, so labels are encoded once, Extract with the empty salt
+// (HashLen zero bytes, RFC 5869 2.2) starts from one precomputed keyed HMAC state, and a
+// PRK expanded more than once is keyed once (`keyedPrk`).
 const labels = new Map<string, Uint8Array>();
 const label = (text: string) => labels.get(text) ?? labels.set(text, _utf8(text)).get(text)!;
+const ZERO_SALT = hmac.create(sha256, new Uint8Array(N_H));
+
 function labeledExtract(suite: Uint8Array, salt: Uint8Array, name: string, ikm: Uint8Array): Uint8Array {
-  return extract(sha256, _concat(VERSION, suite, label(name), ikm), salt);
+  const mac = salt.length === 0 ? ZERO_SALT.clone() : hmac.create(sha256, salt);
+  return mac.update(_concat(VERSION, suite, label(name), ikm)).digest();
 }
-function labeledExpand(suite: Uint8Array, prk: Uint8Array, name: string, info: Uint8Array, length: number): Uint8Array {
-  return expand(sha256, prk, _concat(_u16(length), VERSION, suite, label(name), info), length);
+
+type KeyedPrk = ReturnType<typeof hmac.create>;
+const keyedPrk = (prk: Uint8Array): KeyedPrk => hmac.create(sha256, prk);
+
+function labeledExpand(suite: Uint8Array, prk: Uint8Array | KeyedPrk, name: string, info: Uint8Array, length: number): Uint8Array {
+  const labeledInfo = _concat(_u16(length), VERSION, suite, label(name), info);
+  if (length > N_H) return expand(sha256, prk instanceof Uint8Array ? prk : unreachable(), labeledInfo, length);
+  // One block: T(1) = HMAC(PRK, info || 0x01), truncated (RFC 5869 2.3).
+  const mac = prk instanceof Uint8Array ? keyedPrk(prk) : prk.clone();
+  return mac.update(_concat(labeledInfo, Uint8Array.of(1))).digest().subarray(0, length);
+}
+
+function unreachable(): never {
+  throw new TypeError('unreachable: a multi-block expand takes the PRK bytes');
 }
 
 /** An X25519 key pair for HPKE. */
@@ -94,10 +112,12 @@ function keySchedule(shared: Uint8Array, info: Uint8Array, use: Use): Context {
   const infoHash = labeledExtract(HPKE_SUITE, EMPTY, 'info_hash', info);
   const ksc = _concat(Uint8Array.of(MODE_BASE), pskIdHash, infoHash);
   const secret = labeledExtract(HPKE_SUITE, shared, 'secret', EMPTY);
+  const keyed = keyedPrk(secret);
   const ctx =
     use === 'aead'
-      ? { key: labeledExpand(HPKE_SUITE, secret, 'key', ksc, N_K), baseNonce: labeledExpand(HPKE_SUITE, secret, 'base_nonce', ksc, N_N) }
-      : { exporterSecret: labeledExpand(HPKE_SUITE, secret, 'exp', ksc, N_H) };
+      ? { key: labeledExpand(HPKE_SUITE, keyed, 'key', ksc, N_K), baseNonce: labeledExpand(HPKE_SUITE, keyed, 'base_nonce', ksc, N_N) }
+      : { exporterSecret: labeledExpand(HPKE_SUITE, keyed, 'exp', ksc, N_H) };
+  keyed.destroy();
   _wipe(secret, shared);
   return ctx;
 }

@@ -44,7 +44,7 @@ export interface Member extends MemberKeys {
 }
 /** What an op changes. Cutoffs: the highest accepted sequence number, null when none was. */
 export type MembershipChange =
-  | { type: 'create'; history: HistoryAccess; members: readonly (MemberKeys & { memberId: Uint8Array; role: MemberRole })[] }
+  | { type: 'create'; history: HistoryAccess; salt: Uint8Array; members: readonly (MemberKeys & { memberId: Uint8Array; role: MemberRole })[] }
   | { type: 'add'; member: MemberKeys & { memberId: Uint8Array }; role: MemberRole }
   | { type: 'remove'; memberId: Uint8Array; cutoff: number | null }
   | { type: 'set-role'; memberId: Uint8Array; role: MemberRole; cutoff?: number | null }
@@ -91,6 +91,17 @@ const SIGNATURE_CONTEXT = 'membership-op';
 const OP_HASH_LABEL = _utf8('sealdoc/v1/op');
 const ZERO_HASH = new Uint8Array(32);
 const MAX_MEMBERS = 100_000;
+const GROUP_SALT_LENGTH = 16;
+const GROUP_ID_LABEL = _utf8('sealdoc/v1/group-id');
+
+/**
+ * A group's id commits to its creator: the first 16 bytes of SHA-256("sealdoc/v1/group-id"
+ * || creator's Ed25519 key || salt). Only the creator's key can sign a create op for it, so
+ * no one (a relay included) can substitute a different genesis under the same id.
+ */
+function groupIdOf(creatorSigningKey: Uint8Array, salt: Uint8Array): Uint8Array {
+  return sha256(_concat(GROUP_ID_LABEL, creatorSigningKey, salt)).subarray(0, ID_LENGTH);
+}
 
 function fail(code: MembershipErrorCode, message: string, ops: readonly string[] = []): never {
   throw new MembershipError(code, message, ops);
@@ -151,6 +162,7 @@ function decodeOp(bytes: Uint8Array): DecodedOp {
     case 'create': {
       const history = HISTORIES[r.u8()];
       if (!history) fail('malformed', 'unknown history setting');
+      const salt = r.take(GROUP_SALT_LENGTH).slice();
       const count = r.u32();
       if (count < 1 || count > MAX_MEMBERS) fail('malformed', 'member count out of range');
       const members = [];
@@ -158,7 +170,7 @@ function decodeOp(bytes: Uint8Array): DecodedOp {
         const keys = readMemberKeys(r);
         members.push({ ...keys, role: readRole(r) });
       }
-      change = { type, history, members };
+      change = { type, history, salt, members };
       break;
     }
     case 'add': {
@@ -427,6 +439,7 @@ export class MembershipLog {
     if (op.change.type === 'create') {
       const creator = op.change.members.find((m) => _equal(m.memberId, op.author));
       if (!creator || creator.role !== 'admin') fail('not-admin', 'the creator must be an admin of the group');
+      if (!_equal(op.groupId, groupIdOf(creator.signingPublicKey, op.change.salt))) fail('wrong-group', 'the group id does not commit to this creator');
       return creator.signingPublicKey;
     }
     const author = this.#members.get(_hex(op.author));
@@ -589,7 +602,10 @@ async function epochKeys(groupId: Uint8Array, epoch: number, members: readonly M
 }
 
 function sortMembers(members: Iterable<Member>): Member[] {
-  return [...members].sort((a, b) => (_hex(a.memberId) < _hex(b.memberId) ? -1 : 1));
+  return [...members]
+    .map((m) => [_hex(m.memberId), m] as const)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([, m]) => m);
 }
 
 function requireAdmin(log: MembershipLog, by: OpAuthor): void {
@@ -621,24 +637,27 @@ async function keyOp(log: MembershipLog, by: OpAuthor, change: MembershipChange,
 /**
  * The create op of a new group: epoch 0, the creator as admin, optionally more founding
  * members, and the history setting (`since-join` by default: joiners read from their join on).
+ * The group id is derived from the creator's key and a random salt.
  */
 export async function createGroup(
   creator: Identity,
-  options: { members?: readonly { keys: MemberKeys; role: MemberRole }[]; history?: HistoryAccess; groupId?: Uint8Array; now?: number } = {},
+  options: { members?: readonly { keys: MemberKeys; role: MemberRole }[]; history?: HistoryAccess; now?: number } = {},
 ): Promise<Uint8Array> {
   if (!(creator instanceof Identity)) throw new CryptoInputError('creator must be an Identity');
   const history = options.history ?? 'since-join';
   if (!HISTORIES.includes(history)) throw new CryptoInputError('history must be all or since-join');
-  const groupId = options.groupId ? _bytes(options.groupId, 'groupId', ID_LENGTH) : randomBytes(ID_LENGTH);
+  const salt = randomBytes(GROUP_SALT_LENGTH);
+  const groupId = groupIdOf(creator.signingPublicKey, salt);
   const founders = [{ keys: creator as MemberKeys, role: 'admin' as MemberRole }, ...(options.members ?? [])];
   const members: Member[] = founders.map(({ keys, role }) => {
     checkRole(role);
     _assertAgreementPublicKey(keys.agreementPublicKey);
     return { memberId: memberIdOf(keys.signingPublicKey), signingPublicKey: keys.signingPublicKey, agreementPublicKey: keys.agreementPublicKey, role };
   });
-  checkChange(new Map(), { type: 'create', history, members });
+  checkChange(new Map(), { type: 'create', history, salt, members });
   const body = _concat(
     Uint8Array.of(HISTORIES.indexOf(history)),
+    salt,
     _u32(members.length),
     ...members.map((m) => _concat(memberKeyBytes(m), Uint8Array.of(ROLE_CODE[m.role]))),
   );

@@ -274,6 +274,22 @@ describe('roles and refusals (each leaves the log unchanged)', () => {
     assert.equal(g.log.member(alice.memberId)?.role, 'writer');
   });
 
+  it('a genesis under someone else\'s group id is refused', async () => {
+    const g = await base();
+    const mallory = testIdentity('mallory');
+    const genesis = g.log.ops()[0]!;
+    // Mallory copies Alice's create op but makes himself the creating admin and signs it.
+    const body = genesis.slice(94, genesis.length - 64);
+    const forged = await rawOp({ type: 'create', groupId: g.log.groupId, prev: new Uint8Array(32), epoch: 0, signer: mallory, body: body.subarray(0, 1 + 16 + 4), keys: new Uint8Array(0) });
+    assert.equal(await membershipErrorCode(MembershipLog.fromOps([forged])), 'malformed', 'a body cut short');
+    const members = new Uint8Array([...mallory.signingPublicKey, ...mallory.agreementPublicKey, 1]);
+    const oneMember = new Uint8Array([...body.subarray(0, 1 + 16), 0, 0, 0, 1, ...members]);
+    const keys = new Uint8Array(32 + 1 + 4 + 80);
+    keys[32 + 1 + 3] = 1;
+    const op = await rawOp({ type: 'create', groupId: g.log.groupId, prev: new Uint8Array(32), epoch: 0, signer: mallory, body: oneMember, keys });
+    assert.equal(await membershipErrorCode(MembershipLog.fromOps([op])), 'wrong-group');
+  });
+
   it('wrong epochs, wrong groups, members twice, strangers, missing wraps, low-order keys', async () => {
     const g = await base();
     const rotate = await rotateEpoch(g.log, g.by(alice));

@@ -1,0 +1,55 @@
+// Runs a benchmark module in headless Chromium and returns what it resolves to, so that
+// bench scripts print browser figures beside Node's in one run. The module is bundled with
+// esbuild, served from 127.0.0.1 on a free port (WebCrypto needs a secure context) and
+// driven by playwright-core with the system's Chromium.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
+import { findChrome, HOW_TO_GET_CHROME } from '../scripts/find-chrome.mjs';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/**
+ * Bundles `entry` (which must set `globalThis.benchResult` to a promise) and returns the
+ * value that promise resolves to in Chromium. `query` reaches the page as location.search.
+ */
+export async function runInChromium<T>(entry: string, query = ''): Promise<T> {
+  const executablePath = findChrome();
+  if (!executablePath) throw new Error(HOW_TO_GET_CHROME);
+  const bundle = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false });
+  const script = bundle.outputFiles[0]!.text;
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/bench.js')) {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      res.end(script);
+    } else {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<!doctype html><meta charset="utf-8"><script type="module" src="/bench.js"></script>');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    // A benchmark keeps the page busy for minutes: do not wait for its load event.
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/${query}`, { waitUntil: 'commit' });
+    await page.waitForFunction(() => 'benchResult' in globalThis, undefined, { timeout: 120_000 });
+    const result = await page.evaluate(() => (globalThis as unknown as { benchResult: Promise<unknown> }).benchResult, undefined);
+    if (errors.length) throw new Error(errors.join('\n'));
+    return result as T;
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
