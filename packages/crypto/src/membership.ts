@@ -222,6 +222,10 @@ export function readMembershipOp(bytes: Uint8Array): MembershipOp {
   return publicView(decodeOp(bytes));
 }
 
+function copyMember(m: Member): Member {
+  return { memberId: m.memberId.slice(), signingPublicKey: m.signingPublicKey.slice(), agreementPublicKey: m.agreementPublicKey.slice(), role: m.role };
+}
+
 function sortedIds(ids: Iterable<string>): string[] {
   return [...ids].sort();
 }
@@ -258,7 +262,7 @@ export class MembershipLog {
 
   /** 16-byte group id. */
   get groupId(): Uint8Array {
-    return this.#genesis().groupId;
+    return this.#genesis().groupId.slice();
   }
   /** The current epoch. */
   get epoch(): number {
@@ -266,7 +270,7 @@ export class MembershipLog {
   }
   /** Hash of the newest op. */
   get head(): Uint8Array {
-    return this.#last().hash;
+    return this.#last().hash.slice();
   }
   /** Number of ops. */
   get length(): number {
@@ -280,24 +284,24 @@ export class MembershipLog {
   get epochStartedAt(): number {
     return this.#ops[this.#epochStart.get(this.epoch)!]!.time;
   }
-  /** Current members, ordered by member id. */
+  /** Current members, ordered by member id (copies: changing them changes nothing here). */
   members(): Member[] {
-    return sortedIds(this.#members.keys()).map((id) => ({ ...this.#members.get(id)! }));
+    return sortedIds(this.#members.keys()).map((id) => copyMember(this.#members.get(id)!));
   }
   /** A current member, or undefined. */
   member(memberId: Uint8Array): Member | undefined {
     const m = this.#members.get(_hex(memberId));
-    return m && { ...m };
+    return m && copyMember(m);
   }
-  /** The ops' bytes, in order: what to store or send. */
+  /** Copies of the ops' bytes, in order: what to store or send. */
   ops(): Uint8Array[] {
-    return this.#ops.map((op) => op.bytes);
+    return this.#ops.map((op) => op.bytes.slice());
   }
-  /** The decoded op at `index`. */
+  /** The decoded op at `index` (decoded afresh: changing it changes nothing here). */
   opAt(index: number): MembershipOp {
     const op = this.#ops[index];
     if (!op) throw new CryptoInputError(`no op at index ${index}`);
-    return publicView(op);
+    return readMembershipOp(op.bytes);
   }
   /** Index of the op with this hash, or undefined. */
   indexOf(hash: Uint8Array): number | undefined {
