@@ -2,7 +2,7 @@
 // `node:assert/strict` resolve to small shims over mocha and a browser assert.
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
-import { findChrome, HOW_TO_GET_CHROME } from './scripts/find-chrome.mjs';
+import { CHROME_ARGS, findChrome, HOW_TO_GET_CHROME } from './scripts/find-chrome.mjs';
 
 const executablePath = findChrome();
 if (!executablePath) {
@@ -32,15 +32,7 @@ export default {
       launchOptions: {
         executablePath,
         headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-dev-shm-usage',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
+        args: CHROME_ARGS,
       },
     }),
   ],

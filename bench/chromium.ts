@@ -6,17 +6,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
-import { findChrome, HOW_TO_GET_CHROME } from '../scripts/find-chrome.mjs';
+import { CHROME_ARGS, findChrome, HOW_TO_GET_CHROME } from '../scripts/find-chrome.mjs';
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 /**
  * Bundles `entry` (which must set `globalThis.benchResult` to a promise) and returns the
@@ -37,7 +28,7 @@ export async function runInChromium<T>(entry: string, query = ''): Promise<T> {
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath, headless: true, args: CHROME_ARGS });
   try {
     const page = await browser.newPage();
     const errors: string[] = [];

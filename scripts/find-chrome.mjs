@@ -13,6 +13,17 @@ const CANDIDATES = [
   'C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe',
 ];
 
+/** Flags for headless Chromium here: root needs --no-sandbox; the rest stop it dialling out. */
+export const CHROME_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
 export const HOW_TO_GET_CHROME =
   'No Chrome/Chromium found: set CHROME_PATH to one, or on Debian/Ubuntu run `sudo npm run setup` (installs the chromium package).';
 

@@ -11,12 +11,12 @@
  * @module
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { hmac } from '@noble/hashes/hmac.js';
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { BackupError, CryptoInputError, type BackupErrorCode } from './errors.js';
 import { _bytes, _concat, _equal, _Reader, _utf8, _wipe } from './bytes.js';
+import { _committedKeys } from './commitment.js';
 import { _pad, _unpad } from './padding.js';
 
 const MAGIC = _utf8('SDBK');
@@ -27,8 +27,6 @@ const SALT_LENGTH = 16;
 const NONCE_LENGTH = 24;
 const HASH_LENGTH = 32;
 const HEADER_LENGTH = MAGIC.length + 1 + 1 + 3 + SALT_LENGTH + NONCE_LENGTH + HASH_LENGTH;
-const SUBKEY_LABEL = _utf8('sealdoc/v1/backup-key');
-const COMMIT_LABEL = _utf8('sealdoc/v1/backup-commit');
 const MAX_MEMORY = 1024 * 1024 * 1024;
 
 /** scrypt cost parameters: N = 2^logN. */
@@ -89,13 +87,6 @@ async function deriveKey(passphrase: Uint8Array, salt: Uint8Array, params: Scryp
   }
 }
 
-function fileKeys(key: Uint8Array, nonce: Uint8Array): { subkey: Uint8Array; commitment: Uint8Array } {
-  return {
-    subkey: hmac(sha256, key, _concat(SUBKEY_LABEL, nonce)),
-    commitment: hmac(sha256, key, _concat(COMMIT_LABEL, nonce)),
-  };
-}
-
 /** Encrypts `payload` under `passphrase` into a self-describing backup container. */
 export async function sealBackup(payload: Uint8Array, passphrase: string, options: BackupOptions = {}): Promise<Uint8Array> {
   _bytes(payload, 'payload');
@@ -104,7 +95,7 @@ export async function sealBackup(payload: Uint8Array, passphrase: string, option
   const salt = randomBytes(SALT_LENGTH);
   const nonce = randomBytes(NONCE_LENGTH);
   const key = await deriveKey(passphraseBytes(passphrase), salt, params, options.onProgress);
-  const { subkey, commitment } = fileKeys(key, nonce);
+  const { subkey, commitment } = _committedKeys(key, nonce, 'backup');
   _wipe(key);
   const header = _concat(MAGIC, Uint8Array.of(BACKUP_VERSION, KDF_SCRYPT, params.logN, params.r, params.p), salt, nonce, commitment);
   const padded = _pad(payload);
@@ -139,7 +130,7 @@ export async function openBackup(bytes: Uint8Array, passphrase: string, options:
   checkParams(params);
   const pass = passphraseBytes(passphrase);
   const key = await deriveKey(pass, salt, params, options.onProgress);
-  const { subkey, commitment: expected } = fileKeys(key, nonce);
+  const { subkey, commitment: expected } = _committedKeys(key, nonce, 'backup');
   _wipe(key);
   try {
     if (!_equal(expected, commitment)) fail('wrong-passphrase', 'the passphrase does not open this backup');

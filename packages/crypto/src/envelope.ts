@@ -4,21 +4,20 @@
  *
  * - Confidentiality: XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha) under a per-message
  *   subkey, AAD = the whole header.
- * - Key commitment: the header carries HMAC-SHA256(doc key, "sealdoc/v1/envelope-commit" ||
- *   nonce), checked in constant time before decrypting, so a ciphertext opens under one key
- *   only (a plain Poly1305 tag does not promise that; see Len, Grubbs, Ristenpart 2021).
+ * - Key commitment (commitment.ts): the header carries a commitment to the doc key, checked
+ *   in constant time before decrypting, so a ciphertext opens under one key only (a plain
+ *   Poly1305 tag does not promise that; see Len, Grubbs, Ristenpart 2021).
  * - Length hiding: PADMÉ padding (Nikitin et al., PETS 2019) with a 0x80 marker.
  * - Authenticity: Ed25519 over header and ciphertext, so the relay can check it without keys.
  * @module
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { CryptoInputError, EnvelopeError, type EnvelopeErrorCode } from './errors.js';
 import { _bytes, _concat, _equal, _int, _Reader, _u32, _u64, _utf8, _wipe } from './bytes.js';
 import { _identitySecrets, type Identity } from './identity.js';
 import { ID_LENGTH, MAX_EPOCH, type Keyring } from './keyring.js';
+import { _committedKeys } from './commitment.js';
 import { _pad, _paddedLength, _unpad } from './padding.js';
 import { signMessage, verifyMessage } from './signature.js';
 
@@ -40,8 +39,6 @@ export const ENVELOPE_HEADER_LENGTH = 1 + 1 + ID_LENGTH + ID_LENGTH + 4 + HASH_L
 /** Default and largest plaintext accepted, 64 MiB. */
 export const MAX_ENVELOPE_PLAINTEXT = 64 * 1024 * 1024;
 const SIGNATURE_CONTEXT = 'envelope';
-const SUBKEY_LABEL = _utf8('sealdoc/v1/envelope-key');
-const COMMIT_LABEL = _utf8('sealdoc/v1/envelope-commit');
 
 /** The cleartext header of an envelope; every field is signed and authenticated. */
 export interface EnvelopeHeader {
@@ -131,13 +128,6 @@ function fail(code: EnvelopeErrorCode, message: string): never {
   throw new EnvelopeError(code, message);
 }
 
-function messageKeys(docKey: Uint8Array, nonce: Uint8Array): { subkey: Uint8Array; commitment: Uint8Array } {
-  return {
-    subkey: hmac(sha256, docKey, _concat(SUBKEY_LABEL, nonce)),
-    commitment: hmac(sha256, docKey, _concat(COMMIT_LABEL, nonce)),
-  };
-}
-
 function largestEnvelope(maxPlaintext: number): number {
   return ENVELOPE_HEADER_LENGTH + _paddedLength(maxPlaintext) + TAG_LENGTH + SIGNATURE_LENGTH;
 }
@@ -214,7 +204,7 @@ export async function sealEnvelope(params: SealParams): Promise<Uint8Array> {
   if (!docKey) fail('unknown-epoch', `the keyring holds no secret for epoch ${epoch}`);
 
   const nonce = randomBytes(NONCE_LENGTH);
-  const { subkey, commitment } = messageKeys(docKey, nonce);
+  const { subkey, commitment } = _committedKeys(docKey, nonce, 'envelope');
   const header = _concat(
     Uint8Array.of(ENVELOPE_VERSION, KIND_CODES[kind]),
     groupId,
@@ -267,7 +257,7 @@ export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext): Promise
   const { header } = d;
   const docKey = ctx.keyring._docKey(header.groupId, header.epoch, header.docId, header.kind);
   if (!docKey) fail('unknown-epoch', `no key is held for epoch ${header.epoch}`);
-  const { subkey, commitment } = messageKeys(docKey, header.nonce);
+  const { subkey, commitment } = _committedKeys(docKey, header.nonce, 'envelope');
   try {
     if (!_equal(commitment, d.commitment)) fail('bad-ciphertext', 'key commitment does not match');
     let padded: Uint8Array;

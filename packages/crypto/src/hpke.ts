@@ -35,8 +35,8 @@ const EMPTY = new Uint8Array(0);
 
 // Section 4: LabeledExtract and LabeledExpand over HKDF-SHA256 (RFC 5869). This runs once
 // per member on every rotation, so labels are encoded once, Extract with the empty salt
-// (HashLen zero bytes, RFC 5869 2.2) starts from one precomputed keyed HMAC state, and a
-// PRK expanded more than once is keyed once (`keyedPrk`).
+// (HashLen zero bytes, RFC 5869 2.2) starts from one precomputed keyed HMAC state, and the
+// key schedule keys its PRK once for its one-block expansions.
 const labels = new Map<string, Uint8Array>();
 const label = (text: string) => labels.get(text) ?? labels.set(text, _utf8(text)).get(text)!;
 const ZERO_SALT = hmac.create(sha256, new Uint8Array(N_H));
@@ -46,19 +46,19 @@ function labeledExtract(suite: Uint8Array, salt: Uint8Array, name: string, ikm: 
   return mac.update(_concat(VERSION, suite, label(name), ikm)).digest();
 }
 
-type KeyedPrk = ReturnType<typeof hmac.create>;
-const keyedPrk = (prk: Uint8Array): KeyedPrk => hmac.create(sha256, prk);
-
-function labeledExpand(suite: Uint8Array, prk: Uint8Array | KeyedPrk, name: string, info: Uint8Array, length: number): Uint8Array {
-  const labeledInfo = _concat(_u16(length), VERSION, suite, label(name), info);
-  if (length > N_H) return expand(sha256, prk instanceof Uint8Array ? prk : unreachable(), labeledInfo, length);
-  // One block: T(1) = HMAC(PRK, info || 0x01), truncated (RFC 5869 2.3).
-  const mac = prk instanceof Uint8Array ? keyedPrk(prk) : prk.clone();
-  return mac.update(_concat(labeledInfo, Uint8Array.of(1))).digest().subarray(0, length);
+function labeledInfo(suite: Uint8Array, name: string, info: Uint8Array, length: number): Uint8Array {
+  return _concat(_u16(length), VERSION, suite, label(name), info);
 }
 
-function unreachable(): never {
-  throw new TypeError('unreachable: a multi-block expand takes the PRK bytes');
+function labeledExpand(suite: Uint8Array, prk: Uint8Array, name: string, info: Uint8Array, length: number): Uint8Array {
+  return expand(sha256, prk, labeledInfo(suite, name, info, length), length);
+}
+
+type KeyedPrk = ReturnType<typeof hmac.create>;
+
+/** LabeledExpand to at most one hash block from an already keyed PRK: T(1) = HMAC(PRK, info || 0x01) (RFC 5869 2.3). */
+function labeledExpandBlock(suite: Uint8Array, prk: KeyedPrk, name: string, info: Uint8Array, length: number): Uint8Array {
+  return prk.clone().update(_concat(labeledInfo(suite, name, info, length), Uint8Array.of(1))).digest().subarray(0, length);
 }
 
 /** An X25519 key pair for HPKE. */
@@ -99,37 +99,37 @@ async function decap(enc: Uint8Array, skR: Uint8Array, pkR: Uint8Array): Promise
 }
 
 /** The parts of the HPKE context a single-shot call uses: the AEAD's, or the exporter's. */
-type Context = { key: Uint8Array; baseNonce: Uint8Array } | { exporterSecret: Uint8Array };
-type Use = 'aead' | 'export';
+interface Contexts {
+  aead: { key: Uint8Array; baseNonce: Uint8Array };
+  export: { exporterSecret: Uint8Array };
+}
+type Use = keyof Contexts;
+type Context = Contexts[Use];
 
 // psk_id_hash of base mode: LabeledExtract("", "psk_id_hash", "") is a constant.
 let pskIdHash: Uint8Array | undefined;
 
 // Section 5.1: KeySchedule, base mode (empty psk and psk_id). Single-shot calls derive only
 // what they use: seal/open the key and nonce, the exporter its secret.
-function keySchedule(shared: Uint8Array, info: Uint8Array, use: Use): Context {
+function keySchedule<U extends Use>(shared: Uint8Array, info: Uint8Array, use: U): Contexts[U] {
   pskIdHash ??= labeledExtract(HPKE_SUITE, EMPTY, 'psk_id_hash', EMPTY);
   const infoHash = labeledExtract(HPKE_SUITE, EMPTY, 'info_hash', info);
   const ksc = _concat(Uint8Array.of(MODE_BASE), pskIdHash, infoHash);
   const secret = labeledExtract(HPKE_SUITE, shared, 'secret', EMPTY);
-  const keyed = keyedPrk(secret);
+  const keyed = hmac.create(sha256, secret);
   const ctx =
     use === 'aead'
-      ? { key: labeledExpand(HPKE_SUITE, keyed, 'key', ksc, N_K), baseNonce: labeledExpand(HPKE_SUITE, keyed, 'base_nonce', ksc, N_N) }
-      : { exporterSecret: labeledExpand(HPKE_SUITE, keyed, 'exp', ksc, N_H) };
+      ? { key: labeledExpandBlock(HPKE_SUITE, keyed, 'key', ksc, N_K), baseNonce: labeledExpandBlock(HPKE_SUITE, keyed, 'base_nonce', ksc, N_N) }
+      : { exporterSecret: labeledExpandBlock(HPKE_SUITE, keyed, 'exp', ksc, N_H) };
   keyed.destroy();
   _wipe(secret, shared);
-  return ctx;
+  return ctx as Contexts[U];
 }
 
 function wipeContext(ctx: Context): void {
   _wipe(...Object.values(ctx));
 }
 
-function aead(ctx: Context, aad: Uint8Array) {
-  if (!('key' in ctx)) throw new TypeError('unreachable: an AEAD context was expected');
-  return chacha20poly1305(ctx.key, ctx.baseNonce, aad);
-}
 
 /** Options shared by the HPKE calls. */
 export interface HpkeOptions {
@@ -166,7 +166,7 @@ function inputs(options: HpkeOptions): { info: Uint8Array; aad: Uint8Array } {
   return { info, aad };
 }
 
-async function setupSender(recipientPublicKey: Uint8Array, info: Uint8Array, options: HpkeSenderOptions, use: Use): Promise<{ enc: Uint8Array; ctx: Context }> {
+async function setupSender<U extends Use>(recipientPublicKey: Uint8Array, info: Uint8Array, options: HpkeSenderOptions, use: U): Promise<{ enc: Uint8Array; ctx: Contexts[U] }> {
   if (!(recipientPublicKey instanceof Uint8Array) || recipientPublicKey.length !== 32)
     throw new HpkeError('bad-key', 'recipient public key must be 32 bytes');
   const ephemeral = options.ephemeralIkm
@@ -176,7 +176,7 @@ async function setupSender(recipientPublicKey: Uint8Array, info: Uint8Array, opt
   return { enc, ctx: keySchedule(shared, info, use) };
 }
 
-async function setupRecipient(recipient: HpkeRecipient, enc: Uint8Array, info: Uint8Array, use: Use): Promise<Context> {
+async function setupRecipient<U extends Use>(recipient: HpkeRecipient, enc: Uint8Array, info: Uint8Array, use: U): Promise<Contexts[U]> {
   if (!(enc instanceof Uint8Array) || enc.length !== N_ENC) throw new HpkeError('bad-encapsulation', `enc must be ${N_ENC} bytes`);
   let skR: Uint8Array;
   let pkR: Uint8Array;
@@ -197,7 +197,7 @@ export async function hpkeSeal(recipientPublicKey: Uint8Array, plaintext: Uint8A
   const { enc, ctx } = await setupSender(recipientPublicKey, info, options, 'aead');
   try {
     // Sequence number 0: the nonce is base_nonce itself (section 5.2).
-    return { enc, ciphertext: aead(ctx, aad).encrypt(plaintext) };
+    return { enc, ciphertext: chacha20poly1305(ctx.key, ctx.baseNonce, aad).encrypt(plaintext) };
   } finally {
     wipeContext(ctx);
   }
@@ -209,7 +209,7 @@ export async function hpkeOpen(recipient: HpkeRecipient, sealed: HpkeSealed, opt
   const ciphertext = _bytes(sealed?.ciphertext, 'ciphertext');
   const ctx = await setupRecipient(recipient, sealed.enc, info, 'aead');
   try {
-    return aead(ctx, aad).decrypt(ciphertext);
+    return chacha20poly1305(ctx.key, ctx.baseNonce, aad).decrypt(ciphertext);
   } catch {
     throw new HpkeError('open-failed', 'HPKE ciphertext does not open with this key, info and aad');
   } finally {
@@ -225,8 +225,7 @@ function checkExport(exporterContext: Uint8Array, length: number): void {
     throw new HpkeError('bad-length', `export length must be 1 to ${255 * N_H}`);
 }
 
-function exportSecret(ctx: Context, exporterContext: Uint8Array, length: number): Uint8Array {
-  if (!('exporterSecret' in ctx)) throw new TypeError('unreachable: an exporter context was expected');
+function exportSecret(ctx: Contexts['export'], exporterContext: Uint8Array, length: number): Uint8Array {
   return labeledExpand(HPKE_SUITE, ctx.exporterSecret, 'sec', exporterContext, length);
 }
 

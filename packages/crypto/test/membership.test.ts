@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import {
   addMember,
   createGroup,
-  EnvelopeError,
   Identity,
   Keyring,
   MembershipError,
