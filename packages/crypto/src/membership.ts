@@ -533,14 +533,21 @@ function checkChange(members: ReadonlyMap<string, Member>, change: MembershipCha
   }
 }
 
+/**
+ * Whether an op's new secret seals the previous one: every epoch-starting op but create,
+ * except an add in a `since-join` group (so the joiner's walk back stops at its join).
+ */
+function carriesLineage(type: MembershipChange['type'], history: HistoryAccess): boolean {
+  return type !== 'create' && !(type === 'add' && history === 'since-join');
+}
+
 /** The epoch keys an op carries: one wrap per member after the op, lineage as the group allows. */
 function checkKeys(op: DecodedOp, history: HistoryAccess, before: ReadonlyMap<string, Member>): void {
   const keys = op.keys!;
   const after = new Set(before.keys());
   applyToIds(after, op.change);
   if (keys.wraps.length !== after.size * _WRAP_LENGTH) fail('bad-wraps', `the op carries ${keys.wraps.length / _WRAP_LENGTH} wraps for ${after.size} members`);
-  const type = op.change.type;
-  const lineage = type !== 'create' && !(type === 'add' && history === 'since-join');
+  const lineage = carriesLineage(op.change.type, history);
   if (lineage !== (keys.lineage !== undefined)) fail('malformed', lineage ? 'the op lacks its lineage' : 'the op must not carry a lineage');
 }
 
@@ -633,8 +640,8 @@ async function keyOp(log: MembershipLog, by: OpAuthor, change: MembershipChange,
   if (change.type === 'remove') after.delete(_hex(change.memberId));
   const epoch = log.epoch + 1;
   if (epoch > MAX_EPOCH) fail('bad-epoch', 'the group has used every epoch number');
-  const withLineage = !(change.type === 'add' && log.history === 'since-join');
-  const keys = await epochKeys(log.groupId, epoch, sortMembers(after.values()), withLineage ? previousSecret(log, by) : undefined);
+  const previous = carriesLineage(change.type, log.history) ? previousSecret(log, by) : undefined;
+  const keys = await epochKeys(log.groupId, epoch, sortMembers(after.values()), previous);
   return finish({ groupId: log.groupId, prev: log.head, epoch, author: by.admin, time: checkTime(by.now ?? Date.now()), body, type: change.type }, keys);
 }
 
