@@ -1,6 +1,21 @@
 /**
- * @sealdoc/core: not built yet. This entry exists so the workspace builds; it exports
- * nothing and promises nothing. See the project's issues for what it will hold.
+ * @sealdoc/core: the sealed Yjs engine. Built so far: the Storage interface and its memory
+ * store (with one conformance suite every store must pass). The sealed document, the offline
+ * queue, snapshots, sealed awareness and transports are still to come.
  * @packageDocumentation
  */
-export {};
+export {
+  StorageError,
+  checkStorageKey,
+  checkStorageValue,
+  compareStorageKeys,
+  hasPrefix,
+  MAX_KEY_PARTS,
+  MAX_KEY_PART_LENGTH,
+  type Storage,
+  type StorageKey,
+  type StorageChunk,
+  type StorageWrite,
+  type StorageErrorCode,
+} from './storage.js';
+export { MemoryStorage } from './memory-storage.js';

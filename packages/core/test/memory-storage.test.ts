@@ -1,0 +1,4 @@
+import { MemoryStorage } from '@sealdoc/core';
+import { storageConformance } from '../../../test/conformance/storage.js';
+
+storageConformance('MemoryStorage', async () => ({ storage: new MemoryStorage() }));
