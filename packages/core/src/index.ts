@@ -1,7 +1,8 @@
 /**
- * @sealdoc/core: the sealed Yjs engine. Built so far: the Storage interface and its memory
- * store (with one conformance suite every store must pass). The sealed document, the offline
- * queue, snapshots, sealed awareness and transports are still to come.
+ * @sealdoc/core: the sealed Yjs engine. Built so far: the Storage and Transport interfaces,
+ * the memory store and the in-memory hub with fault injection (each interface with one
+ * conformance suite every implementation must pass). The sealed document, the offline
+ * queue, snapshots and sealed awareness are still to come.
  * @packageDocumentation
  */
 export {
@@ -19,3 +20,13 @@ export {
   type StorageErrorCode,
 } from './storage.js';
 export { MemoryStorage } from './memory-storage.js';
+export { Emitter } from './events.js';
+export {
+  TransportError,
+  type Transport,
+  type TransportEvents,
+  type TransportStatus,
+  type TransportErrorCode,
+  type PeerId,
+} from './transport.js';
+export { MemoryHub, MemoryTransport, type Faults, type HubStats } from './memory-hub.js';

@@ -1,0 +1,64 @@
+/**
+ * Transport: how the engine exchanges bytes with other peers, in the manner of
+ * automerge-repo's NetworkAdapter. A relay connection (WebSocket), the tabs of one browser
+ * (BroadcastChannel) and the in-memory hub of the tests all fit it, and all pass one
+ * conformance suite (test/conformance/transport.ts).
+ *
+ * A transport moves opaque messages: what they mean (envelopes, membership ops, awareness,
+ * sync requests) is the engine's protocol. Messages are sealed before they reach it.
+ * @module
+ */
+import type { Emitter } from './events.js';
+
+/** A peer's name on a transport. */
+export type PeerId = string;
+
+/** Whether a transport can send. */
+export type TransportStatus = 'offline' | 'connecting' | 'online';
+
+/** What a transport reports. */
+export interface TransportEvents extends Record<string, unknown> {
+  /** A message from another peer. */
+  message: { from: PeerId; data: Uint8Array };
+  /** A peer became reachable (`present: true`) or stopped being so. */
+  peer: { peer: PeerId; present: boolean };
+  /** The transport's own status changed. */
+  status: { status: TransportStatus };
+}
+
+/** Why a transport refused a call. */
+export type TransportErrorCode = 'offline' | 'too-large' | 'unknown-peer' | 'bad-message' | 'closed';
+
+/** A typed transport failure. */
+export class TransportError extends Error {
+  readonly code: TransportErrorCode;
+  constructor(code: TransportErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = 'TransportError';
+  }
+}
+
+/** What every transport provides. */
+export interface Transport {
+  /** This peer's id. */
+  readonly peerId: PeerId;
+  /** Current status. */
+  readonly status: TransportStatus;
+  /** Largest message `send` accepts, in bytes. */
+  readonly maxMessageBytes: number;
+  /** Events: message, peer, status. */
+  readonly events: Pick<Emitter<TransportEvents>, 'on'>;
+  /** Goes online; resolves once it is. */
+  connect(): Promise<void>;
+  /** Goes offline; no message is delivered to or from this peer afterwards. */
+  disconnect(): Promise<void>;
+  /**
+   * Sends `data` to one peer, or to every other peer when `to` is omitted. Throws
+   * TransportError: `offline`, `too-large`, `unknown-peer`, `bad-message`. Delivery is best
+   * effort: the engine, not the transport, heals loss by resync.
+   */
+  send(data: Uint8Array, to?: PeerId): void;
+  /** The peers currently reachable, this one excluded. */
+  peers(): PeerId[];
+}

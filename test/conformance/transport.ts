@@ -1,0 +1,138 @@
+// The one conformance suite every Transport runs (the in-memory hub now; BroadcastChannel and
+// WebSocket later), in the manner of automerge-repo's network-adapter-tests. Faults off:
+// the suite checks the contract, the engine's own tests check survival under faults.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { TransportError, type PeerId, type Transport } from '@sealdoc/core';
+
+/** Three fresh transports (not yet connected) that can reach each other, and a way to wait. */
+export interface TransportFixture {
+  transports: [Transport, Transport, Transport];
+  /** Resolves once messages sent so far have been delivered. */
+  settle(): Promise<void>;
+  teardown?: () => Promise<void>;
+}
+
+function inbox(t: Transport) {
+  const received: { from: PeerId; data: number[] }[] = [];
+  t.events.on('message', ({ from, data }) => received.push({ from, data: [...data] }));
+  return received;
+}
+
+async function transportErrorCode(fn: () => void): Promise<string> {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof TransportError) return error.code;
+    throw new Error(`expected a TransportError, got ${String(error)}`);
+  }
+  throw new Error('expected a TransportError, but the call succeeded');
+}
+
+export function transportConformance(name: string, setup: () => Promise<TransportFixture>): void {
+  const test = (title: string, body: (f: TransportFixture) => Promise<void>) =>
+    it(title, async () => {
+      const fixture = await setup();
+      try {
+        await body(fixture);
+      } finally {
+        await fixture.teardown?.();
+      }
+    });
+  const online = async (f: TransportFixture) => {
+    for (const t of f.transports) await t.connect();
+    await f.settle();
+  };
+
+  describe(`Transport conformance: ${name}`, () => {
+    test('connect goes online and reports the other peers', async (f) => {
+      const [a, b, c] = f.transports;
+      const statuses: string[] = [];
+      const seen: string[] = [];
+      a.events.on('status', ({ status }) => statuses.push(status));
+      a.events.on('peer', ({ peer, present }) => present && seen.push(peer));
+      assert.equal(a.status, 'offline');
+      await online(f);
+      assert.equal(a.status, 'online');
+      assert.equal(statuses.at(-1), 'online');
+      assert.deepEqual(a.peers().sort(), [b.peerId, c.peerId].sort());
+      assert.deepEqual(seen.sort(), [b.peerId, c.peerId].sort());
+    });
+
+    test('a broadcast reaches every other peer once, never the sender', async (f) => {
+      const [a] = f.transports;
+      const [ia, ib, ic] = f.transports.map(inbox);
+      await online(f);
+      a.send(new Uint8Array([1, 2, 3]));
+      await f.settle();
+      assert.deepEqual(ia, []);
+      assert.deepEqual(ib, [{ from: a.peerId, data: [1, 2, 3] }]);
+      assert.deepEqual(ic, [{ from: a.peerId, data: [1, 2, 3] }]);
+    });
+
+    test('a message to one peer reaches that peer only', async (f) => {
+      const [a, b] = f.transports;
+      const [, ib, ic] = f.transports.map(inbox);
+      await online(f);
+      a.send(new Uint8Array([7]), b.peerId);
+      await f.settle();
+      assert.deepEqual(ib, [{ from: a.peerId, data: [7] }]);
+      assert.deepEqual(ic, []);
+    });
+
+    test('messages between two peers keep their order; empty messages arrive', async (f) => {
+      const [a, b] = f.transports;
+      const ib = inbox(b);
+      await online(f);
+      for (let i = 0; i < 50; i++) a.send(new Uint8Array([i]), b.peerId);
+      a.send(new Uint8Array(0), b.peerId);
+      await f.settle();
+      assert.deepEqual(ib.map((m) => m.data), [...Array.from({ length: 50 }, (_, i) => [i]), []]);
+    });
+
+    test('the bytes sent are the bytes received, even if the sender changes its buffer', async (f) => {
+      const [a] = f.transports;
+      const ib = inbox(f.transports[1]);
+      await online(f);
+      const data = new Uint8Array([1, 2, 3]);
+      a.send(data);
+      data.fill(0);
+      const big = new Uint8Array(Math.min(a.maxMessageBytes, 1024 * 1024)).map((_, i) => i & 255);
+      a.send(big);
+      await f.settle();
+      assert.deepEqual(ib[0]!.data, [1, 2, 3]);
+      assert.equal(ib[1]!.data.length, big.length);
+      assert.equal(ib[1]!.data[1000], 1000 & 255);
+    });
+
+    test('a peer that disconnects is reported gone, receives nothing, cannot send; it can come back', async (f) => {
+      const [a, b] = f.transports;
+      const ib = inbox(b);
+      const gone: string[] = [];
+      a.events.on('peer', ({ peer, present }) => !present && gone.push(peer));
+      await online(f);
+      await b.disconnect();
+      await f.settle();
+      assert.equal(b.status, 'offline');
+      assert.deepEqual(gone, [b.peerId]);
+      assert.ok(!a.peers().includes(b.peerId));
+      a.send(new Uint8Array([1]));
+      await f.settle();
+      assert.deepEqual(ib, []);
+      assert.equal(await transportErrorCode(() => b.send(new Uint8Array([1]))), 'offline');
+      await b.connect();
+      await f.settle();
+      a.send(new Uint8Array([2]));
+      await f.settle();
+      assert.deepEqual(ib, [{ from: a.peerId, data: [2] }]);
+    });
+
+    test('bad calls are typed errors', async (f) => {
+      const [a] = f.transports;
+      await online(f);
+      assert.equal(await transportErrorCode(() => a.send('text' as unknown as Uint8Array)), 'bad-message');
+      assert.equal(await transportErrorCode(() => a.send(new Uint8Array(a.maxMessageBytes + 1))), 'too-large');
+      assert.equal(await transportErrorCode(() => a.send(new Uint8Array(1), 'nobody-by-this-name')), 'unknown-peer');
+    });
+  });
+}
