@@ -1,8 +1,9 @@
 /**
- * @sealdoc/core: the sealed Yjs engine. Built so far: the Storage and Transport interfaces,
- * the memory store and the in-memory hub with fault injection (each interface with one
- * conformance suite every implementation must pass). The sealed document, the offline
- * queue, snapshots and sealed awareness are still to come.
+ * @sealdoc/core: the sealed Yjs engine. Built so far: {@link SealedDoc} (batching, sealing,
+ * verified and decrypted apply, parking until the log catches up, peer-to-peer resync,
+ * re-sealing of unsent edits under a newer epoch, access-removed), {@link Group}, the
+ * Storage and Transport interfaces with the memory store and the fault-injecting in-memory
+ * hub. Snapshots and sealed awareness are still to come.
  * @packageDocumentation
  */
 export {
@@ -30,3 +31,7 @@ export {
   type PeerId,
 } from './transport.js';
 export { MemoryHub, MemoryTransport, type Faults, type HubStats } from './memory-hub.js';
+export { Group, type GroupEvents } from './group.js';
+export { SealedDoc, type SealedDocOptions, type SealedDocEvents, type BatchOptions } from './sealed-doc.js';
+export { encodeWire, decodeWire, WireError, type WireMessage } from './wire.js';
+export { SeqRanges, type SeqRange } from './seq-ranges.js';

@@ -1,0 +1,111 @@
+/**
+ * A member's live view of one group: its identity, the verified membership log, the epoch
+ * secrets it holds, and its sequence counter, shared by every sealed document of the group.
+ * @module
+ */
+import {
+  MembershipLog,
+  unlockEpochSecrets,
+  type Identity,
+  type Keyring,
+  type MemberRole,
+} from '@sealdoc/crypto';
+import { Emitter } from './events.js';
+import type { Storage } from './storage.js';
+
+/** What a {@link Group} reports. */
+export interface GroupEvents extends Record<string, unknown> {
+  /** The log grew: new members, roles or epochs. */
+  membership: { epoch: number; length: number };
+  /** This member was removed from the group: it can read nothing new and send nothing. */
+  removed: { epoch: number };
+}
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+export class Group {
+  readonly events = new Emitter<GroupEvents>();
+  readonly identity: Identity;
+  readonly log: MembershipLog;
+  readonly keyring: Keyring;
+  readonly #storage: Storage | undefined;
+  #nextSeq: number | undefined;
+  #seqLoaded = false;
+  #seqQueue: Promise<unknown> = Promise.resolve();
+  #wasMember: boolean;
+
+  constructor(options: { identity: Identity; log: MembershipLog; keyring: Keyring; storage?: Storage }) {
+    this.identity = options.identity;
+    this.log = options.log;
+    this.keyring = options.keyring;
+    this.#storage = options.storage;
+    this.#wasMember = this.role !== undefined;
+  }
+
+  /** The group's id. */
+  get groupId(): Uint8Array {
+    return this.log.groupId;
+  }
+
+  /** This member's role now, or undefined when it is not (or no longer) a member. */
+  get role(): MemberRole | undefined {
+    return this.log.member(this.identity.memberId)?.role;
+  }
+
+  /** @internal Hex of the group id, for storage keys. */
+  get _key(): string {
+    return hex(this.log.groupId);
+  }
+
+  /**
+   * Unlocks what the log now entitles this member to and tells the documents. Call after
+   * appending ops to the log; {@link Group.receiveOps} calls it itself.
+   */
+  async refresh(): Promise<void> {
+    await unlockEpochSecrets(this.log, this.identity, this.keyring);
+    const member = this.role !== undefined;
+    if (this.#wasMember && !member) this.events.emit('removed', { epoch: this.log.epoch });
+    this.#wasMember = member;
+    this.events.emit('membership', { epoch: this.log.epoch, length: this.log.length });
+  }
+
+  /** Appends ops received from a peer (a copy of the log from `fromIndex`); returns how many were new. */
+  async receiveOps(ops: readonly Uint8Array[], fromIndex: number): Promise<number> {
+    const added = await this.log.sync(ops, fromIndex);
+    if (added > 0) await this.refresh();
+    return added;
+  }
+
+  /**
+   * The next sequence number of this member in the group: dense and never reused, persisted
+   * before it is handed out. Sequence numbers are per group, not per document, because a
+   * removal's cutoff is one number per member and group.
+   */
+  nextSeq(): Promise<number> {
+    const run = this.#seqQueue.then(async () => {
+      if (!this.#seqLoaded) {
+        const stored = await this.#storage?.load(['seq', this._key]);
+        this.#nextSeq = Math.max(this.#nextSeq ?? 0, stored ? new DataView(stored.buffer, stored.byteOffset).getFloat64(0) : 0);
+        this.#seqLoaded = true;
+      }
+      const seq = this.#nextSeq!;
+      this.#nextSeq = seq + 1;
+      if (this.#storage) {
+        const out = new Uint8Array(8);
+        new DataView(out.buffer).setFloat64(0, this.#nextSeq);
+        await this.#storage.save(['seq', this._key], out);
+      }
+      return seq;
+    });
+    this.#seqQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Notes a sequence number of this member seen in an envelope (from another device, or from
+   * before a restore), so that the counter never hands it out again.
+   */
+  observeOwnSeq(seq: number): void {
+    this.#nextSeq = Math.max(this.#nextSeq ?? 0, seq + 1);
+  }
+}

@@ -1,0 +1,401 @@
+/**
+ * A sealed document: binds a Y.Doc to a group, a document id and (optionally) a transport
+ * and a store, the way y-websocket and y-indexeddb bind one to a server and a database.
+ *
+ * - Local updates (any origin but this provider) are batched: merged over `windowMs` or until
+ *   `maxBytes`, in bounded windows (never one huge Y.mergeUpdates), then sealed under the
+ *   newest epoch held, stored and sent.
+ * - Remote envelopes are verified, decrypted and checked against the membership log, then
+ *   applied with this provider as origin. Duplicates are ignored; envelopes whose epoch or
+ *   membership head is not known yet wait until the log catches up.
+ * - Peers exchange `have` summaries (which sequence numbers each holds) and send each other
+ *   what the other lacks: lost, duplicated or reordered messages heal on resync.
+ * - Envelopes sealed while offline are re-sealed under a newer epoch learnt before they were
+ *   sent, so members added meanwhile can read them; a removed member sends nothing.
+ * @module
+ */
+import * as Y from 'yjs';
+import { EnvelopeError, MembershipError, openEnvelope, readEnvelopeHeader, sealEnvelope, type EnvelopeHeader } from '@sealdoc/crypto';
+import { Emitter } from './events.js';
+import type { Group } from './group.js';
+import { SeqRanges } from './seq-ranges.js';
+import type { Storage } from './storage.js';
+import type { PeerId, Transport, TransportStatus } from './transport.js';
+import { decodeWire, encodeWire, WireError, type WireMessage } from './wire.js';
+
+/** Batching of local edits before sealing. */
+export interface BatchOptions {
+  /** How long edits accumulate before they are sealed, in ms (default 50). */
+  windowMs?: number;
+  /** Seal at once when the batch grows past this many bytes (default 64 KiB). */
+  maxBytes?: number;
+}
+
+/** Options of {@link SealedDoc}. */
+export interface SealedDocOptions {
+  group: Group;
+  /** 16-byte document id. */
+  docId: Uint8Array;
+  transport?: Transport;
+  storage?: Storage;
+  batch?: BatchOptions;
+}
+
+/** What a sealed document reports. */
+export interface SealedDocEvents extends Record<string, unknown> {
+  /** Every envelope known to be available was applied (after a resync exchange settled). */
+  synced: { synced: boolean };
+  /** The transport's status. */
+  status: { status: TransportStatus };
+  /** A peer sent something that was refused; nothing was applied. */
+  error: { error: EnvelopeError | MembershipError | WireError; from?: PeerId };
+  /** This member was removed: nothing more is sent, nothing new can be read. */
+  'access-removed': { epoch: number };
+}
+
+const MERGE_WINDOW = 100;
+// Envelopes waiting for the log to catch up, at most; the oldest is forgotten past it.
+const MAX_PARKED = 10_000;
+// How long after connecting edits wait for the peers present to report their log.
+const LOG_GRACE_MS = 1000;
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
+const seqKey = (seq: number) => String(seq).padStart(16, '0');
+
+/** Merges updates in bounded windows, then merges the results: never one call over thousands. */
+function mergeBounded(updates: Uint8Array[]): Uint8Array {
+  let level = updates;
+  while (level.length > 1) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < level.length; i += MERGE_WINDOW) next.push(Y.mergeUpdates(level.slice(i, i + MERGE_WINDOW)));
+    level = next;
+  }
+  return level[0] ?? new Uint8Array(0);
+}
+
+interface Held {
+  header: EnvelopeHeader;
+  bytes: Uint8Array;
+}
+
+export class SealedDoc {
+  readonly doc: Y.Doc;
+  readonly group: Group;
+  readonly docId: Uint8Array;
+  readonly events = new Emitter<SealedDocEvents>();
+  /** Resolves once the first exchange with peers settled (or at once without a transport). */
+  readonly whenSynced: Promise<void>;
+
+  readonly #transport: Transport | undefined;
+  readonly #storage: Storage | undefined;
+  readonly #windowMs: number;
+  readonly #maxBytes: number;
+  readonly #held = new Map<string, Held>(); // "author:seq" -> envelope
+  // What this peer holds or has parked: its `have` summary. Parked envelopes count as known so
+  // that two peers who each hold what the other cannot open yet do not ask for it forever.
+  readonly #known = new SeqRanges();
+  readonly #parked = new Map<string, Uint8Array>();
+  readonly #unsent = new Set<string>();
+  // Since the last connect: the peers present then whose `have` has not arrived yet (for at
+  // most LOG_GRACE_MS: a silent peer cannot hold edits back for ever), and the longest log
+  // any peer has reported.
+  #awaiting = new Set<PeerId>();
+  #peerLogLength = 0;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #unsubscribe: (() => void)[] = [];
+  #batch: Uint8Array[] = [];
+  #batchBytes = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  #destroyed = false;
+  #resolveSynced!: () => void;
+  readonly #ready: Promise<void>;
+
+  constructor(doc: Y.Doc, options: SealedDocOptions) {
+    this.doc = doc;
+    this.group = options.group;
+    this.docId = options.docId;
+    this.#transport = options.transport;
+    this.#storage = options.storage;
+    this.#windowMs = options.batch?.windowMs ?? 50;
+    this.#maxBytes = options.batch?.maxBytes ?? 64 * 1024;
+    this.whenSynced = new Promise((resolve) => (this.#resolveSynced = resolve));
+
+    const onUpdate = (update: Uint8Array, origin: unknown) => {
+      if (origin !== this) this.#queueLocal(update);
+    };
+    doc.on('update', onUpdate);
+    this.#unsubscribe.push(() => doc.off('update', onUpdate));
+    this.#unsubscribe.push(this.group.events.on('membership', () => void this.#membershipChanged()));
+    this.#unsubscribe.push(this.group.events.on('removed', ({ epoch }) => this.#removed(epoch)));
+
+    const t = this.#transport;
+    if (t) {
+      this.#unsubscribe.push(t.events.on('message', ({ from, data }) => void this.#ready.then(() => this.#receive(from, data))));
+      this.#unsubscribe.push(t.events.on('peer', ({ peer, present }) => present && void this.#ready.then(() => this.#sendHave(peer))));
+      this.#unsubscribe.push(
+        t.events.on('status', ({ status }) => {
+          this.events.emit('status', { status });
+          if (status !== 'online') return;
+          this.#awaiting = new Set(t.peers());
+          this.#peerLogLength = 0;
+          clearTimeout(this.#graceTimer);
+          this.#graceTimer = setTimeout(() => {
+            this.#awaiting.clear();
+            void this.#releaseUnsent();
+          }, LOG_GRACE_MS);
+          void this.#ready.then(() => this.resync());
+        }),
+      );
+    }
+    this.#ready = this.#load().then(() => {
+      if (!t) this.#resolveSynced();
+      else if (t.status === 'online') this.resync();
+    });
+  }
+
+  /** Applies what the store holds for this document, before anything from the network. */
+  async #load(): Promise<void> {
+    const stored = (await this.#storage?.loadRange(['env', this.group._key, hex(this.docId)])) ?? [];
+    for (const { data } of stored) await this.#receiveEnvelope(data, undefined, false);
+  }
+
+  /** Envelopes held for this document (sealed here or received), in no particular order. */
+  envelopes(): Uint8Array[] {
+    return [...this.#held.values()].map((h) => h.bytes);
+  }
+
+  /** Seals and sends the pending batch now. */
+  flush(): Promise<void> {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#batch;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    const run = this.#flushing.then(() => (batch.length > 0 ? this.#sealAndSend(mergeBounded(batch)) : undefined));
+    this.#flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Tells every peer what this document holds, so that each sends what the other lacks. */
+  resync(): void {
+    if (this.#transport?.status !== 'online') return;
+    this.#sendHave();
+    // A lone peer, or peers with nothing to add, never answer: settle after one round.
+    setTimeout(() => this.#settled(), 0);
+  }
+
+  /** Stops listening to the document, the group and the transport. Stored data stays. */
+  destroy(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    clearTimeout(this.#graceTimer);
+    this.#destroyed = true;
+    for (const off of this.#unsubscribe.splice(0)) off();
+    this.events.clear();
+  }
+
+  /** Destroys the provider and deletes what it stored for this document. */
+  async clearData(): Promise<void> {
+    this.destroy();
+    await this.#storage?.removeRange(['env', this.group._key, hex(this.docId)]);
+  }
+
+  #queueLocal(update: Uint8Array): void {
+    if (this.#destroyed) return;
+    this.#batch.push(update);
+    this.#batchBytes += update.length;
+    if (this.#batchBytes >= this.#maxBytes) void this.flush();
+    else if (this.#timer === undefined) this.#timer = setTimeout(() => void this.flush(), this.#windowMs);
+  }
+
+  async #sealAndSend(plaintext: Uint8Array): Promise<void> {
+    const group = this.group;
+    if (group.role === undefined) {
+      this.events.emit('access-removed', { epoch: group.log.epoch });
+      return;
+    }
+    const seq = await group.nextSeq();
+    const bytes = await sealEnvelope({
+      kind: 'update',
+      groupId: group.groupId,
+      docId: this.docId,
+      epoch: group.log.epoch,
+      seq,
+      head: group.log.head,
+      author: group.identity,
+      keyring: group.keyring,
+      plaintext,
+    });
+    if (this.#logCurrent()) {
+      await this.#hold(bytes);
+      this.#broadcast({ type: 'envelope', envelope: bytes });
+    } else {
+      // Not sent (and not offered to peers) until this peer has caught up with the log:
+      // it may be re-sealed under a newer epoch first.
+      this.#unsent.add(await this.#hold(bytes, true, true));
+    }
+  }
+
+  /** Whether the peers present at connect have told their log length (or the grace ran out) and none is ahead. */
+  #logCurrent(): boolean {
+    if (this.#transport?.status !== 'online') return false;
+    return this.#awaiting.size === 0 && this.group.log.length >= this.#peerLogLength;
+  }
+
+  /** Sends what was sealed while the log might have been behind, re-sealed under the newest epoch. */
+  async #releaseUnsent(): Promise<void> {
+    if (this.#unsent.size === 0 || !this.#logCurrent() || this.group.role === undefined) return;
+    const group = this.group;
+    for (const id of [...this.#unsent]) {
+      const held = this.#held.get(id);
+      this.#unsent.delete(id);
+      if (!held) continue;
+      if (held.header.epoch === group.log.epoch) {
+        this.#known.add(hex(held.header.author), held.header.seq);
+        this.#broadcast({ type: 'envelope', envelope: held.bytes });
+        continue;
+      }
+      // Out of sight before the first await, so that no peer is ever served the stale copy.
+      this.#held.delete(id);
+      const { plaintext } = await openEnvelope(held.bytes, group.log.envelopeContext(group.keyring, { docId: this.docId }));
+      await this.#storage?.remove(['env', group._key, hex(this.docId), hex(held.header.author), seqKey(held.header.seq)]);
+      await this.#sealAndSend(plaintext);
+    }
+  }
+
+  async #hold(bytes: Uint8Array, store = true, unsent = false): Promise<string> {
+    const header = readEnvelopeHeader(bytes);
+    const author = hex(header.author);
+    const id = `${author}:${header.seq}`;
+    this.#held.set(id, { header, bytes });
+    if (!unsent) this.#known.add(author, header.seq);
+    if (author === hex(this.group.identity.memberId)) this.group.observeOwnSeq(header.seq);
+    if (store) await this.#storage?.save(['env', this.group._key, hex(this.docId), author, seqKey(header.seq)], bytes);
+    return id;
+  }
+
+  #broadcast(message: WireMessage, to?: PeerId): void {
+    const t = this.#transport;
+    if (t?.status !== 'online') return;
+    try {
+      t.send(encodeWire(message), to);
+    } catch {
+      // Best effort: a peer that vanished meanwhile catches up on the next resync.
+    }
+  }
+
+  #sendHave(to?: PeerId): void {
+    this.#broadcast(
+      {
+        type: 'have',
+        groupId: this.group.groupId,
+        docId: this.docId,
+        logLength: this.group.log.length,
+        authors: this.#known.entries().map(([a, r]) => [unhex(a), [...r]]),
+      },
+      to,
+    );
+  }
+
+  async #receive(from: PeerId, data: Uint8Array): Promise<void> {
+    if (this.#destroyed) return;
+    let message: WireMessage;
+    try {
+      message = decodeWire(data);
+    } catch (error) {
+      if (error instanceof WireError) this.events.emit('error', { error, from });
+      return;
+    }
+    switch (message.type) {
+      case 'envelope':
+        await this.#receiveEnvelope(message.envelope, from);
+        break;
+      case 'have':
+        if (hex(message.groupId) === this.group._key && hex(message.docId) === hex(this.docId)) this.#answerHave(message, from);
+        break;
+      case 'ops':
+        if (hex(message.groupId) !== this.group._key) break;
+        try {
+          await this.group.receiveOps(message.ops, message.fromIndex);
+        } catch (error) {
+          if (error instanceof MembershipError) this.events.emit('error', { error, from });
+          else throw error;
+        }
+        break;
+    }
+  }
+
+  #answerHave(message: Extract<WireMessage, { type: 'have' }>, from: PeerId): void {
+    this.#awaiting.delete(from);
+    this.#peerLogLength = Math.max(this.#peerLogLength, message.logLength);
+    void this.#releaseUnsent();
+    if (message.logLength < this.group.log.length)
+      this.#broadcast({ type: 'ops', groupId: this.group.groupId, fromIndex: message.logLength, ops: this.group.log.ops().slice(message.logLength) }, from);
+    // Ranges are compared as ranges, never enumerated: a peer may claim [0, 2^53).
+    const theirs = new SeqRanges();
+    for (const [author, ranges] of message.authors) for (const [s, e] of ranges) theirs.addRange(hex(author), s, e);
+    for (const [id, held] of this.#held) {
+      const [author] = id.split(':');
+      if (!this.#unsent.has(id) && !theirs.has(author!, held.header.seq)) this.#broadcast({ type: 'envelope', envelope: held.bytes }, from);
+    }
+    // They hold something this peer lacks: ask for it with our own summary.
+    const lacking = theirs.entries().some(([author, ranges]) => ranges.some(([s, e]) => !this.#known.covers(author, s, e)));
+    if (lacking) this.#sendHave(from);
+    else this.#settled();
+  }
+
+  async #receiveEnvelope(bytes: Uint8Array, from?: PeerId, store = true): Promise<void> {
+    let header: EnvelopeHeader;
+    try {
+      header = readEnvelopeHeader(bytes);
+    } catch (error) {
+      if (error instanceof EnvelopeError) this.events.emit('error', { error, ...(from ? { from } : {}) });
+      return;
+    }
+    if (hex(header.groupId) !== this.group._key || hex(header.docId) !== hex(this.docId)) return;
+    const id = `${hex(header.author)}:${header.seq}`;
+    if (this.#held.has(id)) return;
+    try {
+      const { plaintext } = await openEnvelope(bytes, this.group.log.envelopeContext(this.group.keyring, { docId: this.docId }));
+      if (this.#held.has(id)) return; // a concurrent copy won the race
+      this.#parked.delete(id);
+      await this.#hold(bytes, store);
+      Y.applyUpdate(this.doc, plaintext, this);
+    } catch (error) {
+      if (error instanceof EnvelopeError && (error.code === 'unknown-epoch' || error.code === 'unknown-head')) {
+        // The log has not caught up yet: keep it (up to a bound) until it does.
+        if (this.#parked.size >= MAX_PARKED) this.#forget(this.#parked.keys().next().value!);
+        this.#parked.set(id, bytes);
+        this.#known.add(hex(header.author), header.seq);
+        return;
+      }
+      // A parked copy that now fails (a forgery waiting for the log) must not keep the real one out.
+      if (this.#parked.has(id)) this.#forget(id);
+      if (error instanceof EnvelopeError) this.events.emit('error', { error, ...(from ? { from } : {}) });
+      else throw error;
+    }
+  }
+
+  #forget(id: string): void {
+    this.#parked.delete(id);
+    const [author, seq] = id.split(':');
+    if (!this.#held.has(id)) this.#known.delete(author!, Number(seq));
+  }
+
+  async #membershipChanged(): Promise<void> {
+    if (this.#destroyed) return;
+    for (const bytes of [...this.#parked.values()]) await this.#receiveEnvelope(bytes);
+    await this.#releaseUnsent();
+  }
+
+  #removed(epoch: number): void {
+    this.#batch = [];
+    this.#unsent.clear();
+    this.events.emit('access-removed', { epoch });
+  }
+
+  #settled(): void {
+    this.#resolveSynced();
+    this.events.emit('synced', { synced: true });
+  }
+}

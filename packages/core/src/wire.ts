@@ -1,0 +1,172 @@
+/**
+ * The messages sealed documents exchange over a Transport, peer to peer (tabs, tests) or
+ * through a relay. Version 1, big-endian; every length is checked against the bytes left.
+ *
+ *   u8 version (1) · u8 type · body
+ *   type 1 envelope: the sealed envelope's bytes (docs/envelope.md)
+ *   type 2 have:     group id 16 · doc id 16 · u32 log length · u32 authors · per author:
+ *                    member id 32 · u32 ranges · per range: u64 start · u64 end
+ *   type 3 ops:      group id 16 · u32 from-index · u32 count · per op: u32 length · op bytes
+ *
+ * Nothing here is secret: envelopes and ops are sealed and signed; a `have` summary shows
+ * which sequence numbers a peer holds, which the relay sees anyway.
+ * @module
+ */
+import type { SeqRange } from './seq-ranges.js';
+
+/** A message between sealed documents. */
+export type WireMessage =
+  | { type: 'envelope'; envelope: Uint8Array }
+  | { type: 'have'; groupId: Uint8Array; docId: Uint8Array; logLength: number; authors: [author: Uint8Array, ranges: SeqRange[]][] }
+  | { type: 'ops'; groupId: Uint8Array; fromIndex: number; ops: Uint8Array[] };
+
+/** A message that cannot be decoded. */
+export class WireError extends Error {
+  readonly code: 'malformed' | 'unsupported-version';
+  constructor(code: 'malformed' | 'unsupported-version', message: string) {
+    super(message);
+    this.code = code;
+    this.name = 'WireError';
+  }
+}
+
+const VERSION = 1;
+const TYPES = { envelope: 1, have: 2, ops: 3 } as const;
+const MAX_ITEMS = 1_000_000;
+
+class Writer {
+  readonly #parts: Uint8Array[] = [];
+  #length = 0;
+  bytes(b: Uint8Array): this {
+    this.#parts.push(b);
+    this.#length += b.length;
+    return this;
+  }
+  u8(n: number): this {
+    return this.bytes(Uint8Array.of(n));
+  }
+  u32(n: number): this {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, n);
+    return this.bytes(b);
+  }
+  u64(n: number): this {
+    const b = new Uint8Array(8);
+    const v = new DataView(b.buffer);
+    v.setUint32(0, Math.floor(n / 2 ** 32));
+    v.setUint32(4, n >>> 0);
+    return this.bytes(b);
+  }
+  finish(): Uint8Array {
+    const out = new Uint8Array(this.#length);
+    let at = 0;
+    for (const p of this.#parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+}
+
+class Reader {
+  #at = 0;
+  readonly #view: DataView;
+  constructor(private readonly bytes: Uint8Array) {
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  #need(n: number): number {
+    if (n > this.bytes.length - this.#at) throw new WireError('malformed', 'message truncated');
+    const at = this.#at;
+    this.#at += n;
+    return at;
+  }
+  u8(): number {
+    return this.#view.getUint8(this.#need(1));
+  }
+  u32(): number {
+    return this.#view.getUint32(this.#need(4));
+  }
+  u64(): number {
+    const at = this.#need(8);
+    const hi = this.#view.getUint32(at);
+    if (hi > 0x1fffff) throw new WireError('malformed', 'number out of range');
+    return hi * 2 ** 32 + this.#view.getUint32(at + 4);
+  }
+  take(n: number): Uint8Array {
+    const at = this.#need(n);
+    return this.bytes.slice(at, at + n);
+  }
+  count(): number {
+    const n = this.u32();
+    if (n > MAX_ITEMS) throw new WireError('malformed', 'too many items');
+    return n;
+  }
+  rest(): Uint8Array {
+    return this.take(this.bytes.length - this.#at);
+  }
+  end(): void {
+    if (this.#at !== this.bytes.length) throw new WireError('malformed', 'trailing bytes');
+  }
+}
+
+/** Encodes a message. */
+export function encodeWire(message: WireMessage): Uint8Array {
+  const w = new Writer().u8(VERSION).u8(TYPES[message.type]);
+  switch (message.type) {
+    case 'envelope':
+      return w.bytes(message.envelope).finish();
+    case 'have':
+      w.bytes(message.groupId).bytes(message.docId).u32(message.logLength).u32(message.authors.length);
+      for (const [author, ranges] of message.authors) {
+        w.bytes(author).u32(ranges.length);
+        for (const [s, e] of ranges) w.u64(s).u64(e);
+      }
+      return w.finish();
+    case 'ops':
+      w.bytes(message.groupId).u32(message.fromIndex).u32(message.ops.length);
+      for (const op of message.ops) w.u32(op.length).bytes(op);
+      return w.finish();
+  }
+}
+
+/** Decodes a message; throws WireError for anything malformed. */
+export function decodeWire(bytes: Uint8Array): WireMessage {
+  if (!(bytes instanceof Uint8Array)) throw new WireError('malformed', 'a message is a Uint8Array');
+  const r = new Reader(bytes);
+  const version = r.u8();
+  if (version !== VERSION) throw new WireError('unsupported-version', `message version ${version} is not supported`);
+  const type = r.u8();
+  switch (type) {
+    case TYPES.envelope:
+      return { type: 'envelope', envelope: r.rest() };
+    case TYPES.have: {
+      const groupId = r.take(16);
+      const docId = r.take(16);
+      const logLength = r.u32();
+      const authors: [Uint8Array, SeqRange[]][] = [];
+      for (let i = r.count(); i > 0; i--) {
+        const author = r.take(32);
+        const ranges: SeqRange[] = [];
+        for (let j = r.count(); j > 0; j--) {
+          const start = r.u64();
+          const end = r.u64();
+          if (end < start) throw new WireError('malformed', 'a range ends before it starts');
+          ranges.push([start, end]);
+        }
+        authors.push([author, ranges]);
+      }
+      r.end();
+      return { type: 'have', groupId, docId, logLength, authors };
+    }
+    case TYPES.ops: {
+      const groupId = r.take(16);
+      const fromIndex = r.u32();
+      const ops: Uint8Array[] = [];
+      for (let i = r.count(); i > 0; i--) ops.push(r.take(r.u32()));
+      r.end();
+      return { type: 'ops', groupId, fromIndex, ops };
+    }
+    default:
+      throw new WireError('malformed', `unknown message type ${type}`);
+  }
+}

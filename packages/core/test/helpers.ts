@@ -1,0 +1,116 @@
+// Shared by the core tests: members with their own logs, keyrings, groups and documents on
+// one in-memory hub.
+import * as Y from 'yjs';
+import {
+  addMember,
+  createGroup,
+  generateMnemonic,
+  identityFromMnemonic,
+  Keyring,
+  MembershipLog,
+  removeMember,
+  type Identity,
+  type MemberRole,
+} from '@sealdoc/crypto';
+import { Group, MemoryHub, MemoryStorage, SealedDoc, type Faults, type MemoryTransport } from '@sealdoc/core';
+
+/** Waits until `condition` holds (processing is asynchronous), failing after `ms`. */
+export async function eventually(condition: () => boolean, ms = 2000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('the condition did not come true in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+export function identity(name: string): Identity {
+  const entropy = new Uint8Array(32);
+  for (let i = 0; i < name.length; i++) entropy[i % 32]! ^= name.charCodeAt(i);
+  return identityFromMnemonic(generateMnemonic(entropy));
+}
+
+export interface Peer {
+  name: string;
+  identity: Identity;
+  group: Group;
+  doc: Y.Doc;
+  sealed: SealedDoc;
+  transport: MemoryTransport;
+  storage: MemoryStorage;
+  text(): string;
+}
+
+/** A group whose admin is the first name; every peer keeps its own copy of the log. */
+export class World {
+  readonly hub: MemoryHub;
+  readonly peers = new Map<string, Peer>();
+  readonly docId = new Uint8Array(16).fill(7);
+  #ops: Uint8Array[] = [];
+  #admin: Identity;
+  #adminKeys = new Keyring();
+  #adminLog!: MembershipLog;
+
+  private constructor(seed: number, faults: Faults, admin: Identity) {
+    this.hub = new MemoryHub({ seed, faults });
+    this.#admin = admin;
+  }
+
+  static async create(names: string[], options: { seed?: number; faults?: Faults; roles?: Record<string, MemberRole>; history?: 'all' | 'since-join' } = {}) {
+    const [first, ...rest] = names;
+    const world = new World(options.seed ?? 1, options.faults ?? {}, identity(first!));
+    const founders = rest.map((n) => ({ keys: identity(n), role: options.roles?.[n] ?? ('writer' as MemberRole) }));
+    world.#ops = [await createGroup(world.#admin, { members: founders, ...(options.history ? { history: options.history } : {}) })];
+    world.#adminLog = await MembershipLog.fromOps(world.#ops);
+    const { unlockEpochSecrets } = await import('@sealdoc/crypto');
+    await unlockEpochSecrets(world.#adminLog, world.#admin, world.#adminKeys);
+    for (const name of names) await world.join(name);
+    return world;
+  }
+
+  /** Opens `name`'s device: its own log copy, keyring, group, store, transport and document. */
+  async join(name: string, options: { connect?: boolean } = {}): Promise<Peer> {
+    const id = identity(name);
+    const log = await MembershipLog.fromOps(this.#ops);
+    const group = new Group({ identity: id, log, keyring: new Keyring(), storage: new MemoryStorage() });
+    await group.refresh();
+    const doc = new Y.Doc();
+    const transport = this.hub.transport(name);
+    const storage = new MemoryStorage();
+    const sealed = new SealedDoc(doc, { group, docId: this.docId, transport, storage, batch: { windowMs: 5 } });
+    const peer: Peer = { name, identity: id, group, doc, sealed, transport, storage, text: () => doc.getText('t').toString() };
+    this.peers.set(name, peer);
+    if (options.connect !== false) await transport.connect();
+    return peer;
+  }
+
+  peer(name: string): Peer {
+    return this.peers.get(name)!;
+  }
+
+  /** The admin changes membership; only `deliverTo` learn of it at once (the others by resync). */
+  async change(kind: 'add' | 'remove', name: string, deliverTo: string[], role: MemberRole = 'writer'): Promise<void> {
+    const by = { admin: this.#admin, keyring: this.#adminKeys };
+    const op = kind === 'add' ? await addMember(this.#adminLog, by, identity(name), role) : await removeMember(this.#adminLog, by, identity(name).memberId, null);
+    await this.#adminLog.append(op);
+    const { unlockEpochSecrets } = await import('@sealdoc/crypto');
+    await unlockEpochSecrets(this.#adminLog, this.#admin, this.#adminKeys);
+    this.#ops = this.#adminLog.ops();
+    for (const n of deliverTo) {
+      const p = this.peers.get(n);
+      if (p) await p.group.receiveOps(this.#ops, 0);
+    }
+  }
+
+  /** Flushes every document and the hub, then resyncs until nothing moves. */
+  async settle(rounds = 4): Promise<void> {
+    for (let i = 0; i < rounds; i++) {
+      for (const p of this.peers.values()) await p.sealed.flush();
+      await this.hub.flush();
+      for (const p of this.peers.values()) p.sealed.resync();
+      await this.hub.flush();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
