@@ -8,14 +8,15 @@
  * - Remote envelopes are verified, decrypted and checked against the membership log, then
  *   applied with this provider as origin. Duplicates are ignored; envelopes whose epoch or
  *   membership head is not known yet wait until the log catches up.
- * - Peers exchange `have` summaries (which sequence numbers each holds) and send each other
- *   what the other lacks: lost, duplicated or reordered messages heal on resync.
+ * - Peers exchange `have` summaries (which sequence numbers each holds, and how long their
+ *   log is) in a request and an answer, and send each other what the other lacks: lost,
+ *   duplicated or reordered messages heal on resync.
  * - Envelopes sealed while offline are re-sealed under a newer epoch learnt before they were
  *   sent, so members added meanwhile can read them; a removed member sends nothing.
  * @module
  */
 import * as Y from 'yjs';
-import { EnvelopeError, MembershipError, openEnvelope, readEnvelopeHeader, sealEnvelope, type EnvelopeHeader } from '@sealdoc/crypto';
+import { EnvelopeError, MembershipError, openEnvelope, readEnvelopeHeader, sealEnvelope, type EnvelopeHeader, type OpenContext } from '@sealdoc/crypto';
 import { Emitter } from './events.js';
 import type { Group } from './group.js';
 import { SeqRanges } from './seq-ranges.js';
@@ -47,8 +48,11 @@ export interface SealedDocEvents extends Record<string, unknown> {
   synced: { synced: boolean };
   /** The transport's status. */
   status: { status: TransportStatus };
-  /** A peer sent something that was refused; nothing was applied. */
-  error: { error: EnvelopeError | MembershipError | WireError; from?: PeerId };
+  /**
+   * Something was refused or failed: a peer's envelope, op or message (with `from`; nothing
+   * was applied), or this provider's own work in the background (storage, sealing).
+   */
+  error: { error: Error; from?: PeerId };
   /** This member was removed: nothing more is sent, nothing new can be read. */
   'access-removed': { epoch: number };
 }
@@ -96,6 +100,9 @@ export class SealedDoc {
   readonly #known = new SeqRanges();
   readonly #parked = new Map<string, Uint8Array>();
   readonly #unsent = new Set<string>();
+  // Local edits not sealed yet: made while this member could not write (removed, or a reader)
+  // or while the newest epoch's key was still being unlocked. In memory only.
+  readonly #heldBack: Uint8Array[] = [];
   // Since the last connect: the peers present then whose `have` has not arrived yet (for at
   // most LOG_GRACE_MS: a silent peer cannot hold edits back for ever), and the longest log
   // any peer has reported.
@@ -126,13 +133,13 @@ export class SealedDoc {
     };
     doc.on('update', onUpdate);
     this.#unsubscribe.push(() => doc.off('update', onUpdate));
-    this.#unsubscribe.push(this.group.events.on('membership', () => void this.#membershipChanged()));
-    this.#unsubscribe.push(this.group.events.on('removed', ({ epoch }) => this.#removed(epoch)));
+    this.#unsubscribe.push(this.group.events.on('membership', () => this.#background(this.#membershipChanged())));
+    this.#unsubscribe.push(this.group.events.on('removed', ({ epoch }) => this.events.emit('access-removed', { epoch })));
 
     const t = this.#transport;
     if (t) {
-      this.#unsubscribe.push(t.events.on('message', ({ from, data }) => void this.#ready.then(() => this.#receive(from, data))));
-      this.#unsubscribe.push(t.events.on('peer', ({ peer, present }) => present && void this.#ready.then(() => this.#sendHave(peer))));
+      this.#unsubscribe.push(t.events.on('message', ({ from, data }) => this.#background(this.#ready.then(() => this.#receive(from, data)))));
+      this.#unsubscribe.push(t.events.on('peer', ({ peer, present }) => present && this.#background(this.#ready.then(() => this.#sendHave(peer)))));
       this.#unsubscribe.push(
         t.events.on('status', ({ status }) => {
           this.events.emit('status', { status });
@@ -142,9 +149,9 @@ export class SealedDoc {
           clearTimeout(this.#graceTimer);
           this.#graceTimer = setTimeout(() => {
             this.#awaiting.clear();
-            void this.#releaseUnsent();
+            this.#background(this.#releaseUnsent());
           }, LOG_GRACE_MS);
-          void this.#ready.then(() => this.resync());
+          this.#background(this.#ready.then(() => this.resync()));
         }),
       );
     }
@@ -204,29 +211,46 @@ export class SealedDoc {
     if (this.#destroyed) return;
     this.#batch.push(update);
     this.#batchBytes += update.length;
-    if (this.#batchBytes >= this.#maxBytes) void this.flush();
-    else if (this.#timer === undefined) this.#timer = setTimeout(() => void this.flush(), this.#windowMs);
+    if (this.#batchBytes >= this.#maxBytes) this.#background(this.flush());
+    else if (this.#timer === undefined) this.#timer = setTimeout(() => this.#background(this.flush()), this.#windowMs);
   }
 
   async #sealAndSend(plaintext: Uint8Array): Promise<void> {
     const group = this.group;
-    if (group.role === undefined) {
+    if (!this.#canWrite()) {
+      // Nothing is sent without the right to write; the edits wait in memory (never at rest
+      // in clear) in case the member is admitted again.
+      this.#heldBack.push(plaintext);
       this.events.emit('access-removed', { epoch: group.log.epoch });
       return;
     }
+    if (!group.keyring.has(group.groupId, group.log.epoch)) {
+      // The log moved ahead of the keys (they are being unlocked): wait for them rather than
+      // seal under an older epoch a member just removed could still read.
+      this.#heldBack.push(plaintext);
+      return;
+    }
     const seq = await group.nextSeq();
+    if (!this.#canWrite() || !group.keyring.has(group.groupId, group.log.epoch)) {
+      // Removed, demoted, or the log moved while waiting for the sequence number.
+      this.#heldBack.push(plaintext);
+      return;
+    }
+    const epoch = group.log.epoch;
     const bytes = await sealEnvelope({
       kind: 'update',
       groupId: group.groupId,
       docId: this.docId,
-      epoch: group.log.epoch,
+      epoch,
       seq,
       head: group.log.head,
       author: group.identity,
       keyring: group.keyring,
       plaintext,
     });
-    if (this.#logCurrent()) {
+    // The log may have moved while sealing (a removal, a new epoch): then it waits, to be
+    // re-sealed or held back by #releaseUnsent.
+    if (this.#logCurrent() && group.log.epoch === epoch && this.#canWrite()) {
       await this.#hold(bytes);
       this.#broadcast({ type: 'envelope', envelope: bytes });
     } else {
@@ -244,7 +268,7 @@ export class SealedDoc {
 
   /** Sends what was sealed while the log might have been behind, re-sealed under the newest epoch. */
   async #releaseUnsent(): Promise<void> {
-    if (this.#unsent.size === 0 || !this.#logCurrent() || this.group.role === undefined) return;
+    if (this.#unsent.size === 0 || !this.#logCurrent() || !this.#canWrite()) return;
     const group = this.group;
     for (const id of [...this.#unsent]) {
       const held = this.#held.get(id);
@@ -257,10 +281,29 @@ export class SealedDoc {
       }
       // Out of sight before the first await, so that no peer is ever served the stale copy.
       this.#held.delete(id);
-      const { plaintext } = await openEnvelope(held.bytes, group.log.envelopeContext(group.keyring, { docId: this.docId }));
+      const { plaintext } = await openEnvelope(held.bytes, this.#ownContext());
       await this.#storage?.remove(['env', group._key, hex(this.docId), hex(held.header.author), seqKey(held.header.seq)]);
       await this.#sealAndSend(plaintext);
     }
+  }
+
+  #canWrite(): boolean {
+    const role = this.group.role;
+    return role === 'admin' || role === 'writer';
+  }
+
+  /**
+   * Opens this member's own envelopes, whatever the log says of them since: only their
+   * plaintext is wanted, to seal it again (a cutoff recorded while it was unsent included).
+   */
+  #ownContext(): OpenContext {
+    const me = this.group.identity;
+    return {
+      groupId: this.group.groupId,
+      docId: this.docId,
+      keyring: this.group.keyring,
+      author: (header) => (hex(header.author) === hex(me.memberId) ? { signingPublicKey: me.signingPublicKey, role: 'writer' } : undefined),
+    };
   }
 
   async #hold(bytes: Uint8Array, store = true, unsent = false): Promise<string> {
@@ -284,10 +327,11 @@ export class SealedDoc {
     }
   }
 
-  #sendHave(to?: PeerId): void {
+  #sendHave(to?: PeerId, reply = false): void {
     this.#broadcast(
       {
         type: 'have',
+        reply,
         groupId: this.group.groupId,
         docId: this.docId,
         logLength: this.group.log.length,
@@ -328,7 +372,7 @@ export class SealedDoc {
   #answerHave(message: Extract<WireMessage, { type: 'have' }>, from: PeerId): void {
     this.#awaiting.delete(from);
     this.#peerLogLength = Math.max(this.#peerLogLength, message.logLength);
-    void this.#releaseUnsent();
+    this.#background(this.#releaseUnsent());
     if (message.logLength < this.group.log.length)
       this.#broadcast({ type: 'ops', groupId: this.group.groupId, fromIndex: message.logLength, ops: this.group.log.ops().slice(message.logLength) }, from);
     // Ranges are compared as ranges, never enumerated: a peer may claim [0, 2^53).
@@ -338,9 +382,9 @@ export class SealedDoc {
       const [author] = id.split(':');
       if (!this.#unsent.has(id) && !theirs.has(author!, held.header.seq)) this.#broadcast({ type: 'envelope', envelope: held.bytes }, from);
     }
-    // They hold something this peer lacks: ask for it with our own summary.
-    const lacking = theirs.entries().some(([author, ranges]) => ranges.some(([s, e]) => !this.#known.covers(author, s, e)));
-    if (lacking) this.#sendHave(from);
+    // A request gets our own summary back, so that they send what we lack and learn our log
+    // length; an answer ends the exchange.
+    if (!message.reply) this.#sendHave(from, true);
     else this.#settled();
   }
 
@@ -385,13 +429,16 @@ export class SealedDoc {
   async #membershipChanged(): Promise<void> {
     if (this.#destroyed) return;
     for (const bytes of [...this.#parked.values()]) await this.#receiveEnvelope(bytes);
+    if (this.#heldBack.length > 0 && this.#canWrite()) {
+      const edits = this.#heldBack.splice(0);
+      await this.#sealAndSend(mergeBounded(edits));
+    }
     await this.#releaseUnsent();
   }
 
-  #removed(epoch: number): void {
-    this.#batch = [];
-    this.#unsent.clear();
-    this.events.emit('access-removed', { epoch });
+  /** Runs work nobody awaits; a failure becomes an 'error' event, never a lost rejection. */
+  #background(work: Promise<unknown>): void {
+    work.catch((error: unknown) => this.events.emit('error', { error: error instanceof Error ? error : new Error(String(error)) }));
   }
 
   #settled(): void {

@@ -4,8 +4,9 @@
  *
  *   u8 version (1) · u8 type · body
  *   type 1 envelope: the sealed envelope's bytes (docs/envelope.md)
- *   type 2 have:     group id 16 · doc id 16 · u32 log length · u32 authors · per author:
- *                    member id 32 · u32 ranges · per range: u64 start · u64 end
+ *   type 2 have:     u8 reply (0: a request, answer with your own; 1: an answer) · group id 16 ·
+ *                    doc id 16 · u32 log length · u32 authors · per author: member id 32 ·
+ *                    u32 ranges · per range: u64 start · u64 end
  *   type 3 ops:      group id 16 · u32 from-index · u32 count · per op: u32 length · op bytes
  *
  * Nothing here is secret: envelopes and ops are sealed and signed; a `have` summary shows
@@ -17,7 +18,7 @@ import type { SeqRange } from './seq-ranges.js';
 /** A message between sealed documents. */
 export type WireMessage =
   | { type: 'envelope'; envelope: Uint8Array }
-  | { type: 'have'; groupId: Uint8Array; docId: Uint8Array; logLength: number; authors: [author: Uint8Array, ranges: SeqRange[]][] }
+  | { type: 'have'; reply: boolean; groupId: Uint8Array; docId: Uint8Array; logLength: number; authors: [author: Uint8Array, ranges: SeqRange[]][] }
   | { type: 'ops'; groupId: Uint8Array; fromIndex: number; ops: Uint8Array[] };
 
 /** A message that cannot be decoded. */
@@ -116,7 +117,7 @@ export function encodeWire(message: WireMessage): Uint8Array {
     case 'envelope':
       return w.bytes(message.envelope).finish();
     case 'have':
-      w.bytes(message.groupId).bytes(message.docId).u32(message.logLength).u32(message.authors.length);
+      w.u8(message.reply ? 1 : 0).bytes(message.groupId).bytes(message.docId).u32(message.logLength).u32(message.authors.length);
       for (const [author, ranges] of message.authors) {
         w.bytes(author).u32(ranges.length);
         for (const [s, e] of ranges) w.u64(s).u64(e);
@@ -140,6 +141,8 @@ export function decodeWire(bytes: Uint8Array): WireMessage {
     case TYPES.envelope:
       return { type: 'envelope', envelope: r.rest() };
     case TYPES.have: {
+      const replyByte = r.u8();
+      if (replyByte > 1) throw new WireError('malformed', 'bad reply flag');
       const groupId = r.take(16);
       const docId = r.take(16);
       const logLength = r.u32();
@@ -156,7 +159,7 @@ export function decodeWire(bytes: Uint8Array): WireMessage {
         authors.push([author, ranges]);
       }
       r.end();
-      return { type: 'have', groupId, docId, logLength, authors };
+      return { type: 'have', reply: replyByte === 1, groupId, docId, logLength, authors };
     }
     case TYPES.ops: {
       const groupId = r.take(16);

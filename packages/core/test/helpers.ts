@@ -9,6 +9,8 @@ import {
   Keyring,
   MembershipLog,
   removeMember,
+  readEnvelopeHeader,
+  rotateEpoch,
   type Identity,
   type MemberRole,
 } from '@sealdoc/crypto';
@@ -85,14 +87,45 @@ export class World {
     return peer;
   }
 
+  /**
+   * The highest sequence number of `name`'s envelopes held by any peer (the removed member's
+   * own copies included), or null: the cutoff a relay that saw everything would record.
+   */
+  highestSeqOf(name: string): number | null {
+    const author = toHex(identity(name).memberId);
+    let highest: number | null = null;
+    for (const p of this.peers.values()) {
+      for (const e of p.sealed.envelopes()) {
+        const h = readEnvelopeHeader(e);
+        if (toHex(h.author) === author && (highest === null || h.seq > highest)) highest = h.seq;
+      }
+    }
+    return highest;
+  }
+
+  /** Whether `name` is a member now, as the admin's log says. */
+  isMember(name: string): boolean {
+    return this.#adminLog.member(identity(name).memberId) !== undefined;
+  }
+
+  /** The current epoch, as the admin's log says. */
+  get epoch(): number {
+    return this.#adminLog.epoch;
+  }
+
   peer(name: string): Peer {
     return this.peers.get(name)!;
   }
 
   /** The admin changes membership; only `deliverTo` learn of it at once (the others by resync). */
-  async change(kind: 'add' | 'remove', name: string, deliverTo: string[], role: MemberRole = 'writer'): Promise<void> {
+  async change(kind: 'add' | 'remove' | 'rotate', name: string, deliverTo: string[], options: { role?: MemberRole; cutoff?: number | null } = {}): Promise<void> {
     const by = { admin: this.#admin, keyring: this.#adminKeys };
-    const op = kind === 'add' ? await addMember(this.#adminLog, by, identity(name), role) : await removeMember(this.#adminLog, by, identity(name).memberId, null);
+    const op =
+      kind === 'add'
+        ? await addMember(this.#adminLog, by, identity(name), options.role ?? 'writer')
+        : kind === 'remove'
+          ? await removeMember(this.#adminLog, by, identity(name).memberId, options.cutoff ?? null)
+          : await rotateEpoch(this.#adminLog, by);
     await this.#adminLog.append(op);
     const { unlockEpochSecrets } = await import('@sealdoc/crypto');
     await unlockEpochSecrets(this.#adminLog, this.#admin, this.#adminKeys);

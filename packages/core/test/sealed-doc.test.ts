@@ -169,7 +169,7 @@ describe('wire messages', () => {
   it('round-trip, and every truncation or random input is a WireError', () => {
     const messages = [
       { type: 'envelope' as const, envelope: new Uint8Array([1, 2, 3]) },
-      { type: 'have' as const, groupId: new Uint8Array(16).fill(1), docId: new Uint8Array(16).fill(2), logLength: 3, authors: [[new Uint8Array(32).fill(3), [[0, 4], [9, 9]]]] as [Uint8Array, [number, number][]][] },
+      { type: 'have' as const, reply: true, groupId: new Uint8Array(16).fill(1), docId: new Uint8Array(16).fill(2), logLength: 3, authors: [[new Uint8Array(32).fill(3), [[0, 4], [9, 9]]]] as [Uint8Array, [number, number][]][] },
       { type: 'ops' as const, groupId: new Uint8Array(16).fill(1), fromIndex: 2, ops: [new Uint8Array([5, 6]), new Uint8Array(0)] },
     ];
     for (const m of messages) {

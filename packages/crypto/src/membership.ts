@@ -325,7 +325,14 @@ export class MembershipLog {
    * already held must be identical: a different op at a position already seen is a `fork`
    * (ops names the remote op, then ours), never accepted. Returns how many ops were added.
    */
-  async sync(remote: readonly Uint8Array[], fromIndex = 0): Promise<number> {
+  sync(remote: readonly Uint8Array[], fromIndex = 0): Promise<number> {
+    // Serialized with appends, so that two copies arriving at once cannot both add an op.
+    const run = this.#queue.then(() => this.#sync(remote, fromIndex));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #sync(remote: readonly Uint8Array[], fromIndex: number): Promise<number> {
     _int(fromIndex, 'fromIndex', 0, Number.MAX_SAFE_INTEGER);
     if (fromIndex > this.#ops.length) fail('unknown-predecessor', `the remote ops start at ${fromIndex}, past the ${this.#ops.length} held`);
     let added = 0;
@@ -340,7 +347,7 @@ export class MembershipLog {
         }
         continue;
       }
-      await this.append(remote[i]!);
+      await this.#apply(remote[i]!);
       added++;
     }
     return added;
