@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { readEnvelopeHeader } from '@sealdoc/crypto';
 import { World, toHex, identity } from './helpers.js';
 
-const LONG = typeof process !== 'undefined' && process.env?.SEALDOC_LONG === '1';
+const env: Record<string, string | undefined> = typeof process !== 'undefined' ? process.env : {};
+const LONG = env.SEALDOC_LONG === '1';
 const SEEDS = LONG ? [101, 102, 103, 104, 105, 106, 107, 108] : [1, 2, 3];
-const STEPS = LONG ? 5000 : Number(process.env.STEPS ?? 800);
+const STEPS = LONG ? 5000 : Number(env.STEPS ?? 800);
 const PEERS = LONG ? 8 : 4;
 
 function prng(seed: number): () => number {
