@@ -1,7 +1,8 @@
 // The one conformance suite every Storage implementation runs (memory now; IndexedDB and
 // SQLite later), in the manner of automerge-repo's storage-adapter-tests. Usable from Node
 // and from web-test-runner alike.
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
+import { testWith } from './fixture.js';
 import assert from 'node:assert/strict';
 import { StorageError, type Storage } from '@sealdoc/core';
 
@@ -32,15 +33,7 @@ async function storageErrorCode(promise: Promise<unknown>): Promise<string> {
  * and are checked to keep what they saved across a close.
  */
 export function storageConformance(name: string, setup: () => Promise<StorageFixture>, options: { persistent?: boolean } = {}): void {
-  const test = (title: string, body: (f: StorageFixture) => Promise<void>) =>
-    it(title, async () => {
-      const fixture = await setup();
-      try {
-        await body(fixture);
-      } finally {
-        await fixture.teardown?.();
-      }
-    });
+  const test = testWith(setup);
 
   describe(`Storage conformance: ${name}`, () => {
     test('load of a missing key is undefined', async ({ storage }) => {

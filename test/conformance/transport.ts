@@ -1,7 +1,8 @@
 // The one conformance suite every Transport runs (the in-memory hub now; BroadcastChannel and
 // WebSocket later), in the manner of automerge-repo's network-adapter-tests. Faults off:
 // the suite checks the contract, the engine's own tests check survival under faults.
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
+import { testWith } from './fixture.js';
 import assert from 'node:assert/strict';
 import { TransportError, type PeerId, type Transport } from '@sealdoc/core';
 
@@ -30,15 +31,7 @@ async function transportErrorCode(fn: () => void): Promise<string> {
 }
 
 export function transportConformance(name: string, setup: () => Promise<TransportFixture>): void {
-  const test = (title: string, body: (f: TransportFixture) => Promise<void>) =>
-    it(title, async () => {
-      const fixture = await setup();
-      try {
-        await body(fixture);
-      } finally {
-        await fixture.teardown?.();
-      }
-    });
+  const test = testWith(setup);
   const online = async (f: TransportFixture) => {
     for (const t of f.transports) await t.connect();
     await f.settle();

@@ -6,6 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readEnvelopeHeader } from '@sealdoc/crypto';
+import { prng } from '../../../test/support/prng.js';
 import { World, toHex, identity } from './helpers.js';
 
 const env: Record<string, string | undefined> = typeof process !== 'undefined' ? process.env : {};
@@ -13,17 +14,6 @@ const LONG = env.SEALDOC_LONG === '1';
 const SEEDS = LONG ? [101, 102, 103, 104, 105, 106, 107, 108] : [1, 2, 3];
 const STEPS = LONG ? 5000 : Number(env.STEPS ?? 800);
 const PEERS = LONG ? 8 : 4;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function run(seed: number): Promise<void> {
   const random = prng(seed);

@@ -63,17 +63,7 @@ export function flipBit(bytes: Uint8Array, bit: number): Uint8Array {
   return out;
 }
 
-/** A deterministic PRNG (mulberry32) so randomized tests reproduce from their seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../../../test/support/prng.js';
 
 const OP_LABEL = utf8('sealdoc/v1/op');
 

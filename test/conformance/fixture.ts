@@ -1,0 +1,14 @@
+// Registers a test that gets a fresh fixture from `setup` and always tears it down.
+import { it } from 'node:test';
+
+export function testWith<F extends { teardown?: () => Promise<void> }>(setup: () => Promise<F>) {
+  return (title: string, body: (fixture: F) => Promise<void>) =>
+    it(title, async () => {
+      const fixture = await setup();
+      try {
+        await body(fixture);
+      } finally {
+        await fixture.teardown?.();
+      }
+    });
+}
