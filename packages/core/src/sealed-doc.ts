@@ -161,10 +161,23 @@ export class SealedDoc {
     });
   }
 
+  /** Where envelopes are stored: 'env' for those offered to peers, 'unsent' for those held back. */
+  #key(state: 'env' | 'unsent', header?: EnvelopeHeader): string[] {
+    const prefix = [state, this.group._key, hex(this.docId)];
+    return header ? [...prefix, hex(header.author), seqKey(header.seq)] : prefix;
+  }
+
   /** Applies what the store holds for this document, before anything from the network. */
   async #load(): Promise<void> {
-    const stored = (await this.#storage?.loadRange(['env', this.group._key, hex(this.docId)])) ?? [];
-    for (const { data } of stored) await this.#receiveEnvelope(data, undefined, false);
+    const storage = this.#storage;
+    if (!storage) return;
+    for (const { data } of await storage.loadRange(this.#key('env'))) await this.#receiveEnvelope(data, undefined, false);
+    // Own envelopes never sent: applied, and held back again to be re-sealed if the epoch moved.
+    for (const { data } of await storage.loadRange(this.#key('unsent'))) {
+      const { plaintext } = await openEnvelope(data, this.#ownContext());
+      this.#unsent.add(await this.#hold(data, false, true));
+      Y.applyUpdate(this.doc, plaintext, this);
+    }
   }
 
   /** Envelopes held for this document (sealed here or received), in no particular order. */
@@ -184,12 +197,13 @@ export class SealedDoc {
     return run;
   }
 
-  /** Tells every peer what this document holds, so that each sends what the other lacks. */
+  /** Asks every peer for its summary and sends it ours, so that each sends what the other lacks. */
   resync(): void {
-    if (this.#transport?.status !== 'online') return;
+    const t = this.#transport;
+    if (t?.status !== 'online') return;
     this.#sendHave();
-    // A lone peer, or peers with nothing to add, never answer: settle after one round.
-    setTimeout(() => this.#settled(), 0);
+    // Peers answer every request; with none to answer, this peer is as synced as it can be.
+    if (t.peers().length === 0) this.#settled();
   }
 
   /** Stops listening to the document, the group and the transport. Stored data stays. */
@@ -204,7 +218,8 @@ export class SealedDoc {
   /** Destroys the provider and deletes what it stored for this document. */
   async clearData(): Promise<void> {
     this.destroy();
-    await this.#storage?.removeRange(['env', this.group._key, hex(this.docId)]);
+    await this.#storage?.removeRange(this.#key('env'));
+    await this.#storage?.removeRange(this.#key('unsent'));
   }
 
   #queueLocal(update: Uint8Array): void {
@@ -276,13 +291,17 @@ export class SealedDoc {
       if (!held) continue;
       if (held.header.epoch === group.log.epoch) {
         this.#known.add(hex(held.header.author), held.header.seq);
+        await this.#storage?.write([
+          { op: 'save', key: this.#key('env', held.header), data: held.bytes },
+          { op: 'remove', key: this.#key('unsent', held.header) },
+        ]);
         this.#broadcast({ type: 'envelope', envelope: held.bytes });
         continue;
       }
       // Out of sight before the first await, so that no peer is ever served the stale copy.
       this.#held.delete(id);
       const { plaintext } = await openEnvelope(held.bytes, this.#ownContext());
-      await this.#storage?.remove(['env', group._key, hex(this.docId), hex(held.header.author), seqKey(held.header.seq)]);
+      await this.#storage?.remove(this.#key('unsent', held.header));
       await this.#sealAndSend(plaintext);
     }
   }
@@ -313,7 +332,7 @@ export class SealedDoc {
     this.#held.set(id, { header, bytes });
     if (!unsent) this.#known.add(author, header.seq);
     if (author === hex(this.group.identity.memberId)) this.group.observeOwnSeq(header.seq);
-    if (store) await this.#storage?.save(['env', this.group._key, hex(this.docId), author, seqKey(header.seq)], bytes);
+    if (store) await this.#storage?.save(this.#key(unsent ? 'unsent' : 'env', header), bytes);
     return id;
   }
 

@@ -74,6 +74,23 @@ describe('SealedDoc: faults, offline, membership', () => {
     assert.equal(world.peer('alice').text().length, 2);
   });
 
+  it('edits made offline survive a reload and are sent after it', async () => {
+    const world = await World.create(['alice', 'bob']);
+    const bob = world.peer('bob');
+    await bob.transport.disconnect();
+    type(world, 'bob', 0, 'written offline');
+    await bob.sealed.flush();
+    bob.sealed.destroy();
+    // Bob's tab reloads: a new document on the same store, still offline.
+    const doc = new Y.Doc();
+    const again = new SealedDoc(doc, { group: bob.group, docId: world.docId, transport: bob.transport, storage: bob.storage });
+    await bob.transport.connect();
+    await again.whenSynced;
+    assert.equal(doc.getText('t').toString(), 'written offline');
+    await world.settle();
+    assert.equal(world.peer('alice').text(), 'written offline');
+  });
+
   it('an envelope under an epoch not yet known waits, then applies', async () => {
     const world = await World.create(['alice', 'bob']);
     await world.change('add', 'carol', ['alice']);
