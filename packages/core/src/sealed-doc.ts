@@ -16,6 +16,7 @@
  * @module
  */
 import * as Y from 'yjs';
+import { applyAwarenessUpdate, encodeAwarenessUpdate, type Awareness } from 'y-protocols/awareness';
 import { EnvelopeError, MembershipError, openEnvelope, readEnvelopeHeader, sealEnvelope, type EnvelopeHeader, type OpenContext } from '@sealdoc/crypto';
 import { Emitter } from './events.js';
 import type { Group } from './group.js';
@@ -40,6 +41,11 @@ export interface SealedDocOptions {
   transport?: Transport;
   storage?: Storage;
   batch?: BatchOptions;
+  /**
+   * y-protocols awareness (cursors, names) to share, sealed and signed like updates, with a
+   * per-author counter so that stale or replayed states are dropped; never stored.
+   */
+  awareness?: Awareness;
 }
 
 /** What a sealed document reports. */
@@ -58,6 +64,8 @@ export interface SealedDocEvents extends Record<string, unknown> {
 }
 
 const MERGE_WINDOW = 100;
+// Awareness states older than this are dropped: a replay after the receiver restarted.
+const AWARENESS_MAX_AGE_MS = 60_000;
 // Envelopes waiting for the log to catch up, at most; the oldest is forgotten past it.
 const MAX_PARKED = 10_000;
 // How long after connecting edits wait for the peers present to report their log.
@@ -117,6 +125,10 @@ export class SealedDoc {
   #destroyed = false;
   #resolveSynced!: () => void;
   readonly #ready: Promise<void>;
+  readonly #awareness: Awareness | undefined;
+  // This peer's awareness counter (µs since 1970, strictly increasing), and the last seen per author.
+  #awarenessCounter = 0;
+  readonly #awarenessSeen = new Map<string, number>();
 
   constructor(doc: Y.Doc, options: SealedDocOptions) {
     this.doc = doc;
@@ -124,6 +136,7 @@ export class SealedDoc {
     this.docId = options.docId;
     this.#transport = options.transport;
     this.#storage = options.storage;
+    this.#awareness = options.awareness;
     this.#windowMs = options.batch?.windowMs ?? 50;
     this.#maxBytes = options.batch?.maxBytes ?? 64 * 1024;
     this.whenSynced = new Promise((resolve) => (this.#resolveSynced = resolve));
@@ -136,10 +149,25 @@ export class SealedDoc {
     this.#unsubscribe.push(this.group.events.on('membership', () => this.#background(this.#membershipChanged())));
     this.#unsubscribe.push(this.group.events.on('removed', ({ epoch }) => this.events.emit('access-removed', { epoch })));
 
+    const awareness = this.#awareness;
+    if (awareness) {
+      const onAwareness = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+        if (origin !== this && [...added, ...updated, ...removed].includes(awareness.clientID)) this.#background(this.#sendAwareness());
+      };
+      awareness.on('update', onAwareness);
+      this.#unsubscribe.push(() => awareness.off('update', onAwareness));
+    }
+
     const t = this.#transport;
     if (t) {
       this.#unsubscribe.push(t.events.on('message', ({ from, data }) => this.#background(this.#ready.then(() => this.#receive(from, data)))));
-      this.#unsubscribe.push(t.events.on('peer', ({ peer, present }) => present && this.#background(this.#ready.then(() => this.#sendHave(peer)))));
+      this.#unsubscribe.push(
+        t.events.on('peer', ({ peer, present }) => {
+          if (!present) return;
+          this.#background(this.#ready.then(() => this.#sendHave(peer)));
+          this.#background(this.#sendAwareness());
+        }),
+      );
       this.#unsubscribe.push(
         t.events.on('status', ({ status }) => {
           this.events.emit('status', { status });
@@ -407,6 +435,43 @@ export class SealedDoc {
     else this.#settled();
   }
 
+  /** Seals this peer's awareness state and sends it; only online, only with the right to write. */
+  async #sendAwareness(): Promise<void> {
+    const awareness = this.#awareness;
+    const group = this.group;
+    if (!awareness || this.#transport?.status !== 'online' || !this.#canWrite() || !group.keyring.has(group.groupId, group.log.epoch)) return;
+    this.#awarenessCounter = Math.max(this.#awarenessCounter + 1, Date.now() * 1000);
+    const bytes = await sealEnvelope({
+      kind: 'awareness',
+      groupId: group.groupId,
+      docId: this.docId,
+      epoch: group.log.epoch,
+      seq: this.#awarenessCounter,
+      head: group.log.head,
+      author: group.identity,
+      keyring: group.keyring,
+      plaintext: encodeAwarenessUpdate(awareness, [awareness.clientID]),
+    });
+    this.#broadcast({ type: 'envelope', envelope: bytes });
+  }
+
+  async #receiveAwareness(bytes: Uint8Array, header: EnvelopeHeader, from?: PeerId): Promise<void> {
+    const awareness = this.#awareness;
+    if (!awareness) return;
+    const author = hex(header.author);
+    // Stale, replayed or too old: dropped without a word (it is not an attack signal by itself).
+    if (header.seq <= (this.#awarenessSeen.get(author) ?? 0) || header.seq / 1000 < Date.now() - AWARENESS_MAX_AGE_MS) return;
+    try {
+      const { plaintext } = await openEnvelope(bytes, this.group.log.envelopeContext(this.group.keyring, { docId: this.docId, kinds: ['awareness'] }));
+      if (header.seq <= (this.#awarenessSeen.get(author) ?? 0)) return;
+      this.#awarenessSeen.set(author, header.seq);
+      applyAwarenessUpdate(awareness, plaintext, this);
+    } catch (error) {
+      if (error instanceof EnvelopeError) this.events.emit('error', { error, ...(from ? { from } : {}) });
+      else throw error;
+    }
+  }
+
   async #receiveEnvelope(bytes: Uint8Array, from?: PeerId, store = true): Promise<void> {
     let header: EnvelopeHeader;
     try {
@@ -416,10 +481,11 @@ export class SealedDoc {
       return;
     }
     if (hex(header.groupId) !== this.group._key || hex(header.docId) !== hex(this.docId)) return;
+    if (header.kind === 'awareness') return this.#receiveAwareness(bytes, header, from);
     const id = `${hex(header.author)}:${header.seq}`;
     if (this.#held.has(id)) return;
     try {
-      const { plaintext } = await openEnvelope(bytes, this.group.log.envelopeContext(this.group.keyring, { docId: this.docId }));
+      const { plaintext } = await openEnvelope(bytes, this.group.log.envelopeContext(this.group.keyring, { docId: this.docId, kinds: ['update', 'snapshot'] }));
       if (this.#held.has(id)) return; // a concurrent copy won the race
       this.#parked.delete(id);
       await this.#hold(bytes, store);

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as Y from 'yjs';
+import { Awareness } from 'y-protocols/awareness';
 import { EnvelopeError, Keyring, MembershipLog, readEnvelopeHeader, sealEnvelope } from '@sealdoc/crypto';
 import { decodeWire, encodeWire, Group, MemoryStorage, SealedDoc, WireError } from '@sealdoc/core';
 import { World, eventually, identity, toHex } from './helpers.js';
@@ -179,6 +180,42 @@ describe('SealedDoc: faults, offline, membership', () => {
     type(world, 'bob', 0, 'after removal');
     await world.settle();
     assert.equal(world.peer('alice').text(), '');
+  });
+});
+
+describe('sealed awareness', () => {
+  it('presence travels sealed; a replayed or stale state is dropped; nothing is stored', async () => {
+    const world = await World.create(['alice', 'bob']);
+    const [alice, bob] = [world.peer('alice'), world.peer('bob')];
+    // Awareness rides on its own providers here, bound to the same documents.
+    const aliceAwareness = new Awareness(alice.doc);
+    const bobAwareness = new Awareness(bob.doc);
+    const extra = [
+      new SealedDoc(alice.doc, { group: alice.group, docId: new Uint8Array(16).fill(9), transport: alice.transport, awareness: aliceAwareness }),
+      new SealedDoc(bob.doc, { group: bob.group, docId: new Uint8Array(16).fill(9), transport: bob.transport, awareness: bobAwareness, storage: bob.storage }),
+    ];
+    const captured: Uint8Array[] = [];
+    const mallory = world.hub.transport('mallory');
+    mallory.events.on('message', ({ data }) => captured.push(data));
+    await mallory.connect();
+    const storedBefore = (await bob.storage.loadRange([])).length;
+
+    aliceAwareness.setLocalStateField('user', { name: 'Alice Secretname' });
+    const state = () => (bobAwareness.getStates().get(aliceAwareness.clientID) as { user?: { name: string } } | undefined)?.user?.name;
+    await eventually(() => state() === 'Alice Secretname');
+    const old = captured.find((m) => { const w = decodeWire(m); return w.type === 'envelope' && readEnvelopeHeader(w.envelope).kind === 'awareness'; })!;
+    aliceAwareness.setLocalStateField('user', { name: 'Alice Renamed' });
+    await eventually(() => state() === 'Alice Renamed');
+    mallory.send(old);
+    await world.hub.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(state(), 'Alice Renamed', 'the replayed state was dropped');
+    const stored = await bob.storage.loadRange([]);
+    assert.equal(stored.length, storedBefore, 'awareness is never stored');
+    for (const { data } of stored) assert.ok(!new TextDecoder('latin1').decode(data).includes('Secretname'));
+    for (const e of extra) e.destroy();
+    aliceAwareness.destroy();
+    bobAwareness.destroy();
   });
 });
 
