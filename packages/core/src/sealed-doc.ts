@@ -23,7 +23,7 @@ import type { Group } from './group.js';
 import { SeqRanges } from './seq-ranges.js';
 import type { Storage } from './storage.js';
 import type { PeerId, Transport, TransportStatus } from './transport.js';
-import { decodeWire, encodeWire, WireError, type WireMessage } from './wire.js';
+import { decodeSnapshot, decodeWire, encodeSnapshot, encodeWire, WireError, type WireMessage } from './wire.js';
 
 /** Batching of local edits before sealing. */
 export interface BatchOptions {
@@ -46,6 +46,8 @@ export interface SealedDocOptions {
    * per-author counter so that stale or replayed states are dropped; never stored.
    */
   awareness?: Awareness;
+  /** Seal a snapshot after this many envelopes since the last one (default 500); 0 never. */
+  snapshotEvery?: number;
 }
 
 /** What a sealed document reports. */
@@ -129,6 +131,9 @@ export class SealedDoc {
   // This peer's awareness counter (µs since 1970, strictly increasing), and the last seen per author.
   #awarenessCounter = 0;
   readonly #awarenessSeen = new Map<string, number>();
+  readonly #snapshotEvery: number;
+  #sinceSnapshot = 0;
+  #snapshotEpoch = -1;
 
   constructor(doc: Y.Doc, options: SealedDocOptions) {
     this.doc = doc;
@@ -137,6 +142,7 @@ export class SealedDoc {
     this.#transport = options.transport;
     this.#storage = options.storage;
     this.#awareness = options.awareness;
+    this.#snapshotEvery = options.snapshotEvery ?? 500;
     this.#windowMs = options.batch?.windowMs ?? 50;
     this.#maxBytes = options.batch?.maxBytes ?? 64 * 1024;
     this.whenSynced = new Promise((resolve) => (this.#resolveSynced = resolve));
@@ -202,15 +208,35 @@ export class SealedDoc {
     for (const { data } of await storage.loadRange(this.#key('env'))) await this.#receiveEnvelope(data, undefined, false);
     // Own envelopes never sent: applied, and held back again to be re-sealed if the epoch moved.
     for (const { data } of await storage.loadRange(this.#key('unsent'))) {
-      const { plaintext } = await openEnvelope(data, this.#ownContext());
+      const { header, plaintext } = await openEnvelope(data, this.#ownContext());
       this.#unsent.add(await this.#hold(data, false, true));
-      Y.applyUpdate(this.doc, plaintext, this);
+      Y.applyUpdate(this.doc, header.kind === 'snapshot' ? decodeSnapshot(plaintext).state : plaintext, this);
     }
   }
 
   /** Envelopes held for this document (sealed here or received), in no particular order. */
   envelopes(): Uint8Array[] {
     return [...this.#held.values()].map((h) => h.bytes);
+  }
+
+  /**
+   * Seals the whole document state under the current epoch as a snapshot envelope naming the
+   * sequence ranges it covers: newcomers read it without older keys, and peers do not send
+   * them what it covers. Done automatically every `snapshotEvery` envelopes and, by the admin
+   * who committed it, after every epoch change.
+   */
+  async snapshot(): Promise<void> {
+    const group = this.group;
+    if (!this.#canWrite() || !group.keyring.has(group.groupId, group.log.epoch)) return;
+    const covered = new SeqRanges();
+    for (const { header } of this.#held.values()) covered.add(hex(header.author), header.seq);
+    const plaintext = encodeSnapshot({
+      covers: covered.entries().map(([a, r]) => [unhex(a), [...r]]),
+      state: Y.encodeStateAsUpdate(this.doc),
+    });
+    this.#sinceSnapshot = 0;
+    this.#snapshotEpoch = group.log.epoch;
+    await this.#sealAndSend(plaintext, 'snapshot');
   }
 
   /** Seals and sends the pending batch now. */
@@ -258,30 +284,30 @@ export class SealedDoc {
     else if (this.#timer === undefined) this.#timer = setTimeout(() => this.#background(this.flush()), this.#windowMs);
   }
 
-  async #sealAndSend(plaintext: Uint8Array): Promise<void> {
+  async #sealAndSend(plaintext: Uint8Array, kind: 'update' | 'snapshot' = 'update'): Promise<void> {
     const group = this.group;
     if (!this.#canWrite()) {
       // Nothing is sent without the right to write; the edits wait in memory (never at rest
-      // in clear) in case the member is admitted again.
-      this.#heldBack.push(plaintext);
+      // in clear) in case the member is admitted again. A snapshot is simply made again later.
+      if (kind === 'update') this.#heldBack.push(plaintext);
       this.events.emit('access-removed', { epoch: group.log.epoch });
       return;
     }
     if (!group.keyring.has(group.groupId, group.log.epoch)) {
       // The log moved ahead of the keys (they are being unlocked): wait for them rather than
       // seal under an older epoch a member just removed could still read.
-      this.#heldBack.push(plaintext);
+      if (kind === 'update') this.#heldBack.push(plaintext);
       return;
     }
     const seq = await group.nextSeq();
     if (!this.#canWrite() || !group.keyring.has(group.groupId, group.log.epoch)) {
       // Removed, demoted, or the log moved while waiting for the sequence number.
-      this.#heldBack.push(plaintext);
+      if (kind === 'update') this.#heldBack.push(plaintext);
       return;
     }
     const epoch = group.log.epoch;
     const bytes = await sealEnvelope({
-      kind: 'update',
+      kind,
       groupId: group.groupId,
       docId: this.docId,
       epoch,
@@ -296,6 +322,7 @@ export class SealedDoc {
     if (this.#logCurrent() && group.log.epoch === epoch && this.#canWrite()) {
       await this.#hold(bytes);
       this.#broadcast({ type: 'envelope', envelope: bytes });
+      if (kind === 'update') this.#countTowardsSnapshot();
     } else {
       // Not sent (and not offered to peers) until this peer has caught up with the log:
       // it may be re-sealed under a newer epoch first.
@@ -330,7 +357,7 @@ export class SealedDoc {
       this.#held.delete(id);
       const { plaintext } = await openEnvelope(held.bytes, this.#ownContext());
       await this.#storage?.remove(this.#key('unsent', held.header));
-      await this.#sealAndSend(plaintext);
+      await this.#sealAndSend(plaintext, held.header.kind === 'snapshot' ? 'snapshot' : 'update');
     }
   }
 
@@ -489,7 +516,15 @@ export class SealedDoc {
       if (this.#held.has(id)) return; // a concurrent copy won the race
       this.#parked.delete(id);
       await this.#hold(bytes, store);
-      Y.applyUpdate(this.doc, plaintext, this);
+      if (header.kind === 'snapshot') {
+        const snapshot = decodeSnapshot(plaintext);
+        Y.applyUpdate(this.doc, snapshot.state, this);
+        // What it covers need not be sent here; what was parked of it is settled by it.
+        for (const [author, ranges] of snapshot.covers) for (const [s, e] of ranges) this.#known.addRange(hex(author), s, e);
+      } else {
+        Y.applyUpdate(this.doc, plaintext, this);
+        this.#countTowardsSnapshot();
+      }
     } catch (error) {
       if (error instanceof EnvelopeError && (error.code === 'unknown-epoch' || error.code === 'unknown-head')) {
         // The log has not caught up yet: keep it (up to a bound) until it does.
@@ -511,9 +546,18 @@ export class SealedDoc {
     if (!this.#held.has(id)) this.#known.delete(author!, Number(seq));
   }
 
+  #countTowardsSnapshot(): void {
+    if (this.#snapshotEvery > 0 && ++this.#sinceSnapshot >= this.#snapshotEvery) this.#background(this.snapshot());
+  }
+
   async #membershipChanged(): Promise<void> {
     if (this.#destroyed) return;
     for (const bytes of [...this.#parked.values()]) await this.#receiveEnvelope(bytes);
+    // The admin who started a new epoch seals the state under it, for those who just joined.
+    const log = this.group.log;
+    const last = log.opAt(log.length - 1);
+    if (log.epoch > this.#snapshotEpoch && hex(last.author) === hex(this.group.identity.memberId) && last.epoch === log.epoch && this.#held.size > 0)
+      await this.snapshot();
     if (this.#heldBack.length > 0 && this.#canWrite()) {
       const edits = this.#heldBack.splice(0);
       await this.#sealAndSend(mergeBounded(edits));

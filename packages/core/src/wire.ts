@@ -110,6 +110,52 @@ class Reader {
   }
 }
 
+/** What a snapshot envelope carries: the document state and the sequence ranges it covers. */
+export interface SnapshotPayload {
+  covers: [author: Uint8Array, ranges: SeqRange[]][];
+  state: Uint8Array;
+}
+
+function writeRanges(w: Writer, authors: readonly [Uint8Array, readonly SeqRange[]][]): void {
+  w.u32(authors.length);
+  for (const [author, ranges] of authors) {
+    w.bytes(author).u32(ranges.length);
+    for (const [s, e] of ranges) w.u64(s).u64(e);
+  }
+}
+
+function readRanges(r: Reader): [Uint8Array, SeqRange[]][] {
+  const authors: [Uint8Array, SeqRange[]][] = [];
+  for (let i = r.count(); i > 0; i--) {
+    const author = r.take(32);
+    const ranges: SeqRange[] = [];
+    for (let j = r.count(); j > 0; j--) {
+      const start = r.u64();
+      const end = r.u64();
+      if (end < start) throw new WireError('malformed', 'a range ends before it starts');
+      ranges.push([start, end]);
+    }
+    authors.push([author, ranges]);
+  }
+  return authors;
+}
+
+/** Encodes a snapshot's plaintext: u8 version · the covered ranges (as in `have`) · the Yjs state. */
+export function encodeSnapshot(payload: SnapshotPayload): Uint8Array {
+  const w = new Writer().u8(VERSION);
+  writeRanges(w, payload.covers);
+  return w.bytes(payload.state).finish();
+}
+
+/** Decodes a snapshot's plaintext; throws WireError. */
+export function decodeSnapshot(bytes: Uint8Array): SnapshotPayload {
+  const r = new Reader(bytes);
+  const version = r.u8();
+  if (version !== VERSION) throw new WireError('unsupported-version', `snapshot version ${version} is not supported`);
+  const covers = readRanges(r);
+  return { covers, state: r.rest() };
+}
+
 /** Encodes a message. */
 export function encodeWire(message: WireMessage): Uint8Array {
   const w = new Writer().u8(VERSION).u8(TYPES[message.type]);
@@ -117,11 +163,8 @@ export function encodeWire(message: WireMessage): Uint8Array {
     case 'envelope':
       return w.bytes(message.envelope).finish();
     case 'have':
-      w.u8(message.reply ? 1 : 0).bytes(message.groupId).bytes(message.docId).u32(message.logLength).u32(message.authors.length);
-      for (const [author, ranges] of message.authors) {
-        w.bytes(author).u32(ranges.length);
-        for (const [s, e] of ranges) w.u64(s).u64(e);
-      }
+      w.u8(message.reply ? 1 : 0).bytes(message.groupId).bytes(message.docId).u32(message.logLength);
+      writeRanges(w, message.authors);
       return w.finish();
     case 'ops':
       w.bytes(message.groupId).u32(message.fromIndex).u32(message.ops.length);
@@ -146,18 +189,7 @@ export function decodeWire(bytes: Uint8Array): WireMessage {
       const groupId = r.take(16);
       const docId = r.take(16);
       const logLength = r.u32();
-      const authors: [Uint8Array, SeqRange[]][] = [];
-      for (let i = r.count(); i > 0; i--) {
-        const author = r.take(32);
-        const ranges: SeqRange[] = [];
-        for (let j = r.count(); j > 0; j--) {
-          const start = r.u64();
-          const end = r.u64();
-          if (end < start) throw new WireError('malformed', 'a range ends before it starts');
-          ranges.push([start, end]);
-        }
-        authors.push([author, ranges]);
-      }
+      const authors = readRanges(r);
       r.end();
       return { type: 'have', reply: replyByte === 1, groupId, docId, logLength, authors };
     }

@@ -183,6 +183,42 @@ describe('SealedDoc: faults, offline, membership', () => {
   });
 });
 
+describe('snapshots', () => {
+  it('a member who joins a since-join group reads the document from the snapshot its admin sealed', async () => {
+    const world = await World.create(['alice', 'bob'], { history: 'since-join' });
+    type(world, 'alice', 0, 'written before Carol joined. ');
+    type(world, 'bob', 0, 'Bob too. ');
+    await world.settle();
+    await world.change('add', 'carol', ['alice', 'bob']);
+    await world.join('carol');
+    await world.settle();
+    const carol = world.peer('carol');
+    assert.equal(carol.text(), world.peer('alice').text());
+    // Carol holds no key to the epochs before her join, yet reads everything, and keeps up.
+    assert.deepEqual(carol.group.keyring.epochs(carol.group.groupId), [1]);
+    type(world, 'bob', 0, 'after. ');
+    await world.settle();
+    assert.equal(carol.text(), world.peer('alice').text());
+    assert.ok(carol.text().startsWith('after. '));
+  });
+
+  it('is sealed every so many envelopes, and names what it covers', async () => {
+    const world = await World.create(['alice', 'bob']);
+    const alice = world.peer('alice');
+    alice.sealed.destroy();
+    const sealed = new SealedDoc(alice.doc, { group: alice.group, docId: world.docId, transport: alice.transport, snapshotEvery: 3, batch: { windowMs: 1 } });
+    for (let i = 0; i < 6; i++) {
+      alice.doc.getText('t').insert(0, String(i));
+      await sealed.flush();
+    }
+    await world.settle();
+    const kinds = sealed.envelopes().map((e) => readEnvelopeHeader(e).kind);
+    assert.equal(kinds.filter((k) => k === 'snapshot').length, 2, kinds.join());
+    assert.equal(world.peer('bob').text(), '543210');
+    sealed.destroy();
+  });
+});
+
 describe('sealed awareness', () => {
   it('presence travels sealed; a replayed or stale state is dropped; nothing is stored', async () => {
     const world = await World.create(['alice', 'bob']);
