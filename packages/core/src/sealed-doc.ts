@@ -227,7 +227,7 @@ export class SealedDoc {
    */
   async snapshot(): Promise<void> {
     const group = this.group;
-    if (!this.#canWrite() || !group.keyring.has(group.groupId, group.log.epoch)) return;
+    if (!this.#readyToSeal()) return;
     const covered = new SeqRanges();
     for (const { header } of this.#held.values()) covered.add(hex(header.author), header.seq);
     const plaintext = encodeSnapshot({
@@ -286,25 +286,17 @@ export class SealedDoc {
 
   async #sealAndSend(plaintext: Uint8Array, kind: 'update' | 'snapshot' = 'update'): Promise<void> {
     const group = this.group;
-    if (!this.#canWrite()) {
-      // Nothing is sent without the right to write; the edits wait in memory (never at rest
-      // in clear) in case the member is admitted again. A snapshot is simply made again later.
+    // Nothing is sealed without the right to write, nor under an older epoch than the log's
+    // (its key may still be unlocking; a member just removed could read the older one). Edits
+    // wait in memory, never at rest in clear; a snapshot is simply made again later. Checked
+    // again after the sequence number: the log may move meanwhile.
+    const holdBack = () => {
       if (kind === 'update') this.#heldBack.push(plaintext);
-      this.events.emit('access-removed', { epoch: group.log.epoch });
-      return;
-    }
-    if (!group.keyring.has(group.groupId, group.log.epoch)) {
-      // The log moved ahead of the keys (they are being unlocked): wait for them rather than
-      // seal under an older epoch a member just removed could still read.
-      if (kind === 'update') this.#heldBack.push(plaintext);
-      return;
-    }
+      if (!this.#canWrite()) this.events.emit('access-removed', { epoch: group.log.epoch });
+    };
+    if (!this.#readyToSeal()) return holdBack();
     const seq = await group.nextSeq();
-    if (!this.#canWrite() || !group.keyring.has(group.groupId, group.log.epoch)) {
-      // Removed, demoted, or the log moved while waiting for the sequence number.
-      if (kind === 'update') this.#heldBack.push(plaintext);
-      return;
-    }
+    if (!this.#readyToSeal()) return holdBack();
     const epoch = group.log.epoch;
     const bytes = await sealEnvelope({
       kind,
@@ -359,6 +351,10 @@ export class SealedDoc {
       await this.#storage?.remove(this.#key('unsent', held.header));
       await this.#sealAndSend(plaintext, held.header.kind === 'snapshot' ? 'snapshot' : 'update');
     }
+  }
+
+  #readyToSeal(): boolean {
+    return this.#canWrite() && this.group.keyring.has(this.group.groupId, this.group.log.epoch);
   }
 
   #canWrite(): boolean {
@@ -466,7 +462,7 @@ export class SealedDoc {
   async #sendAwareness(): Promise<void> {
     const awareness = this.#awareness;
     const group = this.group;
-    if (!awareness || this.#transport?.status !== 'online' || !this.#canWrite() || !group.keyring.has(group.groupId, group.log.epoch)) return;
+    if (!awareness || this.#transport?.status !== 'online' || !this.#readyToSeal()) return;
     this.#awarenessCounter = Math.max(this.#awarenessCounter + 1, Date.now() * 1000);
     const bytes = await sealEnvelope({
       kind: 'awareness',
