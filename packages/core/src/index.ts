@@ -33,5 +33,5 @@ export {
 export { MemoryHub, MemoryTransport, type Faults, type HubStats } from './memory-hub.js';
 export { Group, type GroupEvents } from './group.js';
 export { SealedDoc, type SealedDocOptions, type SealedDocEvents, type BatchOptions } from './sealed-doc.js';
-export { encodeWire, decodeWire, WireError, type WireMessage } from './wire.js';
+export { encodeWire, decodeWire, encodeSnapshot, decodeSnapshot, WireError, type WireMessage, type SnapshotPayload } from './wire.js';
 export { SeqRanges, type SeqRange } from './seq-ranges.js';

@@ -205,7 +205,8 @@ export class SealedDoc {
   async #load(): Promise<void> {
     const storage = this.#storage;
     if (!storage) return;
-    for (const { data } of await storage.loadRange(this.#key('env'))) await this.#receiveEnvelope(data, undefined, false);
+    // Verified concurrently (signature checks pipeline on WebCrypto); Yjs applies in any order.
+    await Promise.all((await storage.loadRange(this.#key('env'))).map(({ data }) => this.#receiveEnvelope(data, undefined, false)));
     // Own envelopes never sent: applied, and held back again to be re-sealed if the epoch moved.
     for (const { data } of await storage.loadRange(this.#key('unsent'))) {
       const { header, plaintext } = await openEnvelope(data, this.#ownContext());

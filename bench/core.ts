@@ -1,0 +1,172 @@
+// npm run bench:core [-- --json]
+// The sealed pipeline against plain Yjs on the automerge-paper editing trace (259,778 edits,
+// ../shared/data/traces), side by side in one run. See docs/performance.md.
+//   sync-vs-plain          edits -> batches of 100 -> seal -> in-memory transport -> open -> apply,
+//                          against the same pipeline unsealed, same batching
+//   sync-vs-per-keystroke  the sealed pipeline with batches of 100 against one envelope per edit
+//                          (on the first 5,000 edits: one per edit is that slow)
+//   catchup-vs-plain       a new device loading a snapshot and a tail of envelopes, against
+//                          plain Y.applyUpdate of the same snapshot and tail updates
+//   bytes-vs-plain         bytes on the wire, sealed against plain
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import * as Y from 'yjs';
+import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, type Identity } from '@sealdoc/crypto';
+import { Group, MemoryHub, MemoryStorage, SealedDoc } from '@sealdoc/core';
+import { report, type Row } from './harness.js';
+
+interface Trace {
+  endContent: string;
+  txns: { patches: [pos: number, del: number, ins: string][] }[];
+}
+const trace = JSON.parse(gunzipSync(readFileSync(new URL('../../shared/data/traces/automerge-paper.json.gz', import.meta.url))).toString()) as Trace;
+const BATCH = 100;
+
+function applyTxn(text: Y.Text, txn: Trace['txns'][number]): void {
+  for (const [pos, del, ins] of txn.patches) {
+    if (del > 0) text.delete(pos, del);
+    if (ins) text.insert(pos, ins);
+  }
+}
+
+async function members(): Promise<{ a: Group; b: Group }> {
+  const alice = identityFromMnemonic(generateMnemonic());
+  const bob = identityFromMnemonic(generateMnemonic());
+  const ops = [await createGroup(alice, { members: [{ keys: bob, role: 'writer' }] })];
+  const group = async (id: Identity) => {
+    const g = new Group({ identity: id, log: await MembershipLog.fromOps(ops), keyring: new Keyring() });
+    await g.refresh();
+    return g;
+  };
+  return { a: await group(alice), b: await group(bob) };
+}
+
+const waitFor = async (condition: () => boolean) => {
+  while (!condition()) await new Promise((r) => setTimeout(r, 1));
+};
+
+/** The two-peer pipeline over `edits` transactions, `perEnvelope` edits per envelope. */
+async function sealedSync(edits: number, perEnvelope: number): Promise<{ ms: number; bytes: number }> {
+  const { a, b } = await members();
+  const hub = new MemoryHub();
+  const [ta, tb] = [hub.transport('a'), hub.transport('b')];
+  const docA = new Y.Doc();
+  const docB = new Y.Doc();
+  const docId = new Uint8Array(16).fill(1);
+  const sealedA = new SealedDoc(docA, { group: a, docId, transport: ta, snapshotEvery: 0, batch: { windowMs: 1e9, maxBytes: Infinity } });
+  const sealedB = new SealedDoc(docB, { group: b, docId, transport: tb, snapshotEvery: 0 });
+  let bytes = 0;
+  tb.events.on('message', ({ data }) => (bytes += data.length));
+  await ta.connect();
+  await tb.connect();
+  await Promise.all([sealedA.whenSynced, sealedB.whenSynced]);
+  await hub.flush();
+  const textA = docA.getText('t');
+  const expected = edits === trace.txns.length ? trace.endContent.length : undefined;
+  const start = performance.now();
+  for (let i = 0; i < edits; i++) {
+    applyTxn(textA, trace.txns[i]!);
+    if ((i + 1) % perEnvelope === 0 || i === edits - 1) await sealedA.flush();
+  }
+  await waitFor(() => docB.getText('t').length === (expected ?? textA.length));
+  const ms = performance.now() - start;
+  sealedA.destroy();
+  sealedB.destroy();
+  return { ms, bytes };
+}
+
+/** The same pipeline without sealing: merged batches through the same hub, applied as they come. */
+async function plainSync(edits: number, perEnvelope: number): Promise<{ ms: number; bytes: number }> {
+  const hub = new MemoryHub();
+  const [ta, tb] = [hub.transport('a'), hub.transport('b')];
+  const docA = new Y.Doc();
+  const docB = new Y.Doc();
+  let bytes = 0;
+  tb.events.on('message', ({ data }) => {
+    bytes += data.length;
+    Y.applyUpdate(docB, data);
+  });
+  await ta.connect();
+  await tb.connect();
+  let batch: Uint8Array[] = [];
+  docA.on('update', (u: Uint8Array) => batch.push(u));
+  const textA = docA.getText('t');
+  const start = performance.now();
+  for (let i = 0; i < edits; i++) {
+    applyTxn(textA, trace.txns[i]!);
+    if ((i + 1) % perEnvelope === 0 || i === edits - 1) {
+      ta.send(Y.mergeUpdates(batch));
+      batch = [];
+    }
+  }
+  await hub.flush();
+  await waitFor(() => docB.getText('t').length === textA.length);
+  return { ms: performance.now() - start, bytes };
+}
+
+/**
+ * A new device: its store holds the snapshot sealed after 90 % of the trace and the tail
+ * in envelopes of 100 edits (what retention keeps); a SealedDoc opens on it. Against plain
+ * Y.applyUpdate of the same snapshot and tail updates.
+ */
+async function catchup(): Promise<{ sealedMs: number; plainMs: number }> {
+  const { a, b } = await members();
+  const docId = new Uint8Array(16).fill(2);
+  const storage = new MemoryStorage();
+  const doc = new Y.Doc();
+  const sealed = new SealedDoc(doc, { group: a, docId, storage, snapshotEvery: 0, batch: { windowMs: 1e9, maxBytes: Infinity } });
+  const text = doc.getText('t');
+  const split = Math.floor(trace.txns.length * 0.9);
+  for (let i = 0; i < split; i++) applyTxn(text, trace.txns[i]!);
+  await sealed.flush();
+  const snapshotState = Y.encodeStateAsUpdate(doc);
+  // Retention: only the snapshot and what follows it stay in the store.
+  await storage.removeRange(['env']);
+  await sealed.snapshot();
+  const tailUpdates: Uint8Array[] = [];
+  let batch: Uint8Array[] = [];
+  doc.on('update', (u: Uint8Array) => batch.push(u));
+  for (let i = split; i < trace.txns.length; i++) {
+    applyTxn(text, trace.txns[i]!);
+    if ((i + 1) % BATCH === 0 || i === trace.txns.length - 1) {
+      tailUpdates.push(Y.mergeUpdates(batch));
+      batch = [];
+      await sealed.flush();
+    }
+  }
+  sealed.destroy();
+
+  let start = performance.now();
+  const fresh = new Y.Doc();
+  const device = new SealedDoc(fresh, { group: b, docId, storage, snapshotEvery: 0 });
+  await device.whenSynced;
+  const sealedMs = performance.now() - start;
+  if (fresh.getText('t').toString() !== trace.endContent) throw new Error('sealed catch-up diverged');
+  device.destroy();
+
+  start = performance.now();
+  const plain = new Y.Doc();
+  Y.applyUpdate(plain, snapshotState);
+  for (const u of tailUpdates) Y.applyUpdate(plain, u);
+  const plainMs = performance.now() - start;
+  if (plain.getText('t').toString() !== trace.endContent) throw new Error('plain catch-up diverged');
+  return { sealedMs, plainMs };
+}
+
+const all = trace.txns.length;
+const plain = await plainSync(all, BATCH);
+const sealed = await sealedSync(all, BATCH);
+const PREFIX = 5000;
+const batchedPrefix = await sealedSync(PREFIX, BATCH);
+const perKeystroke = await sealedSync(PREFIX, 1);
+const { sealedMs, plainMs } = await catchup();
+
+const rows: Row[] = [
+  { name: 'plain-sync', ratio: 1, baseline: 'itself', ms: plain.ms, edits: all, bytes: plain.bytes },
+  { name: 'sync-vs-plain', ratio: sealed.ms / plain.ms, baseline: 'plain-sync', ms: sealed.ms, edits: all, bytes: sealed.bytes },
+  { name: 'sync-vs-per-keystroke', ratio: perKeystroke.ms / batchedPrefix.ms, baseline: `sealed, ${BATCH} per envelope`, ms: batchedPrefix.ms, edits: PREFIX, bytes: batchedPrefix.bytes },
+  { name: 'per-keystroke', ratio: 1, baseline: 'itself', ms: perKeystroke.ms, edits: PREFIX, bytes: perKeystroke.bytes },
+  { name: 'catchup-vs-plain', ratio: sealedMs / plainMs, baseline: 'plain snapshot + tail', ms: sealedMs, edits: all, bytes: 0 },
+  { name: 'bytes-vs-plain', ratio: sealed.bytes / plain.bytes, baseline: 'plain-sync bytes', ms: 0, edits: all, bytes: sealed.bytes },
+];
+report('Sealed sync against plain Yjs, automerge-paper trace (sync-vs-per-keystroke: how many times faster batching is)', rows);
