@@ -34,4 +34,4 @@ export { MemoryHub, MemoryTransport, type Faults, type HubStats } from './memory
 export { Group, type GroupEvents } from './group.js';
 export { SealedDoc, type SealedDocOptions, type SealedDocEvents, type BatchOptions } from './sealed-doc.js';
 export { encodeWire, decodeWire, encodeSnapshot, decodeSnapshot, WireError, type WireMessage, type SnapshotPayload } from './wire.js';
-export { SeqRanges, type SeqRange } from './seq-ranges.js';
+export type { SeqRange } from './seq-ranges.js';
