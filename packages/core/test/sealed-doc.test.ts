@@ -174,6 +174,51 @@ describe('SealedDoc: faults, offline, membership', () => {
     assert.equal(bob.text(), 'ok!');
   });
 
+  it('every refusal a peer can provoke is a typed error event, and changes nothing', async () => {
+    const world = await World.create(['alice', 'bob', 'rita'], { roles: { rita: 'reader' } });
+    type(world, 'alice', 0, 'ok');
+    await world.settle();
+    const bob = world.peer('bob');
+    const errors: string[] = [];
+    bob.sealed.events.on('error', ({ error }) => errors.push((error as EnvelopeError).code));
+    const mallory = world.hub.transport('mallory');
+    await mallory.connect();
+    const alice = world.peer('alice');
+    const g = alice.group;
+    const seal = (over: Partial<Parameters<typeof sealEnvelope>[0]>) =>
+      sealEnvelope({
+        kind: 'update', groupId: g.groupId, docId: world.docId, epoch: g.log.epoch, seq: 900 + errors.length + Math.floor(Math.random() * 1e6), head: g.log.head,
+        author: alice.identity, keyring: g.keyring, plaintext: Y.encodeStateAsUpdate(new Y.Doc()), ...over,
+      });
+    const send = (envelope: Uint8Array) => mallory.send(encodeWire({ type: 'envelope', envelope }));
+    const cases: [string, () => Promise<Uint8Array>][] = [
+      ['malformed', async () => (await seal({})).subarray(0, 150)],
+      ['unsupported-version', async () => { const e = await seal({}); e[0] = 9; return e; }],
+      ['bad-signature', async () => { const e = await seal({}); e[e.length - 1]! ^= 1; return e; }],
+      ['not-a-member', async () => seal({ author: identity('mallory') })],
+      ['not-a-writer', async () => seal({ author: world.peer('rita').identity, keyring: world.peer('rita').group.keyring })],
+      ['wrong-epoch', async () => { const k = new Keyring(); k.add(g.groupId, 5, new Uint8Array(32)); return seal({ epoch: 5, keyring: k }); }],
+      ['bad-ciphertext', async () => { const k = new Keyring(); k.add(g.groupId, g.log.epoch, new Uint8Array(32).fill(3)); return seal({ keyring: k }); }],
+    ];
+    for (const [code, make] of cases) {
+      send(await make());
+      await world.hub.flush();
+      await eventually(() => errors.includes(code));
+    }
+    // Past its cutoff: Rita is removed; an envelope she seals under the old head is refused.
+    const oldHead = g.log.head;
+    const ritaKeys = world.peer('rita').group.keyring;
+    await world.change('remove', 'rita', ['alice', 'bob', 'rita'], { cutoff: null });
+    await world.change('add', 'rita', ['alice', 'bob', 'rita'], { role: 'writer' });
+    send(await seal({ author: world.peer('rita').identity, keyring: ritaKeys, epoch: 0, head: oldHead }));
+    await world.hub.flush();
+    await eventually(() => errors.includes('past-cutoff'));
+    assert.equal(bob.text(), 'ok');
+    type(world, 'alice', 2, '!');
+    await world.settle();
+    assert.equal(bob.text(), 'ok!');
+  });
+
   it('a removed member\'s new edits are not sent', async () => {
     const world = await World.create(['alice', 'bob']);
     await world.change('remove', 'bob', ['alice', 'bob']);
