@@ -114,7 +114,12 @@ async function catchup(): Promise<{ sealedMs: number; plainMs: number }> {
   const docId = new Uint8Array(16).fill(2);
   const storage = new MemoryStorage();
   const doc = new Y.Doc();
-  const sealed = new SealedDoc(doc, { group: a, docId, storage, snapshotEvery: 0, batch: { windowMs: 1e9, maxBytes: Infinity } });
+  // Online (alone on a hub), so that what it seals counts as sent and is stored as such.
+  const hub = new MemoryHub();
+  const transport = hub.transport('a');
+  const sealed = new SealedDoc(doc, { group: a, docId, storage, transport, snapshotEvery: 0, batch: { windowMs: 1e9, maxBytes: Infinity } });
+  await transport.connect();
+  await sealed.whenSynced;
   const text = doc.getText('t');
   const split = Math.floor(trace.txns.length * 0.9);
   for (let i = 0; i < split; i++) applyTxn(text, trace.txns[i]!);

@@ -208,10 +208,16 @@ export class SealedDoc {
     // Verified concurrently (signature checks pipeline on WebCrypto); Yjs applies in any order.
     await Promise.all((await storage.loadRange(this.#key('env'))).map(({ data }) => this.#receiveEnvelope(data, undefined, false)));
     // Own envelopes never sent: applied, and held back again to be re-sealed if the epoch moved.
+    // One that does not open as this member's (a store shared by mistake) is reported, not fatal.
     for (const { data } of await storage.loadRange(this.#key('unsent'))) {
-      const { header, plaintext } = await openEnvelope(data, this.#ownContext());
-      this.#unsent.add(await this.#hold(data, false, true));
-      Y.applyUpdate(this.doc, header.kind === 'snapshot' ? decodeSnapshot(plaintext).state : plaintext, this);
+      try {
+        const { header, plaintext } = await openEnvelope(data, this.#ownContext());
+        this.#unsent.add(await this.#hold(data, false, true));
+        Y.applyUpdate(this.doc, header.kind === 'snapshot' ? decodeSnapshot(plaintext).state : plaintext, this);
+      } catch (error) {
+        if (error instanceof EnvelopeError || error instanceof WireError) this.events.emit('error', { error });
+        else throw error;
+      }
     }
   }
 
