@@ -10,6 +10,7 @@ import {
   type Keyring,
   type MemberRole,
 } from '@sealdoc/crypto';
+import { hex } from './bytes.js';
 import { Emitter } from './events.js';
 import type { Storage } from './storage.js';
 
@@ -21,7 +22,6 @@ export interface GroupEvents extends Record<string, unknown> {
   removed: { epoch: number };
 }
 
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 export class Group {
   readonly events = new Emitter<GroupEvents>();
@@ -40,6 +40,8 @@ export class Group {
     this.keyring = options.keyring;
     this.#storage = options.storage;
     this.#wasMember = this.role !== undefined;
+    this._key = hex(this.log.groupId);
+    this._me = hex(this.identity.memberId);
   }
 
   /** The group's id. */
@@ -52,10 +54,10 @@ export class Group {
     return this.log.member(this.identity.memberId)?.role;
   }
 
-  /** @internal Hex of the group id, for storage keys. */
-  get _key(): string {
-    return hex(this.log.groupId);
-  }
+  /** @internal Hex of the group id (it never changes), for map and storage keys. */
+  readonly _key: string;
+  /** @internal Hex of this member's id. */
+  readonly _me: string;
 
   /**
    * Unlocks what the log now entitles this member to and tells the documents. Call after

@@ -18,6 +18,7 @@
 import * as Y from 'yjs';
 import { applyAwarenessUpdate, encodeAwarenessUpdate, type Awareness } from 'y-protocols/awareness';
 import { EnvelopeError, MembershipError, openEnvelope, readEnvelopeHeader, sealEnvelope, type EnvelopeHeader, type OpenContext } from '@sealdoc/crypto';
+import { hex, unhex } from './bytes.js';
 import { Emitter } from './events.js';
 import type { Group } from './group.js';
 import { SeqRanges } from './seq-ranges.js';
@@ -72,8 +73,6 @@ const AWARENESS_MAX_AGE_MS = 60_000;
 const MAX_PARKED = 10_000;
 // How long after connecting edits wait for the peers present to report their log.
 const LOG_GRACE_MS = 1000;
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
 const seqKey = (seq: number) => String(seq).padStart(16, '0');
 
 /** Merges updates in bounded windows, then merges the results: never one call over thousands. */
@@ -100,6 +99,7 @@ export class SealedDoc {
   /** Resolves once the first exchange with peers settled (or at once without a transport). */
   readonly whenSynced: Promise<void>;
 
+  readonly #docKey: string;
   readonly #transport: Transport | undefined;
   readonly #storage: Storage | undefined;
   readonly #windowMs: number;
@@ -139,6 +139,7 @@ export class SealedDoc {
     this.doc = doc;
     this.group = options.group;
     this.docId = options.docId;
+    this.#docKey = hex(options.docId);
     this.#transport = options.transport;
     this.#storage = options.storage;
     this.#awareness = options.awareness;
@@ -197,7 +198,7 @@ export class SealedDoc {
 
   /** Where envelopes are stored: 'env' for those offered to peers, 'unsent' for those held back. */
   #key(state: 'env' | 'unsent', header?: EnvelopeHeader): string[] {
-    const prefix = [state, this.group._key, hex(this.docId)];
+    const prefix = [state, this.group._key, this.#docKey];
     return header ? [...prefix, hex(header.author), seqKey(header.seq)] : prefix;
   }
 
@@ -379,7 +380,7 @@ export class SealedDoc {
       groupId: this.group.groupId,
       docId: this.docId,
       keyring: this.group.keyring,
-      author: (header) => (hex(header.author) === hex(me.memberId) ? { signingPublicKey: me.signingPublicKey, role: 'writer' } : undefined),
+      author: (header) => (hex(header.author) === this.group._me ? { signingPublicKey: me.signingPublicKey, role: 'writer' } : undefined),
     };
   }
 
@@ -389,7 +390,7 @@ export class SealedDoc {
     const id = `${author}:${header.seq}`;
     this.#held.set(id, { header, bytes });
     if (!unsent) this.#known.add(author, header.seq);
-    if (author === hex(this.group.identity.memberId)) this.group.observeOwnSeq(header.seq);
+    if (author === this.group._me) this.group.observeOwnSeq(header.seq);
     if (store) await this.#storage?.save(this.#key(unsent ? 'unsent' : 'env', header), bytes);
     return id;
   }
@@ -432,7 +433,7 @@ export class SealedDoc {
         await this.#receiveEnvelope(message.envelope, from);
         break;
       case 'have':
-        if (hex(message.groupId) === this.group._key && hex(message.docId) === hex(this.docId)) this.#answerHave(message, from);
+        if (hex(message.groupId) === this.group._key && hex(message.docId) === this.#docKey) this.#answerHave(message, from);
         break;
       case 'ops':
         if (hex(message.groupId) !== this.group._key) break;
@@ -510,7 +511,7 @@ export class SealedDoc {
       if (error instanceof EnvelopeError) this.events.emit('error', { error, ...(from ? { from } : {}) });
       return;
     }
-    if (hex(header.groupId) !== this.group._key || hex(header.docId) !== hex(this.docId)) return;
+    if (hex(header.groupId) !== this.group._key || hex(header.docId) !== this.#docKey) return;
     if (header.kind === 'awareness') return this.#receiveAwareness(bytes, header, from);
     const id = `${hex(header.author)}:${header.seq}`;
     if (this.#held.has(id)) return;
@@ -559,7 +560,7 @@ export class SealedDoc {
     // The admin who started a new epoch seals the state under it, for those who just joined.
     const log = this.group.log;
     const last = log.opAt(log.length - 1);
-    if (log.epoch > this.#snapshotEpoch && hex(last.author) === hex(this.group.identity.memberId) && last.epoch === log.epoch && this.#held.size > 0)
+    if (log.epoch > this.#snapshotEpoch && hex(last.author) === this.group._me && last.epoch === log.epoch && this.#held.size > 0)
       await this.snapshot();
     if (this.#heldBack.length > 0 && this.#canWrite()) {
       const edits = this.#heldBack.splice(0);

@@ -297,11 +297,12 @@ export class MembershipLog {
   ops(): Uint8Array[] {
     return this.#ops.map((op) => op.bytes.slice());
   }
-  /** The decoded op at `index` (decoded afresh: changing it changes nothing here). */
+  /** The decoded op at `index` (a copy: changing it changes nothing here). */
   opAt(index: number): MembershipOp {
     const op = this.#ops[index];
     if (!op) throw new CryptoInputError(`no op at index ${index}`);
-    return readMembershipOp(op.bytes);
+    // A deep copy, without decoding and re-validating every member key again.
+    return structuredClone(publicView(op));
   }
   /** Index of the op with this hash, or undefined. */
   indexOf(hash: Uint8Array): number | undefined {
