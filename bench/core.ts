@@ -6,12 +6,14 @@
 //   sync-vs-per-keystroke  the sealed pipeline with batches of 100 against one envelope per edit
 //                          (on the first 5,000 edits: one per edit is that slow)
 //   catchup-vs-plain       a new device loading a snapshot and a tail of envelopes, against
-//                          plain Y.applyUpdate of the same snapshot and tail updates
+//                          plain Y.applyUpdate of the same snapshot and tail updates (median of 5)
+//   catchup-verify-floor   only verifying the same envelopes' signatures, all in flight, against
+//                          the same plain baseline: the part of catch-up no sealed design avoids
 //   bytes-vs-plain         bytes on the wire, sealed against plain
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import * as Y from 'yjs';
-import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, type Identity } from '@sealdoc/crypto';
+import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, verifyEnvelope, type Identity } from '@sealdoc/crypto';
 import { Group, MemoryHub, MemoryStorage, SealedDoc } from '@sealdoc/core';
 import { report, type Row } from './harness.js';
 
@@ -109,7 +111,7 @@ async function plainSync(edits: number, perEnvelope: number): Promise<{ ms: numb
  * in envelopes of 100 edits (what retention keeps); a SealedDoc opens on it. Against plain
  * Y.applyUpdate of the same snapshot and tail updates.
  */
-async function catchup(): Promise<{ sealedMs: number; plainMs: number }> {
+async function catchup(): Promise<{ sealedMs: number; plainMs: number; verifyMs: number; envelopes: number }> {
   const { a, b } = await members();
   const docId = new Uint8Array(16).fill(2);
   const storage = new MemoryStorage();
@@ -141,21 +143,31 @@ async function catchup(): Promise<{ sealedMs: number; plainMs: number }> {
   }
   sealed.destroy();
 
-  let start = performance.now();
-  const fresh = new Y.Doc();
-  const device = new SealedDoc(fresh, { group: b, docId, storage, snapshotEvery: 0 });
-  await device.whenSynced;
-  const sealedMs = performance.now() - start;
-  if (fresh.getText('t').toString() !== trace.endContent) throw new Error('sealed catch-up diverged');
-  device.destroy();
+  const stored = (await storage.loadRange([])).map(({ data }) => data);
+  const runs: { sealedMs: number; plainMs: number; verifyMs: number }[] = [];
+  for (let run = 0; run < 5; run++) {
+    let start = performance.now();
+    const fresh = new Y.Doc();
+    const device = new SealedDoc(fresh, { group: b, docId, storage, snapshotEvery: 0 });
+    await device.whenSynced;
+    const sealedMs = performance.now() - start;
+    if (fresh.getText('t').toString() !== trace.endContent) throw new Error('sealed catch-up diverged');
+    device.destroy();
 
-  start = performance.now();
-  const plain = new Y.Doc();
-  Y.applyUpdate(plain, snapshotState);
-  for (const u of tailUpdates) Y.applyUpdate(plain, u);
-  const plainMs = performance.now() - start;
-  if (plain.getText('t').toString() !== trace.endContent) throw new Error('plain catch-up diverged');
-  return { sealedMs, plainMs };
+    start = performance.now();
+    const plain = new Y.Doc();
+    Y.applyUpdate(plain, snapshotState);
+    for (const u of tailUpdates) Y.applyUpdate(plain, u);
+    const plainMs = performance.now() - start;
+    if (plain.getText('t').toString() !== trace.endContent) throw new Error('plain catch-up diverged');
+
+    const context = b.log.verifyContext({ docId });
+    start = performance.now();
+    await Promise.all(stored.map((e) => verifyEnvelope(e, context)));
+    runs.push({ sealedMs, plainMs, verifyMs: performance.now() - start });
+  }
+  const median = (pick: (r: (typeof runs)[number]) => number) => runs.map(pick).sort((x, y) => x - y)[runs.length >> 1]!;
+  return { sealedMs: median((r) => r.sealedMs), plainMs: median((r) => r.plainMs), verifyMs: median((r) => r.verifyMs), envelopes: stored.length };
 }
 
 const all = trace.txns.length;
@@ -164,14 +176,15 @@ const sealed = await sealedSync(all, BATCH);
 const PREFIX = 5000;
 const batchedPrefix = await sealedSync(PREFIX, BATCH);
 const perKeystroke = await sealedSync(PREFIX, 1);
-const { sealedMs, plainMs } = await catchup();
+const { sealedMs, plainMs, verifyMs, envelopes } = await catchup();
 
 const rows: Row[] = [
   { name: 'plain-sync', ratio: 1, baseline: 'itself', ms: plain.ms, edits: all, bytes: plain.bytes },
   { name: 'sync-vs-plain', ratio: sealed.ms / plain.ms, baseline: 'plain-sync', ms: sealed.ms, edits: all, bytes: sealed.bytes },
   { name: 'sync-vs-per-keystroke', ratio: perKeystroke.ms / batchedPrefix.ms, baseline: `sealed, ${BATCH} per envelope`, ms: batchedPrefix.ms, edits: PREFIX, bytes: batchedPrefix.bytes },
   { name: 'per-keystroke', ratio: 1, baseline: 'itself', ms: perKeystroke.ms, edits: PREFIX, bytes: perKeystroke.bytes },
-  { name: 'catchup-vs-plain', ratio: sealedMs / plainMs, baseline: 'plain snapshot + tail', ms: sealedMs, edits: all, bytes: 0 },
+  { name: 'catchup-vs-plain', ratio: sealedMs / plainMs, baseline: `plain snapshot + tail, ${plainMs.toFixed(1)} ms`, ms: sealedMs, edits: all, bytes: 0 },
+  { name: 'catchup-verify-floor', ratio: verifyMs / plainMs, baseline: `plain snapshot + tail; ${envelopes} signatures`, ms: verifyMs, edits: all, bytes: 0 },
   { name: 'bytes-vs-plain', ratio: sealed.bytes / plain.bytes, baseline: 'plain-sync bytes', ms: 0, edits: all, bytes: sealed.bytes },
 ];
 report('Sealed sync against plain Yjs, automerge-paper trace (sync-vs-per-keystroke: how many times faster batching is)', rows);

@@ -24,7 +24,7 @@ import type { Group } from './group.js';
 import { SeqRanges } from './seq-ranges.js';
 import type { Storage } from './storage.js';
 import type { PeerId, Transport, TransportStatus } from './transport.js';
-import { decodeSnapshot, decodeWire, encodeSnapshot, encodeWire, WireError, type WireMessage } from './wire.js';
+import { decodeSnapshot, decodeWire, encodeSnapshot, encodeWire, WireError, type SnapshotPayload, type WireMessage } from './wire.js';
 
 /** Batching of local edits before sealing. */
 export interface BatchOptions {
@@ -74,6 +74,11 @@ const MAX_PARKED = 10_000;
 // How long after connecting edits wait for the peers present to report their log.
 const LOG_GRACE_MS = 1000;
 const seqKey = (seq: number) => String(seq).padStart(16, '0');
+/** "author:seq" -> [author, seq] */
+const splitId = (id: string): [author: string, seq: number] => {
+  const colon = id.indexOf(':');
+  return [id.slice(0, colon), Number(id.slice(colon + 1))];
+};
 
 /** Merges updates in bounded windows, then merges the results: never one call over thousands. */
 function mergeBounded(updates: Uint8Array[]): Uint8Array {
@@ -89,6 +94,20 @@ function mergeBounded(updates: Uint8Array[]): Uint8Array {
 interface Held {
   header: EnvelopeHeader;
   bytes: Uint8Array;
+}
+
+/** An envelope waiting in the inbox to be opened and applied. */
+interface Inbound extends Held {
+  id: string;
+  store: boolean;
+  from?: PeerId;
+}
+
+/** An inbound envelope after opening: its plaintext, or why it did not open. */
+interface Opened {
+  item: Inbound;
+  plaintext?: Uint8Array;
+  error?: unknown;
 }
 
 export class SealedDoc {
@@ -109,6 +128,10 @@ export class SealedDoc {
   // that two peers who each hold what the other cannot open yet do not ask for it forever.
   readonly #known = new SeqRanges();
   readonly #parked = new Map<string, Uint8Array>();
+  #inbox: Inbound[] = [];
+  #draining: Promise<void> | undefined;
+  // The snapshot held that covers most, and what it covers: sent instead of those envelopes.
+  #bestSnapshot: { id: string; covers: SeqRanges; size: number } | undefined;
   readonly #unsent = new Set<string>();
   // Local edits not sealed yet: made while this member could not write (removed, or a reader)
   // or while the newest epoch's key was still being unlocked. In memory only.
@@ -213,7 +236,7 @@ export class SealedDoc {
     for (const { data } of await storage.loadRange(this.#key('unsent'))) {
       try {
         const { header, plaintext } = await openEnvelope(data, this.#ownContext());
-        this.#unsent.add(await this.#hold(data, false, true));
+        this.#unsent.add(this.#hold(data, true));
         Y.applyUpdate(this.doc, header.kind === 'snapshot' ? decodeSnapshot(plaintext).state : plaintext, this);
       } catch (error) {
         if (error instanceof EnvelopeError || error instanceof WireError) this.events.emit('error', { error });
@@ -319,14 +342,16 @@ export class SealedDoc {
     });
     // The log may have moved while sealing (a removal, a new epoch): then it waits, to be
     // re-sealed or held back by #releaseUnsent.
-    if (this.#logCurrent() && group.log.epoch === epoch && this.#canWrite()) {
-      await this.#hold(bytes);
+    const send = this.#logCurrent() && group.log.epoch === epoch && this.#canWrite();
+    // Not sent (and not offered to peers) until this peer has caught up with the log: it may
+    // be re-sealed under a newer epoch first.
+    await this.#storage?.save(this.#key(send ? 'env' : 'unsent', readEnvelopeHeader(bytes)), bytes);
+    const id = this.#hold(bytes, !send);
+    if (!send) this.#unsent.add(id);
+    else {
+      if (kind === 'snapshot') this.#noteSnapshot(id, decodeSnapshot(plaintext));
       this.#broadcast({ type: 'envelope', envelope: bytes });
-      if (kind === 'update') this.#countTowardsSnapshot();
-    } else {
-      // Not sent (and not offered to peers) until this peer has caught up with the log:
-      // it may be re-sealed under a newer epoch first.
-      this.#unsent.add(await this.#hold(bytes, true, true));
+      if (kind === 'update') this.#countTowardsSnapshot(1);
     }
   }
 
@@ -384,15 +409,25 @@ export class SealedDoc {
     };
   }
 
-  async #hold(bytes: Uint8Array, store = true, unsent = false): Promise<string> {
+  /** Records an envelope as held (stored already, or not to be); returns its id. */
+  #hold(bytes: Uint8Array, unsent = false): string {
     const header = readEnvelopeHeader(bytes);
     const author = hex(header.author);
     const id = `${author}:${header.seq}`;
     this.#held.set(id, { header, bytes });
     if (!unsent) this.#known.add(author, header.seq);
     if (author === this.group._me) this.group.observeOwnSeq(header.seq);
-    if (store) await this.#storage?.save(this.#key(unsent ? 'unsent' : 'env', header), bytes);
     return id;
+  }
+
+  /** Counts what a snapshot covers as known, and remembers the one that covers most. */
+  #noteSnapshot(id: string, snapshot: SnapshotPayload): void {
+    const covers = new SeqRanges();
+    for (const [author, ranges] of snapshot.covers) for (const [s, e] of ranges) covers.addRange(hex(author), s, e);
+    // What it covers need not be sent here; what was parked of it is settled by it.
+    for (const [author, ranges] of covers.entries()) for (const [s, e] of ranges) this.#known.addRange(author, s, e);
+    const size = covers.size;
+    if (!this.#bestSnapshot || size >= this.#bestSnapshot.size) this.#bestSnapshot = { id, covers, size };
   }
 
   #broadcast(message: WireMessage, to?: PeerId): void {
@@ -456,9 +491,13 @@ export class SealedDoc {
     // Ranges are compared as ranges, never enumerated: a peer may claim [0, 2^53).
     const theirs = new SeqRanges();
     for (const [author, ranges] of message.authors) for (const [s, e] of ranges) theirs.addRange(hex(author), s, e);
+    // A peer that lacks the snapshot covering most gets it instead of what it covers: a new
+    // device loads the newest snapshot and the tail after it.
+    const best = this.#bestSnapshot;
+    const skip = best && !theirs.has(...splitId(best.id)) ? best.covers : undefined;
     for (const [id, held] of this.#held) {
-      const [author] = id.split(':');
-      if (!this.#unsent.has(id) && !theirs.has(author!, held.header.seq)) this.#broadcast({ type: 'envelope', envelope: held.bytes }, from);
+      const [author, seq] = splitId(id);
+      if (!this.#unsent.has(id) && !theirs.has(author, seq) && !skip?.has(author, seq)) this.#broadcast({ type: 'envelope', envelope: held.bytes }, from);
     }
     // A request gets our own summary back, so that they send what we lack and learn our log
     // length; an answer ends the exchange.
@@ -515,58 +554,140 @@ export class SealedDoc {
     if (header.kind === 'awareness') return this.#receiveAwareness(bytes, header, from);
     const id = `${hex(header.author)}:${header.seq}`;
     if (this.#held.has(id)) return;
-    try {
-      const { plaintext } = await openEnvelope(bytes, this.group.log.envelopeContext(this.group.keyring, { docId: this.docId, kinds: ['update', 'snapshot'] }));
-      if (this.#held.has(id)) return; // a concurrent copy won the race
-      this.#parked.delete(id);
-      await this.#hold(bytes, store);
-      if (header.kind === 'snapshot') {
-        const snapshot = decodeSnapshot(plaintext);
-        Y.applyUpdate(this.doc, snapshot.state, this);
-        // What it covers need not be sent here; what was parked of it is settled by it.
-        for (const [author, ranges] of snapshot.covers) for (const [s, e] of ranges) this.#known.addRange(hex(author), s, e);
-      } else {
-        Y.applyUpdate(this.doc, plaintext, this);
-        this.#countTowardsSnapshot();
+    this.#inbox.push({ id, header, bytes, store, ...(from ? { from } : {}) });
+    return this.#drainInbox();
+  }
+
+  /**
+   * Opens what the inbox holds, concurrently (signature checks pipeline on WebCrypto), and
+   * applies it in arrival order, in one transaction for the snapshots and one for the rest:
+   * applied one by one as checks finish, Yjs would juggle pending structs and observers
+   * would run per envelope. What arrives meanwhile gathers for the next round.
+   */
+  #drainInbox(): Promise<void> {
+    this.#draining ??= (async () => {
+      await Promise.resolve(); // let envelopes handed over together gather first
+      try {
+        while (this.#inbox.length > 0) await this.#openAndApply(this.#inbox.splice(0));
+      } finally {
+        this.#draining = undefined;
       }
-    } catch (error) {
+    })();
+    return this.#draining;
+  }
+
+  async #openAndApply(batch: Inbound[]): Promise<void> {
+    const logLength = this.group.log.length;
+    const context = this.group.log.envelopeContext(this.group.keyring, { docId: this.docId, kinds: ['update', 'snapshot'] });
+    const open = (item: Inbound): Promise<Opened> =>
+      openEnvelope(item.bytes, context).then(
+        ({ plaintext }) => ({ item, plaintext }),
+        (error: unknown) => ({ item, error }),
+      );
+    // Every check starts now; snapshots are applied first, while the tail's checks run on.
+    const snapshots = batch.filter((item) => item.header.kind === 'snapshot').map(open);
+    const updates = batch.filter((item) => item.header.kind !== 'snapshot').map(open);
+    const parkedSnapshots = await this.#applyOpened(await Promise.all(snapshots));
+    const parkedUpdates = await this.#applyOpened(await Promise.all(updates));
+    // The log moved while these were checked: what parked may open now.
+    if ((parkedSnapshots || parkedUpdates) && this.group.log.length !== logLength) this.#background(this.#retryParked());
+  }
+
+  /** Stores, holds and applies what opened; parks what waits for the log. Returns whether any parked. */
+  async #applyOpened(opened: Opened[]): Promise<boolean> {
+    const accepted: { item: Inbound; update: Uint8Array; snapshot?: SnapshotPayload }[] = [];
+    const seen = new Set<string>();
+    let parked = false;
+    for (const { item, plaintext, error } of opened) {
+      if (this.#held.has(item.id) || seen.has(item.id)) continue; // a copy got here first
       if (error instanceof EnvelopeError && (error.code === 'unknown-epoch' || error.code === 'unknown-head')) {
         // The log has not caught up yet: keep it (up to a bound) until it does.
-        if (this.#parked.size >= MAX_PARKED) this.#forget(this.#parked.keys().next().value!);
-        this.#parked.set(id, bytes);
-        this.#known.add(hex(header.author), header.seq);
-        return;
+        if (!this.#parked.has(item.id) && this.#parked.size >= MAX_PARKED) this.#forget(this.#parked.keys().next().value!);
+        this.#parked.set(item.id, item.bytes);
+        this.#known.add(hex(item.header.author), item.header.seq);
+        parked = true;
+      } else if (!plaintext) this.#refuse(item, error);
+      else if (item.header.kind !== 'snapshot') accepted.push({ item, update: plaintext });
+      else {
+        try {
+          const snapshot = decodeSnapshot(plaintext);
+          accepted.push({ item, update: snapshot.state, snapshot });
+        } catch (e) {
+          this.#refuse(item, e);
+          continue;
+        }
       }
-      // A parked copy that now fails (a forgery waiting for the log) must not keep the real one out.
-      if (this.#parked.has(id)) this.#forget(id);
-      if (error instanceof EnvelopeError) this.events.emit('error', { error, ...(from ? { from } : {}) });
-      else throw error;
+      seen.add(item.id);
     }
+    const toStore = accepted.filter(({ item }) => item.store);
+    if (this.#storage && toStore.length > 0) await this.#storage.write(toStore.map(({ item }) => ({ op: 'save' as const, key: this.#key('env', item.header), data: item.bytes })));
+    for (const { item } of accepted) {
+      this.#parked.delete(item.id);
+      this.#hold(item.bytes);
+    }
+    Y.transact(
+      this.doc,
+      () => {
+        for (const { item, update, snapshot } of accepted) {
+          // A member's plaintext that is no Yjs update is refused on its own; the rest applies.
+          try {
+            Y.applyUpdate(this.doc, update, this);
+          } catch {
+            this.#refuse(item, new WireError('malformed', 'the envelope opened but holds no valid Yjs update'));
+          }
+          if (snapshot) this.#noteSnapshot(item.id, snapshot);
+        }
+      },
+      this,
+    );
+    this.#countTowardsSnapshot(accepted.filter(({ snapshot }) => !snapshot).length);
+    // An edit sealed under an older epoch that arrives late: in a since-join group a newcomer
+    // cannot read it, so the member who started the newest epoch seals the state again.
+    const late = accepted.some(({ item, snapshot }) => !snapshot && item.header.epoch < this.group.log.epoch);
+    if (late && this.group.log.history === 'since-join' && this.#startedNewestEpoch()) this.#background(this.snapshot());
+    return parked;
+  }
+
+  /** Reports a peer's envelope that was refused; a parked copy of it is dropped. */
+  #refuse(item: Inbound, error: unknown): void {
+    // A parked copy that now fails (a forgery waiting for the log) must not keep the real one out.
+    if (this.#parked.has(item.id)) this.#forget(item.id);
+    if (error instanceof EnvelopeError || error instanceof WireError) this.events.emit('error', { error, ...(item.from ? { from: item.from } : {}) });
+    else throw error;
   }
 
   #forget(id: string): void {
     this.#parked.delete(id);
-    const [author, seq] = id.split(':');
-    if (!this.#held.has(id)) this.#known.delete(author!, Number(seq));
+    if (!this.#held.has(id)) this.#known.delete(...splitId(id));
   }
 
-  #countTowardsSnapshot(): void {
-    if (this.#snapshotEvery > 0 && ++this.#sinceSnapshot >= this.#snapshotEvery) this.#background(this.snapshot());
+  #countTowardsSnapshot(envelopes: number): void {
+    this.#sinceSnapshot += envelopes;
+    if (this.#snapshotEvery > 0 && envelopes > 0 && this.#sinceSnapshot >= this.#snapshotEvery) this.#background(this.snapshot());
+  }
+
+  /** Tries again what waited for the log. */
+  async #retryParked(): Promise<void> {
+    await Promise.all([...this.#parked.values()].map((bytes) => this.#receiveEnvelope(bytes)));
   }
 
   async #membershipChanged(): Promise<void> {
     if (this.#destroyed) return;
-    for (const bytes of [...this.#parked.values()]) await this.#receiveEnvelope(bytes);
+    await this.#retryParked();
     // The admin who started a new epoch seals the state under it, for those who just joined.
-    const log = this.group.log;
-    const last = log.opAt(log.length - 1);
-    if (log.epoch > this.#snapshotEpoch && hex(last.author) === this.group._me && last.epoch === log.epoch && this.#held.size > 0)
-      await this.snapshot();
+    if (this.group.log.epoch > this.#snapshotEpoch && this.#startedNewestEpoch() && this.#held.size > 0) await this.snapshot();
     if (this.#heldBack.length > 0 && this.#canWrite()) {
       const edits = this.#heldBack.splice(0);
       await this.#sealAndSend(mergeBounded(edits));
     }
     await this.#releaseUnsent();
+  }
+
+  /** Whether this member committed the op that started the log's current epoch. */
+  #startedNewestEpoch(): boolean {
+    const log = this.group.log;
+    const last = log.opAt(log.length - 1);
+    return hex(last.author) === this.group._me && last.epoch === log.epoch;
   }
 
   /** Runs work nobody awaits; a failure becomes an 'error' event, never a lost rejection. */

@@ -264,6 +264,44 @@ describe('snapshots', () => {
   });
 });
 
+describe('a new device', () => {
+  it('loads the newest snapshot and the tail after it, not what the snapshot covers', async () => {
+    const world = await World.create(['alice', 'bob']);
+    const alice = world.peer('alice');
+    alice.sealed.destroy();
+    const sealed = new SealedDoc(alice.doc, { group: alice.group, docId: world.docId, transport: alice.transport, snapshotEvery: 4, batch: { windowMs: 1 } });
+    for (let i = 0; i < 10; i++) {
+      alice.doc.getText('t').insert(0, String(i));
+      await sealed.flush();
+    }
+    await world.settle();
+    // Bob's second device: same identity, empty store.
+    const group = new Group({ identity: identity('bob'), log: await MembershipLog.fromOps(world.peer('bob').group.log.ops()), keyring: new Keyring() });
+    await group.refresh();
+    const transport = world.hub.transport('bob-laptop');
+    const received = new Map<string, string>();
+    transport.events.on('message', ({ data }) => {
+      const m = decodeWire(data);
+      if (m.type !== 'envelope') return;
+      const h = readEnvelopeHeader(m.envelope);
+      received.set(`${toHex(h.author)}:${h.seq}`, h.kind);
+    });
+    const doc = new Y.Doc();
+    const laptop = new SealedDoc(doc, { group, docId: world.docId, transport, storage: new MemoryStorage() });
+    await transport.connect();
+    await laptop.whenSynced;
+    await world.settle();
+    assert.equal(doc.getText('t').toString(), '9876543210');
+    // Ten updates and two snapshots (after the 4th and the 8th) exist; the laptop got the
+    // second snapshot and the two updates after it.
+    const kinds = [...received.values()];
+    assert.equal(sealed.envelopes().length, 12);
+    assert.deepEqual(kinds.sort(), ['snapshot', 'update', 'update']);
+    laptop.destroy();
+    sealed.destroy();
+  });
+});
+
 describe('sealed awareness', () => {
   it('presence travels sealed; a replayed or stale state is dropped; nothing is stored', async () => {
     const world = await World.create(['alice', 'bob']);
