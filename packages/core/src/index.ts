@@ -31,6 +31,8 @@ export {
   type PeerId,
 } from './transport.js';
 export { MemoryHub, MemoryTransport, type Faults, type HubStats } from './memory-hub.js';
+export { IndexedDBStorage, type IndexedDBStorageOptions } from './indexeddb-storage.js';
+export { BroadcastTransport, type BroadcastTransportOptions } from './broadcast-transport.js';
 export { Group, type GroupEvents } from './group.js';
 export { SealedDoc, type SealedDocOptions, type SealedDocEvents, type BatchOptions } from './sealed-doc.js';
 export { encodeWire, decodeWire, encodeSnapshot, decodeSnapshot, WireError, type WireMessage, type SnapshotPayload } from './wire.js';

@@ -1,0 +1,68 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { IndexedDBStorage } from '@sealdoc/core';
+import { storageConformance } from '../../../test/conformance/storage.js';
+
+let databases = 0;
+const freshName = () => `sealdoc-test-${++databases}-${Math.random().toString(36).slice(2)}`;
+
+storageConformance(
+  'IndexedDBStorage',
+  async () => {
+    const name = freshName();
+    let storage = await IndexedDBStorage.open(name, { persist: false });
+    return {
+      storage,
+      reopen: async () => {
+        await storage.close();
+        storage = await IndexedDBStorage.open(name, { persist: false });
+        return storage;
+      },
+      teardown: async () => {
+        await storage.close();
+        await IndexedDBStorage.deleteDatabase(name);
+      },
+    };
+  },
+  { persistent: true },
+);
+
+describe('IndexedDBStorage', () => {
+  it('a write interrupted by a closed page leaves all of it or none', async () => {
+    const name = freshName();
+    // A same-origin frame opens the store, starts one large write and is removed mid-way,
+    // as a tab that is closed: its transaction must not leave half of the write behind.
+    const frame = document.createElement('iframe');
+    document.body.append(frame);
+    const win = frame.contentWindow as Window & typeof globalThis;
+    const started = new Promise<void>((resolve, reject) => {
+      const open = win.indexedDB.open(name, 1);
+      open.onupgradeneeded = () => {
+        open.result.createObjectStore('records');
+        open.result.createObjectStore('device');
+      };
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const tx = open.result.transaction('records', 'readwrite');
+        const store = tx.objectStore('records');
+        for (let i = 0; i < 2000; i++) store.put(new Uint8Array(4096).fill(i & 255).buffer, ['bulk', String(i).padStart(5, '0')]);
+        resolve();
+      };
+    });
+    await started;
+    frame.remove();
+    const storage = await IndexedDBStorage.open(name, { persist: false });
+    const count = (await storage.loadRange(['bulk'])).length;
+    assert.ok(count === 0 || count === 2000, `${count} of 2000 records survived a closed page`);
+    await storage.close();
+    await IndexedDBStorage.deleteDatabase(name);
+  });
+
+  it('asks for persistent storage and reports what the browser said', async () => {
+    const name = freshName();
+    const storage = await IndexedDBStorage.open(name);
+    assert.equal(typeof storage.persisted, 'boolean');
+    await storage.close();
+    await IndexedDBStorage.deleteDatabase(name);
+  });
+});
