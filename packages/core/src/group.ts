@@ -4,10 +4,11 @@
  * @module
  */
 import {
+  Keyring,
+  MembershipError,
   MembershipLog,
   unlockEpochSecrets,
   type Identity,
-  type Keyring,
   type MemberRole,
 } from '@sealdoc/crypto';
 import { hex } from './bytes.js';
@@ -33,6 +34,8 @@ export class Group {
   #seqLoaded = false;
   #seqQueue: Promise<unknown> = Promise.resolve();
   #wasMember: boolean;
+  // How many ops of the log the store holds.
+  #savedOps = 0;
 
   constructor(options: { identity: Identity; log: MembershipLog; keyring: Keyring; storage?: Storage }) {
     this.identity = options.identity;
@@ -42,6 +45,29 @@ export class Group {
     this.#wasMember = this.role !== undefined;
     this._key = hex(this.log.groupId);
     this._me = hex(this.identity.memberId);
+  }
+
+  /**
+   * Opens a group from the log that `storage` holds for it (kept there by an earlier Group on
+   * the same store), verifying every op again; undefined when the store holds none. Epoch
+   * secrets are not stored: they are unwrapped again from the log.
+   */
+  static async open(options: { identity: Identity; groupId: Uint8Array; storage: Storage; keyring?: Keyring }): Promise<Group | undefined> {
+    const stored = await options.storage.loadRange(['log', hex(options.groupId)]);
+    if (stored.length === 0) return undefined;
+    const log = await MembershipLog.fromOps(stored.map(({ data }) => data));
+    if (hex(log.groupId) !== hex(options.groupId)) throw new MembershipError('malformed', 'the stored log belongs to another group');
+    const group = new Group({ identity: options.identity, log, keyring: options.keyring ?? new Keyring(), storage: options.storage });
+    group.#savedOps = log.length;
+    await group.refresh();
+    return group;
+  }
+
+  /** The ids (hex) of the groups whose log `storage` holds. */
+  static async stored(storage: Storage): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const { key } of await storage.loadRange(['log'])) if (key[1]) ids.add(key[1]);
+    return [...ids];
   }
 
   /** The group's id. */
@@ -64,11 +90,23 @@ export class Group {
    * appending ops to the log; {@link Group.receiveOps} calls it itself.
    */
   async refresh(): Promise<void> {
+    await this.#saveLog();
     await unlockEpochSecrets(this.log, this.identity, this.keyring);
     const member = this.role !== undefined;
     if (this.#wasMember && !member) this.events.emit('removed', { epoch: this.log.epoch });
     this.#wasMember = member;
     this.events.emit('membership', { epoch: this.log.epoch, length: this.log.length });
+  }
+
+  /** Keeps the ops the store does not hold yet (they are signed and public: stored as they are). */
+  async #saveLog(): Promise<void> {
+    const storage = this.#storage;
+    const from = this.#savedOps;
+    const to = this.log.length;
+    if (!storage || to <= from) return;
+    const ops = this.log.ops().slice(from, to);
+    await storage.write(ops.map((data, i) => ({ op: 'save' as const, key: ['log', this._key, String(from + i).padStart(10, '0')], data })));
+    this.#savedOps = Math.max(this.#savedOps, to);
   }
 
   /** Appends ops received from a peer (a copy of the log from `fromIndex`); returns how many were new. */

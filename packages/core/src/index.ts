@@ -33,6 +33,8 @@ export {
 export { MemoryHub, MemoryTransport, type Faults, type HubStats } from './memory-hub.js';
 export { IndexedDBStorage, type IndexedDBStorageOptions } from './indexeddb-storage.js';
 export { BroadcastTransport, type BroadcastTransportOptions } from './broadcast-transport.js';
+export { DeviceKey, AtRestError, type AtRestErrorCode, type DeviceKeyOptions } from './device-key.js';
+export { saveIdentity, loadIdentity, forgetIdentity } from './identity-store.js';
 export { Group, type GroupEvents } from './group.js';
 export { SealedDoc, type SealedDocOptions, type SealedDocEvents, type BatchOptions } from './sealed-doc.js';
 export { encodeWire, decodeWire, encodeSnapshot, decodeSnapshot, WireError, type WireMessage, type SnapshotPayload } from './wire.js';

@@ -24,7 +24,8 @@ import type { Group } from './group.js';
 import { SeqRanges } from './seq-ranges.js';
 import type { Storage } from './storage.js';
 import type { PeerId, Transport, TransportStatus } from './transport.js';
-import { decodeSnapshot, decodeWire, encodeSnapshot, encodeWire, WireError, type SnapshotPayload, type WireMessage } from './wire.js';
+import { AtRestError, type DeviceKey } from './device-key.js';
+import { decodeLocalState, decodeSnapshot, decodeWire, encodeLocalState, encodeSnapshot, encodeWire, WireError, type SnapshotPayload, type WireMessage } from './wire.js';
 
 /** Batching of local edits before sealing. */
 export interface BatchOptions {
@@ -49,6 +50,14 @@ export interface SealedDocOptions {
   awareness?: Awareness;
   /** Seal a snapshot after this many envelopes since the last one (default 500); 0 never. */
   snapshotEvery?: number;
+  /**
+   * With a store: keep the document's state there, sealed under this device key, so that the
+   * next open applies it at once, with no signature checks and no replay of envelopes (only
+   * envelopes it does not cover are checked and applied).
+   */
+  deviceKey?: DeviceKey;
+  /** How long after a change the local state is saved again, in ms (default 1000). */
+  localSaveMs?: number;
 }
 
 /** What a sealed document reports. */
@@ -117,6 +126,8 @@ export class SealedDoc {
   readonly events = new Emitter<SealedDocEvents>();
   /** Resolves once the first exchange with peers settled (or at once without a transport). */
   readonly whenSynced: Promise<void>;
+  /** Resolves once what the store holds is applied (at once without a store), online or not. */
+  readonly whenLoaded: Promise<void>;
 
   readonly #docKey: string;
   readonly #transport: Transport | undefined;
@@ -157,6 +168,15 @@ export class SealedDoc {
   readonly #snapshotEvery: number;
   #sinceSnapshot = 0;
   #snapshotEpoch = -1;
+  // What the snapshots applied here cover, together.
+  readonly #covered = new SeqRanges();
+  readonly #deviceKey: DeviceKey | undefined;
+  readonly #localSaveMs: number;
+  #localTimer: ReturnType<typeof setTimeout> | undefined;
+  #localDirty = false;
+  // Local edits taken from the batch but not stored as envelopes yet.
+  #sealing = 0;
+  #closing: Promise<void> | undefined;
 
   constructor(doc: Y.Doc, options: SealedDocOptions) {
     this.doc = doc;
@@ -167,6 +187,8 @@ export class SealedDoc {
     this.#storage = options.storage;
     this.#awareness = options.awareness;
     this.#snapshotEvery = options.snapshotEvery ?? 500;
+    this.#deviceKey = options.deviceKey;
+    this.#localSaveMs = options.localSaveMs ?? 1000;
     this.#windowMs = options.batch?.windowMs ?? 50;
     this.#maxBytes = options.batch?.maxBytes ?? 64 * 1024;
     this.whenSynced = new Promise((resolve) => (this.#resolveSynced = resolve));
@@ -213,10 +235,14 @@ export class SealedDoc {
         }),
       );
     }
-    this.#ready = this.#load().then(() => {
-      if (!t) this.#resolveSynced();
-      else if (t.status === 'online') this.resync();
-    });
+    this.#ready = this.#load();
+    this.whenLoaded = this.#ready;
+    this.#background(
+      this.#ready.then(() => {
+        if (!t) this.#resolveSynced();
+        else if (t.status === 'online') this.resync();
+      }),
+    );
   }
 
   /** Where envelopes are stored: 'env' for those offered to peers, 'unsent' for those held back. */
@@ -229,8 +255,21 @@ export class SealedDoc {
   async #load(): Promise<void> {
     const storage = this.#storage;
     if (!storage) return;
-    // Verified concurrently (signature checks pipeline on WebCrypto); Yjs applies in any order.
-    await Promise.all((await storage.loadRange(this.#key('env'))).map(({ data }) => this.#receiveEnvelope(data, undefined, false)));
+    // The state kept under the device key holds what it names as applied: those envelopes are
+    // held (to serve peers) but neither checked nor applied again. The rest is verified.
+    const trusted = await this.#loadLocal();
+    const rest: Uint8Array[] = [];
+    for (const { data } of await storage.loadRange(this.#key('env'))) {
+      let header: EnvelopeHeader | undefined;
+      try {
+        header = trusted && readEnvelopeHeader(data);
+      } catch {
+        // not trusted: verified below, and refused there with a typed error
+      }
+      if (header && trusted?.has(hex(header.author), header.seq)) this.#hold(data);
+      else rest.push(data);
+    }
+    await Promise.all(rest.map((data) => this.#receiveEnvelope(data, undefined, false)));
     // Own envelopes never sent: applied, and held back again to be re-sealed if the epoch moved.
     // One that does not open as this member's (a store shared by mistake) is reported, not fatal.
     for (const { data } of await storage.loadRange(this.#key('unsent'))) {
@@ -243,6 +282,81 @@ export class SealedDoc {
         else throw error;
       }
     }
+  }
+
+  /** The local state's key and the context it is sealed under. */
+  #localKey(): string[] {
+    return ['local', this.group._key, this.#docKey];
+  }
+
+  /** Applies the state kept under the device key; returns what it covers, or undefined. */
+  async #loadLocal(): Promise<SeqRanges | undefined> {
+    const key = this.#deviceKey;
+    const sealed = key && (await this.#storage!.load(this.#localKey()));
+    if (!key || !sealed) return undefined;
+    try {
+      const local = decodeLocalState(await key.open(sealed, this.#localKey().join('/')));
+      Y.applyUpdate(this.doc, local.state, this);
+      const applied = new SeqRanges();
+      for (const [author, ranges] of local.applied) for (const [s, e] of ranges) applied.addRange(hex(author), s, e);
+      for (const [author, ranges] of applied.entries()) {
+        for (const [s, e] of ranges) {
+          this.#known.addRange(author, s, e);
+          this.#covered.addRange(author, s, e);
+        }
+      }
+      if (local.best) {
+        const covers = new SeqRanges();
+        for (const [author, ranges] of local.best.covers) for (const [s, e] of ranges) covers.addRange(hex(author), s, e);
+        this.#bestSnapshot = { id: `${hex(local.best.author)}:${local.best.seq}`, covers, size: covers.size };
+      }
+      return applied;
+    } catch (error) {
+      // Damaged, altered, or sealed under a device key that is gone: every envelope in the
+      // store is checked and applied instead, so nothing the store holds is lost.
+      if (error instanceof AtRestError || error instanceof WireError) {
+        this.events.emit('error', { error });
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  /** Schedules saving the local state (with a device key and a store). */
+  #localChanged(): void {
+    if (!this.#deviceKey || !this.#storage || this.#destroyed) return;
+    this.#localDirty = true;
+    if (this.#localTimer === undefined) this.#localTimer = setTimeout(() => this.#background(this.#saveLocal()), this.#localSaveMs);
+  }
+
+  /**
+   * Seals the document state under the device key, with what it holds. Only when every local
+   * edit in it is stored as an envelope (none batched, being sealed or held back): the next
+   * open must still find and send them. Otherwise it tries again later.
+   */
+  async #saveLocal(): Promise<void> {
+    this.#localTimer = undefined;
+    const key = this.#deviceKey;
+    const storage = this.#storage;
+    if (!key || !storage || !this.#localDirty) return;
+    if (this.#batch.length > 0 || this.#sealing > 0 || this.#heldBack.length > 0) {
+      if (!this.#destroyed) this.#localChanged();
+      return;
+    }
+    this.#localDirty = false;
+    const applied = new SeqRanges();
+    for (const [author, ranges] of this.#covered.entries()) for (const [s, e] of ranges) applied.addRange(author, s, e);
+    for (const id of this.#held.keys()) applied.add(...splitId(id));
+    const best = this.#bestSnapshot;
+    const [bestAuthor, bestSeq] = best ? splitId(best.id) : ['', 0];
+    const plaintext = encodeLocalState({
+      applied: applied.entries().map(([a, r]) => [unhex(a), [...r]]),
+      ...(best ? { best: { author: unhex(bestAuthor), seq: bestSeq, covers: best.covers.entries().map(([a, r]) => [unhex(a), [...r]]) } } : {}),
+      state: Y.encodeStateAsUpdate(this.doc),
+    });
+    const sealed = await key.seal(plaintext, this.#localKey().join('/'));
+    plaintext.fill(0);
+    await storage.save(this.#localKey(), sealed);
   }
 
   /** Envelopes held for this document (sealed here or received), in no particular order. */
@@ -277,8 +391,11 @@ export class SealedDoc {
     const batch = this.#batch;
     this.#batch = [];
     this.#batchBytes = 0;
+    if (batch.length > 0) this.#sealing++;
     const run = this.#flushing.then(() => (batch.length > 0 ? this.#sealAndSend(mergeBounded(batch)) : undefined));
-    this.#flushing = run.catch(() => undefined);
+    this.#flushing = run.catch(() => undefined).finally(() => {
+      if (batch.length > 0) this.#sealing--;
+    });
     return run;
   }
 
@@ -291,20 +408,30 @@ export class SealedDoc {
     if (t.peers().length === 0) this.#settled();
   }
 
-  /** Stops listening to the document, the group and the transport. Stored data stays. */
-  destroy(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+  /**
+   * Stops listening to the document, the group and the transport. Edits still batched are
+   * sealed and stored first (sent too, when online), and the local state is saved: the
+   * promise resolves once that is done. Stored data stays.
+   */
+  destroy(): Promise<void> {
+    if (this.#closing) return this.#closing;
     clearTimeout(this.#graceTimer);
+    clearTimeout(this.#localTimer);
     this.#destroyed = true;
     for (const off of this.#unsubscribe.splice(0)) off();
-    this.events.clear();
+    this.#closing = this.flush()
+      .then(() => this.#saveLocal())
+      .catch((error: unknown) => this.events.emit('error', { error: error instanceof Error ? error : new Error(String(error)) }))
+      .finally(() => this.events.clear());
+    return this.#closing;
   }
 
   /** Destroys the provider and deletes what it stored for this document. */
   async clearData(): Promise<void> {
-    this.destroy();
+    await this.destroy();
     await this.#storage?.removeRange(this.#key('env'));
     await this.#storage?.removeRange(this.#key('unsent'));
+    await this.#storage?.remove(this.#localKey());
   }
 
   #queueLocal(update: Uint8Array): void {
@@ -347,6 +474,7 @@ export class SealedDoc {
     // be re-sealed under a newer epoch first.
     await this.#storage?.save(this.#key(send ? 'env' : 'unsent', readEnvelopeHeader(bytes)), bytes);
     const id = this.#hold(bytes, !send);
+    this.#localChanged();
     if (!send) this.#unsent.add(id);
     else {
       if (kind === 'snapshot') this.#noteSnapshot(id, decodeSnapshot(plaintext));
@@ -425,7 +553,12 @@ export class SealedDoc {
     const covers = new SeqRanges();
     for (const [author, ranges] of snapshot.covers) for (const [s, e] of ranges) covers.addRange(hex(author), s, e);
     // What it covers need not be sent here; what was parked of it is settled by it.
-    for (const [author, ranges] of covers.entries()) for (const [s, e] of ranges) this.#known.addRange(author, s, e);
+    for (const [author, ranges] of covers.entries()) {
+      for (const [s, e] of ranges) {
+        this.#known.addRange(author, s, e);
+        this.#covered.addRange(author, s, e);
+      }
+    }
     const size = covers.size;
     if (!this.#bestSnapshot || size >= this.#bestSnapshot.size) this.#bestSnapshot = { id, covers, size };
   }
@@ -641,6 +774,7 @@ export class SealedDoc {
       this,
     );
     this.#countTowardsSnapshot(accepted.filter(({ snapshot }) => !snapshot).length);
+    if (accepted.length > 0) this.#localChanged();
     // An edit sealed under an older epoch that arrives late: in a since-join group a newcomer
     // cannot read it, so the member who started the newest epoch seals the state again.
     const late = accepted.some(({ item, snapshot }) => !snapshot && item.header.epoch < this.group.log.epoch);

@@ -4,7 +4,7 @@
  * part may hold, so SQLite's byte order is {@link compareStorageKeys}' order and a prefix is
  * a range. Every write is one transaction (all or nothing), durable when the call resolves.
  *
- * Import it from `@sealdoc/core/sqlite`: better-sqlite3 is a native module, so it is an
+ * Import it from `@sealdoc/core/node`: better-sqlite3 is a native module, so it is an
  * optional peer dependency, installed by those who use this store.
  * @module
  */

@@ -156,6 +156,40 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotPayload {
   return { covers, state: r.rest() };
 }
 
+/**
+ * What a device keeps of a document under its device key, never sent: the sequence ranges
+ * whose content the state holds, the snapshot to send instead of what it covers, the state.
+ */
+export interface LocalState {
+  applied: [author: Uint8Array, ranges: SeqRange[]][];
+  best?: { author: Uint8Array; seq: number; covers: [author: Uint8Array, ranges: SeqRange[]][] };
+  state: Uint8Array;
+}
+
+/** @internal u8 version · applied ranges · u8 has-best · [author 32 · u64 seq · covers] · state. */
+export function encodeLocalState(local: LocalState): Uint8Array {
+  const w = new Writer().u8(VERSION);
+  writeRanges(w, local.applied);
+  w.u8(local.best ? 1 : 0);
+  if (local.best) {
+    w.bytes(local.best.author).u64(local.best.seq);
+    writeRanges(w, local.best.covers);
+  }
+  return w.bytes(local.state).finish();
+}
+
+/** @internal Decodes {@link encodeLocalState}; throws WireError. */
+export function decodeLocalState(bytes: Uint8Array): LocalState {
+  const r = new Reader(bytes);
+  const version = r.u8();
+  if (version !== VERSION) throw new WireError('unsupported-version', `local state version ${version} is not supported`);
+  const applied = readRanges(r);
+  const hasBest = r.u8();
+  if (hasBest > 1) throw new WireError('malformed', 'bad flag');
+  const best = hasBest ? { author: r.take(32), seq: r.u64(), covers: readRanges(r) } : undefined;
+  return { applied, ...(best ? { best } : {}), state: r.rest() };
+}
+
 /** Encodes a message. */
 export function encodeWire(message: WireMessage): Uint8Array {
   const w = new Writer().u8(VERSION).u8(TYPES[message.type]);

@@ -27,10 +27,15 @@ export async function eventually(condition: () => boolean, ms = 2000): Promise<v
 
 export const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
-export function identity(name: string): Identity {
+/** The 24 words of `name`'s test identity (fixed per name). */
+export function mnemonicOf(name: string): string {
   const entropy = new Uint8Array(32);
   for (let i = 0; i < name.length; i++) entropy[i % 32]! ^= name.charCodeAt(i);
-  return identityFromMnemonic(generateMnemonic(entropy));
+  return generateMnemonic(entropy);
+}
+
+export function identity(name: string): Identity {
+  return identityFromMnemonic(mnemonicOf(name));
 }
 
 export interface Peer {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteStorage } from '@sealdoc/core/sqlite';
+import { SqliteStorage } from '@sealdoc/core/node';
 import { StorageError } from '@sealdoc/core';
 import { storageConformance } from '../../../test/conformance/storage.js';
 

@@ -1,0 +1,169 @@
+// What must hold of a device's store whatever it is (SQLite in Node, IndexedDB in Chromium):
+// pending offline edits survive a reload and are sent after it; nothing at rest is document
+// plaintext or a raw secret; a damaged local state, or a device key that is gone, loses
+// nothing that can still be recovered.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as Y from 'yjs';
+import { mnemonicToSeedSync } from '@scure/bip39';
+import { Keyring, MembershipLog } from '@sealdoc/crypto';
+import { AtRestError, Group, loadIdentity, saveIdentity, SealedDoc, type DeviceKey, type Storage } from '@sealdoc/core';
+import { World, eventually, mnemonicOf } from './helpers.js';
+
+/** A persistent store and the device key, as one device sees them. */
+export interface DeviceFixture {
+  /** Opens the store (again: the same data). */
+  openStorage(): Promise<Storage>;
+  /** Opens this device's key (again: the same key). */
+  openKey(): Promise<DeviceKey>;
+  /** Another device key (the original deleted, a new one made). */
+  replaceKey(): Promise<DeviceKey>;
+  /** Every stored value, raw, including what the store keeps outside the Storage interface. */
+  rawValues(): Promise<Uint8Array[]>;
+  teardown(): Promise<void>;
+}
+
+const utf8 = (s: string) => new TextEncoder().encode(s);
+
+function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** Bob's device on `fixture`'s store, in a group with Alice (online on the world's hub). */
+async function bobsDevice(world: World, fixture: DeviceFixture, options: { key?: DeviceKey; fresh?: boolean } = {}) {
+  const storage = await fixture.openStorage();
+  const key = options.key ?? (await fixture.openKey());
+  const bob = world.peer('bob');
+  let group: Group;
+  if (options.fresh) {
+    const identity = await saveIdentity(storage, key, mnemonicOf('bob'));
+    group = new Group({ identity, log: await MembershipLog.fromOps(bob.group.log.ops()), keyring: new Keyring(), storage });
+    await group.refresh();
+  } else {
+    const kept = await loadIdentity(storage, key);
+    assert.ok(kept, 'the identity was kept');
+    const opened = await Group.open({ identity: kept.identity, groupId: bob.group.groupId, storage });
+    assert.ok(opened, 'the log was kept');
+    group = opened;
+  }
+  const doc = new Y.Doc();
+  const errors: Error[] = [];
+  const sealed = new SealedDoc(doc, { group, docId: world.docId, transport: bob.transport, storage, deviceKey: key, batch: { windowMs: 5 }, localSaveMs: 5 });
+  sealed.events.on('error', ({ error }) => errors.push(error));
+  await sealed.whenLoaded;
+  return { storage, key, group, doc, sealed, errors, text: () => doc.getText('t').toString() };
+}
+
+export function atRestSuite(name: string, setup: () => Promise<DeviceFixture>): void {
+  describe(`at rest: ${name}`, () => {
+    it('pending offline edits survive a reload and are sent after it; nothing at rest is plaintext or a raw secret', async () => {
+      const fixture = await setup();
+      try {
+        const world = await World.create(['alice', 'bob']);
+        world.peer('bob').sealed.destroy();
+        const alice = world.peer('alice');
+        alice.doc.getText('t').insert(0, 'Shared before. ');
+        await world.settle();
+
+        let device = await bobsDevice(world, fixture, { fresh: true });
+        await world.settle();
+        assert.equal(device.text(), 'Shared before. ');
+        await world.peer('bob').transport.disconnect();
+        device.doc.getText('t').insert(0, 'Bob wrote this offline. ');
+        await device.sealed.destroy(); // the tab closes with the edit not sent
+        await device.storage.close();
+
+        device = await bobsDevice(world, fixture);
+        assert.equal(device.text(), 'Bob wrote this offline. Shared before. ');
+        assert.deepEqual(device.errors, []);
+        await world.peer('bob').transport.connect();
+        await world.settle();
+        await eventually(() => alice.doc.getText('t').toString() === 'Bob wrote this offline. Shared before. ');
+        await device.sealed.destroy();
+
+        // Every value at rest: no document text, no words, no seed, no epoch secret.
+        const secrets: [string, Uint8Array][] = [
+          ['document text', utf8('wrote this offline')],
+          ['document text', utf8('Shared before')],
+          ['the recovery words', utf8(mnemonicOf('bob').split(' ').slice(0, 3).join(' '))],
+          ['the BIP39 seed', mnemonicToSeedSync(mnemonicOf('bob')).slice(0, 16)],
+        ];
+        for (const epoch of device.group.keyring.epochs(device.group.groupId)) secrets.push([`epoch ${epoch} secret`, device.group.keyring._secret(device.group.groupId, epoch)!.slice(0, 16)]);
+        const values = await fixture.rawValues();
+        assert.ok(values.length >= 5, `${values.length} values scanned`);
+        for (const value of values) for (const [what, bytes] of secrets) assert.ok(!contains(value, bytes), `${what} found at rest`);
+        await device.storage.close();
+      } finally {
+        await fixture.teardown();
+      }
+    });
+
+    it('a damaged local state is a typed error and nothing is lost: the envelopes are checked and applied instead', async () => {
+      const fixture = await setup();
+      try {
+        const world = await World.create(['alice', 'bob']);
+        world.peer('bob').sealed.destroy();
+        world.peer('alice').doc.getText('t').insert(0, 'kept safe');
+        await world.settle();
+        let device = await bobsDevice(world, fixture, { fresh: true });
+        await world.settle();
+        await eventually(() => device.text() === 'kept safe');
+        await device.sealed.destroy();
+        const local = (await device.storage.loadRange(['local']))[0];
+        assert.ok(local, 'a local state was saved');
+        const damaged = local.data.slice();
+        damaged[damaged.length - 5]! ^= 1;
+        await device.storage.save(local.key, damaged);
+        await device.storage.close();
+        await world.peer('bob').transport.disconnect(); // nothing comes from the network
+
+        device = await bobsDevice(world, fixture);
+        assert.equal(device.text(), 'kept safe');
+        assert.deepEqual(
+          device.errors.map((e) => (e instanceof AtRestError ? e.code : e.name)),
+          ['corrupt'],
+        );
+        await device.sealed.destroy();
+        await device.storage.close();
+      } finally {
+        await fixture.teardown();
+      }
+    });
+
+    it('a device key that is gone: typed errors; the words restore the identity and the store the document', async () => {
+      const fixture = await setup();
+      try {
+        const world = await World.create(['alice', 'bob']);
+        world.peer('bob').sealed.destroy();
+        world.peer('alice').doc.getText('t').insert(0, 'still readable');
+        await world.settle();
+        const device = await bobsDevice(world, fixture, { fresh: true });
+        await world.settle();
+        await eventually(() => device.text() === 'still readable');
+        await device.sealed.destroy();
+        await device.storage.close();
+        await world.peer('bob').transport.disconnect();
+
+        const other = await fixture.replaceKey();
+        const storage = await fixture.openStorage();
+        await assert.rejects(loadIdentity(storage, other), (e: unknown) => e instanceof AtRestError && e.code === 'no-device-key');
+        await storage.close();
+        // Restored from the words on the same store: the envelopes are still there.
+        const restored = await bobsDevice(world, fixture, { key: other, fresh: true });
+        assert.equal(restored.text(), 'still readable');
+        assert.deepEqual(
+          restored.errors.map((e) => (e instanceof AtRestError ? e.code : e.name)),
+          ['no-device-key'],
+        );
+        await restored.sealed.destroy();
+        await restored.storage.close();
+      } finally {
+        await fixture.teardown();
+      }
+    });
+  });
+}
