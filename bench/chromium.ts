@@ -11,17 +11,22 @@ import { CHROME_ARGS, findChrome, HOW_TO_GET_CHROME } from '../scripts/find-chro
 
 /**
  * Bundles `entry` (which must set `globalThis.benchResult` to a promise) and returns the
- * value that promise resolves to in Chromium. `query` reaches the page as location.search.
+ * value that promise resolves to in Chromium. `query` reaches the page as location.search;
+ * `files` are served at their names (e.g. '/trace.json.gz') for the page to fetch.
  */
-export async function runInChromium<T>(entry: string, query = ''): Promise<T> {
+export async function runInChromium<T>(entry: string, query = '', files: Record<string, Uint8Array> = {}): Promise<T> {
   const executablePath = findChrome();
   if (!executablePath) throw new Error(HOW_TO_GET_CHROME);
   const bundle = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false });
   const script = bundle.outputFiles[0]!.text;
   const server = createServer((req, res) => {
+    const file = req.url ? files[req.url] : undefined;
     if (req.url?.startsWith('/bench.js')) {
       res.writeHead(200, { 'content-type': 'text/javascript' });
       res.end(script);
+    } else if (file) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(file);
     } else {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end('<!doctype html><meta charset="utf-8"><script type="module" src="/bench.js"></script>');
@@ -33,6 +38,7 @@ export async function runInChromium<T>(entry: string, query = ''): Promise<T> {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
+    if (process.env.BENCH_CONSOLE) page.on('console', (m) => console.error(m.text()));
     // A benchmark keeps the page busy for minutes: do not wait for its load event.
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/${query}`, { waitUntil: 'commit' });
     await page.waitForFunction(() => 'benchResult' in globalThis, undefined, { timeout: 120_000 });

@@ -10,12 +10,18 @@
 //   catchup-verify-floor   only verifying the same envelopes' signatures, all in flight, against
 //                          the same plain baseline: the part of catch-up no sealed design avoids
 //   bytes-vs-plain         bytes on the wire, sealed against plain
+//   open-vs-y-indexeddb    in Chromium: a cold open of the final document from the encrypted
+//                          IndexedDB store (store, device key, identity, group, document)
+//                          against y-indexeddb holding the same document (median of 9)
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import * as Y from 'yjs';
 import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, verifyEnvelope, type Identity } from '@sealdoc/crypto';
 import { Group, MemoryHub, MemoryStorage, SealedDoc } from '@sealdoc/core';
+import { fileURLToPath } from 'node:url';
+import { runInChromium } from './chromium.js';
 import { report, type Row } from './harness.js';
+import type { OpenFigures } from './open.browser.js';
 
 interface Trace {
   endContent: string;
@@ -177,6 +183,8 @@ const PREFIX = 5000;
 const batchedPrefix = await sealedSync(PREFIX, BATCH);
 const perKeystroke = await sealedSync(PREFIX, 1);
 const { sealedMs, plainMs, verifyMs, envelopes } = await catchup();
+const traceFile = new Uint8Array(readFileSync(new URL('../../shared/data/traces/automerge-paper.json.gz', import.meta.url)));
+const open = await runInChromium<OpenFigures>(fileURLToPath(new URL('./open.browser.ts', import.meta.url)), '', { '/trace.json.gz': traceFile });
 
 const rows: Row[] = [
   { name: 'plain-sync', ratio: 1, baseline: 'itself', ms: plain.ms, edits: all, bytes: plain.bytes },
@@ -185,6 +193,15 @@ const rows: Row[] = [
   { name: 'per-keystroke', ratio: 1, baseline: 'itself', ms: perKeystroke.ms, edits: PREFIX, bytes: perKeystroke.bytes },
   { name: 'catchup-vs-plain', ratio: sealedMs / plainMs, baseline: `plain snapshot + tail, ${plainMs.toFixed(1)} ms`, ms: sealedMs, edits: all, bytes: 0 },
   { name: 'catchup-verify-floor', ratio: verifyMs / plainMs, baseline: `plain snapshot + tail; ${envelopes} signatures`, ms: verifyMs, edits: all, bytes: 0 },
+  {
+    name: 'open-vs-y-indexeddb',
+    ratio: open.sealedMs / open.yIndexeddbMs,
+    baseline: `y-indexeddb, ${open.yIndexeddbMs.toFixed(1)} ms, ${open.yIndexeddbRecords} records`,
+    ms: open.sealedMs,
+    edits: all,
+    bytes: 0,
+    records: open.sealedRecords,
+  },
   { name: 'bytes-vs-plain', ratio: sealed.bytes / plain.bytes, baseline: 'plain-sync bytes', ms: 0, edits: all, bytes: sealed.bytes },
 ];
 report('Sealed sync against plain Yjs, automerge-paper trace (sync-vs-per-keystroke: how many times faster batching is)', rows);

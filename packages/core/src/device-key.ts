@@ -12,7 +12,7 @@
  * @module
  */
 import { BackupError, openBackup, sealBackup, type BackupOptions } from '@sealdoc/crypto';
-import { _DEVICE_STORE, _openDatabase } from './indexeddb-storage.js';
+import { _DEVICE_STORE, _openDatabase, IndexedDBStorage } from './indexeddb-storage.js';
 
 /** Why a device key or a record sealed under it could not be used. */
 export type AtRestErrorCode = 'no-device-key' | 'passphrase-required' | 'wrong-passphrase' | 'corrupt';
@@ -125,14 +125,15 @@ export class DeviceKey {
   }
 
   /**
-   * This browser's device key, kept in the IndexedDB database `database` (the one an
-   * {@link IndexedDBStorage} of that name uses), created on first use. With a passphrase, the
-   * key is stored wrapped and the passphrase is needed on every open.
-   * Throws AtRestError: no-device-key (none stored and `create: false`), passphrase-required,
-   * wrong-passphrase, corrupt.
+   * This browser's device key, kept in an IndexedDB database beside the records of the
+   * {@link IndexedDBStorage} of that name (pass the open store to share its connection),
+   * created on first use. With a passphrase, the key is stored wrapped and the passphrase is
+   * needed on every open. Throws AtRestError: no-device-key (none stored and
+   * `create: false`), passphrase-required, wrong-passphrase, corrupt.
    */
-  static async inBrowser(database = 'sealdoc', options: DeviceKeyOptions = {}): Promise<DeviceKey> {
-    const db = await _openDatabase(database);
+  static async inBrowser(database: string | IndexedDBStorage = 'sealdoc', options: DeviceKeyOptions = {}): Promise<DeviceKey> {
+    const shared = database instanceof IndexedDBStorage;
+    const db = shared ? database._db : await _openDatabase(database);
     try {
       const tx = () => db.transaction(_DEVICE_STORE, 'readwrite').objectStore(_DEVICE_STORE);
       const stored = (await idbRequest(tx().get(RECORD))) as StoredKey | undefined;
@@ -163,7 +164,7 @@ export class DeviceKey {
       }
       return key;
     } finally {
-      db.close();
+      if (!shared) db.close();
     }
   }
 

@@ -1,41 +1,56 @@
 /**
- * This device's identity at rest: its 24 words, sealed under the device key, so that the
- * store alone (a copied disk, a synced profile) does not give the identity away.
+ * This device's identity at rest, sealed under the device key: the 24 words (to show them
+ * again) and the BIP39 seed (so that opening needs no slow derivation from the words, and a
+ * BIP39 passphrase is kept with them). The store alone (a copied disk, a synced profile) does
+ * not give the identity away.
+ *
+ * Record (before sealing): u8 version (1) · seed 64 · the words in UTF-8 (NFKD).
  * @module
  */
-import { identityFromMnemonic, type Identity } from '@sealdoc/crypto';
-import type { DeviceKey } from './device-key.js';
+import { identityFromSeed, seedFromMnemonic, type Identity, type IdentityOptions } from '@sealdoc/crypto';
+import { AtRestError, type DeviceKey } from './device-key.js';
 import type { Storage } from './storage.js';
 
 const KEY = ['identity'];
 const CONTEXT = KEY.join('/');
+const VERSION = 1;
+const SEED_LENGTH = 64;
 
-/** Keeps the identity of `mnemonic` in `storage`, sealed under `deviceKey` (replacing any). */
-export async function saveIdentity(storage: Storage, deviceKey: DeviceKey, mnemonic: string): Promise<Identity> {
-  const identity = identityFromMnemonic(mnemonic); // validates the words first
+/**
+ * Keeps the identity of `mnemonic` (and BIP39 `options.passphrase`) in `storage`, sealed
+ * under `deviceKey`, replacing any. Throws MnemonicError for a bad phrase.
+ */
+export async function saveIdentity(storage: Storage, deviceKey: DeviceKey, mnemonic: string, options: IdentityOptions = {}): Promise<Identity> {
+  const seed = seedFromMnemonic(mnemonic, options);
   const words = new TextEncoder().encode(mnemonic.normalize('NFKD'));
+  const record = new Uint8Array(1 + SEED_LENGTH + words.length);
+  record[0] = VERSION;
+  record.set(seed, 1);
+  record.set(words, 1 + SEED_LENGTH);
   try {
-    await storage.save(KEY, await deviceKey.seal(words, CONTEXT));
+    await storage.save(KEY, await deviceKey.seal(record, CONTEXT));
+    return identityFromSeed(seed);
   } finally {
+    seed.fill(0);
     words.fill(0);
+    record.fill(0);
   }
-  return identity;
 }
 
 /**
- * The identity kept by {@link saveIdentity}, or undefined when there is none. Throws
- * AtRestError when it cannot be opened (the device key is gone: restore from the words or a
- * backup), MnemonicError when what opened is not a valid phrase.
+ * The identity kept by {@link saveIdentity} with its words, or undefined when there is none.
+ * Throws AtRestError when it cannot be opened (the device key is gone: restore from the
+ * words or a backup) or is not a record this version wrote.
  */
 export async function loadIdentity(storage: Storage, deviceKey: DeviceKey): Promise<{ identity: Identity; mnemonic: string } | undefined> {
   const sealed = await storage.load(KEY);
   if (!sealed) return undefined;
-  const words = await deviceKey.open(sealed, CONTEXT);
+  const record = await deviceKey.open(sealed, CONTEXT);
   try {
-    const mnemonic = new TextDecoder().decode(words);
-    return { identity: identityFromMnemonic(mnemonic), mnemonic };
+    if (record.length <= 1 + SEED_LENGTH || record[0] !== VERSION) throw new AtRestError('corrupt', 'the identity record is not in a known format');
+    return { identity: identityFromSeed(record.subarray(1, 1 + SEED_LENGTH)), mnemonic: new TextDecoder().decode(record.subarray(1 + SEED_LENGTH)) };
   } finally {
-    words.fill(0);
+    record.fill(0);
   }
 }
 

@@ -100,6 +100,12 @@ export class IndexedDBStorage implements Storage {
     return this.#name;
   }
 
+  /** @internal The open connection (for the device key kept beside the records). */
+  get _db(): IDBDatabase {
+    if (this.#closed) throw new StorageError('closed', 'this store was closed');
+    return this.#db;
+  }
+
   async load(key: StorageKey): Promise<Uint8Array | undefined> {
     checkStorageKey(key);
     const value = await this.#run('readonly', 'load', (store) => request(store.get([...key])));

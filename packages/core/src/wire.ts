@@ -158,7 +158,8 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotPayload {
 
 /**
  * What a device keeps of a document under its device key, never sent: the sequence ranges
- * whose content the state holds, the snapshot to send instead of what it covers, the state.
+ * whose content the state holds, the snapshot to send instead of what it covers, and the
+ * state (a Yjs update in the V2 encoding).
  */
 export interface LocalState {
   applied: [author: Uint8Array, ranges: SeqRange[]][];

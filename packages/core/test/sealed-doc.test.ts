@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
 import { EnvelopeError, Keyring, MembershipLog, readEnvelopeHeader, sealEnvelope } from '@sealdoc/crypto';
-import { decodeWire, encodeWire, Group, MemoryStorage, SealedDoc, WireError } from '@sealdoc/core';
+import { decodeWire, encodeWire, Group, MemoryStorage, SealedDoc, StorageError, WireError, type StorageWrite } from '@sealdoc/core';
 import { World, eventually, identity, toHex } from './helpers.js';
 
 const type = (world: World, name: string, at: number, text: string) => world.peer(name).doc.getText('t').insert(at, text);
@@ -261,6 +261,39 @@ describe('snapshots', () => {
     assert.equal(kinds.filter((k) => k === 'snapshot').length, 2, kinds.join());
     assert.equal(world.peer('bob').text(), '543210');
     sealed.destroy();
+  });
+});
+
+describe('storage failures', () => {
+  it('a full store is a typed error event and loses nothing: the edit goes out once it can be stored', async () => {
+    class FullStorage extends MemoryStorage {
+      full = false;
+      override save(key: readonly string[], data: Uint8Array): Promise<void> {
+        return this.full ? Promise.reject(new StorageError('quota', 'full')) : super.save(key, data);
+      }
+      override write(writes: readonly StorageWrite[]): Promise<void> {
+        return this.full ? Promise.reject(new StorageError('quota', 'full')) : super.write(writes);
+      }
+    }
+    const world = await World.create(['alice', 'bob']);
+    const alice = world.peer('alice');
+    alice.sealed.destroy();
+    const storage = new FullStorage();
+    const sealed = new SealedDoc(alice.doc, { group: alice.group, docId: world.docId, transport: alice.transport, storage, batch: { windowMs: 1 } });
+    const errors: string[] = [];
+    sealed.events.on('error', ({ error }) => errors.push(error instanceof StorageError ? error.code : error.name));
+    await world.settle();
+    storage.full = true;
+    alice.doc.getText('t').insert(0, 'typed while the disk was full. ');
+    await assert.rejects(sealed.flush(), (e) => e instanceof StorageError && e.code === 'quota');
+    await world.settle();
+    assert.equal(world.peer('bob').text(), '');
+    storage.full = false;
+    alice.doc.getText('t').insert(0, 'Later. ');
+    await world.settle();
+    assert.equal(world.peer('bob').text(), 'Later. typed while the disk was full. ');
+    assert.ok(errors.length === 0 || errors.every((c) => c === 'quota'), errors.join());
+    await sealed.destroy();
   });
 });
 

@@ -128,16 +128,34 @@ export interface IdentityOptions {
 }
 
 /**
+ * The 64-byte BIP39 seed of a 24-word phrase (and optional BIP39 passphrase): what
+ * {@link identityFromSeed} turns into keys. Secret: wipe it when done. Throws
+ * {@link MnemonicError} for a wrong length, unknown word or bad checksum.
+ */
+export function seedFromMnemonic(words: string | readonly string[], options: IdentityOptions = {}): Uint8Array {
+  validateMnemonic(words);
+  const passphrase = options.passphrase ?? '';
+  if (typeof passphrase !== 'string') throw new CryptoInputError('passphrase must be a string');
+  return mnemonicToSeedSync(normalize(words).join(' '), passphrase);
+}
+
+/**
+ * The identity of a BIP39 seed (see {@link seedFromMnemonic}), without the seed's slow
+ * derivation from the words: for a device that keeps the seed under its device key.
+ */
+export function identityFromSeed(seed: Uint8Array): Identity {
+  _bytes(seed, 'seed', 64);
+  return new Identity(hkdf(sha256, seed, IDENTITY_SALT, SIGNING_INFO, 32), hkdf(sha256, seed, IDENTITY_SALT, AGREEMENT_INFO, 32));
+}
+
+/**
  * Derives an identity from a 24-word phrase, deterministically (see the module comment).
  * Throws {@link MnemonicError} for a wrong length, unknown word or bad checksum.
  */
 export function identityFromMnemonic(words: string | readonly string[], options: IdentityOptions = {}): Identity {
-  validateMnemonic(words);
-  const passphrase = options.passphrase ?? '';
-  if (typeof passphrase !== 'string') throw new CryptoInputError('passphrase must be a string');
-  const seed = mnemonicToSeedSync(normalize(words).join(' '), passphrase);
+  const seed = seedFromMnemonic(words, options);
   try {
-    return new Identity(hkdf(sha256, seed, IDENTITY_SALT, SIGNING_INFO, 32), hkdf(sha256, seed, IDENTITY_SALT, AGREEMENT_INFO, 32));
+    return identityFromSeed(seed);
   } finally {
     _wipe(seed);
   }

@@ -34,6 +34,8 @@ export {
   generateMnemonic,
   validateMnemonic,
   identityFromMnemonic,
+  identityFromSeed,
+  seedFromMnemonic,
   memberIdOf,
   type IdentityOptions,
 } from './identity.js';

@@ -11,6 +11,8 @@ import {
   MnemonicError,
   generateMnemonic,
   identityFromMnemonic,
+  identityFromSeed,
+  seedFromMnemonic,
   memberIdOf,
   signMessage,
   validateMnemonic,
@@ -52,6 +54,16 @@ describe('BIP39 (trezor vectors)', () => {
       assert.equal(toHex(id.agreementPublicKey), want.agreementPublicKey);
       assert.equal(toHex(id.memberId), want.memberId);
     }
+  });
+
+  it('seedFromMnemonic gives the vectors\' seeds, and identityFromSeed the same identity', () => {
+    for (const [, mnemonic, seed] of full) {
+      assert.equal(toHex(seedFromMnemonic(mnemonic, { passphrase: BIP39_PASSPHRASE })), seed);
+      const id = identityFromSeed(hex(seed));
+      assert.equal(toHex(id.memberId), expectedKeys(hex(seed)).memberId);
+    }
+    assert.throws(() => identityFromSeed(new Uint8Array(63)), { name: 'CryptoInputError' });
+    assert.throws(() => seedFromMnemonic('abandon abandon'), { name: 'MnemonicError', code: 'bad-length' });
   });
 
   it('the BIP39 library agrees with every vector, 12 to 24 words', () => {
