@@ -13,6 +13,7 @@
 //   open-vs-y-indexeddb    in Chromium: a cold open of the final document from the encrypted
 //                          IndexedDB store (store, device key, identity, group, document)
 //                          against y-indexeddb holding the same document (median of 9)
+//   open-doc-vs-y-indexeddb   the same, the document alone (its group already open)
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import * as Y from 'yjs';
@@ -201,6 +202,14 @@ const rows: Row[] = [
     edits: all,
     bytes: 0,
     records: open.sealedRecords,
+  },
+  {
+    name: 'open-doc-vs-y-indexeddb',
+    ratio: open.sealedDocMs / open.yIndexeddbMs,
+    baseline: 'y-indexeddb; the document alone, its group open',
+    ms: open.sealedDocMs,
+    edits: all,
+    bytes: 0,
   },
   { name: 'bytes-vs-plain', ratio: sealed.bytes / plain.bytes, baseline: 'plain-sync bytes', ms: 0, edits: all, bytes: sealed.bytes },
 ];

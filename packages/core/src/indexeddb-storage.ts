@@ -171,6 +171,14 @@ export class IndexedDBStorage implements Storage {
       const [result] = await Promise.all([body(tx.objectStore(RECORDS)), done]);
       return result;
     } catch (error) {
+      // A request that failed before reaching the database (a full quota, a value it cannot
+      // store) must undo the ones queued before it: all or nothing.
+      try {
+        tx.abort();
+      } catch {
+        // finished already (it aborted itself)
+      }
+      await done.catch(() => undefined);
       throw storageError(error, what);
     }
   }

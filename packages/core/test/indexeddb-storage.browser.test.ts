@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { IndexedDBStorage } from '@sealdoc/core';
+import { IndexedDBStorage, StorageError } from '@sealdoc/core';
 import { storageConformance } from '../../../test/conformance/storage.js';
 
 let databases = 0;
@@ -54,6 +54,33 @@ describe('IndexedDBStorage', () => {
     const storage = await IndexedDBStorage.open(name, { persist: false });
     const count = (await storage.loadRange(['bulk'])).length;
     assert.ok(count === 0 || count === 2000, `${count} of 2000 records survived a closed page`);
+    await storage.close();
+    await IndexedDBStorage.deleteDatabase(name);
+  });
+
+  it('a full quota is StorageError quota, and what was stored before stays', async () => {
+    // Chromium's own quota cannot be lowered from a headless test here (the DevTools call
+    // Storage.overrideQuotaForOrigin is accepted and has no effect), so the browser's
+    // QuotaExceededError is raised where IndexedDB raises it, on put.
+    const name = freshName();
+    const storage = await IndexedDBStorage.open(name, { persist: false });
+    await storage.save(['kept'], new Uint8Array([1, 2, 3]));
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function () {
+      throw new DOMException('the quota has been exceeded', 'QuotaExceededError');
+    };
+    try {
+      await assert.rejects(
+        storage.write([
+          { op: 'remove', key: ['kept'] },
+          { op: 'save', key: ['big'], data: new Uint8Array(1024) },
+        ]),
+        (e: unknown) => e instanceof StorageError && e.code === 'quota',
+      );
+    } finally {
+      IDBObjectStore.prototype.put = put;
+    }
+    assert.deepEqual(await storage.loadRange([]), [{ key: ['kept'], data: new Uint8Array([1, 2, 3]) }]);
     await storage.close();
     await IndexedDBStorage.deleteDatabase(name);
   });
