@@ -1,9 +1,10 @@
 /**
- * @sealdoc/core: the sealed Yjs engine. Built so far: {@link SealedDoc} (batching, sealing,
- * verified and decrypted apply, parking until the log catches up, peer-to-peer resync,
- * re-sealing of unsent edits under a newer epoch, access-removed), {@link Group}, the
- * Storage and Transport interfaces with the memory store and the fault-injecting in-memory
- * hub. Snapshots and sealed awareness are still to come.
+ * @sealdoc/core: the sealed Yjs engine. {@link SealedDoc} (batching, sealing, verified and
+ * decrypted apply, parking until the log catches up, peer-to-peer resync, re-sealing of
+ * unsent edits under a newer epoch, access-removed, snapshots, sealed awareness, a local
+ * state under the device key), {@link Group}; the Storage interface with the memory and
+ * IndexedDB stores (SQLite in `@sealdoc/core/node`), {@link DeviceKey}; the Transport
+ * interface with the fault-injecting in-memory hub and the BroadcastChannel transport.
  * @packageDocumentation
  */
 export {
