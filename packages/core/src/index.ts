@@ -38,5 +38,4 @@ export { DeviceKey, AtRestError, type AtRestErrorCode, type DeviceKeyOptions } f
 export { saveIdentity, loadIdentity, forgetIdentity } from './identity-store.js';
 export { Group, type GroupEvents } from './group.js';
 export { SealedDoc, type SealedDocOptions, type SealedDocEvents, type BatchOptions } from './sealed-doc.js';
-export { encodeWire, decodeWire, encodeSnapshot, decodeSnapshot, WireError, type WireMessage, type SnapshotPayload } from './wire.js';
-export type { SeqRange } from './seq-ranges.js';
+export { encodeSnapshot, decodeSnapshot, type SnapshotPayload } from './wire.js';

@@ -25,7 +25,8 @@ import { SeqRanges } from './seq-ranges.js';
 import type { Storage, StorageWrite } from './storage.js';
 import type { PeerId, Transport, TransportStatus } from './transport.js';
 import { AtRestError, type DeviceKey } from './device-key.js';
-import { decodeLocalState, decodeSnapshot, decodeWire, encodeLocalState, encodeSnapshot, encodeWire, WireError, type SnapshotPayload, type WireMessage } from './wire.js';
+import { decodeWire, encodeWire, WireError, type WireMessage } from '@sealdoc/protocol';
+import { decodeLocalState, decodeSnapshot, encodeLocalState, encodeSnapshot, type SnapshotPayload } from './wire.js';
 
 /** Batching of local edits before sealing. */
 export interface BatchOptions {

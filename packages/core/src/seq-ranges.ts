@@ -4,8 +4,7 @@
  * @module
  */
 
-/** Inclusive ranges [start, end], sorted, disjoint, not adjacent. */
-export type SeqRange = readonly [start: number, end: number];
+import type { SeqRange } from '@sealdoc/protocol';
 
 export class SeqRanges {
   readonly #byAuthor = new Map<string, [number, number][]>();

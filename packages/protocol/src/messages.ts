@@ -1,0 +1,210 @@
+/**
+ * Every message of Sealdoc's wire protocol, version 1, documented byte by byte in
+ * docs/protocol.md. One frame (a WebSocket binary message, a BroadcastChannel post) is one
+ * message: `u8 version (1) · u8 type · body`; every length is checked against the bytes left
+ * and against `maxBytes`.
+ *
+ * Types 1 to 3 pass between sealed documents, peer to peer or through a relay (which answers
+ * them as a peer that holds every envelope and the log, but no key). Types 16 and up are
+ * between a client and a relay: the signed hello, subscriptions with cursors, pushes and their
+ * acknowledgements, errors.
+ *
+ * Nothing here is secret: envelopes and ops are sealed and signed; a `have` summary shows
+ * which sequence numbers a peer holds, which the relay sees anyway.
+ * @module
+ */
+import { ByteReader, ByteWriter, WireError, type AuthorRanges } from './codec.js';
+
+/** The protocol version this code speaks. */
+export const PROTOCOL_VERSION = 1;
+/** Largest frame accepted by default: 4 MiB (an envelope is at most 1 MiB of plaintext, padded). */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/** The context a client's hello signature is made under (signMessage's domain separation). */
+export const HELLO_CONTEXT = 'relay-hello';
+
+/** Why a relay refused something: an EnvelopeError or MembershipError code, or one of these. */
+export type RelayErrorCode =
+  | 'malformed'
+  | 'unsupported-version'
+  | 'too-large'
+  | 'not-authenticated'
+  | 'bad-hello'
+  | 'unknown-group'
+  | 'not-a-member'
+  | 'rate-limited'
+  | 'conflict'
+  | 'internal'
+  | (string & {});
+
+/** A message of the protocol. */
+export type WireMessage =
+  // Between sealed documents (and with a relay, which answers as a peer).
+  | { type: 'envelope'; envelope: Uint8Array }
+  | { type: 'have'; reply: boolean; groupId: Uint8Array; docId: Uint8Array; logLength: number; authors: AuthorRanges }
+  | { type: 'ops'; groupId: Uint8Array; fromIndex: number; ops: Uint8Array[] }
+  // Relay to client.
+  | { type: 'challenge'; nonce: Uint8Array; maxFrameBytes: number }
+  | { type: 'welcome'; memberId: Uint8Array }
+  | { type: 'error'; ref: number; code: RelayErrorCode; message: string }
+  | { type: 'deliver'; groupId: Uint8Array; docId: Uint8Array; cursor: number; envelope: Uint8Array }
+  | { type: 'ack'; ref: number; cursor: number }
+  | { type: 'caught-up'; groupId: Uint8Array; docId: Uint8Array; cursor: number }
+  | { type: 'groups'; ref: number; groupIds: Uint8Array[] }
+  // Client to relay.
+  | { type: 'hello'; signingPublicKey: Uint8Array; signature: Uint8Array }
+  | { type: 'subscribe'; groupId: Uint8Array; docId: Uint8Array; cursor: number }
+  | { type: 'unsubscribe'; groupId: Uint8Array; docId: Uint8Array }
+  | { type: 'push'; ref: number; envelope: Uint8Array }
+  | { type: 'fetch-ops'; groupId: Uint8Array; fromIndex: number }
+  | { type: 'list-groups'; ref: number };
+
+/** The type byte of each message. */
+export const MESSAGE_TYPES = {
+  envelope: 1,
+  have: 2,
+  ops: 3,
+  challenge: 16,
+  welcome: 17,
+  error: 18,
+  deliver: 19,
+  ack: 20,
+  'caught-up': 21,
+  groups: 22,
+  hello: 32,
+  subscribe: 33,
+  unsubscribe: 34,
+  push: 35,
+  'fetch-ops': 36,
+  'list-groups': 37,
+} as const satisfies Record<WireMessage['type'], number>;
+
+const NAMES = new Map<number, WireMessage['type']>(Object.entries(MESSAGE_TYPES).map(([name, n]) => [n, name as WireMessage['type']]));
+const ID = 16;
+const KEY = 32;
+const SIGNATURE = 64;
+const MAX_CODE = 64;
+const MAX_TEXT = 1024;
+const CODE = /^[a-z][a-z0-9-]*$/;
+
+const ascii = (s: string) => new TextEncoder().encode(s);
+
+/** Encodes a message. Throws WireError('malformed') for a value that cannot be written. */
+export function encodeWire(message: WireMessage): Uint8Array {
+  const w = new ByteWriter().u8(PROTOCOL_VERSION).u8(MESSAGE_TYPES[message.type]);
+  switch (message.type) {
+    case 'envelope':
+      return w.bytes(message.envelope).finish();
+    case 'have':
+      return w.u8(message.reply ? 1 : 0).bytes(message.groupId).bytes(message.docId).u32(message.logLength).ranges(message.authors).finish();
+    case 'ops':
+      w.bytes(message.groupId).u32(message.fromIndex).u32(message.ops.length);
+      for (const op of message.ops) w.u32(op.length).bytes(op);
+      return w.finish();
+    case 'challenge':
+      return w.bytes(message.nonce).u32(message.maxFrameBytes).finish();
+    case 'welcome':
+      return w.bytes(message.memberId).finish();
+    case 'error': {
+      if (!CODE.test(message.code) || message.code.length > MAX_CODE) throw new WireError('malformed', 'an error code is lower-case ASCII');
+      const text = new TextEncoder().encode(message.message).slice(0, MAX_TEXT);
+      return w.u32(message.ref).u8(message.code.length).bytes(ascii(message.code)).u16(text.length).bytes(text).finish();
+    }
+    case 'deliver':
+      return w.bytes(message.groupId).bytes(message.docId).u64(message.cursor).bytes(message.envelope).finish();
+    case 'ack':
+      return w.u32(message.ref).u64(message.cursor).finish();
+    case 'caught-up':
+      return w.bytes(message.groupId).bytes(message.docId).u64(message.cursor).finish();
+    case 'groups':
+      w.u32(message.ref).u32(message.groupIds.length);
+      for (const id of message.groupIds) w.bytes(id);
+      return w.finish();
+    case 'hello':
+      return w.bytes(message.signingPublicKey).bytes(message.signature).finish();
+    case 'subscribe':
+      return w.bytes(message.groupId).bytes(message.docId).u64(message.cursor).finish();
+    case 'unsubscribe':
+      return w.bytes(message.groupId).bytes(message.docId).finish();
+    case 'push':
+      return w.u32(message.ref).bytes(message.envelope).finish();
+    case 'fetch-ops':
+      return w.bytes(message.groupId).u32(message.fromIndex).finish();
+    case 'list-groups':
+      return w.u32(message.ref).finish();
+  }
+}
+
+/**
+ * Decodes a message; throws WireError for anything malformed, of another version, or larger
+ * than `maxBytes` (default {@link MAX_FRAME_BYTES}).
+ */
+export function decodeWire(bytes: Uint8Array, maxBytes = MAX_FRAME_BYTES): WireMessage {
+  if (!(bytes instanceof Uint8Array)) throw new WireError('malformed', 'a message is a Uint8Array');
+  if (bytes.length > maxBytes) throw new WireError('too-large', `a message is at most ${maxBytes} bytes`);
+  const r = new ByteReader(bytes);
+  const version = r.u8();
+  if (version !== PROTOCOL_VERSION) throw new WireError('unsupported-version', `message version ${version} is not supported`);
+  const typeByte = r.u8();
+  const type = NAMES.get(typeByte);
+  if (!type) throw new WireError('malformed', `unknown message type ${typeByte}`);
+  const message = decodeBody(type, r);
+  r.end();
+  return message;
+}
+
+function decodeBody(type: WireMessage['type'], r: ByteReader): WireMessage {
+  switch (type) {
+    case 'envelope':
+      return { type, envelope: r.rest() };
+    case 'have': {
+      const reply = r.u8();
+      if (reply > 1) throw new WireError('malformed', 'bad reply flag');
+      return { type, reply: reply === 1, groupId: r.take(ID), docId: r.take(ID), logLength: r.u32(), authors: r.ranges() };
+    }
+    case 'ops': {
+      const groupId = r.take(ID);
+      const fromIndex = r.u32();
+      const ops: Uint8Array[] = [];
+      for (let i = r.count(); i > 0; i--) ops.push(r.take(r.u32()));
+      return { type, groupId, fromIndex, ops };
+    }
+    case 'challenge':
+      return { type, nonce: r.take(32), maxFrameBytes: r.u32() };
+    case 'welcome':
+      return { type, memberId: r.take(KEY) };
+    case 'error': {
+      const ref = r.u32();
+      const codeLength = r.u8();
+      if (codeLength === 0 || codeLength > MAX_CODE) throw new WireError('malformed', 'bad error code length');
+      const code = new TextDecoder().decode(r.take(codeLength));
+      if (!CODE.test(code)) throw new WireError('malformed', 'an error code is lower-case ASCII');
+      const length = r.u16();
+      if (length > MAX_TEXT) throw new WireError('malformed', 'error message too long');
+      return { type, ref, code, message: new TextDecoder().decode(r.take(length)) };
+    }
+    case 'deliver':
+      return { type, groupId: r.take(ID), docId: r.take(ID), cursor: r.u64(), envelope: r.rest() };
+    case 'ack':
+      return { type, ref: r.u32(), cursor: r.u64() };
+    case 'caught-up':
+      return { type, groupId: r.take(ID), docId: r.take(ID), cursor: r.u64() };
+    case 'groups': {
+      const ref = r.u32();
+      const groupIds: Uint8Array[] = [];
+      for (let i = r.count(); i > 0; i--) groupIds.push(r.take(ID));
+      return { type, ref, groupIds };
+    }
+    case 'hello':
+      return { type, signingPublicKey: r.take(KEY), signature: r.take(SIGNATURE) };
+    case 'subscribe':
+      return { type, groupId: r.take(ID), docId: r.take(ID), cursor: r.u64() };
+    case 'unsubscribe':
+      return { type, groupId: r.take(ID), docId: r.take(ID) };
+    case 'push':
+      return { type, ref: r.u32(), envelope: r.rest() };
+    case 'fetch-ops':
+      return { type, groupId: r.take(ID), fromIndex: r.u32() };
+    case 'list-groups':
+      return { type, ref: r.u32() };
+  }
+}

@@ -1,0 +1,77 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { decodeWire, encodeWire, MESSAGE_TYPES, WireError, type WireMessage } from '@sealdoc/protocol';
+
+const id = (n: number) => new Uint8Array(16).fill(n);
+const key = (n: number) => new Uint8Array(32).fill(n);
+
+const EXAMPLES: WireMessage[] = [
+  { type: 'envelope', envelope: new Uint8Array([1, 2, 3]) },
+  { type: 'have', reply: true, groupId: id(1), docId: id(2), logLength: 3, authors: [[key(3), [[0, 4], [9, 9]]]] },
+  { type: 'ops', groupId: id(1), fromIndex: 2, ops: [new Uint8Array([5, 6]), new Uint8Array(0)] },
+  { type: 'challenge', nonce: key(4), maxFrameBytes: 1 << 20 },
+  { type: 'welcome', memberId: key(5) },
+  { type: 'error', ref: 7, code: 'past-cutoff', message: 'sequence number 9 is past the cutoff — é' },
+  { type: 'deliver', groupId: id(1), docId: id(2), cursor: 2 ** 40 + 3, envelope: new Uint8Array([9, 9]) },
+  { type: 'ack', ref: 8, cursor: 12 },
+  { type: 'caught-up', groupId: id(1), docId: id(2), cursor: 0 },
+  { type: 'groups', ref: 3, groupIds: [id(6), id(7)] },
+  { type: 'hello', signingPublicKey: key(8), signature: new Uint8Array(64).fill(9) },
+  { type: 'subscribe', groupId: id(1), docId: id(2), cursor: 41 },
+  { type: 'unsubscribe', groupId: id(1), docId: id(2) },
+  { type: 'push', ref: 1, envelope: new Uint8Array([4, 4, 4]) },
+  { type: 'fetch-ops', groupId: id(1), fromIndex: 0 },
+  { type: 'list-groups', ref: 2 },
+];
+
+const wireError = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    return e instanceof WireError ? e.code : `not a WireError: ${String(e)}`;
+  }
+  return 'no error';
+};
+
+describe('wire messages', () => {
+  it('every type round-trips', () => {
+    assert.deepEqual(new Set(EXAMPLES.map((m) => m.type)), new Set(Object.keys(MESSAGE_TYPES)));
+    for (const m of EXAMPLES) assert.deepEqual(decodeWire(encodeWire(m)), m, m.type);
+  });
+
+  it('every truncation of a fixed-size message, a trailing byte, another version, an unknown type: WireError', () => {
+    for (const m of EXAMPLES) {
+      const bytes = encodeWire(m);
+      // Messages ending in "the rest" (an envelope) decode from any length past their header.
+      const open = ['envelope', 'deliver', 'push'].includes(m.type);
+      if (!open) {
+        for (let n = 0; n < bytes.length; n++) assert.notEqual(wireError(() => decodeWire(bytes.subarray(0, n))), 'no error', `${m.type} cut at ${n}`);
+        assert.equal(wireError(() => decodeWire(Uint8Array.of(...bytes, 0))), 'malformed', `${m.type} with a trailing byte`);
+      }
+      assert.equal(wireError(() => decodeWire(Uint8Array.of(2, ...bytes.subarray(1)))), 'unsupported-version');
+    }
+    assert.equal(wireError(() => decodeWire(Uint8Array.of(1, 99))), 'malformed');
+    assert.equal(wireError(() => decodeWire(new Uint8Array(0))), 'malformed');
+  });
+
+  it('a frame over the limit is too-large; error codes are checked both ways', () => {
+    assert.equal(wireError(() => decodeWire(new Uint8Array(101), 100)), 'too-large');
+    assert.equal(wireError(() => encodeWire({ type: 'error', ref: 0, code: 'Not Ascii!', message: '' })), 'malformed');
+    const bad = encodeWire({ type: 'error', ref: 0, code: 'ok', message: '' });
+    bad[7] = 'A'.charCodeAt(0);
+    assert.equal(wireError(() => decodeWire(bad)), 'malformed');
+  });
+
+  it('fuzz: any bytes decode or throw a WireError, never anything else', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.constantFrom(...Object.values(MESSAGE_TYPES)), (bytes, type) => {
+        for (const input of [bytes, Uint8Array.of(1, type, ...bytes)]) {
+          const code = wireError(() => decodeWire(input));
+          assert.ok(['no error', 'malformed', 'unsupported-version', 'too-large'].includes(code), code);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
