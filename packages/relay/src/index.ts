@@ -1,6 +1,20 @@
 /**
- * @sealdoc/relay: not built yet. This entry exists so the workspace builds; it exports
- * nothing and promises nothing. See the project's issues for what it will hold.
+ * @sealdoc/relay: the sync server that stores only ciphertext. It verifies every envelope's
+ * signature and the group's membership log, never decrypts, stores what it accepts (SQLite by
+ * default, PostgreSQL for several nodes, memory for tests) and fans out to subscribers.
+ * Start one with {@link startRelay}, or from the command line with `sealdoc-relay`.
  * @packageDocumentation
  */
-export {};
+export { Relay, type RelayConnection, type RelayOptions, type RelayLogEvent, type RelayStats } from './relay.js';
+export { startRelay, type RelayServer, type RelayServerOptions } from './server.js';
+export {
+  RelayStoreError,
+  type RelayStore,
+  type StoredEnvelope,
+  type NewEnvelope,
+  type PutResult,
+  type IndexEntry,
+  type StoreEvent,
+} from './store.js';
+export { MemoryRelayStore } from './memory-store.js';
+export { SqliteRelayStore, type SqliteRelayStoreOptions } from './sqlite-store.js';

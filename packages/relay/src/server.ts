@@ -1,0 +1,86 @@
+/**
+ * The relay on the network: a WebSocket server (ws) for clients, `/healthz` over HTTP(S) for
+ * load balancers, TLS when given a certificate.
+ * @module
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { Relay, type RelayOptions } from './relay.js';
+
+/** Options of {@link startRelay}. */
+export interface RelayServerOptions extends RelayOptions {
+  /** Port (0: any free one). Default 8787. */
+  port?: number;
+  /** Interface to listen on. Default 127.0.0.1 (set 0.0.0.0 to serve others). */
+  host?: string;
+  /** PEM certificate and key: serve wss:// and https://. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Other HTTP requests (a demo app's pages); /healthz is the relay's. */
+  http?: (request: IncomingMessage, response: ServerResponse) => void;
+}
+
+/** A running relay. */
+export interface RelayServer {
+  readonly relay: Relay;
+  readonly server: Server;
+  /** The port it listens on (useful with port 0). */
+  readonly port: number;
+  /** ws:// or wss:// URL of the relay. */
+  readonly url: string;
+  /** Stops accepting, closes every connection, then resolves. The store stays open. */
+  close(): Promise<void>;
+}
+
+/** Starts a relay server; resolves once it listens. */
+export async function startRelay(options: RelayServerOptions): Promise<RelayServer> {
+  const relay = new Relay(options);
+  const handler = (request: IncomingMessage, response: ServerResponse) => {
+    if (request.url === '/healthz') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ ok: true, ...relay.stats }));
+    } else if (options.http) options.http(request, response);
+    else {
+      response.writeHead(404, { 'content-type': 'text/plain' });
+      response.end('Sealdoc relay: connect with a WebSocket\n');
+    }
+  };
+  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createHttpServer(handler);
+  const wss = new WebSocketServer({ server, maxPayload: relay.maxFrameBytes, perMessageDeflate: false });
+  wss.on('connection', (socket) => {
+    const connection = relay.accept({
+      send: (frame) => socket.send(frame),
+      close: (code, reason) => socket.close(code, reason),
+      get bufferedAmount() {
+        return socket.bufferedAmount;
+      },
+    });
+    socket.on('message', (data, isBinary) => {
+      if (!isBinary) return socket.close(1003, 'binary frames only');
+      const chunks = Array.isArray(data) ? data : [data instanceof ArrayBuffer ? Buffer.from(data) : data];
+      const frame = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      connection.receive(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
+    });
+    socket.on('close', () => connection.closed());
+    socket.on('error', () => socket.terminate());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
+  return {
+    relay,
+    server,
+    port,
+    url: `${options.tls ? 'wss' : 'ws'}://${host}:${port}`,
+    close: async () => {
+      relay.close();
+      for (const socket of wss.clients) socket.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * The relay's default store: one SQLite file (better-sqlite3, WAL), created on first use, no
+ * set-up. Every call that writes is one transaction: an acknowledged envelope is in the WAL
+ * when the call returns, so it survives the process being killed (`synchronous = NORMAL`;
+ * `FULL` also survives the machine losing power).
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { equalBytes } from './bytes.js';
+import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredEnvelope } from './store.js';
+
+/** Options of {@link SqliteRelayStore.open}. */
+export interface SqliteRelayStoreOptions {
+  /** SQLite's `synchronous`: 'normal' (default) survives a killed process, 'full' a power loss too. */
+  synchronous?: 'normal' | 'full';
+}
+
+interface Row {
+  cursor: number;
+  group_id: Buffer;
+  doc_id: Buffer;
+  author: Buffer;
+  seq: number;
+  bytes: Buffer;
+}
+
+const toEnvelope = (r: Row): StoredEnvelope => ({
+  cursor: r.cursor,
+  groupId: new Uint8Array(r.group_id),
+  docId: new Uint8Array(r.doc_id),
+  author: new Uint8Array(r.author),
+  seq: r.seq,
+  bytes: new Uint8Array(r.bytes),
+});
+const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS ops (
+  group_id BLOB NOT NULL,
+  idx INTEGER NOT NULL,
+  op BLOB NOT NULL,
+  PRIMARY KEY (group_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS envelopes (
+  cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+  group_id BLOB NOT NULL,
+  doc_id BLOB NOT NULL,
+  author BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  bytes BLOB NOT NULL,
+  UNIQUE (group_id, doc_id, author, seq)
+);
+CREATE INDEX IF NOT EXISTS envelopes_by_doc ON envelopes (group_id, doc_id, cursor);
+CREATE INDEX IF NOT EXISTS envelopes_by_author ON envelopes (group_id, author, seq);
+`;
+
+export class SqliteRelayStore implements RelayStore {
+  readonly #db: Database.Database;
+  readonly #s;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    db.exec(SCHEMA);
+    this.#s = {
+      ops: db.prepare<[Buffer], { op: Buffer }>('SELECT op FROM ops WHERE group_id = ? ORDER BY idx'),
+      opCount: db.prepare<[Buffer], { n: number }>('SELECT count(*) AS n FROM ops WHERE group_id = ?'),
+      insertOp: db.prepare<[Buffer, number, Buffer]>('INSERT INTO ops (group_id, idx, op) VALUES (?, ?, ?)'),
+      groups: db.prepare<[], { group_id: Buffer }>('SELECT DISTINCT group_id FROM ops'),
+      find: db.prepare<[Buffer, Buffer, Buffer, number], { cursor: number; bytes: Buffer }>(
+        'SELECT cursor, bytes FROM envelopes WHERE group_id = ? AND doc_id = ? AND author = ? AND seq = ?',
+      ),
+      insert: db.prepare<[Buffer, Buffer, Buffer, number, Buffer]>('INSERT INTO envelopes (group_id, doc_id, author, seq, bytes) VALUES (?, ?, ?, ?, ?)'),
+      after: db.prepare<[Buffer, Buffer, number, number], Row>('SELECT * FROM envelopes WHERE group_id = ? AND doc_id = ? AND cursor > ? ORDER BY cursor LIMIT ?'),
+      at: db.prepare<[number], Row>('SELECT * FROM envelopes WHERE cursor = ?'),
+      index: db.prepare<[Buffer, Buffer], { author: Buffer; seq: number; cursor: number }>('SELECT author, seq, cursor FROM envelopes WHERE group_id = ? AND doc_id = ? ORDER BY cursor'),
+      highest: db.prepare<[Buffer, Buffer], { seq: number | null }>('SELECT max(seq) AS seq FROM envelopes WHERE group_id = ? AND author = ?'),
+    };
+  }
+
+  /** Opens (creating it and its folder if needed) the database file at `path`. */
+  static open(path: string, options: SqliteRelayStoreOptions = {}): SqliteRelayStore {
+    let db: Database.Database | undefined;
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      return new SqliteRelayStore(db);
+    } catch (error) {
+      db?.close();
+      throw new RelayStoreError('io', `cannot open the relay database at ${path}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  #do<T>(body: () => T): T {
+    if (!this.#db.open) throw new RelayStoreError('closed', 'this store was closed');
+    try {
+      return body();
+    } catch (error) {
+      throw new RelayStoreError('io', `SQLite: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  async loadOps(groupId: Uint8Array): Promise<Uint8Array[]> {
+    return this.#do(() => this.#s.ops.all(buf(groupId)).map((r) => new Uint8Array(r.op)));
+  }
+
+  async appendOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[]): Promise<boolean> {
+    return this.#do(() =>
+      this.#db.transaction(() => {
+        if (this.#s.opCount.get(buf(groupId))!.n !== fromIndex) return false;
+        ops.forEach((op, i) => this.#s.insertOp.run(buf(groupId), fromIndex + i, buf(op)));
+        return true;
+      }).immediate(),
+    );
+  }
+
+  async groups(): Promise<Uint8Array[]> {
+    return this.#do(() => this.#s.groups.all().map((r) => new Uint8Array(r.group_id)));
+  }
+
+  async putEnvelopes(envelopes: readonly NewEnvelope[]): Promise<PutResult[]> {
+    return this.#do(() =>
+      this.#db.transaction(() =>
+        envelopes.map((e): PutResult => {
+          const found = this.#s.find.get(buf(e.groupId), buf(e.docId), buf(e.author), e.seq);
+          if (found) return { outcome: equalBytes(new Uint8Array(found.bytes), e.bytes) ? 'duplicate' : 'conflict', cursor: found.cursor };
+          const { lastInsertRowid } = this.#s.insert.run(buf(e.groupId), buf(e.docId), buf(e.author), e.seq, buf(e.bytes));
+          return { outcome: 'stored', cursor: Number(lastInsertRowid) };
+        }),
+      ).immediate(),
+    );
+  }
+
+  async envelopesAfter(groupId: Uint8Array, docId: Uint8Array, cursor: number, limit: number): Promise<StoredEnvelope[]> {
+    return this.#do(() => this.#s.after.all(buf(groupId), buf(docId), cursor, Math.min(limit, 2 ** 31)).map(toEnvelope));
+  }
+
+  async envelopesAt(cursors: readonly number[]): Promise<StoredEnvelope[]> {
+    return this.#do(() =>
+      [...new Set(cursors)]
+        .sort((a, b) => a - b)
+        .flatMap((c) => {
+          const row = this.#s.at.get(c);
+          return row ? [toEnvelope(row)] : [];
+        }),
+    );
+  }
+
+  async index(groupId: Uint8Array, docId: Uint8Array): Promise<IndexEntry[]> {
+    return this.#do(() => this.#s.index.all(buf(groupId), buf(docId)).map((r) => ({ author: new Uint8Array(r.author), seq: r.seq, cursor: r.cursor })));
+  }
+
+  async highestSeq(groupId: Uint8Array, author: Uint8Array): Promise<number | undefined> {
+    return this.#do(() => this.#s.highest.get(buf(groupId), buf(author))?.seq ?? undefined);
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}

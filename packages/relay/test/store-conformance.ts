@@ -1,0 +1,103 @@
+// The one conformance suite every relay store passes (memory, SQLite, PostgreSQL).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { NewEnvelope, RelayStore } from '@sealdoc/relay';
+
+export interface RelayStoreFixture {
+  store: RelayStore;
+  /** Closes and opens the store again on the same data (persistent stores only). */
+  reopen?: () => Promise<RelayStore>;
+  teardown?: () => Promise<void>;
+}
+
+const id = (n: number) => new Uint8Array(16).fill(n);
+const member = (n: number) => new Uint8Array(32).fill(n);
+const envelope = (doc: number, author: number, seq: number, byte = seq): NewEnvelope => ({
+  groupId: id(1),
+  docId: id(doc),
+  author: member(author),
+  seq,
+  bytes: new Uint8Array([doc, author, seq, byte]),
+});
+
+export function relayStoreConformance(name: string, setup: () => Promise<RelayStoreFixture>, options: { persistent?: boolean } = {}): void {
+  const test = (title: string, body: (f: RelayStoreFixture) => Promise<void>) =>
+    it(title, async () => {
+      const f = await setup();
+      try {
+        await body(f);
+      } finally {
+        await f.teardown?.();
+      }
+    });
+
+  describe(`RelayStore conformance: ${name}`, () => {
+    test('a log is appended only at its length, atomically', async ({ store }) => {
+      assert.deepEqual(await store.loadOps(id(1)), []);
+      assert.equal(await store.appendOps(id(1), 0, [Uint8Array.of(1), Uint8Array.of(2)]), true);
+      assert.equal(await store.appendOps(id(1), 1, [Uint8Array.of(9)]), false, 'not at its length');
+      assert.equal(await store.appendOps(id(1), 3, [Uint8Array.of(9)]), false, 'past its length');
+      assert.equal(await store.appendOps(id(1), 2, [Uint8Array.of(3)]), true);
+      assert.deepEqual(await store.loadOps(id(1)), [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)]);
+      await store.appendOps(id(2), 0, [Uint8Array.of(7)]);
+      assert.deepEqual((await store.groups()).map((g) => g[0]).sort(), [1, 2]);
+    });
+
+    test('envelopes get growing cursors; a replay is a duplicate, other bytes a conflict', async ({ store }) => {
+      const [a, b] = await store.putEnvelopes([envelope(1, 1, 0), envelope(1, 2, 0)]);
+      assert.equal(a!.outcome, 'stored');
+      assert.ok(b!.cursor > a!.cursor);
+      const [again, other, c] = await store.putEnvelopes([envelope(1, 1, 0), envelope(1, 2, 0, 99), envelope(2, 1, 1)]);
+      assert.deepEqual(again, { outcome: 'duplicate', cursor: a!.cursor });
+      assert.deepEqual(other, { outcome: 'conflict', cursor: b!.cursor });
+      assert.equal(c!.outcome, 'stored');
+      assert.ok(c!.cursor > b!.cursor);
+      // The conflicting bytes did not replace the first ones.
+      const [kept] = await store.envelopesAt([b!.cursor]);
+      assert.deepEqual(kept!.bytes, envelope(1, 2, 0).bytes);
+    });
+
+    test('a document reads back after a cursor, in order, paged; by cursors; its index; highest seq per author', async ({ store }) => {
+      const put = await store.putEnvelopes([envelope(1, 1, 0), envelope(2, 1, 1), envelope(1, 2, 0), envelope(1, 1, 2), envelope(1, 2, 5)]);
+      const cursors = put.map((p) => p.cursor);
+      const doc1 = await store.envelopesAfter(id(1), id(1), 0, 100);
+      assert.deepEqual(doc1.map((e) => e.cursor), [cursors[0], cursors[2], cursors[3], cursors[4]]);
+      assert.deepEqual(doc1[0], { ...envelope(1, 1, 0), cursor: cursors[0] });
+      assert.deepEqual((await store.envelopesAfter(id(1), id(1), cursors[2]!, 1)).map((e) => e.cursor), [cursors[3]]);
+      assert.deepEqual(await store.envelopesAfter(id(1), id(9), 0, 100), []);
+      assert.deepEqual((await store.envelopesAt([cursors[4]!, cursors[1]!, 999_999])).map((e) => e.cursor), [cursors[1], cursors[4]]);
+      assert.deepEqual(
+        (await store.index(id(1), id(1))).map((e) => [e.author[0], e.seq, e.cursor]),
+        [[1, 0, cursors[0]], [2, 0, cursors[2]], [1, 2, cursors[3]], [2, 5, cursors[4]]],
+      );
+      assert.equal(await store.highestSeq(id(1), member(1)), 2);
+      assert.equal(await store.highestSeq(id(1), member(2)), 5);
+      assert.equal(await store.highestSeq(id(1), member(3)), undefined);
+    });
+
+    test('concurrent writers each get their own cursor; nothing is lost', async ({ store }) => {
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.putEnvelopes([envelope(3, (i % 5) + 1, i)])));
+      const cursors = results.map(([r]) => r!.cursor);
+      assert.equal(new Set(cursors).size, 50);
+      assert.equal((await store.envelopesAfter(id(1), id(3), 0, 1000)).length, 50);
+    });
+
+    test('a closed store refuses calls', async ({ store }) => {
+      await store.close();
+      await assert.rejects(store.loadOps(id(1)), { name: 'RelayStoreError', code: 'closed' });
+    });
+
+    if (!options.persistent) return;
+    test('what was stored survives closing and reopening', async (f) => {
+      assert.ok(f.reopen);
+      await f.store.appendOps(id(1), 0, [Uint8Array.of(1)]);
+      const [put] = await f.store.putEnvelopes([envelope(1, 1, 0)]);
+      const again = await f.reopen();
+      assert.deepEqual(await again.loadOps(id(1)), [Uint8Array.of(1)]);
+      assert.deepEqual((await again.envelopesAfter(id(1), id(1), 0, 10)).map((e) => e.cursor), [put!.cursor]);
+      // Cursors keep growing after a restart.
+      const [next] = await again.putEnvelopes([envelope(1, 1, 1)]);
+      assert.ok(next!.cursor > put!.cursor);
+    });
+  });
+}
