@@ -34,6 +34,7 @@ export {
 export { MemoryHub, MemoryTransport, type Faults, type HubStats } from './memory-hub.js';
 export { IndexedDBStorage, type IndexedDBStorageOptions } from './indexeddb-storage.js';
 export { BroadcastTransport, type BroadcastTransportOptions } from './broadcast-transport.js';
+export { WebSocketTransport, RelayError, RELAY_PEER, type WebSocketTransportOptions, type WebSocketLike } from './websocket-transport.js';
 export { DeviceKey, AtRestError, type AtRestErrorCode, type DeviceKeyOptions } from './device-key.js';
 export { saveIdentity, loadIdentity, forgetIdentity } from './identity-store.js';
 export { Group, type GroupEvents } from './group.js';

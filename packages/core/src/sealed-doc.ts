@@ -219,6 +219,7 @@ export class SealedDoc {
     const t = this.#transport;
     if (t) {
       this.#unsubscribe.push(t.events.on('message', ({ from, data }) => this.#background(this.#ready.then(() => this.#receive(from, data)))));
+      this.#unsubscribe.push(t.events.on('error', ({ error }) => this.events.emit('error', { error })));
       this.#unsubscribe.push(
         t.events.on('peer', ({ peer, present }) => {
           if (!present) return;
@@ -882,6 +883,8 @@ export class SealedDoc {
     if (this.#destroyed) return;
     await this.#retryParked();
     // The admin who started a new epoch seals the state under it, for those who just joined.
+    // This member's own op: the peers (a relay) hear of it now, not at the next resync.
+    if (hex(this.group.log.opAt(this.group.log.length - 1).author) === this.group._me) this.resync();
     if (this.group.log.epoch > this.#snapshotEpoch && this.#startedNewestEpoch() && this.#held.size > 0) await this.snapshot();
     if (this.#heldBack.length > 0 && this.#canWrite()) {
       const edits = this.#heldBack.splice(0);

@@ -24,6 +24,8 @@ export interface TransportEvents extends Record<string, unknown> {
   peer: { peer: PeerId; present: boolean };
   /** The transport's own status changed. */
   status: { status: TransportStatus };
+  /** Something the other side refused or that failed on the way (a relay's error), to report. */
+  error: { error: Error };
 }
 
 /** Why a transport refused a call. */

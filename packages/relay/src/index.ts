@@ -18,3 +18,4 @@ export {
 } from './store.js';
 export { MemoryRelayStore } from './memory-store.js';
 export { SqliteRelayStore, type SqliteRelayStoreOptions } from './sqlite-store.js';
+export { PostgresRelayStore } from './postgres-store.js';

@@ -87,6 +87,8 @@ interface Subscription {
   /** Live envelopes are not sent while the connection's queue is full; it catches up from the store. */
   lagging: boolean;
   pumping: boolean;
+  /** Subscribed before its group existed here. */
+  waiting: boolean;
 }
 
 class Client {
@@ -277,11 +279,13 @@ export class Relay {
   }
 
   async #subscribe(client: Client, groupId: Uint8Array, docId: Uint8Array, cursor: number): Promise<void> {
-    await this.#member(client, groupId);
-    const subscription: Subscription = { groupId, docId, from: cursor, sent: cursor, lagging: true, pumping: false };
+    const known = await this.#group(groupId);
+    const subscription: Subscription = { groupId, docId, from: cursor, sent: cursor, lagging: true, pumping: false, waiting: !known };
+    // A group not created yet (its creator's ops may be on their way): the subscription waits for it.
+    if (known) await this.#member(client, groupId);
     client.subscriptions.set(docKey(groupId, docId), subscription);
     // The backlog after the cursor comes from the store, page by page, then live.
-    await this.#pump(client, subscription);
+    if (known) await this.#pump(client, subscription);
   }
 
   /** Sends a lagging subscription what the store holds after what it was sent, while the queue allows. */
@@ -315,7 +319,7 @@ export class Relay {
       let waiting = false;
       for (const client of this.#clients) {
         for (const s of client.subscriptions.values()) {
-          if (!s.lagging) continue;
+          if (!s.lagging || s.waiting) continue;
           waiting = true;
           if (client.connection.bufferedAmount <= this.#highWater / 2) void this.#pump(client, s).catch((error: unknown) => this.#internal(client, error));
         }
@@ -367,12 +371,12 @@ export class Relay {
   }
 
   /** Sends a stored envelope to every subscriber of its document (but `except`). */
-  #fanOut(groupId: Uint8Array, docId: Uint8Array, cursor: number, bytes: Uint8Array | undefined, except?: Client): void {
+  #fanOut(groupId: Uint8Array, docId: Uint8Array, cursor: number, bytes: Uint8Array, except?: Client): void {
     const key = docKey(groupId, docId);
     for (const client of this.#clients) {
       const s = client.subscriptions.get(key);
-      if (!s || client === except) continue;
-      if (s.lagging || !bytes || client.connection.bufferedAmount > this.#highWater) {
+      if (!s || s.waiting || client === except) continue;
+      if (s.lagging || client.connection.bufferedAmount > this.#highWater) {
         // Behind: it catches up from the store, in order, once its queue drains.
         s.lagging = true;
         this.#watchDrain();
@@ -384,6 +388,11 @@ export class Relay {
 
   /** Answers a document's `have` as a peer: the ops it lacks, the envelopes it lacks, and (to a request) our own summary. */
   async #have(client: Client, message: Extract<WireMessage, { type: 'have' }>): Promise<void> {
+    if (!(await this.#group(message.groupId))) {
+      // Unknown here: an empty log and nothing held, so that its creator sends the ops.
+      if (!message.reply) this.#send(client, { type: 'have', reply: true, groupId: message.groupId, docId: message.docId, logLength: 0, authors: [] });
+      return;
+    }
     const log = await this.#member(client, message.groupId);
     if (message.logLength < log.length) this.#send(client, { type: 'ops', groupId: message.groupId, fromIndex: message.logLength, ops: log.ops().slice(message.logLength) });
     const theirs = new Map<string, [number, number][]>();
@@ -453,7 +462,10 @@ export class Relay {
       throw new Refusal('cutoff-too-low', `this relay already accepted sequence number ${highest} from that member: the cutoff must be at least that`);
   }
 
-  /** Tells the group's subscribers that its log grew; those removed lose their subscriptions. */
+  /**
+   * Tells the group's subscribers that its log grew; those removed lose their subscriptions,
+   * those that waited for the group to exist start receiving.
+   */
   #announceOps(groupId: Uint8Array): void {
     void this.#group(groupId).then((log) => {
       if (!log) return;
@@ -462,17 +474,40 @@ export class Relay {
         if (subscribed.length === 0) continue;
         // Every op, so that a client whose log is behind by more than the new ones catches up too.
         this.#send(client, { type: 'ops', groupId, fromIndex: 0, ops: log.ops() });
-        if (!log.member(client.memberId!)) for (const s of subscribed) client.subscriptions.delete(docKey(s.groupId, s.docId));
+        for (const s of subscribed) {
+          if (!log.member(client.memberId!)) client.subscriptions.delete(docKey(s.groupId, s.docId));
+          else if (s.waiting) {
+            s.waiting = false;
+            void this.#pump(client, s).catch((error: unknown) => this.#internal(client, error));
+          }
+        }
       }
     });
   }
 
-  /** Another node stored something: its subscribers here catch up from the store. */
+  /**
+   * Another node stored something. Ops: the log is read again and announced. An envelope: it is
+   * sent to the subscribers here whatever its cursor (another node's transaction may commit
+   * after one with a larger cursor; a subscriber already sent it just ignores the copy).
+   */
   async #onStoreEvent(event: StoreEvent): Promise<void> {
     if (event.type === 'ops') {
       this.#logs.delete(hex(event.groupId));
       this.#announceOps(event.groupId);
-    } else this.#fanOut(event.groupId, event.docId, event.cursor, undefined);
+      return;
+    }
+    const key = docKey(event.groupId, event.docId);
+    if (![...this.#clients].some((c) => c.subscriptions.has(key))) return;
+    const [stored] = await this.#store.envelopesAt([event.cursor]);
+    if (!stored) return;
+    for (const client of this.#clients) {
+      const s = client.subscriptions.get(key);
+      if (!s || s.waiting) continue;
+      if (s.lagging || client.connection.bufferedAmount > this.#highWater) {
+        s.lagging = true;
+        this.#watchDrain();
+      } else this.#deliver(client, s, stored.cursor, stored.bytes);
+    }
   }
 
   #send(client: Client, message: WireMessage): void {

@@ -1,0 +1,271 @@
+/**
+ * A transport to a Sealdoc relay over a WebSocket, in browsers and in Node (pass the `ws`
+ * package's WebSocket there). To the documents on it the relay is one peer, `relay`, that
+ * answers like any other; underneath, this transport proves the member's identity (a signed
+ * challenge), subscribes each document from the last cursor it saw (kept in a store, so that
+ * a restart resumes where it stopped), turns envelopes into pushes the relay acknowledges, and
+ * reconnects with exponential backoff and jitter while it is wanted online.
+ * @module
+ */
+import { readEnvelopeHeader, signMessage, type Identity } from '@sealdoc/crypto';
+import { decodeWire, encodeWire, HELLO_CONTEXT, MAX_FRAME_BYTES, WireError, type RelayErrorCode, type WireMessage } from '@sealdoc/protocol';
+import { hex } from './bytes.js';
+import { Emitter } from './events.js';
+import type { Storage } from './storage.js';
+import { TransportError, type PeerId, type Transport, type TransportEvents, type TransportStatus } from './transport.js';
+
+/** What a relay refused, with its code (an EnvelopeError or MembershipError code, or the relay's own). */
+export class RelayError extends Error {
+  readonly code: RelayErrorCode;
+  /** The request it answers (0: none). */
+  readonly ref: number;
+  constructor(code: RelayErrorCode, message: string, ref = 0) {
+    super(message);
+    this.code = code;
+    this.ref = ref;
+    this.name = 'RelayError';
+  }
+}
+
+/** The part of the WebSocket API this transport uses (the browser's, or `ws`'s in Node). */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: unknown) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** Options of {@link WebSocketTransport}. */
+export interface WebSocketTransportOptions {
+  /** The relay's ws:// or wss:// URL. */
+  url: string;
+  /** The member this device speaks for: it signs the relay's challenge. */
+  identity: Identity;
+  /** The WebSocket constructor: the platform's by default; in Node 20, `ws`'s. */
+  WebSocket?: new (url: string) => WebSocketLike;
+  /** Where the last cursor of each document is kept, to resume from it after a restart. */
+  cursors?: Storage;
+  /** Reconnection delays: doubling from `minMs` (default 250) to `maxMs` (default 30 s), each with jitter. */
+  backoff?: { minMs?: number; maxMs?: number };
+}
+
+/** The relay's name as a peer. */
+export const RELAY_PEER: PeerId = 'relay';
+const OPEN = 1;
+
+export class WebSocketTransport implements Transport {
+  readonly peerId: PeerId;
+  readonly events = new Emitter<TransportEvents>();
+  readonly #options: WebSocketTransportOptions;
+  readonly #WebSocket: new (url: string) => WebSocketLike;
+  #socket: WebSocketLike | undefined;
+  #status: TransportStatus = 'offline';
+  #wanted = false;
+  #attempt = 0;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #maxFrameBytes = MAX_FRAME_BYTES;
+  #nextRef = 0;
+  // Documents subscribed on the current socket ("group:doc"), and the highest cursor seen of each.
+  #subscribed = new Set<string>();
+  readonly #cursors = new Map<string, number>();
+  // Frames leave in the order given, after any subscription they need.
+  #outbox: Promise<void> = Promise.resolve();
+  #online: Promise<void> | undefined;
+  #resolveOnline: (() => void) | undefined;
+
+  constructor(options: WebSocketTransportOptions) {
+    this.#options = options;
+    const ctor = options.WebSocket ?? (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+    if (!ctor) throw new TransportError('offline', 'no WebSocket here: pass one (in Node 20, the ws package)');
+    this.#WebSocket = ctor;
+    this.peerId = hex(options.identity.memberId).slice(0, 16);
+  }
+
+  get status(): TransportStatus {
+    return this.#status;
+  }
+
+  /** Largest message: what the relay accepts, less a frame's header. */
+  get maxMessageBytes(): number {
+    return this.#maxFrameBytes - 64;
+  }
+
+  peers(): PeerId[] {
+    return this.#status === 'online' ? [RELAY_PEER] : [];
+  }
+
+  /** Goes online and stays so (reconnecting as needed) until disconnect; resolves once online. */
+  connect(): Promise<void> {
+    this.#wanted = true;
+    if (this.#status === 'online') return Promise.resolve();
+    this.#online ??= new Promise((resolve) => (this.#resolveOnline = resolve));
+    if (!this.#socket && this.#retry === undefined) this.#open();
+    return this.#online;
+  }
+
+  async disconnect(): Promise<void> {
+    this.#wanted = false;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    const socket = this.#socket;
+    this.#socket = undefined;
+    socket?.close(1000, 'bye');
+    this.#lost();
+    this.#setStatus('offline');
+  }
+
+  send(data: Uint8Array, to?: PeerId): void {
+    if (!(data instanceof Uint8Array)) throw new TransportError('bad-message', 'a message is a Uint8Array');
+    if (this.#status !== 'online') throw new TransportError('offline', 'not connected to the relay');
+    if (data.length > this.maxMessageBytes) throw new TransportError('too-large', `a message is at most ${this.maxMessageBytes} bytes`);
+    if (to !== undefined && to !== RELAY_PEER) throw new TransportError('unknown-peer', `the only peer here is ${RELAY_PEER}`);
+    let message: WireMessage;
+    try {
+      message = decodeWire(data);
+    } catch (error) {
+      if (error instanceof WireError) throw new TransportError('bad-message', `not a message for a relay: ${error.message}`);
+      throw error;
+    }
+    const socket = this.#socket!;
+    this.#outbox = this.#outbox
+      .then(async () => {
+        if (message.type === 'have') await this.#subscribe(socket, message.groupId, message.docId);
+        if (socket !== this.#socket || socket.readyState !== OPEN) return; // lost meanwhile: the next resync sends again
+        if (message.type === 'envelope' && isStoredKind(message.envelope)) socket.send(encodeWire({ type: 'push', ref: ++this.#nextRef, envelope: message.envelope }));
+        else socket.send(data.slice());
+      })
+      .catch((error: unknown) => this.events.emit('error', { error: error instanceof Error ? error : new Error(String(error)) }));
+  }
+
+  /** Subscribes a document on this socket from the last cursor seen (kept in `cursors`). */
+  async #subscribe(socket: WebSocketLike, groupId: Uint8Array, docId: Uint8Array): Promise<void> {
+    const key = `${hex(groupId)}:${hex(docId)}`;
+    if (this.#subscribed.has(key)) return;
+    this.#subscribed.add(key);
+    let cursor = this.#cursors.get(key);
+    if (cursor === undefined) {
+      const stored = await this.#options.cursors?.load(['cursor', hex(groupId), hex(docId)]);
+      cursor = stored?.length === 8 ? new DataView(stored.buffer, stored.byteOffset).getFloat64(0) : 0;
+      this.#cursors.set(key, Math.max(cursor, this.#cursors.get(key) ?? 0));
+    }
+    if (socket === this.#socket && socket.readyState === OPEN) socket.send(encodeWire({ type: 'subscribe', groupId, docId, cursor: this.#cursors.get(key)! }));
+  }
+
+  #open(): void {
+    this.#setStatus('connecting');
+    let socket: WebSocketLike;
+    try {
+      socket = new this.#WebSocket(this.#options.url);
+    } catch (error) {
+      this.events.emit('error', { error: error instanceof Error ? error : new Error(String(error)) });
+      return this.#scheduleRetry();
+    }
+    socket.binaryType = 'arraybuffer';
+    this.#socket = socket;
+    socket.onmessage = ({ data }) => {
+      if (socket !== this.#socket) return;
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : undefined;
+      if (bytes) void this.#receive(socket, bytes);
+    };
+    socket.onclose = () => {
+      if (socket !== this.#socket) return;
+      this.#socket = undefined;
+      this.#lost();
+      if (this.#wanted) this.#scheduleRetry();
+      else this.#setStatus('offline');
+    };
+    socket.onerror = () => undefined; // onclose follows
+  }
+
+  #scheduleRetry(): void {
+    this.#setStatus('connecting');
+    const min = this.#options.backoff?.minMs ?? 250;
+    const max = this.#options.backoff?.maxMs ?? 30_000;
+    const delay = Math.min(max, min * 2 ** this.#attempt++) * (0.5 + Math.random() / 2);
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      if (this.#wanted) this.#open();
+    }, delay);
+  }
+
+  /** The socket is gone: the relay is no longer a peer, subscriptions must be made again. */
+  #lost(): void {
+    this.#subscribed = new Set();
+    if (this.#status === 'online') this.events.emit('peer', { peer: RELAY_PEER, present: false });
+  }
+
+  async #receive(socket: WebSocketLike, bytes: Uint8Array): Promise<void> {
+    let message: WireMessage;
+    try {
+      message = decodeWire(bytes);
+    } catch (error) {
+      this.events.emit('error', { error: error as Error });
+      return;
+    }
+    switch (message.type) {
+      case 'challenge': {
+        this.#maxFrameBytes = Math.min(message.maxFrameBytes, MAX_FRAME_BYTES);
+        const signature = await signMessage(this.#options.identity, HELLO_CONTEXT, message.nonce);
+        if (socket.readyState === OPEN) socket.send(encodeWire({ type: 'hello', signingPublicKey: this.#options.identity.signingPublicKey, signature }));
+        return;
+      }
+      case 'welcome':
+        this.#attempt = 0;
+        this.#setStatus('online');
+        this.events.emit('peer', { peer: RELAY_PEER, present: true });
+        this.#resolveOnline?.();
+        this.#online = undefined;
+        return;
+      case 'deliver': {
+        const key = `${hex(message.groupId)}:${hex(message.docId)}`;
+        this.#emit({ type: 'envelope', envelope: message.envelope });
+        if (message.cursor > (this.#cursors.get(key) ?? 0)) {
+          this.#cursors.set(key, message.cursor);
+          await this.#saveCursor(message.groupId, message.docId, message.cursor);
+        }
+        return;
+      }
+      case 'error':
+        this.events.emit('error', { error: new RelayError(message.code, message.message, message.ref) });
+        return;
+      case 'envelope':
+      case 'have':
+      case 'ops':
+        this.#emit(message);
+        return;
+      default:
+        return; // ack, caught-up, groups: nothing to do here
+    }
+  }
+
+  async #saveCursor(groupId: Uint8Array, docId: Uint8Array, cursor: number): Promise<void> {
+    const storage = this.#options.cursors;
+    if (!storage) return;
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setFloat64(0, cursor);
+    await storage.save(['cursor', hex(groupId), hex(docId)], bytes).catch((error: unknown) => this.events.emit('error', { error: error as Error }));
+  }
+
+  #emit(message: WireMessage): void {
+    this.events.emit('message', { from: RELAY_PEER, data: encodeWire(message) });
+  }
+
+  #setStatus(status: TransportStatus): void {
+    if (this.#status === status) return;
+    this.#status = status;
+    this.events.emit('status', { status });
+  }
+}
+
+/** Whether an envelope is one the relay stores (an update or a snapshot), not awareness. */
+function isStoredKind(envelope: Uint8Array): boolean {
+  try {
+    return readEnvelopeHeader(envelope).kind !== 'awareness';
+  } catch {
+    return false; // malformed: sent as it is, for the relay to refuse
+  }
+}

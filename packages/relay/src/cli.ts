@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+/**
+ * sealdoc-relay: runs a relay. SQLite by default (a file, no set-up), or PostgreSQL for
+ * several relay nodes behind a load balancer. Logs one JSON object per line on stdout, with
+ * codes and counts only: no envelope content, no key, no signature.
+ *
+ *   sealdoc-relay [--port 8787] [--host 127.0.0.1] [--db ./data/relay.sqlite | --postgres URL | --memory]
+ *                 [--tls-cert cert.pem --tls-key key.pem] [--max-frame-bytes N]
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { MemoryRelayStore } from './memory-store.js';
+import { startRelay } from './server.js';
+import { SqliteRelayStore } from './sqlite-store.js';
+import type { RelayStore } from './store.js';
+
+const USAGE = `usage: sealdoc-relay [--port 8787] [--host 127.0.0.1] [--db ./data/relay.sqlite | --postgres URL | --memory]
+                     [--tls-cert cert.pem --tls-key key.pem] [--max-frame-bytes N]`;
+
+const log = (fields: Record<string, unknown>) => console.log(JSON.stringify({ time: new Date().toISOString(), ...fields }));
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        port: { type: 'string', default: process.env.PORT ?? '8787' },
+        host: { type: 'string', default: '127.0.0.1' },
+        db: { type: 'string' },
+        postgres: { type: 'string' },
+        memory: { type: 'boolean', default: false },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'max-frame-bytes': { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
+  const port = Number(args.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`--port must be 0 to 65535\n${USAGE}`);
+    process.exit(2);
+  }
+  if ([args.db !== undefined, args.postgres !== undefined, args.memory].filter(Boolean).length > 1) {
+    console.error(`choose one of --db, --postgres, --memory\n${USAGE}`);
+    process.exit(2);
+  }
+  if (!!args['tls-cert'] !== !!args['tls-key']) {
+    console.error(`--tls-cert and --tls-key go together\n${USAGE}`);
+    process.exit(2);
+  }
+  let store: RelayStore;
+  let storage: string;
+  if (args.memory) {
+    store = new MemoryRelayStore();
+    storage = 'memory';
+  } else if (args.postgres) {
+    const { PostgresRelayStore } = await import('./postgres-store.js');
+    store = await PostgresRelayStore.connect(args.postgres);
+    storage = 'postgres'; // the URL may hold a password: never logged
+  } else {
+    const path = args.db ?? './data/relay.sqlite';
+    store = SqliteRelayStore.open(path);
+    storage = `sqlite:${path}`;
+  }
+  const server = await startRelay({
+    store,
+    port,
+    host: args.host,
+    ...(args['max-frame-bytes'] ? { maxFrameBytes: Number(args['max-frame-bytes']) } : {}),
+    ...(args['tls-cert'] && args['tls-key'] ? { tls: { cert: readFileSync(args['tls-cert']), key: readFileSync(args['tls-key']) } } : {}),
+    log: (event) => log(event as unknown as Record<string, unknown>),
+  });
+  log({ event: 'listening', url: server.url, port: server.port, storage });
+  const stop = async (signal: string) => {
+    log({ event: 'stopping', signal });
+    await server.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  log({ event: 'failed', error: error instanceof Error ? error.message : String(error) });
+  process.exit(1);
+});

@@ -1,0 +1,234 @@
+/**
+ * The relay store for several relay nodes behind a load balancer: PostgreSQL (pg). Every
+ * write is one transaction; what one node stores is announced to the others with
+ * LISTEN/NOTIFY (delivered on commit), so that clients connected to different nodes see each
+ * other's edits at once.
+ *
+ * Cursors come from a sequence: a transaction may commit after another that took a larger
+ * cursor, so a node delivers what it hears of from the others whatever the cursor, and the
+ * `have` exchange fills any gap a resumed subscription could leave.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { equalBytes, hex, unhex } from './bytes.js';
+import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredEnvelope, type StoreEvent } from './store.js';
+
+const CHANNEL = 'sealdoc_relay';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sealdoc_ops (
+  group_id BYTEA NOT NULL,
+  idx INTEGER NOT NULL,
+  op BYTEA NOT NULL,
+  PRIMARY KEY (group_id, idx)
+);
+CREATE TABLE IF NOT EXISTS sealdoc_envelopes (
+  cursor BIGSERIAL PRIMARY KEY,
+  group_id BYTEA NOT NULL,
+  doc_id BYTEA NOT NULL,
+  author BYTEA NOT NULL,
+  seq BIGINT NOT NULL,
+  bytes BYTEA NOT NULL,
+  UNIQUE (group_id, doc_id, author, seq)
+);
+CREATE INDEX IF NOT EXISTS sealdoc_envelopes_by_doc ON sealdoc_envelopes (group_id, doc_id, cursor);
+CREATE INDEX IF NOT EXISTS sealdoc_envelopes_by_author ON sealdoc_envelopes (group_id, author, seq);
+`;
+
+interface Row {
+  cursor: string;
+  group_id: Buffer;
+  doc_id: Buffer;
+  author: Buffer;
+  seq: string;
+  bytes: Buffer;
+}
+
+const toEnvelope = (r: Row): StoredEnvelope => ({
+  cursor: Number(r.cursor),
+  groupId: new Uint8Array(r.group_id),
+  docId: new Uint8Array(r.doc_id),
+  author: new Uint8Array(r.author),
+  seq: Number(r.seq),
+  bytes: new Uint8Array(r.bytes),
+});
+const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+export class PostgresRelayStore implements RelayStore {
+  readonly #pool: pg.Pool;
+  readonly #node = randomUUID();
+  #listener: pg.Client | undefined;
+  readonly #listeners: ((event: StoreEvent) => void)[] = [];
+  #closed = false;
+
+  private constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  /** Connects to `url` and creates the tables if they are missing. */
+  static async connect(url: string, options: { max?: number } = {}): Promise<PostgresRelayStore> {
+    const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+    pool.on('error', () => undefined); // an idle client lost: the pool replaces it
+    const store = new PostgresRelayStore(pool);
+    try {
+      await store.#transaction(async (c) => {
+        // Nodes starting together must not race to create the same tables.
+        await c.query('SELECT pg_advisory_xact_lock(7206131)');
+        await c.query(SCHEMA);
+      });
+      await store.#listen(url);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return store;
+  }
+
+  /** One connection LISTENs for what the other nodes store. */
+  async #listen(url: string): Promise<void> {
+    const client = new pg.Client({ connectionString: url });
+    this.#listener = client;
+    client.on('error', () => undefined);
+    client.on('notification', ({ payload }) => {
+      let event: { t: string; g: string; d?: string; c?: number; l?: number; n: string };
+      try {
+        event = JSON.parse(payload ?? '');
+      } catch {
+        return;
+      }
+      if (event.n === this.#node) return;
+      const out: StoreEvent =
+        event.t === 'e' ? { type: 'envelope', groupId: unhex(event.g), docId: unhex(event.d ?? ''), cursor: event.c ?? 0 } : { type: 'ops', groupId: unhex(event.g), length: event.l ?? 0 };
+      for (const l of this.#listeners) l(out);
+    });
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+  }
+
+  async #transaction<T>(body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new RelayStoreError('closed', 'this store was closed');
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw new RelayStoreError('io', `PostgreSQL: ${(error as Error).message}`, { cause: error });
+    }
+    try {
+      await client.query('BEGIN');
+      const result = await body(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (error instanceof RelayStoreError) throw error;
+      throw new RelayStoreError('io', `PostgreSQL: ${(error as Error).message}`, { cause: error });
+    } finally {
+      client.release();
+    }
+  }
+
+  async #query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
+    if (this.#closed) throw new RelayStoreError('closed', 'this store was closed');
+    try {
+      return (await this.#pool.query<R>(text, values)).rows;
+    } catch (error) {
+      throw new RelayStoreError('io', `PostgreSQL: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  #notify(client: pg.PoolClient, payload: Record<string, unknown>): Promise<unknown> {
+    return client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ ...payload, n: this.#node })]);
+  }
+
+  async loadOps(groupId: Uint8Array): Promise<Uint8Array[]> {
+    const rows = await this.#query<{ op: Buffer }>('SELECT op FROM sealdoc_ops WHERE group_id = $1 ORDER BY idx', [buf(groupId)]);
+    return rows.map((r) => new Uint8Array(r.op));
+  }
+
+  async appendOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[]): Promise<boolean> {
+    try {
+      return await this.#transaction(async (c) => {
+        const { rows } = await c.query<{ n: string }>('SELECT count(*) AS n FROM sealdoc_ops WHERE group_id = $1', [buf(groupId)]);
+        if (Number(rows[0]!.n) !== fromIndex) return false;
+        for (const [i, op] of ops.entries()) await c.query('INSERT INTO sealdoc_ops (group_id, idx, op) VALUES ($1, $2, $3)', [buf(groupId), fromIndex + i, buf(op)]);
+        await this.#notify(c, { t: 'o', g: hex(groupId), l: fromIndex + ops.length });
+        return true;
+      });
+    } catch (error) {
+      // Another node appended at the same index first: a unique violation, so not at its length.
+      if ((error as { cause?: { code?: string } }).cause?.code === '23505') return false;
+      throw error;
+    }
+  }
+
+  async groups(): Promise<Uint8Array[]> {
+    const rows = await this.#query<{ group_id: Buffer }>('SELECT DISTINCT group_id FROM sealdoc_ops', []);
+    return rows.map((r) => new Uint8Array(r.group_id));
+  }
+
+  async putEnvelopes(envelopes: readonly NewEnvelope[]): Promise<PutResult[]> {
+    return this.#transaction(async (c) => {
+      const results: PutResult[] = [];
+      for (const e of envelopes) {
+        const inserted = await c.query<{ cursor: string }>(
+          `INSERT INTO sealdoc_envelopes (group_id, doc_id, author, seq, bytes) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (group_id, doc_id, author, seq) DO NOTHING RETURNING cursor`,
+          [buf(e.groupId), buf(e.docId), buf(e.author), e.seq, buf(e.bytes)],
+        );
+        if (inserted.rows[0]) {
+          const cursor = Number(inserted.rows[0].cursor);
+          results.push({ outcome: 'stored', cursor });
+          await this.#notify(c, { t: 'e', g: hex(e.groupId), d: hex(e.docId), c: cursor });
+          continue;
+        }
+        const { rows } = await c.query<{ cursor: string; bytes: Buffer }>(
+          'SELECT cursor, bytes FROM sealdoc_envelopes WHERE group_id = $1 AND doc_id = $2 AND author = $3 AND seq = $4',
+          [buf(e.groupId), buf(e.docId), buf(e.author), e.seq],
+        );
+        const found = rows[0]!;
+        results.push({ outcome: equalBytes(new Uint8Array(found.bytes), e.bytes) ? 'duplicate' : 'conflict', cursor: Number(found.cursor) });
+      }
+      return results;
+    });
+  }
+
+  async envelopesAfter(groupId: Uint8Array, docId: Uint8Array, cursor: number, limit: number): Promise<StoredEnvelope[]> {
+    const rows = await this.#query<Row>(
+      'SELECT * FROM sealdoc_envelopes WHERE group_id = $1 AND doc_id = $2 AND cursor > $3 ORDER BY cursor LIMIT $4',
+      [buf(groupId), buf(docId), cursor, Math.min(limit, 2 ** 31 - 1)],
+    );
+    return rows.map(toEnvelope);
+  }
+
+  async envelopesAt(cursors: readonly number[]): Promise<StoredEnvelope[]> {
+    if (cursors.length === 0) return [];
+    const rows = await this.#query<Row>('SELECT * FROM sealdoc_envelopes WHERE cursor = ANY($1::bigint[]) ORDER BY cursor', [[...new Set(cursors)]]);
+    return rows.map(toEnvelope);
+  }
+
+  async index(groupId: Uint8Array, docId: Uint8Array): Promise<IndexEntry[]> {
+    const rows = await this.#query<{ author: Buffer; seq: string; cursor: string }>(
+      'SELECT author, seq, cursor FROM sealdoc_envelopes WHERE group_id = $1 AND doc_id = $2 ORDER BY cursor',
+      [buf(groupId), buf(docId)],
+    );
+    return rows.map((r) => ({ author: new Uint8Array(r.author), seq: Number(r.seq), cursor: Number(r.cursor) }));
+  }
+
+  async highestSeq(groupId: Uint8Array, author: Uint8Array): Promise<number | undefined> {
+    const rows = await this.#query<{ seq: string | null }>('SELECT max(seq) AS seq FROM sealdoc_envelopes WHERE group_id = $1 AND author = $2', [buf(groupId), buf(author)]);
+    return rows[0]?.seq === null || rows[0]?.seq === undefined ? undefined : Number(rows[0].seq);
+  }
+
+  /** What other nodes store, heard through LISTEN (this node's own writes are not repeated). */
+  onEvent(listener: (event: StoreEvent) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#listener?.end().catch(() => undefined);
+    await this.#pool.end();
+  }
+}
