@@ -89,6 +89,8 @@ interface Subscription {
   pumping: boolean;
   /** Subscribed before its group existed here. */
   waiting: boolean;
+  /** Cursors at or below `from` sent in answer to a `have`: not sent twice. */
+  answered: Set<number>;
 }
 
 class Client {
@@ -280,7 +282,7 @@ export class Relay {
 
   async #subscribe(client: Client, groupId: Uint8Array, docId: Uint8Array, cursor: number): Promise<void> {
     const known = await this.#group(groupId);
-    const subscription: Subscription = { groupId, docId, from: cursor, sent: cursor, lagging: true, pumping: false, waiting: !known };
+    const subscription: Subscription = { groupId, docId, from: cursor, sent: cursor, lagging: true, pumping: false, waiting: !known, answered: new Set() };
     // A group not created yet (its creator's ops may be on their way): the subscription waits for it.
     if (known) await this.#member(client, groupId);
     client.subscriptions.set(docKey(groupId, docId), subscription);
@@ -363,6 +365,7 @@ export class Relay {
   async #envelope(client: Client, bytes: Uint8Array): Promise<void> {
     const header = readEnvelopeHeader(bytes);
     if (header.kind !== 'awareness') return this.#push(client, 0, bytes);
+    if (!(await this.#group(header.groupId))) return; // presence before its group exists here: dropped
     await this.#verify(client, bytes, ['awareness']);
     const frame = encodeWire({ type: 'envelope', envelope: bytes });
     for (const other of this.#clients) {
@@ -401,7 +404,8 @@ export class Relay {
     const s = client.subscriptions.get(docKey(message.groupId, message.docId));
     const index = await this.#store.index(message.groupId, message.docId);
     // What a subscription sends from its cursor on is not sent twice.
-    const missing = index.filter((e) => !has(hex(e.author), e.seq) && (!s || e.cursor <= s.from)).map((e) => e.cursor);
+    const missing = index.filter((e) => !has(hex(e.author), e.seq) && (!s || (e.cursor <= s.from && !s.answered.has(e.cursor)))).map((e) => e.cursor);
+    for (const cursor of missing) s?.answered.add(cursor);
     for (let i = 0; i < missing.length; i += PAGE) {
       for (const e of await this.#store.envelopesAt(missing.slice(i, i + PAGE))) {
         this.#send(client, { type: 'deliver', groupId: message.groupId, docId: message.docId, cursor: e.cursor, envelope: e.bytes });
