@@ -75,6 +75,7 @@ export class WebSocketTransport implements Transport {
   // Frames leave in the order given, after any subscription they need.
   #outbox: Promise<void> = Promise.resolve();
   #online: Promise<void> | undefined;
+  #inbound: Promise<void> = Promise.resolve();
   #resolveOnline: (() => void) | undefined;
 
   constructor(options: WebSocketTransportOptions) {
@@ -206,6 +207,16 @@ export class WebSocketTransport implements Transport {
       this.events.emit('error', { error: error as Error });
       return;
     }
+    // Frames are handled in the order they came, a batch's messages too.
+    this.#inbound = this.#inbound
+      .then(async () => {
+        for (const m of message.type === 'batch' ? message.messages : [message]) await this.#handle(socket, m);
+      })
+      .catch((error: unknown) => this.events.emit('error', { error: error instanceof Error ? error : new Error(String(error)) }));
+    return this.#inbound;
+  }
+
+  async #handle(socket: WebSocketLike, message: WireMessage): Promise<void> {
     switch (message.type) {
       case 'challenge': {
         this.#maxFrameBytes = Math.min(message.maxFrameBytes, MAX_FRAME_BYTES);

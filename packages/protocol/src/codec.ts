@@ -27,33 +27,53 @@ export class WireError extends Error {
 /** Most items a count may announce (authors, ranges, ops), whatever the bytes left. */
 export const MAX_ITEMS = 1_000_000;
 
-/** Builds a message from parts, then joins them once. */
+/** Writes a message into one buffer that grows as needed (no allocation per field). */
 export class ByteWriter {
-  readonly #parts: Uint8Array[] = [];
+  #buffer: Uint8Array;
+  #view: DataView;
   #length = 0;
+  constructor(capacity = 256) {
+    this.#buffer = new Uint8Array(capacity);
+    this.#view = new DataView(this.#buffer.buffer);
+  }
+  #room(n: number): number {
+    const at = this.#length;
+    if (at + n > this.#buffer.length) {
+      const grown = new Uint8Array(Math.max(this.#buffer.length * 2, at + n));
+      grown.set(this.#buffer.subarray(0, at));
+      this.#buffer = grown;
+      this.#view = new DataView(grown.buffer);
+    }
+    this.#length += n;
+    return at;
+  }
+  // #room may replace the buffer: take the offset first, then write to the current buffer.
   bytes(b: Uint8Array): this {
-    this.#parts.push(b);
-    this.#length += b.length;
+    const at = this.#room(b.length);
+    this.#buffer.set(b, at);
     return this;
   }
   u8(n: number): this {
-    return this.bytes(Uint8Array.of(n));
+    const at = this.#room(1);
+    this.#view.setUint8(at, n);
+    return this;
   }
   u16(n: number): this {
-    return this.bytes(Uint8Array.of(n >>> 8, n & 255));
+    const at = this.#room(2);
+    this.#view.setUint16(at, n);
+    return this;
   }
   u32(n: number): this {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, n);
-    return this.bytes(b);
+    const at = this.#room(4);
+    this.#view.setUint32(at, n);
+    return this;
   }
   /** An integer up to 2^53 - 1, as 8 bytes. */
   u64(n: number): this {
-    const b = new Uint8Array(8);
-    const v = new DataView(b.buffer);
-    v.setUint32(0, Math.floor(n / 2 ** 32));
-    v.setUint32(4, n >>> 0);
-    return this.bytes(b);
+    const at = this.#room(8);
+    this.#view.setUint32(at, Math.floor(n / 2 ** 32));
+    this.#view.setUint32(at + 4, n >>> 0);
+    return this;
   }
   /** u32 count · per author: id 32 · u32 count · per range: u64 start · u64 end. */
   ranges(authors: readonly [Uint8Array, readonly SeqRange[]][]): this {
@@ -64,14 +84,9 @@ export class ByteWriter {
     }
     return this;
   }
+  /** The bytes written (a view of the buffer: the writer is done). */
   finish(): Uint8Array {
-    const out = new Uint8Array(this.#length);
-    let at = 0;
-    for (const p of this.#parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return this.#buffer.subarray(0, this.#length);
   }
 }
 

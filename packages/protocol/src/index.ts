@@ -8,6 +8,7 @@
 export { ByteReader, ByteWriter, WireError, MAX_ITEMS, type AuthorRanges, type SeqRange, type WireErrorCode } from './codec.js';
 export {
   decodeWire,
+  encodeBatch,
   encodeWire,
   HELLO_CONTEXT,
   MAX_FRAME_BYTES,

@@ -50,6 +50,8 @@ export type WireMessage =
   | { type: 'ack'; ref: number; cursor: number }
   | { type: 'caught-up'; groupId: Uint8Array; docId: Uint8Array; cursor: number }
   | { type: 'groups'; ref: number; groupIds: Uint8Array[] }
+  /** Several messages in one frame (never nested), to be handled in order: fewer frames under load. */
+  | { type: 'batch'; messages: WireMessage[] }
   // Client to relay.
   | { type: 'hello'; signingPublicKey: Uint8Array; signature: Uint8Array }
   | { type: 'subscribe'; groupId: Uint8Array; docId: Uint8Array; cursor: number }
@@ -70,6 +72,7 @@ export const MESSAGE_TYPES = {
   ack: 20,
   'caught-up': 21,
   groups: 22,
+  batch: 23,
   hello: 32,
   subscribe: 33,
   unsubscribe: 34,
@@ -88,9 +91,29 @@ const CODE = /^[a-z][a-z0-9-]*$/;
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
+/** u32 count · per frame: u32 length · frame. */
+function encodeBatchBody(frames: readonly Uint8Array[]): Uint8Array {
+  return batchWriter(frames, 0).finish();
+}
+
+function batchWriter(frames: readonly Uint8Array[], header: number): ByteWriter {
+  let size = header + 4;
+  for (const f of frames) size += 4 + f.length;
+  const w = new ByteWriter(size);
+  if (header) w.u8(PROTOCOL_VERSION).u8(MESSAGE_TYPES.batch);
+  w.u32(frames.length);
+  for (const f of frames) w.u32(f.length).bytes(f);
+  return w;
+}
+
+/** One `batch` frame of frames already encoded (a relay's outbox): nothing is encoded twice. */
+export function encodeBatch(frames: readonly Uint8Array[]): Uint8Array {
+  return batchWriter(frames, 2).finish();
+}
+
 /** Encodes a message. Throws WireError('malformed') for a value that cannot be written. */
 export function encodeWire(message: WireMessage): Uint8Array {
-  const w = new ByteWriter().u8(PROTOCOL_VERSION).u8(MESSAGE_TYPES[message.type]);
+  const w = new ByteWriter('envelope' in message ? message.envelope.length + 64 : 256).u8(PROTOCOL_VERSION).u8(MESSAGE_TYPES[message.type]);
   switch (message.type) {
     case 'envelope':
       return w.bytes(message.envelope).finish();
@@ -119,6 +142,8 @@ export function encodeWire(message: WireMessage): Uint8Array {
       w.u32(message.ref).u32(message.groupIds.length);
       for (const id of message.groupIds) w.bytes(id);
       return w.finish();
+    case 'batch':
+      return w.bytes(encodeBatchBody(message.messages.map(encodeWire))).finish();
     case 'hello':
       return w.bytes(message.signingPublicKey).bytes(message.signature).finish();
     case 'subscribe':
@@ -147,12 +172,12 @@ export function decodeWire(bytes: Uint8Array, maxBytes = MAX_FRAME_BYTES): WireM
   const typeByte = r.u8();
   const type = NAMES.get(typeByte);
   if (!type) throw new WireError('malformed', `unknown message type ${typeByte}`);
-  const message = decodeBody(type, r);
+  const message = decodeBody(type, r, maxBytes);
   r.end();
   return message;
 }
 
-function decodeBody(type: WireMessage['type'], r: ByteReader): WireMessage {
+function decodeBody(type: WireMessage['type'], r: ByteReader, maxBytes: number): WireMessage {
   switch (type) {
     case 'envelope':
       return { type, envelope: r.rest() };
@@ -193,6 +218,15 @@ function decodeBody(type: WireMessage['type'], r: ByteReader): WireMessage {
       const groupIds: Uint8Array[] = [];
       for (let i = r.count(); i > 0; i--) groupIds.push(r.take(ID));
       return { type, ref, groupIds };
+    }
+    case 'batch': {
+      const messages: WireMessage[] = [];
+      for (let i = r.count(); i > 0; i--) {
+        const inner = decodeWire(r.take(r.u32()), maxBytes);
+        if (inner.type === 'batch') throw new WireError('malformed', 'a batch inside a batch');
+        messages.push(inner);
+      }
+      return { type, messages };
     }
     case 'hello':
       return { type, signingPublicKey: r.take(KEY), signature: r.take(SIGNATURE) };

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeWire, encodeWire, MESSAGE_TYPES, WireError, type WireMessage } from '@sealdoc/protocol';
+import { ByteReader, ByteWriter, decodeWire, encodeBatch, encodeWire, MESSAGE_TYPES, WireError, type WireMessage } from '@sealdoc/protocol';
 
 const id = (n: number) => new Uint8Array(16).fill(n);
 const key = (n: number) => new Uint8Array(32).fill(n);
@@ -23,6 +23,7 @@ const EXAMPLES: WireMessage[] = [
   { type: 'push', ref: 1, envelope: new Uint8Array([4, 4, 4]) },
   { type: 'fetch-ops', groupId: id(1), fromIndex: 0 },
   { type: 'list-groups', ref: 2 },
+  { type: 'batch', messages: [{ type: 'ack', ref: 1, cursor: 2 }, { type: 'envelope', envelope: new Uint8Array([5]) }] },
 ];
 
 const wireError = (fn: () => unknown) => {
@@ -44,7 +45,7 @@ describe('wire messages', () => {
     for (const m of EXAMPLES) {
       const bytes = encodeWire(m);
       // Messages ending in "the rest" (an envelope) decode from any length past their header.
-      const open = ['envelope', 'deliver', 'push'].includes(m.type);
+      const open = ['envelope', 'deliver', 'push', 'batch'].includes(m.type);
       if (!open) {
         for (let n = 0; n < bytes.length; n++) assert.notEqual(wireError(() => decodeWire(bytes.subarray(0, n))), 'no error', `${m.type} cut at ${n}`);
         assert.equal(wireError(() => decodeWire(Uint8Array.of(...bytes, 0))), 'malformed', `${m.type} with a trailing byte`);
@@ -53,6 +54,15 @@ describe('wire messages', () => {
     }
     assert.equal(wireError(() => decodeWire(Uint8Array.of(1, 99))), 'malformed');
     assert.equal(wireError(() => decodeWire(new Uint8Array(0))), 'malformed');
+  });
+
+  it('a batch holds frames, never a batch; encodeBatch matches encodeWire', () => {
+    const inner = [encodeWire({ type: 'ack', ref: 1, cursor: 2 }), encodeWire({ type: 'envelope', envelope: new Uint8Array([5]) })];
+    assert.deepEqual(encodeBatch(inner), encodeWire(EXAMPLES.at(-1)!));
+    const nested = encodeBatch([encodeBatch(inner)]);
+    assert.equal(wireError(() => decodeWire(nested)), 'malformed');
+    const cut = encodeBatch(inner).slice(0, -1);
+    assert.notEqual(wireError(() => decodeWire(cut)), 'no error');
   });
 
   it('a frame over the limit is too-large; error codes are checked both ways', () => {
@@ -73,5 +83,16 @@ describe('wire messages', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('ByteWriter', () => {
+  it('grows from any capacity without losing a byte', () => {
+    for (const capacity of [1, 3, 7, 64]) {
+      const w = new ByteWriter(capacity).u8(1).u16(0x0203).u32(0x04050607).u64(2 ** 40 + 8).bytes(new Uint8Array(300).fill(9));
+      const r = new ByteReader(w.finish());
+      assert.deepEqual([r.u8(), r.u16(), r.u32(), r.u64()], [1, 0x0203, 0x04050607, 2 ** 40 + 8]);
+      assert.deepEqual(r.rest(), new Uint8Array(300).fill(9));
+    }
   });
 });

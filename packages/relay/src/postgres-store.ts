@@ -168,18 +168,28 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async putEnvelopes(envelopes: readonly NewEnvelope[]): Promise<PutResult[]> {
+    if (envelopes.length === 0) return [];
     return this.#transaction(async (c) => {
+      // One statement for the batch; rows already there come back from a second look.
+      const columns = [envelopes.map((e) => buf(e.groupId)), envelopes.map((e) => buf(e.docId)), envelopes.map((e) => buf(e.author)), envelopes.map((e) => e.seq), envelopes.map((e) => buf(e.bytes))];
+      const inserted = await c.query<{ cursor: string; i: number }>(
+        `INSERT INTO sealdoc_envelopes (group_id, doc_id, author, seq, bytes)
+         SELECT g, d, a, s, b FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::bigint[], $5::bytea[]) WITH ORDINALITY AS t(g, d, a, s, b, i) ORDER BY i
+         ON CONFLICT (group_id, doc_id, author, seq) DO NOTHING
+         RETURNING cursor, group_id, doc_id, author, seq`,
+        columns,
+      );
+      const key = (g: Uint8Array, d: Uint8Array, a: Uint8Array, seq: number) => `${hex(g)}:${hex(d)}:${hex(a)}:${seq}`;
+      const stored = new Map<string, number>();
+      for (const row of inserted.rows as unknown as Row[]) stored.set(key(row.group_id, row.doc_id, row.author, Number(row.seq)), Number(row.cursor));
       const results: PutResult[] = [];
+      const seen = new Set<string>();
       for (const e of envelopes) {
-        const inserted = await c.query<{ cursor: string }>(
-          `INSERT INTO sealdoc_envelopes (group_id, doc_id, author, seq, bytes) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (group_id, doc_id, author, seq) DO NOTHING RETURNING cursor`,
-          [buf(e.groupId), buf(e.docId), buf(e.author), e.seq, buf(e.bytes)],
-        );
-        if (inserted.rows[0]) {
-          const cursor = Number(inserted.rows[0].cursor);
+        const k = key(e.groupId, e.docId, e.author, e.seq);
+        const cursor = stored.get(k);
+        if (cursor !== undefined && !seen.has(k)) {
+          seen.add(k);
           results.push({ outcome: 'stored', cursor });
-          await this.#notify(c, { t: 'e', g: hex(e.groupId), d: hex(e.docId), c: cursor });
           continue;
         }
         const { rows } = await c.query<{ cursor: string; bytes: Buffer }>(
@@ -189,6 +199,8 @@ export class PostgresRelayStore implements RelayStore {
         const found = rows[0]!;
         results.push({ outcome: equalBytes(new Uint8Array(found.bytes), e.bytes) ? 'duplicate' : 'conflict', cursor: Number(found.cursor) });
       }
+      const notes = envelopes.flatMap((e, i) => (results[i]!.outcome === 'stored' ? [JSON.stringify({ t: 'e', g: hex(e.groupId), d: hex(e.docId), c: results[i]!.cursor, n: this.#node })] : []));
+      if (notes.length) await c.query('SELECT pg_notify($1, x) FROM unnest($2::text[]) AS x', [CHANNEL, notes]);
       return results;
     });
   }

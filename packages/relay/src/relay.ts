@@ -18,9 +18,9 @@ import {
   verifyMessage,
   type EnvelopeHeader,
 } from '@sealdoc/crypto';
-import { decodeWire, encodeWire, HELLO_CONTEXT, MAX_FRAME_BYTES, WireError, type AuthorRanges, type RelayErrorCode, type WireMessage } from '@sealdoc/protocol';
+import { decodeWire, encodeBatch, encodeWire, HELLO_CONTEXT, MAX_FRAME_BYTES, WireError, type AuthorRanges, type RelayErrorCode, type WireMessage } from '@sealdoc/protocol';
 import { hex } from './bytes.js';
-import type { RelayStore, StoreEvent } from './store.js';
+import type { PutResult, RelayStore, StoreEvent } from './store.js';
 
 /** One client connection, whatever carries it (a WebSocket, a test's pipe). */
 export interface RelayConnection {
@@ -65,6 +65,8 @@ export interface RelayStats {
 const CLOSE_POLICY = 1008;
 const CLOSE_TOO_BIG = 1009;
 const PAGE = 256;
+// A batch frame is closed at this size (a client accepts 4 MiB).
+const BATCH_BYTES = 1024 * 1024;
 const DRAIN_CHECK_MS = 25;
 
 /** A refusal to report to the client: a code it can act on, and words for a person. */
@@ -102,6 +104,9 @@ class Client {
   bytes: number;
   last = Date.now();
   strikes = 0;
+  // Frames waiting for the end of this turn of the event loop, sent then as one batch frame.
+  outbox: Uint8Array[] = [];
+  outboxBytes = 0;
   constructor(
     readonly id: number,
     readonly connection: RelayConnection,
@@ -113,6 +118,15 @@ class Client {
 }
 
 const docKey = (groupId: Uint8Array, docId: Uint8Array) => `${hex(groupId)}:${hex(docId)}`;
+
+/** A verified push waiting for its group's next write. */
+interface Pending {
+  client: Client;
+  header: EnvelopeHeader;
+  bytes: Uint8Array;
+  resolve(result: PutResult): void;
+  reject(error: unknown): void;
+}
 
 export class Relay {
   readonly #store: RelayStore;
@@ -127,6 +141,8 @@ export class Relay {
   // member's last envelopes are ordered the same way for everyone.
   readonly #queues = new Map<string, Promise<unknown>>();
   #nextId = 0;
+  // Per group, the verified pushes waiting for the next write.
+  readonly #batches = new Map<string, Pending[]>();
   #drainTimer: ReturnType<typeof setInterval> | undefined;
   readonly stats: RelayStats = { connections: 0, envelopesAccepted: 0, envelopesDelivered: 0, refused: 0 };
 
@@ -178,7 +194,7 @@ export class Relay {
   #admit(client: Client, size: number): boolean {
     if (size > this.#maxFrameBytes) {
       this.#refuse(client, 0, new Refusal('too-large', `a frame is at most ${this.#maxFrameBytes} bytes`));
-      client.connection.close(CLOSE_TOO_BIG, 'frame too large');
+      this.#close(client, CLOSE_TOO_BIG, 'frame too large');
       return false;
     }
     const now = Date.now();
@@ -188,7 +204,7 @@ export class Relay {
     client.bytes = Math.min(this.#bytesPerSecond * 2, client.bytes + elapsed * this.#bytesPerSecond) - size;
     if (client.frames >= 0 && client.bytes >= 0) return true;
     this.#refuse(client, 0, new Refusal('rate-limited', 'too many frames or bytes: slow down'));
-    if (++client.strikes > 100) client.connection.close(CLOSE_POLICY, 'rate limit');
+    if (++client.strikes > 100) this.#close(client, CLOSE_POLICY, 'rate limit');
     return false;
   }
 
@@ -243,7 +259,7 @@ export class Relay {
     if (client.memberId) throw new Refusal('malformed', 'hello was said already');
     if (!(await verifyMessage(message.signingPublicKey, HELLO_CONTEXT, client.nonce, message.signature).catch(() => false))) {
       this.#refuse(client, 0, new Refusal('bad-hello', 'the hello signature does not verify'));
-      client.connection.close(CLOSE_POLICY, 'bad hello');
+      this.#close(client, CLOSE_POLICY, 'bad hello');
       return;
     }
     client.memberId = memberIdOf(message.signingPublicKey);
@@ -296,7 +312,7 @@ export class Relay {
     s.pumping = true;
     try {
       while (s.lagging && this.#clients.has(client)) {
-        if (client.connection.bufferedAmount > this.#highWater) return this.#watchDrain();
+        if (this.#backlog(client) > this.#highWater) return this.#watchDrain();
         const page = await this.#store.envelopesAfter(s.groupId, s.docId, s.sent, PAGE);
         for (const e of page) this.#deliver(client, s, e.cursor, e.bytes);
         if (page.length < PAGE) {
@@ -309,8 +325,9 @@ export class Relay {
     }
   }
 
-  #deliver(client: Client, s: Subscription, cursor: number, envelope: Uint8Array): void {
-    this.#send(client, { type: 'deliver', groupId: s.groupId, docId: s.docId, cursor, envelope });
+  /** Sends one stored envelope on a subscription (`frame`: its deliver frame, when already encoded). */
+  #deliver(client: Client, s: Subscription, cursor: number, envelope: Uint8Array, frame?: Uint8Array): void {
+    this.#queue(client, frame ?? encodeWire({ type: 'deliver', groupId: s.groupId, docId: s.docId, cursor, envelope }));
     s.sent = Math.max(s.sent, cursor);
     this.stats.envelopesDelivered++;
   }
@@ -323,7 +340,7 @@ export class Relay {
         for (const s of client.subscriptions.values()) {
           if (!s.lagging || s.waiting) continue;
           waiting = true;
-          if (client.connection.bufferedAmount <= this.#highWater / 2) void this.#pump(client, s).catch((error: unknown) => this.#internal(client, error));
+          if (this.#backlog(client) <= this.#highWater / 2) void this.#pump(client, s).catch((error: unknown) => this.#internal(client, error));
         }
       }
       if (!waiting) {
@@ -341,23 +358,72 @@ export class Relay {
     return { header, log };
   }
 
+  /**
+   * Verifies a push, then hands it to its group's next batch: the connection goes on with its
+   * next frame while the batch is written; the ack (or the refusal) follows the commit.
+   */
   async #push(client: Client, ref: number, bytes: Uint8Array): Promise<void> {
     const { header } = await this.#verify(client, bytes, ['update', 'snapshot']);
-    const { outcome, cursor } = await this.#serial(header.groupId, async () => {
-      // Checked again in order with membership changes: a removal appended meanwhile wins.
-      const log = (await this.#group(header.groupId))!;
-      const author = log.verifyContext().author(header);
-      if (!author) throw new Refusal('not-a-member', 'the author is not a member of this group');
-      if (author.role === 'reader') throw new Refusal('not-a-writer', 'the author may not write');
-      if (!log.member(client.memberId!)) throw new Refusal('not-a-member', 'you are no longer a member of this group');
-      const [result] = await this.#store.putEnvelopes([{ groupId: header.groupId, docId: header.docId, author: header.author, seq: header.seq, bytes }]);
-      return result!;
-    });
-    if (outcome === 'conflict') throw new Refusal('conflict', `another envelope of this author already has sequence number ${header.seq}`);
-    this.#send(client, { type: 'ack', ref, cursor });
-    if (outcome === 'stored') {
-      this.stats.envelopesAccepted++;
-      this.#fanOut(header.groupId, header.docId, cursor, bytes, client);
+    void this.#enqueue(client, header, bytes).then(
+      ({ outcome, cursor }) => {
+        if (outcome === 'conflict') return this.#refuse(client, ref, new Refusal('conflict', `another envelope of this author already has sequence number ${header.seq}`));
+        this.#send(client, { type: 'ack', ref, cursor });
+        if (outcome === 'stored') {
+          this.stats.envelopesAccepted++;
+          this.#fanOut(header.groupId, header.docId, cursor, bytes, client);
+        }
+      },
+      (error: unknown) => {
+        if (error instanceof Refusal) this.#refuse(client, ref, error);
+        else if (error instanceof EnvelopeError) this.#refuse(client, ref, new Refusal(error.code, error.message));
+        else this.#internal(client, error);
+      },
+    );
+  }
+
+  /** Adds a verified envelope to its group's next batch; resolves once the batch is stored. */
+  #enqueue(client: Client, header: EnvelopeHeader, bytes: Uint8Array): Promise<PutResult> {
+    const key = hex(header.groupId);
+    let batch = this.#batches.get(key);
+    if (!batch) {
+      const fresh: Pending[] = [];
+      batch = fresh;
+      this.#batches.set(key, fresh);
+      void this.#serial(header.groupId, () => this.#flush(key, header.groupId, fresh));
+    }
+    return new Promise((resolve, reject) => batch.push({ client, header, bytes, resolve, reject }));
+  }
+
+  /**
+   * Writes a group's batch in one transaction (group commit), in order with the group's
+   * membership changes: each author is checked again against the log as it is now, so that a
+   * removal appended meanwhile wins.
+   */
+  async #flush(key: string, groupId: Uint8Array, batch: Pending[]): Promise<void> {
+    // Pushes verified in this turn of the event loop join the batch.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.#batches.get(key) === batch) this.#batches.delete(key);
+    const log = (await this.#group(groupId))!;
+    const accepted: Pending[] = [];
+    for (const item of batch) {
+      try {
+        const author = log.verifyContext().author(item.header);
+        if (!author) throw new Refusal('not-a-member', 'the author is not a member of this group');
+        if (author.role === 'reader') throw new Refusal('not-a-writer', 'the author may not write');
+        if (!log.member(item.client.memberId!)) throw new Refusal('not-a-member', 'you are no longer a member of this group');
+        accepted.push(item);
+      } catch (error) {
+        item.reject(error);
+      }
+    }
+    if (accepted.length === 0) return;
+    try {
+      const results = await this.#store.putEnvelopes(
+        accepted.map(({ header, bytes }) => ({ groupId: header.groupId, docId: header.docId, author: header.author, seq: header.seq, bytes })),
+      );
+      accepted.forEach((item, i) => item.resolve(results[i]!));
+    } catch (error) {
+      for (const item of accepted) item.reject(error);
     }
   }
 
@@ -369,23 +435,25 @@ export class Relay {
     await this.#verify(client, bytes, ['awareness']);
     const frame = encodeWire({ type: 'envelope', envelope: bytes });
     for (const other of this.#clients) {
-      if (other !== client && other.subscriptions.has(docKey(header.groupId, header.docId)) && other.connection.bufferedAmount <= this.#highWater) other.connection.send(frame);
+      if (other !== client && other.subscriptions.has(docKey(header.groupId, header.docId)) && this.#backlog(other) <= this.#highWater) this.#queue(other, frame);
     }
   }
 
   /** Sends a stored envelope to every subscriber of its document (but `except`). */
   #fanOut(groupId: Uint8Array, docId: Uint8Array, cursor: number, bytes: Uint8Array, except?: Client): void {
     const key = docKey(groupId, docId);
+    // One frame for every subscriber.
+    const frame = encodeWire({ type: 'deliver', groupId, docId, cursor, envelope: bytes });
     for (const client of this.#clients) {
       const s = client.subscriptions.get(key);
       if (!s || s.waiting || client === except) continue;
-      if (s.lagging || client.connection.bufferedAmount > this.#highWater) {
+      if (s.lagging || this.#backlog(client) > this.#highWater) {
         // Behind: it catches up from the store, in order, once its queue drains.
         s.lagging = true;
         this.#watchDrain();
         continue;
       }
-      if (cursor > s.sent) this.#deliver(client, s, cursor, bytes);
+      if (cursor > s.sent) this.#deliver(client, s, cursor, bytes, frame);
     }
   }
 
@@ -507,7 +575,7 @@ export class Relay {
     for (const client of this.#clients) {
       const s = client.subscriptions.get(key);
       if (!s || s.waiting) continue;
-      if (s.lagging || client.connection.bufferedAmount > this.#highWater) {
+      if (s.lagging || this.#backlog(client) > this.#highWater) {
         s.lagging = true;
         this.#watchDrain();
       } else this.#deliver(client, s, stored.cursor, stored.bytes);
@@ -515,11 +583,49 @@ export class Relay {
   }
 
   #send(client: Client, message: WireMessage): void {
+    this.#queue(client, encodeWire(message));
+  }
+
+  /**
+   * Queues a frame for `client`. What a turn of the event loop queues leaves together, as one
+   * batch frame (or as it is, when alone): under load, far fewer frames and system calls.
+   */
+  #queue(client: Client, frame: Uint8Array): void {
+    if (client.outbox.length === 0) setImmediate(() => this.#flushOutbox(client));
+    client.outbox.push(frame);
+    client.outboxBytes += frame.length;
+  }
+
+  #flushOutbox(client: Client): void {
+    const frames = client.outbox;
+    client.outbox = [];
+    client.outboxBytes = 0;
     try {
-      client.connection.send(encodeWire(message));
+      let start = 0;
+      let bytes = 0;
+      for (let i = 0; i <= frames.length; i++) {
+        if (i === frames.length || (bytes + frames[i]!.length > BATCH_BYTES && i > start)) {
+          const chunk = frames.slice(start, i);
+          client.connection.send(chunk.length === 1 ? chunk[0]! : encodeBatch(chunk));
+          start = i;
+          bytes = 0;
+        }
+        if (i < frames.length) bytes += frames[i]!.length;
+      }
     } catch {
       // The connection is closing: nothing more to say.
     }
+  }
+
+  /** Sends what is queued, then closes. */
+  #close(client: Client, code: number, reason: string): void {
+    this.#flushOutbox(client);
+    client.connection.close(code, reason);
+  }
+
+  /** Bytes waiting for `client`: queued here and in the socket. */
+  #backlog(client: Client): number {
+    return client.connection.bufferedAmount + client.outboxBytes;
   }
 
   #refuse(client: Client, ref: number, refusal: Refusal): void {

@@ -71,7 +71,9 @@ export class SqliteRelayStore implements RelayStore {
       find: db.prepare<[Buffer, Buffer, Buffer, number], { cursor: number; bytes: Buffer }>(
         'SELECT cursor, bytes FROM envelopes WHERE group_id = ? AND doc_id = ? AND author = ? AND seq = ?',
       ),
-      insert: db.prepare<[Buffer, Buffer, Buffer, number, Buffer]>('INSERT INTO envelopes (group_id, doc_id, author, seq, bytes) VALUES (?, ?, ?, ?, ?)'),
+      insert: db.prepare<[Buffer, Buffer, Buffer, number, Buffer]>(
+        'INSERT INTO envelopes (group_id, doc_id, author, seq, bytes) VALUES (?, ?, ?, ?, ?) ON CONFLICT (group_id, doc_id, author, seq) DO NOTHING',
+      ),
       after: db.prepare<[Buffer, Buffer, number, number], Row>('SELECT * FROM envelopes WHERE group_id = ? AND doc_id = ? AND cursor > ? ORDER BY cursor LIMIT ?'),
       at: db.prepare<[number], Row>('SELECT * FROM envelopes WHERE cursor = ?'),
       index: db.prepare<[Buffer, Buffer], { author: Buffer; seq: number; cursor: number }>('SELECT author, seq, cursor FROM envelopes WHERE group_id = ? AND doc_id = ? ORDER BY cursor'),
@@ -125,10 +127,10 @@ export class SqliteRelayStore implements RelayStore {
     return this.#do(() =>
       this.#db.transaction(() =>
         envelopes.map((e): PutResult => {
-          const found = this.#s.find.get(buf(e.groupId), buf(e.docId), buf(e.author), e.seq);
-          if (found) return { outcome: equalBytes(new Uint8Array(found.bytes), e.bytes) ? 'duplicate' : 'conflict', cursor: found.cursor };
-          const { lastInsertRowid } = this.#s.insert.run(buf(e.groupId), buf(e.docId), buf(e.author), e.seq, buf(e.bytes));
-          return { outcome: 'stored', cursor: Number(lastInsertRowid) };
+          const { changes, lastInsertRowid } = this.#s.insert.run(buf(e.groupId), buf(e.docId), buf(e.author), e.seq, buf(e.bytes));
+          if (changes === 1) return { outcome: 'stored', cursor: Number(lastInsertRowid) };
+          const found = this.#s.find.get(buf(e.groupId), buf(e.docId), buf(e.author), e.seq)!;
+          return { outcome: equalBytes(new Uint8Array(found.bytes), e.bytes) ? 'duplicate' : 'conflict', cursor: found.cursor };
         }),
       ).immediate(),
     );

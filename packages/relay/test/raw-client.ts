@@ -11,7 +11,10 @@ export class RawClient {
 
   private constructor(socket: WebSocket) {
     this.#socket = socket;
-    socket.on('message', (data: Buffer) => this.received.push(decodeWire(new Uint8Array(data))));
+    socket.on('message', (data: Buffer) => {
+      const message = decodeWire(new Uint8Array(data));
+      this.received.push(...(message.type === 'batch' ? message.messages : [message]));
+    });
     socket.on('close', (code) => (this.closedWith = code));
   }
 

@@ -1,0 +1,223 @@
+// npm run bench:relay [-- --json]
+// The relay on loopback, as a child process (sealdoc-relay) so that its memory is its own:
+// 100 clients in one group, subscribed to one document, each pushing envelopes of 200 bytes
+// of plaintext with a few pushes in flight. Envelopes per second accepted (acknowledged after
+// the store committed) while each is fanned out to the 99 others, delivery latency (push to
+// delivery at another client), and the relay's RSS as the run goes; SQLite and PostgreSQL side
+// by side. `ratio` = envelopes per second accepted / the 5,000 the issue asks for.
+// BENCH_CLIENTS, BENCH_PER_CLIENT, BENCH_STORES=sqlite,postgres narrow or widen it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+import pg from 'pg';
+import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, readEnvelopeHeader, sealEnvelope, signMessage, unlockEpochSecrets, type Identity } from '@sealdoc/crypto';
+import { decodeWire, encodeWire, HELLO_CONTEXT, MESSAGE_TYPES, type WireMessage } from '@sealdoc/protocol';
+import { report, type Row } from './harness.js';
+
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 100);
+const PER_CLIENT = Number(process.env.BENCH_PER_CLIENT ?? 100);
+const IN_FLIGHT = 4;
+const TARGET = 5000;
+const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
+const POSTGRES_URL = process.env.SEALDOC_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const CLI = fileURLToPath(new URL('../packages/relay/dist/cli.js', import.meta.url));
+const DOC = new Uint8Array(16).fill(9);
+
+function rssOf(child: ChildProcess): number {
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+async function startCli(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /"event":"listening"[^\n]*"port":(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`relay exited ${code}`)));
+  });
+  // Its log lines are not read further: drain them.
+  child.stdout!.resume();
+  return { child, port };
+}
+
+class Client {
+  readonly socket: WebSocket;
+  readonly acks: number[] = [];
+  onDeliver: (frame: Uint8Array) => void = () => undefined;
+  onAck: () => void = () => undefined;
+  #waiters: ((m: WireMessage) => boolean)[] = [];
+  constructor(url: string) {
+    this.socket = new WebSocket(url, { perMessageDeflate: false });
+    // The load generator shares the machine with the relay: it reads only what it needs (the
+    // type byte of each frame in a batch), and decodes deliveries only when it times one.
+    this.socket.on('message', (data: Buffer) => {
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      const frames: Uint8Array[] = [];
+      if (bytes[1] === MESSAGE_TYPES.batch) {
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        for (let i = 0, at = 6, n = view.getUint32(2); i < n; i++) {
+          const length = view.getUint32(at);
+          frames.push(bytes.subarray(at + 4, at + 4 + length));
+          at += 4 + length;
+        }
+      } else frames.push(bytes);
+      for (const frame of frames) {
+        if (frame[1] === MESSAGE_TYPES.deliver) this.onDeliver(frame);
+        else if (frame[1] === MESSAGE_TYPES.ack) this.onAck();
+        else {
+          const m = decodeWire(frame);
+          this.#waiters = this.#waiters.filter((w) => !w(m));
+        }
+      }
+    });
+  }
+  wait(type: WireMessage['type']): Promise<WireMessage> {
+    return new Promise((resolve) => this.#waiters.push((m) => (m.type === type ? (resolve(m), true) : false)));
+  }
+  send(m: WireMessage): void {
+    this.socket.send(encodeWire(m));
+  }
+}
+
+async function run(store: string): Promise<Row> {
+  const dir = mkdtempSync(join(tmpdir(), 'sealdoc-bench-relay-'));
+  let schema: string | undefined;
+  let args: string[];
+  if (store === 'postgres') {
+    schema = `sealdoc_bench_${Date.now()}`;
+    const c = new pg.Client({ connectionString: POSTGRES_URL });
+    await c.connect();
+    await c.query(`CREATE SCHEMA ${schema}`);
+    await c.end();
+    const url = new URL(POSTGRES_URL);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    args = ['--postgres', url.toString()];
+  } else args = ['--db', join(dir, 'relay.sqlite')];
+  const { child, port } = await startCli(['--port', '0', ...args]);
+  const url = `ws://127.0.0.1:${port}`;
+  try {
+    // One group of CLIENTS members.
+    const ids: Identity[] = Array.from({ length: CLIENTS }, () => identityFromMnemonic(generateMnemonic()));
+    const ops = [await createGroup(ids[0]!, { members: ids.slice(1).map((keys) => ({ keys, role: 'writer' as const })) })];
+    const log = await MembershipLog.fromOps(ops);
+    const plaintext = new Uint8Array(200).fill(7);
+    // Every envelope sealed before the clock starts: the bench measures the relay.
+    const sealed: Uint8Array[][] = [];
+    for (const id of ids) {
+      const keyring = new Keyring();
+      await unlockEpochSecrets(log, id, keyring);
+      sealed.push(
+        await Promise.all(
+          Array.from({ length: PER_CLIENT }, (_, seq) =>
+            sealEnvelope({ kind: 'update', groupId: log.groupId, docId: DOC, epoch: log.epoch, seq, head: log.head, author: id, keyring, plaintext }),
+          ),
+        ),
+      );
+    }
+    const clients: Client[] = [];
+    for (const id of ids) {
+      const c = new Client(url);
+      const challenge = (await c.wait('challenge')) as Extract<WireMessage, { type: 'challenge' }>;
+      c.send({ type: 'hello', signingPublicKey: id.signingPublicKey, signature: await signMessage(id, HELLO_CONTEXT, challenge.nonce) });
+      await c.wait('welcome');
+      if (clients.length === 0) c.send({ type: 'ops', groupId: log.groupId, fromIndex: 0, ops });
+      clients.push(c);
+    }
+    // Let the group exist before the others subscribe.
+    await new Promise((r) => setTimeout(r, 200));
+    await Promise.all(
+      clients.map((c) => {
+        const caught = c.wait('caught-up');
+        c.send({ type: 'subscribe', groupId: log.groupId, docId: DOC, cursor: 0 });
+        return caught;
+      }),
+    );
+
+    const sentAt = new Map<string, number>();
+    const latencies: number[] = [];
+    let delivered = 0;
+    for (const c of clients) {
+      c.onDeliver = (frame) => {
+        delivered++;
+        // One in 97 deliveries is timed (reading every header would load the bench, not the relay).
+        if (delivered % 97 !== 0) return;
+        const h = readEnvelopeHeader((decodeWire(frame) as Extract<WireMessage, { type: 'deliver' }>).envelope);
+        const t = sentAt.get(`${h.author[0]}:${h.author[1]}:${h.seq}`);
+        if (t !== undefined) latencies.push(performance.now() - t);
+      };
+    }
+    const total = CLIENTS * PER_CLIENT;
+    const rss: number[] = [rssOf(child)];
+    const sampler = setInterval(() => rss.push(rssOf(child)), 100);
+    const start = performance.now();
+    await Promise.all(
+      clients.map(async (c, i) => {
+        let next = 0;
+        let acked = 0;
+        await new Promise<void>((resolve) => {
+          const pushOne = () => {
+            const seq = next++;
+            const envelope = sealed[i]![seq]!;
+            sentAt.set(`${ids[i]!.memberId[0]}:${ids[i]!.memberId[1]}:${seq}`, performance.now());
+            c.send({ type: 'push', ref: seq + 1, envelope });
+          };
+          c.onAck = () => {
+            acked++;
+            if (next < PER_CLIENT) pushOne();
+            if (acked === PER_CLIENT) resolve();
+          };
+          for (let k = 0; k < IN_FLIGHT; k++) pushOne();
+        });
+      }),
+    );
+    const acceptMs = performance.now() - start;
+    // Fan-out finishes: every envelope reaches the CLIENTS - 1 others.
+    const expected = total * (CLIENTS - 1);
+    const until = performance.now() + 60_000;
+    while (delivered < expected && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const fanOutMs = performance.now() - start;
+    clearInterval(sampler);
+    rss.push(rssOf(child));
+    for (const c of clients) c.socket.close();
+    latencies.sort((a, b) => a - b);
+    const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+    const perSecond = total / (acceptMs / 1000);
+    const mb = (b: number) => Math.round(b / 1024 / 1024);
+    return {
+      name: `relay ${store}`,
+      ratio: perSecond / TARGET,
+      baseline: `target ${TARGET} envelopes/s`,
+      accepted_per_s: perSecond,
+      delivered_per_s: delivered / (fanOutMs / 1000),
+      delivered_share: delivered / expected,
+      p50_ms: pick(0.5),
+      p99_ms: pick(0.99),
+      rss_start_mb: mb(rss[0]!),
+      rss_mid_mb: mb(rss[Math.floor(rss.length / 2)]!),
+      rss_end_mb: mb(rss.at(-1)!),
+      clients: CLIENTS,
+      envelopes: total,
+    };
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    if (schema) {
+      const c = new pg.Client({ connectionString: POSTGRES_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA ${schema} CASCADE`);
+      await c.end();
+    }
+  }
+}
+
+const rows: Row[] = [];
+for (const store of STORES) rows.push(await run(store));
+report(`Relay on loopback: ${CLIENTS} clients in one group, ${PER_CLIENT} envelopes of 200 B each, ${IN_FLIGHT} in flight per client (ratio = accepted/s / ${TARGET})`, rows);
+process.exit(0);
