@@ -3,6 +3,7 @@
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { CHROME_ARGS, findChrome, HOW_TO_GET_CHROME } from './scripts/find-chrome.mjs';
+import { MemoryRelayStore, startRelay } from '@sealdoc/relay';
 
 const executablePath = findChrome();
 if (!executablePath) {
@@ -25,6 +26,20 @@ export default {
   testFramework: { config: { timeout: 300000 } },
   plugins: [
     { name: 'node-shims', resolveImport: ({ source }) => SHIMS[source] },
+    // A real relay (in memory) for the browser tests of the WebSocket transport:
+    // executeServerCommand('relay-url') gives its ws:// URL.
+    {
+      name: 'relay',
+      async serverStart() {
+        this.relay = await startRelay({ store: new MemoryRelayStore(), port: 0 });
+      },
+      async serverStop() {
+        await this.relay?.close();
+      },
+      executeCommand({ command }) {
+        return command === 'relay-url' ? this.relay.url : undefined;
+      },
+    },
     esbuildPlugin({ ts: true, target: 'es2022' }),
   ],
   browsers: [
