@@ -1,7 +1,7 @@
 // Runs the README's @sealdoc/core quick start in a scratch folder.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runReadmeBlock } from '../../../test/support/readme.js';
@@ -19,5 +19,12 @@ describe('README quick start: @sealdoc/core', () => {
       process.chdir(cwd);
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('README: Sealdoc in place of y-indexeddb and y-websocket', () => {
+  it('shows examples/sealed-provider.ts as it is (the file a Chromium test runs)', () => {
+    const read = (f: string) => readFileSync(new URL(`../../../${f}`, import.meta.url), 'utf8');
+    assert.ok(read('README.md').includes(read('examples/sealed-provider.ts').trim()));
   });
 });
