@@ -17,7 +17,7 @@
  */
 import * as Y from 'yjs';
 import { applyAwarenessUpdate, encodeAwarenessUpdate, type Awareness } from 'y-protocols/awareness';
-import { EnvelopeError, MembershipError, openEnvelope, readEnvelopeHeader, sealEnvelope, type EnvelopeHeader, type OpenContext } from '@sealdoc/crypto';
+import { EnvelopeError, MembershipError, openEnvelope, readEnvelopeHeader, sealEnvelope, signMessage, type EnvelopeHeader, type OpenContext } from '@sealdoc/crypto';
 import { hex, unhex } from './bytes.js';
 import { Emitter } from './events.js';
 import type { Group } from './group.js';
@@ -25,7 +25,7 @@ import { SeqRanges } from './seq-ranges.js';
 import type { Storage, StorageWrite } from './storage.js';
 import type { PeerId, Transport, TransportStatus } from './transport.js';
 import { AtRestError, type DeviceKey } from './device-key.js';
-import { decodeWire, encodeWire, WireError, type WireMessage } from '@sealdoc/protocol';
+import { COVERS_CONTEXT, coversSignedBytes, decodeWire, encodeWire, WireError, type WireMessage } from '@sealdoc/protocol';
 import { decodeLocalState, decodeSnapshot, encodeLocalState, encodeSnapshot, type SnapshotPayload } from './wire.js';
 
 /** Batching of local edits before sealing. */
@@ -549,9 +549,13 @@ export class SealedDoc {
     this.#localChanged();
     if (!send) this.#unsent.add(id);
     else {
-      if (kind === 'snapshot') this.#noteSnapshot(id, decodeSnapshot(plaintext));
       this.#broadcast({ type: 'envelope', envelope: bytes });
       if (kind === 'update') this.#countTowardsSnapshot(1);
+      else {
+        const snapshot = decodeSnapshot(plaintext);
+        this.#noteSnapshot(id, snapshot);
+        await this.#attestCovers(seq, snapshot);
+      }
     }
   }
 
@@ -576,6 +580,7 @@ export class SealedDoc {
           { op: 'remove', key: this.#key('unsent', held.header) },
         ]);
         this.#broadcast({ type: 'envelope', envelope: held.bytes });
+        if (held.header.kind === 'snapshot') await this.#attestCovers(held.header.seq, decodeSnapshot((await openEnvelope(held.bytes, this.#ownContext())).plaintext));
         continue;
       }
       // Out of sight before the first await, so that no peer is ever served the stale copy.
@@ -633,6 +638,16 @@ export class SealedDoc {
     }
     const size = covers.size;
     if (!this.#bestSnapshot || size >= this.#bestSnapshot.size) this.#bestSnapshot = { id, covers, size };
+  }
+
+  /**
+   * Tells the peers, signed, what this member's snapshot `seq` covers: the ranges are sealed
+   * inside it, and a relay with retention needs them (peers ignore the message).
+   */
+  async #attestCovers(seq: number, snapshot: SnapshotPayload): Promise<void> {
+    const body = { groupId: this.group.groupId, docId: this.docId, author: this.group.identity.memberId, seq, authors: snapshot.covers };
+    const signature = await signMessage(this.group.identity, COVERS_CONTEXT, coversSignedBytes(body));
+    this.#broadcast({ type: 'covers', ...body, signature });
   }
 
   #broadcast(message: WireMessage, to?: PeerId): void {

@@ -7,6 +7,8 @@
  */
 export { ByteReader, ByteWriter, WireError, MAX_ITEMS, type AuthorRanges, type SeqRange, type WireErrorCode } from './codec.js';
 export {
+  COVERS_CONTEXT,
+  coversSignedBytes,
   decodeWire,
   encodeBatch,
   encodeWire,

@@ -4,8 +4,9 @@
  * message: `u8 version (1) · u8 type · body`; every length is checked against the bytes left
  * and against `maxBytes`.
  *
- * Types 1 to 3 pass between sealed documents, peer to peer or through a relay (which answers
- * them as a peer that holds every envelope and the log, but no key). Types 16 and up are
+ * Types 1 to 4 pass between sealed documents, peer to peer or through a relay (which answers
+ * them as a peer that holds every envelope and the log, but no key; peers ignore `covers`,
+ * which only a relay's retention reads). Types 16 and up are
  * between a client and a relay: the signed hello, subscriptions with cursors, pushes and their
  * acknowledgements, errors.
  *
@@ -21,6 +22,8 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 /** The context a client's hello signature is made under (signMessage's domain separation). */
 export const HELLO_CONTEXT = 'relay-hello';
+/** The context a snapshot author signs a `covers` attestation under (see {@link coversSignedBytes}). */
+export const COVERS_CONTEXT = 'snapshot-covers';
 
 /** Why a relay refused something: an EnvelopeError or MembershipError code, or one of these. */
 export type RelayErrorCode =
@@ -42,6 +45,12 @@ export type WireMessage =
   | { type: 'envelope'; envelope: Uint8Array }
   | { type: 'have'; reply: boolean; groupId: Uint8Array; docId: Uint8Array; logLength: number; authors: AuthorRanges }
   | { type: 'ops'; groupId: Uint8Array; fromIndex: number; ops: Uint8Array[] }
+  /**
+   * A snapshot's author attests, signed, which sequence ranges the snapshot `(author, seq)`
+   * covers: the ranges are sealed inside the snapshot, and a relay with retention needs them
+   * to know what it may drop. They show only sequence numbers, which envelope headers show anyway.
+   */
+  | { type: 'covers'; groupId: Uint8Array; docId: Uint8Array; author: Uint8Array; seq: number; authors: AuthorRanges; signature: Uint8Array }
   // Relay to client.
   | { type: 'challenge'; nonce: Uint8Array; maxFrameBytes: number }
   | { type: 'welcome'; memberId: Uint8Array }
@@ -65,6 +74,7 @@ export const MESSAGE_TYPES = {
   envelope: 1,
   have: 2,
   ops: 3,
+  covers: 4,
   challenge: 16,
   welcome: 17,
   error: 18,
@@ -90,6 +100,18 @@ const MAX_TEXT = 1024;
 const CODE = /^[a-z][a-z0-9-]*$/;
 
 const ascii = (s: string) => new TextEncoder().encode(s);
+
+/**
+ * The bytes a `covers` attestation's signature is over (with {@link COVERS_CONTEXT}): its body
+ * without the signature, `group 16 · doc 16 · author 32 · u64 seq · ranges`.
+ */
+export function coversSignedBytes(message: Omit<Extract<WireMessage, { type: 'covers' }>, 'type' | 'signature'>): Uint8Array {
+  return coversBody(new ByteWriter(128), message).finish();
+}
+
+function coversBody(w: ByteWriter, m: Omit<Extract<WireMessage, { type: 'covers' }>, 'type' | 'signature'>): ByteWriter {
+  return w.bytes(m.groupId).bytes(m.docId).bytes(m.author).u64(m.seq).ranges(m.authors);
+}
 
 /** u32 count · per frame: u32 length · frame. */
 function encodeBatchBody(frames: readonly Uint8Array[]): Uint8Array {
@@ -123,6 +145,8 @@ export function encodeWire(message: WireMessage): Uint8Array {
       w.bytes(message.groupId).u32(message.fromIndex).u32(message.ops.length);
       for (const op of message.ops) w.u32(op.length).bytes(op);
       return w.finish();
+    case 'covers':
+      return coversBody(w, message).bytes(message.signature).finish();
     case 'challenge':
       return w.bytes(message.nonce).u32(message.maxFrameBytes).finish();
     case 'welcome':
@@ -193,6 +217,8 @@ function decodeBody(type: WireMessage['type'], r: ByteReader, maxBytes: number):
       for (let i = r.count(); i > 0; i--) ops.push(r.take(r.u32()));
       return { type, groupId, fromIndex, ops };
     }
+    case 'covers':
+      return { type, groupId: r.take(ID), docId: r.take(ID), author: r.take(KEY), seq: r.u64(), authors: r.ranges(), signature: r.take(SIGNATURE) };
     case 'challenge':
       return { type, nonce: r.take(32), maxFrameBytes: r.u32() };
     case 'welcome':

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ByteReader, ByteWriter, decodeWire, encodeBatch, encodeWire, MESSAGE_TYPES, WireError, type WireMessage } from '@sealdoc/protocol';
+import { ByteReader, ByteWriter, coversSignedBytes, decodeWire, encodeBatch, encodeWire, MESSAGE_TYPES, WireError, type WireMessage } from '@sealdoc/protocol';
 
 const id = (n: number) => new Uint8Array(16).fill(n);
 const key = (n: number) => new Uint8Array(32).fill(n);
@@ -10,6 +10,7 @@ const EXAMPLES: WireMessage[] = [
   { type: 'envelope', envelope: new Uint8Array([1, 2, 3]) },
   { type: 'have', reply: true, groupId: id(1), docId: id(2), logLength: 3, authors: [[key(3), [[0, 4], [9, 9]]]] },
   { type: 'ops', groupId: id(1), fromIndex: 2, ops: [new Uint8Array([5, 6]), new Uint8Array(0)] },
+  { type: 'covers', groupId: id(1), docId: id(2), author: key(3), seq: 12, authors: [[key(3), [[0, 11]]], [key(4), [[2, 5]]]], signature: new Uint8Array(64).fill(6) },
   { type: 'challenge', nonce: key(4), maxFrameBytes: 1 << 20 },
   { type: 'welcome', memberId: key(5) },
   { type: 'error', ref: 7, code: 'past-cutoff', message: 'sequence number 9 is past the cutoff — é' },
@@ -71,6 +72,13 @@ describe('wire messages', () => {
     const bad = encodeWire({ type: 'error', ref: 0, code: 'ok', message: '' });
     bad[7] = 'A'.charCodeAt(0);
     assert.equal(wireError(() => decodeWire(bad)), 'malformed');
+  });
+
+  it("a covers attestation is signed over its body without the signature", () => {
+    const covers = EXAMPLES.find((m) => m.type === 'covers')!;
+    const bytes = encodeWire(covers);
+    const { type: _type, signature: _signature, ...body } = covers as Extract<WireMessage, { type: 'covers' }>;
+    assert.deepEqual(coversSignedBytes(body), bytes.subarray(2, bytes.length - 64));
   });
 
   it('fuzz: any bytes decode or throw a WireError, never anything else', () => {

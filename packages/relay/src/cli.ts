@@ -5,7 +5,10 @@
  * codes and counts only: no envelope content, no key, no signature.
  *
  *   sealdoc-relay [--port 8787] [--host 127.0.0.1] [--db ./data/relay.sqlite | --postgres URL | --memory]
- *                 [--tls-cert cert.pem --tls-key key.pem] [--max-frame-bytes N]
+ *                 [--tls-cert cert.pem --tls-key key.pem] [--max-frame-bytes N] [--retain-snapshots N]
+ *
+ * `--retain-snapshots N` turns retention on: what a snapshot covers is dropped once N later
+ * snapshots of the document are stored (default: keep everything).
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -16,7 +19,7 @@ import { SqliteRelayStore } from './sqlite-store.js';
 import type { RelayStore } from './store.js';
 
 const USAGE = `usage: sealdoc-relay [--port 8787] [--host 127.0.0.1] [--db ./data/relay.sqlite | --postgres URL | --memory]
-                     [--tls-cert cert.pem --tls-key key.pem] [--max-frame-bytes N]`;
+                     [--tls-cert cert.pem --tls-key key.pem] [--max-frame-bytes N] [--retain-snapshots N]`;
 
 const log = (fields: Record<string, unknown>) => console.log(JSON.stringify({ time: new Date().toISOString(), ...fields }));
 
@@ -33,6 +36,7 @@ async function main(): Promise<void> {
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'max-frame-bytes': { type: 'string' },
+        'retain-snapshots': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     }).values;
@@ -49,6 +53,16 @@ async function main(): Promise<void> {
     console.error(`--port must be 0 to 65535\n${USAGE}`);
     process.exit(2);
   }
+  const count = (name: 'max-frame-bytes' | 'retain-snapshots', min: number): number | undefined => {
+    const text = args[name];
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (/^\d+$/.test(text) && Number.isSafeInteger(n) && n >= min) return n;
+    console.error(`--${name} must be a whole number, at least ${min}\n${USAGE}`);
+    process.exit(2);
+  };
+  const maxFrameBytes = count('max-frame-bytes', 1024);
+  const retainSnapshots = count('retain-snapshots', 0);
   if ([args.db !== undefined, args.postgres !== undefined, args.memory].filter(Boolean).length > 1) {
     console.error(`choose one of --db, --postgres, --memory\n${USAGE}`);
     process.exit(2);
@@ -75,11 +89,12 @@ async function main(): Promise<void> {
     store,
     port,
     host: args.host,
-    ...(args['max-frame-bytes'] ? { maxFrameBytes: Number(args['max-frame-bytes']) } : {}),
+    ...(maxFrameBytes !== undefined ? { maxFrameBytes } : {}),
+    ...(retainSnapshots !== undefined ? { retention: { afterSnapshots: retainSnapshots } } : {}),
     ...(args['tls-cert'] && args['tls-key'] ? { tls: { cert: readFileSync(args['tls-cert']), key: readFileSync(args['tls-key']) } } : {}),
     log: (event) => log(event as unknown as Record<string, unknown>),
   });
-  log({ event: 'listening', url: server.url, port: server.port, storage });
+  log({ event: 'listening', url: server.url, port: server.port, storage, retention: retainSnapshots === undefined ? 'keep everything' : `after ${retainSnapshots} later snapshots` });
   const stop = async (signal: string) => {
     log({ event: 'stopping', signal });
     await server.close();

@@ -14,6 +14,7 @@ export {
   type NewEnvelope,
   type PutResult,
   type IndexEntry,
+  type StoredCovers,
   type StoreEvent,
 } from './store.js';
 export { MemoryRelayStore } from './memory-store.js';

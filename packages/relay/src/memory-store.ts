@@ -3,7 +3,7 @@
  * @module
  */
 import { equalBytes, hex } from './bytes.js';
-import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredEnvelope } from './store.js';
+import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredCovers, type StoredEnvelope } from './store.js';
 
 const copy = (e: StoredEnvelope): StoredEnvelope => ({ ...e, groupId: e.groupId.slice(), docId: e.docId.slice(), author: e.author.slice(), bytes: e.bytes.slice() });
 
@@ -14,6 +14,8 @@ export class MemoryRelayStore implements RelayStore {
   readonly #docs = new Map<string, StoredEnvelope[]>();
   readonly #ids = new Map<string, number>();
   readonly #highest = new Map<string, number>();
+  readonly #dropped = new Set<number>();
+  readonly #covers = new Map<string, Map<string, StoredCovers>>();
   #cursor = 0;
   #closed = false;
 
@@ -45,7 +47,8 @@ export class MemoryRelayStore implements RelayStore {
     return envelopes.map((e) => {
       const id = `${hex(e.groupId)}:${hex(e.docId)}:${hex(e.author)}:${e.seq}`;
       const existing = this.#ids.get(id);
-      if (existing !== undefined) return { outcome: equalBytes(this.#byCursor.get(existing)!.bytes, e.bytes) ? 'duplicate' : 'conflict', cursor: existing };
+      if (existing !== undefined)
+        return { outcome: this.#dropped.has(existing) || equalBytes(this.#byCursor.get(existing)!.bytes, e.bytes) ? 'duplicate' : 'conflict', cursor: existing };
       const stored = copy({ ...e, cursor: ++this.#cursor });
       this.#byCursor.set(stored.cursor, stored);
       this.#ids.set(id, stored.cursor);
@@ -60,20 +63,44 @@ export class MemoryRelayStore implements RelayStore {
   async envelopesAfter(groupId: Uint8Array, docId: Uint8Array, cursor: number, limit: number): Promise<StoredEnvelope[]> {
     this.#check();
     const all = this.#docs.get(`${hex(groupId)}:${hex(docId)}`) ?? [];
-    return all.filter((e) => e.cursor > cursor).slice(0, limit).map(copy);
+    return all.filter((e) => e.cursor > cursor && !this.#dropped.has(e.cursor)).slice(0, limit).map(copy);
   }
 
   async envelopesAt(cursors: readonly number[]): Promise<StoredEnvelope[]> {
     this.#check();
     return [...new Set(cursors)].sort((a, b) => a - b).flatMap((c) => {
       const e = this.#byCursor.get(c);
-      return e ? [copy(e)] : [];
+      return e && !this.#dropped.has(c) ? [copy(e)] : [];
     });
   }
 
   async index(groupId: Uint8Array, docId: Uint8Array): Promise<IndexEntry[]> {
     this.#check();
-    return (this.#docs.get(`${hex(groupId)}:${hex(docId)}`) ?? []).map((e) => ({ author: e.author.slice(), seq: e.seq, cursor: e.cursor }));
+    return (this.#docs.get(`${hex(groupId)}:${hex(docId)}`) ?? []).map((e) => ({ author: e.author.slice(), seq: e.seq, cursor: e.cursor, dropped: this.#dropped.has(e.cursor) }));
+  }
+
+  async dropEnvelopes(cursors: readonly number[]): Promise<void> {
+    this.#check();
+    for (const c of cursors) {
+      const e = this.#byCursor.get(c);
+      if (!e) continue;
+      this.#dropped.add(c);
+      e.bytes = new Uint8Array(0);
+    }
+  }
+
+  async putCovers(groupId: Uint8Array, docId: Uint8Array, covers: StoredCovers): Promise<void> {
+    this.#check();
+    const doc = `${hex(groupId)}:${hex(docId)}`;
+    const all = this.#covers.get(doc) ?? new Map<string, StoredCovers>();
+    const id = `${hex(covers.author)}:${covers.seq}`;
+    if (!all.has(id)) all.set(id, { author: covers.author.slice(), seq: covers.seq, attestation: covers.attestation.slice() });
+    this.#covers.set(doc, all);
+  }
+
+  async covers(groupId: Uint8Array, docId: Uint8Array): Promise<StoredCovers[]> {
+    this.#check();
+    return [...(this.#covers.get(`${hex(groupId)}:${hex(docId)}`)?.values() ?? [])].map((c) => ({ author: c.author.slice(), seq: c.seq, attestation: c.attestation.slice() }));
   }
 
   async highestSeq(groupId: Uint8Array, author: Uint8Array): Promise<number | undefined> {

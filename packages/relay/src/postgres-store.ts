@@ -12,10 +12,11 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { equalBytes, hex, unhex } from './bytes.js';
-import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredEnvelope, type StoreEvent } from './store.js';
+import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredCovers, type StoredEnvelope, type StoreEvent } from './store.js';
 
 const CHANNEL = 'sealdoc_relay';
 
+// Retention drops an envelope's bytes by emptying them: no envelope is empty.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sealdoc_ops (
   group_id BYTEA NOT NULL,
@@ -34,6 +35,14 @@ CREATE TABLE IF NOT EXISTS sealdoc_envelopes (
 );
 CREATE INDEX IF NOT EXISTS sealdoc_envelopes_by_doc ON sealdoc_envelopes (group_id, doc_id, cursor);
 CREATE INDEX IF NOT EXISTS sealdoc_envelopes_by_author ON sealdoc_envelopes (group_id, author, seq);
+CREATE TABLE IF NOT EXISTS sealdoc_covers (
+  group_id BYTEA NOT NULL,
+  doc_id BYTEA NOT NULL,
+  author BYTEA NOT NULL,
+  seq BIGINT NOT NULL,
+  attestation BYTEA NOT NULL,
+  PRIMARY KEY (group_id, doc_id, author, seq)
+);
 `;
 
 interface Row {
@@ -197,7 +206,7 @@ export class PostgresRelayStore implements RelayStore {
           [buf(e.groupId), buf(e.docId), buf(e.author), e.seq],
         );
         const found = rows[0]!;
-        results.push({ outcome: equalBytes(new Uint8Array(found.bytes), e.bytes) ? 'duplicate' : 'conflict', cursor: Number(found.cursor) });
+        results.push({ outcome: found.bytes.length === 0 || equalBytes(new Uint8Array(found.bytes), e.bytes) ? 'duplicate' : 'conflict', cursor: Number(found.cursor) });
       }
       const notes = envelopes.flatMap((e, i) => (results[i]!.outcome === 'stored' ? [JSON.stringify({ t: 'e', g: hex(e.groupId), d: hex(e.docId), c: results[i]!.cursor, n: this.#node })] : []));
       if (notes.length) await c.query('SELECT pg_notify($1, x) FROM unnest($2::text[]) AS x', [CHANNEL, notes]);
@@ -207,7 +216,7 @@ export class PostgresRelayStore implements RelayStore {
 
   async envelopesAfter(groupId: Uint8Array, docId: Uint8Array, cursor: number, limit: number): Promise<StoredEnvelope[]> {
     const rows = await this.#query<Row>(
-      'SELECT * FROM sealdoc_envelopes WHERE group_id = $1 AND doc_id = $2 AND cursor > $3 ORDER BY cursor LIMIT $4',
+      'SELECT * FROM sealdoc_envelopes WHERE group_id = $1 AND doc_id = $2 AND cursor > $3 AND length(bytes) > 0 ORDER BY cursor LIMIT $4',
       [buf(groupId), buf(docId), cursor, Math.min(limit, 2 ** 31 - 1)],
     );
     return rows.map(toEnvelope);
@@ -215,16 +224,39 @@ export class PostgresRelayStore implements RelayStore {
 
   async envelopesAt(cursors: readonly number[]): Promise<StoredEnvelope[]> {
     if (cursors.length === 0) return [];
-    const rows = await this.#query<Row>('SELECT * FROM sealdoc_envelopes WHERE cursor = ANY($1::bigint[]) ORDER BY cursor', [[...new Set(cursors)]]);
+    const rows = await this.#query<Row>('SELECT * FROM sealdoc_envelopes WHERE cursor = ANY($1::bigint[]) AND length(bytes) > 0 ORDER BY cursor', [[...new Set(cursors)]]);
     return rows.map(toEnvelope);
   }
 
   async index(groupId: Uint8Array, docId: Uint8Array): Promise<IndexEntry[]> {
-    const rows = await this.#query<{ author: Buffer; seq: string; cursor: string }>(
-      'SELECT author, seq, cursor FROM sealdoc_envelopes WHERE group_id = $1 AND doc_id = $2 ORDER BY cursor',
+    const rows = await this.#query<{ author: Buffer; seq: string; cursor: string; dropped: boolean }>(
+      'SELECT author, seq, cursor, length(bytes) = 0 AS dropped FROM sealdoc_envelopes WHERE group_id = $1 AND doc_id = $2 ORDER BY cursor',
       [buf(groupId), buf(docId)],
     );
-    return rows.map((r) => ({ author: new Uint8Array(r.author), seq: Number(r.seq), cursor: Number(r.cursor) }));
+    return rows.map((r) => ({ author: new Uint8Array(r.author), seq: Number(r.seq), cursor: Number(r.cursor), dropped: r.dropped }));
+  }
+
+  async dropEnvelopes(cursors: readonly number[]): Promise<void> {
+    if (cursors.length === 0) return;
+    await this.#query("UPDATE sealdoc_envelopes SET bytes = ''::bytea WHERE cursor = ANY($1::bigint[])", [[...cursors]]);
+  }
+
+  async putCovers(groupId: Uint8Array, docId: Uint8Array, covers: StoredCovers): Promise<void> {
+    await this.#query('INSERT INTO sealdoc_covers (group_id, doc_id, author, seq, attestation) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
+      buf(groupId),
+      buf(docId),
+      buf(covers.author),
+      covers.seq,
+      buf(covers.attestation),
+    ]);
+  }
+
+  async covers(groupId: Uint8Array, docId: Uint8Array): Promise<StoredCovers[]> {
+    const rows = await this.#query<{ author: Buffer; seq: string; attestation: Buffer }>('SELECT author, seq, attestation FROM sealdoc_covers WHERE group_id = $1 AND doc_id = $2', [
+      buf(groupId),
+      buf(docId),
+    ]);
+    return rows.map((r) => ({ author: new Uint8Array(r.author), seq: Number(r.seq), attestation: new Uint8Array(r.attestation) }));
   }
 
   async highestSeq(groupId: Uint8Array, author: Uint8Array): Promise<number | undefined> {

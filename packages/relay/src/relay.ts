@@ -18,7 +18,7 @@ import {
   verifyMessage,
   type EnvelopeHeader,
 } from '@sealdoc/crypto';
-import { decodeWire, encodeBatch, encodeWire, HELLO_CONTEXT, MAX_FRAME_BYTES, WireError, type AuthorRanges, type RelayErrorCode, type WireMessage } from '@sealdoc/protocol';
+import { COVERS_CONTEXT, coversSignedBytes, decodeWire, encodeBatch, encodeWire, HELLO_CONTEXT, MAX_FRAME_BYTES, WireError, type AuthorRanges, type RelayErrorCode, type SeqRange, type WireMessage } from '@sealdoc/protocol';
 import { hex } from './bytes.js';
 import type { PutResult, RelayStore, StoreEvent } from './store.js';
 
@@ -41,17 +41,26 @@ export interface RelayOptions {
   bytesPerSecond?: number;
   /** Stop sending live envelopes to a connection with this many bytes queued (default 4 MiB); it catches up from the store once drained. */
   highWaterBytes?: number;
+  /**
+   * Retention (default: keep everything). With `afterSnapshots: N`, the envelopes a snapshot
+   * covers are dropped once N later snapshots of the same document are stored: a client
+   * resuming from any cursor still finds a snapshot holding what was dropped. Only snapshots
+   * whose author attested what they cover (a signed `covers` message) count.
+   */
+  retention?: { afterSnapshots: number };
   /** Reports what happened, without secrets: no envelope content, no key, no signature. */
   log?: (event: RelayLogEvent) => void;
 }
 
 /** What a relay logs: codes and counts, never content. */
 export interface RelayLogEvent {
-  event: 'connected' | 'authenticated' | 'refused' | 'closed' | 'group-created' | 'error';
+  event: 'connected' | 'authenticated' | 'refused' | 'closed' | 'group-created' | 'retention' | 'error';
   connection: number;
   code?: string;
   member?: string;
   detail?: string;
+  /** How many: envelopes dropped by retention. */
+  count?: number;
 }
 
 /** Counters, for /healthz and benchmarks. */
@@ -59,6 +68,8 @@ export interface RelayStats {
   connections: number;
   envelopesAccepted: number;
   envelopesDelivered: number;
+  /** Envelopes whose bytes retention dropped. */
+  envelopesDropped: number;
   refused: number;
 }
 
@@ -135,6 +146,7 @@ export class Relay {
   readonly #bytesPerSecond: number;
   readonly #highWater: number;
   readonly #log: (event: RelayLogEvent) => void;
+  readonly #retainAfter: number | undefined;
   readonly #clients = new Set<Client>();
   readonly #logs = new Map<string, Promise<MembershipLog | undefined>>();
   // Per group: appends and stores run one after another, so that a removal and the removed
@@ -144,7 +156,7 @@ export class Relay {
   // Per group, the verified pushes waiting for the next write.
   readonly #batches = new Map<string, Pending[]>();
   #drainTimer: ReturnType<typeof setInterval> | undefined;
-  readonly stats: RelayStats = { connections: 0, envelopesAccepted: 0, envelopesDelivered: 0, refused: 0 };
+  readonly stats: RelayStats = { connections: 0, envelopesAccepted: 0, envelopesDelivered: 0, envelopesDropped: 0, refused: 0 };
 
   constructor(options: RelayOptions) {
     this.#store = options.store;
@@ -153,6 +165,9 @@ export class Relay {
     this.#bytesPerSecond = options.bytesPerSecond ?? 16 * 1024 * 1024;
     this.#highWater = options.highWaterBytes ?? 4 * 1024 * 1024;
     this.#log = options.log ?? (() => undefined);
+    const after = options.retention?.afterSnapshots;
+    if (after !== undefined && !(Number.isSafeInteger(after) && after >= 0)) throw new RangeError('retention.afterSnapshots is a whole number, 0 or more');
+    this.#retainAfter = after;
     this.#store.onEvent?.((event) => void this.#onStoreEvent(event));
   }
 
@@ -234,6 +249,8 @@ export class Relay {
           return await this.#have(client, message);
         case 'ops':
           return await this.#ops(client, message.groupId, message.fromIndex, message.ops);
+        case 'covers':
+          return await this.#covers(client, message);
         case 'fetch-ops': {
           const log = await this.#member(client, message.groupId);
           this.#send(client, { type: 'ops', groupId: message.groupId, fromIndex: message.fromIndex, ops: log.ops().slice(message.fromIndex) });
@@ -486,6 +503,57 @@ export class Relay {
       const authors: AuthorRanges = [...ours].map(([author, seqs]) => [Uint8Array.from(author.match(/../g)!, (h) => parseInt(h, 16)), toRanges(seqs)]);
       this.#send(client, { type: 'have', reply: true, groupId: message.groupId, docId: message.docId, logLength: log.length, authors });
     }
+  }
+
+  /**
+   * A snapshot author's attestation of what the snapshot covers: checked against the stored
+   * snapshot (its author's key under the log), kept, and retention applied to the document.
+   */
+  async #covers(client: Client, message: Extract<WireMessage, { type: 'covers' }>): Promise<void> {
+    const log = await this.#member(client, message.groupId);
+    // After the group's pending writes: the snapshot pushed just before is stored by then.
+    await this.#serial(message.groupId, async () => {
+      const entry = (await this.#store.index(message.groupId, message.docId)).find((e) => e.seq === message.seq && hex(e.author) === hex(message.author));
+      const [stored] = entry ? await this.#store.envelopesAt([entry.cursor]) : [];
+      if (!stored) throw new Refusal('unknown-snapshot', 'this relay holds no such snapshot');
+      const header = readEnvelopeHeader(stored.bytes);
+      if (header.kind !== 'snapshot') throw new Refusal('not-a-snapshot', 'covers are attested for snapshots only');
+      // Its own sequence numbers before the snapshot's: nothing later can be covered.
+      if (message.authors.some(([a, ranges]) => hex(a) === hex(message.author) && ranges.some(([, end]) => end >= message.seq)))
+        throw new Refusal('bad-covers', 'a snapshot cannot cover its author’s later envelopes');
+      const author = log.verifyContext().author(header);
+      if (!author || !(await verifyMessage(author.signingPublicKey, COVERS_CONTEXT, coversSignedBytes(message), message.signature).catch(() => false)))
+        throw new Refusal('bad-signature', 'the covers attestation is not signed by the snapshot’s author');
+      await this.#store.putCovers(message.groupId, message.docId, { author: message.author, seq: message.seq, attestation: encodeWire(message) });
+      await this.#retain(client, message.groupId, message.docId);
+    });
+  }
+
+  /**
+   * Retention for one document: what the snapshots followed by `afterSnapshots` later ones
+   * cover is dropped. The newest snapshots are never dropped: covering follows causality, so
+   * the snapshots nothing covers remain and hold what was dropped.
+   */
+  async #retain(client: Client, groupId: Uint8Array, docId: Uint8Array): Promise<void> {
+    if (this.#retainAfter === undefined) return;
+    const index = await this.#store.index(groupId, docId);
+    const byId = new Map(index.map((e) => [`${hex(e.author)}:${e.seq}`, e]));
+    const snapshots = (await this.#store.covers(groupId, docId))
+      .flatMap((c) => {
+        const entry = byId.get(`${hex(c.author)}:${c.seq}`);
+        const m = decodeWire(c.attestation);
+        return entry && m.type === 'covers' ? [{ cursor: entry.cursor, authors: m.authors }] : [];
+      })
+      .sort((a, b) => a.cursor - b.cursor);
+    const ripe = snapshots.slice(0, Math.max(0, snapshots.length - this.#retainAfter));
+    if (ripe.length === 0) return;
+    const covered = new Map<string, SeqRange[]>();
+    for (const { authors } of ripe) for (const [a, ranges] of authors) covered.set(hex(a), [...(covered.get(hex(a)) ?? []), ...ranges]);
+    const drop = index.filter((e) => !e.dropped && (covered.get(hex(e.author))?.some(([s, t]) => s <= e.seq && e.seq <= t) ?? false)).map((e) => e.cursor);
+    if (drop.length === 0) return;
+    await this.#store.dropEnvelopes(drop);
+    this.stats.envelopesDropped += drop.length;
+    this.#log({ event: 'retention', connection: client.id, count: drop.length });
   }
 
   /** Ops from a client: the genesis of a new group, or ops that extend the log (verified, then stored). */

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { equalBytes } from './bytes.js';
-import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredEnvelope } from './store.js';
+import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredCovers, type StoredEnvelope } from './store.js';
 
 /** Options of {@link SqliteRelayStore.open}. */
 export interface SqliteRelayStoreOptions {
@@ -36,6 +36,7 @@ const toEnvelope = (r: Row): StoredEnvelope => ({
 });
 const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
+// Retention drops an envelope's bytes by emptying them: no envelope is empty.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ops (
   group_id BLOB NOT NULL,
@@ -54,6 +55,14 @@ CREATE TABLE IF NOT EXISTS envelopes (
 );
 CREATE INDEX IF NOT EXISTS envelopes_by_doc ON envelopes (group_id, doc_id, cursor);
 CREATE INDEX IF NOT EXISTS envelopes_by_author ON envelopes (group_id, author, seq);
+CREATE TABLE IF NOT EXISTS covers (
+  group_id BLOB NOT NULL,
+  doc_id BLOB NOT NULL,
+  author BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  attestation BLOB NOT NULL,
+  PRIMARY KEY (group_id, doc_id, author, seq)
+) WITHOUT ROWID;
 `;
 
 export class SqliteRelayStore implements RelayStore {
@@ -74,9 +83,18 @@ export class SqliteRelayStore implements RelayStore {
       insert: db.prepare<[Buffer, Buffer, Buffer, number, Buffer]>(
         'INSERT INTO envelopes (group_id, doc_id, author, seq, bytes) VALUES (?, ?, ?, ?, ?) ON CONFLICT (group_id, doc_id, author, seq) DO NOTHING',
       ),
-      after: db.prepare<[Buffer, Buffer, number, number], Row>('SELECT * FROM envelopes WHERE group_id = ? AND doc_id = ? AND cursor > ? ORDER BY cursor LIMIT ?'),
-      at: db.prepare<[number], Row>('SELECT * FROM envelopes WHERE cursor = ?'),
-      index: db.prepare<[Buffer, Buffer], { author: Buffer; seq: number; cursor: number }>('SELECT author, seq, cursor FROM envelopes WHERE group_id = ? AND doc_id = ? ORDER BY cursor'),
+      after: db.prepare<[Buffer, Buffer, number, number], Row>(
+        'SELECT * FROM envelopes WHERE group_id = ? AND doc_id = ? AND cursor > ? AND length(bytes) > 0 ORDER BY cursor LIMIT ?',
+      ),
+      at: db.prepare<[number], Row>('SELECT * FROM envelopes WHERE cursor = ? AND length(bytes) > 0'),
+      index: db.prepare<[Buffer, Buffer], { author: Buffer; seq: number; cursor: number; dropped: number }>(
+        'SELECT author, seq, cursor, length(bytes) = 0 AS dropped FROM envelopes WHERE group_id = ? AND doc_id = ? ORDER BY cursor',
+      ),
+      drop: db.prepare<[number]>("UPDATE envelopes SET bytes = x'' WHERE cursor = ?"),
+      putCovers: db.prepare<[Buffer, Buffer, Buffer, number, Buffer]>(
+        'INSERT INTO covers (group_id, doc_id, author, seq, attestation) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      covers: db.prepare<[Buffer, Buffer], { author: Buffer; seq: number; attestation: Buffer }>('SELECT author, seq, attestation FROM covers WHERE group_id = ? AND doc_id = ?'),
       highest: db.prepare<[Buffer, Buffer], { seq: number | null }>('SELECT max(seq) AS seq FROM envelopes WHERE group_id = ? AND author = ?'),
     };
   }
@@ -130,7 +148,7 @@ export class SqliteRelayStore implements RelayStore {
           const { changes, lastInsertRowid } = this.#s.insert.run(buf(e.groupId), buf(e.docId), buf(e.author), e.seq, buf(e.bytes));
           if (changes === 1) return { outcome: 'stored', cursor: Number(lastInsertRowid) };
           const found = this.#s.find.get(buf(e.groupId), buf(e.docId), buf(e.author), e.seq)!;
-          return { outcome: equalBytes(new Uint8Array(found.bytes), e.bytes) ? 'duplicate' : 'conflict', cursor: found.cursor };
+          return { outcome: found.bytes.length === 0 || equalBytes(new Uint8Array(found.bytes), e.bytes) ? 'duplicate' : 'conflict', cursor: found.cursor };
         }),
       ).immediate(),
     );
@@ -152,7 +170,19 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async index(groupId: Uint8Array, docId: Uint8Array): Promise<IndexEntry[]> {
-    return this.#do(() => this.#s.index.all(buf(groupId), buf(docId)).map((r) => ({ author: new Uint8Array(r.author), seq: r.seq, cursor: r.cursor })));
+    return this.#do(() => this.#s.index.all(buf(groupId), buf(docId)).map((r) => ({ author: new Uint8Array(r.author), seq: r.seq, cursor: r.cursor, dropped: r.dropped === 1 })));
+  }
+
+  async dropEnvelopes(cursors: readonly number[]): Promise<void> {
+    this.#do(() => this.#db.transaction(() => cursors.forEach((c) => this.#s.drop.run(c))).immediate());
+  }
+
+  async putCovers(groupId: Uint8Array, docId: Uint8Array, covers: StoredCovers): Promise<void> {
+    this.#do(() => this.#s.putCovers.run(buf(groupId), buf(docId), buf(covers.author), covers.seq, buf(covers.attestation)));
+  }
+
+  async covers(groupId: Uint8Array, docId: Uint8Array): Promise<StoredCovers[]> {
+    return this.#do(() => this.#s.covers.all(buf(groupId), buf(docId)).map((r) => ({ author: new Uint8Array(r.author), seq: r.seq, attestation: new Uint8Array(r.attestation) })));
   }
 
   async highestSeq(groupId: Uint8Array, author: Uint8Array): Promise<number | undefined> {

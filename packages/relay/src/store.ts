@@ -33,6 +33,15 @@ export interface IndexEntry {
   author: Uint8Array;
   seq: number;
   cursor: number;
+  /** Its bytes were dropped by retention: the relay still counts it as held, and serves it no more. */
+  dropped: boolean;
+}
+
+/** A snapshot author's signed statement of what the snapshot covers (an encoded `covers` message). */
+export interface StoredCovers {
+  author: Uint8Array;
+  seq: number;
+  attestation: Uint8Array;
 }
 
 /** Why a store failed. */
@@ -66,12 +75,21 @@ export interface RelayStore {
    * doc, author, seq) is there already.
    */
   putEnvelopes(envelopes: readonly NewEnvelope[]): Promise<PutResult[]>;
-  /** A document's envelopes with a cursor above `cursor`, in cursor order, at most `limit`. */
+  /** A document's envelopes with a cursor above `cursor`, in cursor order, at most `limit`; none dropped. */
   envelopesAfter(groupId: Uint8Array, docId: Uint8Array, cursor: number, limit: number): Promise<StoredEnvelope[]>;
-  /** The envelopes with these cursors (those that exist), in cursor order. */
+  /** The envelopes with these cursors (those that exist and were not dropped), in cursor order. */
   envelopesAt(cursors: readonly number[]): Promise<StoredEnvelope[]>;
-  /** Every envelope of a document: author, sequence number and cursor. */
+  /** Every envelope of a document, dropped ones too: author, sequence number and cursor. */
   index(groupId: Uint8Array, docId: Uint8Array): Promise<IndexEntry[]>;
+  /**
+   * Drops the bytes of these envelopes (retention), in one transaction; what identifies them
+   * stays, so that pushing one again is a `duplicate` that stores nothing.
+   */
+  dropEnvelopes(cursors: readonly number[]): Promise<void>;
+  /** Keeps a snapshot's covers attestation (once: a second one for the same snapshot is ignored). */
+  putCovers(groupId: Uint8Array, docId: Uint8Array, covers: StoredCovers): Promise<void>;
+  /** Every covers attestation kept for a document. */
+  covers(groupId: Uint8Array, docId: Uint8Array): Promise<StoredCovers[]>;
   /** The highest sequence number stored for `author` in the group (any document), or undefined. */
   highestSeq(groupId: Uint8Array, author: Uint8Array): Promise<number | undefined>;
   /** Reports what other relay nodes store (stores shared between nodes only). */

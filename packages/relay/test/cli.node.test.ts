@@ -33,7 +33,8 @@ function run(args: string[], onLine: (event: Record<string, unknown>, lines: str
 
 describe('sealdoc-relay', () => {
   it('refuses bad arguments with its usage and code 2', () => {
-    for (const args of [['--port', 'abc'], ['--db', 'x', '--memory'], ['--tls-cert', 'c.pem'], ['--nope']]) {
+    const bad = [['--port', 'abc'], ['--db', 'x', '--memory'], ['--tls-cert', 'c.pem'], ['--nope'], ['--retain-snapshots', '-1'], ['--retain-snapshots', '1.5'], ['--max-frame-bytes', 'lots']];
+    for (const args of bad) {
       try {
         execFileSync(process.execPath, [CLI, ...args], { stdio: 'pipe' });
         assert.fail(`accepted ${args.join(' ')}`);
@@ -52,9 +53,10 @@ describe('sealdoc-relay', () => {
       const cert = join(dir, 'cert.pem');
       const key = join(dir, 'key.pem');
       execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
-      const { child, done } = run(['--port', '0', '--db', join(dir, 'relay.sqlite'), '--tls-cert', cert, '--tls-key', key], (e) => e.event === 'listening');
+      const { child, done } = run(['--port', '0', '--db', join(dir, 'relay.sqlite'), '--tls-cert', cert, '--tls-key', key, '--retain-snapshots', '3'], (e) => e.event === 'listening');
       const [line] = await done;
-      const listening = JSON.parse(line!) as { url: string; port: number; storage: string };
+      const listening = JSON.parse(line!) as { url: string; port: number; storage: string; retention: string };
+      assert.equal(listening.retention, 'after 3 later snapshots');
       assert.match(listening.url, /^wss:\/\/127\.0\.0\.1:\d+$/);
       const health = await new Promise<string>((resolve, reject) =>
         get(`https://127.0.0.1:${listening.port}/healthz`, { rejectUnauthorized: false }, (res) => {

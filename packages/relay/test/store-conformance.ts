@@ -67,12 +67,40 @@ export function relayStoreConformance(name: string, setup: () => Promise<RelaySt
       assert.deepEqual(await store.envelopesAfter(id(1), id(9), 0, 100), []);
       assert.deepEqual((await store.envelopesAt([cursors[4]!, cursors[1]!, 999_999])).map((e) => e.cursor), [cursors[1], cursors[4]]);
       assert.deepEqual(
-        (await store.index(id(1), id(1))).map((e) => [e.author[0], e.seq, e.cursor]),
-        [[1, 0, cursors[0]], [2, 0, cursors[2]], [1, 2, cursors[3]], [2, 5, cursors[4]]],
+        (await store.index(id(1), id(1))).map((e) => [e.author[0], e.seq, e.cursor, e.dropped]),
+        [[1, 0, cursors[0], false], [2, 0, cursors[2], false], [1, 2, cursors[3], false], [2, 5, cursors[4], false]],
       );
       assert.equal(await store.highestSeq(id(1), member(1)), 2);
       assert.equal(await store.highestSeq(id(1), member(2)), 5);
       assert.equal(await store.highestSeq(id(1), member(3)), undefined);
+    });
+
+    test('dropped envelopes (retention) are served no more, stay in the index, and a replay of one stores nothing', async ({ store }) => {
+      const put = await store.putEnvelopes([envelope(1, 1, 0), envelope(1, 1, 1), envelope(1, 2, 0)]);
+      const [c0, c1, c2] = put.map((p) => p.cursor) as [number, number, number];
+      await store.dropEnvelopes([c0, c2]);
+      assert.deepEqual((await store.envelopesAfter(id(1), id(1), 0, 10)).map((e) => e.cursor), [c1]);
+      assert.deepEqual((await store.envelopesAt([c0, c1, c2])).map((e) => e.cursor), [c1]);
+      assert.deepEqual(
+        (await store.index(id(1), id(1))).map((e) => [e.cursor, e.dropped]),
+        [[c0, true], [c1, false], [c2, true]],
+      );
+      assert.equal(await store.highestSeq(id(1), member(2)), 0, 'a cutoff check still sees what was accepted');
+      const [again, other] = await store.putEnvelopes([envelope(1, 1, 0), envelope(1, 2, 0, 77)]);
+      assert.deepEqual(again, { outcome: 'duplicate', cursor: c0 });
+      assert.deepEqual(other, { outcome: 'duplicate', cursor: c2 }, 'other bytes for a dropped envelope: still nothing stored');
+      assert.deepEqual((await store.envelopesAt([c0, c2])), []);
+    });
+
+    test('covers attestations are kept once per snapshot, per document', async ({ store }) => {
+      const covers = (author: number, seq: number, byte: number) => ({ author: member(author), seq, attestation: new Uint8Array([byte, 1, 2]) });
+      await store.putCovers(id(1), id(1), covers(1, 4, 10));
+      await store.putCovers(id(1), id(1), covers(1, 4, 11));
+      await store.putCovers(id(1), id(1), covers(2, 9, 12));
+      await store.putCovers(id(1), id(2), covers(1, 5, 13));
+      const kept = (await store.covers(id(1), id(1))).map((c) => [c.author[0], c.seq, c.attestation[0]]).sort();
+      assert.deepEqual(kept, [[1, 4, 10], [2, 9, 12]]);
+      assert.deepEqual(await store.covers(id(9), id(1)), []);
     });
 
     test('concurrent writers each get their own cursor; nothing is lost', async ({ store }) => {
@@ -91,12 +119,16 @@ export function relayStoreConformance(name: string, setup: () => Promise<RelaySt
     test('what was stored survives closing and reopening', async (f) => {
       assert.ok(f.reopen);
       await f.store.appendOps(id(1), 0, [Uint8Array.of(1)]);
-      const [put] = await f.store.putEnvelopes([envelope(1, 1, 0)]);
+      const [put, gone] = await f.store.putEnvelopes([envelope(1, 1, 0), envelope(1, 1, 1)]);
+      await f.store.dropEnvelopes([gone!.cursor]);
+      await f.store.putCovers(id(1), id(1), { author: member(1), seq: 1, attestation: Uint8Array.of(5) });
       const again = await f.reopen();
+      assert.deepEqual((await again.covers(id(1), id(1))).map((c) => c.attestation), [Uint8Array.of(5)]);
+      assert.deepEqual((await again.index(id(1), id(1))).map((e) => e.dropped), [false, true]);
       assert.deepEqual(await again.loadOps(id(1)), [Uint8Array.of(1)]);
       assert.deepEqual((await again.envelopesAfter(id(1), id(1), 0, 10)).map((e) => e.cursor), [put!.cursor]);
       // Cursors keep growing after a restart.
-      const [next] = await again.putEnvelopes([envelope(1, 1, 1)]);
+      const [next] = await again.putEnvelopes([envelope(1, 1, 2)]);
       assert.ok(next!.cursor > put!.cursor);
     });
   });
