@@ -4,8 +4,11 @@
 // of plaintext with a few pushes in flight. Envelopes per second accepted (acknowledged after
 // the store committed) while each is fanned out to the 99 others, delivery latency (push to
 // delivery at another client), and the relay's RSS as the run goes; SQLite and PostgreSQL side
-// by side. `ratio` = envelopes per second accepted / the 5,000 the issue asks for.
-// BENCH_CLIENTS, BENCH_PER_CLIENT, BENCH_STORES=sqlite,postgres narrow or widen it.
+// by side. `ratio` = envelopes per second accepted / the 5,000 the issue asks for. A last row,
+// `verify floor`, checks the same number of envelopes with nothing else running: what the
+// machine allows at best, whatever the relay does around the checks.
+// BENCH_CLIENTS, BENCH_PER_CLIENT, BENCH_STORES=sqlite,postgres narrow or widen it;
+// BENCH_RELAY_NODE_ARGS passes flags to the relay's node (e.g. "--cpu-prof").
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import pg from 'pg';
-import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, readEnvelopeHeader, sealEnvelope, signMessage, unlockEpochSecrets, type Identity } from '@sealdoc/crypto';
+import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, readEnvelopeHeader, sealEnvelope, signMessage, unlockEpochSecrets, verifyEnvelope, type Identity } from '@sealdoc/crypto';
 import { decodeWire, encodeWire, HELLO_CONTEXT, MESSAGE_TYPES, type WireMessage } from '@sealdoc/protocol';
 import { report, type Row } from './harness.js';
 
@@ -32,7 +35,7 @@ function rssOf(child: ChildProcess): number {
 }
 
 async function startCli(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
@@ -217,7 +220,31 @@ async function run(store: string): Promise<Row> {
   }
 }
 
+/**
+ * The floor under any relay here: the checks every push needs (header, signature, author
+ * against the log) of the same envelopes, 64 in flight, with no network, no store and no
+ * fan-out, on this machine, in this run.
+ */
+async function verifyFloor(): Promise<Row> {
+  const ids: Identity[] = Array.from({ length: 10 }, () => identityFromMnemonic(generateMnemonic()));
+  const ops = [await createGroup(ids[0]!, { members: ids.slice(1).map((keys) => ({ keys, role: 'writer' as const })) })];
+  const log = await MembershipLog.fromOps(ops);
+  const keyring = new Keyring();
+  await unlockEpochSecrets(log, ids[0]!, keyring);
+  const plaintext = new Uint8Array(200).fill(7);
+  const total = CLIENTS * PER_CLIENT;
+  const sealed = await Promise.all(
+    Array.from({ length: total }, (_, seq) => sealEnvelope({ kind: 'update', groupId: log.groupId, docId: DOC, epoch: log.epoch, seq, head: log.head, author: ids[0]!, keyring, plaintext })),
+  );
+  const context = log.verifyContext({ kinds: ['update', 'snapshot'] });
+  const start = performance.now();
+  for (let i = 0; i < total; i += 64) await Promise.all(sealed.slice(i, i + 64).map((e) => verifyEnvelope(e, context)));
+  const perSecond = total / ((performance.now() - start) / 1000);
+  return { name: 'verify floor', ratio: perSecond / TARGET, baseline: `target ${TARGET} envelopes/s`, accepted_per_s: perSecond, envelopes: total };
+}
+
 const rows: Row[] = [];
 for (const store of STORES) rows.push(await run(store));
+rows.push(await verifyFloor());
 report(`Relay on loopback: ${CLIENTS} clients in one group, ${PER_CLIENT} envelopes of 200 B each, ${IN_FLIGHT} in flight per client (ratio = accepted/s / ${TARGET})`, rows);
 process.exit(0);
