@@ -19,7 +19,7 @@ import {
   type EnvelopeHeader,
 } from '@sealdoc/crypto';
 import { COVERS_CONTEXT, coversSignedBytes, decodeWire, encodeBatch, encodeWire, HELLO_CONTEXT, MAX_FRAME_BYTES, WireError, type AuthorRanges, type RelayErrorCode, type SeqRange, type WireMessage } from '@sealdoc/protocol';
-import { hex } from './bytes.js';
+import { equalBytes, hex } from './bytes.js';
 import type { PutResult, RelayStore, StoreEvent } from './store.js';
 
 /** One client connection, whatever carries it (a WebSocket, a test's pipe). */
@@ -565,11 +565,20 @@ export class Relay {
       if (!log.member(client.memberId!)) throw new Refusal('not-a-member', 'you are not a member of this group');
       const before = log.length;
       if (fromIndex > before) throw new Refusal('unknown-predecessor', `the ops start at ${fromIndex}, past the ${before} this relay holds`);
-      const fresh = ops.slice(before - fromIndex);
+      // Ops that differ from what the log holds at their place were built on an older head:
+      // appending the first tells the client why (`stale-head`: fetch, rebase, send again).
+      const logOps = log.ops();
+      const overlap = ops.slice(0, before - fromIndex);
+      const diverging = overlap.findIndex((op, i) => !equalBytes(op, logOps[fromIndex + i]!));
+      if (diverging >= 0) {
+        await (await MembershipLog.fromOps(logOps)).append(ops[diverging]!);
+        throw new Refusal('stale-head', 'the log moved meanwhile: fetch it and rebase');
+      }
+      const fresh = ops.slice(overlap.length);
       // The relay orders a removal against the removed member's envelopes: a cutoff below what it already accepted would make members disagree.
       for (const op of fresh) await this.#checkCutoff(groupId, op);
       // Verified on a copy first, so that a refused op leaves the log as it was.
-      const trial = await MembershipLog.fromOps(log.ops());
+      const trial = await MembershipLog.fromOps(logOps);
       await trial.sync(ops, fromIndex);
       if (fresh.length === 0) return 0;
       if (!(await this.#store.appendOps(groupId, before, fresh))) {
