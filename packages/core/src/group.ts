@@ -4,11 +4,16 @@
  * @module
  */
 import {
+  addMember,
   Keyring,
   MembershipError,
   MembershipLog,
+  removeMember,
+  rotateEpoch,
+  setMemberRole,
   unlockEpochSecrets,
   type Identity,
+  type MemberKeys,
   type MemberRole,
 } from '@sealdoc/crypto';
 import { hex } from './bytes.js';
@@ -36,6 +41,8 @@ export class Group {
   #wasMember: boolean;
   // How many ops of the log the store holds.
   #savedOps = 0;
+  // The highest sequence number seen from each author (hex), for removal cutoffs.
+  readonly #highestSeen = new Map<string, number>();
 
   constructor(options: { identity: Identity; log: MembershipLog; keyring: Keyring; storage?: Storage }) {
     this.identity = options.identity;
@@ -142,10 +149,52 @@ export class Group {
   }
 
   /**
-   * Notes a sequence number of this member seen in an envelope (from another device, or from
-   * before a restore), so that the counter never hands it out again.
+   * Notes a sequence number seen in an envelope of `author`: this member's own (from another
+   * device, or from before a restore) is never handed out again; anyone's highest becomes the
+   * cutoff if the member is removed or made a reader.
    */
-  observeOwnSeq(seq: number): void {
-    this.#nextSeq = Math.max(this.#nextSeq ?? 0, seq + 1);
+  observeSeq(author: Uint8Array, seq: number): void {
+    const key = hex(author);
+    this.#highestSeen.set(key, Math.max(this.#highestSeen.get(key) ?? -1, seq));
+    if (key === this._me) this.#nextSeq = Math.max(this.#nextSeq ?? 0, seq + 1);
+  }
+
+  /**
+   * Admin: adds a member (its public keys, as an invitation brings them) with a role. The new
+   * epoch's secret is wrapped to every member, the newcomer included; the documents of the
+   * group send the op to their peers (the relay) at once.
+   */
+  async addMember(keys: MemberKeys, role: MemberRole): Promise<void> {
+    await this.#append(await addMember(this.log, this.#by(), keys, role));
+  }
+
+  /**
+   * Admin: removes a member. A new epoch starts whose secret the removed member does not get;
+   * its envelopes up to the highest sequence number seen from it here still count (the
+   * cutoff), later ones are refused everywhere. A relay that accepted later ones refuses the
+   * removal (`cutoff-too-low`): sync, then try again.
+   */
+  async removeMember(memberId: Uint8Array): Promise<void> {
+    await this.#append(await removeMember(this.log, this.#by(), memberId, this.#highestSeen.get(hex(memberId)) ?? null));
+  }
+
+  /** Admin: changes a member's role; a demotion to reader records a cutoff as a removal does. */
+  async setRole(memberId: Uint8Array, role: MemberRole): Promise<void> {
+    const cutoff = role === 'reader' ? (this.#highestSeen.get(hex(memberId)) ?? null) : undefined;
+    await this.#append(await setMemberRole(this.log, this.#by(), memberId, role, cutoff));
+  }
+
+  /** Admin: starts a new epoch with a fresh secret for the same members (a scheduled rotation). */
+  async rotate(): Promise<void> {
+    await this.#append(await rotateEpoch(this.log, this.#by()));
+  }
+
+  #by() {
+    return { admin: this.identity, keyring: this.keyring };
+  }
+
+  async #append(op: Uint8Array): Promise<void> {
+    await this.log.append(op);
+    await this.refresh();
   }
 }

@@ -74,6 +74,8 @@ export interface SealedDocEvents extends Record<string, unknown> {
   error: { error: Error; from?: PeerId };
   /** This member was removed: nothing more is sent, nothing new can be read. */
   'access-removed': { epoch: number };
+  /** How many of this member's edits wait to be sent changed (see {@link SealedDoc.pending}). */
+  pending: { count: number };
 }
 
 const MERGE_WINDOW = 100;
@@ -145,6 +147,8 @@ export class SealedDoc {
   // The snapshot held that covers most, and what it covers: sent instead of those envelopes.
   #bestSnapshot: { id: string; covers: SeqRanges; size: number } | undefined;
   readonly #unsent = new Set<string>();
+  #pendingNoted = false;
+  #pendingReported = 0;
   // Local edits not sealed yet: made while this member could not write (removed, or a reader)
   // or while the newest epoch's key was still being unlocked. In memory only.
   readonly #heldBack: Uint8Array[] = [];
@@ -279,6 +283,7 @@ export class SealedDoc {
       try {
         const { header, plaintext } = await openEnvelope(data, this.#ownContext());
         this.#unsent.add(this.#hold(data, true));
+        this.#pendingChanged();
         Y.applyUpdate(this.doc, header.kind === 'snapshot' ? decodeSnapshot(plaintext).state : plaintext, this);
       } catch (error) {
         if (error instanceof EnvelopeError || error instanceof WireError) this.events.emit('error', { error });
@@ -447,12 +452,33 @@ export class SealedDoc {
     await this.#sealAndSend(plaintext, 'snapshot');
   }
 
+  /**
+   * This member's edits that wait to be sent: envelopes sealed while offline (or while the log
+   * might be behind) and edits that could not be sealed yet. Edits still in the batching
+   * window (a few milliseconds) are not counted. A `pending` event reports each change.
+   */
+  get pending(): number {
+    return this.#unsent.size + this.#heldBack.length;
+  }
+
+  #pendingChanged(): void {
+    if (this.#pendingNoted) return;
+    this.#pendingNoted = true;
+    queueMicrotask(() => {
+      this.#pendingNoted = false;
+      if (this.pending === this.#pendingReported) return;
+      this.#pendingReported = this.pending;
+      this.events.emit('pending', { count: this.pending });
+    });
+  }
+
   /** Seals and sends the pending batch now. */
   flush(): Promise<void> {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     // Edits that could not be stored before go first.
     const batch = this.#heldBack.length > 0 && this.#readyToSeal() ? [...this.#heldBack.splice(0), ...this.#batch] : this.#batch;
+    this.#pendingChanged();
     this.#batch = [];
     this.#batchBytes = 0;
     if (batch.length > 0) this.#sealing++;
@@ -515,6 +541,7 @@ export class SealedDoc {
     // again after the sequence number: the log may move meanwhile.
     const holdBack = () => {
       if (kind === 'update') this.#heldBack.push(plaintext);
+      this.#pendingChanged();
       if (!this.#canWrite()) this.events.emit('access-removed', { epoch: group.log.epoch });
     };
     if (!this.#readyToSeal()) return holdBack();
@@ -543,12 +570,15 @@ export class SealedDoc {
       // Not stored (a full disk, a closed store): the edit waits in memory and goes with the
       // next flush; the caller gets the typed error.
       if (kind === 'update') this.#heldBack.push(plaintext);
+      this.#pendingChanged();
       throw error;
     }
     const id = this.#hold(bytes, !send);
     this.#localChanged();
-    if (!send) this.#unsent.add(id);
-    else {
+    if (!send) {
+      this.#unsent.add(id);
+      this.#pendingChanged();
+    } else {
       this.#broadcast({ type: 'envelope', envelope: bytes });
       if (kind === 'update') this.#countTowardsSnapshot(1);
       else {
@@ -572,6 +602,7 @@ export class SealedDoc {
     for (const id of [...this.#unsent]) {
       const held = this.#held.get(id);
       this.#unsent.delete(id);
+      this.#pendingChanged();
       if (!held) continue;
       if (held.header.epoch === group.log.epoch) {
         this.#known.add(hex(held.header.author), held.header.seq);
@@ -621,7 +652,7 @@ export class SealedDoc {
     const id = `${author}:${header.seq}`;
     this.#held.set(id, { header, bytes });
     if (!unsent) this.#known.add(author, header.seq);
-    if (author === this.group._me) this.group.observeOwnSeq(header.seq);
+    this.group.observeSeq(header.author, header.seq);
     return id;
   }
 
@@ -903,6 +934,7 @@ export class SealedDoc {
     if (this.group.log.epoch > this.#snapshotEpoch && this.#startedNewestEpoch() && this.#held.size > 0) await this.snapshot();
     if (this.#heldBack.length > 0 && this.#canWrite()) {
       const edits = this.#heldBack.splice(0);
+      this.#pendingChanged();
       await this.#sealAndSend(mergeBounded(edits));
     }
     await this.#releaseUnsent();

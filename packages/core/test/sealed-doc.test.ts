@@ -63,17 +63,23 @@ describe('SealedDoc: faults, offline, membership', () => {
     assert.equal(texts[0]!.length, 60);
   });
 
-  it('edits made offline reach the others on reconnect', async () => {
+  it('edits made offline reach the others on reconnect; pending counts them until then', async () => {
     const world = await World.create(['alice', 'bob']);
+    const counts: number[] = [];
+    world.peer('bob').sealed.events.on('pending', ({ count }) => counts.push(count));
     await world.peer('bob').transport.disconnect();
     type(world, 'alice', 0, 'A');
     type(world, 'bob', 0, 'B');
     await world.settle();
+    await world.peer('bob').sealed.flush();
     assert.equal(world.peer('alice').text(), 'A');
+    assert.equal(world.peer('bob').sealed.pending, 1);
     await world.peer('bob').transport.connect();
     await world.settle();
     assert.equal(world.peer('alice').text(), world.peer('bob').text());
     assert.equal(world.peer('alice').text().length, 2);
+    assert.equal(world.peer('bob').sealed.pending, 0);
+    assert.deepEqual(counts, [1, 0]);
   });
 
   it('edits made offline survive a reload and are sent after it', async () => {
@@ -382,7 +388,42 @@ describe('Group', () => {
     assert.deepEqual(await Promise.all([group.nextSeq(), group.nextSeq(), group.nextSeq()]), [0, 1, 2]);
     const again = new Group({ identity: alice, log, keyring: new Keyring(), storage });
     assert.equal(await again.nextSeq(), 3);
-    again.observeOwnSeq(10);
+    again.observeSeq(again.identity.memberId, 10);
     assert.equal(await again.nextSeq(), 11);
+  });
+});
+
+describe('Group: an admin changes membership', () => {
+  it('removes (cutoff: the highest seen from the member), demotes, rotates and adds; every member follows; a non-admin is refused', async () => {
+    const world = await World.create(['alice', 'bob', 'carol']);
+    const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => world.peer(n));
+    type(world, 'bob', 0, 'B1');
+    await bob!.sealed.flush();
+    type(world, 'bob', 0, 'B2');
+    await world.settle();
+    const bobSeqs = (await bob!.storage.loadRange(['env'])).map(({ data }) => readEnvelopeHeader(data)).filter((h) => toHex(h.author) === toHex(bob!.identity.memberId)).map((h) => h.seq);
+    const removed: number[] = [];
+    bob!.group.events.on('removed', ({ epoch }) => removed.push(epoch));
+    await alice!.group.removeMember(bob!.identity.memberId);
+    await world.settle();
+    const op = alice!.group.log.opAt(alice!.group.log.length - 1);
+    assert.deepEqual(op.change, { type: 'remove', memberId: bob!.identity.memberId, cutoff: Math.max(...bobSeqs) });
+    assert.equal(carol!.group.log.length, alice!.group.log.length);
+    assert.equal(carol!.group.log.epoch, 1);
+    assert.deepEqual(removed, [1]);
+
+    await alice!.group.setRole(carol!.identity.memberId, 'reader');
+    await alice!.group.rotate();
+    await world.settle();
+    assert.equal(carol!.group.role, 'reader');
+    assert.equal(carol!.group.log.epoch, alice!.group.log.epoch);
+
+    await alice!.group.addMember(identity('dave'), 'writer');
+    const dave = await world.join('dave');
+    await world.settle();
+    await eventually(() => dave.text() === alice!.text(), 5000);
+    assert.equal(dave.group.role, 'writer');
+
+    await assert.rejects(carol!.group.addMember(identity('erin'), 'writer'), { name: 'MembershipError', code: 'not-admin' });
   });
 });
