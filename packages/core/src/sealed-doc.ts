@@ -63,7 +63,10 @@ export interface SealedDocOptions {
 
 /** What a sealed document reports. */
 export interface SealedDocEvents extends Record<string, unknown> {
-  /** Every envelope known to be available was applied (after a resync exchange settled). */
+  /**
+   * Every envelope known to be available was applied (after a resync exchange settled:
+   * `true`), or the transport went offline since (`false`).
+   */
   synced: { synced: boolean };
   /** The transport's status. */
   status: { status: TransportStatus };
@@ -147,6 +150,7 @@ export class SealedDoc {
   // The snapshot held that covers most, and what it covers: sent instead of those envelopes.
   #bestSnapshot: { id: string; covers: SeqRanges; size: number } | undefined;
   readonly #unsent = new Set<string>();
+  #synced = false;
   #pendingNoted = false;
   #pendingReported = 0;
   // Local edits not sealed yet: made while this member could not write (removed, or a reader)
@@ -234,7 +238,13 @@ export class SealedDoc {
       this.#unsubscribe.push(
         t.events.on('status', ({ status }) => {
           this.events.emit('status', { status });
-          if (status !== 'online') return;
+          if (status !== 'online') {
+            if (this.#synced) {
+              this.#synced = false;
+              this.events.emit('synced', { synced: false });
+            }
+            return;
+          }
           this.#awaiting = new Set(t.peers());
           this.#peerLogLength = 0;
           clearTimeout(this.#graceTimer);
@@ -450,6 +460,16 @@ export class SealedDoc {
     this.#sinceSnapshot = 0;
     this.#snapshotEpoch = group.log.epoch;
     await this.#sealAndSend(plaintext, 'snapshot');
+  }
+
+  /** The transport's status (`offline` without one). */
+  get status(): TransportStatus {
+    return this.#transport?.status ?? 'offline';
+  }
+
+  /** Whether a resync settled since the transport last came online (the 'synced' event tells changes). */
+  get synced(): boolean {
+    return this.#synced;
   }
 
   /**
@@ -954,6 +974,7 @@ export class SealedDoc {
 
   #settled(): void {
     this.#resolveSynced();
+    this.#synced = true;
     this.events.emit('synced', { synced: true });
   }
 }

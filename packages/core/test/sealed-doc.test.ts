@@ -66,8 +66,14 @@ describe('SealedDoc: faults, offline, membership', () => {
   it('edits made offline reach the others on reconnect; pending counts them until then', async () => {
     const world = await World.create(['alice', 'bob']);
     const counts: number[] = [];
+    const synced: boolean[] = [];
     world.peer('bob').sealed.events.on('pending', ({ count }) => counts.push(count));
+    world.peer('bob').sealed.events.on('synced', ({ synced: s }) => synced.push(s));
+    await world.settle();
+    assert.equal(world.peer('bob').sealed.synced, true);
     await world.peer('bob').transport.disconnect();
+    assert.equal(world.peer('bob').sealed.synced, false);
+    assert.equal(world.peer('bob').sealed.status, 'offline');
     type(world, 'alice', 0, 'A');
     type(world, 'bob', 0, 'B');
     await world.settle();
@@ -80,6 +86,8 @@ describe('SealedDoc: faults, offline, membership', () => {
     assert.equal(world.peer('alice').text().length, 2);
     assert.equal(world.peer('bob').sealed.pending, 0);
     assert.deepEqual(counts, [1, 0]);
+    assert.equal(world.peer('bob').sealed.synced, true);
+    assert.ok(synced.indexOf(false) >= 0 && synced.lastIndexOf(true) > synced.indexOf(false), synced.join());
   });
 
   it('edits made offline survive a reload and are sent after it', async () => {
