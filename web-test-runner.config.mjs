@@ -3,6 +3,7 @@
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { CHROME_ARGS, findChrome, HOW_TO_GET_CHROME } from './scripts/find-chrome.mjs';
+import { mkdirSync } from 'node:fs';
 import { MemoryRelayStore, startRelay } from '@sealdoc/relay';
 
 const executablePath = findChrome();
@@ -20,6 +21,7 @@ const SHIMS = {
 export default {
   files: ['packages/*/test/*.test.ts', '!packages/*/test/*.node.test.ts'],
   nodeResolve: true,
+  filterBrowserLogs: ({ args }) => !String(args[0]).includes('Lit is in dev mode'),
   concurrency: 1,
   browserStartTimeout: 60000,
   testsFinishTimeout: 600000,
@@ -38,6 +40,21 @@ export default {
       },
       executeCommand({ command }) {
         return command === 'relay-url' ? this.relay.url : undefined;
+      },
+    },
+    // Screenshots of components for the docs: executeServerCommand('screenshot', { selector, name })
+    // saves the element's picture as docs/screenshots/<name>.png.
+    {
+      name: 'screenshot',
+      async executeCommand({ command, payload, session }) {
+        if (command !== 'screenshot') return undefined;
+        if (!/^[a-z0-9-]+$/.test(payload?.name ?? '')) throw new Error('a screenshot name is lower-case letters, digits and dashes');
+        const page = session.browser.getPage(session.id);
+        const element = await page.$(payload.selector);
+        if (!element) throw new Error(`nothing matches ${payload.selector}`);
+        mkdirSync('docs/screenshots', { recursive: true });
+        await element.screenshot({ path: `docs/screenshots/${payload.name}.png` });
+        return true;
       },
     },
     esbuildPlugin({ ts: true, target: 'es2022' }),

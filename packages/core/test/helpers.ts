@@ -1,6 +1,7 @@
 // Shared by the core tests: members with their own logs, keyrings, groups and documents on
 // one in-memory hub.
 import * as Y from 'yjs';
+import { Awareness } from 'y-protocols/awareness';
 import {
   addMember,
   createGroup,
@@ -46,6 +47,8 @@ export interface Peer {
   sealed: SealedDoc;
   transport: MemoryTransport;
   storage: MemoryStorage;
+  /** With `join(name, { awareness: true })`: the presence the document seals. */
+  awareness?: Awareness;
   text(): string;
 }
 
@@ -64,7 +67,7 @@ export class World {
     this.#admin = admin;
   }
 
-  static async create(names: string[], options: { seed?: number; faults?: Faults; roles?: Record<string, MemberRole>; history?: 'all' | 'since-join' } = {}) {
+  static async create(names: string[], options: { seed?: number; faults?: Faults; roles?: Record<string, MemberRole>; history?: 'all' | 'since-join'; awareness?: boolean } = {}) {
     const [first, ...rest] = names;
     const world = new World(options.seed ?? 1, options.faults ?? {}, identity(first!));
     const founders = rest.map((n) => ({ keys: identity(n), role: options.roles?.[n] ?? ('writer' as MemberRole) }));
@@ -72,12 +75,12 @@ export class World {
     world.#adminLog = await MembershipLog.fromOps(world.#ops);
     const { unlockEpochSecrets } = await import('@sealdoc/crypto');
     await unlockEpochSecrets(world.#adminLog, world.#admin, world.#adminKeys);
-    for (const name of names) await world.join(name);
+    for (const name of names) await world.join(name, { awareness: options.awareness ?? false });
     return world;
   }
 
   /** Opens `name`'s device: its own log copy, keyring, group, store, transport and document. */
-  async join(name: string, options: { connect?: boolean } = {}): Promise<Peer> {
+  async join(name: string, options: { connect?: boolean; awareness?: boolean } = {}): Promise<Peer> {
     const id = identity(name);
     const log = await MembershipLog.fromOps(this.#ops);
     const group = new Group({ identity: id, log, keyring: new Keyring(), storage: new MemoryStorage() });
@@ -85,8 +88,9 @@ export class World {
     const doc = new Y.Doc();
     const transport = this.hub.transport(name);
     const storage = new MemoryStorage();
-    const sealed = new SealedDoc(doc, { group, docId: this.docId, transport, storage, batch: { windowMs: 5 } });
-    const peer: Peer = { name, identity: id, group, doc, sealed, transport, storage, text: () => doc.getText('t').toString() };
+    const awareness = options.awareness ? new Awareness(doc) : undefined;
+    const sealed = new SealedDoc(doc, { group, docId: this.docId, transport, storage, batch: { windowMs: 5 }, ...(awareness ? { awareness } : {}) });
+    const peer: Peer = { name, identity: id, group, doc, sealed, transport, storage, ...(awareness ? { awareness } : {}), text: () => doc.getText('t').toString() };
     this.peers.set(name, peer);
     if (options.connect !== false) await transport.connect();
     return peer;

@@ -103,6 +103,11 @@ function normalize(words: string | readonly string[]): string[] {
   return text.normalize('NFKD').toLowerCase().trim().split(/\s+/u).filter((w) => w.length > 0);
 }
 
+/** Whether `word` is in the BIP39 English list (case and accents forgiven): for checking a phrase word by word as it is typed. */
+export function isMnemonicWord(word: string): boolean {
+  return WORDS.has(word.normalize('NFKD').toLowerCase().trim());
+}
+
 /**
  * Checks a phrase: exactly 24 words, each in the BIP39 English list, correct checksum.
  * Case and spacing are forgiven. Throws {@link MnemonicError}; the message names the

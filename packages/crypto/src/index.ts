@@ -33,6 +33,7 @@ export {
   MNEMONIC_WORDS,
   generateMnemonic,
   validateMnemonic,
+  isMnemonicWord,
   identityFromMnemonic,
   identityFromSeed,
   seedFromMnemonic,

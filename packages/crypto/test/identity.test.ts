@@ -16,6 +16,7 @@ import {
   memberIdOf,
   signMessage,
   validateMnemonic,
+  isMnemonicWord,
 } from '@sealdoc/crypto';
 import { BIP39_ENGLISH, BIP39_PASSPHRASE } from './vectors/bip39-trezor.js';
 import { hex, toHex, utf8 } from './helpers.js';
@@ -161,6 +162,12 @@ describe('recovery phrase errors', () => {
       assert.doesNotMatch(e.message, /worthh/);
       return true;
     });
+  });
+
+  it('words are checked one by one as they are typed', () => {
+    for (const w of words) assert.ok(isMnemonicWord(w), w);
+    assert.ok(isMnemonicWord(' Abandon '));
+    for (const w of ['worthh', '', 'aban', 'zoo zoo']) assert.ok(!isMnemonicWord(w), w);
   });
 
   it('a wrong checksum is a typed error', () => {

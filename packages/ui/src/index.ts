@@ -1,6 +1,16 @@
 /**
- * @sealdoc/ui: not built yet. This entry exists so the workspace builds; it exports
- * nothing and promises nothing. See the project's issues for what it will hold.
+ * @sealdoc/ui: lit web components for sealed documents. Importing this module defines the
+ * elements; they hold no business logic: each observes `@sealdoc/core` state (a SealedDoc, a
+ * Group) and calls its API. They work in a plain HTML page, with no framework.
+ *
+ * - `<sealdoc-editor>`: edits a Y.Text, with the others' carets from the sealed awareness.
+ * - `<sealdoc-members>`: members and roles; an admin changes roles and removes members.
+ * - `<sealdoc-sync-status>`: online / offline / syncing, pending edits, epoch, last error.
+ * - `<sealdoc-recovery>`: shows the 24 words once and checks a few; restores from typed words.
  * @packageDocumentation
  */
-export {};
+export { SealdocEditor, type EditDetail, type EditorUser } from './editor.js';
+export { SealdocMembers, type MemberChangeDetail } from './members.js';
+export { SealdocSyncStatus, type SyncState, type SyncStateDetail } from './sync-status.js';
+export { SealdocRecovery, type RestoreDetail } from './recovery.js';
+export { describeError } from './words.js';

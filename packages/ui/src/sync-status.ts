@@ -1,0 +1,184 @@
+/**
+ * `<sealdoc-sync-status>`: online / offline / syncing, how many edits wait to be sent, the
+ * current epoch, and the last error in words a person understands.
+ * @module
+ */
+import { css, html, LitElement, type PropertyValues } from 'lit';
+import type { SealedDoc } from '@sealdoc/core';
+import { describeError } from './words.js';
+
+/** What the status shows, in one word. */
+export type SyncState = 'offline' | 'connecting' | 'syncing' | 'online' | 'removed';
+
+/** Detail of the `sealdoc-sync-state` event. */
+export interface SyncStateDetail {
+  state: SyncState;
+  pending: number;
+  epoch: number;
+}
+
+const LABELS: Record<SyncState, string> = {
+  offline: 'Offline',
+  connecting: 'Connecting…',
+  syncing: 'Syncing…',
+  online: 'Up to date',
+  removed: 'Access removed',
+};
+
+/**
+ * Shows a sealed document's sync state. Set `doc`; the element follows its events.
+ *
+ * Fires `sealdoc-sync-state` (detail {@link SyncStateDetail}) when the state, the pending
+ * count or the epoch changes. Parts: `status`, `dot`, `label`, `pending`, `epoch`, `error`.
+ * Custom properties: `--sealdoc-online`, `--sealdoc-syncing`, `--sealdoc-offline`,
+ * `--sealdoc-error` (colours).
+ */
+export class SealdocSyncStatus extends LitElement {
+  static override properties = {
+    doc: { attribute: false },
+    _state: { state: true },
+    _pending: { state: true },
+    _epoch: { state: true },
+    _error: { state: true },
+  };
+
+  static override styles = css`
+    :host {
+      display: inline-block;
+      font: inherit;
+      color: inherit;
+    }
+    .bar {
+      display: flex;
+      align-items: center;
+      gap: 0.5em;
+    }
+    .dot {
+      width: 0.6em;
+      height: 0.6em;
+      border-radius: 50%;
+      background: var(--sealdoc-offline, #9a9a9a);
+      flex: none;
+    }
+    .dot[data-state='online'] {
+      background: var(--sealdoc-online, #1f8a4c);
+    }
+    .dot[data-state='syncing'],
+    .dot[data-state='connecting'] {
+      background: var(--sealdoc-syncing, #c98a00);
+    }
+    .dot[data-state='removed'] {
+      background: var(--sealdoc-error, #b3261e);
+    }
+    .detail {
+      opacity: 0.75;
+    }
+    .error {
+      color: var(--sealdoc-error, #b3261e);
+      margin: 0;
+    }
+  `;
+
+  /** The sealed document to follow. */
+  declare doc: SealedDoc | undefined;
+  declare _state: SyncState;
+  declare _pending: number;
+  declare _epoch: number;
+  declare _error: string;
+  #unsubscribe: (() => void)[] = [];
+  #removed = false;
+
+  constructor() {
+    super();
+    this._state = 'offline';
+    this._pending = 0;
+    this._epoch = 0;
+    this._error = '';
+  }
+
+  /** The state shown now. */
+  get state(): SyncState {
+    return this._state;
+  }
+
+  /** The last error shown, in words ('' when none). */
+  get errorText(): string {
+    return this._error;
+  }
+
+  override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('doc')) this.#follow();
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    if (this.doc && this.#unsubscribe.length === 0) this.#follow();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.#stop();
+  }
+
+  #stop(): void {
+    for (const off of this.#unsubscribe.splice(0)) off();
+  }
+
+  #follow(): void {
+    this.#stop();
+    this.#removed = false;
+    this._error = '';
+    const doc = this.doc;
+    if (!doc) return;
+    const refresh = () => this.#refresh();
+    this.#unsubscribe.push(
+      doc.events.on('status', refresh),
+      doc.events.on('synced', refresh),
+      doc.events.on('pending', refresh),
+      doc.group.events.on('membership', refresh),
+      doc.events.on('error', ({ error }) => {
+        this._error = describeError(error);
+      }),
+      doc.events.on('access-removed', () => {
+        this.#removed = true;
+        this._error = describeError({ code: 'access-removed' });
+        this.#refresh();
+      }),
+    );
+    this.#refresh();
+  }
+
+  #refresh(): void {
+    const doc = this.doc;
+    if (!doc) return;
+    const status = doc.status;
+    const state: SyncState = this.#removed || doc.group.role === undefined ? 'removed' : status === 'online' ? (doc.synced ? 'online' : 'syncing') : status;
+    // Back online and synced: an error about being offline no longer holds.
+    if (state === 'online' && this._state !== 'online' && !this.#removed) this._error = '';
+    const changed = state !== this._state || doc.pending !== this._pending || doc.group.log.epoch !== this._epoch;
+    this._state = state;
+    this._pending = doc.pending;
+    this._epoch = doc.group.log.epoch;
+    if (changed) this.dispatchEvent(new CustomEvent<SyncStateDetail>('sealdoc-sync-state', { detail: { state, pending: this._pending, epoch: this._epoch }, bubbles: true, composed: true }));
+  }
+
+  override render() {
+    const pending = this._pending === 0 ? '' : this._pending === 1 ? '1 edit waiting to be sent' : `${this._pending} edits waiting to be sent`;
+    return html`<div class="bar">
+        <span class="dot" part="dot" data-state=${this._state} aria-hidden="true"></span>
+        <span part="status" role="status" aria-live="polite">
+          <span part="label">${LABELS[this._state]}</span>${pending ? html` · <span class="detail" part="pending">${pending}</span>` : ''}
+          · <span class="detail" part="epoch" title="Keys change at every new epoch">epoch ${this._epoch}</span>
+        </span>
+      </div>
+      ${this._error ? html`<p class="error" part="error" role="alert">${this._error}</p>` : ''}`;
+  }
+}
+
+customElements.define('sealdoc-sync-status', SealdocSyncStatus);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'sealdoc-sync-status': SealdocSyncStatus;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Errors in words a person understands. Every typed error Sealdoc raises has a `code`; these
+ * sentences say what happened and, where there is one, what to do. Nothing secret is in them
+ * (codes and positions only, as in the errors themselves).
+ * @module
+ */
+
+const SENTENCES: Record<string, string> = {
+  // Reaching the relay.
+  offline: 'You are offline. Your edits are kept on this device and sent when you reconnect.',
+  closed: 'The connection was closed. Reconnecting…',
+  'rate-limited': 'The server asked us to slow down. Your edits will go through in a moment.',
+  'too-large': 'That change is too large to send in one piece.',
+  internal: 'The server had a problem. Your edits are kept and will be sent again.',
+  'not-authenticated': 'The server did not accept this device. Reload the page to sign in again.',
+  'bad-hello': 'The server did not accept this device’s identity.',
+  'unknown-group': 'The server does not know this document yet. It will once its creator connects.',
+  // Membership.
+  'not-a-member': 'You are not a member of this document.',
+  'not-a-writer': 'You can read this document but not edit it.',
+  'past-cutoff': 'An edit arrived from someone after their access ended; it was ignored.',
+  'access-removed': 'Your access to this document was removed. You will receive nothing new.',
+  'not-admin': 'Only an admin of this document can do that.',
+  'stale-head': 'Someone changed the members at the same time. Try again.',
+  'cutoff-too-low': 'That member’s latest edits have not reached you yet. Wait a moment and try again.',
+  fork: 'Two different member lists exist for this document. Contact its admin.',
+  // Content that did not check out.
+  'bad-signature': 'Something arrived that was not signed by a member; it was ignored.',
+  'bad-commitment': 'Something arrived that did not decrypt correctly; it was ignored.',
+  'bad-ciphertext': 'Something arrived that did not decrypt correctly; it was ignored.',
+  malformed: 'Something arrived damaged; it was ignored.',
+  'unsupported-version': 'Something arrived from a newer version of Sealdoc. Update this app.',
+  conflict: 'Two different edits claimed the same place in history; the first one was kept.',
+  // This device.
+  quota: 'This device is out of storage space. Free some space: your latest edits are kept in memory until then.',
+  'no-device-key': 'This device’s key is gone, so what it stored cannot be opened. Restore from your recovery phrase or a backup.',
+  'passphrase-required': 'Enter your passphrase to open what this device stored.',
+  'wrong-passphrase': 'That passphrase is not the right one.',
+  corrupt: 'Some data on this device is damaged. It will be fetched again from the server where possible.',
+  // Recovery phrases and backups.
+  'bad-length': 'A recovery phrase has 24 words.',
+  'unknown-word': 'One of the words is not a recovery-phrase word. Check its spelling.',
+  'bad-checksum': 'The words are valid, but one is wrong or out of order.',
+  tampered: 'This backup was changed after it was made; it cannot be trusted.',
+  corrupted: 'This backup file is damaged.',
+};
+
+/** A sentence for an error: by its `code` when Sealdoc knows it, otherwise a general one. */
+export function describeError(error: unknown): string {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
+  return SENTENCES[code] ?? 'Something went wrong. Your edits are kept on this device.';
+}
