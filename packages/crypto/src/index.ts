@@ -100,3 +100,16 @@ export {
   type OpAuthor,
 } from './membership.js';
 export { rotationDue, DEFAULT_ROTATION_POLICY, type RotationPolicy, type RotationDecision } from './rotation.js';
+export {
+  createInvitation,
+  decodeInvitation,
+  encodeInvitation,
+  invitationId,
+  openJoinRequest,
+  safetyCode,
+  sealJoinRequest,
+  InvitationError,
+  type Invitation,
+  type InvitationErrorCode,
+  type JoinRequest,
+} from './invitation.js';
