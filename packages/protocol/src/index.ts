@@ -16,6 +16,7 @@ export {
   MAX_FRAME_BYTES,
   MESSAGE_TYPES,
   PROTOCOL_VERSION,
+  type InviteState,
   type RelayErrorCode,
   type WireMessage,
 } from './messages.js';

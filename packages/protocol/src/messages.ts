@@ -59,6 +59,10 @@ export type WireMessage =
   | { type: 'ack'; ref: number; cursor: number }
   | { type: 'caught-up'; groupId: Uint8Array; docId: Uint8Array; cursor: number }
   | { type: 'groups'; ref: number; groupIds: Uint8Array[] }
+  /** A join request for an invitation of a group the client watches (sealed: only the admin who made the invitation opens it). */
+  | { type: 'invite-requested'; inviteId: Uint8Array; requester: Uint8Array; request: Uint8Array }
+  /** The state of the client's join request (answers `invite-status`). */
+  | { type: 'invite-state'; ref: number; inviteId: Uint8Array; state: InviteState }
   /** Several messages in one frame (never nested), to be handled in order: fewer frames under load. */
   | { type: 'batch'; messages: WireMessage[] }
   // Client to relay.
@@ -67,7 +71,21 @@ export type WireMessage =
   | { type: 'unsubscribe'; groupId: Uint8Array; docId: Uint8Array }
   | { type: 'push'; ref: number; envelope: Uint8Array }
   | { type: 'fetch-ops'; groupId: Uint8Array; fromIndex: number }
-  | { type: 'list-groups'; ref: number };
+  | { type: 'list-groups'; ref: number }
+  /** An admin opens an invitation (known to the relay by its id only) until `expiresAt` (ms since 1970). */
+  | { type: 'invite-open'; ref: number; groupId: Uint8Array; inviteId: Uint8Array; expiresAt: number }
+  /** An admin revokes an invitation: no more requests, and its requesters are told. */
+  | { type: 'invite-close'; ref: number; inviteId: Uint8Array }
+  /** An invitee's sealed join request. */
+  | { type: 'invite-request'; ref: number; inviteId: Uint8Array; request: Uint8Array }
+  /** An admin asks for the join requests of its group's open invitations, now and as they come. */
+  | { type: 'invite-watch'; groupId: Uint8Array }
+  /** An invitee asks where its request stands (answered with `invite-state`). */
+  | { type: 'invite-status'; ref: number; inviteId: Uint8Array };
+
+/** Where a join request stands, as the relay sees it. */
+export type InviteState = 'pending' | 'admitted' | 'expired' | 'revoked' | 'unknown';
+const INVITE_STATES: InviteState[] = ['pending', 'admitted', 'expired', 'revoked', 'unknown'];
 
 /** The type byte of each message. */
 export const MESSAGE_TYPES = {
@@ -83,12 +101,19 @@ export const MESSAGE_TYPES = {
   'caught-up': 21,
   groups: 22,
   batch: 23,
+  'invite-requested': 24,
+  'invite-state': 25,
   hello: 32,
   subscribe: 33,
   unsubscribe: 34,
   push: 35,
   'fetch-ops': 36,
   'list-groups': 37,
+  'invite-open': 38,
+  'invite-close': 39,
+  'invite-request': 40,
+  'invite-watch': 41,
+  'invite-status': 42,
 } as const satisfies Record<WireMessage['type'], number>;
 
 const NAMES = new Map<number, WireMessage['type']>(Object.entries(MESSAGE_TYPES).map(([name, n]) => [n, name as WireMessage['type']]));
@@ -180,6 +205,20 @@ export function encodeWire(message: WireMessage): Uint8Array {
       return w.bytes(message.groupId).u32(message.fromIndex).finish();
     case 'list-groups':
       return w.u32(message.ref).finish();
+    case 'invite-requested':
+      return w.bytes(message.inviteId).bytes(message.requester).bytes(message.request).finish();
+    case 'invite-state':
+      return w.u32(message.ref).bytes(message.inviteId).u8(INVITE_STATES.indexOf(message.state)).finish();
+    case 'invite-open':
+      return w.u32(message.ref).bytes(message.groupId).bytes(message.inviteId).u64(message.expiresAt).finish();
+    case 'invite-close':
+      return w.u32(message.ref).bytes(message.inviteId).finish();
+    case 'invite-request':
+      return w.u32(message.ref).bytes(message.inviteId).bytes(message.request).finish();
+    case 'invite-watch':
+      return w.bytes(message.groupId).finish();
+    case 'invite-status':
+      return w.u32(message.ref).bytes(message.inviteId).finish();
   }
 }
 
@@ -266,5 +305,24 @@ function decodeBody(type: WireMessage['type'], r: ByteReader, maxBytes: number):
       return { type, groupId: r.take(ID), fromIndex: r.u32() };
     case 'list-groups':
       return { type, ref: r.u32() };
+    case 'invite-requested':
+      return { type, inviteId: r.take(ID), requester: r.take(KEY), request: r.rest() };
+    case 'invite-state': {
+      const ref = r.u32();
+      const inviteId = r.take(ID);
+      const state = INVITE_STATES[r.u8()];
+      if (!state) throw new WireError('malformed', 'unknown invitation state');
+      return { type, ref, inviteId, state };
+    }
+    case 'invite-open':
+      return { type, ref: r.u32(), groupId: r.take(ID), inviteId: r.take(ID), expiresAt: r.u64() };
+    case 'invite-close':
+      return { type, ref: r.u32(), inviteId: r.take(ID) };
+    case 'invite-request':
+      return { type, ref: r.u32(), inviteId: r.take(ID), request: r.rest() };
+    case 'invite-watch':
+      return { type, groupId: r.take(ID) };
+    case 'invite-status':
+      return { type, ref: r.u32(), inviteId: r.take(ID) };
   }
 }

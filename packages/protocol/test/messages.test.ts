@@ -24,6 +24,13 @@ const EXAMPLES: WireMessage[] = [
   { type: 'push', ref: 1, envelope: new Uint8Array([4, 4, 4]) },
   { type: 'fetch-ops', groupId: id(1), fromIndex: 0 },
   { type: 'list-groups', ref: 2 },
+  { type: 'invite-requested', inviteId: id(3), requester: key(4), request: new Uint8Array([7, 7, 7]) },
+  { type: 'invite-state', ref: 5, inviteId: id(3), state: 'admitted' },
+  { type: 'invite-open', ref: 6, groupId: id(1), inviteId: id(3), expiresAt: 1_800_000_000_000 },
+  { type: 'invite-close', ref: 7, inviteId: id(3) },
+  { type: 'invite-request', ref: 8, inviteId: id(3), request: new Uint8Array([1, 2]) },
+  { type: 'invite-watch', groupId: id(1) },
+  { type: 'invite-status', ref: 9, inviteId: id(3) },
   { type: 'batch', messages: [{ type: 'ack', ref: 1, cursor: 2 }, { type: 'envelope', envelope: new Uint8Array([5]) }] },
 ];
 
@@ -46,7 +53,7 @@ describe('wire messages', () => {
     for (const m of EXAMPLES) {
       const bytes = encodeWire(m);
       // Messages ending in "the rest" (an envelope) decode from any length past their header.
-      const open = ['envelope', 'deliver', 'push', 'batch'].includes(m.type);
+      const open = ['envelope', 'deliver', 'push', 'batch', 'invite-requested', 'invite-request'].includes(m.type);
       if (!open) {
         for (let n = 0; n < bytes.length; n++) assert.notEqual(wireError(() => decodeWire(bytes.subarray(0, n))), 'no error', `${m.type} cut at ${n}`);
         assert.equal(wireError(() => decodeWire(Uint8Array.of(...bytes, 0))), 'malformed', `${m.type} with a trailing byte`);

@@ -15,6 +15,8 @@ export {
   type PutResult,
   type IndexEntry,
   type StoredCovers,
+  type StoredInvitation,
+  type StoredJoinRequest,
   type StoreEvent,
 } from './store.js';
 export { MemoryRelayStore } from './memory-store.js';

@@ -3,7 +3,7 @@
  * @module
  */
 import { equalBytes, hex } from './bytes.js';
-import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredCovers, type StoredEnvelope } from './store.js';
+import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredCovers, type StoredEnvelope, type StoredInvitation, type StoredJoinRequest } from './store.js';
 
 const copy = (e: StoredEnvelope): StoredEnvelope => ({ ...e, groupId: e.groupId.slice(), docId: e.docId.slice(), author: e.author.slice(), bytes: e.bytes.slice() });
 
@@ -16,6 +16,9 @@ export class MemoryRelayStore implements RelayStore {
   readonly #highest = new Map<string, number>();
   readonly #dropped = new Set<number>();
   readonly #covers = new Map<string, Map<string, StoredCovers>>();
+  readonly #invitations = new Map<string, StoredInvitation>();
+  // invite id -> requester -> request
+  readonly #requests = new Map<string, Map<string, StoredJoinRequest>>();
   #cursor = 0;
   #closed = false;
 
@@ -106,6 +109,39 @@ export class MemoryRelayStore implements RelayStore {
   async highestSeq(groupId: Uint8Array, author: Uint8Array): Promise<number | undefined> {
     this.#check();
     return this.#highest.get(`${hex(groupId)}:${hex(author)}`);
+  }
+
+  async putInvitation(invitation: StoredInvitation): Promise<void> {
+    this.#check();
+    const id = hex(invitation.inviteId);
+    if (!this.#invitations.has(id)) this.#invitations.set(id, { ...invitation, inviteId: invitation.inviteId.slice(), groupId: invitation.groupId.slice() });
+  }
+
+  async revokeInvitation(inviteId: Uint8Array): Promise<void> {
+    this.#check();
+    const found = this.#invitations.get(hex(inviteId));
+    if (found) found.revoked = true;
+  }
+
+  async invitation(inviteId: Uint8Array): Promise<StoredInvitation | undefined> {
+    this.#check();
+    const found = this.#invitations.get(hex(inviteId));
+    return found && { ...found, inviteId: found.inviteId.slice(), groupId: found.groupId.slice() };
+  }
+
+  async putJoinRequest(request: StoredJoinRequest): Promise<number> {
+    this.#check();
+    const id = hex(request.inviteId);
+    const all = this.#requests.get(id) ?? new Map<string, StoredJoinRequest>();
+    all.set(hex(request.requester), { inviteId: request.inviteId.slice(), requester: request.requester.slice(), request: request.request.slice() });
+    this.#requests.set(id, all);
+    return all.size;
+  }
+
+  async joinRequests(groupId: Uint8Array, now: number): Promise<StoredJoinRequest[]> {
+    this.#check();
+    const open = [...this.#invitations.values()].filter((i) => hex(i.groupId) === hex(groupId) && !i.revoked && i.expiresAt > now);
+    return open.flatMap((i) => [...(this.#requests.get(hex(i.inviteId))?.values() ?? [])].map((r) => ({ ...r, request: r.request.slice() })));
   }
 
   async close(): Promise<void> {

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { equalBytes, hex, unhex } from './bytes.js';
-import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredCovers, type StoredEnvelope, type StoreEvent } from './store.js';
+import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredCovers, type StoredEnvelope, type StoredInvitation, type StoredJoinRequest, type StoreEvent } from './store.js';
 
 const CHANNEL = 'sealdoc_relay';
 
@@ -42,6 +42,19 @@ CREATE TABLE IF NOT EXISTS sealdoc_covers (
   seq BIGINT NOT NULL,
   attestation BYTEA NOT NULL,
   PRIMARY KEY (group_id, doc_id, author, seq)
+);
+CREATE TABLE IF NOT EXISTS sealdoc_invitations (
+  invite_id BYTEA PRIMARY KEY,
+  group_id BYTEA NOT NULL,
+  expires_at BIGINT NOT NULL,
+  revoked BOOLEAN NOT NULL DEFAULT false
+);
+CREATE INDEX IF NOT EXISTS sealdoc_invitations_by_group ON sealdoc_invitations (group_id);
+CREATE TABLE IF NOT EXISTS sealdoc_join_requests (
+  invite_id BYTEA NOT NULL,
+  requester BYTEA NOT NULL,
+  request BYTEA NOT NULL,
+  PRIMARY KEY (invite_id, requester)
 );
 `;
 
@@ -100,7 +113,7 @@ export class PostgresRelayStore implements RelayStore {
     this.#listener = client;
     client.on('error', () => undefined);
     client.on('notification', ({ payload }) => {
-      let event: { t: string; g: string; d?: string; c?: number; l?: number; n: string };
+      let event: { t: string; g: string; d?: string; c?: number; l?: number; i?: string; r?: string; n: string };
       try {
         event = JSON.parse(payload ?? '');
       } catch {
@@ -108,7 +121,11 @@ export class PostgresRelayStore implements RelayStore {
       }
       if (event.n === this.#node) return;
       const out: StoreEvent =
-        event.t === 'e' ? { type: 'envelope', groupId: unhex(event.g), docId: unhex(event.d ?? ''), cursor: event.c ?? 0 } : { type: 'ops', groupId: unhex(event.g), length: event.l ?? 0 };
+        event.t === 'e'
+          ? { type: 'envelope', groupId: unhex(event.g), docId: unhex(event.d ?? ''), cursor: event.c ?? 0 }
+          : event.t === 'j'
+            ? { type: 'join-request', groupId: unhex(event.g), inviteId: unhex(event.i ?? ''), requester: unhex(event.r ?? '') }
+            : { type: 'ops', groupId: unhex(event.g), length: event.l ?? 0 };
       for (const l of this.#listeners) l(out);
     });
     await client.connect();
@@ -262,6 +279,44 @@ export class PostgresRelayStore implements RelayStore {
   async highestSeq(groupId: Uint8Array, author: Uint8Array): Promise<number | undefined> {
     const rows = await this.#query<{ seq: string | null }>('SELECT max(seq) AS seq FROM sealdoc_envelopes WHERE group_id = $1 AND author = $2', [buf(groupId), buf(author)]);
     return rows[0]?.seq === null || rows[0]?.seq === undefined ? undefined : Number(rows[0].seq);
+  }
+
+  async putInvitation(invitation: StoredInvitation): Promise<void> {
+    await this.#query('INSERT INTO sealdoc_invitations (invite_id, group_id, expires_at, revoked) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+      buf(invitation.inviteId),
+      buf(invitation.groupId),
+      invitation.expiresAt,
+      invitation.revoked,
+    ]);
+  }
+
+  async revokeInvitation(inviteId: Uint8Array): Promise<void> {
+    await this.#query('UPDATE sealdoc_invitations SET revoked = true WHERE invite_id = $1', [buf(inviteId)]);
+  }
+
+  async invitation(inviteId: Uint8Array): Promise<StoredInvitation | undefined> {
+    const [r] = await this.#query<{ invite_id: Buffer; group_id: Buffer; expires_at: string; revoked: boolean }>('SELECT * FROM sealdoc_invitations WHERE invite_id = $1', [buf(inviteId)]);
+    return r && { inviteId: new Uint8Array(r.invite_id), groupId: new Uint8Array(r.group_id), expiresAt: Number(r.expires_at), revoked: r.revoked };
+  }
+
+  async putJoinRequest(request: StoredJoinRequest, groupId: Uint8Array): Promise<number> {
+    return this.#transaction(async (c) => {
+      await c.query(
+        'INSERT INTO sealdoc_join_requests (invite_id, requester, request) VALUES ($1, $2, $3) ON CONFLICT (invite_id, requester) DO UPDATE SET request = excluded.request',
+        [buf(request.inviteId), buf(request.requester), buf(request.request)],
+      );
+      const { rows } = await c.query<{ n: string }>('SELECT count(*) AS n FROM sealdoc_join_requests WHERE invite_id = $1', [buf(request.inviteId)]);
+      await this.#notify(c, { t: 'j', g: hex(groupId), i: hex(request.inviteId), r: hex(request.requester) });
+      return Number(rows[0]!.n);
+    });
+  }
+
+  async joinRequests(groupId: Uint8Array, now: number): Promise<StoredJoinRequest[]> {
+    const rows = await this.#query<{ invite_id: Buffer; requester: Buffer; request: Buffer }>(
+      'SELECT r.invite_id, r.requester, r.request FROM sealdoc_join_requests r JOIN sealdoc_invitations i ON i.invite_id = r.invite_id WHERE i.group_id = $1 AND NOT i.revoked AND i.expires_at > $2',
+      [buf(groupId), now],
+    );
+    return rows.map((r) => ({ inviteId: new Uint8Array(r.invite_id), requester: new Uint8Array(r.requester), request: new Uint8Array(r.request) }));
   }
 
   /** What other nodes store, heard through LISTEN (this node's own writes are not repeated). */

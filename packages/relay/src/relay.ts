@@ -20,7 +20,7 @@ import {
 } from '@sealdoc/crypto';
 import { COVERS_CONTEXT, coversSignedBytes, decodeWire, encodeBatch, encodeWire, HELLO_CONTEXT, MAX_FRAME_BYTES, WireError, type AuthorRanges, type RelayErrorCode, type SeqRange, type WireMessage } from '@sealdoc/protocol';
 import { equalBytes, hex } from './bytes.js';
-import type { PutResult, RelayStore, StoreEvent } from './store.js';
+import type { PutResult, RelayStore, StoredJoinRequest, StoreEvent } from './store.js';
 
 /** One client connection, whatever carries it (a WebSocket, a test's pipe). */
 export interface RelayConnection {
@@ -79,6 +79,10 @@ const PAGE = 256;
 // A batch frame is closed at this size (a client accepts 4 MiB).
 const BATCH_BYTES = 1024 * 1024;
 const DRAIN_CHECK_MS = 25;
+const MAX_INVITATION_MS = 30 * 24 * 3600 * 1000;
+const MAX_JOIN_REQUEST_BYTES = 1024;
+// More requesters than this for one invitation: the link leaked; it is closed.
+const MAX_JOIN_REQUESTS = 50;
 
 /** A refusal to report to the client: a code it can act on, and words for a person. */
 class Refusal extends Error {
@@ -111,6 +115,8 @@ class Client {
   member = '';
   readonly nonce = new Uint8Array(randomBytes(32));
   readonly subscriptions = new Map<string, Subscription>();
+  // Groups (hex) whose join requests this admin's connection receives.
+  readonly watches = new Set<string>();
   frames: number;
   bytes: number;
   last = Date.now();
@@ -251,6 +257,12 @@ export class Relay {
           return await this.#ops(client, message.groupId, message.fromIndex, message.ops);
         case 'covers':
           return await this.#covers(client, message);
+        case 'invite-open':
+        case 'invite-close':
+        case 'invite-request':
+        case 'invite-watch':
+        case 'invite-status':
+          return await this.#invitation(client, message);
         case 'fetch-ops': {
           const log = await this.#member(client, message.groupId);
           this.#send(client, { type: 'ops', groupId: message.groupId, fromIndex: message.fromIndex, ops: log.ops().slice(message.fromIndex) });
@@ -635,11 +647,92 @@ export class Relay {
   }
 
   /**
+   * Invitations, known here by id only: an admin opens and revokes them and watches for join
+   * requests; an invitee (any authenticated client) sends its sealed request and asks where it
+   * stands. The relay cannot read a request; it checks that the invitation is open.
+   */
+  async #invitation(
+    client: Client,
+    message: Extract<WireMessage, { type: 'invite-open' | 'invite-close' | 'invite-request' | 'invite-watch' | 'invite-status' }>,
+  ): Promise<void> {
+    const now = Date.now();
+    const admin = async (groupId: Uint8Array) => {
+      const log = await this.#member(client, groupId);
+      if (log.member(client.memberId!)?.role !== 'admin') throw new Refusal('not-admin', 'only an admin of the group manages its invitations');
+    };
+    switch (message.type) {
+      case 'invite-open': {
+        await admin(message.groupId);
+        if (message.expiresAt <= now || message.expiresAt > now + MAX_INVITATION_MS) throw new Refusal('malformed', 'an invitation expires within 30 days from now');
+        await this.#store.putInvitation({ inviteId: message.inviteId, groupId: message.groupId, expiresAt: message.expiresAt, revoked: false });
+        this.#send(client, { type: 'ack', ref: message.ref, cursor: 0 });
+        return;
+      }
+      case 'invite-close': {
+        const invitation = await this.#store.invitation(message.inviteId);
+        if (!invitation) throw new Refusal('unknown-invite', 'no such invitation');
+        await admin(invitation.groupId);
+        await this.#store.revokeInvitation(message.inviteId);
+        this.#send(client, { type: 'ack', ref: message.ref, cursor: 0 });
+        return;
+      }
+      case 'invite-watch': {
+        await admin(message.groupId);
+        client.watches.add(hex(message.groupId));
+        for (const r of await this.#store.joinRequests(message.groupId, now)) this.#send(client, { type: 'invite-requested', ...r });
+        return;
+      }
+      case 'invite-request': {
+        const invitation = await this.#store.invitation(message.inviteId);
+        if (!invitation) throw new Refusal('unknown-invite', 'no such invitation: check the link');
+        if (invitation.revoked) throw new Refusal('invite-revoked', 'this invitation was revoked');
+        if (invitation.expiresAt <= now) throw new Refusal('invite-expired', 'this invitation has expired');
+        if (message.request.length > MAX_JOIN_REQUEST_BYTES) throw new Refusal('too-large', `a join request is at most ${MAX_JOIN_REQUEST_BYTES} bytes`);
+        const stored = { inviteId: message.inviteId, requester: client.memberId!, request: message.request };
+        const count = await this.#store.putJoinRequest(stored, invitation.groupId);
+        if (count > MAX_JOIN_REQUESTS) {
+          await this.#store.revokeInvitation(message.inviteId);
+          throw new Refusal('invite-revoked', 'too many requests for this invitation: it was closed');
+        }
+        this.#send(client, { type: 'ack', ref: message.ref, cursor: 0 });
+        this.#toWatchers(invitation.groupId, stored);
+        return;
+      }
+      case 'invite-status': {
+        const invitation = await this.#store.invitation(message.inviteId);
+        const log = invitation && (await this.#group(invitation.groupId));
+        const state = !invitation
+          ? 'unknown'
+          : log?.member(client.memberId!)
+            ? 'admitted'
+            : invitation.revoked
+              ? 'revoked'
+              : invitation.expiresAt <= now
+                ? 'expired'
+                : 'pending';
+        this.#send(client, { type: 'invite-state', ref: message.ref, inviteId: message.inviteId, state });
+        return;
+      }
+    }
+  }
+
+  /** Sends a join request to the connections of admins watching its group. */
+  #toWatchers(groupId: Uint8Array, request: StoredJoinRequest): void {
+    const key = hex(groupId);
+    for (const client of this.#clients) if (client.watches.has(key)) this.#send(client, { type: 'invite-requested', ...request });
+  }
+
+  /**
    * Another node stored something. Ops: the log is read again and announced. An envelope: it is
    * sent to the subscribers here whatever its cursor (another node's transaction may commit
    * after one with a larger cursor; a subscriber already sent it just ignores the copy).
    */
   async #onStoreEvent(event: StoreEvent): Promise<void> {
+    if (event.type === 'join-request') {
+      const [request] = (await this.#store.joinRequests(event.groupId, Date.now())).filter((r) => hex(r.inviteId) === hex(event.inviteId) && hex(r.requester) === hex(event.requester));
+      if (request) this.#toWatchers(event.groupId, request);
+      return;
+    }
     if (event.type === 'ops') {
       this.#logs.delete(hex(event.groupId));
       this.#announceOps(event.groupId);

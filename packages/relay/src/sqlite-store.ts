@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { equalBytes } from './bytes.js';
-import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredCovers, type StoredEnvelope } from './store.js';
+import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredCovers, type StoredEnvelope, type StoredInvitation, type StoredJoinRequest } from './store.js';
 
 /** Options of {@link SqliteRelayStore.open}. */
 export interface SqliteRelayStoreOptions {
@@ -63,6 +63,19 @@ CREATE TABLE IF NOT EXISTS covers (
   attestation BLOB NOT NULL,
   PRIMARY KEY (group_id, doc_id, author, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS invitations (
+  invite_id BLOB PRIMARY KEY,
+  group_id BLOB NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS invitations_by_group ON invitations (group_id);
+CREATE TABLE IF NOT EXISTS join_requests (
+  invite_id BLOB NOT NULL,
+  requester BLOB NOT NULL,
+  request BLOB NOT NULL,
+  PRIMARY KEY (invite_id, requester)
+) WITHOUT ROWID;
 `;
 
 export class SqliteRelayStore implements RelayStore {
@@ -95,6 +108,18 @@ export class SqliteRelayStore implements RelayStore {
         'INSERT INTO covers (group_id, doc_id, author, seq, attestation) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
       covers: db.prepare<[Buffer, Buffer], { author: Buffer; seq: number; attestation: Buffer }>('SELECT author, seq, attestation FROM covers WHERE group_id = ? AND doc_id = ?'),
+      putInvitation: db.prepare<[Buffer, Buffer, number, number]>(
+        'INSERT INTO invitations (invite_id, group_id, expires_at, revoked) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      revoke: db.prepare<[Buffer]>('UPDATE invitations SET revoked = 1 WHERE invite_id = ?'),
+      invitation: db.prepare<[Buffer], { invite_id: Buffer; group_id: Buffer; expires_at: number; revoked: number }>('SELECT * FROM invitations WHERE invite_id = ?'),
+      putRequest: db.prepare<[Buffer, Buffer, Buffer]>(
+        'INSERT INTO join_requests (invite_id, requester, request) VALUES (?, ?, ?) ON CONFLICT (invite_id, requester) DO UPDATE SET request = excluded.request',
+      ),
+      requestCount: db.prepare<[Buffer], { n: number }>('SELECT count(*) AS n FROM join_requests WHERE invite_id = ?'),
+      requests: db.prepare<[Buffer, number], { invite_id: Buffer; requester: Buffer; request: Buffer }>(
+        'SELECT r.invite_id, r.requester, r.request FROM join_requests r JOIN invitations i ON i.invite_id = r.invite_id WHERE i.group_id = ? AND i.revoked = 0 AND i.expires_at > ?',
+      ),
       highest: db.prepare<[Buffer, Buffer], { seq: number | null }>('SELECT max(seq) AS seq FROM envelopes WHERE group_id = ? AND author = ?'),
     };
   }
@@ -187,6 +212,36 @@ export class SqliteRelayStore implements RelayStore {
 
   async highestSeq(groupId: Uint8Array, author: Uint8Array): Promise<number | undefined> {
     return this.#do(() => this.#s.highest.get(buf(groupId), buf(author))?.seq ?? undefined);
+  }
+
+  async putInvitation(invitation: StoredInvitation): Promise<void> {
+    this.#do(() => this.#s.putInvitation.run(buf(invitation.inviteId), buf(invitation.groupId), invitation.expiresAt, invitation.revoked ? 1 : 0));
+  }
+
+  async revokeInvitation(inviteId: Uint8Array): Promise<void> {
+    this.#do(() => this.#s.revoke.run(buf(inviteId)));
+  }
+
+  async invitation(inviteId: Uint8Array): Promise<StoredInvitation | undefined> {
+    return this.#do(() => {
+      const r = this.#s.invitation.get(buf(inviteId));
+      return r && { inviteId: new Uint8Array(r.invite_id), groupId: new Uint8Array(r.group_id), expiresAt: r.expires_at, revoked: r.revoked === 1 };
+    });
+  }
+
+  async putJoinRequest(request: StoredJoinRequest): Promise<number> {
+    return this.#do(() =>
+      this.#db.transaction(() => {
+        this.#s.putRequest.run(buf(request.inviteId), buf(request.requester), buf(request.request));
+        return this.#s.requestCount.get(buf(request.inviteId))!.n;
+      }).immediate(),
+    );
+  }
+
+  async joinRequests(groupId: Uint8Array, now: number): Promise<StoredJoinRequest[]> {
+    return this.#do(() =>
+      this.#s.requests.all(buf(groupId), now).map((r) => ({ inviteId: new Uint8Array(r.invite_id), requester: new Uint8Array(r.requester), request: new Uint8Array(r.request) })),
+    );
   }
 
   async close(): Promise<void> {

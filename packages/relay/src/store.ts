@@ -44,6 +44,22 @@ export interface StoredCovers {
   attestation: Uint8Array;
 }
 
+/** An invitation as the relay keeps it: its id (the secret stays with the admin and the link). */
+export interface StoredInvitation {
+  inviteId: Uint8Array;
+  groupId: Uint8Array;
+  /** ms since 1970. */
+  expiresAt: number;
+  revoked: boolean;
+}
+
+/** A sealed join request, one per requester and invitation (a newer one replaces the older). */
+export interface StoredJoinRequest {
+  inviteId: Uint8Array;
+  requester: Uint8Array;
+  request: Uint8Array;
+}
+
 /** Why a store failed. */
 export class RelayStoreError extends Error {
   readonly code: 'closed' | 'io';
@@ -57,7 +73,8 @@ export class RelayStoreError extends Error {
 /** Something another relay node stored (several nodes on one database), for fan-out. */
 export type StoreEvent =
   | { type: 'envelope'; groupId: Uint8Array; docId: Uint8Array; cursor: number }
-  | { type: 'ops'; groupId: Uint8Array; length: number };
+  | { type: 'ops'; groupId: Uint8Array; length: number }
+  | { type: 'join-request'; groupId: Uint8Array; inviteId: Uint8Array; requester: Uint8Array };
 
 export interface RelayStore {
   /** The ops of a group's log, in order; empty when the group is unknown. */
@@ -92,6 +109,16 @@ export interface RelayStore {
   covers(groupId: Uint8Array, docId: Uint8Array): Promise<StoredCovers[]>;
   /** The highest sequence number stored for `author` in the group (any document), or undefined. */
   highestSeq(groupId: Uint8Array, author: Uint8Array): Promise<number | undefined>;
+  /** Keeps an invitation (once: a second one with the same id is ignored). */
+  putInvitation(invitation: StoredInvitation): Promise<void>;
+  /** Marks an invitation revoked. */
+  revokeInvitation(inviteId: Uint8Array): Promise<void>;
+  /** An invitation by id, or undefined. */
+  invitation(inviteId: Uint8Array): Promise<StoredInvitation | undefined>;
+  /** Keeps a join request (replacing that requester's earlier one for the invitation); returns how many requesters the invitation has now. */
+  putJoinRequest(request: StoredJoinRequest, groupId: Uint8Array): Promise<number>;
+  /** The join requests of a group's invitations that are neither revoked nor expired at `now`. */
+  joinRequests(groupId: Uint8Array, now: number): Promise<StoredJoinRequest[]>;
   /** Reports what other relay nodes store (stores shared between nodes only). */
   onEvent?(listener: (event: StoreEvent) => void): void;
   close(): Promise<void>;

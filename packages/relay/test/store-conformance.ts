@@ -103,6 +103,26 @@ export function relayStoreConformance(name: string, setup: () => Promise<RelaySt
       assert.deepEqual(await store.covers(id(9), id(1)), []);
     });
 
+    test('invitations: kept once, revoked, with one join request per requester; only open ones list their requests', async ({ store }) => {
+      const now = Date.now();
+      await store.putInvitation({ inviteId: id(21), groupId: id(1), expiresAt: now + 60_000, revoked: false });
+      await store.putInvitation({ inviteId: id(21), groupId: id(9), expiresAt: now, revoked: true });
+      await store.putInvitation({ inviteId: id(22), groupId: id(1), expiresAt: now - 1, revoked: false });
+      await store.putInvitation({ inviteId: id(23), groupId: id(1), expiresAt: now + 60_000, revoked: false });
+      assert.deepEqual(await store.invitation(id(21)), { inviteId: id(21), groupId: id(1), expiresAt: now + 60_000, revoked: false });
+      assert.equal(await store.invitation(id(99)), undefined);
+      assert.equal(await store.putJoinRequest({ inviteId: id(21), requester: member(5), request: Uint8Array.of(1) }, id(1)), 1);
+      assert.equal(await store.putJoinRequest({ inviteId: id(21), requester: member(5), request: Uint8Array.of(2) }, id(1)), 1, 'replaced, not added');
+      assert.equal(await store.putJoinRequest({ inviteId: id(21), requester: member(6), request: Uint8Array.of(3) }, id(1)), 2);
+      await store.putJoinRequest({ inviteId: id(22), requester: member(7), request: Uint8Array.of(4) }, id(1));
+      await store.putJoinRequest({ inviteId: id(23), requester: member(8), request: Uint8Array.of(5) }, id(1));
+      const listed = (await store.joinRequests(id(1), now)).map((r) => [r.inviteId[0], r.requester[0], r.request[0]]).sort();
+      assert.deepEqual(listed, [[21, 5, 2], [21, 6, 3], [23, 8, 5]], 'the expired invitation is not listed');
+      await store.revokeInvitation(id(23));
+      assert.equal((await store.invitation(id(23)))!.revoked, true);
+      assert.deepEqual((await store.joinRequests(id(1), now)).map((r) => r.inviteId[0]).sort(), [21, 21]);
+    });
+
     test('concurrent writers each get their own cursor; nothing is lost', async ({ store }) => {
       const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.putEnvelopes([envelope(3, (i % 5) + 1, i)])));
       const cursors = results.map(([r]) => r!.cursor);
