@@ -34,9 +34,20 @@ export {
 export { MemoryHub, MemoryTransport, type Faults, type HubStats } from './memory-hub.js';
 export { IndexedDBStorage, type IndexedDBStorageOptions } from './indexeddb-storage.js';
 export { BroadcastTransport, type BroadcastTransportOptions } from './broadcast-transport.js';
-export { WebSocketTransport, RelayError, RELAY_PEER, type WebSocketTransportOptions, type WebSocketLike } from './websocket-transport.js';
+export { WebSocketTransport, RelayError, RELAY_PEER, type WebSocketTransportOptions, type WebSocketTransportEvents, type WebSocketLike, type RelayAnswer } from './websocket-transport.js';
 export { DeviceKey, AtRestError, type AtRestErrorCode, type DeviceKeyOptions } from './device-key.js';
 export { saveIdentity, loadIdentity, forgetIdentity } from './identity-store.js';
 export { Group, type GroupEvents } from './group.js';
 export { SealedDoc, type SealedDocOptions, type SealedDocEvents, type BatchOptions } from './sealed-doc.js';
 export { encodeSnapshot, decodeSnapshot, type SnapshotPayload } from './wire.js';
+export {
+  GroupInvitation,
+  JoinByInvitation,
+  INVITE_FRAGMENT,
+  type GroupInvitationEvents,
+  type InvitationRequest,
+  type InvitationState,
+  type JoinEvents,
+  type JoinOptions,
+  type JoinState,
+} from './invitations.js';

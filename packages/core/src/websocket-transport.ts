@@ -53,13 +53,22 @@ export interface WebSocketTransportOptions {
   backoff?: { minMs?: number; maxMs?: number };
 }
 
+/** What a WebSocketTransport reports besides what every transport does. */
+export interface WebSocketTransportEvents extends TransportEvents {
+  /** A join request for an invitation of a group this connection watches (see {@link WebSocketTransport.watchInvitations}). */
+  'invite-requested': { inviteId: Uint8Array; requester: Uint8Array; request: Uint8Array };
+}
+
+/** The relay's answer to a request: an `ack`, an `invite-state` or `groups`. */
+export type RelayAnswer = Extract<WireMessage, { type: 'ack' | 'invite-state' | 'groups' }>;
+
 /** The relay's name as a peer. */
 export const RELAY_PEER: PeerId = 'relay';
 const OPEN = 1;
 
 export class WebSocketTransport implements Transport {
   readonly peerId: PeerId;
-  readonly events = new Emitter<TransportEvents>();
+  readonly events = new Emitter<WebSocketTransportEvents>();
   readonly #options: WebSocketTransportOptions;
   readonly #WebSocket: new (url: string) => WebSocketLike;
   #socket: WebSocketLike | undefined;
@@ -69,6 +78,10 @@ export class WebSocketTransport implements Transport {
   #retry: ReturnType<typeof setTimeout> | undefined;
   #maxFrameBytes = MAX_FRAME_BYTES;
   #nextRef = 0;
+  // Requests waiting for the relay's answer, by ref.
+  readonly #waiting = new Map<number, { resolve(answer: RelayAnswer): void; reject(error: Error): void }>();
+  // Groups whose join requests this device watches (sent again on every connection).
+  readonly #watches = new Map<string, Uint8Array>();
   // Documents subscribed on the current socket ("group:doc"), and the highest cursor seen of each.
   #subscribed = new Set<string>();
   readonly #cursors = new Map<string, number>();
@@ -142,6 +155,31 @@ export class WebSocketTransport implements Transport {
       .catch((error: unknown) => this.events.emit('error', { error: error instanceof Error ? error : new Error(String(error)) }));
   }
 
+  /**
+   * Sends a request to the relay and resolves with its answer (matched by `ref`, which this
+   * sets): an `ack`, an `invite-state` or `groups`. Rejects with the relay's `RelayError`, or
+   * with TransportError('offline') when not connected or when the connection drops first.
+   */
+  request(message: Extract<WireMessage, { ref: number }>): Promise<RelayAnswer> {
+    const socket = this.#socket;
+    if (this.#status !== 'online' || !socket || socket.readyState !== OPEN) return Promise.reject(new TransportError('offline', 'not connected to the relay'));
+    const ref = ++this.#nextRef;
+    return new Promise<RelayAnswer>((resolve, reject) => {
+      this.#waiting.set(ref, { resolve, reject });
+      // After what `send` queued before: the relay sees frames in the order they were given.
+      this.#outbox = this.#outbox.then(() => {
+        if (socket === this.#socket && socket.readyState === OPEN) socket.send(encodeWire({ ...message, ref }));
+        else if (this.#waiting.delete(ref)) reject(new TransportError('offline', 'the connection to the relay was lost'));
+      });
+    });
+  }
+
+  /** Asks the relay for the join requests of `groupId`'s open invitations, now and as they come, on every connection (an admin's device). */
+  watchInvitations(groupId: Uint8Array): void {
+    this.#watches.set(hex(groupId), groupId.slice());
+    if (this.#status === 'online' && this.#socket?.readyState === OPEN) this.#socket.send(encodeWire({ type: 'invite-watch', groupId }));
+  }
+
   /** Subscribes a document on this socket from the last cursor seen (kept in `cursors`). */
   async #subscribe(socket: WebSocketLike, groupId: Uint8Array, docId: Uint8Array): Promise<void> {
     const key = `${hex(groupId)}:${hex(docId)}`;
@@ -196,6 +234,8 @@ export class WebSocketTransport implements Transport {
   /** The socket is gone: the relay is no longer a peer, subscriptions must be made again. */
   #lost(): void {
     this.#subscribed = new Set();
+    for (const { reject } of this.#waiting.values()) reject(new TransportError('offline', 'the connection to the relay was lost'));
+    this.#waiting.clear();
     if (this.#status === 'online') this.events.emit('peer', { peer: RELAY_PEER, present: false });
   }
 
@@ -226,6 +266,7 @@ export class WebSocketTransport implements Transport {
       }
       case 'welcome':
         this.#attempt = 0;
+        for (const groupId of this.#watches.values()) socket.send(encodeWire({ type: 'invite-watch', groupId }));
         this.#setStatus('online');
         this.events.emit('peer', { peer: RELAY_PEER, present: true });
         this.#resolveOnline?.();
@@ -240,8 +281,24 @@ export class WebSocketTransport implements Transport {
         }
         return;
       }
-      case 'error':
-        this.events.emit('error', { error: new RelayError(message.code, message.message, message.ref) });
+      case 'error': {
+        const error = new RelayError(message.code, message.message, message.ref);
+        const waiting = this.#waiting.get(message.ref);
+        this.#waiting.delete(message.ref);
+        if (waiting) waiting.reject(error);
+        else this.events.emit('error', { error });
+        return;
+      }
+      case 'ack':
+      case 'invite-state':
+      case 'groups': {
+        const waiting = this.#waiting.get(message.ref);
+        this.#waiting.delete(message.ref);
+        waiting?.resolve(message);
+        return;
+      }
+      case 'invite-requested':
+        this.events.emit('invite-requested', { inviteId: message.inviteId, requester: message.requester, request: message.request });
         return;
       case 'envelope':
       case 'have':
@@ -249,7 +306,7 @@ export class WebSocketTransport implements Transport {
         this.#emit(message);
         return;
       default:
-        return; // ack, caught-up, groups: nothing to do here
+        return; // caught-up: nothing to do here
     }
   }
 

@@ -1,0 +1,305 @@
+/**
+ * Invitations through a relay. The admin's side, {@link GroupInvitation}: a link whose
+ * fragment holds the invitation's secret (the relay learns only an id derived from it), the
+ * join requests that arrive sealed under it, admission (a new epoch whose secret the newcomer
+ * gets) and revocation. The invitee's side, {@link JoinByInvitation}: the request sent, then
+ * pending / admitted / expired / revoked as the relay reports it, and once admitted the
+ * group, ready for sealed documents.
+ * @module
+ */
+import {
+  createInvitation,
+  decodeInvitation,
+  encodeInvitation,
+  invitationId,
+  InvitationError,
+  Keyring,
+  MembershipLog,
+  openJoinRequest,
+  safetyCode,
+  sealJoinRequest,
+  type Identity,
+  type Invitation,
+  type JoinRequest,
+  type MemberRole,
+} from '@sealdoc/crypto';
+import { decodeWire, encodeWire, type InviteState } from '@sealdoc/protocol';
+import { hex } from './bytes.js';
+import { Emitter } from './events.js';
+import { Group } from './group.js';
+import type { Storage } from './storage.js';
+import { RELAY_PEER, RelayError, type WebSocketTransport } from './websocket-transport.js';
+
+/** The fragment key of an invitation link: `https://app.example/#invite=<code>`. */
+export const INVITE_FRAGMENT = 'invite';
+
+/** Where an invitation stands for its admin. */
+export type InvitationState = 'open' | 'expired' | 'revoked';
+
+/** A join request as its admin sees it. */
+export interface InvitationRequest extends JoinRequest {
+  /** Read aloud on both sides to be sure this request is the invitee's. */
+  safetyCode: string;
+  state: 'pending' | 'admitted' | 'declined';
+}
+
+/** What a {@link GroupInvitation} reports. */
+export interface GroupInvitationEvents extends Record<string, unknown> {
+  request: { request: InvitationRequest };
+  state: { state: InvitationState };
+  /** A request that did not open or verify (someone holding the link sent garbage). */
+  error: { error: Error };
+}
+
+/** The admin's side of one invitation. */
+export class GroupInvitation {
+  readonly events = new Emitter<GroupInvitationEvents>();
+  readonly invitation: Invitation;
+  readonly #group: Group;
+  readonly #transport: WebSocketTransport;
+  readonly #requests = new Map<string, InvitationRequest>();
+  readonly #base: string;
+  #revoked = false;
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #off: () => void;
+
+  private constructor(group: Group, transport: WebSocketTransport, invitation: Invitation, base: string) {
+    this.#group = group;
+    this.#transport = transport;
+    this.invitation = invitation;
+    this.#base = base;
+    const id = hex(invitationId(invitation));
+    this.#off = transport.events.on('invite-requested', (event) => {
+      if (hex(event.inviteId) === id) void this.#received(event.requester, event.request);
+    });
+    this.#expiryTimer = setTimeout(() => this.events.emit('state', { state: this.state }), Math.max(0, Math.min(invitation.expiresAt - Date.now(), 2 ** 31 - 1)));
+    // Waiting for an expiry does not keep a Node process alive.
+    (this.#expiryTimer as { unref?: () => void }).unref?.();
+  }
+
+  /**
+   * Opens an invitation to `group` for `role` at the relay (this member must be an admin),
+   * valid for `validForMs` (default 7 days, at most 30). `baseUrl` is the app's address; the
+   * link adds the invitation in its fragment, which browsers do not send to servers.
+   */
+  static async create(options: { group: Group; transport: WebSocketTransport; role: MemberRole; baseUrl: string; validForMs?: number }): Promise<GroupInvitation> {
+    const { group, transport } = options;
+    const invitation = createInvitation(group.groupId, options.role, options.validForMs);
+    const open = () => transport.request({ type: 'invite-open', ref: 0, groupId: group.groupId, inviteId: invitationId(invitation), expiresAt: invitation.expiresAt });
+    await open().catch(async (error: unknown) => {
+      if ((error as { code?: string }).code !== 'unknown-group') throw error;
+      // A group the relay has not heard of yet (just created): its log first, then again.
+      transport.send(encodeWire({ type: 'ops', groupId: group.groupId, fromIndex: 0, ops: group.log.ops() }));
+      await open();
+    });
+    const created = new GroupInvitation(group, transport, invitation, options.baseUrl.split('#')[0]!);
+    transport.watchInvitations(group.groupId);
+    return created;
+  }
+
+  /** The link to hand the invitee (over a channel you trust: whoever holds it may ask to join). */
+  get link(): string {
+    return `${this.#base}#${INVITE_FRAGMENT}=${encodeInvitation(this.invitation)}`;
+  }
+
+  get state(): InvitationState {
+    return this.#revoked ? 'revoked' : Date.now() >= this.invitation.expiresAt ? 'expired' : 'open';
+  }
+
+  /** The requests received, newest last. */
+  get requests(): InvitationRequest[] {
+    return [...this.#requests.values()];
+  }
+
+  /**
+   * Admits a requester: a new epoch starts whose secret it gets. The invitation is then
+   * revoked (one link, one person) unless `keepOpen`.
+   */
+  async admit(memberId: Uint8Array, options: { keepOpen?: boolean } = {}): Promise<void> {
+    const request = this.#requests.get(hex(memberId));
+    if (!request || request.state !== 'pending') throw new InvitationError('malformed', 'no pending request from that member');
+    if (this.state !== 'open') throw new RelayError(this.state === 'expired' ? 'invite-expired' : 'invite-revoked', `this invitation is ${this.state}`);
+    await this.#group.addMember(request.keys, this.invitation.role);
+    request.state = 'admitted';
+    this.events.emit('request', { request });
+    if (!options.keepOpen) await this.revoke();
+  }
+
+  /** Declines a request (here only: the requester sees its request pending until the invitation ends). */
+  decline(memberId: Uint8Array): void {
+    const request = this.#requests.get(hex(memberId));
+    if (!request || request.state !== 'pending') return;
+    request.state = 'declined';
+    this.events.emit('request', { request });
+  }
+
+  /** Revokes the invitation at the relay: no more requests; requesters are told. */
+  async revoke(): Promise<void> {
+    if (this.#revoked) return;
+    await this.#transport.request({ type: 'invite-close', ref: 0, inviteId: invitationId(this.invitation) });
+    this.#revoked = true;
+    clearTimeout(this.#expiryTimer);
+    this.events.emit('state', { state: 'revoked' });
+  }
+
+  /** Stops listening (the invitation stays open at the relay until it expires or is revoked). */
+  close(): void {
+    this.#off();
+    clearTimeout(this.#expiryTimer);
+  }
+
+  async #received(requester: Uint8Array, bytes: Uint8Array): Promise<void> {
+    try {
+      const opened = await openJoinRequest(this.invitation, bytes);
+      // The relay authenticated the sender: the keys inside must be the sender's own.
+      if (hex(opened.memberId) !== hex(requester)) throw new InvitationError('bad-signature', 'the request carries keys that are not its sender’s');
+      const known = this.#requests.get(hex(opened.memberId));
+      if (known && known.state !== 'pending') return;
+      const request: InvitationRequest = { ...opened, safetyCode: safetyCode(opened.memberId), state: this.#group.log.member(opened.memberId) ? 'admitted' : 'pending' };
+      this.#requests.set(hex(opened.memberId), request);
+      this.events.emit('request', { request });
+    } catch (error) {
+      this.events.emit('error', { error: error as Error });
+    }
+  }
+}
+
+/** Where a join request stands for the invitee. */
+export type JoinState = 'sending' | InviteState;
+
+/** What a {@link JoinByInvitation} reports. */
+export interface JoinEvents extends Record<string, unknown> {
+  state: { state: JoinState };
+  error: { error: Error };
+}
+
+/** Options of {@link JoinByInvitation.start}. */
+export interface JoinOptions {
+  identity: Identity;
+  transport: WebSocketTransport;
+  /** The name the admin sees with the request. */
+  name: string;
+  /** Where the group's log is kept once admitted. */
+  storage?: Storage;
+  /** How often to ask the relay where the request stands (default 2 s). */
+  pollMs?: number;
+}
+
+/** The invitee's side: its request, where it stands, and the group once admitted. */
+export class JoinByInvitation {
+  readonly events = new Emitter<JoinEvents>();
+  readonly invitation: Invitation;
+  /** This device's safety code: the admin should see the same one. */
+  readonly safetyCode: string;
+  /** Resolves with the group once admitted (rejects if the invitation ends first). */
+  readonly whenAdmitted: Promise<Group>;
+  #state: JoinState = 'sending';
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  #group: Group | undefined;
+  readonly #options: JoinOptions & { pollMs: number };
+  #admitted!: { resolve(group: Group): void; reject(error: Error): void };
+
+  private constructor(invitation: Invitation, options: JoinOptions & { pollMs: number }) {
+    this.invitation = invitation;
+    this.#options = options;
+    this.safetyCode = safetyCode(options.identity.memberId);
+    this.whenAdmitted = new Promise((resolve, reject) => (this.#admitted = { resolve, reject }));
+    this.whenAdmitted.catch(() => undefined);
+  }
+
+  /**
+   * Sends the join request of `link` (a whole link, its fragment, or the code alone) with
+   * this member's `name`, then asks the relay every `pollMs` (default 2 s) where it stands.
+   * Throws InvitationError for a link that is not an invitation.
+   */
+  static start(link: string, options: JoinOptions): JoinByInvitation {
+    const code = /(?:^|[#&])invite=([A-Za-z0-9_-]+)/.exec(link)?.[1] ?? link.trim();
+    const join = new JoinByInvitation(decodeInvitation(code), { ...options, pollMs: options.pollMs ?? 2000 });
+    void join.#send();
+    return join;
+  }
+
+  get state(): JoinState {
+    return this.#state;
+  }
+
+  /** Stops asking. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+  }
+
+  async #send(): Promise<void> {
+    const { identity, transport, name } = this.#options;
+    if (Date.now() >= this.invitation.expiresAt) return this.#set('expired');
+    try {
+      if (transport.status !== 'online') await transport.connect();
+      await transport.request({ type: 'invite-request', ref: 0, inviteId: invitationId(this.invitation), request: await sealJoinRequest(this.invitation, identity, name) });
+      this.#set('pending');
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'invite-expired') return this.#set('expired');
+      if (code === 'invite-revoked') return this.#set('revoked');
+      if (code === 'unknown-invite') return this.#set('unknown');
+      this.events.emit('error', { error: error as Error });
+      // Offline or a relay failure: try again later.
+    }
+    this.#schedule(this.#state === 'sending' ? () => this.#send() : () => this.#poll());
+  }
+
+  #schedule(next: () => Promise<void>): void {
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => void next(), this.#options.pollMs);
+  }
+
+  async #poll(): Promise<void> {
+    try {
+      const answer = await this.#options.transport.request({ type: 'invite-status', ref: 0, inviteId: invitationId(this.invitation) });
+      if (answer.type === 'invite-state' && answer.state === 'admitted') return await this.#admit();
+      if (answer.type === 'invite-state' && answer.state !== 'pending') return this.#set(answer.state);
+    } catch (error) {
+      this.events.emit('error', { error: error as Error });
+    }
+    this.#schedule(() => this.#poll());
+  }
+
+  /** Admitted: the group's log comes from the relay, and this member's epoch secrets from it. */
+  async #admit(): Promise<void> {
+    const { identity, transport, storage } = this.#options;
+    const groupId = this.invitation.groupId;
+    const ops = await new Promise<Uint8Array[]>((resolve) => {
+      const off = transport.events.on('message', ({ from, data }) => {
+        if (from !== RELAY_PEER) return;
+        const message = decodeWire(data);
+        if (message.type === 'ops' && hex(message.groupId) === hex(groupId) && message.fromIndex === 0) {
+          off();
+          resolve(message.ops);
+        }
+      });
+      transport.send(encodeWire({ type: 'fetch-ops', groupId, fromIndex: 0 }));
+    });
+    const group = new Group({ identity, log: await MembershipLog.fromOps(ops), keyring: new Keyring(), ...(storage ? { storage } : {}) });
+    await group.refresh();
+    if (hex(group.groupId) !== hex(groupId) || !group.role) throw new InvitationError('malformed', 'the relay sent another group’s log');
+    this.#group = group;
+    this.#set('admitted');
+    this.#admitted.resolve(group);
+  }
+
+  #set(state: JoinState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.events.emit('state', { state });
+    if (state === 'expired' || state === 'revoked' || state === 'unknown') {
+      this.close();
+      this.#admitted.reject(new RelayError(state === 'unknown' ? 'unknown-invite' : `invite-${state}`, `the invitation is ${state}`));
+    }
+    if (state === 'admitted') this.close();
+  }
+
+  /** The group, once admitted. */
+  get group(): Group | undefined {
+    return this.#group;
+  }
+}

@@ -1,0 +1,157 @@
+// Invitations end to end through a real relay: the link's secret never reaches the relay;
+// pending / admitted / expired / revoked on both sides; the admitted invitee reads the document.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as Y from 'yjs';
+import { WebSocket } from 'ws';
+import { GroupInvitation, JoinByInvitation, SealedDoc, WebSocketTransport, type InvitationRequest, type JoinState, type WebSocketLike } from '@sealdoc/core';
+import { createInvitation, encodeInvitation, invitationId, sealJoinRequest } from '@sealdoc/crypto';
+import { SqliteRelayStore, startRelay } from '@sealdoc/relay';
+import { DOC_ID, eventually, identity, Team } from './clients.js';
+import { RawClient } from './raw-client.js';
+
+const Ws = WebSocket as unknown as new (url: string) => WebSocketLike;
+
+async function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'sealdoc-invite-'));
+  const store = SqliteRelayStore.open(join(dir, 'relay.sqlite'));
+  const server = await startRelay({ store, port: 0 });
+  const team = await Team.create(['alice', 'bob'], { bob: 'writer' });
+  const alice = await team.connect('alice', server.url);
+  const transports: WebSocketTransport[] = [];
+  const device = async (name: string) => {
+    const t = new WebSocketTransport({ url: server.url, identity: identity(name), WebSocket: Ws, backoff: { minMs: 20, maxMs: 100 } });
+    transports.push(t);
+    await t.connect();
+    return t;
+  };
+  return {
+    dir,
+    store,
+    server,
+    team,
+    alice,
+    device,
+    files: () => readdirSync(dir).map((f) => new Uint8Array(readFileSync(join(dir, f)))),
+    done: async () => {
+      for (const t of transports) await t.disconnect();
+      await alice.close();
+      await server.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const contains = (haystack: Uint8Array, needle: Uint8Array) => Buffer.from(haystack).includes(Buffer.from(needle));
+
+describe('invitations through the relay', () => {
+  it('an admin invites by link; the invitee asks, is admitted (new epoch), reads the document; the secret never reaches the relay', async () => {
+    const s = await setup();
+    try {
+      s.alice.doc.getText('t').insert(0, 'Welcome, Carol.');
+      await s.alice.sealed.flush();
+      const invitation = await GroupInvitation.create({ group: s.alice.group, transport: s.alice.transport, role: 'writer', baseUrl: 'https://app.example/doc?x=1' });
+      assert.match(invitation.link, /^https:\/\/app\.example\/doc\?x=1#invite=[A-Za-z0-9_-]+$/);
+      assert.equal(invitation.state, 'open');
+      const seen: InvitationRequest[] = [];
+      invitation.events.on('request', ({ request }) => seen.push({ ...request }));
+
+      const carolTransport = await s.device('carol');
+      const join = JoinByInvitation.start(invitation.link, { identity: identity('carol'), transport: carolTransport, name: 'Carol', pollMs: 30 });
+      const states: JoinState[] = [];
+      join.events.on('state', ({ state }) => states.push(state));
+      await eventually(() => seen.length === 1, 5000, 'the admin sees the request');
+      assert.equal(seen[0]!.name, 'Carol');
+      assert.equal(seen[0]!.state, 'pending');
+      assert.equal(seen[0]!.safetyCode, join.safetyCode, 'both sides show the same safety code');
+      assert.equal(join.state, 'pending');
+
+      const epoch = s.alice.group.log.epoch;
+      await invitation.admit(identity('carol').memberId);
+      assert.equal(s.alice.group.log.epoch, epoch + 1);
+      assert.equal(invitation.state, 'revoked', 'one link, one person');
+      const group = await join.whenAdmitted;
+      assert.deepEqual(states, ['pending', 'admitted']);
+      assert.equal(group.role, 'writer');
+
+      const doc = new Y.Doc();
+      const sealed = new SealedDoc(doc, { group, docId: DOC_ID, transport: carolTransport });
+      await eventually(() => doc.getText('t').toString() === 'Welcome, Carol.', 5000, 'the new member reads the document');
+      await sealed.destroy();
+
+      // Nothing the relay keeps holds the secret, the code or the name in clear.
+      for (const bytes of s.files()) {
+        assert.ok(!contains(bytes, invitation.invitation.secret), 'the secret at the relay');
+        assert.ok(!contains(bytes, new TextEncoder().encode(encodeInvitation(invitation.invitation))), 'the code at the relay');
+        assert.ok(!contains(bytes, new TextEncoder().encode('Carol')), 'the name at the relay');
+      }
+      invitation.close();
+    } finally {
+      await s.done();
+    }
+  });
+
+  it('revoked, expired and unknown invitations are told as such on both sides; a later request is refused', async () => {
+    const s = await setup();
+    try {
+      const revoked = await GroupInvitation.create({ group: s.alice.group, transport: s.alice.transport, role: 'reader', baseUrl: 'https://app.example/' });
+      await revoked.revoke();
+      assert.equal(revoked.state, 'revoked');
+      const dave = await s.device('dave');
+      const j1 = JoinByInvitation.start(revoked.link, { identity: identity('dave'), transport: dave, name: 'Dave', pollMs: 30 });
+      await eventually(() => j1.state === 'revoked');
+      await assert.rejects(j1.whenAdmitted, { code: 'invite-revoked' });
+
+      const short = await GroupInvitation.create({ group: s.alice.group, transport: s.alice.transport, role: 'reader', baseUrl: 'https://app.example/', validForMs: 150 });
+      const states: string[] = [];
+      short.events.on('state', ({ state }) => states.push(state));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(short.state, 'expired');
+      assert.deepEqual(states, ['expired']);
+      const j2 = JoinByInvitation.start(short.link, { identity: identity('dave'), transport: dave, name: 'Dave', pollMs: 30 });
+      await eventually(() => j2.state === 'expired');
+      // The relay refuses it too, whatever a client believes.
+      const raw = await RawClient.connect(s.server.url, identity('dave'));
+      raw.send({ type: 'invite-request', ref: 4, inviteId: invitationId(short.invitation), request: await sealJoinRequest(short.invitation, identity('dave'), 'Dave') });
+      assert.equal(((await raw.next('error')) as { code: string }).code, 'invite-expired');
+
+      const never = createInvitation(s.team.groupId, 'writer');
+      const j3 = JoinByInvitation.start(`https://elsewhere/#invite=${encodeInvitation(never)}`, { identity: identity('dave'), transport: dave, name: 'Dave', pollMs: 30 });
+      await eventually(() => j3.state === 'unknown');
+      raw.close();
+      for (const i of [revoked, short]) i.close();
+    } finally {
+      await s.done();
+    }
+  });
+
+  it('refused: a writer opening an invitation, an oversized request, a request carrying another member’s keys (the admin reports it, lists nothing)', async () => {
+    const s = await setup();
+    try {
+      const bob = await s.team.connect('bob', s.server.url);
+      await assert.rejects(GroupInvitation.create({ group: bob.group, transport: bob.transport, role: 'writer', baseUrl: 'https://app.example/' }), { name: 'RelayError', code: 'not-admin' });
+      await bob.close();
+
+      const invitation = await GroupInvitation.create({ group: s.alice.group, transport: s.alice.transport, role: 'writer', baseUrl: 'https://app.example/' });
+      const errors: Error[] = [];
+      invitation.events.on('error', ({ error }) => errors.push(error));
+      const mallory = await RawClient.connect(s.server.url, identity('mallory'));
+      mallory.send({ type: 'invite-request', ref: 1, inviteId: invitationId(invitation.invitation), request: new Uint8Array(2000) });
+      assert.equal(((await mallory.next('error')) as { code: string }).code, 'too-large');
+      // Erin's keys, sent by Mallory: sealed correctly, but the relay knows who sent it.
+      mallory.send({ type: 'invite-request', ref: 2, inviteId: invitationId(invitation.invitation), request: await sealJoinRequest(invitation.invitation, identity('erin'), 'Erin') });
+      await mallory.next('ack');
+      await eventually(() => errors.length === 1, 5000, 'the admin reports the forged request');
+      assert.equal((errors[0] as { code?: string }).code, 'bad-signature');
+      assert.deepEqual(invitation.requests, []);
+      mallory.close();
+      invitation.close();
+    } finally {
+      await s.done();
+    }
+  });
+});
