@@ -119,7 +119,10 @@ export class GroupInvitation {
     const request = this.#requests.get(hex(memberId));
     if (!request || request.state !== 'pending') throw new InvitationError('malformed', 'no pending request from that member');
     if (this.state !== 'open') throw new RelayError(this.state === 'expired' ? 'invite-expired' : 'invite-revoked', `this invitation is ${this.state}`);
+    const before = this.#group.log.length;
     await this.#group.addMember(request.keys, this.invitation.role);
+    // The relay hears of it now, whether or not a document of the group is open.
+    this.#transport.send(encodeWire({ type: 'ops', groupId: this.#group.groupId, fromIndex: before, ops: this.#group.log.ops().slice(before) }));
     request.state = 'admitted';
     this.events.emit('request', { request });
     if (!options.keepOpen) await this.revoke();

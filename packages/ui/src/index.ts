@@ -7,10 +7,12 @@
  * - `<sealdoc-members>`: members and roles; an admin changes roles and removes members.
  * - `<sealdoc-sync-status>`: online / offline / syncing, pending edits, epoch, last error.
  * - `<sealdoc-recovery>`: shows the 24 words once and checks a few; restores from typed words.
+ * - `<sealdoc-invite>`: an admin's invitation link and its requests; an invitee's request and its state.
  * @packageDocumentation
  */
 export { SealdocEditor, type EditDetail, type EditorUser } from './editor.js';
 export { SealdocMembers, type MemberChangeDetail } from './members.js';
 export { SealdocSyncStatus, type SyncState, type SyncStateDetail } from './sync-status.js';
 export { SealdocRecovery, type RestoreDetail } from './recovery.js';
+export { SealdocInvite, type AdmittedDetail, type JoinStateDetail } from './invite.js';
 export { describeError } from './words.js';

@@ -24,6 +24,9 @@ const SENTENCES: Record<string, string> = {
   'stale-head': 'Someone changed the members at the same time. Try again.',
   'cutoff-too-low': 'That member’s latest edits have not reached you yet. Wait a moment and try again.',
   fork: 'Two different member lists exist for this document. Contact its admin.',
+  'unknown-invite': 'This invitation link is not known to the server. Check that you have all of it.',
+  'invite-expired': 'This invitation has expired. Ask for a new link.',
+  'invite-revoked': 'This invitation was withdrawn. Ask for a new link.',
   // Content that did not check out.
   'bad-signature': 'Something arrived that was not signed by a member; it was ignored.',
   'bad-commitment': 'Something arrived that did not decrypt correctly; it was ignored.',

@@ -3,8 +3,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { executeServerCommand } from '@web/test-runner-commands';
-import { generateMnemonic, identityFromMnemonic } from '@sealdoc/crypto';
-import { RelayError } from '@sealdoc/core';
+import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog } from '@sealdoc/crypto';
+import { Group, RelayError, WebSocketTransport } from '@sealdoc/core';
 import { describeError, type SealdocEditor, type SealdocMembers } from '@sealdoc/ui';
 import { eventually, identity, toHex, World, type Peer } from '../../core/test/helpers.js';
 
@@ -255,5 +255,64 @@ describe('<sealdoc-members>', () => {
     await world.settle();
     assert.equal(carol.group.role, 'reader');
     assert.equal(bob.group.role, undefined);
+  });
+});
+
+describe('<sealdoc-invite>', () => {
+  it('an admin creates a link; the invitee asks to join with it; the admin admits; both sides show each state; the link is revoked after use', async () => {
+    const url = (await executeServerCommand('relay-url')) as string;
+    const alice = identityFromMnemonic(generateMnemonic());
+    const bob = identityFromMnemonic(generateMnemonic());
+    const group = new Group({ identity: alice, log: await MembershipLog.fromOps([await createGroup(alice)]), keyring: new Keyring() });
+    await group.refresh();
+    const adminTransport = new WebSocketTransport({ url, identity: alice, backoff: { minMs: 20, maxMs: 100 } });
+    const inviteeTransport = new WebSocketTransport({ url, identity: bob, backoff: { minMs: 20, maxMs: 100 } });
+    await Promise.all([adminTransport.connect(), inviteeTransport.connect()]);
+    try {
+      const admin = mount('sealdoc-invite', { mode: 'create', group, transport: adminTransport, baseUrl: 'https://sealdoc.example/app' }, 'invite-admin');
+      const created = events<{ link: string }>(admin, 'sealdoc-invitation-created');
+      const admitted = events<{ name: string; epoch: number }>(admin, 'sealdoc-member-admitted');
+      await admin.updateComplete;
+      shadow(admin).querySelector<HTMLSelectElement>('#role')!.value = 'writer';
+      shadow(admin).querySelector<HTMLButtonElement>('button')!.click();
+      await eventually(() => created.length === 1, 5000);
+      const link = created[0]!.link;
+      assert.match(link, /^https:\/\/sealdoc\.example\/app#invite=/);
+      await admin.updateComplete;
+      assert.equal(shadow(admin).querySelector<HTMLInputElement>('input.link')!.value, link);
+      assert.match(shadow(admin).querySelector('[part=state]')!.textContent!, /^Open until/);
+
+      const invitee = mount('sealdoc-invite', { mode: 'join', link, identity: bob, transport: inviteeTransport }, 'invite-join');
+      const states = events<{ state: string }>(invitee, 'sealdoc-join-state');
+      const joined = events<{ group: Group }>(invitee, 'sealdoc-joined');
+      await invitee.updateComplete;
+      shadow(invitee).querySelector<HTMLInputElement>('#name')!.value = 'Bob';
+      shadow(invitee).querySelector('form')!.requestSubmit();
+      await eventually(() => states.some((s) => s.state === 'pending'), 5000);
+      await invitee.updateComplete;
+      const code = shadow(invitee).querySelector('.code')!.textContent;
+      assert.match(shadow(invitee).textContent!, /Waiting for an admin to let you in/);
+      await shot('#invite-join', 'invite-join');
+
+      await eventually(() => shadow(admin).querySelectorAll('li').length === 1, 5000);
+      const row = shadow(admin).querySelector('li')!;
+      assert.match(row.textContent!, /Bob/);
+      assert.equal(row.querySelector('.code')!.textContent, code, 'the same safety code on both sides');
+      await shot('#invite-admin', 'invite-admin');
+      row.querySelector<HTMLButtonElement>('button')!.click();
+      await eventually(() => admitted.length === 1, 5000);
+      assert.equal(admitted[0]!.name, 'Bob');
+      assert.equal(admitted[0]!.epoch, 1);
+      await admin.updateComplete;
+      assert.match(shadow(admin).querySelector('[part=state]')!.textContent!, /Revoked/);
+
+      await eventually(() => joined.length === 1, 10_000);
+      assert.equal(joined[0]!.group.role, 'writer');
+      await invitee.updateComplete;
+      assert.match(shadow(invitee).textContent!, /You are in/);
+    } finally {
+      await adminTransport.disconnect();
+      await inviteeTransport.disconnect();
+    }
   });
 });
