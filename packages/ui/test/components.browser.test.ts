@@ -48,6 +48,10 @@ describe('<sealdoc-sync-status>', () => {
     await status.updateComplete;
     assert.equal(status.state, 'online');
     assert.match(shadow(status).textContent!, /Up to date/);
+    // Themed by custom properties, reachable by ::part, announced to screen readers.
+    status.style.setProperty('--sealdoc-online', 'rgb(1, 2, 3)');
+    assert.equal(getComputedStyle(shadow(status).querySelector('[part=dot]')!).backgroundColor, 'rgb(1, 2, 3)');
+    assert.equal(shadow(status).querySelector('[part=status]')!.getAttribute('role'), 'status');
     assert.match(shadow(status).textContent!, /epoch 0/);
 
     await bob.transport.disconnect();
@@ -183,6 +187,11 @@ describe('<sealdoc-editor>', () => {
     typeInto(b, 0, 'sneaky');
     assert.equal(b.textarea!.value, before);
     assert.equal(bob.text(), before);
+    // Removed: read-only, and told why.
+    await alice.group.removeMember(bob.identity.memberId);
+    await world.settle();
+    await eventually(() => /access was removed/.test(shadow(b).textContent!));
+    assert.ok(b.textarea!.readOnly);
   });
 
   it('stays responsive on the 100,000-character automerge-paper result', async () => {
