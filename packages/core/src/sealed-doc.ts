@@ -24,6 +24,7 @@ import type { Group } from './group.js';
 import { SeqRanges } from './seq-ranges.js';
 import type { Storage, StorageWrite } from './storage.js';
 import type { PeerId, Transport, TransportStatus } from './transport.js';
+import { RELAY_PEER } from './websocket-transport.js';
 import { AtRestError, type DeviceKey } from './device-key.js';
 import { COVERS_CONTEXT, coversSignedBytes, decodeWire, encodeWire, WireError, type WireMessage } from '@sealdoc/protocol';
 import { decodeLocalState, decodeSnapshot, encodeLocalState, encodeSnapshot, type SnapshotPayload } from './wire.js';
@@ -151,6 +152,9 @@ export class SealedDoc {
   #bestSnapshot: { id: string; covers: SeqRanges; size: number } | undefined;
   readonly #unsent = new Set<string>();
   #synced = false;
+  #syncedOnce = false;
+  // An automatic snapshot that waited for the first resync.
+  #snapshotOwed = false;
   #pendingNoted = false;
   #pendingReported = 0;
   // Local edits not sealed yet: made while this member could not write (removed, or a reader)
@@ -761,6 +765,15 @@ export class SealedDoc {
     this.#background(this.#releaseUnsent());
     if (message.logLength < this.group.log.length)
       this.#broadcast({ type: 'ops', groupId: this.group.groupId, fromIndex: message.logLength, ops: this.group.log.ops().slice(message.logLength) }, from);
+    // What the relay holds of this member's own envelopes (sent by another of its devices, or
+    // before a restore): those sequence numbers are never handed out again here. Only the
+    // relay's word is taken: a peer claiming [0, 2^53) would leave this member unable to write.
+    if (from === RELAY_PEER && message.reply) {
+      for (const [author, ranges] of message.authors) {
+        const last = ranges.at(-1);
+        if (last && hex(author) === this.group._me) this.group.observeSeq(author, last[1]);
+      }
+    }
     // Ranges are compared as ranges, never enumerated: a peer may claim [0, 2^53).
     const theirs = new SeqRanges();
     for (const [author, ranges] of message.authors) for (const [s, e] of ranges) theirs.addRange(hex(author), s, e);
@@ -918,7 +931,7 @@ export class SealedDoc {
     // An edit sealed under an older epoch that arrives late: in a since-join group a newcomer
     // cannot read it, so the member who started the newest epoch seals the state again.
     const late = accepted.some(({ item, snapshot }) => !snapshot && item.header.epoch < this.group.log.epoch);
-    if (late && this.group.log.history === 'since-join' && this.#startedNewestEpoch()) this.#background(this.snapshot());
+    if (late && this.group.log.history === 'since-join' && this.#startedNewestEpoch()) this.#autoSnapshot();
     return parked;
   }
 
@@ -935,9 +948,23 @@ export class SealedDoc {
     if (!this.#held.has(id)) this.#known.delete(...splitId(id));
   }
 
+  /**
+   * A snapshot this peer decided on by itself. With a transport, not before the first resync
+   * settled: a new device of an existing member (a restore) learns from its peers which
+   * sequence numbers its identity already used, and must not hand out one of those first.
+   */
+  #autoSnapshot(): void {
+    if (this.#mayAutoSnapshot()) this.#background(this.snapshot());
+    else this.#snapshotOwed = true;
+  }
+
+  #mayAutoSnapshot(): boolean {
+    return !this.#transport || this.#syncedOnce;
+  }
+
   #countTowardsSnapshot(envelopes: number): void {
     this.#sinceSnapshot += envelopes;
-    if (this.#snapshotEvery > 0 && envelopes > 0 && this.#sinceSnapshot >= this.#snapshotEvery) this.#background(this.snapshot());
+    if (this.#snapshotEvery > 0 && envelopes > 0 && this.#sinceSnapshot >= this.#snapshotEvery) this.#autoSnapshot();
   }
 
   /** Tries again what waited for the log. */
@@ -951,7 +978,10 @@ export class SealedDoc {
     // The admin who started a new epoch seals the state under it, for those who just joined.
     // This member's own op: the peers (a relay) hear of it now, not at the next resync.
     if (hex(this.group.log.opAt(this.group.log.length - 1).author) === this.group._me) this.resync();
-    if (this.group.log.epoch > this.#snapshotEpoch && this.#startedNewestEpoch() && this.#held.size > 0) await this.snapshot();
+    if (this.group.log.epoch > this.#snapshotEpoch && this.#startedNewestEpoch() && this.#held.size > 0) {
+      if (this.#mayAutoSnapshot()) await this.snapshot();
+      else this.#snapshotOwed = true;
+    }
     if (this.#heldBack.length > 0 && this.#canWrite()) {
       const edits = this.#heldBack.splice(0);
       this.#pendingChanged();
@@ -975,6 +1005,11 @@ export class SealedDoc {
   #settled(): void {
     this.#resolveSynced();
     this.#synced = true;
+    this.#syncedOnce = true;
+    if (this.#snapshotOwed) {
+      this.#snapshotOwed = false;
+      this.#background(this.snapshot());
+    }
     this.events.emit('synced', { synced: true });
   }
 }

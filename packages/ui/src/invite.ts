@@ -188,7 +188,17 @@ export class SealdocInvite extends LitElement {
   #renderCreate() {
     const invitation = this._invitation;
     const canCreate = this.group?.role === 'admin' && !!this.transport;
-    return html`${invitation
+    // Creating is always offered: a new link replaces the one shown (which stays valid until it ends).
+    const create = html`<div class="row">
+      <label for="role">Invite as</label>
+      <select id="role" part="role">
+        <option value="writer" selected>writer</option>
+        <option value="reader">reader</option>
+        <option value="admin">admin</option>
+      </select>
+      <button part="button" ?disabled=${!canCreate || this._busy} @click=${this.#create}>${invitation ? 'Create another link' : 'Create invitation link'}</button>
+    </div>`;
+    return html`${create}${invitation
         ? html`<div class="row">
               <label for="link">Invitation link</label>
               <input id="link" class="link" part="link" readonly .value=${invitation.link} @focus=${(e: Event) => (e.target as HTMLInputElement).select()} />
@@ -214,15 +224,7 @@ export class SealdocInvite extends LitElement {
               : invitation.state === 'open'
                 ? html`<p>Nobody has used the link yet.</p>`
                 : nothing}`
-        : html`<div class="row">
-            <label for="role">Invite as</label>
-            <select id="role" part="role">
-              <option value="writer" selected>writer</option>
-              <option value="reader">reader</option>
-              <option value="admin">admin</option>
-            </select>
-            <button part="button" ?disabled=${!canCreate || this._busy} @click=${this.#create}>Create invitation link</button>
-          </div>`}
+        : nothing}
       <p class="message ${this._message.bad ? 'bad' : ''}" part="message" role=${this._message.bad ? 'alert' : 'status'}>${this._message.text}</p>`;
   }
 
@@ -233,7 +235,9 @@ export class SealdocInvite extends LitElement {
     const role = (this.renderRoot.querySelector('#role') as HTMLSelectElement).value as MemberRole;
     await this.#run(async () => {
       const invitation = await GroupInvitation.create({ group, transport, role, baseUrl: this.baseUrl ?? location.href });
+      this._invitation?.close();
       this._invitation = invitation;
+      this._requests = [];
       const refresh = () => {
         this._requests = invitation.requests;
         this._version++;

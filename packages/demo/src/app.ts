@@ -1,0 +1,402 @@
+/**
+ * The demo web app: a device's identity (shown once as 24 words), its documents (one group
+ * per document), invitations, offline editing, removal, restore from the words or from an
+ * encrypted backup. Everything it keeps is in IndexedDB under the device key; everything it
+ * sends goes sealed to the relay that served the page.
+ * @module
+ */
+import { html, nothing, render } from 'lit';
+import { keyed } from 'lit/directives/keyed.js';
+import * as Y from 'yjs';
+import { Awareness } from 'y-protocols/awareness';
+import { createGroup, generateMnemonic, Keyring, MembershipLog, openBackup, sealBackup, type Identity } from '@sealdoc/crypto';
+import {
+  DeviceKey,
+  Group,
+  IndexedDBStorage,
+  INVITE_FRAGMENT,
+  loadIdentity,
+  RELAY_PEER,
+  saveIdentity,
+  SealedDoc,
+  WebSocketTransport,
+  type Storage,
+} from '@sealdoc/core';
+import { decodeWire, encodeWire } from '@sealdoc/protocol';
+import { describeError, type RestoreDetail } from '@sealdoc/ui';
+import '@sealdoc/ui';
+
+const DATABASE = 'sealdoc-demo';
+const RELAY_URL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
+const COLORS = ['#c2410c', '#2457c5', '#15803d', '#9333ea', '#be123c', '#0e7490'];
+
+interface OpenDoc {
+  group: Group;
+  doc: Y.Doc;
+  sealed: SealedDoc;
+  awareness: Awareness;
+}
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+const unhex = (h: string) => Uint8Array.from(h.match(/../g) ?? [], (x) => parseInt(x, 16));
+const root = document.getElementById('app')!;
+
+const app = {
+  storage: undefined as Storage | undefined,
+  deviceKey: undefined as DeviceKey | undefined,
+  identity: undefined as Identity | undefined,
+  transport: undefined as WebSocketTransport | undefined,
+  docs: new Map<string, OpenDoc>(),
+  current: undefined as string | undefined,
+  offline: false,
+  message: '',
+  screen: 'loading' as 'loading' | 'welcome' | 'words' | 'restore' | 'import' | 'main' | 'join',
+  words: '',
+  invite: location.hash.includes(`${INVITE_FRAGMENT}=`) ? location.href : '',
+};
+
+/** Names people gave themselves (awareness, join requests), by member id: not secret, kept in localStorage. */
+const names: Map<string, string> = new Map(JSON.parse(localStorage.getItem('sealdoc-names') ?? '[]') as [string, string][]);
+function learnName(id: string, name: string): void {
+  if (!name || names.get(id) === name) return;
+  names.set(id, name);
+  localStorage.setItem('sealdoc-names', JSON.stringify([...names]));
+}
+const myName = () => localStorage.getItem('sealdoc-my-name') ?? '';
+
+function say(message: string): void {
+  app.message = message;
+  draw();
+}
+
+async function boot(): Promise<void> {
+  try {
+    app.storage = await IndexedDBStorage.open(DATABASE);
+    app.deviceKey = await DeviceKey.inBrowser(app.storage as IndexedDBStorage);
+    const loaded = await loadIdentity(app.storage, app.deviceKey);
+    if (!loaded) {
+      app.screen = 'welcome';
+      return draw();
+    }
+    app.identity = loaded.identity;
+    await startSession();
+  } catch (error) {
+    app.screen = 'welcome';
+    say(describeError(error));
+  }
+}
+
+async function createIdentity(): Promise<void> {
+  if (!saveName()) return;
+  app.words = generateMnemonic();
+  app.identity = await saveIdentity(app.storage!, app.deviceKey!, app.words);
+  app.screen = 'words';
+  draw();
+}
+
+function saveName(): boolean {
+  const input = document.getElementById('my-name') as HTMLInputElement | null;
+  const name = input?.value.trim() ?? myName();
+  if (!name) {
+    say('Type the name others will see first.');
+    return false;
+  }
+  localStorage.setItem('sealdoc-my-name', name);
+  return true;
+}
+
+async function restoreFromWords(detail: RestoreDetail): Promise<void> {
+  app.identity = await saveIdentity(app.storage!, app.deviceKey!, detail.words);
+  await startSession();
+  say('Identity restored. Your documents come back from the server as it connects.');
+}
+
+/** Online: a transport to the relay, every document kept here opened, the ones the relay knows of fetched. */
+async function startSession(): Promise<void> {
+  const identity = app.identity!;
+  app.words = '';
+  app.transport = new WebSocketTransport({ url: RELAY_URL, identity, cursors: app.storage! });
+  app.transport.events.on('status', ({ status }) => {
+    if (status === 'online') void fetchGroups();
+    draw();
+  });
+  app.transport.events.on('message', ({ from, data }) => {
+    if (from === RELAY_PEER) void onRelayMessage(data);
+  });
+  for (const id of await Group.stored(app.storage!)) {
+    const group = await Group.open({ identity, groupId: unhex(id), storage: app.storage! });
+    if (group) openDoc(group);
+  }
+  app.current ??= [...app.docs.keys()][0];
+  app.screen = app.invite ? 'join' : 'main';
+  if (!app.offline) void app.transport.connect();
+  draw();
+}
+
+/** The groups the relay says this member belongs to: those not kept here are fetched (a restore, another device). */
+async function fetchGroups(): Promise<void> {
+  const transport = app.transport!;
+  try {
+    const answer = await transport.request({ type: 'list-groups', ref: 0 });
+    if (answer.type !== 'groups') return;
+    for (const groupId of answer.groupIds) if (!app.docs.has(hex(groupId))) transport.send(encodeWire({ type: 'fetch-ops', groupId, fromIndex: 0 }));
+  } catch {
+    // Offline again: the next connection asks again.
+  }
+}
+
+async function onRelayMessage(data: Uint8Array): Promise<void> {
+  const message = decodeWire(data);
+  if (message.type !== 'ops' || message.fromIndex !== 0 || app.docs.has(hex(message.groupId))) return;
+  const log = await MembershipLog.fromOps(message.ops).catch(() => undefined);
+  if (!log || hex(log.groupId) !== hex(message.groupId) || !log.member(app.identity!.memberId)) return;
+  const group = new Group({ identity: app.identity!, log, keyring: new Keyring(), storage: app.storage! });
+  await group.refresh();
+  openDoc(group);
+  app.current ??= hex(group.groupId);
+  draw();
+}
+
+function openDoc(group: Group): OpenDoc {
+  const key = hex(group.groupId);
+  const known = app.docs.get(key);
+  if (known) return known;
+  const doc = new Y.Doc();
+  const awareness = new Awareness(doc);
+  const me = hex(app.identity!.memberId);
+  awareness.setLocalStateField('user', { name: myName() || 'Me', color: COLORS[parseInt(me.slice(0, 2), 16) % COLORS.length], id: me });
+  awareness.on('change', () => {
+    for (const state of awareness.getStates().values()) {
+      const user = (state as { user?: { id?: unknown; name?: unknown } }).user;
+      if (typeof user?.id === 'string' && typeof user.name === 'string') learnName(user.id, user.name.slice(0, 60));
+    }
+    if (app.current === key) draw();
+  });
+  // One document per group: its id is the group's.
+  const sealed = new SealedDoc(doc, { group, docId: group.groupId, storage: app.storage!, deviceKey: app.deviceKey!, transport: app.transport!, awareness });
+  sealed.events.on('error', ({ error }) => console.warn('sealdoc:', (error as { code?: string }).code ?? error.name));
+  doc.getText('title').observe(() => draw());
+  group.events.on('membership', () => draw());
+  const open = { group, doc, sealed, awareness };
+  app.docs.set(key, open);
+  return open;
+}
+
+async function newDocument(): Promise<void> {
+  const identity = app.identity!;
+  const group = new Group({ identity, log: await MembershipLog.fromOps([await createGroup(identity)]), keyring: new Keyring(), storage: app.storage! });
+  await group.refresh();
+  const open = openDoc(group);
+  open.doc.getText('title').insert(0, 'Untitled document');
+  app.current = hex(group.groupId);
+  draw();
+}
+
+function setTitle(event: Event): void {
+  const open = app.docs.get(app.current!);
+  if (!open) return;
+  const title = open.doc.getText('title');
+  const value = (event.target as HTMLInputElement).value;
+  open.doc.transact(() => {
+    title.delete(0, title.length);
+    title.insert(0, value);
+  });
+}
+
+async function toggleOffline(event: Event): Promise<void> {
+  app.offline = (event.target as HTMLInputElement).checked;
+  if (app.offline) await app.transport!.disconnect();
+  else void app.transport!.connect();
+  draw();
+}
+
+/** The backup: the words, the name, and per document its log and its state, sealed under a passphrase. */
+async function exportBackup(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const form = event.target as HTMLFormElement;
+  const [first, second] = [form.elements.namedItem('pass1'), form.elements.namedItem('pass2')] as HTMLInputElement[];
+  if (first!.value.length < 8) return say('Choose a passphrase of 8 characters or more.');
+  if (first!.value !== second!.value) return say('The two passphrases differ.');
+  const loaded = await loadIdentity(app.storage!, app.deviceKey!);
+  const payload = {
+    v: 1,
+    words: loaded!.mnemonic,
+    name: myName(),
+    docs: [...app.docs.values()].map(({ group, doc }) => ({ ops: group.log.ops().map(toBase64), state: toBase64(Y.encodeStateAsUpdate(doc)) })),
+  };
+  const sealed = await sealBackup(new TextEncoder().encode(JSON.stringify(payload)), first!.value, { onProgress: (p) => say(`Sealing the backup… ${Math.round(p * 100)} %`) });
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob([new Uint8Array(sealed)], { type: 'application/octet-stream' }));
+  link.download = 'sealdoc-backup.sdbk';
+  link.click();
+  URL.revokeObjectURL(link.href);
+  form.reset();
+  say('Backup saved. Keep it and its passphrase apart.');
+}
+
+async function importBackup(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const form = event.target as HTMLFormElement;
+  const file = (form.elements.namedItem('file') as HTMLInputElement).files?.[0];
+  const passphrase = (form.elements.namedItem('pass') as HTMLInputElement).value;
+  if (!file) return say('Choose the backup file.');
+  try {
+    const bytes = await openBackup(new Uint8Array(await file.arrayBuffer()), passphrase, { onProgress: (p) => say(`Opening the backup… ${Math.round(p * 100)} %`) });
+    const payload = JSON.parse(new TextDecoder().decode(bytes)) as { words: string; name: string; docs: { ops: string[]; state: string }[] };
+    if (payload.name) localStorage.setItem('sealdoc-my-name', payload.name);
+    app.identity = await saveIdentity(app.storage!, app.deviceKey!, payload.words);
+    await startSession();
+    for (const saved of payload.docs) {
+      const group = new Group({ identity: app.identity, log: await MembershipLog.fromOps(saved.ops.map(fromBase64)), keyring: new Keyring(), storage: app.storage! });
+      await group.refresh();
+      const open = openDoc(group);
+      Y.applyUpdate(open.doc, fromBase64(saved.state));
+      app.current ??= hex(group.groupId);
+    }
+    say('Backup restored.');
+  } catch (error) {
+    say(describeError(error));
+  }
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let text = '';
+  for (const b of bytes) text += String.fromCharCode(b);
+  return btoa(text);
+}
+function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+function joined(event: CustomEvent<{ group: Group }>): void {
+  const open = openDoc(event.detail.group);
+  app.current = hex(open.group.groupId);
+  app.invite = '';
+  history.replaceState(null, '', location.pathname);
+  app.screen = 'main';
+  draw();
+}
+
+function admitted(event: CustomEvent<{ memberId: Uint8Array; name: string }>): void {
+  learnName(hex(event.detail.memberId), event.detail.name);
+  draw();
+}
+
+// ---- views ----
+
+function draw(): void {
+  render(html`${view()}${app.message ? html`<p class="message" role="status" aria-live="polite">${app.message}</p>` : nothing}`, root);
+}
+
+function view() {
+  switch (app.screen) {
+    case 'loading':
+      return html`<p>Opening this device's store…</p>`;
+    case 'welcome':
+      return html`<section class="welcome">
+        <h1>Sealdoc</h1>
+        <p>Documents only you and the people you invite can read. The server in the middle stores and forwards ciphertext.</p>
+        ${app.invite ? html`<p class="note">You were invited to a document. First, an identity for this browser.</p>` : nothing}
+        <label for="my-name">Your name, as others will see it</label>
+        <input id="my-name" autocomplete="name" maxlength="60" .value=${myName()} />
+        <div class="actions">
+          <button id="create-identity" @click=${() => void createIdentity()}>Create my identity</button>
+          <button class="quiet" id="restore-words" @click=${() => saveName() && ((app.screen = 'restore'), draw())}>Restore from my 24 words</button>
+          <button class="quiet" id="restore-backup" @click=${() => saveName() && ((app.screen = 'import'), draw())}>Import a backup file</button>
+        </div>
+      </section>`;
+    case 'words':
+      return html`<section class="welcome">
+        <h1>Your recovery phrase</h1>
+        <sealdoc-recovery mode="show" .words=${app.words} @sealdoc-recovery-confirmed=${() => void startSession()}></sealdoc-recovery>
+      </section>`;
+    case 'restore':
+      return html`<section class="welcome">
+        <h1>Restore your identity</h1>
+        <sealdoc-recovery mode="restore" @sealdoc-restore=${(e: CustomEvent<RestoreDetail>) => void restoreFromWords(e.detail)}></sealdoc-recovery>
+      </section>`;
+    case 'import':
+      return html`<section class="welcome">
+        <h1>Import a backup</h1>
+        <form id="import-form" @submit=${(e: SubmitEvent) => void importBackup(e)}>
+          <label for="file">Backup file</label><input id="file" name="file" type="file" accept=".sdbk" />
+          <label for="pass">Its passphrase</label><input id="pass" name="pass" type="password" autocomplete="current-password" />
+          <div class="actions"><button type="submit">Restore</button></div>
+        </form>
+      </section>`;
+    case 'join':
+      return html`<section class="welcome">
+        <h1>Join a document</h1>
+        <sealdoc-invite mode="join" .link=${app.invite} .identity=${app.identity} .transport=${app.transport} @sealdoc-joined=${joined}></sealdoc-invite>
+        <p><button class="quiet" @click=${() => ((app.invite = ''), (app.screen = 'main'), history.replaceState(null, '', location.pathname), draw())}>Not now</button></p>
+      </section>`;
+    case 'main':
+      return mainView();
+  }
+}
+
+function mainView() {
+  const open = app.current ? app.docs.get(app.current) : undefined;
+  const me = hex(app.identity!.memberId);
+  return html`<header>
+      <strong>Sealdoc</strong>
+      <span class="me">${myName()}</span>
+      ${open ? html`<sealdoc-sync-status .doc=${open.sealed}></sealdoc-sync-status>` : html`<span>${app.transport?.status ?? 'offline'}</span>`}
+      <label class="toggle"><input type="checkbox" id="offline" .checked=${app.offline} @change=${(e: Event) => void toggleOffline(e)} /> Work offline</label>
+    </header>
+    <div class="layout">
+      <nav aria-label="Documents">
+        <h2>Documents</h2>
+        <ul>
+          ${[...app.docs].map(
+            ([key, d]) => html`<li>
+              <button class="doc ${key === app.current ? 'current' : ''}" aria-current=${key === app.current ? 'page' : 'false'} @click=${() => ((app.current = key), draw())}>
+                ${d.doc.getText('title').toString() || 'Untitled'}${d.group.role ? '' : ' (access removed)'}
+              </button>
+            </li>`,
+          )}
+        </ul>
+        <button id="new-doc" @click=${() => void newDocument()}>New document</button>
+        <details>
+          <summary>Backup</summary>
+          <form id="backup-form" @submit=${(e: SubmitEvent) => void exportBackup(e)}>
+            <label for="pass1">Passphrase</label><input id="pass1" name="pass1" type="password" autocomplete="new-password" />
+            <label for="pass2">Again</label><input id="pass2" name="pass2" type="password" autocomplete="new-password" />
+            <button type="submit">Export an encrypted backup</button>
+          </form>
+        </details>
+      </nav>
+      ${open
+        ? keyed(app.current, html`<main>
+            <input
+              class="title"
+              aria-label="Title"
+              .value=${open.doc.getText('title').toString()}
+              ?readonly=${open.group.role !== 'admin' && open.group.role !== 'writer'}
+              @input=${setTitle}
+            />
+            <sealdoc-editor .doc=${open.sealed} .awareness=${open.awareness} .user=${open.awareness.getLocalState()?.user} field="text" label="Document text"></sealdoc-editor>
+          </main>
+          <aside>
+            <h2>Members</h2>
+            <sealdoc-members .group=${open.group} .names=${new Map([...names, [me, `${myName()}`]])}></sealdoc-members>
+            ${open.group.role === 'admin'
+              ? html`<h2>Invite</h2>
+                  <sealdoc-invite mode="create" .group=${open.group} .transport=${app.transport} .baseUrl=${location.origin + location.pathname} @sealdoc-member-admitted=${admitted}></sealdoc-invite>`
+              : nothing}
+          </aside>`)
+        : html`<main><p>No document yet. Create one, or open an invitation link.</p></main>`}
+    </div>`;
+}
+
+window.addEventListener('hashchange', () => {
+  if (!location.hash.includes(`${INVITE_FRAGMENT}=`)) return;
+  app.invite = location.href;
+  if (app.identity) {
+    app.screen = 'join';
+    draw();
+  }
+});
+
+draw();
+void boot();

@@ -1,0 +1,229 @@
+// End to end: the demo (relay + app) on a free port, Debian's Chromium driven by
+// playwright-core, three people (Alice, Bob, Carol) in three browser contexts.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startDemo, type Demo } from '@sealdoc/demo';
+import { CHROME_ARGS, findChrome, HOW_TO_GET_CHROME } from '../../../scripts/find-chrome.mjs';
+
+const SHOTS = 'docs/screenshots';
+const SECRETS = ['Hello from Alice', 'Bob was here', 'Quarterly plans', 'written offline by Alice', 'written offline by Bob', 'after Carol left'];
+
+let demo: Demo;
+let dataDir: string;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+async function person(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  contexts.push(context);
+  return context.newPage();
+}
+
+/** The first visit: a name, a new identity, its 24 words shown and three of them typed back. Returns the words. */
+async function createIdentity(page: Page, name: string): Promise<string> {
+  await page.fill('#my-name', name);
+  await page.click('#create-identity');
+  const words = await page.locator('sealdoc-recovery li').allTextContents();
+  assert.equal(words.length, 24);
+  await page.click('sealdoc-recovery button');
+  for (const input of await page.locator('sealdoc-recovery input').all()) {
+    const position = Number((await input.getAttribute('id'))!.slice(1));
+    await input.fill(words[position]!);
+  }
+  await page.click('sealdoc-recovery button[type=submit]');
+  return words.join(' ');
+}
+
+const editor = (page: Page) => page.locator('sealdoc-editor textarea');
+const text = (page: Page) => editor(page).inputValue();
+async function typeAtEnd(page: Page, words: string): Promise<void> {
+  await editor(page).click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(words);
+}
+
+async function until(what: string, condition: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await condition().catch(() => false))) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** An admin invites `name` (a new browser context); the invitee joins; returns its page. */
+async function invite(admin: Page, name: string): Promise<{ page: Page; words: string }> {
+  await admin.selectOption('sealdoc-invite #role', 'writer');
+  await admin.click('sealdoc-invite button[part=button]:is(:has-text("Create invitation link"), :has-text("Create another link"))');
+  const link = await admin.locator('sealdoc-invite input.link').inputValue();
+  assert.match(link, /#invite=/);
+  const page = await person();
+  await page.goto(link);
+  const words = await createIdentity(page, name);
+  await page.fill('sealdoc-invite #name', name);
+  await page.click('sealdoc-invite button:has-text("Ask to join")');
+  await until(`${name}'s request at the admin`, async () => (await admin.locator(`sealdoc-invite li:has-text("${name}")`).count()) === 1);
+  const code = await page.locator('sealdoc-invite .code').textContent();
+  assert.equal(await admin.locator(`sealdoc-invite li:has-text("${name}") .code`).textContent(), code, 'both sides show the same safety code');
+  await admin.click(`sealdoc-invite li:has-text("${name}") button:has-text("Admit")`);
+  await until(`${name} admitted`, async () => (await editor(page).count()) === 1);
+  return { page, words };
+}
+
+/**
+ * Every value in the page's IndexedDB databases, searched for `needles` (as UTF-8 bytes). The
+ * scan is sent as source text: the test's own transpiler would add helpers the page lacks.
+ */
+const SCAN = `async (needles) => {
+  const found = new Set();
+  const bytesOf = (v) => {
+    if (v instanceof Uint8Array) return [v];
+    if (v instanceof ArrayBuffer) return [new Uint8Array(v)];
+    if (typeof v === 'string') return [new TextEncoder().encode(v)];
+    if (v && typeof v === 'object') return Object.values(v).flatMap(bytesOf);
+    return [];
+  };
+  for (const info of await indexedDB.databases()) {
+    const db = await new Promise((resolve, reject) => {
+      const r = indexedDB.open(info.name);
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    for (const store of [...db.objectStoreNames]) {
+      const values = await new Promise((resolve) => {
+        const r = db.transaction(store).objectStore(store).getAll();
+        r.onsuccess = () => resolve(r.result);
+      });
+      for (const bytes of values.flatMap(bytesOf)) {
+        const latin = Array.from(bytes, (b) => String.fromCharCode(b)).join('');
+        for (const n of needles) if (latin.includes(n)) found.add(n);
+      }
+    }
+    db.close();
+  }
+  return [...found];
+}`;
+async function indexedDbHolds(page: Page, needles: string[]): Promise<string[]> {
+  return page.evaluate(`(${SCAN})(${JSON.stringify(needles)})`);
+}
+
+describe('the demo, end to end (three people, three browser contexts)', () => {
+  before(async () => {
+    const executablePath = findChrome();
+    if (!executablePath) throw new Error(HOW_TO_GET_CHROME);
+    dataDir = mkdtempSync(join(tmpdir(), 'sealdoc-demo-'));
+    demo = await startDemo({ port: 0, dataDir });
+    browser = await chromium.launch({ executablePath, args: CHROME_ARGS, headless: true });
+  });
+
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await demo?.close().catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('identity, document, invitation, live editing, offline merge, removal, reload, restore from the words and from a backup; no plaintext at rest', async () => {
+    // Alice: first visit.
+    const alice = await person();
+    await alice.goto(demo.url);
+    await alice.waitForSelector('#create-identity');
+    await alice.screenshot({ path: `${SHOTS}/demo-welcome.png` });
+    await alice.fill('#my-name', 'Alice');
+    await alice.click('#create-identity');
+    await alice.waitForSelector('sealdoc-recovery li');
+    await alice.screenshot({ path: `${SHOTS}/demo-recovery-phrase.png` });
+    const aliceWords = (await alice.locator('sealdoc-recovery li').allTextContents()).join(' ');
+    await alice.click('sealdoc-recovery button');
+    for (const input of await alice.locator('sealdoc-recovery input').all()) await input.fill(aliceWords.split(' ')[Number((await input.getAttribute('id'))!.slice(1))]!);
+    await alice.click('sealdoc-recovery button[type=submit]');
+
+    // A document.
+    await alice.click('#new-doc');
+    await alice.fill('input.title', 'Quarterly plans');
+    await typeAtEnd(alice, 'Hello from Alice.');
+    await until('alice online', async () => (await alice.locator('sealdoc-sync-status [part=label]').textContent()) === 'Up to date');
+
+    // Bob joins by link, edits live; carets show.
+    const { page: bob } = await invite(alice, 'Bob');
+    await until('bob reads the document', async () => (await text(bob)) === 'Hello from Alice.');
+    assert.equal(await bob.locator('input.title').inputValue(), 'Quarterly plans');
+    await typeAtEnd(bob, ' Bob was here.');
+    await until('alice sees bob', async () => (await text(alice)).endsWith('Bob was here.'));
+    await until("bob's caret at alice", async () => (await alice.locator('sealdoc-editor .caret-name:has-text("Bob")').count()) === 1);
+    await alice.screenshot({ path: `${SHOTS}/demo-editing.png` });
+
+    // Offline on both sides: Alice by the toggle, Bob by a real network loss. Both edit; they merge.
+    await alice.check('#offline');
+    await bob.context().setOffline(true);
+    await demo.relay.relay.close(); // the relay drops every connection: a network loss as Bob's browser sees it
+    await until('both offline', async () => (await bob.locator('sealdoc-sync-status [part=label]').textContent()) !== 'Up to date');
+    await typeAtEnd(alice, ' (written offline by Alice)');
+    await typeAtEnd(bob, ' (written offline by Bob)');
+    await until('pending edits shown', async () => /waiting to be sent/.test((await alice.locator('sealdoc-sync-status [part=pending]').textContent()) ?? ''));
+    await alice.screenshot({ path: `${SHOTS}/demo-offline.png` });
+    await bob.context().setOffline(false);
+    await alice.uncheck('#offline');
+    const merged = async () => {
+      const [a, b] = [await text(alice), await text(bob)];
+      return a === b && a.includes('written offline by Alice') && a.includes('written offline by Bob');
+    };
+    await until('the offline edits merge', merged, 30_000);
+
+    // Carol joins, then Alice removes her: Carol is told, and receives nothing new.
+    const { page: carol } = await invite(alice, 'Carol');
+    await until('carol reads', async () => (await text(carol)).includes('written offline by Bob'));
+    await alice.click('sealdoc-members li:has-text("Carol") button.remove');
+    await alice.click('sealdoc-members dialog button.remove');
+    await until('carol removed at alice', async () => /Carol was removed/.test((await alice.locator('sealdoc-members [role=status]').textContent()) ?? ''));
+    await until('carol told', async () => /access was removed/i.test((await carol.locator('sealdoc-editor [part=notice]').textContent()) ?? '') || (await carol.locator('sealdoc-sync-status [part=label]').textContent()) === 'Access removed');
+    await carol.screenshot({ path: `${SHOTS}/demo-removed.png` });
+    await typeAtEnd(alice, ' Said after Carol left.');
+    await until('bob sees it', async () => (await text(bob)).includes('after Carol left'));
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok(!(await text(carol)).includes('after Carol left'), 'Carol reads nothing sealed after her removal');
+
+    // Reload: Bob's document is there from this device's store.
+    await bob.reload();
+    await until('bob after reload', async () => (await text(bob)).includes('after Carol left'));
+
+    // Restore Alice from her words in a fresh profile: the document comes back from the relay.
+    const restored = await person();
+    await restored.goto(demo.url);
+    await restored.fill('#my-name', 'Alice');
+    await restored.click('#restore-words');
+    await restored.fill('sealdoc-recovery textarea', aliceWords);
+    await restored.click('sealdoc-recovery button[type=submit]');
+    await until('the document after a restore', async () => (await restored.locator('nav button.doc').allTextContents()).some((t) => t.includes('Quarterly plans')), 30_000);
+    await restored.click('nav button.doc:has-text("Quarterly plans")');
+    await until('its text', async () => (await text(restored)).includes('after Carol left'), 30_000);
+
+    // A backup, imported in a fresh profile with the relay stopped: the document opens offline.
+    await alice.click('nav summary');
+    await alice.fill('#pass1', 'correct horse battery');
+    await alice.fill('#pass2', 'correct horse battery');
+    const [download] = await Promise.all([alice.waitForEvent('download', { timeout: 60_000 }), alice.click('#backup-form button[type=submit]')]);
+    const backupPath = join(dataDir, 'backup.sdbk');
+    await download.saveAs(backupPath);
+    const fresh = await person();
+    await fresh.goto(demo.url);
+    await fresh.waitForSelector('#restore-backup');
+    await demo.close(); // the relay (and the page's server) stops
+    await fresh.fill('#my-name', 'Alice');
+    await fresh.click('#restore-backup');
+    await fresh.setInputFiles('#file', backupPath);
+    await fresh.fill('#pass', 'correct horse battery');
+    await fresh.click('#import-form button[type=submit]');
+    await until('the backup opens offline', async () => (await text(fresh)).includes('after Carol left'), 60_000);
+
+    // Nothing at rest is plaintext: the relay's database, each browser's IndexedDB.
+    for (const file of readdirSync(dataDir).filter((f) => f.startsWith('relay.sqlite'))) {
+      const bytes = readFileSync(join(dataDir, file)).toString('latin1');
+      for (const secret of SECRETS) assert.ok(!bytes.includes(secret), `${secret} in the relay's ${file}`);
+    }
+    for (const page of [alice, bob, carol, restored, fresh]) assert.deepEqual(await indexedDbHolds(page, SECRETS), []);
+  });
+});
