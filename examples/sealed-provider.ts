@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { createGroup, generateMnemonic, Keyring, MembershipLog } from '@sealdoc/crypto';
+import { createGroup, fromHex, generateMnemonic, Keyring, MembershipLog } from '@sealdoc/crypto';
 import { DeviceKey, Group, IndexedDBStorage, loadIdentity, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
 
 /**
@@ -14,8 +14,7 @@ export async function sealedProvider(ydoc: Y.Doc, relayUrl: string, docId: Uint8
   const identity = (await loadIdentity(storage, deviceKey))?.identity ?? (await saveIdentity(storage, deviceKey, generateMnemonic()));
   // The group whose members may read the document: here the first one kept, or a new group of one.
   const [kept] = await Group.stored(storage);
-  const groupId = kept ? Uint8Array.from(kept.match(/../g)!, (h) => parseInt(h, 16)) : undefined;
-  let group = groupId && (await Group.open({ identity, groupId, storage }));
+  let group = kept ? await Group.open({ identity, groupId: fromHex(kept), storage }) : undefined;
   if (!group) {
     group = new Group({ identity, log: await MembershipLog.fromOps([await createGroup(identity)]), keyring: new Keyring(), storage });
     await group.refresh();

@@ -69,10 +69,22 @@ export function _u64(n: number): Uint8Array {
   return out;
 }
 
-export function _hex(bytes: Uint8Array): string {
+/** Lower-case hex of `bytes` (ids as map keys, storage keys, logs). */
+export function toHex(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += b.toString(16).padStart(2, '0');
   return s;
+}
+
+/** @internal The same, under the package's internal naming. */
+export const _hex = toHex;
+
+/** The bytes of hex text (either case); throws CryptoInputError for anything else. */
+export function fromHex(text: string): Uint8Array {
+  if (typeof text !== 'string' || text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) throw new CryptoInputError('not hex text');
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  return out;
 }
 
 /**

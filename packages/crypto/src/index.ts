@@ -113,3 +113,4 @@ export {
   type InvitationErrorCode,
   type JoinRequest,
 } from './invitation.js';
+export { toHex, fromHex } from './bytes.js';

@@ -19,7 +19,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { _bytes, _concat, _Reader, _u64, _utf8 } from './bytes.js';
+import { _bytes, _concat, _Reader, _u64, _utf8, toHex } from './bytes.js';
 import { SealdocCryptoError } from './errors.js';
 import { memberIdOf, type Identity } from './identity.js';
 import type { MemberRole } from './envelope.js';
@@ -164,8 +164,7 @@ export async function openJoinRequest(invitation: Invitation, request: Uint8Arra
  * the invitee sent: 5 groups of 4 hex digits of the member id.
  */
 export function safetyCode(memberId: Uint8Array): string {
-  const hex = Array.from(memberId.subarray(0, 10), (b) => b.toString(16).padStart(2, '0')).join('');
-  return hex.match(/.{4}/g)!.join(' ');
+  return toHex(memberId.subarray(0, 10)).match(/.{4}/g)!.join(' ');
 }
 
 function base64url(bytes: Uint8Array): string {

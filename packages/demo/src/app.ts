@@ -9,7 +9,7 @@ import { html, nothing, render } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
 import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
-import { createGroup, generateMnemonic, Keyring, MembershipLog, openBackup, sealBackup, type Identity } from '@sealdoc/crypto';
+import { createGroup, fromHex, generateMnemonic, Keyring, MembershipLog, openBackup, sealBackup, toHex as hex, type Identity } from '@sealdoc/crypto';
 import {
   DeviceKey,
   Group,
@@ -37,8 +37,6 @@ interface OpenDoc {
   awareness: Awareness;
 }
 
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-const unhex = (h: string) => Uint8Array.from(h.match(/../g) ?? [], (x) => parseInt(x, 16));
 const root = document.getElementById('app')!;
 
 const app = {
@@ -124,7 +122,7 @@ async function startSession(): Promise<void> {
     if (from === RELAY_PEER) void onRelayMessage(data);
   });
   for (const id of await Group.stored(app.storage!)) {
-    const group = await Group.open({ identity, groupId: unhex(id), storage: app.storage! });
+    const group = await Group.open({ identity, groupId: fromHex(id), storage: app.storage! });
     if (group) openDoc(group);
   }
   app.current ??= [...app.docs.keys()][0];

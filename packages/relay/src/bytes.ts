@@ -1,7 +1,4 @@
-/** Lower-case hex of bytes: map keys and log fields. */
-export const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-
-/** Bytes of lower-case hex. */
-export const unhex = (text: string): Uint8Array => Uint8Array.from(text.match(/../g) ?? [], (h) => parseInt(h, 16));
+/** Hex for ids (map keys, log fields): @sealdoc/crypto's, under short names. */
+export { toHex as hex, fromHex as unhex } from '@sealdoc/crypto';
 
 export const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);

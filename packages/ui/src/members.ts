@@ -5,7 +5,7 @@
  */
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import type { Group } from '@sealdoc/core';
-import type { MemberRole } from '@sealdoc/crypto';
+import { toHex, type MemberRole } from '@sealdoc/crypto';
 import { describeError } from './words.js';
 
 /** Detail of `sealdoc-member-removed` and `sealdoc-role-changed`. */
@@ -18,7 +18,6 @@ export interface MemberChangeDetail {
 }
 
 const ROLES: MemberRole[] = ['admin', 'writer', 'reader'];
-const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
 /**
  * Lists the members of `group`. `names` maps member ids (hex) to display names; others show

@@ -1,0 +1,13 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { CryptoInputError, fromHex, toHex } from '@sealdoc/crypto';
+
+describe('hex', () => {
+  it('round-trips any bytes, reads either case, refuses what is not hex', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => assert.deepEqual(fromHex(toHex(bytes)), bytes)));
+    assert.equal(toHex(Uint8Array.of(0, 15, 255)), '000fff');
+    assert.deepEqual(fromHex('00FfA0'), Uint8Array.of(0, 255, 160));
+    for (const bad of ['0', 'zz', '0x00', ' 00', 7 as unknown as string]) assert.throws(() => fromHex(bad), CryptoInputError, String(bad));
+  });
+});
