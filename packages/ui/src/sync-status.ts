@@ -25,11 +25,17 @@ const LABELS: Record<SyncState, string> = {
   removed: 'Access removed',
 };
 
+// What a person can expect while the server is out of reach.
+const HINTS: Partial<Record<SyncState, string>> = {
+  offline: 'your edits are kept on this device',
+  connecting: 'the server is out of reach; your edits are kept on this device',
+};
+
 /**
  * Shows a sealed document's sync state. Set `doc`; the element follows its events.
  *
  * Fires `sealdoc-sync-state` (detail {@link SyncStateDetail}) when the state, the pending
- * count or the epoch changes. Parts: `status`, `dot`, `label`, `pending`, `epoch`, `error`.
+ * count or the epoch changes. Parts: `status`, `dot`, `label`, `hint`, `pending`, `epoch`, `error`.
  * Custom properties: `--sealdoc-online`, `--sealdoc-syncing`, `--sealdoc-offline`,
  * `--sealdoc-error` (colours).
  */
@@ -167,7 +173,7 @@ export class SealdocSyncStatus extends LitElement {
     return html`<div class="bar">
         <span class="dot" part="dot" data-state=${this._state} aria-hidden="true"></span>
         <span part="status" role="status" aria-live="polite">
-          <span part="label">${LABELS[this._state]}</span>${pending ? html` · <span class="detail" part="pending">${pending}</span>` : ''}
+          <span part="label">${LABELS[this._state]}</span>${HINTS[this._state] ? html` · <span class="detail" part="hint">${HINTS[this._state]}</span>` : ''}${pending ? html` · <span class="detail" part="pending">${pending}</span>` : ''}
           · <span class="detail" part="epoch" title="Keys change at every new epoch">epoch ${this._epoch}</span>
         </span>
       </div>
