@@ -57,8 +57,12 @@ async function until(what: string, condition: () => Promise<boolean>, ms = 15_00
 /** An admin invites `name` (a new browser context); the invitee joins; returns its page. */
 async function invite(admin: Page, name: string): Promise<{ page: Page; words: string }> {
   await admin.selectOption('sealdoc-invite #role', 'writer');
+  const linkField = admin.locator('sealdoc-invite input.link');
+  const previous = (await linkField.count()) ? await linkField.inputValue() : '';
   await admin.click('sealdoc-invite button[part=button]:is(:has-text("Create invitation link"), :has-text("Create another link"))');
-  const link = await admin.locator('sealdoc-invite input.link').inputValue();
+  // The new link, not the one shown before it.
+  await until('the new link', async () => (await linkField.inputValue()) !== previous);
+  const link = await linkField.inputValue();
   assert.match(link, /#invite=/);
   const page = await person();
   await page.goto(link);

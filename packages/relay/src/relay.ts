@@ -204,9 +204,10 @@ export class Relay {
     };
   }
 
-  /** Stops the drain timer and closes every connection. The store stays open. */
+  /** Stops the drain timer and closes every connection (clients may connect again). The store stays open. */
   close(): void {
     clearInterval(this.#drainTimer);
+    this.#drainTimer = undefined;
     for (const client of this.#clients) client.connection.close(1001, 'relay shutting down');
     this.#clients.clear();
   }
