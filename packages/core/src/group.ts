@@ -41,6 +41,8 @@ export class Group {
   #wasMember: boolean;
   // How many ops of the log the store holds.
   #savedOps = 0;
+  // Whether this device handed out a sequence number of this group in this session.
+  #handedOut = false;
   // The highest sequence number seen from each author (hex), for removal cutoffs.
   readonly #highestSeen = new Map<string, number>();
 
@@ -137,6 +139,7 @@ export class Group {
       }
       const seq = this.#nextSeq!;
       this.#nextSeq = seq + 1;
+      this.#handedOut = true;
       if (this.#storage) {
         const out = new Uint8Array(8);
         new DataView(out.buffer).setFloat64(0, this.#nextSeq);
@@ -146,6 +149,14 @@ export class Group {
     });
     this.#seqQueue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * @internal Whether this device has sealed in this group in this session: if not, it may be
+   * a new device of an identity used elsewhere, whose used sequence numbers it has yet to learn.
+   */
+  get _sealedHere(): boolean {
+    return this.#handedOut;
   }
 
   /**

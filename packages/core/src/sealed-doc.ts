@@ -949,9 +949,9 @@ export class SealedDoc {
   }
 
   /**
-   * A snapshot this peer decided on by itself. With a transport, not before the first resync
-   * settled: a new device of an existing member (a restore) learns from its peers which
-   * sequence numbers its identity already used, and must not hand out one of those first.
+   * A snapshot this peer decided on by itself. On a device that has not sealed in the group yet,
+   * not before the first resync settled: a new device of an existing member (a restore) learns
+   * from the relay which sequence numbers its identity already used, and must not reuse one.
    */
   #autoSnapshot(): void {
     if (this.#mayAutoSnapshot()) this.#background(this.snapshot());
@@ -959,7 +959,7 @@ export class SealedDoc {
   }
 
   #mayAutoSnapshot(): boolean {
-    return !this.#transport || this.#syncedOnce;
+    return !this.#transport || this.#syncedOnce || this.group._sealedHere;
   }
 
   #countTowardsSnapshot(envelopes: number): void {
