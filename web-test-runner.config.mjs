@@ -4,6 +4,8 @@ import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { CHROME_ARGS, findChrome, HOW_TO_GET_CHROME } from './scripts/find-chrome.mjs';
 import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryRelayStore, startRelay } from '@sealdoc/relay';
 
 const executablePath = findChrome();
@@ -43,7 +45,8 @@ export default {
       },
     },
     // Screenshots of components for the docs: executeServerCommand('screenshot', { selector, name })
-    // saves the element's picture as docs/screenshots/<name>.png.
+    // takes the element's picture; `npm run screenshots` (SEALDOC_SCREENSHOTS=1) keeps it as
+    // docs/screenshots/<name>.png, other runs put it in a temporary folder (the tree stays clean).
     {
       name: 'screenshot',
       async executeCommand({ command, payload, session }) {
@@ -52,8 +55,9 @@ export default {
         const page = session.browser.getPage(session.id);
         const element = await page.$(payload.selector);
         if (!element) throw new Error(`nothing matches ${payload.selector}`);
-        mkdirSync('docs/screenshots', { recursive: true });
-        await element.screenshot({ path: `docs/screenshots/${payload.name}.png` });
+        const dir = process.env.SEALDOC_SCREENSHOTS === '1' ? 'docs/screenshots' : join(tmpdir(), 'sealdoc-screenshots');
+        mkdirSync(dir, { recursive: true });
+        await element.screenshot({ path: join(dir, `${payload.name}.png`) });
         return true;
       },
     },

@@ -9,7 +9,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { startDemo, type Demo } from '@sealdoc/demo';
 import { CHROME_ARGS, findChrome, HOW_TO_GET_CHROME } from '../../../scripts/find-chrome.mjs';
 
-const SHOTS = 'docs/screenshots';
+// `npm run screenshots` keeps them for the README; other runs leave the tree as it was.
+const SHOTS = process.env.SEALDOC_SCREENSHOTS === '1' ? 'docs/screenshots' : mkdtempSync(join(tmpdir(), 'sealdoc-shots-'));
 const SECRETS = ['Hello from Alice', 'Bob was here', 'Quarterly plans', 'written offline by Alice', 'written offline by Bob', 'after Carol left'];
 
 let demo: Demo;
