@@ -51,11 +51,9 @@ export class SealdocInvite extends LitElement {
     link: {},
     identity: { attribute: false },
     _invitation: { state: true },
-    _requests: { state: true },
     _join: { state: true },
     _message: { state: true },
     _busy: { state: true },
-    _version: { state: true },
   };
 
   static override styles = css`
@@ -138,20 +136,16 @@ export class SealdocInvite extends LitElement {
   /** For `join`: the identity that asks to join. */
   declare identity: Identity | undefined;
   declare _invitation: GroupInvitation | undefined;
-  declare _requests: InvitationRequest[];
   declare _join: JoinByInvitation | undefined;
   declare _message: { text: string; bad: boolean };
   declare _busy: boolean;
-  declare _version: number;
   #off: (() => void)[] = [];
 
   constructor() {
     super();
     this.mode = 'create';
-    this._requests = [];
     this._message = { text: '', bad: false };
     this._busy = false;
-    this._version = 0;
   }
 
   /** The invitation created here (mode `create`). */
@@ -208,9 +202,9 @@ export class SealdocInvite extends LitElement {
               <span part="state" role="status">${invitation.state === 'open' ? `Open until ${new Date(invitation.invitation.expiresAt).toLocaleString()}, for a ${invitation.invitation.role}` : invitation.state === 'expired' ? 'Expired' : 'Revoked'}</span>
               ${invitation.state === 'open' ? html`<button class="quiet" part="button" ?disabled=${this._busy} @click=${this.#revoke}>Revoke</button>` : nothing}
             </div>
-            ${this._requests.length
+            ${invitation.requests.length
               ? html`<ul aria-label="Requests to join">
-                  ${this._requests.map(
+                  ${invitation.requests.map(
                     (r) => html`<li part="request">
                       <span class="name">${r.name || 'Someone'}</span>
                       <span class="code" part="code" title="Ask them to read you their code: it must match">${r.safetyCode}</span>
@@ -237,11 +231,7 @@ export class SealdocInvite extends LitElement {
       const invitation = await GroupInvitation.create({ group, transport, role, baseUrl: this.baseUrl ?? location.href });
       this._invitation?.close();
       this._invitation = invitation;
-      this._requests = [];
-      const refresh = () => {
-        this._requests = invitation.requests;
-        this._version++;
-      };
+      const refresh = () => this.requestUpdate();
       this.#off.push(
         invitation.events.on('request', refresh),
         invitation.events.on('state', refresh),
@@ -311,7 +301,7 @@ export class SealdocInvite extends LitElement {
       this._join = join;
       this.#off.push(
         join.events.on('state', ({ state }) => {
-          this._version++;
+          this.requestUpdate();
           this.dispatchEvent(new CustomEvent<JoinStateDetail>('sealdoc-join-state', { detail: { state }, bubbles: true, composed: true }));
           if (state === 'admitted') this.dispatchEvent(new CustomEvent('sealdoc-joined', { detail: { group: join.group }, bubbles: true, composed: true }));
         }),

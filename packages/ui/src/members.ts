@@ -34,7 +34,6 @@ export class SealdocMembers extends LitElement {
     _status: { state: true },
     _error: { state: true },
     _confirming: { state: true },
-    _version: { state: true },
   };
 
   static override styles = css`
@@ -109,7 +108,6 @@ export class SealdocMembers extends LitElement {
   declare _status: string;
   declare _error: boolean;
   declare _confirming: Uint8Array | undefined;
-  declare _version: number;
   #unsubscribe: (() => void) | undefined;
 
   constructor() {
@@ -117,7 +115,6 @@ export class SealdocMembers extends LitElement {
     this._busy = false;
     this._status = '';
     this._error = false;
-    this._version = 0;
   }
 
   override willUpdate(changed: PropertyValues<this>): void {
@@ -137,7 +134,7 @@ export class SealdocMembers extends LitElement {
 
   #follow(): void {
     this.#unsubscribe?.();
-    this.#unsubscribe = this.group?.events.on('membership', () => this._version++);
+    this.#unsubscribe = this.group?.events.on('membership', () => this.requestUpdate());
   }
 
   /** The name shown for a member. */
