@@ -43,6 +43,8 @@ export class Group {
   #savedOps = 0;
   // Whether this device handed out a sequence number of this group in this session.
   #handedOut = false;
+  // The highest sequence number of this member known to be used on another device (or before a restore).
+  #usedElsewhere = -1;
   // The highest sequence number seen from each author (hex), for removal cutoffs.
   readonly #highestSeen = new Map<string, number>();
 
@@ -157,6 +159,26 @@ export class Group {
    */
   get _sealedHere(): boolean {
     return this.#handedOut;
+  }
+
+  /**
+   * @internal Notes that this member's sequence number `seq` was used on another device (its
+   * envelope came from a peer, or the relay holds it): never handed out again here, and what
+   * this device sealed with it, unsent, is sealed again with a new one.
+   */
+  _noteUsedElsewhere(seq: number): void {
+    this.#usedElsewhere = Math.max(this.#usedElsewhere, seq);
+    this.observeSeq(this.identity.memberId, seq);
+  }
+
+  /** @internal The next sequence number as far as this device knows now (0 before any). */
+  get _nextSeqHint(): number {
+    return this.#nextSeq ?? 0;
+  }
+
+  /** @internal The highest of this member's sequence numbers used on another device, or -1. */
+  get _usedElsewhere(): number {
+    return this.#usedElsewhere;
   }
 
   /**

@@ -17,7 +17,7 @@
  */
 import * as Y from 'yjs';
 import { applyAwarenessUpdate, encodeAwarenessUpdate, type Awareness } from 'y-protocols/awareness';
-import { EnvelopeError, MembershipError, openEnvelope, readEnvelopeHeader, sealEnvelope, signMessage, type EnvelopeHeader, type OpenContext } from '@sealdoc/crypto';
+import { EnvelopeError, equalBytes, MembershipError, openEnvelope, readEnvelopeHeader, sealEnvelope, signMessage, type EnvelopeHeader, type OpenContext } from '@sealdoc/crypto';
 import { hex, unhex } from './bytes.js';
 import { Emitter } from './events.js';
 import type { Group } from './group.js';
@@ -87,6 +87,8 @@ const MERGE_WINDOW = 100;
 const AWARENESS_MAX_AGE_MS = 60_000;
 // Envelopes waiting for the log to catch up, at most; the oldest is forgotten past it.
 const MAX_PARKED = 10_000;
+// How far a peer (not the relay) may move this member's sequence counter by claiming to hold its envelopes.
+const MAX_CLAIMED_SEQ_JUMP = 2 ** 20;
 // How long after connecting edits wait for the peers present to report their log.
 const LOG_GRACE_MS = 1000;
 const seqKey = (seq: number) => String(seq).padStart(16, '0');
@@ -619,7 +621,27 @@ export class SealedDoc {
     return this.#awaiting.size === 0 && this.group.log.length >= this.#peerLogLength;
   }
 
-  /** Sends what was sealed while the log might have been behind, re-sealed under the newest epoch. */
+  /**
+   * An unsent envelope of this device whose sequence number another device of this member
+   * used: forgotten here, its edit waits to be sealed again with a new one (a snapshot is
+   * simply made again later).
+   */
+  async #resealUnsent(id: string): Promise<void> {
+    const held = this.#held.get(id);
+    if (!held || !this.#unsent.has(id)) return;
+    this.#held.delete(id);
+    this.#unsent.delete(id);
+    const { plaintext } = await openEnvelope(held.bytes, this.#ownContext());
+    await this.#store([{ op: 'remove', key: this.#key('unsent', held.header) }]);
+    if (held.header.kind === 'update') this.#heldBack.push(plaintext);
+    this.#pendingChanged();
+    this.#background(this.flush());
+  }
+
+  /**
+   * Sends what was sealed while the log might have been behind, re-sealed under the newest
+   * epoch (or with a new sequence number, when another device of this member used its own).
+   */
   async #releaseUnsent(): Promise<void> {
     if (this.#unsent.size === 0 || !this.#logCurrent() || !this.#canWrite()) return;
     const group = this.group;
@@ -628,7 +650,7 @@ export class SealedDoc {
       this.#unsent.delete(id);
       this.#pendingChanged();
       if (!held) continue;
-      if (held.header.epoch === group.log.epoch) {
+      if (held.header.epoch === group.log.epoch && held.header.seq > group._usedElsewhere) {
         this.#known.add(hex(held.header.author), held.header.seq);
         await this.#store([
           { op: 'save', key: this.#key('env', held.header), data: held.bytes },
@@ -762,18 +784,19 @@ export class SealedDoc {
   #answerHave(message: Extract<WireMessage, { type: 'have' }>, from: PeerId): void {
     this.#awaiting.delete(from);
     this.#peerLogLength = Math.max(this.#peerLogLength, message.logLength);
+    // What a peer holds of this member's own envelopes (sent by another of its devices, or
+    // before a restore): those sequence numbers are never handed out again here, and what this
+    // device sealed with one of them, unsent, is sealed again before it goes. The relay's word
+    // is taken as it is; a peer's only within a bound, so that claiming [0, 2^53) cannot leave
+    // this member unable to write.
+    for (const [author, ranges] of message.authors) {
+      const last = ranges.at(-1)?.[1];
+      if (last === undefined || hex(author) !== this.group._me) continue;
+      if (from === RELAY_PEER || last <= this.group._nextSeqHint + MAX_CLAIMED_SEQ_JUMP) this.group._noteUsedElsewhere(last);
+    }
     this.#background(this.#releaseUnsent());
     if (message.logLength < this.group.log.length)
       this.#broadcast({ type: 'ops', groupId: this.group.groupId, fromIndex: message.logLength, ops: this.group.log.ops().slice(message.logLength) }, from);
-    // What the relay holds of this member's own envelopes (sent by another of its devices, or
-    // before a restore): those sequence numbers are never handed out again here. Only the
-    // relay's word is taken: a peer claiming [0, 2^53) would leave this member unable to write.
-    if (from === RELAY_PEER && message.reply) {
-      for (const [author, ranges] of message.authors) {
-        const last = ranges.at(-1);
-        if (last && hex(author) === this.group._me) this.group.observeSeq(author, last[1]);
-      }
-    }
     // Ranges are compared as ranges, never enumerated: a peer may claim [0, 2^53).
     const theirs = new SeqRanges();
     for (const [author, ranges] of message.authors) for (const [s, e] of ranges) theirs.addRange(hex(author), s, e);
@@ -839,7 +862,14 @@ export class SealedDoc {
     if (hex(header.groupId) !== this.group._key || hex(header.docId) !== this.#docKey) return;
     if (header.kind === 'awareness') return this.#receiveAwareness(bytes, header, from);
     const id = `${hex(header.author)}:${header.seq}`;
-    if (this.#held.has(id)) return;
+    const held = this.#held.get(id);
+    if (held && (!this.#unsent.has(id) || equalBytes(held.bytes, bytes))) return;
+    if (from !== undefined && hex(header.author) === this.group._me) {
+      // This identity used that sequence number on another device: what this one sealed with
+      // it, unsent, is sealed again with a new one, and the other device's envelope applies.
+      this.group._noteUsedElsewhere(header.seq);
+      if (held) await this.#resealUnsent(id);
+    }
     this.#inbox.push({ id, header, bytes, store, ...(from ? { from } : {}) });
     return this.#drainInbox();
   }

@@ -312,6 +312,46 @@ describe('storage failures', () => {
   });
 });
 
+describe('a second device of one member', () => {
+  it('edits before it synced are sealed again with fresh sequence numbers, not the ones the first device used; every edit reaches everyone', async () => {
+    const world = await World.create(['alice', 'bob']);
+    const alice = world.peer('alice');
+    for (const word of ['one ', 'two ']) {
+      alice.doc.getText('t').insert(alice.text().length, word);
+      await alice.sealed.flush();
+    }
+    await world.settle();
+    // Alice restores her identity on a laptop and types before it ever connected.
+    const group = new Group({ identity: identity('alice'), log: await MembershipLog.fromOps(alice.group.log.ops()), keyring: new Keyring() });
+    await group.refresh();
+    const transport = world.hub.transport('alice-laptop');
+    const doc = new Y.Doc();
+    const laptop = new SealedDoc(doc, { group, docId: world.docId, transport, storage: new MemoryStorage(), batch: { windowMs: 1 } });
+    doc.getText('t').insert(0, 'laptop ');
+    await laptop.flush();
+    assert.equal(laptop.pending, 1);
+    await transport.connect();
+    await world.settle();
+    await laptop.flush();
+    await world.settle();
+    const texts = [alice.text(), world.peer('bob').text(), doc.getText('t').toString()];
+    assert.equal(new Set(texts).size, 1, texts.join(' | '));
+    assert.ok(texts[0]!.includes('laptop') && texts[0]!.includes('one') && texts[0]!.includes('two'), texts[0]);
+    // No sequence number of Alice's carries two different envelopes anywhere.
+    const byId = new Map<string, string>();
+    for (const envelopes of [alice.sealed.envelopes(), world.peer('bob').sealed.envelopes(), laptop.envelopes()]) {
+      for (const e of envelopes) {
+        const h = readEnvelopeHeader(e);
+        const id = `${toHex(h.author)}:${h.seq}`;
+        assert.ok(!byId.has(id) || byId.get(id) === toHex(e), `two envelopes under ${id}`);
+        byId.set(id, toHex(e));
+      }
+    }
+    assert.equal(laptop.pending, 0);
+    await laptop.destroy();
+  });
+});
+
 describe('a new device', () => {
   it('loads the newest snapshot and the tail after it, not what the snapshot covers', async () => {
     const world = await World.create(['alice', 'bob']);

@@ -32,13 +32,16 @@ export function _concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Compares in time that depends only on the lengths, never on the contents. */
-export function _equal(a: Uint8Array, b: Uint8Array): boolean {
+/** Whether two byte arrays are equal, in time that depends only on the lengths, never on the contents. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
 }
+
+/** @internal The same, under the package's internal naming. */
+export const _equal = equalBytes;
 
 /** Overwrites secrets that are no longer needed. JS cannot promise no copy survives elsewhere. */
 export function _wipe(...arrays: (Uint8Array | undefined)[]): void {

@@ -113,4 +113,4 @@ export {
   type InvitationErrorCode,
   type JoinRequest,
 } from './invitation.js';
-export { toHex, fromHex } from './bytes.js';
+export { toHex, fromHex, equalBytes } from './bytes.js';
