@@ -28,7 +28,10 @@ import { hex } from './bytes.js';
 import { Emitter } from './events.js';
 import { Group } from './group.js';
 import type { Storage } from './storage.js';
+import { TransportError } from './transport.js';
 import { RELAY_PEER, RelayError, type WebSocketTransport } from './websocket-transport.js';
+
+const FETCH_LOG_MS = 10_000;
 
 /** The fragment key of an invitation link: `https://app.example/#invite=<code>`. */
 export const INVITE_FRAGMENT = 'invite';
@@ -271,12 +274,18 @@ export class JoinByInvitation {
   async #admit(): Promise<void> {
     const { identity, transport, storage } = this.#options;
     const groupId = this.invitation.groupId;
-    const ops = await new Promise<Uint8Array[]>((resolve) => {
+    const ops = await new Promise<Uint8Array[]>((resolve, reject) => {
+      // No answer in time (a lost connection): the next poll asks again.
+      const timer = setTimeout(() => {
+        off();
+        reject(new TransportError('offline', 'the relay did not send the group’s log'));
+      }, FETCH_LOG_MS);
       const off = transport.events.on('message', ({ from, data }) => {
         if (from !== RELAY_PEER) return;
         const message = decodeWire(data);
         if (message.type === 'ops' && hex(message.groupId) === hex(groupId) && message.fromIndex === 0) {
           off();
+          clearTimeout(timer);
           resolve(message.ops);
         }
       });
