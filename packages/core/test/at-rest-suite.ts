@@ -9,6 +9,7 @@ import { mnemonicToSeedSync } from '@scure/bip39';
 import { Keyring, MembershipLog } from '@sealdoc/crypto';
 import { AtRestError, Group, loadIdentity, saveIdentity, SealedDoc, type DeviceKey, type Storage } from '@sealdoc/core';
 import { World, eventually, mnemonicOf } from './helpers.js';
+import { contains, utf8 } from '../../../test/support/bytes.js';
 
 /** A persistent store and the device key, as one device sees them. */
 export interface DeviceFixture {
@@ -23,15 +24,6 @@ export interface DeviceFixture {
   teardown(): Promise<void>;
 }
 
-const utf8 = (s: string) => new TextEncoder().encode(s);
-
-function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
-}
 
 /** Bob's device on `fixture`'s store, in a group with Alice (online on the world's hub). */
 async function bobsDevice(world: World, fixture: DeviceFixture, options: { key?: DeviceKey; fresh?: boolean } = {}) {

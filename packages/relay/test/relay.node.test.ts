@@ -9,15 +9,8 @@ import { encodeWire } from '@sealdoc/protocol';
 import { SqliteRelayStore, startRelay, type RelayServer } from '@sealdoc/relay';
 import { DOC_ID, eventually, identity, Team, type Client } from './clients.js';
 import { envelopeMaker, RawClient } from './raw-client.js';
+import { contains, utf8 } from '../../../test/support/bytes.js';
 
-const utf8 = (s: string) => new TextEncoder().encode(s);
-function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
-}
 
 /** A relay on a free port over a fresh SQLite file; `done` closes it all and removes the file. */
 async function sqliteRelay(options: { maxFrameBytes?: number } = {}) {
