@@ -861,10 +861,11 @@ export class SealedDoc {
     }
     if (hex(header.groupId) !== this.group._key || hex(header.docId) !== this.#docKey) return;
     if (header.kind === 'awareness') return this.#receiveAwareness(bytes, header, from);
-    const id = `${hex(header.author)}:${header.seq}`;
+    const author = hex(header.author);
+    const id = `${author}:${header.seq}`;
     const held = this.#held.get(id);
     if (held && (!this.#unsent.has(id) || equalBytes(held.bytes, bytes))) return;
-    if (from !== undefined && hex(header.author) === this.group._me) {
+    if (from !== undefined && author === this.group._me) {
       // This identity used that sequence number on another device: what this one sealed with
       // it, unsent, is sealed again with a new one, and the other device's envelope applies.
       this.group._noteUsedElsewhere(header.seq);
