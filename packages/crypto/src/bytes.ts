@@ -121,12 +121,17 @@ export class _Reader {
   u32(): number {
     return this.view.getUint32(this.need(4));
   }
-  /** Reads 8 bytes big-endian; values past 2^53 - 1 are refused. */
-  u64(): number {
+  /**
+   * Reads 8 bytes big-endian; values past `max` (2^53 - 1 by default; at most 2^53, the
+   * largest integer a number holds exactly) are refused.
+   */
+  u64(max: number = Number.MAX_SAFE_INTEGER): number {
     const at = this.need(8);
     const hi = this.view.getUint32(at);
     const lo = this.view.getUint32(at + 4);
-    if (hi > 0x1fffff) this.fail('a 64-bit field exceeds 2^53 - 1');
+    // Compared as two halves: past 2^53 a number no longer tells neighbours apart.
+    const maxHi = Math.floor(max / 2 ** 32);
+    if (hi > maxHi || (hi === maxHi && lo > max % 2 ** 32)) this.fail(`a 64-bit field exceeds ${max}`);
     return hi * 2 ** 32 + lo;
   }
   /** A view into the input, not a copy. */

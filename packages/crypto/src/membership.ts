@@ -115,9 +115,12 @@ function cutoffField(cutoff: number | null): Uint8Array {
   return _u64(cutoff === null ? 0 : cutoff + 1);
 }
 
+// A cutoff is stored as seq + 1, so that every sequence number an envelope may carry (up to
+// 2^53 - 1) can be a cutoff: the field reaches 2^53. A writer cannot outrun its removal.
+const MAX_CUTOFF_FIELD = Number.MAX_SAFE_INTEGER + 1;
+
 function readCutoff(r: _Reader): number | null {
-  const v = r.u64();
-  if (v > Number.MAX_SAFE_INTEGER) fail('malformed', 'cutoff out of range');
+  const v = r.u64(MAX_CUTOFF_FIELD);
   return v === 0 ? null : v - 1;
 }
 
@@ -587,7 +590,7 @@ function checkRole(role: MemberRole): void {
 }
 
 function checkCutoff(cutoff: number | null): void {
-  if (cutoff !== null) _int(cutoff, 'cutoff', 0, Number.MAX_SAFE_INTEGER - 1);
+  if (cutoff !== null) _int(cutoff, 'cutoff', 0, Number.MAX_SAFE_INTEGER);
 }
 
 function checkTime(time: number): number {

@@ -158,6 +158,40 @@ describe('removal is real', () => {
     assert.equal(await envelopeErrorCode(verifyEnvelope(lateButOld, g.log.verifyContext())), 'past-cutoff');
   });
 
+  it('a writer whose envelope carries the largest sequence number the format allows can still be removed and demoted', async () => {
+    const MAX = Number.MAX_SAFE_INTEGER; // 2^53 - 1: the largest seq an envelope may carry
+    for (const change of ['remove', 'demote'] as const) {
+      const g = await Group.create(alice, { members: [[dave, 'writer'], [bob, 'writer']] });
+      const docId = new Uint8Array(16).fill(2);
+      const head = g.log.head;
+      const epoch = g.log.epoch;
+      const seal = (seq: number) => sealEnvelope({ kind: 'update', groupId: g.log.groupId, docId, epoch, seq, head, author: dave, keyring: g.keyring(dave), plaintext: utf8('x') });
+      const atMax = await seal(MAX);
+      await openEnvelope(atMax, g.log.envelopeContext(g.keyring(alice)));
+      // The admin accepted it; the cutoff names it exactly.
+      const op = change === 'remove' ? await removeMember(g.log, g.by(alice), dave.memberId, MAX) : await setMemberRole(g.log, g.by(alice), dave.memberId, 'reader', MAX);
+      await g.apply(op, everyone);
+      assert.equal((readMembershipOp(op).change as { cutoff: number }).cutoff, MAX);
+      // Every verifier reads it back: the log replays from its bytes.
+      const copy = await MembershipLog.fromOps(g.log.ops());
+      assert.equal((copy.opAt(copy.length - 1).change as { cutoff: number }).cutoff, MAX);
+      assert.equal(copy.member(dave.memberId)?.role, change === 'remove' ? undefined : 'reader');
+      // What was accepted still opens; nothing new from Dave does.
+      await openEnvelope(atMax, copy.envelopeContext(g.keyring(alice)));
+      const later = await sealEnvelope({ kind: 'update', groupId: g.log.groupId, docId, epoch: g.log.epoch, seq: 0, head: g.log.head, author: dave, keyring: g.keyring(alice), plaintext: utf8('y') });
+      assert.match(await envelopeErrorCode(verifyEnvelope(later, copy.verifyContext())), change === 'remove' ? /not-a-member/ : /not-a-writer/);
+    }
+    // Past the format's range, a cutoff is refused when built and when read.
+    const g = await Group.create(alice, { members: [[dave, 'writer']] });
+    await assert.rejects(removeMember(g.log, g.by(alice), dave.memberId, MAX + 1));
+    const tooFar = new Uint8Array(8);
+    new DataView(tooFar.buffer).setUint32(0, 0x200000);
+    tooFar[7] = 1; // 2^53 + 1: a cutoff of 2^53, which no envelope can carry
+    const keys = (await removeMember(g.log, g.by(alice), dave.memberId, null)).subarray(94 + 32 + 8);
+    const forged = rawOp({ type: 'remove', groupId: g.log.groupId, prev: g.log.head, epoch: g.log.epoch + 1, signer: alice, body: new Uint8Array([...dave.memberId, ...tooFar]), keys: keys.subarray(0, keys.length - 64) });
+    assert.equal(await membershipErrorCode(g.log.append(await forged)), 'malformed');
+  });
+
   it('the removal op itself carries the new epoch (rotate before revoke)', async () => {
     const g = await Group.create(alice, { members: [[bob, 'writer'], [dave, 'writer']] });
     const op = await removeMember(g.log, g.by(alice), dave.memberId, null);
