@@ -45,25 +45,44 @@ const HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
-/** Serves the app's files; any other path is the app (it reads its own fragment). */
-async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
-  if (request.method !== 'GET' && request.method !== 'HEAD') {
-    response.writeHead(405, HEADERS).end();
-    return;
+/** The public file a request path names, or undefined when it names none (the app then serves its page). */
+function publicFile(url: string | undefined): string | undefined {
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(url ?? '/', 'http://x').pathname);
+  } catch {
+    return undefined; // not a URL, or a percent-escape that is no UTF-8: the caller answers 400
   }
-  const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
+  if (path.includes('\0')) return undefined;
   const file = normalize(join(PUBLIC, path === '/' ? 'index.html' : path));
   const inside = file.startsWith(PUBLIC) && !file.slice(PUBLIC.length).split(sep).includes('..');
-  const extension = file.slice(file.lastIndexOf('.'));
+  return inside && TYPES[file.slice(file.lastIndexOf('.'))] ? file : join(PUBLIC, 'index.html');
+}
+
+/**
+ * Serves the app's files; any other path is the app (it reads its own fragment). Never
+ * throws: a request it cannot read gets a 4xx, a file it cannot read a 500.
+ */
+async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    response.writeHead(405, { ...HEADERS, allow: 'GET, HEAD' }).end();
+    return;
+  }
+  const file = publicFile(request.url);
+  if (!file) {
+    response.writeHead(400, { ...HEADERS, 'content-type': 'text/plain' }).end('Bad request\n');
+    return;
+  }
+  let body: Buffer;
   try {
-    const body = inside && TYPES[extension] ? await readFile(file) : await readFile(join(PUBLIC, 'index.html'));
-    const type = inside && TYPES[extension] ? TYPES[extension]! : TYPES['.html']!;
-    response.writeHead(200, { ...HEADERS, 'content-type': type, 'cache-control': 'no-cache' });
-    response.end(request.method === 'HEAD' ? undefined : body);
+    body = await readFile(file);
   } catch {
     response.writeHead(500, { ...HEADERS, 'content-type': 'text/plain' });
     response.end('The demo app is not built: run npm start (it builds first).\n');
+    return;
   }
+  response.writeHead(200, { ...HEADERS, 'content-type': TYPES[file.slice(file.lastIndexOf('.'))]!, 'cache-control': 'no-cache' });
+  response.end(request.method === 'HEAD' ? undefined : body);
 }
 
 /** Starts the relay and the app on one port. */
@@ -75,7 +94,11 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       store,
       port: options.port,
       host: options.host ?? '127.0.0.1',
-      http: (request, response) => void serve(request, response),
+      http: (request, response) =>
+        void serve(request, response).catch(() => {
+          // The socket went away mid-answer: nothing to tell anyone.
+          if (!response.headersSent) response.writeHead(500).end();
+        }),
       ...(options.log ? { log: options.log } : {}),
     });
   } catch (error) {

@@ -3,6 +3,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
+import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +19,29 @@ function get(demo: Demo, path: string): Promise<{ status: number; headers: Recor
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
     });
     req.on('error', reject);
+    req.setTimeout(3000, () => req.destroy(new Error(`no answer to GET ${path}`)));
     req.end();
+  });
+}
+
+/** Sends `raw` as it is and resolves with the status code of the answer (undefined: closed without one). */
+function rawRequest(port: number, raw: Uint8Array): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let head = '';
+    const done = (status: number | undefined) => {
+      socket.destroy();
+      resolve(status);
+    };
+    socket.setTimeout(3000, () => done(undefined));
+    socket.on('data', (chunk) => {
+      head += chunk.toString('latin1');
+      const match = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+      if (match) done(Number(match[1]));
+    });
+    socket.on('error', () => done(undefined));
+    socket.on('close', () => done(undefined));
+    socket.end(raw);
   });
 }
 
@@ -50,5 +74,35 @@ describe('the demo server', () => {
       assert.doesNotMatch(body, /"name"|import /, path);
       assert.match(body, /<div id="app">/, path);
     }
+  });
+
+  it('answers a path it cannot decode with 400, and stays up (GET /%E0 once killed it)', async () => {
+    for (const path of ['/%E0', '/%', '/%zz', '/%C0%AF', '/%ED%A0%80', '/a%00b', '/%00']) {
+      assert.equal((await get(demo, path)).status, 400, path);
+    }
+    assert.equal((await get(demo, '/healthz')).status, 200);
+  });
+
+  it('fuzzed: any method, path and headers get an answer below 500 (or the parser closes the socket), and the server stays up', async () => {
+    const token = fc.stringMatching(/^[A-Za-z!#$%&'*+.^_`|~0-9-]{1,12}$/);
+    const method = fc.oneof(fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'CONNECT', 'PROPFIND'), token);
+    const pathByte = fc.integer({ min: 0, max: 255 }).map((b) => (b >= 0x21 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0').toUpperCase()}`));
+    const path = fc.oneof(
+      fc.array(pathByte, { maxLength: 60 }).map((parts) => `/${parts.join('')}`),
+      fc.array(fc.integer({ min: 0x21, max: 0xff }), { maxLength: 60 }).map((bytes) => `/${String.fromCharCode(...bytes)}`),
+      fc.constantFrom('*', '//', '/..', 'http://x/%E0', '/%', '/\\..\\'),
+    );
+    const header = fc.tuple(token, fc.array(fc.integer({ min: 0x20, max: 0xff }), { maxLength: 40 })).map(([name, value]) => `${name}: ${String.fromCharCode(...value)}\r\n`);
+    const garbage = fc.uint8Array({ maxLength: 200 });
+    await fc.assert(
+      fc.asyncProperty(method, path, fc.array(header, { maxLength: 6 }), fc.boolean(), garbage, async (m, p, headers, junk, bytes) => {
+        const text = `${m} ${p} HTTP/1.1\r\nHost: x\r\n${headers.join('')}\r\n`;
+        const raw = junk ? bytes : Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
+        const status = await rawRequest(demo.relay.port, raw);
+        assert.ok(status === undefined || status < 500, `${JSON.stringify(text)} got ${status}`);
+      }),
+      { numRuns: 300 },
+    );
+    assert.equal((await get(demo, '/healthz')).status, 200);
   });
 });
