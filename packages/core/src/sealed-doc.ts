@@ -21,12 +21,12 @@ import { EnvelopeError, equalBytes, MembershipError, openEnvelope, readEnvelopeH
 import { hex, unhex } from './bytes.js';
 import { Emitter } from './events.js';
 import type { Group } from './group.js';
-import { SeqRanges } from './seq-ranges.js';
+
 import type { Storage, StorageWrite } from './storage.js';
 import type { PeerId, Transport, TransportStatus } from './transport.js';
 import { RELAY_PEER } from './websocket-transport.js';
 import { AtRestError, type DeviceKey } from './device-key.js';
-import { COVERS_CONTEXT, coversSignedBytes, decodeWire, encodeWire, WireError, type WireMessage } from '@sealdoc/protocol';
+import { COVERS_CONTEXT, coversSignedBytes, decodeWire, encodeWire, SeqRanges, WireError, type WireMessage } from '@sealdoc/protocol';
 import { decodeLocalState, decodeSnapshot, encodeLocalState, encodeSnapshot, type SnapshotPayload } from './wire.js';
 
 /** Batching of local edits before sealing. */

@@ -20,3 +20,4 @@ export {
   type RelayErrorCode,
   type WireMessage,
 } from './messages.js';
+export { SeqRanges } from './seq-ranges.js';

@@ -1,0 +1,142 @@
+/**
+ * Which (author, sequence number) pairs are held for one document, as sorted disjoint ranges
+ * per author (each author a key, the hex of its member id): the summary peers and the relay exchange to find what the other lacks. Ranges
+ * are compared as ranges, never enumerated (a peer may claim [0, 2^53)). Adding is a binary
+ * search and at most one splice, so that a relay can keep a document's summary up to date
+ * with every envelope it stores.
+ * @module
+ */
+import type { SeqRange } from './codec.js';
+
+export class SeqRanges {
+  readonly #byAuthor = new Map<string, [number, number][]>();
+  #ranges = 0;
+
+  /** Index of the first range of `ranges` that ends at or after `seq` (ranges.length if none). */
+  static #firstEndingFrom(ranges: readonly [number, number][], seq: number): number {
+    let lo = 0;
+    let hi = ranges.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ranges[mid]![1] < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Whether `seq` of `author` (hex member id) is held. */
+  has(author: string, seq: number): boolean {
+    const ranges = this.#byAuthor.get(author);
+    if (!ranges) return false;
+    const r = ranges[SeqRanges.#firstEndingFrom(ranges, seq)];
+    return r !== undefined && r[0] <= seq;
+  }
+
+  /** Records `seq` of `author`; returns false when it was already held. */
+  add(author: string, seq: number): boolean {
+    if (this.has(author, seq)) return false;
+    this.addRange(author, seq, seq);
+    return true;
+  }
+
+  /** Records every sequence number from `start` to `end` of `author`, without enumerating them. */
+  addRange(author: string, start: number, end: number): void {
+    if (end < start) return;
+    let ranges = this.#byAuthor.get(author);
+    if (!ranges) {
+      ranges = [];
+      this.#byAuthor.set(author, ranges);
+    }
+    // The common case, in order: extend or append the last range.
+    const last = ranges[ranges.length - 1];
+    if (!last || start > last[1] + 1) {
+      ranges.push([start, end]);
+      this.#ranges++;
+      return;
+    }
+    // Every range that touches [start - 1, end + 1] folds into one.
+    const first = SeqRanges.#firstEndingFrom(ranges, start - 1);
+    let stop = first;
+    let s = start;
+    let e = end;
+    while (stop < ranges.length && ranges[stop]![0] <= end + 1) {
+      s = Math.min(s, ranges[stop]![0]);
+      e = Math.max(e, ranges[stop]![1]);
+      stop++;
+    }
+    ranges.splice(first, stop - first, [s, e]);
+    this.#ranges += 1 - (stop - first);
+  }
+
+  /** Forgets `seq` of `author`. */
+  delete(author: string, seq: number): void {
+    const ranges = this.#byAuthor.get(author);
+    if (!ranges) return;
+    const i = SeqRanges.#firstEndingFrom(ranges, seq);
+    const r = ranges[i];
+    if (!r || r[0] > seq) return;
+    const [s, e] = r;
+    const pieces: [number, number][] = [];
+    if (s < seq) pieces.push([s, seq - 1]);
+    if (seq < e) pieces.push([seq + 1, e]);
+    ranges.splice(i, 1, ...pieces);
+    this.#ranges += pieces.length - 1;
+    if (ranges.length === 0) this.#byAuthor.delete(author);
+  }
+
+  /** Whether every sequence number from `start` to `end` of `author` is held. */
+  covers(author: string, start: number, end: number): boolean {
+    const ranges = this.#byAuthor.get(author);
+    if (!ranges) return false;
+    const r = ranges[SeqRanges.#firstEndingFrom(ranges, end)];
+    return r !== undefined && r[0] <= start;
+  }
+
+  /** The ranges of `author` (hex) held here, ascending. */
+  of(author: string): readonly SeqRange[] {
+    return this.#byAuthor.get(author) ?? [];
+  }
+
+  /** The authors (hex) with their ranges. */
+  entries(): [string, readonly SeqRange[]][] {
+    return [...this.#byAuthor].map(([a, r]) => [a, r.map(([s, e]) => [s, e] as const)]);
+  }
+
+  /**
+   * What is held here and not in `other`, as ranges per author (hex), in order: what a peer
+   * that holds `other` lacks. Costs the number of ranges on both sides, never their length.
+   */
+  *missingFrom(other: SeqRanges): Generator<[author: string, start: number, end: number]> {
+    for (const [author, ranges] of this.#byAuthor) {
+      const theirs = other.#byAuthor.get(author) ?? [];
+      let j = 0;
+      for (const [start, end] of ranges) {
+        let s = start;
+        while (j < theirs.length && theirs[j]![1] < s) j++;
+        let k = j;
+        while (s <= end) {
+          const t = theirs[k];
+          if (!t || t[0] > end) {
+            yield [author, s, end];
+            break;
+          }
+          if (t[0] > s) yield [author, s, t[0] - 1];
+          s = Math.max(s, t[1] + 1);
+          k++;
+        }
+      }
+    }
+  }
+
+  /** Number of ranges held (what the summary costs to keep and to send). */
+  get rangeCount(): number {
+    return this.#ranges;
+  }
+
+  /** Number of pairs held. */
+  get size(): number {
+    let n = 0;
+    for (const ranges of this.#byAuthor.values()) for (const [s, e] of ranges) n += e - s + 1;
+    return n;
+  }
+}

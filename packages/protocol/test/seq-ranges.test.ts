@@ -1,0 +1,95 @@
+// SeqRanges against the plainest model there is, a set of (author, seq) pairs, over random
+// operations; and the sizes a hostile peer can claim, which are handled as ranges.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { SeqRanges } from '@sealdoc/protocol';
+
+const AUTHORS = ['aa', 'bb', 'cc'];
+type Op = { kind: 'add' | 'delete'; author: string; seq: number } | { kind: 'range'; author: string; seq: number; length: number };
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('add' as const), author: fc.constantFrom(...AUTHORS), seq: fc.integer({ min: 0, max: 60 }) }),
+  fc.record({ kind: fc.constant('range' as const), author: fc.constantFrom(...AUTHORS), seq: fc.integer({ min: 0, max: 60 }), length: fc.integer({ min: 0, max: 12 }) }),
+  fc.record({ kind: fc.constant('delete' as const), author: fc.constantFrom(...AUTHORS), seq: fc.integer({ min: 0, max: 60 }) }),
+);
+
+function apply(ops: Op[]): { ranges: SeqRanges; model: Set<string> } {
+  const ranges = new SeqRanges();
+  const model = new Set<string>();
+  for (const o of ops) {
+    if (o.kind === 'add') assert.equal(ranges.add(o.author, o.seq), !model.has(`${o.author}:${o.seq}`));
+    if (o.kind === 'add' || o.kind === 'range') {
+      const end = o.seq + (o.kind === 'range' ? o.length : 0);
+      if (o.kind === 'range') ranges.addRange(o.author, o.seq, end);
+      for (let s = o.seq; s <= end; s++) model.add(`${o.author}:${s}`);
+    } else if (o.kind === 'delete') {
+      ranges.delete(o.author, o.seq);
+      model.delete(`${o.author}:${o.seq}`);
+    }
+  }
+  return { ranges, model };
+}
+
+describe('SeqRanges', () => {
+  it('agrees with a set of pairs: has, covers, size, ranges disjoint, sorted and apart', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const { ranges, model } = apply(ops);
+        assert.equal(ranges.size, model.size);
+        let count = 0;
+        for (const [author, list] of ranges.entries()) {
+          count += list.length;
+          for (let i = 0; i < list.length; i++) {
+            assert.ok(list[i]![0] <= list[i]![1]);
+            if (i > 0) assert.ok(list[i]![0] > list[i - 1]![1] + 1, 'ranges that touch are folded into one');
+          }
+          assert.deepEqual(ranges.of(author), list);
+        }
+        assert.equal(ranges.rangeCount, count);
+        for (const author of AUTHORS)
+          for (let s = 0; s <= 75; s++) {
+            assert.equal(ranges.has(author, s), model.has(`${author}:${s}`));
+            let all = true;
+            for (let t = s; t <= Math.min(s + 3, 75); t++) all &&= model.has(`${author}:${t}`);
+            assert.equal(ranges.covers(author, s, Math.min(s + 3, 75)), all);
+          }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('missingFrom gives exactly what one side holds and the other lacks', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), fc.array(op, { maxLength: 60 }), (a, b) => {
+        const ours = apply(a);
+        const theirs = apply(b);
+        const missing = new Set<string>();
+        for (const [author, s, e] of ours.ranges.missingFrom(theirs.ranges)) {
+          assert.ok(s <= e);
+          for (let t = s; t <= e; t++) {
+            assert.ok(!missing.has(`${author}:${t}`), 'each pair once');
+            missing.add(`${author}:${t}`);
+          }
+        }
+        assert.deepEqual([...missing].sort(), [...ours.model].filter((p) => !theirs.model.has(p)).sort());
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('claims as large as the format allows cost their ranges, never their length', () => {
+    const huge = new SeqRanges();
+    huge.addRange('aa', 0, Number.MAX_SAFE_INTEGER);
+    const small = new SeqRanges();
+    for (let s = 0; s < 1000; s += 2) small.add('aa', s);
+    assert.equal(small.rangeCount, 500);
+    assert.deepEqual([...small.missingFrom(huge)], []);
+    const gaps = [...huge.missingFrom(small)];
+    assert.equal(gaps.length, 500);
+    assert.deepEqual(gaps.at(-1), ['aa', 999, Number.MAX_SAFE_INTEGER]);
+    // Appending in order, as a relay does with every envelope it stores, stays one range.
+    const dense = new SeqRanges();
+    for (let s = 0; s < 100_000; s++) dense.add('bb', s);
+    assert.equal(dense.rangeCount, 1);
+  });
+});
