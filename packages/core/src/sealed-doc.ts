@@ -702,10 +702,19 @@ export class SealedDoc {
     return id;
   }
 
-  /** Counts what a snapshot covers as known, and remembers the one that covers most. */
+  /**
+   * Counts what a snapshot covers as known, and remembers the one that covers most. A
+   * snapshot's author vouches only for its own envelopes (before the snapshot): a writer whose
+   * snapshot claims others' envelopes it does not hold must not stop this peer from fetching
+   * them. Others' envelopes are fetched and applied as they are (Yjs skips what it has).
+   */
   #noteSnapshot(id: string, snapshot: SnapshotPayload): void {
+    const [author, seq] = splitId(id);
     const covers = new SeqRanges();
-    for (const [author, ranges] of snapshot.covers) for (const [s, e] of ranges) covers.addRange(hex(author), s, e);
+    for (const [a, ranges] of snapshot.covers) {
+      if (hex(a) !== author) continue;
+      for (const [s, e] of ranges) if (s < seq) covers.addRange(author, s, Math.min(e, seq - 1));
+    }
     // What it covers need not be sent here; what was parked of it is settled by it.
     for (const [author, ranges] of covers.entries()) {
       for (const [s, e] of ranges) {
@@ -771,6 +780,11 @@ export class SealedDoc {
         break;
       case 'ops':
         if (hex(message.groupId) !== this.group._key) break;
+        // Ops past the end of this log (the peer announced only its newest): ask for the rest.
+        if (message.fromIndex > this.group.log.length) {
+          this.#sendHave(from);
+          break;
+        }
         try {
           await this.group.receiveOps(message.ops, message.fromIndex);
         } catch (error) {
@@ -917,7 +931,12 @@ export class SealedDoc {
     let parked = false;
     for (const { item, plaintext, error } of opened) {
       if (this.#held.has(item.id) || seen.has(item.id)) continue; // a copy got here first
-      if (error instanceof EnvelopeError && (error.code === 'unknown-epoch' || error.code === 'unknown-head')) {
+      if (error instanceof EnvelopeError && error.code === 'unknown-epoch' && this.#neverReadable(item.header)) {
+        // Sealed under an epoch before this member joined a since-join group: it holds no key to
+        // it and never will. Known, so that peers do not send it again; its content reaches this
+        // member through the snapshots sealed since.
+        this.#known.add(hex(item.header.author), item.header.seq);
+      } else if (error instanceof EnvelopeError && (error.code === 'unknown-epoch' || error.code === 'unknown-head')) {
         // The log has not caught up yet: keep it (up to a bound) until it does.
         if (!this.#parked.has(item.id) && this.#parked.size >= MAX_PARKED) this.#forget(this.#parked.keys().next().value!);
         this.#parked.set(item.id, item.bytes);
@@ -964,6 +983,12 @@ export class SealedDoc {
     const late = accepted.some(({ item, snapshot }) => !snapshot && item.header.epoch < this.group.log.epoch);
     if (late && this.group.log.history === 'since-join' && this.#startedNewestEpoch()) this.#autoSnapshot();
     return parked;
+  }
+
+  /** Whether an envelope is under an epoch this member is not entitled to: a since-join group's epoch it was no member of. */
+  #neverReadable(header: EnvelopeHeader): boolean {
+    const log = this.group.log;
+    return log.history === 'since-join' && header.epoch <= log.epoch && log.indexOf(header.head) !== undefined && !log.wasMemberAt(this.group.identity.memberId, header.epoch);
   }
 
   /** Reports a peer's envelope that was refused; a parked copy of it is dropped. */

@@ -296,9 +296,9 @@ export class MembershipLog {
     const m = this.#members.get(_hex(memberId));
     return m && copyMember(m);
   }
-  /** Copies of the ops' bytes, in order: what to store or send. */
-  ops(): Uint8Array[] {
-    return this.#ops.map((op) => op.bytes.slice());
+  /** Copies of the ops' bytes from index `start` to before `end` (all of them by default), in order: what to store or send. */
+  ops(start = 0, end = this.#ops.length): Uint8Array[] {
+    return this.#ops.slice(start, end).map((op) => op.bytes.slice());
   }
   /** The decoded op at `index` (a copy: changing it changes nothing here). */
   opAt(index: number): MembershipOp {
@@ -307,6 +307,21 @@ export class MembershipLog {
     // A deep copy, without decoding and re-validating every member key again.
     return structuredClone(publicView(op));
   }
+  /**
+   * Whether `memberId` was a member once the op that started `epoch` was applied: whether that
+   * op wrapped the epoch's secret to it. False for an epoch the log does not have.
+   */
+  wasMemberAt(memberId: Uint8Array, epoch: number): boolean {
+    const start = this.#epochStart.get(epoch);
+    if (start === undefined) return false;
+    let role: MemberRole | null = null;
+    for (const event of this.#events.get(_hex(memberId)) ?? []) {
+      if (event.index > start) break;
+      role = event.role;
+    }
+    return role !== null;
+  }
+
   /** Index of the op with this hash, or undefined. */
   indexOf(hash: Uint8Array): number | undefined {
     return this.#byHash.get(_hex(hash));

@@ -37,6 +37,14 @@ export type RelayErrorCode =
   | 'rate-limited'
   | 'conflict'
   | 'internal'
+  /** An identity's quota (groups, documents, bytes, connections, subscriptions, invitations) is used up. */
+  | 'quota-exceeded'
+  /** The connection did not read what the relay sent it, for too long: it was closed. */
+  | 'too-slow'
+  /** The relay serves as many connections as it can: try again later. */
+  | 'busy'
+  /** A `have` for a document the connection did not subscribe to. */
+  | 'not-subscribed'
   | (string & {});
 
 /** A message of the protocol. */

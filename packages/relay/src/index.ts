@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 export { Relay, type RelayConnection, type RelayOptions, type RelayLogEvent, type RelayStats } from './relay.js';
+export { DEFAULT_LIMITS, DEFAULT_QUOTAS, type RelayLimits, type RelayQuotas } from './limits.js';
 export { startRelay, type RelayServer, type RelayServerOptions } from './server.js';
 export {
   RelayStoreError,
@@ -18,6 +19,9 @@ export {
   type StoredInvitation,
   type StoredJoinRequest,
   type StoreEvent,
+  type OpsEffect,
+  type Usage,
+  type Standing,
 } from './store.js';
 export { MemoryRelayStore } from './memory-store.js';
 export { SqliteRelayStore, type SqliteRelayStoreOptions } from './sqlite-store.js';

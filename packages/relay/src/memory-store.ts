@@ -3,12 +3,28 @@
  * @module
  */
 import { equalBytes, hex } from './bytes.js';
-import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredCovers, type StoredEnvelope, type StoredInvitation, type StoredJoinRequest } from './store.js';
+import {
+  RelayStoreError,
+  type IndexEntry,
+  type NewEnvelope,
+  type OpsEffect,
+  type PutResult,
+  type RelayStore,
+  type Standing,
+  type StoredCovers,
+  type StoredEnvelope,
+  type StoredInvitation,
+  type StoredJoinRequest,
+  type Usage,
+} from './store.js';
 
 const copy = (e: StoredEnvelope): StoredEnvelope => ({ ...e, groupId: e.groupId.slice(), docId: e.docId.slice(), author: e.author.slice(), bytes: e.bytes.slice() });
 
 export class MemoryRelayStore implements RelayStore {
   readonly #logs = new Map<string, { id: Uint8Array; ops: Uint8Array[] }>();
+  // group -> member ids (hex) after its last op; member -> usage
+  readonly #members = new Map<string, Set<string>>();
+  readonly #usage = new Map<string, Usage>();
   readonly #byCursor = new Map<number, StoredEnvelope>();
   // group:doc -> envelopes in cursor order; group:doc:author:seq -> cursor; group:author -> highest seq
   readonly #docs = new Map<string, StoredEnvelope[]>();
@@ -31,18 +47,47 @@ export class MemoryRelayStore implements RelayStore {
     return (this.#logs.get(hex(groupId))?.ops ?? []).map((op) => op.slice());
   }
 
-  async appendOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[]): Promise<boolean> {
+  async appendOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[], effect: OpsEffect): Promise<boolean> {
     this.#check();
     const log = this.#logs.get(hex(groupId)) ?? { id: groupId.slice(), ops: [] };
     if (log.ops.length !== fromIndex) return false;
     log.ops.push(...ops.map((op) => op.slice()));
     this.#logs.set(hex(groupId), log);
+    ops.forEach((op, i) => this.#count(effect.authors[i]!, { bytes: op.length, groups: fromIndex + i === 0 ? 1 : 0 }));
+    this.#members.set(hex(groupId), new Set(effect.members.map(hex)));
     return true;
   }
 
-  async groups(): Promise<Uint8Array[]> {
+  #count(member: Uint8Array, add: Partial<Usage>): void {
+    const u = this.#usage.get(hex(member)) ?? { groups: 0, documents: 0, bytes: 0 };
+    this.#usage.set(hex(member), { groups: u.groups + (add.groups ?? 0), documents: u.documents + (add.documents ?? 0), bytes: u.bytes + (add.bytes ?? 0) });
+  }
+
+  async membership(groupId: Uint8Array, memberId: Uint8Array): Promise<Standing> {
     this.#check();
-    return [...this.#logs.values()].map((l) => l.id.slice());
+    const members = this.#members.get(hex(groupId));
+    if (!members) return this.#logs.has(hex(groupId)) ? 'not-a-member' : 'unknown-group';
+    return members.has(hex(memberId)) ? 'member' : 'not-a-member';
+  }
+
+  async groupsOf(memberId: Uint8Array): Promise<Uint8Array[]> {
+    this.#check();
+    return [...this.#members].filter(([, m]) => m.has(hex(memberId))).map(([g]) => this.#logs.get(g)!.id.slice());
+  }
+
+  async unindexedGroups(): Promise<Uint8Array[]> {
+    this.#check();
+    return [...this.#logs].filter(([g]) => !this.#members.has(g)).map(([, l]) => l.id.slice());
+  }
+
+  async setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): Promise<void> {
+    this.#check();
+    this.#members.set(hex(groupId), new Set(members.map(hex)));
+  }
+
+  async usage(memberId: Uint8Array): Promise<Usage> {
+    this.#check();
+    return { ...(this.#usage.get(hex(memberId)) ?? { groups: 0, documents: 0, bytes: 0 }) };
   }
 
   async putEnvelopes(envelopes: readonly NewEnvelope[]): Promise<PutResult[]> {
@@ -56,7 +101,10 @@ export class MemoryRelayStore implements RelayStore {
       this.#byCursor.set(stored.cursor, stored);
       this.#ids.set(id, stored.cursor);
       const doc = `${hex(e.groupId)}:${hex(e.docId)}`;
-      this.#docs.set(doc, [...(this.#docs.get(doc) ?? []), stored]);
+      const list = this.#docs.get(doc);
+      if (list) list.push(stored);
+      else this.#docs.set(doc, [stored]);
+      this.#count(e.author, { bytes: e.bytes.length, documents: list ? 0 : 1 });
       const author = `${hex(e.groupId)}:${hex(e.author)}`;
       this.#highest.set(author, Math.max(this.#highest.get(author) ?? -1, e.seq));
       return { outcome: 'stored', cursor: stored.cursor };
@@ -67,6 +115,16 @@ export class MemoryRelayStore implements RelayStore {
     this.#check();
     const all = this.#docs.get(`${hex(groupId)}:${hex(docId)}`) ?? [];
     return all.filter((e) => e.cursor > cursor && !this.#dropped.has(e.cursor)).slice(0, limit).map(copy);
+  }
+
+  async envelopesBySeq(groupId: Uint8Array, docId: Uint8Array, author: Uint8Array, fromSeq: number, toSeq: number, maxCursor: number, limit: number): Promise<StoredEnvelope[]> {
+    this.#check();
+    const all = this.#docs.get(`${hex(groupId)}:${hex(docId)}`) ?? [];
+    return all
+      .filter((e) => equalBytes(e.author, author) && e.seq >= fromSeq && e.seq <= toSeq && e.cursor <= maxCursor && !this.#dropped.has(e.cursor))
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, limit)
+      .map(copy);
   }
 
   async envelopesAt(cursors: readonly number[]): Promise<StoredEnvelope[]> {
@@ -86,19 +144,22 @@ export class MemoryRelayStore implements RelayStore {
     this.#check();
     for (const c of cursors) {
       const e = this.#byCursor.get(c);
-      if (!e) continue;
+      if (!e || this.#dropped.has(c)) continue;
       this.#dropped.add(c);
+      this.#count(e.author, { bytes: -e.bytes.length });
       e.bytes = new Uint8Array(0);
     }
   }
 
-  async putCovers(groupId: Uint8Array, docId: Uint8Array, covers: StoredCovers): Promise<void> {
+  async putCovers(groupId: Uint8Array, docId: Uint8Array, covers: StoredCovers): Promise<boolean> {
     this.#check();
     const doc = `${hex(groupId)}:${hex(docId)}`;
     const all = this.#covers.get(doc) ?? new Map<string, StoredCovers>();
-    const id = `${hex(covers.author)}:${covers.seq}`;
-    if (!all.has(id)) all.set(id, { author: covers.author.slice(), seq: covers.seq, attestation: covers.attestation.slice() });
     this.#covers.set(doc, all);
+    const id = `${hex(covers.author)}:${covers.seq}`;
+    if (all.has(id)) return false;
+    all.set(id, { author: covers.author.slice(), seq: covers.seq, attestation: covers.attestation.slice() });
+    return true;
   }
 
   async covers(groupId: Uint8Array, docId: Uint8Array): Promise<StoredCovers[]> {
@@ -127,6 +188,11 @@ export class MemoryRelayStore implements RelayStore {
     this.#check();
     const found = this.#invitations.get(hex(inviteId));
     return found && { ...found, inviteId: found.inviteId.slice(), groupId: found.groupId.slice() };
+  }
+
+  async openInvitations(groupId: Uint8Array, now: number): Promise<number> {
+    this.#check();
+    return [...this.#invitations.values()].filter((i) => hex(i.groupId) === hex(groupId) && !i.revoked && i.expiresAt > now).length;
   }
 
   async putJoinRequest(request: StoredJoinRequest): Promise<number> {

@@ -12,12 +12,30 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { equalBytes, hex, unhex } from './bytes.js';
-import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredCovers, type StoredEnvelope, type StoredInvitation, type StoredJoinRequest, type StoreEvent } from './store.js';
+import {
+  RelayStoreError,
+  type IndexEntry,
+  type NewEnvelope,
+  type OpsEffect,
+  type PutResult,
+  type RelayStore,
+  type Standing,
+  type StoredCovers,
+  type StoredEnvelope,
+  type StoredInvitation,
+  type StoredJoinRequest,
+  type StoreEvent,
+  type Usage,
+} from './store.js';
 
 const CHANNEL = 'sealdoc_relay';
 
+// The schema's version, in sealdoc_schema. 1: the first release (it had no such table); 2: the
+// membership index and per-identity usage (quotas).
+const SCHEMA_VERSION = 2;
+
 // Retention drops an envelope's bytes by emptying them: no envelope is empty.
-const SCHEMA = `
+const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS sealdoc_ops (
   group_id BYTEA NOT NULL,
   idx INTEGER NOT NULL,
@@ -58,6 +76,35 @@ CREATE TABLE IF NOT EXISTS sealdoc_join_requests (
 );
 `;
 
+// Version 2. Usage already stored is counted once, here (an op's author is bytes 54 to 85 of
+// the op, docs/membership.md); the membership index is filled by the relay, which replays the logs.
+const MIGRATE_TO_V2 = `
+CREATE TABLE sealdoc_members (
+  group_id BYTEA NOT NULL,
+  member_id BYTEA NOT NULL,
+  PRIMARY KEY (group_id, member_id)
+);
+CREATE INDEX sealdoc_members_by_member ON sealdoc_members (member_id);
+CREATE TABLE sealdoc_usage (
+  member_id BYTEA PRIMARY KEY,
+  groups BIGINT NOT NULL DEFAULT 0,
+  documents BIGINT NOT NULL DEFAULT 0,
+  bytes BIGINT NOT NULL DEFAULT 0
+);
+INSERT INTO sealdoc_usage (member_id, bytes) SELECT author, sum(length(bytes)) FROM sealdoc_envelopes GROUP BY author;
+INSERT INTO sealdoc_usage (member_id, documents)
+  SELECT e.author, count(*) FROM sealdoc_envelopes e JOIN (SELECT min(cursor) AS c FROM sealdoc_envelopes GROUP BY group_id, doc_id) f ON e.cursor = f.c GROUP BY e.author
+  ON CONFLICT (member_id) DO UPDATE SET documents = sealdoc_usage.documents + excluded.documents;
+INSERT INTO sealdoc_usage (member_id, groups, bytes)
+  SELECT substring(op from 55 for 32), count(*) FILTER (WHERE idx = 0), sum(length(op)) FROM sealdoc_ops GROUP BY 1
+  ON CONFLICT (member_id) DO UPDATE SET groups = sealdoc_usage.groups + excluded.groups, bytes = sealdoc_usage.bytes + excluded.bytes;
+CREATE TABLE sealdoc_schema (version INTEGER NOT NULL);
+INSERT INTO sealdoc_schema (version) VALUES (2);
+`;
+
+const ADD_USAGE =
+  'INSERT INTO sealdoc_usage (member_id, groups, documents, bytes) VALUES ($1, $2, $3, $4) ON CONFLICT (member_id) DO UPDATE SET groups = sealdoc_usage.groups + excluded.groups, documents = sealdoc_usage.documents + excluded.documents, bytes = sealdoc_usage.bytes + excluded.bytes';
+
 interface Row {
   cursor: string;
   group_id: Buffer;
@@ -97,7 +144,13 @@ export class PostgresRelayStore implements RelayStore {
       await store.#transaction(async (c) => {
         // Nodes starting together must not race to create the same tables.
         await c.query('SELECT pg_advisory_xact_lock(7206131)');
-        await c.query(SCHEMA);
+        const { rows } = await c.query<{ exists: boolean }>("SELECT to_regclass('sealdoc_schema') IS NOT NULL AS exists");
+        const version = rows[0]!.exists ? (await c.query<{ version: number }>('SELECT max(version) AS version FROM sealdoc_schema')).rows[0]!.version : 1;
+        if (version > SCHEMA_VERSION) throw new Error(`the database was written by a newer relay (schema ${version}; this one knows ${SCHEMA_VERSION})`);
+        if (version < SCHEMA_VERSION) {
+          await c.query(SCHEMA_V1);
+          await c.query(MIGRATE_TO_V2);
+        }
       });
       await store.#listen(url);
     } catch (error) {
@@ -113,7 +166,7 @@ export class PostgresRelayStore implements RelayStore {
     this.#listener = client;
     client.on('error', () => undefined);
     client.on('notification', ({ payload }) => {
-      let event: { t: string; g: string; d?: string; c?: number; l?: number; i?: string; r?: string; n: string };
+      let event: { t: string; g: string; d?: string; c?: number; a?: string; s?: number; l?: number; i?: string; r?: string; n: string };
       try {
         event = JSON.parse(payload ?? '');
       } catch {
@@ -122,7 +175,7 @@ export class PostgresRelayStore implements RelayStore {
       if (event.n === this.#node) return;
       const out: StoreEvent =
         event.t === 'e'
-          ? { type: 'envelope', groupId: unhex(event.g), docId: unhex(event.d ?? ''), cursor: event.c ?? 0 }
+          ? { type: 'envelope', groupId: unhex(event.g), docId: unhex(event.d ?? ''), cursor: event.c ?? 0, author: unhex(event.a ?? ''), seq: event.s ?? 0 }
           : event.t === 'j'
             ? { type: 'join-request', groupId: unhex(event.g), inviteId: unhex(event.i ?? ''), requester: unhex(event.r ?? '') }
             : { type: 'ops', groupId: unhex(event.g), length: event.l ?? 0 };
@@ -172,12 +225,16 @@ export class PostgresRelayStore implements RelayStore {
     return rows.map((r) => new Uint8Array(r.op));
   }
 
-  async appendOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[]): Promise<boolean> {
+  async appendOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[], effect: OpsEffect): Promise<boolean> {
     try {
       return await this.#transaction(async (c) => {
         const { rows } = await c.query<{ n: string }>('SELECT count(*) AS n FROM sealdoc_ops WHERE group_id = $1', [buf(groupId)]);
         if (Number(rows[0]!.n) !== fromIndex) return false;
-        for (const [i, op] of ops.entries()) await c.query('INSERT INTO sealdoc_ops (group_id, idx, op) VALUES ($1, $2, $3)', [buf(groupId), fromIndex + i, buf(op)]);
+        for (const [i, op] of ops.entries()) {
+          await c.query('INSERT INTO sealdoc_ops (group_id, idx, op) VALUES ($1, $2, $3)', [buf(groupId), fromIndex + i, buf(op)]);
+          await c.query(ADD_USAGE, [buf(effect.authors[i]!), fromIndex + i === 0 ? 1 : 0, 0, op.length]);
+        }
+        await PostgresRelayStore.#setMembers(c, groupId, effect.members);
         await this.#notify(c, { t: 'o', g: hex(groupId), l: fromIndex + ops.length });
         return true;
       });
@@ -188,9 +245,36 @@ export class PostgresRelayStore implements RelayStore {
     }
   }
 
-  async groups(): Promise<Uint8Array[]> {
-    const rows = await this.#query<{ group_id: Buffer }>('SELECT DISTINCT group_id FROM sealdoc_ops', []);
+  static async #setMembers(c: pg.PoolClient, groupId: Uint8Array, members: readonly Uint8Array[]): Promise<void> {
+    await c.query('DELETE FROM sealdoc_members WHERE group_id = $1', [buf(groupId)]);
+    await c.query('INSERT INTO sealdoc_members (group_id, member_id) SELECT $1, m FROM unnest($2::bytea[]) AS m ON CONFLICT DO NOTHING', [buf(groupId), members.map(buf)]);
+  }
+
+  async membership(groupId: Uint8Array, memberId: Uint8Array): Promise<Standing> {
+    const [row] = await this.#query<{ member: boolean; known: boolean }>(
+      'SELECT EXISTS (SELECT 1 FROM sealdoc_members WHERE group_id = $1 AND member_id = $2) AS member, EXISTS (SELECT 1 FROM sealdoc_ops WHERE group_id = $1) AS known',
+      [buf(groupId), buf(memberId)],
+    );
+    return row!.member ? 'member' : row!.known ? 'not-a-member' : 'unknown-group';
+  }
+
+  async groupsOf(memberId: Uint8Array): Promise<Uint8Array[]> {
+    const rows = await this.#query<{ group_id: Buffer }>('SELECT group_id FROM sealdoc_members WHERE member_id = $1', [buf(memberId)]);
     return rows.map((r) => new Uint8Array(r.group_id));
+  }
+
+  async unindexedGroups(): Promise<Uint8Array[]> {
+    const rows = await this.#query<{ group_id: Buffer }>('SELECT DISTINCT group_id FROM sealdoc_ops o WHERE NOT EXISTS (SELECT 1 FROM sealdoc_members m WHERE m.group_id = o.group_id)', []);
+    return rows.map((r) => new Uint8Array(r.group_id));
+  }
+
+  async setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): Promise<void> {
+    await this.#transaction((c) => PostgresRelayStore.#setMembers(c, groupId, members));
+  }
+
+  async usage(memberId: Uint8Array): Promise<Usage> {
+    const [r] = await this.#query<{ groups: string; documents: string; bytes: string }>('SELECT groups, documents, bytes FROM sealdoc_usage WHERE member_id = $1', [buf(memberId)]);
+    return r ? { groups: Number(r.groups), documents: Number(r.documents), bytes: Number(r.bytes) } : { groups: 0, documents: 0, bytes: 0 };
   }
 
   async putEnvelopes(envelopes: readonly NewEnvelope[]): Promise<PutResult[]> {
@@ -225,7 +309,25 @@ export class PostgresRelayStore implements RelayStore {
         const found = rows[0]!;
         results.push({ outcome: found.bytes.length === 0 || equalBytes(new Uint8Array(found.bytes), e.bytes) ? 'duplicate' : 'conflict', cursor: Number(found.cursor) });
       }
-      const notes = envelopes.flatMap((e, i) => (results[i]!.outcome === 'stored' ? [JSON.stringify({ t: 'e', g: hex(e.groupId), d: hex(e.docId), c: results[i]!.cursor, n: this.#node })] : []));
+      // Usage: the bytes of what was stored, and a document for each that had no envelope before this batch.
+      const storedCursors = results.filter((r) => r.outcome === 'stored').map((r) => r.cursor);
+      const firsts = await c.query<{ author: Buffer }>(
+        `SELECT DISTINCT ON (group_id, doc_id) author FROM sealdoc_envelopes n
+         WHERE cursor = ANY($1::bigint[]) AND NOT EXISTS (SELECT 1 FROM sealdoc_envelopes o WHERE o.group_id = n.group_id AND o.doc_id = n.doc_id AND NOT (o.cursor = ANY($1::bigint[])))
+         ORDER BY group_id, doc_id, cursor`,
+        [storedCursors],
+      );
+      const added = new Map<string, { author: Uint8Array; documents: number; bytes: number }>();
+      const tally = (author: Uint8Array, documents: number, bytes: number) => {
+        const t = added.get(hex(author)) ?? { author, documents: 0, bytes: 0 };
+        added.set(hex(author), { author, documents: t.documents + documents, bytes: t.bytes + bytes });
+      };
+      envelopes.forEach((e, i) => {
+        if (results[i]!.outcome === 'stored') tally(e.author, 0, e.bytes.length);
+      });
+      for (const f of firsts.rows) tally(new Uint8Array(f.author), 1, 0);
+      for (const t of added.values()) await c.query(ADD_USAGE, [buf(t.author), 0, t.documents, t.bytes]);
+      const notes = envelopes.flatMap((e, i) => (results[i]!.outcome === 'stored' ? [JSON.stringify({ t: 'e', g: hex(e.groupId), d: hex(e.docId), c: results[i]!.cursor, a: hex(e.author), s: e.seq, n: this.#node })] : []));
       if (notes.length) await c.query('SELECT pg_notify($1, x) FROM unnest($2::text[]) AS x', [CHANNEL, notes]);
       return results;
     });
@@ -235,6 +337,14 @@ export class PostgresRelayStore implements RelayStore {
     const rows = await this.#query<Row>(
       'SELECT * FROM sealdoc_envelopes WHERE group_id = $1 AND doc_id = $2 AND cursor > $3 AND length(bytes) > 0 ORDER BY cursor LIMIT $4',
       [buf(groupId), buf(docId), cursor, Math.min(limit, 2 ** 31 - 1)],
+    );
+    return rows.map(toEnvelope);
+  }
+
+  async envelopesBySeq(groupId: Uint8Array, docId: Uint8Array, author: Uint8Array, fromSeq: number, toSeq: number, maxCursor: number, limit: number): Promise<StoredEnvelope[]> {
+    const rows = await this.#query<Row>(
+      'SELECT * FROM sealdoc_envelopes WHERE group_id = $1 AND doc_id = $2 AND author = $3 AND seq >= $4 AND seq <= $5 AND cursor <= $6 AND length(bytes) > 0 ORDER BY seq LIMIT $7',
+      [buf(groupId), buf(docId), buf(author), fromSeq, toSeq, maxCursor, Math.min(limit, 2 ** 31 - 1)],
     );
     return rows.map(toEnvelope);
   }
@@ -255,17 +365,24 @@ export class PostgresRelayStore implements RelayStore {
 
   async dropEnvelopes(cursors: readonly number[]): Promise<void> {
     if (cursors.length === 0) return;
-    await this.#query("UPDATE sealdoc_envelopes SET bytes = ''::bytea WHERE cursor = ANY($1::bigint[])", [[...cursors]]);
+    await this.#transaction(async (c) => {
+      const { rows } = await c.query<{ author: Buffer; n: string }>(
+        "WITH dropped AS (SELECT cursor, author, length(bytes) AS n FROM sealdoc_envelopes WHERE cursor = ANY($1::bigint[]) AND length(bytes) > 0 FOR UPDATE) UPDATE sealdoc_envelopes e SET bytes = ''::bytea FROM dropped d WHERE e.cursor = d.cursor RETURNING d.author, d.n",
+        [[...cursors]],
+      );
+      for (const r of rows) await c.query(ADD_USAGE, [r.author, 0, 0, -Number(r.n)]);
+    });
   }
 
-  async putCovers(groupId: Uint8Array, docId: Uint8Array, covers: StoredCovers): Promise<void> {
-    await this.#query('INSERT INTO sealdoc_covers (group_id, doc_id, author, seq, attestation) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
+  async putCovers(groupId: Uint8Array, docId: Uint8Array, covers: StoredCovers): Promise<boolean> {
+    const rows = await this.#query('INSERT INTO sealdoc_covers (group_id, doc_id, author, seq, attestation) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING seq', [
       buf(groupId),
       buf(docId),
       buf(covers.author),
       covers.seq,
       buf(covers.attestation),
     ]);
+    return rows.length === 1;
   }
 
   async covers(groupId: Uint8Array, docId: Uint8Array): Promise<StoredCovers[]> {
@@ -297,6 +414,11 @@ export class PostgresRelayStore implements RelayStore {
   async invitation(inviteId: Uint8Array): Promise<StoredInvitation | undefined> {
     const [r] = await this.#query<{ invite_id: Buffer; group_id: Buffer; expires_at: string; revoked: boolean }>('SELECT * FROM sealdoc_invitations WHERE invite_id = $1', [buf(inviteId)]);
     return r && { inviteId: new Uint8Array(r.invite_id), groupId: new Uint8Array(r.group_id), expiresAt: Number(r.expires_at), revoked: r.revoked };
+  }
+
+  async openInvitations(groupId: Uint8Array, now: number): Promise<number> {
+    const [r] = await this.#query<{ n: string }>('SELECT count(*) AS n FROM sealdoc_invitations WHERE group_id = $1 AND NOT revoked AND expires_at > $2', [buf(groupId), now]);
+    return Number(r!.n);
   }
 
   async putJoinRequest(request: StoredJoinRequest, groupId: Uint8Array): Promise<number> {

@@ -4,9 +4,13 @@
  * anything, stores what it accepts, acknowledges only after the store committed, and fans
  * out to the subscribers of each document. It answers the peer messages of sealed documents
  * (`have`, `ops`) as a peer that holds every envelope and the log, but no key.
+ *
+ * Whatever a client does, what it costs the relay is bounded (limits.ts): its queues (a client
+ * that does not read is not read from, then closed), the frames, bytes and store rows it may
+ * make the relay handle, what the relay keeps in memory about groups and documents (bounded
+ * caches), and what an identity may store (quotas). An ops frame costs the ops it adds.
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import {
   EnvelopeError,
   MembershipError,
@@ -18,34 +22,41 @@ import {
   verifyMessage,
   type EnvelopeHeader,
 } from '@sealdoc/crypto';
-import { COVERS_CONTEXT, coversSignedBytes, decodeWire, encodeBatch, encodeWire, HELLO_CONTEXT, MAX_FRAME_BYTES, WireError, type AuthorRanges, type RelayErrorCode, type SeqRange, type WireMessage } from '@sealdoc/protocol';
-import { equalBytes, hex } from './bytes.js';
+import {
+  COVERS_CONTEXT,
+  coversSignedBytes,
+  decodeWire,
+  encodeWire,
+  HELLO_CONTEXT,
+  SeqRanges,
+  WireError,
+  type AuthorRanges,
+  type RelayErrorCode,
+  type SeqRange,
+  type WireMessage,
+} from '@sealdoc/protocol';
+import { equalBytes, hex, unhex } from './bytes.js';
+import { Client, type RelayConnection, type Subscription } from './connection.js';
+import { DEFAULT_LIMITS, DEFAULT_QUOTAS, resolveLimits, TokenBucket, type RelayLimits, type RelayQuotas } from './limits.js';
+import { WeightedLru } from './lru.js';
+import { droppable } from './retention.js';
 import type { PutResult, RelayStore, StoredJoinRequest, StoreEvent } from './store.js';
 
-/** One client connection, whatever carries it (a WebSocket, a test's pipe). */
-export interface RelayConnection {
-  send(frame: Uint8Array): void;
-  close(code: number, reason: string): void;
-  /** Bytes queued for sending and not yet sent (backpressure). */
-  readonly bufferedAmount: number;
-}
+export type { RelayConnection } from './connection.js';
 
-/** Limits of a relay. */
+/** Options of a relay. */
 export interface RelayOptions {
   store: RelayStore;
-  /** Largest frame accepted (default 4 MiB). */
-  maxFrameBytes?: number;
-  /** Frames a connection may send per second, sustained (default 1,000), with bursts of twice that. */
-  framesPerSecond?: number;
-  /** Bytes a connection may send per second, sustained (default 16 MiB), with bursts of twice that. */
-  bytesPerSecond?: number;
-  /** Stop sending live envelopes to a connection with this many bytes queued (default 4 MiB); it catches up from the store once drained. */
-  highWaterBytes?: number;
+  /** Limits per connection and for the whole relay (defaults in {@link DEFAULT_LIMITS}). */
+  limits?: Partial<RelayLimits>;
+  /** What one identity may store (defaults in {@link DEFAULT_QUOTAS}). */
+  quotas?: Partial<RelayQuotas>;
   /**
-   * Retention (default: keep everything). With `afterSnapshots: N`, the envelopes a snapshot
-   * covers are dropped once N later snapshots of the same document are stored: a client
-   * resuming from any cursor still finds a snapshot holding what was dropped. Only snapshots
-   * whose author attested what they cover (a signed `covers` message) count.
+   * Retention (default: keep everything). With `afterSnapshots: N`, an envelope is dropped once
+   * a snapshot by its own author that covers it is followed by N later snapshots of the same
+   * document: a client resuming from any cursor still finds a snapshot holding what was
+   * dropped. Only snapshots whose author attested what they cover (a signed `covers` message)
+   * count, and only for that author's own envelopes (retention.ts says why).
    */
   retention?: { afterSnapshots: number };
   /** Reports what happened, without secrets: no envelope content, no key, no signature. */
@@ -71,18 +82,35 @@ export interface RelayStats {
   /** Envelopes whose bytes retention dropped. */
   envelopesDropped: number;
   refused: number;
+  /** Connections closed for not reading what they were sent. */
+  closedSlow: number;
+  /** Group logs and document summaries held in memory now (both bounded). */
+  cachedLogs: number;
+  cachedIndexes: number;
 }
 
 const CLOSE_POLICY = 1008;
 const CLOSE_TOO_BIG = 1009;
-const PAGE = 256;
-// A batch frame is closed at this size (a client accepts 4 MiB).
-const BATCH_BYTES = 1024 * 1024;
+const CLOSE_BUSY = 1013;
+const PAGE = 64;
 const DRAIN_CHECK_MS = 25;
+const SWEEP_MS = 1000;
 const MAX_INVITATION_MS = 30 * 24 * 3600 * 1000;
 const MAX_JOIN_REQUEST_BYTES = 1024;
 // More requesters than this for one invitation: the link leaked; it is closed.
 const MAX_JOIN_REQUESTS = 50;
+// A frame before hello is a hello: a few hundred bytes.
+const MAX_FRAME_BEFORE_HELLO = 1024;
+// Subscriptions to groups not known yet (their creator's ops may be on their way), per connection.
+const MAX_WAITING_SUBSCRIPTIONS = 64;
+// An ops frame is closed at about this size; a `have` answer names at most this many ranges.
+const OPS_FRAME_BYTES = 1024 * 1024;
+const MAX_SUMMARY_RANGES = 100_000;
+// Retention runs for a document at most this often (and this long after the covers that asked for it).
+const RETENTION_DELAY_MS = 50;
+const RETENTION_INTERVAL_MS = 2000;
+// Identities remembered (their shared buckets) after their last connection closed, at most.
+const MAX_IDLE_IDENTITIES = 100_000;
 
 /** A refusal to report to the client: a code it can act on, and words for a person. */
 class Refusal extends Error {
@@ -94,44 +122,19 @@ class Refusal extends Error {
   }
 }
 
-interface Subscription {
-  groupId: Uint8Array;
-  docId: Uint8Array;
-  /** The cursor the client subscribed from: what is at or below it is the `have` exchange's to fill. */
-  from: number;
-  /** The last cursor sent on this subscription. */
-  sent: number;
-  /** Live envelopes are not sent while the connection's queue is full; it catches up from the store. */
-  lagging: boolean;
-  pumping: boolean;
-  /** Subscribed before its group existed here. */
-  waiting: boolean;
-  /** Cursors at or below `from` sent in answer to a `have`: not sent twice. */
-  answered: Set<number>;
+/** What the relay keeps per identity, shared by its connections. */
+interface IdentityState {
+  connections: number;
+  frames: TokenBucket;
+  bytes: TokenBucket;
+  rows: TokenBucket;
 }
 
-class Client {
-  memberId: Uint8Array | undefined;
-  member = '';
-  readonly nonce = new Uint8Array(randomBytes(32));
-  readonly subscriptions = new Map<string, Subscription>();
-  // Groups (hex) whose join requests this admin's connection receives.
-  readonly watches = new Set<string>();
-  frames: number;
-  bytes: number;
-  last = Date.now();
-  strikes = 0;
-  // Frames waiting for the end of this turn of the event loop, sent then as one batch frame.
-  outbox: Uint8Array[] = [];
-  outboxBytes = 0;
-  constructor(
-    readonly id: number,
-    readonly connection: RelayConnection,
-    limits: { frames: number; bytes: number },
-  ) {
-    this.frames = limits.frames * 2;
-    this.bytes = limits.bytes * 2;
-  }
+/** A document's summary (what the store holds, per author), once loaded. */
+interface DocIndex {
+  ranges: SeqRanges;
+  ready: Promise<void>;
+  loaded: boolean;
 }
 
 const docKey = (groupId: Uint8Array, docId: Uint8Array) => `${hex(groupId)}:${hex(docId)}`;
@@ -147,93 +150,170 @@ interface Pending {
 
 export class Relay {
   readonly #store: RelayStore;
-  readonly #maxFrameBytes: number;
-  readonly #framesPerSecond: number;
-  readonly #bytesPerSecond: number;
-  readonly #highWater: number;
+  readonly #limits: RelayLimits;
+  readonly #quotas: RelayQuotas;
   readonly #log: (event: RelayLogEvent) => void;
   readonly #retainAfter: number | undefined;
   readonly #clients = new Set<Client>();
-  readonly #logs = new Map<string, Promise<MembershipLog | undefined>>();
+  // Connections that have not said hello, oldest first.
+  readonly #pending = new Set<Client>();
+  readonly #identities = new Map<string, IdentityState>();
+  // Group logs by group (hex), weighed by the bytes of their ops; unknown groups are not kept.
+  readonly #logs: WeightedLru<string, Promise<MembershipLog | undefined>>;
+  readonly #logBytes = new Map<string, number>();
+  // Document summaries by "group:doc", weighed by their ranges.
+  readonly #indexes: WeightedLru<string, DocIndex>;
   // Per group: appends and stores run one after another, so that a removal and the removed
   // member's last envelopes are ordered the same way for everyone.
   readonly #queues = new Map<string, Promise<unknown>>();
   #nextId = 0;
   // Per group, the verified pushes waiting for the next write.
   readonly #batches = new Map<string, Pending[]>();
+  readonly #retention = new Map<string, { timer: ReturnType<typeof setTimeout> | undefined; last: number }>();
   #drainTimer: ReturnType<typeof setInterval> | undefined;
-  readonly stats: RelayStats = { connections: 0, envelopesAccepted: 0, envelopesDelivered: 0, envelopesDropped: 0, refused: 0 };
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  /** Resolves once the store's membership index is complete (a database from an earlier release is indexed first). */
+  readonly ready: Promise<void>;
+  readonly #counts = { envelopesAccepted: 0, envelopesDelivered: 0, envelopesDropped: 0, refused: 0, closedSlow: 0 };
 
   constructor(options: RelayOptions) {
     this.#store = options.store;
-    this.#maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
-    this.#framesPerSecond = options.framesPerSecond ?? 1000;
-    this.#bytesPerSecond = options.bytesPerSecond ?? 16 * 1024 * 1024;
-    this.#highWater = options.highWaterBytes ?? 4 * 1024 * 1024;
+    this.#limits = resolveLimits(DEFAULT_LIMITS, options.limits, 'limits');
+    this.#quotas = resolveLimits(DEFAULT_QUOTAS, options.quotas, 'quotas');
     this.#log = options.log ?? (() => undefined);
     const after = options.retention?.afterSnapshots;
     if (after !== undefined && !(Number.isSafeInteger(after) && after >= 0)) throw new RangeError('retention.afterSnapshots is a whole number, 0 or more');
     this.#retainAfter = after;
-    this.#store.onEvent?.((event) => void this.#onStoreEvent(event));
+    this.#logs = new WeightedLru(this.#limits.logCacheBytes);
+    this.#indexes = new WeightedLru(this.#limits.indexCacheRanges);
+    this.#store.onEvent?.((event) => void this.#onStoreEvent(event).catch((error: unknown) => this.#log({ event: 'error', connection: 0, detail: describe(error) })));
+    this.ready = this.#indexMembership();
+  }
+
+  /** What the relay has done and holds now. */
+  get stats(): RelayStats {
+    return { ...this.#counts, connections: this.#clients.size, cachedLogs: this.#logs.size, cachedIndexes: this.#indexes.size };
+  }
+
+  /** The limits in force (defaults filled in). */
+  get limits(): Readonly<RelayLimits> {
+    return this.#limits;
   }
 
   /** Largest frame this relay accepts. */
   get maxFrameBytes(): number {
-    return this.#maxFrameBytes;
+    return this.#limits.maxFrameBytes;
   }
 
-  /** A new connection: the relay sends its challenge and returns the handlers to call. */
-  accept(connection: RelayConnection): { receive(frame: Uint8Array): void; closed(): void } {
-    const client = new Client(++this.#nextId, connection, { frames: this.#framesPerSecond, bytes: this.#bytesPerSecond });
+  /** Groups stored by a relay that kept no membership index get one, from their logs, before anything is served. */
+  async #indexMembership(): Promise<void> {
+    try {
+      for (const groupId of await this.#store.unindexedGroups()) {
+        const log = await MembershipLog.fromOps(await this.#store.loadOps(groupId));
+        await this.#store.setMembers(groupId, log.members().map((m) => m.memberId));
+      }
+    } catch (error) {
+      this.#log({ event: 'error', connection: 0, detail: `indexing membership: ${describe(error)}` });
+    }
+  }
+
+  /**
+   * A new connection: the relay sends its challenge and returns the handlers to call.
+   * `authenticated` tells the transport when the client's hello was verified (until then it
+   * may bound what it reads from the client more tightly).
+   */
+  accept(connection: RelayConnection): { receive(frame: Uint8Array): void; closed(): void; readonly authenticated: boolean } {
+    const client = new Client(++this.#nextId, connection, this.#limits, {
+      handle: (c, frame) => this.#handle(c, frame),
+      waiting: () => this.#watchDrain(),
+    });
+    if (this.#clients.size >= this.#limits.maxConnections) {
+      client.queue(encodeWire({ type: 'error', ref: 0, code: 'busy', message: 'the relay serves as many connections as it can: try again later' }));
+      client.close(CLOSE_BUSY, 'busy');
+      return { receive: () => undefined, closed: () => undefined, authenticated: false };
+    }
     this.#clients.add(client);
-    this.stats.connections = this.#clients.size;
+    this.#pending.add(client);
+    if (this.#pending.size > this.#limits.maxPendingConnections) {
+      const [oldest] = this.#pending;
+      this.#refuse(oldest!, 0, new Refusal('not-authenticated', 'too many connections are waiting to say hello'));
+      this.#close(oldest!, CLOSE_POLICY, 'hello timeout');
+    }
+    client.helloTimer = setTimeout(() => {
+      if (client.memberId || client.closed) return;
+      this.#refuse(client, 0, new Refusal('not-authenticated', `say hello within ${this.#limits.helloTimeoutMs} ms`));
+      this.#close(client, CLOSE_POLICY, 'hello timeout');
+    }, this.#limits.helloTimeoutMs);
+        this.#sweepTimer ??= setInterval(() => this.#sweep(), SWEEP_MS);
+    this.#sweepTimer.unref?.();
     this.#log({ event: 'connected', connection: client.id });
-    this.#send(client, { type: 'challenge', nonce: client.nonce, maxFrameBytes: this.#maxFrameBytes });
-    // Frames of one connection are handled in order.
-    let queue: Promise<void> = Promise.resolve();
+    this.#send(client, { type: 'challenge', nonce: client.nonce, maxFrameBytes: this.#limits.maxFrameBytes });
     return {
       receive: (frame) => {
-        if (!this.#admit(client, frame.length)) return;
-        queue = queue.then(() => this.#receive(client, frame)).catch((error: unknown) => this.#internal(client, error));
+        if (!client.closed && this.#admit(client, frame.length)) client.receive(frame);
       },
-      closed: () => {
-        this.#clients.delete(client);
-        this.stats.connections = this.#clients.size;
-        this.#log({ event: 'closed', connection: client.id, member: client.member });
+      closed: () => this.#forget(client),
+      get authenticated() {
+        return client.memberId !== undefined;
       },
     };
   }
 
-  /** Stops the drain timer and closes every connection (clients may connect again). The store stays open. */
-  close(): void {
-    clearInterval(this.#drainTimer);
-    this.#drainTimer = undefined;
-    for (const client of this.#clients) client.connection.close(1001, 'relay shutting down');
-    this.#clients.clear();
+  /** Sends what is queued, closes, and forgets the connection at once (its transport may report the close later). */
+  #close(client: Client, code: number, reason: string): void {
+    client.close(code, reason);
+    this.#forget(client);
   }
 
-  /** Token buckets: a connection over its rate gets an error; one that keeps on is closed. */
+  #forget(client: Client): void {
+    if (!this.#clients.delete(client)) return;
+    this.#pending.delete(client);
+    client.closed = true;
+    clearTimeout(client.helloTimer);
+    client.wake();
+    const identity = client.memberId && this.#identities.get(client.key);
+    if (identity) identity.connections--;
+        this.#log({ event: 'closed', connection: client.id, member: client.member });
+  }
+
+  /** Stops the timers and closes every connection (clients may connect again). The store stays open. */
+  close(): void {
+    clearInterval(this.#drainTimer);
+    clearInterval(this.#sweepTimer);
+    this.#drainTimer = this.#sweepTimer = undefined;
+    for (const { timer } of this.#retention.values()) clearTimeout(timer);
+    this.#retention.clear();
+    for (const client of [...this.#clients]) this.#close(client, 1001, 'relay shutting down');
+  }
+
+  /** Token buckets, per connection and per identity: a client over its rate gets an error; one that keeps on is closed. */
   #admit(client: Client, size: number): boolean {
-    if (size > this.#maxFrameBytes) {
-      this.#refuse(client, 0, new Refusal('too-large', `a frame is at most ${this.#maxFrameBytes} bytes`));
+    const limit = client.memberId ? this.#limits.maxFrameBytes : MAX_FRAME_BEFORE_HELLO;
+    if (size > limit) {
+      this.#refuse(client, 0, new Refusal('too-large', client.memberId ? `a frame is at most ${limit} bytes` : 'say hello first'));
       this.#close(client, CLOSE_TOO_BIG, 'frame too large');
       return false;
     }
-    const now = Date.now();
-    const elapsed = (now - client.last) / 1000;
-    client.last = now;
-    client.frames = Math.min(this.#framesPerSecond * 2, client.frames + elapsed * this.#framesPerSecond) - 1;
-    client.bytes = Math.min(this.#bytesPerSecond * 2, client.bytes + elapsed * this.#bytesPerSecond) - size;
-    if (client.frames >= 0 && client.bytes >= 0) return true;
+    const identity = client.memberId && this.#identities.get(client.key);
+    if (client.frames.take(1) && client.bytes.take(size) && (!identity || (identity.frames.take(1) && identity.bytes.take(size)))) return true;
     this.#refuse(client, 0, new Refusal('rate-limited', 'too many frames or bytes: slow down'));
     if (++client.strikes > 100) this.#close(client, CLOSE_POLICY, 'rate limit');
     return false;
   }
 
+  async #handle(client: Client, frame: Uint8Array): Promise<void> {
+    try {
+      await this.ready;
+      await this.#receive(client, frame);
+    } catch (error) {
+      this.#internal(client, error);
+    }
+  }
+
   async #receive(client: Client, frame: Uint8Array): Promise<void> {
     let message: WireMessage;
     try {
-      message = decodeWire(frame, this.#maxFrameBytes);
+      message = decodeWire(frame, this.#limits.maxFrameBytes);
     } catch (error) {
       if (!(error instanceof WireError)) throw error;
       return this.#refuse(client, 0, new Refusal(error.code, error.message));
@@ -266,15 +346,11 @@ export class Relay {
           return await this.#invitation(client, message);
         case 'fetch-ops': {
           const log = await this.#member(client, message.groupId);
-          this.#send(client, { type: 'ops', groupId: message.groupId, fromIndex: message.fromIndex, ops: log.ops().slice(message.fromIndex) });
-          return;
+          return await this.#sendOps(client, message.groupId, log, message.fromIndex);
         }
-        case 'list-groups': {
-          const ids: Uint8Array[] = [];
-          for (const groupId of await this.#store.groups()) if ((await this.#group(groupId))?.member(client.memberId)) ids.push(groupId);
-          this.#send(client, { type: 'groups', ref: message.ref, groupIds: ids });
+        case 'list-groups':
+          this.#send(client, { type: 'groups', ref: message.ref, groupIds: await this.#store.groupsOf(client.memberId) });
           return;
-        }
         default:
           throw new Refusal('malformed', `a client does not send ${message.type}`);
       }
@@ -292,26 +368,79 @@ export class Relay {
       this.#close(client, CLOSE_POLICY, 'bad hello');
       return;
     }
-    client.memberId = memberIdOf(message.signingPublicKey);
-    client.member = hex(client.memberId).slice(0, 16);
+    const memberId = memberIdOf(message.signingPublicKey);
+    const key = hex(memberId);
+    let identity = this.#identities.get(key);
+    if (identity && identity.connections >= this.#limits.connectionsPerIdentity) {
+      this.#refuse(client, 0, new Refusal('quota-exceeded', `one identity may hold ${this.#limits.connectionsPerIdentity} connections at once`));
+      this.#close(client, CLOSE_POLICY, 'too many connections');
+      return;
+    }
+    if (!identity) {
+      const { framesPerSecond: f, bytesPerSecond: b, storeRowsPerSecond: r } = this.#limits;
+      identity = { connections: 0, frames: new TokenBucket(f, f * 2), bytes: new TokenBucket(b, b * 2), rows: new TokenBucket(r, r * 5) };
+      this.#identities.set(key, identity);
+    }
+    identity.connections++;
+    client.memberId = memberId;
+    client.key = key;
+    client.member = key.slice(0, 16);
+    clearTimeout(client.helloTimer);
+    this.#pending.delete(client);
     this.#log({ event: 'authenticated', connection: client.id, member: client.member });
-    this.#send(client, { type: 'welcome', memberId: client.memberId });
+    this.#send(client, { type: 'welcome', memberId });
   }
 
-  /** The group's log, loaded once from the store; undefined for an unknown group. */
+  /**
+   * Charges store rows read for a client (per connection and per identity); waits while either
+   * is in debt, so that what one client makes the relay read is bounded by the rate.
+   */
+  async #charge(client: Client, rows: number): Promise<void> {
+    const identity = this.#identities.get(client.key);
+    const wait = Math.max(client.rows.charge(rows), identity?.rows.charge(rows) ?? 0);
+    if (wait > 0 && !client.closed) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
+  /** The group's log (loaded from the store, kept within the cache's bound); undefined for an unknown group, which is not kept. */
   #group(groupId: Uint8Array): Promise<MembershipLog | undefined> {
     const key = hex(groupId);
-    let log = this.#logs.get(key);
-    if (!log) {
-      log = this.#store.loadOps(groupId).then((ops) => (ops.length ? MembershipLog.fromOps(ops) : undefined));
-      log.catch(() => this.#logs.delete(key));
-      this.#logs.set(key, log);
-    }
-    return log;
+    const cached = this.#logs.get(key);
+    if (cached) return cached;
+    const load = this.#store.loadOps(groupId).then(async (ops) => {
+      if (ops.length === 0) return undefined;
+      const log = await MembershipLog.fromOps(ops);
+      this.#logBytes.set(key, ops.reduce((n, op) => n + op.length, 0));
+      return log;
+    });
+    this.#logs.set(key, load, 1);
+    load.then(
+      (log) => (log ? this.#logs.reweigh(key, this.#logBytes.get(key) ?? 1) : this.#logs.get(key) === load && this.#logs.delete(key)),
+      () => this.#logs.get(key) === load && this.#logs.delete(key),
+    );
+    return load;
   }
 
-  /** The group's log, if the client is a current member of it; otherwise a refusal. */
+  /** Keeps the live log in the cache, with its weight, after ops were appended to it. */
+  #keepLog(groupId: Uint8Array, log: MembershipLog, addedBytes: number): void {
+    const key = hex(groupId);
+    const bytes = (this.#logBytes.get(key) ?? 0) + addedBytes;
+    this.#logBytes.set(key, bytes);
+    this.#logs.set(key, Promise.resolve(log), bytes);
+  }
+
+  /** Where a client stands in a group: from the cached log when there is one, else from the store's index (no log replayed). */
+  async #standing(client: Client, groupId: Uint8Array): Promise<'member' | 'not-a-member' | 'unknown-group'> {
+    const cached = this.#logs.get(hex(groupId));
+    const log = cached && (await cached);
+    if (log) return log.member(client.memberId!) ? 'member' : 'not-a-member';
+    return this.#store.membership(groupId, client.memberId!);
+  }
+
+  /** The group's log, if the client is a current member of it; otherwise a refusal. Non-members never make the relay read a log. */
   async #member(client: Client, groupId: Uint8Array): Promise<MembershipLog> {
+    const standing = await this.#standing(client, groupId);
+    if (standing === 'unknown-group') throw new Refusal('unknown-group', 'this relay serves no such group');
+    if (standing === 'not-a-member') throw new Refusal('not-a-member', 'you are not a member of this group');
     const log = await this.#group(groupId);
     if (!log) throw new Refusal('unknown-group', 'this relay serves no such group');
     if (!log.member(client.memberId!)) throw new Refusal('not-a-member', 'you are not a member of this group');
@@ -322,18 +451,72 @@ export class Relay {
   #serial<T>(groupId: Uint8Array, work: () => Promise<T>): Promise<T> {
     const key = hex(groupId);
     const run = (this.#queues.get(key) ?? Promise.resolve()).then(work);
-    this.#queues.set(key, run.catch(() => undefined));
+    const tail = run.catch(() => undefined);
+    this.#queues.set(key, tail);
+    void tail.then(() => this.#queues.get(key) === tail && this.#queues.delete(key));
     return run;
   }
 
+  /**
+   * A document's summary: loaded from the store once (charged to `client`, in order with the
+   * group's writes, so that none is missed), then kept up to date as envelopes are stored.
+   */
+  async #docIndex(groupId: Uint8Array, docId: Uint8Array, client: Client): Promise<SeqRanges> {
+    const key = docKey(groupId, docId);
+    let entry = this.#indexes.get(key);
+    if (!entry) {
+      const ranges = new SeqRanges();
+      let rows = 0;
+      const created: DocIndex = {
+        ranges,
+        loaded: false,
+        ready: this.#serial(groupId, async () => {
+          const index = await this.#store.index(groupId, docId);
+          for (const e of index) ranges.add(hex(e.author), e.seq);
+          rows = index.length;
+          created.loaded = true;
+        }),
+      };
+      entry = created;
+      this.#indexes.set(key, entry, 1);
+      created.ready.then(
+        () => this.#indexes.reweigh(key, Math.max(1, ranges.rangeCount)),
+        () => this.#indexes.get(key) === created && this.#indexes.delete(key),
+      );
+      await created.ready;
+      // Charged outside the group's queue: paying for it holds up no one else.
+      await this.#charge(client, rows);
+    }
+    await entry.ready;
+    return entry.ranges;
+  }
+
+  /** Records a stored envelope in its document's summary, if that summary is kept. */
+  #indexed(groupId: Uint8Array, docId: Uint8Array, author: Uint8Array, seq: number): void {
+    const key = docKey(groupId, docId);
+    const entry = this.#indexes.get(key);
+    if (!entry) return;
+    void entry.ready.then(() => {
+      const before = entry.ranges.rangeCount;
+      entry.ranges.add(hex(author), seq);
+      if (entry.ranges.rangeCount !== before) this.#indexes.reweigh(key, entry.ranges.rangeCount);
+    }, () => undefined);
+  }
+
   async #subscribe(client: Client, groupId: Uint8Array, docId: Uint8Array, cursor: number): Promise<void> {
-    const known = await this.#group(groupId);
-    const subscription: Subscription = { groupId, docId, from: cursor, sent: cursor, lagging: true, pumping: false, waiting: !known, answered: new Set() };
+    const key = docKey(groupId, docId);
+    if (!client.subscriptions.has(key) && client.subscriptions.size >= this.#limits.subscriptionsPerConnection)
+      throw new Refusal('quota-exceeded', `one connection subscribes to ${this.#limits.subscriptionsPerConnection} documents at most`);
+    const standing = await this.#standing(client, groupId);
+    if (standing === 'not-a-member') throw new Refusal('not-a-member', 'you are not a member of this group');
     // A group not created yet (its creator's ops may be on their way): the subscription waits for it.
-    if (known) await this.#member(client, groupId);
-    client.subscriptions.set(docKey(groupId, docId), subscription);
+    const waiting = standing === 'unknown-group';
+    if (waiting && [...client.subscriptions.values()].filter((s) => s.waiting).length >= MAX_WAITING_SUBSCRIPTIONS)
+      throw new Refusal('quota-exceeded', `one connection waits for ${MAX_WAITING_SUBSCRIPTIONS} unknown groups at most`);
+    const subscription: Subscription = { groupId, docId, from: cursor, sent: cursor, lagging: true, pumping: false, waiting, answered: new SeqRanges() };
+    client.subscriptions.set(key, subscription);
     // The backlog after the cursor comes from the store, page by page, then live.
-    if (known) await this.#pump(client, subscription);
+    if (!waiting) await this.#pump(client, subscription);
   }
 
   /** Sends a lagging subscription what the store holds after what it was sent, while the queue allows. */
@@ -341,10 +524,14 @@ export class Relay {
     if (s.pumping) return;
     s.pumping = true;
     try {
-      while (s.lagging && this.#clients.has(client)) {
-        if (this.#backlog(client) > this.#highWater) return this.#watchDrain();
+      while (s.lagging && !client.closed && client.subscriptions.get(docKey(s.groupId, s.docId)) === s) {
+        if (!client.hasRoom) return this.#watchDrain();
         const page = await this.#store.envelopesAfter(s.groupId, s.docId, s.sent, PAGE);
-        for (const e of page) this.#deliver(client, s, e.cursor, e.bytes);
+        await this.#charge(client, page.length);
+        for (const e of page) {
+          if (!client.hasRoom) return this.#watchDrain();
+          this.#deliver(client, s, e.cursor, e.bytes);
+        }
         if (page.length < PAGE) {
           s.lagging = false;
           this.#send(client, { type: 'caught-up', groupId: s.groupId, docId: s.docId, cursor: s.sent });
@@ -357,27 +544,67 @@ export class Relay {
 
   /** Sends one stored envelope on a subscription (`frame`: its deliver frame, when already encoded). */
   #deliver(client: Client, s: Subscription, cursor: number, envelope: Uint8Array, frame?: Uint8Array): void {
-    this.#queue(client, frame ?? encodeWire({ type: 'deliver', groupId: s.groupId, docId: s.docId, cursor, envelope }));
+    client.queue(frame ?? encodeWire({ type: 'deliver', groupId: s.groupId, docId: s.docId, cursor, envelope }));
     s.sent = Math.max(s.sent, cursor);
-    this.stats.envelopesDelivered++;
+    this.#counts.envelopesDelivered++;
   }
 
-  /** Lagging subscriptions are retried while connections drain. */
+  /** While connections drain: what waited for room goes on, lagging subscriptions catch up, owed ops are sent. */
   #watchDrain(): void {
     this.#drainTimer ??= setInterval(() => {
       let waiting = false;
       for (const client of this.#clients) {
-        for (const s of client.subscriptions.values()) {
-          if (!s.lagging || s.waiting) continue;
-          waiting = true;
-          if (this.#backlog(client) <= this.#highWater / 2) void this.#pump(client, s).catch((error: unknown) => this.#internal(client, error));
+        if (!client.waiting) continue;
+        waiting = true;
+        if (client.backlog > this.#limits.highWaterBytes / 2) continue;
+        client.wake();
+        for (const [key, owed] of client.opsOwed) {
+          client.opsOwed.delete(key);
+          void this.#group(owed.groupId).then((log) => log && this.#sendOps(client, owed.groupId, log, owed.fromIndex)).catch((error: unknown) => this.#internal(client, error));
         }
+        for (const s of client.subscriptions.values()) if (s.lagging && !s.waiting) void this.#pump(client, s).catch((error: unknown) => this.#internal(client, error));
       }
       if (!waiting) {
         clearInterval(this.#drainTimer);
         this.#drainTimer = undefined;
       }
     }, DRAIN_CHECK_MS);
+  }
+
+  /**
+   * Every second: connections that have not read for `stallMs` are closed, and so are those
+   * holding most while all queues together exceed `maxQueuedBytes`; idle identities are forgotten.
+   */
+  #sweep(): void {
+    const now = Date.now();
+    let total = 0;
+    for (const client of this.#clients) {
+      const backlog = client.backlog;
+      total += backlog;
+      if (backlog <= this.#limits.highWaterBytes) client.fullSince = undefined;
+      else if ((client.fullSince ??= now) < now - this.#limits.stallMs) this.#tooSlow(client);
+    }
+    if (total > this.#limits.maxQueuedBytes) {
+      for (const client of [...this.#clients].sort((a, b) => b.backlog - a.backlog)) {
+        if (total <= this.#limits.maxQueuedBytes) break;
+        total -= client.backlog;
+        this.#tooSlow(client);
+      }
+    }
+    if (this.#identities.size > MAX_IDLE_IDENTITIES / 2)
+      for (const [key, identity] of this.#identities) if (identity.connections === 0 && (identity.frames.full || this.#identities.size > MAX_IDLE_IDENTITIES)) this.#identities.delete(key);
+    if (this.#clients.size === 0) {
+      clearInterval(this.#sweepTimer);
+      this.#sweepTimer = undefined;
+    }
+  }
+
+  /** A connection that does not read: what is queued for it is dropped with it (it would not read a last word either). */
+  #tooSlow(client: Client): void {
+    this.#counts.closedSlow++;
+    this.#log({ event: 'refused', connection: client.id, code: 'too-slow', member: client.member });
+    client.terminate(CLOSE_POLICY, 'too slow: read what the relay sends');
+    this.#forget(client);
   }
 
   /** Checks an envelope's header, signature and author against the log; returns the header. */
@@ -394,21 +621,27 @@ export class Relay {
    */
   async #push(client: Client, ref: number, bytes: Uint8Array): Promise<void> {
     const { header } = await this.#verify(client, bytes, ['update', 'snapshot']);
-    void this.#enqueue(client, header, bytes).then(
-      ({ outcome, cursor }) => {
-        if (outcome === 'conflict') return this.#refuse(client, ref, new Refusal('conflict', `another envelope of this author already has sequence number ${header.seq}`));
-        this.#send(client, { type: 'ack', ref, cursor });
-        if (outcome === 'stored') {
-          this.stats.envelopesAccepted++;
-          this.#fanOut(header.groupId, header.docId, cursor, bytes, client);
-        }
-      },
-      (error: unknown) => {
-        if (error instanceof Refusal) this.#refuse(client, ref, error);
-        else if (error instanceof EnvelopeError) this.#refuse(client, ref, new Refusal(error.code, error.message));
-        else this.#internal(client, error);
-      },
-    );
+    client.pushesInFlight++;
+    void this.#enqueue(client, header, bytes)
+      .then(
+        ({ outcome, cursor }) => {
+          if (outcome === 'conflict') return this.#refuse(client, ref, new Refusal('conflict', `another envelope of this author already has sequence number ${header.seq}`));
+          this.#send(client, { type: 'ack', ref, cursor });
+          if (outcome === 'stored') {
+            this.#counts.envelopesAccepted++;
+            this.#fanOut(header.groupId, header.docId, cursor, bytes, client);
+          }
+        },
+        (error: unknown) => {
+          if (error instanceof Refusal) this.#refuse(client, ref, error);
+          else if (error instanceof EnvelopeError) this.#refuse(client, ref, new Refusal(error.code, error.message));
+          else this.#internal(client, error);
+        },
+      )
+      .finally(() => {
+        client.pushesInFlight--;
+        client.wake();
+      });
   }
 
   /** Adds a verified envelope to its group's next batch; resolves once the batch is stored. */
@@ -427,45 +660,96 @@ export class Relay {
   /**
    * Writes a group's batch in one transaction (group commit), in order with the group's
    * membership changes: each author is checked again against the log as it is now, so that a
-   * removal appended meanwhile wins.
+   * removal appended meanwhile wins, and against its quotas.
    */
   async #flush(key: string, groupId: Uint8Array, batch: Pending[]): Promise<void> {
     // Pushes verified in this turn of the event loop join the batch.
     await new Promise((resolve) => setImmediate(resolve));
     if (this.#batches.get(key) === batch) this.#batches.delete(key);
-    const log = (await this.#group(groupId))!;
-    const accepted: Pending[] = [];
-    for (const item of batch) {
-      try {
-        const author = log.verifyContext().author(item.header);
-        if (!author) throw new Refusal('not-a-member', 'the author is not a member of this group');
-        if (author.role === 'reader') throw new Refusal('not-a-writer', 'the author may not write');
-        if (!log.member(item.client.memberId!)) throw new Refusal('not-a-member', 'you are no longer a member of this group');
-        accepted.push(item);
-      } catch (error) {
-        item.reject(error);
-      }
-    }
-    if (accepted.length === 0) return;
     try {
+      const log = await this.#group(groupId);
+      const checked: Pending[] = [];
+      for (const item of batch) {
+        try {
+          const author = log?.verifyContext().author(item.header);
+          if (!author) throw new Refusal('not-a-member', 'the author is not a member of this group');
+          if (author.role === 'reader') throw new Refusal('not-a-writer', 'the author may not write');
+          if (!log!.member(item.client.memberId!)) throw new Refusal('not-a-member', 'you are no longer a member of this group');
+          // Removed (or made a reader) since: what the relay held of it counts, nothing new does,
+          // whatever its sequence number (below a cutoff stretched by a jump, too).
+          const now = log!.member(item.header.author);
+          if (!now || now.role === 'reader') {
+            const [held] = await this.#store.envelopesBySeq(groupId, item.header.docId, item.header.author, item.header.seq, item.header.seq, Number.MAX_SAFE_INTEGER, 1);
+            if (!held) throw new Refusal('past-cutoff', 'its author was removed or made a reader: nothing new from it is accepted');
+          }
+          checked.push(item);
+        } catch (error) {
+          item.reject(error);
+        }
+      }
+      const accepted = await this.#withinQuotas(groupId, checked);
+      if (accepted.length === 0) return;
       const results = await this.#store.putEnvelopes(
         accepted.map(({ header, bytes }) => ({ groupId: header.groupId, docId: header.docId, author: header.author, seq: header.seq, bytes })),
       );
-      accepted.forEach((item, i) => item.resolve(results[i]!));
+      accepted.forEach((item, i) => {
+        if (results[i]!.outcome === 'stored') this.#indexed(groupId, item.header.docId, item.header.author, item.header.seq);
+        item.resolve(results[i]!);
+      });
     } catch (error) {
-      for (const item of accepted) item.reject(error);
+      for (const item of batch) item.reject(error);
     }
+  }
+
+  /** The pushes whose authors stay within their quotas (bytes, and documents for a document's first envelope); the rest are refused. */
+  async #withinQuotas(groupId: Uint8Array, items: Pending[]): Promise<Pending[]> {
+    const accepted: Pending[] = [];
+    const usage = new Map<string, { bytes: number; documents: number }>();
+    const fresh = new Map<string, boolean>();
+    for (const item of items) {
+      const author = hex(item.header.author);
+      let used = usage.get(author);
+      if (!used) {
+        used = await this.#store.usage(item.header.author);
+        usage.set(author, used);
+      }
+      const doc = hex(item.header.docId);
+      // Already in the summary: a replay, which stores nothing. (A summary still loading waits
+      // behind this write in the group's queue: it is not waited for.)
+      const index = this.#indexes.get(docKey(groupId, item.header.docId));
+      if (index?.loaded && index.ranges.has(author, item.header.seq)) {
+        accepted.push(item);
+        continue;
+      }
+      if (!fresh.has(doc)) fresh.set(doc, (await this.#store.envelopesAfter(groupId, item.header.docId, 0, 1)).length === 0);
+      const startsDocument = fresh.get(doc)!;
+      if (used.bytes + item.bytes.length > this.#quotas.bytesPerIdentity) {
+        item.reject(new Refusal('quota-exceeded', `this identity may store ${this.#quotas.bytesPerIdentity} bytes here`));
+        continue;
+      }
+      if (startsDocument && used.documents + 1 > this.#quotas.documentsPerIdentity) {
+        item.reject(new Refusal('quota-exceeded', `this identity may start ${this.#quotas.documentsPerIdentity} documents here`));
+        continue;
+      }
+      used.bytes += item.bytes.length;
+      if (startsDocument) {
+        used.documents++;
+        fresh.set(doc, false);
+      }
+      accepted.push(item);
+    }
+    return accepted;
   }
 
   /** A peer message carrying an envelope: awareness is relayed, never stored; the rest is a push without an ack. */
   async #envelope(client: Client, bytes: Uint8Array): Promise<void> {
     const header = readEnvelopeHeader(bytes);
     if (header.kind !== 'awareness') return this.#push(client, 0, bytes);
-    if (!(await this.#group(header.groupId))) return; // presence before its group exists here: dropped
+    if ((await this.#standing(client, header.groupId)) === 'unknown-group') return; // presence before its group exists here: dropped
     await this.#verify(client, bytes, ['awareness']);
     const frame = encodeWire({ type: 'envelope', envelope: bytes });
     for (const other of this.#clients) {
-      if (other !== client && other.subscriptions.has(docKey(header.groupId, header.docId)) && this.#backlog(other) <= this.#highWater) this.#queue(other, frame);
+      if (other !== client && other.subscriptions.has(docKey(header.groupId, header.docId)) && other.backlog <= this.#limits.highWaterBytes) other.queue(frame);
     }
   }
 
@@ -477,7 +761,7 @@ export class Relay {
     for (const client of this.#clients) {
       const s = client.subscriptions.get(key);
       if (!s || s.waiting || client === except) continue;
-      if (s.lagging || this.#backlog(client) > this.#highWater) {
+      if (s.lagging || client.backlog > this.#limits.highWaterBytes) {
         // Behind: it catches up from the store, in order, once its queue drains.
         s.lagging = true;
         this.#watchDrain();
@@ -487,132 +771,189 @@ export class Relay {
     }
   }
 
-  /** Answers a document's `have` as a peer: the ops it lacks, the envelopes it lacks, and (to a request) our own summary. */
+  /** Sends the log's ops from `fromIndex`, in frames of about 1 MiB, each once the client has room. */
+  async #sendOps(client: Client, groupId: Uint8Array, log: MembershipLog, fromIndex: number): Promise<void> {
+    let index = fromIndex;
+    while (index < log.length && !client.closed) {
+      await client.room();
+      const ops: Uint8Array[] = [];
+      let bytes = 0;
+      for (; index < log.length && (ops.length === 0 || bytes < OPS_FRAME_BYTES); index++) {
+        const [op] = log.ops(index, index + 1);
+        ops.push(op!);
+        bytes += op!.length;
+      }
+      this.#send(client, { type: 'ops', groupId, fromIndex: index - ops.length, ops });
+    }
+  }
+
+  /**
+   * Answers a document's `have` as a peer: the ops it lacks, the envelopes it lacks at or below
+   * the cursor it subscribed from (above it, its subscription sends them), and (to a request)
+   * our own summary. Costs what it sends, and the rows it reads are charged to the client.
+   */
   async #have(client: Client, message: Extract<WireMessage, { type: 'have' }>): Promise<void> {
-    if (!(await this.#group(message.groupId))) {
+    if ((await this.#standing(client, message.groupId)) === 'unknown-group') {
       // Unknown here: an empty log and nothing held, so that its creator sends the ops.
       if (!message.reply) this.#send(client, { type: 'have', reply: true, groupId: message.groupId, docId: message.docId, logLength: 0, authors: [] });
       return;
     }
     const log = await this.#member(client, message.groupId);
-    if (message.logLength < log.length) this.#send(client, { type: 'ops', groupId: message.groupId, fromIndex: message.logLength, ops: log.ops().slice(message.logLength) });
-    const theirs = new Map<string, [number, number][]>();
-    for (const [author, ranges] of message.authors) theirs.set(hex(author), ranges.map(([s, e]) => [s, e]));
-    const has = (author: string, seq: number) => theirs.get(author)?.some(([s, e]) => s <= seq && seq <= e) ?? false;
     const s = client.subscriptions.get(docKey(message.groupId, message.docId));
-    const index = await this.#store.index(message.groupId, message.docId);
-    // What a subscription sends from its cursor on is not sent twice.
-    const missing = index.filter((e) => !has(hex(e.author), e.seq) && (!s || (e.cursor <= s.from && !s.answered.has(e.cursor)))).map((e) => e.cursor);
-    for (const cursor of missing) s?.answered.add(cursor);
-    for (let i = 0; i < missing.length; i += PAGE) {
-      for (const e of await this.#store.envelopesAt(missing.slice(i, i + PAGE))) {
-        this.#send(client, { type: 'deliver', groupId: message.groupId, docId: message.docId, cursor: e.cursor, envelope: e.bytes });
-        this.stats.envelopesDelivered++;
+    if (!s) throw new Refusal('not-subscribed', 'subscribe to the document before saying what you hold of it');
+    if (message.logLength < log.length) await this.#sendOps(client, message.groupId, log, message.logLength);
+    const ours = await this.#docIndex(message.groupId, message.docId, client);
+    if (s.from > 0) {
+      const known = new SeqRanges();
+      for (const [author, ranges] of message.authors) for (const [a, b] of ranges) known.addRange(hex(author), a, b);
+      for (const [author, ranges] of s.answered.entries()) for (const [a, b] of ranges) known.addRange(author, a, b);
+      for (const [author, start, end] of [...ours.missingFrom(known)]) {
+        s.answered.addRange(author, start, end);
+        for (let from = start; from <= end && !client.closed; ) {
+          await client.room();
+          const page = await this.#store.envelopesBySeq(message.groupId, message.docId, unhex(author), from, end, s.from, PAGE);
+          await this.#charge(client, Math.max(1, page.length));
+          for (const e of page) this.#deliver(client, s, e.cursor, e.bytes);
+          if (page.length < PAGE) break;
+          from = page[page.length - 1]!.seq + 1;
+        }
       }
     }
-    if (!message.reply) {
-      const ours = new Map<string, number[]>();
-      for (const e of index) ours.set(hex(e.author), [...(ours.get(hex(e.author)) ?? []), e.seq]);
-      const authors: AuthorRanges = [...ours].map(([author, seqs]) => [Uint8Array.from(author.match(/../g)!, (h) => parseInt(h, 16)), toRanges(seqs)]);
-      this.#send(client, { type: 'have', reply: true, groupId: message.groupId, docId: message.docId, logLength: log.length, authors });
-    }
+    if (!message.reply) this.#send(client, { type: 'have', reply: true, groupId: message.groupId, docId: message.docId, logLength: log.length, authors: summary(ours) });
   }
 
   /**
    * A snapshot author's attestation of what the snapshot covers: checked against the stored
-   * snapshot (its author's key under the log), kept, and retention applied to the document.
+   * snapshot (its author's key under the log), kept, and retention scheduled for the document.
    */
   async #covers(client: Client, message: Extract<WireMessage, { type: 'covers' }>): Promise<void> {
     const log = await this.#member(client, message.groupId);
     // After the group's pending writes: the snapshot pushed just before is stored by then.
     await this.#serial(message.groupId, async () => {
-      const entry = (await this.#store.index(message.groupId, message.docId)).find((e) => e.seq === message.seq && hex(e.author) === hex(message.author));
-      const [stored] = entry ? await this.#store.envelopesAt([entry.cursor]) : [];
+      const [stored] = await this.#store.envelopesBySeq(message.groupId, message.docId, message.author, message.seq, message.seq, Number.MAX_SAFE_INTEGER, 1);
       if (!stored) throw new Refusal('unknown-snapshot', 'this relay holds no such snapshot');
       const header = readEnvelopeHeader(stored.bytes);
       if (header.kind !== 'snapshot') throw new Refusal('not-a-snapshot', 'covers are attested for snapshots only');
       // Its own sequence numbers before the snapshot's: nothing later can be covered.
-      if (message.authors.some(([a, ranges]) => hex(a) === hex(message.author) && ranges.some(([, end]) => end >= message.seq)))
+      if (message.authors.some(([a, ranges]) => equalBytes(a, message.author) && ranges.some(([, end]) => end >= message.seq)))
         throw new Refusal('bad-covers', 'a snapshot cannot cover its author’s later envelopes');
       const author = log.verifyContext().author(header);
       if (!author || !(await verifyMessage(author.signingPublicKey, COVERS_CONTEXT, coversSignedBytes(message), message.signature).catch(() => false)))
         throw new Refusal('bad-signature', 'the covers attestation is not signed by the snapshot’s author');
-      await this.#store.putCovers(message.groupId, message.docId, { author: message.author, seq: message.seq, attestation: encodeWire(message) });
-      await this.#retain(client, message.groupId, message.docId);
+      if (await this.#store.putCovers(message.groupId, message.docId, { author: message.author, seq: message.seq, attestation: encodeWire(message) }))
+        this.#scheduleRetention(client, message.groupId, message.docId);
     });
   }
 
-  /**
-   * Retention for one document: what the snapshots followed by `afterSnapshots` later ones
-   * cover is dropped. The newest snapshots are never dropped: covering follows causality, so
-   * the snapshots nothing covers remain and hold what was dropped.
-   */
-  async #retain(client: Client, groupId: Uint8Array, docId: Uint8Array): Promise<void> {
+  /** Runs retention for a document soon, at most once every RETENTION_INTERVAL_MS. */
+  #scheduleRetention(client: Client, groupId: Uint8Array, docId: Uint8Array): void {
     if (this.#retainAfter === undefined) return;
+    const key = docKey(groupId, docId);
+    const state = this.#retention.get(key) ?? { timer: undefined, last: 0 };
+    this.#retention.set(key, state);
+    if (state.timer !== undefined) return;
+    const delay = Math.max(RETENTION_DELAY_MS, state.last + RETENTION_INTERVAL_MS - Date.now());
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      state.last = Date.now();
+      void this.#serial(groupId, () => this.#retain(client, groupId, docId))
+        .catch((error: unknown) => this.#log({ event: 'error', connection: client.id, detail: `retention: ${describe(error)}` }))
+        .finally(() => state.timer === undefined && Date.now() - state.last >= RETENTION_INTERVAL_MS && this.#retention.delete(key));
+    }, delay);
+  }
+
+  /** Retention for one document (retention.ts): each author's envelopes that its own ripe snapshots cover are dropped. */
+  async #retain(client: Client, groupId: Uint8Array, docId: Uint8Array): Promise<void> {
+    const afterSnapshots = this.#retainAfter!;
     const index = await this.#store.index(groupId, docId);
-    const byId = new Map(index.map((e) => [`${hex(e.author)}:${e.seq}`, e]));
-    const snapshots = (await this.#store.covers(groupId, docId))
-      .flatMap((c) => {
-        const entry = byId.get(`${hex(c.author)}:${c.seq}`);
-        const m = decodeWire(c.attestation);
-        return entry && m.type === 'covers' ? [{ cursor: entry.cursor, authors: m.authors }] : [];
-      })
-      .sort((a, b) => a.cursor - b.cursor);
-    const ripe = snapshots.slice(0, Math.max(0, snapshots.length - this.#retainAfter));
-    if (ripe.length === 0) return;
-    const covered = new Map<string, SeqRange[]>();
-    for (const { authors } of ripe) for (const [a, ranges] of authors) covered.set(hex(a), [...(covered.get(hex(a)) ?? []), ...ranges]);
-    const drop = index.filter((e) => !e.dropped && (covered.get(hex(e.author))?.some(([s, t]) => s <= e.seq && e.seq <= t) ?? false)).map((e) => e.cursor);
+    const cursorOf = new Map(index.map((e) => [`${hex(e.author)}:${e.seq}`, e.cursor]));
+    const attested = (await this.#store.covers(groupId, docId)).flatMap((c) => {
+      const author = hex(c.author);
+      const cursor = cursorOf.get(`${author}:${c.seq}`);
+      const m = decodeWire(c.attestation);
+      if (cursor === undefined || m.type !== 'covers') return [];
+      const own: SeqRange[] = m.authors.filter(([a]) => hex(a) === author).flatMap(([, ranges]) => ranges);
+      return [{ author, cursor, own }];
+    });
+    const drop = droppable(index, (e) => hex(e.author), attested, afterSnapshots);
     if (drop.length === 0) return;
     await this.#store.dropEnvelopes(drop);
-    this.stats.envelopesDropped += drop.length;
+    this.#counts.envelopesDropped += drop.length;
     this.#log({ event: 'retention', connection: client.id, count: drop.length });
   }
 
-  /** Ops from a client: the genesis of a new group, or ops that extend the log (verified, then stored). */
+  /**
+   * Ops from a client: the genesis of a new group, or ops that extend the log. Costs the ops
+   * it adds: ops the log holds already are compared byte for byte and skipped (a duplicate is a
+   * no-op), an op built on an older head is refused before its signature is checked, and the
+   * new ones are verified against the live log one by one (a refused op changes nothing), then
+   * stored. An op after a refused one is not taken; those before it are.
+   */
   async #ops(client: Client, groupId: Uint8Array, fromIndex: number, ops: Uint8Array[]): Promise<void> {
     if (ops.length === 0) return;
-    const added = await this.#serial(groupId, async () => {
-      const log = await this.#group(groupId);
-      if (!log) return this.#create(client, groupId, fromIndex, ops);
-      if (!log.member(client.memberId!)) throw new Refusal('not-a-member', 'you are not a member of this group');
+    const added = await this.#serial(groupId, async (): Promise<{ from: number; count: number; error?: unknown }> => {
+      const standing = await this.#standing(client, groupId);
+      if (standing === 'unknown-group') return { from: 0, count: await this.#create(client, groupId, fromIndex, ops) };
+      if (standing === 'not-a-member') throw new Refusal('not-a-member', 'you are not a member of this group');
+      const log = await this.#member(client, groupId);
       const before = log.length;
       if (fromIndex > before) throw new Refusal('unknown-predecessor', `the ops start at ${fromIndex}, past the ${before} this relay holds`);
       // Ops that differ from what the log holds at their place were built on an older head:
-      // appending the first tells the client why (`stale-head`: fetch, rebase, send again).
-      const logOps = log.ops();
+      // the client fetches, rebases and sends again.
       const overlap = ops.slice(0, before - fromIndex);
-      const diverging = overlap.findIndex((op, i) => !equalBytes(op, logOps[fromIndex + i]!));
-      if (diverging >= 0) {
-        await (await MembershipLog.fromOps(logOps)).append(ops[diverging]!);
-        throw new Refusal('stale-head', 'the log moved meanwhile: fetch it and rebase');
-      }
+      const held = log.ops(fromIndex, fromIndex + overlap.length);
+      if (overlap.some((op, i) => !equalBytes(op, held[i]!))) throw new Refusal('stale-head', 'the log moved meanwhile: fetch it and rebase');
       const fresh = ops.slice(overlap.length);
-      // The relay orders a removal against the removed member's envelopes: a cutoff below what it already accepted would make members disagree.
-      for (const op of fresh) await this.#checkCutoff(groupId, op);
-      // Verified on a copy first, so that a refused op leaves the log as it was.
-      const trial = await MembershipLog.fromOps(logOps);
-      await trial.sync(ops, fromIndex);
-      if (fresh.length === 0) return 0;
-      if (!(await this.#store.appendOps(groupId, before, fresh))) {
-        this.#logs.delete(hex(groupId)); // another node was first: reload
-        throw new Refusal('stale-head', 'the log moved meanwhile: fetch it and rebase');
+      if (fresh.length === 0) return { from: before, count: 0 };
+      const applied: Uint8Array[] = [];
+      let error: unknown;
+      try {
+        for (const op of fresh) {
+          // The relay orders a removal against the removed member's envelopes: a cutoff below what it already accepted would make members disagree.
+          await this.#checkCutoff(groupId, op);
+          await this.#checkOpQuota(op);
+          await log.append(op);
+          applied.push(op);
+        }
+      } catch (e) {
+        error = e;
       }
-      await log.sync(fresh, before);
-      return fresh.length;
+      if (applied.length > 0) {
+        let stored = false;
+        try {
+          stored = await this.#store.appendOps(groupId, before, applied, { authors: applied.map((op) => readMembershipOp(op).author), members: log.members().map((m) => m.memberId) });
+        } finally {
+          // Not stored (another node was first, or the store failed): the live log is read again.
+          if (stored) this.#keepLog(groupId, log, applied.reduce((n, op) => n + op.length, 0));
+          else this.#logs.delete(hex(groupId));
+        }
+        if (!stored) throw new Refusal('stale-head', 'the log moved meanwhile: fetch it and rebase');
+      }
+      return { from: before, count: applied.length, error };
     });
-    if (added > 0) this.#announceOps(groupId);
+    if (added.count > 0) this.#announceOps(groupId, added.from, client);
+    if (added.error) throw added.error;
   }
 
   async #create(client: Client, groupId: Uint8Array, fromIndex: number, ops: Uint8Array[]): Promise<number> {
     if (fromIndex !== 0) throw new Refusal('unknown-group', 'this relay serves no such group');
+    const usage = await this.#store.usage(client.memberId!);
+    if (usage.groups >= this.#quotas.groupsPerIdentity) throw new Refusal('quota-exceeded', `this identity may create ${this.#quotas.groupsPerIdentity} groups here`);
     const log = await MembershipLog.fromOps(ops);
     if (hex(log.groupId) !== hex(groupId)) throw new Refusal('malformed', 'the ops belong to another group');
     if (!log.member(client.memberId!)) throw new Refusal('not-a-member', 'only a member creates a group here');
-    if (!(await this.#store.appendOps(groupId, 0, ops))) throw new Refusal('stale-head', 'the group was created meanwhile');
-    this.#logs.set(hex(groupId), Promise.resolve(log));
+    for (const op of ops) await this.#checkOpQuota(op);
+    const authors = ops.map((op) => readMembershipOp(op).author);
+    if (!(await this.#store.appendOps(groupId, 0, ops, { authors, members: log.members().map((m) => m.memberId) }))) throw new Refusal('stale-head', 'the group was created meanwhile');
+    this.#keepLog(groupId, log, ops.reduce((n, op) => n + op.length, 0));
     this.#log({ event: 'group-created', connection: client.id, member: client.member });
     return ops.length;
+  }
+
+  /** An op counts towards its author's stored bytes. */
+  async #checkOpQuota(op: Uint8Array): Promise<void> {
+    const usage = await this.#store.usage(readMembershipOp(op).author);
+    if (usage.bytes + op.length > this.#quotas.bytesPerIdentity) throw new Refusal('quota-exceeded', `this identity may store ${this.#quotas.bytesPerIdentity} bytes here`);
   }
 
   async #checkCutoff(groupId: Uint8Array, op: Uint8Array): Promise<void> {
@@ -625,17 +966,25 @@ export class Relay {
   }
 
   /**
-   * Tells the group's subscribers that its log grew; those removed lose their subscriptions,
-   * those that waited for the group to exist start receiving.
+   * Tells the group's subscribers (but `except`, who sent them) the ops from `fromIndex`; those
+   * removed lose their subscriptions, those that waited for the group to exist start receiving.
+   * A subscriber with no room gets them once it drains; one whose log is further behind asks
+   * with its `have`.
    */
-  #announceOps(groupId: Uint8Array): void {
+  #announceOps(groupId: Uint8Array, fromIndex: number, except?: Client): void {
     void this.#group(groupId).then((log) => {
       if (!log) return;
+      const gk = hex(groupId);
       for (const client of this.#clients) {
-        const subscribed = [...client.subscriptions.values()].filter((s) => hex(s.groupId) === hex(groupId));
+        const subscribed = [...client.subscriptions.values()].filter((s) => hex(s.groupId) === gk);
         if (subscribed.length === 0) continue;
-        // Every op, so that a client whose log is behind by more than the new ones catches up too.
-        this.#send(client, { type: 'ops', groupId, fromIndex: 0, ops: log.ops() });
+        if (client !== except) {
+          const owed = client.opsOwed.get(gk);
+          if (owed || !client.hasRoom) {
+            client.opsOwed.set(gk, { groupId, fromIndex: Math.min(owed?.fromIndex ?? fromIndex, fromIndex) });
+            this.#watchDrain();
+          } else void this.#sendOps(client, groupId, log, fromIndex).catch((error: unknown) => this.#internal(client, error));
+        }
         for (const s of subscribed) {
           if (!log.member(client.memberId!)) client.subscriptions.delete(docKey(s.groupId, s.docId));
           else if (s.waiting) {
@@ -665,6 +1014,8 @@ export class Relay {
       case 'invite-open': {
         await admin(message.groupId);
         if (message.expiresAt <= now || message.expiresAt > now + MAX_INVITATION_MS) throw new Refusal('malformed', 'an invitation expires within 30 days from now');
+        if ((await this.#store.openInvitations(message.groupId, now)) >= this.#limits.invitationsPerGroup)
+          throw new Refusal('quota-exceeded', `a group has ${this.#limits.invitationsPerGroup} open invitations at most: revoke one first`);
         await this.#store.putInvitation({ inviteId: message.inviteId, groupId: message.groupId, expiresAt: message.expiresAt, revoked: false });
         this.#send(client, { type: 'ack', ref: message.ref, cursor: 0 });
         return;
@@ -701,16 +1052,8 @@ export class Relay {
       }
       case 'invite-status': {
         const invitation = await this.#store.invitation(message.inviteId);
-        const log = invitation && (await this.#group(invitation.groupId));
-        const state = !invitation
-          ? 'unknown'
-          : log?.member(client.memberId!)
-            ? 'admitted'
-            : invitation.revoked
-              ? 'revoked'
-              : invitation.expiresAt <= now
-                ? 'expired'
-                : 'pending';
+        const admitted = invitation && (await this.#store.membership(invitation.groupId, client.memberId!)) === 'member';
+        const state = !invitation ? 'unknown' : admitted ? 'admitted' : invitation.revoked ? 'revoked' : invitation.expiresAt <= now ? 'expired' : 'pending';
         this.#send(client, { type: 'invite-state', ref: message.ref, inviteId: message.inviteId, state });
         return;
       }
@@ -725,8 +1068,9 @@ export class Relay {
 
   /**
    * Another node stored something. Ops: the log is read again and announced. An envelope: it is
-   * sent to the subscribers here whatever its cursor (another node's transaction may commit
-   * after one with a larger cursor; a subscriber already sent it just ignores the copy).
+   * recorded in its document's summary and sent to the subscribers here whatever its cursor
+   * (another node's transaction may commit after one with a larger cursor; a subscriber already
+   * sent it just ignores the copy).
    */
   async #onStoreEvent(event: StoreEvent): Promise<void> {
     if (event.type === 'join-request') {
@@ -735,10 +1079,14 @@ export class Relay {
       return;
     }
     if (event.type === 'ops') {
-      this.#logs.delete(hex(event.groupId));
-      this.#announceOps(event.groupId);
+      const key = hex(event.groupId);
+      const cached = this.#logs.get(key);
+      const previous = cached ? ((await cached)?.length ?? 0) : Math.max(0, event.length - 1);
+      this.#logs.delete(key);
+      this.#announceOps(event.groupId, Math.min(previous, event.length));
       return;
     }
+    this.#indexed(event.groupId, event.docId, event.author, event.seq);
     const key = docKey(event.groupId, event.docId);
     if (![...this.#clients].some((c) => c.subscriptions.has(key))) return;
     const [stored] = await this.#store.envelopesAt([event.cursor]);
@@ -746,7 +1094,7 @@ export class Relay {
     for (const client of this.#clients) {
       const s = client.subscriptions.get(key);
       if (!s || s.waiting) continue;
-      if (s.lagging || this.#backlog(client) > this.#highWater) {
+      if (s.lagging || !client.hasRoom) {
         s.lagging = true;
         this.#watchDrain();
       } else this.#deliver(client, s, stored.cursor, stored.bytes);
@@ -754,71 +1102,35 @@ export class Relay {
   }
 
   #send(client: Client, message: WireMessage): void {
-    this.#queue(client, encodeWire(message));
-  }
-
-  /**
-   * Queues a frame for `client`. What a turn of the event loop queues leaves together, as one
-   * batch frame (or as it is, when alone): under load, far fewer frames and system calls.
-   */
-  #queue(client: Client, frame: Uint8Array): void {
-    if (client.outbox.length === 0) setImmediate(() => this.#flushOutbox(client));
-    client.outbox.push(frame);
-    client.outboxBytes += frame.length;
-  }
-
-  #flushOutbox(client: Client): void {
-    const frames = client.outbox;
-    client.outbox = [];
-    client.outboxBytes = 0;
-    try {
-      let start = 0;
-      let bytes = 0;
-      for (let i = 0; i <= frames.length; i++) {
-        if (i === frames.length || (bytes + frames[i]!.length > BATCH_BYTES && i > start)) {
-          const chunk = frames.slice(start, i);
-          client.connection.send(chunk.length === 1 ? chunk[0]! : encodeBatch(chunk));
-          start = i;
-          bytes = 0;
-        }
-        if (i < frames.length) bytes += frames[i]!.length;
-      }
-    } catch {
-      // The connection is closing: nothing more to say.
-    }
-  }
-
-  /** Sends what is queued, then closes. */
-  #close(client: Client, code: number, reason: string): void {
-    this.#flushOutbox(client);
-    client.connection.close(code, reason);
-  }
-
-  /** Bytes waiting for `client`: queued here and in the socket. */
-  #backlog(client: Client): number {
-    return client.connection.bufferedAmount + client.outboxBytes;
+    client.queue(encodeWire(message));
   }
 
   #refuse(client: Client, ref: number, refusal: Refusal): void {
-    this.stats.refused++;
+    this.#counts.refused++;
     this.#log({ event: 'refused', connection: client.id, code: refusal.code, member: client.member });
     this.#send(client, { type: 'error', ref, code: refusal.code, message: refusal.message });
   }
 
   #internal(client: Client, error: unknown): void {
-    this.#log({ event: 'error', connection: client.id, detail: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown' });
+    this.#log({ event: 'error', connection: client.id, detail: describe(error) });
     this.#send(client, { type: 'error', ref: 0, code: 'internal', message: 'the relay failed to handle that; try again' });
   }
 }
 
-/** Sorted sequence numbers as inclusive ranges. */
-function toRanges(seqs: number[]): [number, number][] {
-  const sorted = [...seqs].sort((a, b) => a - b);
-  const ranges: [number, number][] = [];
-  for (const seq of sorted) {
-    const last = ranges.at(-1);
-    if (last && seq <= last[1] + 1) last[1] = Math.max(last[1], seq);
-    else ranges.push([seq, seq]);
+/** A document's summary as a `have` carries it, at most MAX_SUMMARY_RANGES ranges (each author's last kept, so that a device learns the sequence numbers its identity used). */
+function summary(ranges: SeqRanges): AuthorRanges {
+  const out: AuthorRanges = [];
+  let budget = MAX_SUMMARY_RANGES;
+  for (const [author, list] of ranges.entries()) {
+    // Saying less than is held is safe: the client sends what it thinks is missing, and a copy stores nothing.
+    const room = Math.max(1, budget);
+    const kept = list.length <= room ? [...list] : [...list.slice(0, room - 1), list[list.length - 1]!];
+    budget -= kept.length;
+    out.push([unhex(author), kept]);
   }
-  return ranges;
+  return out;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : 'unknown';
 }

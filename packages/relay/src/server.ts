@@ -48,14 +48,26 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
   };
   const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createHttpServer(handler);
   const wss = new WebSocketServer({ server, maxPayload: relay.maxFrameBytes, perMessageDeflate: false });
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, request) => {
     const connection = relay.accept({
       send: (frame) => socket.send(frame),
       close: (code, reason) => socket.close(code, reason),
+      terminate: () => socket.terminate(),
+      pause: () => socket.pause(),
+      resume: () => socket.resume(),
       get bufferedAmount() {
         return socket.bufferedAmount;
       },
     });
+    // Until its hello is verified, a connection may send a few KiB, not a frame's worth of
+    // partial data held in memory: counted on the raw socket, before frames are whole.
+    let before = 0;
+    const count = (chunk: Buffer) => {
+      if (connection.authenticated) return request.socket.off('data', count);
+      before += chunk.length;
+      if (before > relay.limits.maxBytesBeforeHello) socket.terminate();
+    };
+    request.socket.on('data', count);
     socket.on('message', (data, isBinary) => {
       if (!isBinary) return socket.close(1003, 'binary frames only');
       const chunks = Array.isArray(data) ? data : [data instanceof ArrayBuffer ? Buffer.from(data) : data];
@@ -65,6 +77,7 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
     socket.on('close', () => connection.closed());
     socket.on('error', () => socket.terminate());
   });
+  await relay.ready;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => resolve());
@@ -79,8 +92,11 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
     close: async () => {
       relay.close();
       for (const socket of wss.clients) socket.terminate();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Half-sent requests and idle keep-alive sockets would hold server.close open.
+      server.closeAllConnections();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closed;
     },
   };
 }

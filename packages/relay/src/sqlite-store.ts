@@ -9,7 +9,20 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { equalBytes } from './bytes.js';
-import { RelayStoreError, type IndexEntry, type NewEnvelope, type PutResult, type RelayStore, type StoredCovers, type StoredEnvelope, type StoredInvitation, type StoredJoinRequest } from './store.js';
+import {
+  RelayStoreError,
+  type IndexEntry,
+  type NewEnvelope,
+  type OpsEffect,
+  type PutResult,
+  type RelayStore,
+  type Standing,
+  type StoredCovers,
+  type StoredEnvelope,
+  type StoredInvitation,
+  type StoredJoinRequest,
+  type Usage,
+} from './store.js';
 
 /** Options of {@link SqliteRelayStore.open}. */
 export interface SqliteRelayStoreOptions {
@@ -36,8 +49,12 @@ const toEnvelope = (r: Row): StoredEnvelope => ({
 });
 const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
+// The schema's version, kept in SQLite's user_version. 1: the first release (it did not set
+// it); 2: the membership index and per-identity usage (quotas).
+const SCHEMA_VERSION = 2;
+
 // Retention drops an envelope's bytes by emptying them: no envelope is empty.
-const SCHEMA = `
+const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS ops (
   group_id BLOB NOT NULL,
   idx INTEGER NOT NULL,
@@ -78,18 +95,57 @@ CREATE TABLE IF NOT EXISTS join_requests (
 ) WITHOUT ROWID;
 `;
 
+// Version 2. Usage already stored is counted once, here (an op's author is bytes 54 to 85 of
+// the op, docs/membership.md); the membership index is filled by the relay, which replays the logs.
+const MIGRATE_TO_V2 = `
+CREATE TABLE members (
+  group_id BLOB NOT NULL,
+  member_id BLOB NOT NULL,
+  PRIMARY KEY (group_id, member_id)
+) WITHOUT ROWID;
+CREATE INDEX members_by_member ON members (member_id);
+CREATE TABLE usage (
+  member_id BLOB PRIMARY KEY,
+  groups INTEGER NOT NULL DEFAULT 0,
+  documents INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT INTO usage (member_id, bytes) SELECT author, sum(length(bytes)) FROM envelopes GROUP BY author;
+INSERT INTO usage (member_id, documents)
+  SELECT author, n FROM (SELECT e.author, count(*) AS n FROM envelopes e JOIN (SELECT min(cursor) AS c FROM envelopes GROUP BY group_id, doc_id) f ON e.cursor = f.c GROUP BY e.author)
+  WHERE true ON CONFLICT (member_id) DO UPDATE SET documents = documents + excluded.documents;
+INSERT INTO usage (member_id, groups, bytes)
+  SELECT author, g, n FROM (SELECT substr(op, 55, 32) AS author, sum(idx = 0) AS g, sum(length(op)) AS n FROM ops GROUP BY 1)
+  WHERE true ON CONFLICT (member_id) DO UPDATE SET groups = groups + excluded.groups, bytes = bytes + excluded.bytes;
+`;
+
+const ADD_USAGE = 'INSERT INTO usage (member_id, groups, documents, bytes) VALUES (?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE SET groups = groups + excluded.groups, documents = documents + excluded.documents, bytes = bytes + excluded.bytes';
+
 export class SqliteRelayStore implements RelayStore {
   readonly #db: Database.Database;
   readonly #s;
 
   private constructor(db: Database.Database) {
     this.#db = db;
-    db.exec(SCHEMA);
+    SqliteRelayStore.#migrate(db);
     this.#s = {
       ops: db.prepare<[Buffer], { op: Buffer }>('SELECT op FROM ops WHERE group_id = ? ORDER BY idx'),
       opCount: db.prepare<[Buffer], { n: number }>('SELECT count(*) AS n FROM ops WHERE group_id = ?'),
       insertOp: db.prepare<[Buffer, number, Buffer]>('INSERT INTO ops (group_id, idx, op) VALUES (?, ?, ?)'),
-      groups: db.prepare<[], { group_id: Buffer }>('SELECT DISTINCT group_id FROM ops'),
+      isMember: db.prepare<[Buffer, Buffer], { n: number }>('SELECT count(*) AS n FROM members WHERE group_id = ? AND member_id = ?'),
+      hasOps: db.prepare<[Buffer], { n: number }>('SELECT count(*) AS n FROM (SELECT 1 FROM ops WHERE group_id = ? LIMIT 1)'),
+      groupsOf: db.prepare<[Buffer], { group_id: Buffer }>('SELECT group_id FROM members WHERE member_id = ?'),
+      unindexed: db.prepare<[], { group_id: Buffer }>('SELECT DISTINCT group_id FROM ops WHERE group_id NOT IN (SELECT group_id FROM members)'),
+      clearMembers: db.prepare<[Buffer]>('DELETE FROM members WHERE group_id = ?'),
+      addMember: db.prepare<[Buffer, Buffer]>('INSERT INTO members (group_id, member_id) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      usage: db.prepare<[Buffer], Usage>('SELECT groups, documents, bytes FROM usage WHERE member_id = ?'),
+      addUsage: db.prepare<[Buffer, number, number, number]>(ADD_USAGE),
+      docExists: db.prepare<[Buffer, Buffer], { n: number }>('SELECT count(*) AS n FROM (SELECT 1 FROM envelopes WHERE group_id = ? AND doc_id = ? LIMIT 1)'),
+      bySeq: db.prepare<[Buffer, Buffer, Buffer, number, number, number, number], Row>(
+        'SELECT * FROM envelopes WHERE group_id = ? AND doc_id = ? AND author = ? AND seq >= ? AND seq <= ? AND cursor <= ? AND length(bytes) > 0 ORDER BY seq LIMIT ?',
+      ),
+      sizeAt: db.prepare<[number], { author: Buffer; n: number }>('SELECT author, length(bytes) AS n FROM envelopes WHERE cursor = ?'),
+      openInvitations: db.prepare<[Buffer, number], { n: number }>('SELECT count(*) AS n FROM invitations WHERE group_id = ? AND revoked = 0 AND expires_at > ?'),
       find: db.prepare<[Buffer, Buffer, Buffer, number], { cursor: number; bytes: Buffer }>(
         'SELECT cursor, bytes FROM envelopes WHERE group_id = ? AND doc_id = ? AND author = ? AND seq = ?',
       ),
@@ -139,6 +195,18 @@ export class SqliteRelayStore implements RelayStore {
     }
   }
 
+  /** Brings a database written by an earlier release to this schema, in one transaction. */
+  static #migrate(db: Database.Database): void {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new Error(`the database was written by a newer relay (schema ${version}; this one knows ${SCHEMA_VERSION})`);
+    if (version === SCHEMA_VERSION) return;
+    db.transaction(() => {
+      db.exec(SCHEMA_V1);
+      db.exec(MIGRATE_TO_V2);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
+  }
+
   #do<T>(body: () => T): T {
     if (!this.#db.open) throw new RelayStoreError('closed', 'this store was closed');
     try {
@@ -152,26 +220,61 @@ export class SqliteRelayStore implements RelayStore {
     return this.#do(() => this.#s.ops.all(buf(groupId)).map((r) => new Uint8Array(r.op)));
   }
 
-  async appendOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[]): Promise<boolean> {
+  async appendOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[], effect: OpsEffect): Promise<boolean> {
     return this.#do(() =>
       this.#db.transaction(() => {
         if (this.#s.opCount.get(buf(groupId))!.n !== fromIndex) return false;
-        ops.forEach((op, i) => this.#s.insertOp.run(buf(groupId), fromIndex + i, buf(op)));
+        ops.forEach((op, i) => {
+          this.#s.insertOp.run(buf(groupId), fromIndex + i, buf(op));
+          this.#s.addUsage.run(buf(effect.authors[i]!), fromIndex + i === 0 ? 1 : 0, 0, op.length);
+        });
+        this.#setMembers(groupId, effect.members);
         return true;
       }).immediate(),
     );
   }
 
-  async groups(): Promise<Uint8Array[]> {
-    return this.#do(() => this.#s.groups.all().map((r) => new Uint8Array(r.group_id)));
+  #setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): void {
+    this.#s.clearMembers.run(buf(groupId));
+    for (const m of members) this.#s.addMember.run(buf(groupId), buf(m));
+  }
+
+  async membership(groupId: Uint8Array, memberId: Uint8Array): Promise<Standing> {
+    return this.#do(() => {
+      if (this.#s.isMember.get(buf(groupId), buf(memberId))!.n > 0) return 'member';
+      return this.#s.hasOps.get(buf(groupId))!.n > 0 ? 'not-a-member' : 'unknown-group';
+    });
+  }
+
+  async groupsOf(memberId: Uint8Array): Promise<Uint8Array[]> {
+    return this.#do(() => this.#s.groupsOf.all(buf(memberId)).map((r) => new Uint8Array(r.group_id)));
+  }
+
+  async unindexedGroups(): Promise<Uint8Array[]> {
+    return this.#do(() => this.#s.unindexed.all().map((r) => new Uint8Array(r.group_id)));
+  }
+
+  async setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): Promise<void> {
+    this.#do(() => this.#db.transaction(() => this.#setMembers(groupId, members)).immediate());
+  }
+
+  async usage(memberId: Uint8Array): Promise<Usage> {
+    return this.#do(() => {
+      const r = this.#s.usage.get(buf(memberId));
+      return r ? { groups: r.groups, documents: r.documents, bytes: r.bytes } : { groups: 0, documents: 0, bytes: 0 };
+    });
   }
 
   async putEnvelopes(envelopes: readonly NewEnvelope[]): Promise<PutResult[]> {
     return this.#do(() =>
       this.#db.transaction(() =>
         envelopes.map((e): PutResult => {
+          const firstOfDoc = this.#s.docExists.get(buf(e.groupId), buf(e.docId))!.n === 0;
           const { changes, lastInsertRowid } = this.#s.insert.run(buf(e.groupId), buf(e.docId), buf(e.author), e.seq, buf(e.bytes));
-          if (changes === 1) return { outcome: 'stored', cursor: Number(lastInsertRowid) };
+          if (changes === 1) {
+            this.#s.addUsage.run(buf(e.author), 0, firstOfDoc ? 1 : 0, e.bytes.length);
+            return { outcome: 'stored', cursor: Number(lastInsertRowid) };
+          }
           const found = this.#s.find.get(buf(e.groupId), buf(e.docId), buf(e.author), e.seq)!;
           return { outcome: found.bytes.length === 0 || equalBytes(new Uint8Array(found.bytes), e.bytes) ? 'duplicate' : 'conflict', cursor: found.cursor };
         }),
@@ -181,6 +284,10 @@ export class SqliteRelayStore implements RelayStore {
 
   async envelopesAfter(groupId: Uint8Array, docId: Uint8Array, cursor: number, limit: number): Promise<StoredEnvelope[]> {
     return this.#do(() => this.#s.after.all(buf(groupId), buf(docId), cursor, Math.min(limit, 2 ** 31)).map(toEnvelope));
+  }
+
+  async envelopesBySeq(groupId: Uint8Array, docId: Uint8Array, author: Uint8Array, fromSeq: number, toSeq: number, maxCursor: number, limit: number): Promise<StoredEnvelope[]> {
+    return this.#do(() => this.#s.bySeq.all(buf(groupId), buf(docId), buf(author), fromSeq, toSeq, maxCursor, Math.min(limit, 2 ** 31)).map(toEnvelope));
   }
 
   async envelopesAt(cursors: readonly number[]): Promise<StoredEnvelope[]> {
@@ -199,11 +306,22 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async dropEnvelopes(cursors: readonly number[]): Promise<void> {
-    this.#do(() => this.#db.transaction(() => cursors.forEach((c) => this.#s.drop.run(c))).immediate());
+    this.#do(() =>
+      this.#db
+        .transaction(() =>
+          cursors.forEach((c) => {
+            const found = this.#s.sizeAt.get(c);
+            if (!found || found.n === 0) return;
+            this.#s.addUsage.run(found.author, 0, 0, -found.n);
+            this.#s.drop.run(c);
+          }),
+        )
+        .immediate(),
+    );
   }
 
-  async putCovers(groupId: Uint8Array, docId: Uint8Array, covers: StoredCovers): Promise<void> {
-    this.#do(() => this.#s.putCovers.run(buf(groupId), buf(docId), buf(covers.author), covers.seq, buf(covers.attestation)));
+  async putCovers(groupId: Uint8Array, docId: Uint8Array, covers: StoredCovers): Promise<boolean> {
+    return this.#do(() => this.#s.putCovers.run(buf(groupId), buf(docId), buf(covers.author), covers.seq, buf(covers.attestation)).changes === 1);
   }
 
   async covers(groupId: Uint8Array, docId: Uint8Array): Promise<StoredCovers[]> {
@@ -227,6 +345,10 @@ export class SqliteRelayStore implements RelayStore {
       const r = this.#s.invitation.get(buf(inviteId));
       return r && { inviteId: new Uint8Array(r.invite_id), groupId: new Uint8Array(r.group_id), expiresAt: r.expires_at, revoked: r.revoked === 1 };
     });
+  }
+
+  async openInvitations(groupId: Uint8Array, now: number): Promise<number> {
+    return this.#do(() => this.#s.openInvitations.get(buf(groupId), now)!.n);
   }
 
   async putJoinRequest(request: StoredJoinRequest): Promise<number> {

@@ -72,39 +72,84 @@ export class RelayStoreError extends Error {
 
 /** Something another relay node stored (several nodes on one database), for fan-out. */
 export type StoreEvent =
-  | { type: 'envelope'; groupId: Uint8Array; docId: Uint8Array; cursor: number }
+  | { type: 'envelope'; groupId: Uint8Array; docId: Uint8Array; cursor: number; author: Uint8Array; seq: number }
   | { type: 'ops'; groupId: Uint8Array; length: number }
   | { type: 'join-request'; groupId: Uint8Array; inviteId: Uint8Array; requester: Uint8Array };
+
+/**
+ * What appending ops does besides storing them: who authored each (their bytes count towards
+ * that member's usage; the author of a group's first op created it) and who the members are
+ * after them (for {@link RelayStore.membership} and {@link RelayStore.groupsOf}).
+ */
+export interface OpsEffect {
+  /** The author (member id) of each op, in order. */
+  authors: readonly Uint8Array[];
+  /** The group's member ids after the ops. */
+  members: readonly Uint8Array[];
+}
+
+/**
+ * What one identity has put on the relay: the groups it created, the documents it started (by
+ * its first envelope), and the bytes of its envelopes and ops the relay still holds. Quotas
+ * are checked against it.
+ */
+export interface Usage {
+  groups: number;
+  documents: number;
+  bytes: number;
+}
+
+/** Where a client stands in a group, as the store's membership index says. */
+export type Standing = 'member' | 'not-a-member' | 'unknown-group';
 
 export interface RelayStore {
   /** The ops of a group's log, in order; empty when the group is unknown. */
   loadOps(groupId: Uint8Array): Promise<Uint8Array[]>;
   /**
    * Appends `ops` at `fromIndex` if the log holds exactly `fromIndex` ops (atomically, durable
-   * when it resolves); false, and nothing written, when it does not (another writer was first).
+   * when it resolves), with their {@link OpsEffect}; false, and nothing written, when it does
+   * not (another writer was first).
    */
-  appendOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[]): Promise<boolean>;
-  /** The ids of every group with a log. */
-  groups(): Promise<Uint8Array[]>;
+  appendOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[], effect: OpsEffect): Promise<boolean>;
+  /** Whether `memberId` is a member of the group after its last op (a cheap lookup, no log replayed). */
+  membership(groupId: Uint8Array, memberId: Uint8Array): Promise<Standing>;
+  /** The ids of the groups `memberId` is a member of. */
+  groupsOf(memberId: Uint8Array): Promise<Uint8Array[]>;
+  /**
+   * The groups with a log but no membership index (stored by a relay before it kept one): the
+   * relay replays their logs once and calls {@link RelayStore.setMembers}.
+   */
+  unindexedGroups(): Promise<Uint8Array[]>;
+  /** Sets the membership index of a group (see {@link RelayStore.unindexedGroups}). */
+  setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): Promise<void>;
+  /** What `memberId` has put here (zero for an identity never seen). */
+  usage(memberId: Uint8Array): Promise<Usage>;
   /**
    * Stores envelopes, in order, in one transaction: durable when it resolves (an acknowledged
    * envelope survives the process being killed). Each gets the next cursor unless its (group,
-   * doc, author, seq) is there already.
+   * doc, author, seq) is there already. Each stored envelope counts towards its author's
+   * usage (its bytes, and a document when it is the document's first).
    */
   putEnvelopes(envelopes: readonly NewEnvelope[]): Promise<PutResult[]>;
   /** A document's envelopes with a cursor above `cursor`, in cursor order, at most `limit`; none dropped. */
   envelopesAfter(groupId: Uint8Array, docId: Uint8Array, cursor: number, limit: number): Promise<StoredEnvelope[]>;
+  /**
+   * A document's envelopes of `author` with a sequence number from `fromSeq` to `toSeq` and a
+   * cursor at most `maxCursor`, in sequence order, at most `limit`; none dropped.
+   */
+  envelopesBySeq(groupId: Uint8Array, docId: Uint8Array, author: Uint8Array, fromSeq: number, toSeq: number, maxCursor: number, limit: number): Promise<StoredEnvelope[]>;
   /** The envelopes with these cursors (those that exist and were not dropped), in cursor order. */
   envelopesAt(cursors: readonly number[]): Promise<StoredEnvelope[]>;
   /** Every envelope of a document, dropped ones too: author, sequence number and cursor. */
   index(groupId: Uint8Array, docId: Uint8Array): Promise<IndexEntry[]>;
   /**
    * Drops the bytes of these envelopes (retention), in one transaction; what identifies them
-   * stays, so that pushing one again is a `duplicate` that stores nothing.
+   * stays, so that pushing one again is a `duplicate` that stores nothing. Their bytes no
+   * longer count towards their authors' usage.
    */
   dropEnvelopes(cursors: readonly number[]): Promise<void>;
-  /** Keeps a snapshot's covers attestation (once: a second one for the same snapshot is ignored). */
-  putCovers(groupId: Uint8Array, docId: Uint8Array, covers: StoredCovers): Promise<void>;
+  /** Keeps a snapshot's covers attestation; true when kept now, false when one was kept already (it is not replaced). */
+  putCovers(groupId: Uint8Array, docId: Uint8Array, covers: StoredCovers): Promise<boolean>;
   /** Every covers attestation kept for a document. */
   covers(groupId: Uint8Array, docId: Uint8Array): Promise<StoredCovers[]>;
   /** The highest sequence number stored for `author` in the group (any document), or undefined. */
@@ -115,6 +160,8 @@ export interface RelayStore {
   revokeInvitation(inviteId: Uint8Array): Promise<void>;
   /** An invitation by id, or undefined. */
   invitation(inviteId: Uint8Array): Promise<StoredInvitation | undefined>;
+  /** How many invitations of the group are open (neither revoked nor expired) at `now`. */
+  openInvitations(groupId: Uint8Array, now: number): Promise<number>;
   /** Keeps a join request (replacing that requester's earlier one for the invitation); returns how many requesters the invitation has now. */
   putJoinRequest(request: StoredJoinRequest, groupId: Uint8Array): Promise<number>;
   /** The join requests of a group's invitations that are neither revoked nor expired at `now`. */

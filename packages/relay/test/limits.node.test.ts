@@ -4,58 +4,25 @@
 // client rebases.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { addMember, createGroup, Keyring, MembershipLog, rebaseOp, signMessage, unlockEpochSecrets, type Identity } from '@sealdoc/crypto';
-import { decodeWire, encodeWire, HELLO_CONTEXT, type WireMessage } from '@sealdoc/protocol';
-import { MemoryRelayStore, Relay, type RelayConnection, type RelayOptions } from '@sealdoc/relay';
+import { addMember, createGroup, Keyring, MembershipLog, rebaseOp, unlockEpochSecrets } from '@sealdoc/crypto';
+import { MemoryRelayStore, Relay, type RelayOptions } from '@sealdoc/relay';
+import { connect } from './fake-connection.js';
 import { DOC_ID, eventually, identity } from './clients.js';
 import { envelopeMaker } from './raw-client.js';
-
-/** A connection whose queue (`bufferedAmount`) the test sets, recording what the relay sends. */
-class FakeConnection implements RelayConnection {
-  bufferedAmount = 0;
-  readonly received: WireMessage[] = [];
-  sentBytes = 0;
-  closedWith: number | undefined;
-  handlers!: { receive(frame: Uint8Array): void; closed(): void };
-  send(frame: Uint8Array): void {
-    this.sentBytes += frame.length;
-    const m = decodeWire(frame);
-    this.received.push(...(m.type === 'batch' ? m.messages : [m]));
-  }
-  close(code: number): void {
-    this.closedWith = code;
-    this.handlers.closed();
-  }
-  push(message: WireMessage): void {
-    this.handlers.receive(encodeWire(message));
-  }
-  of<T extends WireMessage['type']>(type: T): Extract<WireMessage, { type: T }>[] {
-    return this.received.filter((m): m is Extract<WireMessage, { type: T }> => m.type === type);
-  }
-}
-
-async function connect(relay: Relay, who: Identity): Promise<FakeConnection> {
-  const c = new FakeConnection();
-  c.handlers = relay.accept(c);
-  await eventually(() => c.of('challenge').length === 1, 2000, 'the challenge');
-  const [challenge] = c.of('challenge');
-  c.push({ type: 'hello', signingPublicKey: who.signingPublicKey, signature: await signMessage(who, HELLO_CONTEXT, challenge!.nonce) });
-  await eventually(() => c.of('welcome').length === 1, 2000, 'the welcome');
-  return c;
-}
 
 async function setup(options: Omit<RelayOptions, 'store'> = {}) {
   const [alice, bob] = [identity('alice'), identity('bob')];
   const ops = [await createGroup(alice, { members: [{ keys: bob, role: 'admin' }], history: 'all' })];
   const store = new MemoryRelayStore();
-  await store.appendOps((await MembershipLog.fromOps(ops)).groupId, 0, ops);
+  const log = await MembershipLog.fromOps(ops);
+  await store.appendOps(log.groupId, 0, ops, { authors: [alice.memberId], members: log.members().map((m) => m.memberId) });
   const relay = new Relay({ store, ...options });
   return { alice, bob, ops, store, relay, groupId: (await MembershipLog.fromOps(ops)).groupId };
 }
 
 describe('relay: limits', () => {
   it('a connection over its frame rate is told rate-limited, and closed (1008) when it keeps on; others are unaffected', async () => {
-    const { alice, bob, relay } = await setup({ framesPerSecond: 5 });
+    const { alice, bob, relay } = await setup({ limits: { framesPerSecond: 5 } });
     const flood = await connect(relay, alice);
     const calm = await connect(relay, bob);
     for (let i = 0; i < 200; i++) flood.push({ type: 'list-groups', ref: i + 1 });
@@ -69,7 +36,7 @@ describe('relay: limits', () => {
   });
 
   it('a slow reader gets nothing live while its queue is full (the relay holds no more for it), then catches up from the store, in order, without gaps', async () => {
-    const { alice, bob, ops, store, relay, groupId } = await setup({ highWaterBytes: 8 * 1024 });
+    const { alice, bob, ops, store, relay, groupId } = await setup({ limits: { highWaterBytes: 8 * 1024 } });
     const writer = await connect(relay, alice);
     const slow = await connect(relay, bob);
     slow.push({ type: 'subscribe', groupId, docId: DOC_ID, cursor: 0 });

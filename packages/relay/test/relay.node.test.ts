@@ -13,7 +13,7 @@ import { contains, utf8 } from '../../../test/support/bytes.js';
 
 
 /** A relay on a free port over a fresh SQLite file; `done` closes it all and removes the file. */
-async function sqliteRelay(options: { maxFrameBytes?: number } = {}) {
+async function sqliteRelay(options: { limits?: { maxFrameBytes?: number } } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sealdoc-relay-'));
   const path = join(dir, 'relay.sqlite');
   const store = SqliteRelayStore.open(path);
@@ -151,7 +151,7 @@ describe('relay: clients over real WebSockets', () => {
 
 describe('relay: hostile input', () => {
   it('is refused with an error frame or a closed connection; nothing is stored; other clients are unaffected', async () => {
-    const relay = await sqliteRelay({ maxFrameBytes: 64 * 1024 });
+    const relay = await sqliteRelay({ limits: { maxFrameBytes: 64 * 1024 } });
     try {
       const team = await Team.create(['alice', 'bob', 'dave', 'mallory'], { dave: 'reader' });
       const [alice, bob] = await connectAll(team, relay.server, ['alice', 'bob'], relay.clients);

@@ -12,6 +12,8 @@ export interface RelayStoreFixture {
 
 const id = (n: number) => new Uint8Array(16).fill(n);
 const member = (n: number) => new Uint8Array(32).fill(n);
+/** The effect of ops all authored by `author`, leaving `members` in the group. */
+const effect = (count: number, author = 1, members = [author]) => ({ authors: Array.from({ length: count }, () => member(author)), members: members.map(member) });
 const envelope = (doc: number, author: number, seq: number, byte = seq): NewEnvelope => ({
   groupId: id(1),
   docId: id(doc),
@@ -34,13 +36,57 @@ export function relayStoreConformance(name: string, setup: () => Promise<RelaySt
   describe(`RelayStore conformance: ${name}`, () => {
     test('a log is appended only at its length, atomically', async ({ store }) => {
       assert.deepEqual(await store.loadOps(id(1)), []);
-      assert.equal(await store.appendOps(id(1), 0, [Uint8Array.of(1), Uint8Array.of(2)]), true);
-      assert.equal(await store.appendOps(id(1), 1, [Uint8Array.of(9)]), false, 'not at its length');
-      assert.equal(await store.appendOps(id(1), 3, [Uint8Array.of(9)]), false, 'past its length');
-      assert.equal(await store.appendOps(id(1), 2, [Uint8Array.of(3)]), true);
+      assert.equal(await store.appendOps(id(1), 0, [Uint8Array.of(1), Uint8Array.of(2)], effect(2)), true);
+      assert.equal(await store.appendOps(id(1), 1, [Uint8Array.of(9)], effect(1)), false, 'not at its length');
+      assert.equal(await store.appendOps(id(1), 3, [Uint8Array.of(9)], effect(1)), false, 'past its length');
+      assert.equal(await store.appendOps(id(1), 2, [Uint8Array.of(3)], effect(1)), true);
       assert.deepEqual(await store.loadOps(id(1)), [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)]);
-      await store.appendOps(id(2), 0, [Uint8Array.of(7)]);
-      assert.deepEqual((await store.groups()).map((g) => g[0]).sort(), [1, 2]);
+      await store.appendOps(id(2), 0, [Uint8Array.of(7)], effect(1, 2));
+      assert.deepEqual(await store.unindexedGroups(), [], 'every group appended with its members is indexed');
+    });
+
+    test('the membership index follows each append: standing, groups of a member', async ({ store }) => {
+      assert.equal(await store.membership(id(1), member(1)), 'unknown-group');
+      await store.appendOps(id(1), 0, [Uint8Array.of(1)], effect(1, 1, [1, 2]));
+      await store.appendOps(id(2), 0, [Uint8Array.of(2)], effect(1, 2, [2]));
+      assert.equal(await store.membership(id(1), member(2)), 'member');
+      assert.equal(await store.membership(id(1), member(3)), 'not-a-member');
+      assert.deepEqual((await store.groupsOf(member(2))).map((g) => g[0]).sort(), [1, 2]);
+      // Member 2 removed from group 1.
+      await store.appendOps(id(1), 1, [Uint8Array.of(3)], effect(1, 1, [1]));
+      assert.equal(await store.membership(id(1), member(2)), 'not-a-member');
+      assert.deepEqual((await store.groupsOf(member(2))).map((g) => g[0]), [2]);
+      await store.setMembers(id(2), [member(4)]);
+      assert.deepEqual((await store.groupsOf(member(4))).map((g) => g[0]), [2]);
+      assert.deepEqual(await store.groupsOf(member(2)), []);
+    });
+
+    test('usage per identity: groups created, documents started, bytes held (retention gives bytes back)', async ({ store }) => {
+      assert.deepEqual(await store.usage(member(1)), { groups: 0, documents: 0, bytes: 0 });
+      await store.appendOps(id(1), 0, [new Uint8Array(10), new Uint8Array(5)], { authors: [member(1), member(2)], members: [member(1), member(2)] });
+      await store.appendOps(id(1), 2, [new Uint8Array(7)], effect(1, 2));
+      assert.deepEqual(await store.usage(member(1)), { groups: 1, documents: 0, bytes: 10 });
+      assert.deepEqual(await store.usage(member(2)), { groups: 0, documents: 0, bytes: 12 });
+      // Two documents started by 1 (one in this batch with another envelope), one by 2; a replay counts nothing.
+      const put = await store.putEnvelopes([envelope(1, 1, 0), envelope(1, 2, 0), envelope(2, 2, 1), envelope(3, 1, 2)]);
+      await store.putEnvelopes([envelope(1, 1, 0), envelope(3, 2, 3)]);
+      assert.deepEqual(await store.usage(member(1)), { groups: 1, documents: 2, bytes: 10 + 8 });
+      assert.deepEqual(await store.usage(member(2)), { groups: 0, documents: 1, bytes: 12 + 12 });
+      await store.dropEnvelopes([put[0]!.cursor, put[0]!.cursor]);
+      assert.deepEqual(await store.usage(member(1)), { groups: 1, documents: 2, bytes: 10 + 4 }, 'dropped once, counted once');
+    });
+
+    test('envelopes by sequence range, bounded by a cursor, none dropped', async ({ store }) => {
+      const put = await store.putEnvelopes([envelope(1, 1, 5), envelope(1, 1, 2), envelope(1, 2, 3), envelope(1, 1, 9), envelope(2, 1, 4), envelope(1, 1, 7)]);
+      const seqs = async (from: number, to: number, maxCursor: number, limit = 10) => (await store.envelopesBySeq(id(1), id(1), member(1), from, to, maxCursor, limit)).map((e) => e.seq);
+      assert.deepEqual(await seqs(0, 100, Number.MAX_SAFE_INTEGER), [2, 5, 7, 9]);
+      assert.deepEqual(await seqs(3, 8, Number.MAX_SAFE_INTEGER), [5, 7]);
+      assert.deepEqual(await seqs(0, 100, put[3]!.cursor), [2, 5, 9], 'not past the cursor');
+      assert.deepEqual(await seqs(0, 100, Number.MAX_SAFE_INTEGER, 2), [2, 5]);
+      await store.dropEnvelopes([put[1]!.cursor]);
+      assert.deepEqual(await seqs(0, 100, Number.MAX_SAFE_INTEGER), [5, 7, 9]);
+      const [first] = await store.envelopesBySeq(id(1), id(1), member(1), 5, 5, Number.MAX_SAFE_INTEGER, 1);
+      assert.deepEqual(first, { ...envelope(1, 1, 5), cursor: put[0]!.cursor });
     });
 
     test('envelopes get growing cursors; a replay is a duplicate, other bytes a conflict', async ({ store }) => {
@@ -94,10 +140,10 @@ export function relayStoreConformance(name: string, setup: () => Promise<RelaySt
 
     test('covers attestations are kept once per snapshot, per document', async ({ store }) => {
       const covers = (author: number, seq: number, byte: number) => ({ author: member(author), seq, attestation: new Uint8Array([byte, 1, 2]) });
-      await store.putCovers(id(1), id(1), covers(1, 4, 10));
-      await store.putCovers(id(1), id(1), covers(1, 4, 11));
-      await store.putCovers(id(1), id(1), covers(2, 9, 12));
-      await store.putCovers(id(1), id(2), covers(1, 5, 13));
+      assert.equal(await store.putCovers(id(1), id(1), covers(1, 4, 10)), true);
+      assert.equal(await store.putCovers(id(1), id(1), covers(1, 4, 11)), false, 'the first one stays');
+      assert.equal(await store.putCovers(id(1), id(1), covers(2, 9, 12)), true);
+      assert.equal(await store.putCovers(id(1), id(2), covers(1, 5, 13)), true);
       const kept = (await store.covers(id(1), id(1))).map((c) => [c.author[0], c.seq, c.attestation[0]]).sort();
       assert.deepEqual(kept, [[1, 4, 10], [2, 9, 12]]);
       assert.deepEqual(await store.covers(id(9), id(1)), []);
@@ -118,7 +164,9 @@ export function relayStoreConformance(name: string, setup: () => Promise<RelaySt
       await store.putJoinRequest({ inviteId: id(23), requester: member(8), request: Uint8Array.of(5) }, id(1));
       const listed = (await store.joinRequests(id(1), now)).map((r) => [r.inviteId[0], r.requester[0], r.request[0]]).sort();
       assert.deepEqual(listed, [[21, 5, 2], [21, 6, 3], [23, 8, 5]], 'the expired invitation is not listed');
+      assert.equal(await store.openInvitations(id(1), now), 2);
       await store.revokeInvitation(id(23));
+      assert.equal(await store.openInvitations(id(1), now), 1);
       assert.equal((await store.invitation(id(23)))!.revoked, true);
       assert.deepEqual((await store.joinRequests(id(1), now)).map((r) => r.inviteId[0]).sort(), [21, 21]);
     });
@@ -138,7 +186,7 @@ export function relayStoreConformance(name: string, setup: () => Promise<RelaySt
     if (!options.persistent) return;
     test('what was stored survives closing and reopening', async (f) => {
       assert.ok(f.reopen);
-      await f.store.appendOps(id(1), 0, [Uint8Array.of(1)]);
+      await f.store.appendOps(id(1), 0, [Uint8Array.of(1)], effect(1, 1, [1, 2]));
       const [put, gone] = await f.store.putEnvelopes([envelope(1, 1, 0), envelope(1, 1, 1)]);
       await f.store.dropEnvelopes([gone!.cursor]);
       await f.store.putCovers(id(1), id(1), { author: member(1), seq: 1, attestation: Uint8Array.of(5) });
@@ -146,6 +194,8 @@ export function relayStoreConformance(name: string, setup: () => Promise<RelaySt
       assert.deepEqual((await again.covers(id(1), id(1))).map((c) => c.attestation), [Uint8Array.of(5)]);
       assert.deepEqual((await again.index(id(1), id(1))).map((e) => e.dropped), [false, true]);
       assert.deepEqual(await again.loadOps(id(1)), [Uint8Array.of(1)]);
+      assert.equal(await again.membership(id(1), member(2)), 'member');
+      assert.deepEqual(await again.usage(member(1)), { groups: 1, documents: 1, bytes: 1 + 4 });
       assert.deepEqual((await again.envelopesAfter(id(1), id(1), 0, 10)).map((e) => e.cursor), [put!.cursor]);
       // Cursors keep growing after a restart.
       const [next] = await again.putEnvelopes([envelope(1, 1, 2)]);
