@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
 import { EnvelopeError, Keyring, MembershipLog, readEnvelopeHeader, sealEnvelope } from '@sealdoc/crypto';
-import { Group, MemoryStorage, SealedDoc, StorageError, type StorageWrite } from '@sealdoc/core';
+import { encodeSnapshot, Group, MemoryStorage, SealedDoc, StorageError, type StorageWrite } from '@sealdoc/core';
 import { decodeWire, encodeWire } from '@sealdoc/protocol';
 import { World, eventually, identity, toHex } from './helpers.js';
 
@@ -353,6 +353,47 @@ describe('a second device of one member', () => {
 });
 
 describe('a new device', () => {
+  it('a writer’s snapshot that claims others’ envelopes it lacks cannot keep them from a new device', async () => {
+    const world = await World.create(['alice', 'mallory', 'bob']);
+    const alice = world.peer('alice');
+    for (const ch of 'abc') {
+      alice.doc.getText('t').insert(alice.text().length, ch);
+      await alice.sealed.flush();
+    }
+    await world.settle();
+    // Mallory seals an empty snapshot claiming Alice's envelopes (and every later one) and sends it to Alice.
+    const mallory = world.peer('mallory');
+    mallory.sealed.destroy();
+    const log = mallory.group.log;
+    const lie = await sealEnvelope({
+      kind: 'snapshot',
+      groupId: log.groupId,
+      docId: world.docId,
+      epoch: log.epoch,
+      seq: 0,
+      head: log.head,
+      author: mallory.identity,
+      keyring: mallory.group.keyring,
+      plaintext: encodeSnapshot({ covers: [[alice.identity.memberId, [[0, 1_000_000]]]], state: Y.encodeStateAsUpdate(new Y.Doc()) }),
+    });
+    mallory.transport.send(encodeWire({ type: 'envelope', envelope: lie }));
+    await world.settle();
+    assert.equal(alice.text(), 'abc');
+    // Bob's new device (an empty store) learns from Alice alone: it gets Alice's edits too.
+    world.peer('bob').sealed.destroy();
+    await world.peer('bob').transport.disconnect();
+    const group = new Group({ identity: identity('bob'), log: await MembershipLog.fromOps(log.ops()), keyring: new Keyring() });
+    await group.refresh();
+    const transport = world.hub.transport('bob-laptop');
+    const doc = new Y.Doc();
+    const laptop = new SealedDoc(doc, { group, docId: world.docId, transport });
+    await transport.connect();
+    await laptop.whenSynced;
+    await world.settle();
+    assert.equal(doc.getText('t').toString(), 'abc');
+    laptop.destroy();
+  });
+
   it('loads the newest snapshot and the tail after it, not what the snapshot covers', async () => {
     const world = await World.create(['alice', 'bob']);
     const alice = world.peer('alice');
