@@ -37,16 +37,21 @@ export interface Row {
   [field: string]: string | number;
 }
 
-const fmt = (v: string | number) => (typeof v === 'number' ? (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2)) : v);
+const fmt = (v: string | number | boolean) => (typeof v === 'number' ? (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2)) : String(v));
 
 /** Prints rows as a table, or as JSON lines when the script got --json. */
-export function report(title: string, rows: Row[]): void {
+export function report(title: string, rows: readonly Row[]): void {
+  printRows(title, rows);
+}
+
+/** Any rows of fields: a table by default, one JSON object per line with --json. */
+export function printRows(title: string, rows: readonly Record<string, string | number | boolean>[]): void {
   if (process.argv.includes('--json')) {
     for (const row of rows) console.log(JSON.stringify(row));
     return;
   }
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const cells = rows.map((r) => columns.map((c) => (r[c] === undefined ? '' : String(fmt(r[c]!)))));
+  const cells = rows.map((r) => columns.map((c) => (r[c] === undefined ? '' : fmt(r[c]!))));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
   const line = (values: string[]) => values.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
   console.log(`\n${title}\n`);

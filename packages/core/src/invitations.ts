@@ -274,24 +274,42 @@ export class JoinByInvitation {
   async #admit(): Promise<void> {
     const { identity, transport, storage } = this.#options;
     const groupId = this.invitation.groupId;
-    const ops = await new Promise<Uint8Array[]>((resolve, reject) => {
+    // The log may come in several messages (a long one): gathered until it names this member.
+    const log = await new Promise<MembershipLog>((resolve, reject) => {
+      let gathered: MembershipLog | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       // No answer in time (a lost connection): the next poll asks again.
-      const timer = setTimeout(() => {
-        off();
-        reject(new TransportError('offline', 'the relay did not send the group’s log'));
-      }, FETCH_LOG_MS);
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          off();
+          reject(new TransportError('offline', 'the relay did not send the group’s log'));
+        }, FETCH_LOG_MS);
+      };
+      arm();
       const off = transport.events.on('message', ({ from, data }) => {
         if (from !== RELAY_PEER) return;
         const message = decodeWire(data);
-        if (message.type === 'ops' && hex(message.groupId) === hex(groupId) && message.fromIndex === 0) {
-          off();
-          clearTimeout(timer);
-          resolve(message.ops);
-        }
+        if (message.type !== 'ops' || hex(message.groupId) !== hex(groupId) || message.fromIndex !== (gathered?.length ?? 0)) return;
+        const next = gathered ? gathered.sync(message.ops, message.fromIndex).then(() => gathered!) : MembershipLog.fromOps(message.ops);
+        void next.then(
+          (l) => {
+            gathered = l;
+            if (!l.member(identity.memberId)) return arm();
+            off();
+            clearTimeout(timer);
+            resolve(l);
+          },
+          (error: unknown) => {
+            off();
+            clearTimeout(timer);
+            reject(error);
+          },
+        );
       });
       transport.send(encodeWire({ type: 'fetch-ops', groupId, fromIndex: 0 }));
     });
-    const group = new Group({ identity, log: await MembershipLog.fromOps(ops), keyring: new Keyring(), ...(storage ? { storage } : {}) });
+    const group = new Group({ identity, log, keyring: new Keyring(), ...(storage ? { storage } : {}) });
     await group.refresh();
     if (hex(group.groupId) !== hex(groupId) || !group.role) throw new InvitationError('malformed', 'the relay sent another group’s log');
     this.#group = group;

@@ -28,6 +28,7 @@ import {
   decodeWire,
   encodeWire,
   HELLO_CONTEXT,
+  MAX_FRAME_BYTES,
   SeqRanges,
   WireError,
   type AuthorRanges,
@@ -103,8 +104,9 @@ const MAX_JOIN_REQUESTS = 50;
 const MAX_FRAME_BEFORE_HELLO = 1024;
 // Subscriptions to groups not known yet (their creator's ops may be on their way), per connection.
 const MAX_WAITING_SUBSCRIPTIONS = 64;
-// An ops frame is closed at about this size; a `have` answer names at most this many ranges.
-const OPS_FRAME_BYTES = 1024 * 1024;
+// An ops message holds what fits in a frame a client accepts (4 MiB, less room for the
+// header); a longer log goes in several. A `have` answer names at most this many ranges.
+const OPS_FRAME_BYTES = MAX_FRAME_BYTES - 64 * 1024;
 const MAX_SUMMARY_RANGES = 100_000;
 // Retention runs for a document at most this often (and this long after the covers that asked for it).
 const RETENTION_DELAY_MS = 50;
@@ -771,15 +773,16 @@ export class Relay {
     }
   }
 
-  /** Sends the log's ops from `fromIndex`, in frames of about 1 MiB, each once the client has room. */
+  /** Sends the log's ops from `fromIndex`, as few messages as fit in a client's frames, each once the client has room. */
   async #sendOps(client: Client, groupId: Uint8Array, log: MembershipLog, fromIndex: number): Promise<void> {
     let index = fromIndex;
     while (index < log.length && !client.closed) {
       await client.room();
       const ops: Uint8Array[] = [];
       let bytes = 0;
-      for (; index < log.length && (ops.length === 0 || bytes < OPS_FRAME_BYTES); index++) {
+      for (; index < log.length; index++) {
         const [op] = log.ops(index, index + 1);
+        if (ops.length > 0 && bytes + op!.length > OPS_FRAME_BYTES) break;
         ops.push(op!);
         bytes += op!.length;
       }

@@ -4,33 +4,19 @@
 // one PostgreSQL database, with clients on different nodes.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PostgresRelayStore, startRelay } from '@sealdoc/relay';
 import { DOC_ID, eventually, identity, Team } from './clients.js';
 import { freshSchema, postgresAvailable } from './postgres.js';
 import { envelopeMaker, RawClient } from './raw-client.js';
-
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+import { startRelayProcess } from '../../../test/support/relay-process.js';
 
 /** Starts `sealdoc-relay` with `args`; resolves with the process and the port it listens on. */
 async function startCli(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      for (const line of output.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        const event = JSON.parse(line) as { event: string; port?: number };
-        if (event.event === 'listening') resolve(event.port!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the relay exited (${code}): ${output}`)));
-  });
+  const { child, port } = await startRelayProcess(args);
   return { child, port };
 }
 

@@ -1,0 +1,227 @@
+// A hostile client, in a process of its own, that floods a relay until it is killed:
+//   node --import tsx test/hostile/attacker.ts <flood> <ws url> [scale]
+// (`scale` below 1 makes its set-up smaller, for the short run in npm test.)
+// It prints "ready" once its set-up is done and the flood runs. The floods are what a key pair
+// with no standing can do: it makes its own groups, so it is a member of what it attacks.
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { WebSocket } from 'ws';
+import * as Y from 'yjs';
+import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, rotateEpoch, sealEnvelope, signMessage, unlockEpochSecrets, type Identity } from '@sealdoc/crypto';
+import { decodeWire, encodeWire, HELLO_CONTEXT, type WireMessage } from '@sealdoc/protocol';
+
+import { FLOODS, type Flood } from './floods.js';
+
+const [flood, url, scaleText] = process.argv.slice(2) as [Flood, string, string | undefined];
+const scale = Math.min(1, Number(scaleText ?? 1) || 1);
+const sized = (n: number) => Math.max(1, Math.round(n * scale));
+const randomIdentity = () => identityFromMnemonic(generateMnemonic());
+const randomId = () => crypto.getRandomValues(new Uint8Array(16));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A connection that says hello; `read: false` stops reading once welcomed (the relay's queue for it fills). */
+class Conn {
+  readonly socket: WebSocket;
+  readonly received: WireMessage[] = [];
+  closed = false;
+  private constructor(socket: WebSocket) {
+    this.socket = socket;
+    socket.on('message', (data: Buffer) => {
+      const m = decodeWire(new Uint8Array(data));
+      this.received.push(...(m.type === 'batch' ? m.messages : [m]));
+      if (this.received.length > 10_000) this.received.splice(0, 5000);
+    });
+    socket.on('close', () => (this.closed = true));
+    socket.on('error', () => (this.closed = true));
+  }
+  static async open(url: string, who: Identity, read = true): Promise<Conn> {
+    const c = new Conn(new WebSocket(url));
+    await new Promise<void>((resolve, reject) => {
+      c.socket.once('open', () => resolve());
+      c.socket.once('error', reject);
+    });
+    const challenge = (await c.next('challenge')) as Extract<WireMessage, { type: 'challenge' }>;
+    c.send({ type: 'hello', signingPublicKey: who.signingPublicKey, signature: await signMessage(who, HELLO_CONTEXT, challenge.nonce) });
+    await c.next('welcome');
+    if (!read) c.socket.pause();
+    return c;
+  }
+  send(m: WireMessage): void {
+    if (!this.closed) this.socket.send(encodeWire(m));
+  }
+  /** Whether this side's own send buffer has room (the attacker does not let itself grow without bound). */
+  get writable(): boolean {
+    return !this.closed && this.socket.bufferedAmount < 256 * 1024;
+  }
+  async next(type: WireMessage['type'], ms = 30_000): Promise<WireMessage> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const i = this.received.findIndex((m) => m.type === type);
+      if (i >= 0) return this.received.splice(i, 1)[0]!;
+      if (Date.now() > until || this.closed) throw new Error(`no ${type}`);
+      await sleep(2);
+    }
+  }
+}
+
+/** A group of `admin`'s own, created on the relay through `c`, with its keys. */
+async function ownGroup(c: Conn, admin: Identity) {
+  const ops = [await createGroup(admin)];
+  const log = await MembershipLog.fromOps(ops);
+  const keyring = new Keyring();
+  await unlockEpochSecrets(log, admin, keyring);
+  c.send({ type: 'ops', groupId: log.groupId, fromIndex: 0, ops });
+  return { log, keyring };
+}
+
+function update(bytes: number): Uint8Array {
+  const doc = new Y.Doc();
+  doc.getText('t').insert(0, 'x'.repeat(bytes));
+  return Y.encodeStateAsUpdate(doc);
+}
+
+/** Runs `step` over and over, yielding to the event loop between rounds, until the process is killed. */
+async function forever(step: () => Promise<void> | void): Promise<never> {
+  for (;;) {
+    await step();
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+const floods: Record<Flood, (url: string, ready: () => void) => Promise<void>> = {
+  /** A 1 MB document of its own, then 16 sockets that never read and ask for all of it again and again. */
+  async 'have-flood'(url, ready) {
+    const me = randomIdentity();
+    const writer = await Conn.open(url, me);
+    const { log, keyring } = await ownGroup(writer, me);
+    const docId = randomId();
+    const body = update(1500);
+    const count = sized(700);
+    for (let seq = 0; seq < count; seq++)
+      writer.send({ type: 'push', ref: seq + 1, envelope: await sealEnvelope({ kind: 'update', groupId: log.groupId, docId, epoch: 0, seq, head: log.head, author: me, keyring, plaintext: body }) });
+    while (writer.received.filter((m) => m.type === 'ack').length < count) await sleep(10);
+    const floods = await Promise.all(Array.from({ length: 16 }, () => Conn.open(url, me, false)));
+    for (const f of floods) f.send({ type: 'subscribe', groupId: log.groupId, docId, cursor: 0 });
+    ready();
+    await forever(async () => {
+      for (const [i, f] of floods.entries()) {
+        if (f.closed) floods[i] = await Conn.open(url, me, false).catch(() => f);
+        while (floods[i]!.writable) {
+          floods[i]!.send({ type: 'have', reply: false, groupId: log.groupId, docId, logLength: 0, authors: [] });
+          floods[i]!.send({ type: 'fetch-ops', groupId: log.groupId, fromIndex: 0 });
+        }
+      }
+      await sleep(5);
+    });
+  },
+
+  /**
+   * Three groups of its own with logs of 1,000 ops, then, on eight connections per identity,
+   * ops frames at about the rate an identity may send: copies of ops the log holds, ops built
+   * on an old head, ranges of old ops. Each is a few hundred bytes.
+   */
+  async 'ops-flood'(url, ready) {
+    const attackers = await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        const me = randomIdentity();
+        const first = await Conn.open(url, me);
+        const { log, keyring } = await ownGroup(first, me);
+        for (let i = 0; i < sized(1000); i++) {
+          await log.append(await rotateEpoch(log, { admin: me, keyring }));
+          await unlockEpochSecrets(log, me, keyring);
+        }
+        const ops = log.ops();
+        for (let i = 1; i < ops.length; i += 100) first.send({ type: 'ops', groupId: log.groupId, fromIndex: i, ops: ops.slice(i, i + 100) });
+        const stale = await rotateEpoch(await MembershipLog.fromOps(ops.slice(0, Math.floor(ops.length / 2))), { admin: me, keyring });
+        const conns = [first, ...(await Promise.all(Array.from({ length: 7 }, () => Conn.open(url, me))))];
+        return { conns, me, log, ops, stale };
+      }),
+    );
+    await sleep(500);
+    ready();
+    let n = 0;
+    await forever(async () => {
+      for (const a of attackers) {
+        for (const [j, c] of a.conns.entries()) {
+          if (c.closed) a.conns[j] = await Conn.open(url, a.me).catch(() => c);
+          for (let k = 0; k < 6 && a.conns[j]!.writable; k++, n++) {
+            const i = 1 + (n % (a.ops.length - 60));
+            const send = (m: WireMessage) => a.conns[j]!.send(m);
+            if (n % 3 === 0) send({ type: 'ops', groupId: a.log.groupId, fromIndex: i, ops: [a.ops[i]!] });
+            else if (n % 3 === 1) send({ type: 'ops', groupId: a.log.groupId, fromIndex: Math.floor(a.ops.length / 2), ops: [a.stale] });
+            else send({ type: 'ops', groupId: a.log.groupId, fromIndex: i, ops: a.ops.slice(i, i + 2) });
+          }
+        }
+      }
+      await sleep(50);
+    });
+  },
+
+  /** Fresh key pairs, each asking about groups nobody has and creating groups until its quota. */
+  async 'group-churn'(url, ready) {
+    ready();
+    const one = async () => {
+      const me = randomIdentity();
+      const c = await Conn.open(url, me);
+      for (let i = 0; i < 300 && !c.closed; i++) {
+        const g = randomId();
+        c.send({ type: 'subscribe', groupId: g, docId: randomId(), cursor: 0 });
+        c.send({ type: 'have', reply: false, groupId: g, docId: randomId(), logLength: 0, authors: [] });
+        c.send({ type: 'fetch-ops', groupId: g, fromIndex: 0 });
+        if (i % 10 === 0) await ownGroup(c, me);
+        await sleep(4);
+      }
+      c.socket.terminate();
+    };
+    await Promise.all(Array.from({ length: 6 }, () => forever(() => one().catch(() => undefined))));
+  },
+
+  /** 1,000 sockets that never say hello, and 50 that send most of a large frame's header and a little of it, then stall. */
+  async 'idle-sockets'(url, ready) {
+    const { hostname, port } = new URL(url);
+    const open = (stall: boolean): Promise<Socket> =>
+      new Promise((resolve) => {
+        const s = tcpConnect(Number(port), hostname, () => {
+          s.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.from(randomId()).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+          if (stall) {
+            // A masked binary frame announcing 4 MiB, and 8 KiB of it.
+            const header = Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0, 0x40, 0, 0, 1, 2, 3, 4]);
+            s.write(Buffer.concat([header, Buffer.alloc(8192, 7)]));
+          }
+          resolve(s);
+        });
+        s.on('error', () => undefined);
+      });
+    const sockets: Socket[] = [];
+    for (let i = 0; i < 1050; i++) sockets.push(await open(i >= 1000));
+    ready();
+    await forever(async () => {
+      for (const [i, s] of sockets.entries()) if (s.destroyed || s.readyState === 'closed') sockets[i] = await open(i >= 1000);
+      await sleep(200);
+    });
+  },
+
+  /** Envelopes of 60 KB into a group of its own, at about the byte rate one connection may send. */
+  async 'push-flood'(url, ready) {
+    const me = randomIdentity();
+    let c = await Conn.open(url, me);
+    const { log, keyring } = await ownGroup(c, me);
+    const body = update(60_000);
+    const docId = randomId();
+    ready();
+    let seq = 0;
+    await forever(async () => {
+      if (c.closed) c = await Conn.open(url, me).catch(() => c);
+      if (c.writable) c.send({ type: 'push', ref: seq + 1, envelope: await sealEnvelope({ kind: 'update', groupId: log.groupId, docId, epoch: 0, seq: seq++, head: log.head, author: me, keyring, plaintext: body }) });
+      await sleep(4);
+    });
+  },
+};
+
+if (!FLOODS.includes(flood) || !url) {
+  console.error(`usage: attacker.ts <${FLOODS.join('|')}> <ws url>`);
+  process.exit(2);
+}
+floods[flood](url, () => console.log('ready')).catch((error: unknown) => {
+  console.error(`attacker failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,67 @@
+// The relay's command line as a child process, for the tests and scripts that need a real
+// process: it is killed, stopped with a signal, or measured from outside.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+// SEALDOC_RELAY_CLI runs another build of the relay (an older release, to compare).
+export const RELAY_CLI = process.env.SEALDOC_RELAY_CLI ?? fileURLToPath(new URL('../../packages/relay/dist/cli.js', import.meta.url));
+
+export interface RelayProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  /** What the relay printed (its JSON log lines), so far. */
+  output(): string;
+  /** The process's peak resident memory so far, in MiB (Linux: VmHWM). */
+  peakRssMb(): number;
+  /**
+   * Sends `signal` and resolves with how long the process took to exit, in ms; one that has not
+   * exited after `timeoutMs` (default 15 s) is killed, and the figure is Infinity.
+   */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number>;
+}
+
+/** Starts `sealdoc-relay` with `args` (add `--port 0` for any free port); resolves once it listens. */
+export async function startRelayProcess(args: string[], options: { nodeArgs?: string[] } = {}): Promise<RelayProcess> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), RELAY_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const line of output.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const event = JSON.parse(line) as { event: string; port?: number };
+        if (event.event === 'listening') resolve(event.port!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the relay exited (${code}): ${output}`)));
+  });
+  const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  return {
+    child,
+    port,
+    url: `ws://127.0.0.1:${port}`,
+    output: () => output,
+    peakRssMb: () => {
+      try {
+        const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+        return kb ? Number(kb) / 1024 : Number.NaN;
+      } catch {
+        return Number.NaN;
+      }
+    },
+    stop: async (signal = 'SIGTERM', timeoutMs = 15_000) => {
+      const started = performance.now();
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const inTime = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
+      clearTimeout(timer);
+      if (inTime) return performance.now() - started;
+      child.kill('SIGKILL');
+      await exited;
+      return Number.POSITIVE_INFINITY;
+    },
+  };
+}
