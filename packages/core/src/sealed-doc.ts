@@ -183,6 +183,10 @@ export class SealedDoc {
   readonly #snapshotEvery: number;
   #sinceSnapshot = 0;
   #snapshotEpoch = -1;
+  // The log length this document last acted on (its membership changes are announced from there).
+  #seenLogLength: number;
+  // While loading over content bound before: a copy of what the store held (compared after).
+  #loaded: Y.Doc | undefined;
   // What the snapshots applied here cover, together.
   readonly #covered = new SeqRanges();
   readonly #deviceKey: DeviceKey | undefined;
@@ -203,6 +207,7 @@ export class SealedDoc {
     this.group = options.group;
     this.docId = options.docId;
     this.#docKey = hex(options.docId);
+    this.#seenLogLength = options.group.log.length;
     this.#transport = options.transport;
     this.#storage = options.storage;
     this.#awareness = options.awareness;
@@ -262,7 +267,15 @@ export class SealedDoc {
         }),
       );
     }
-    this.#ready = this.#load();
+    // Content the Y.Doc held before binding is sealed and sent like an edit (what the store
+    // turns out to hold of it, not again).
+    const initial = doc.store.clients.size > 0 ? Y.encodeStateAsUpdate(doc) : undefined;
+    if (initial) this.#loaded = new Y.Doc();
+    this.#ready = this.#load().then(() => {
+      const loaded = this.#loaded;
+      this.#loaded = undefined;
+      if (initial && loaded) this.#queueInitial(initial, loaded);
+    });
     this.whenLoaded = this.#ready;
     this.#background(
       this.#ready.then(() => {
@@ -270,6 +283,21 @@ export class SealedDoc {
         else if (t.status === 'online') this.resync();
       }),
     );
+  }
+
+  /** Keeps a copy of what the store held, while loading over content bound before. */
+  #noteLoaded(update: Uint8Array, v2 = false): void {
+    if (this.#loaded) (v2 ? Y.applyUpdateV2 : Y.applyUpdate)(this.#loaded, update);
+  }
+
+  /** Queues what the content bound before holds beyond what the store held (`loaded`), as a local edit. */
+  #queueInitial(initial: Uint8Array, loaded: Y.Doc): void {
+    const diff = Y.diffUpdate(initial, Y.encodeStateVector(loaded));
+    let news = false;
+    loaded.on('update', () => (news = true));
+    Y.applyUpdate(loaded, diff);
+    loaded.destroy();
+    if (news) this.#queueLocal(diff);
   }
 
   /** Where envelopes are stored: 'env' for those offered to peers, 'unsent' for those held back. */
@@ -300,7 +328,9 @@ export class SealedDoc {
         const { header, plaintext } = await openEnvelope(data, this.#ownContext());
         this.#unsent.add(this.#hold(data, true));
         this.#pendingChanged();
-        Y.applyUpdate(this.doc, header.kind === 'snapshot' ? decodeSnapshot(plaintext).state : plaintext, this);
+        const update = header.kind === 'snapshot' ? decodeSnapshot(plaintext).state : plaintext;
+        this.#noteLoaded(update);
+        Y.applyUpdate(this.doc, update, this);
       } catch (error) {
         if (error instanceof EnvelopeError || error instanceof WireError) this.events.emit('error', { error });
         else throw error;
@@ -363,6 +393,7 @@ export class SealedDoc {
     if (!key || !sealed) return undefined;
     try {
       const local = decodeLocalState(await key.open(sealed, this.#localKey().join('/')));
+      this.#noteLoaded(local.state, true);
       Y.applyUpdateV2(this.doc, local.state, this);
       const applied = new SeqRanges();
       for (const [author, ranges] of local.applied) for (const [s, e] of ranges) applied.addRange(hex(author), s, e);
@@ -967,6 +998,7 @@ export class SealedDoc {
         for (const { item, update, snapshot } of accepted) {
           // A member's plaintext that is no Yjs update is refused on its own; the rest applies.
           try {
+            if (!item.store) this.#noteLoaded(update);
             Y.applyUpdate(this.doc, update, this);
           } catch {
             this.#refuse(item, new WireError('malformed', 'the envelope opened but holds no valid Yjs update'));
@@ -1030,10 +1062,17 @@ export class SealedDoc {
 
   async #membershipChanged(): Promise<void> {
     if (this.#destroyed) return;
+    // This member's own op: the peers (a relay) get it now, before anything sealed under it
+    // (the snapshot below), which they could not check without it.
+    const log = this.group.log;
+    const from = Math.min(this.#seenLogLength, log.length);
+    this.#seenLogLength = log.length;
+    if (from < log.length && hex(log.opAt(log.length - 1).author) === this.group._me) {
+      this.#broadcast({ type: 'ops', groupId: this.group.groupId, fromIndex: from, ops: log.ops(from) });
+      this.resync();
+    }
     await this.#retryParked();
     // The admin who started a new epoch seals the state under it, for those who just joined.
-    // This member's own op: the peers (a relay) hear of it now, not at the next resync.
-    if (hex(this.group.log.opAt(this.group.log.length - 1).author) === this.group._me) this.resync();
     if (this.group.log.epoch > this.#snapshotEpoch && this.#startedNewestEpoch() && this.#held.size > 0) {
       if (this.#mayAutoSnapshot()) await this.snapshot();
       else this.#snapshotOwed = true;

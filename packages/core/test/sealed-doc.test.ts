@@ -33,6 +33,33 @@ describe('SealedDoc: two peers', () => {
     assert.ok(alice.sealed.envelopes().length <= 3, `${alice.sealed.envelopes().length} envelopes for 200 keystrokes`);
   });
 
+  it('content already in the Y.Doc when it binds is sent, once; later edits go on', async () => {
+    const world = await World.create(['alice', 'bob']);
+    const alice = world.peer('alice');
+    alice.sealed.destroy();
+    const doc = new Y.Doc();
+    doc.getText('t').insert(0, 'written before binding. ');
+    const storage = new MemoryStorage();
+    const sealed = new SealedDoc(doc, { group: alice.group, docId: world.docId, transport: alice.transport, storage, batch: { windowMs: 1 } });
+    await world.settle();
+    assert.equal(world.peer('bob').text(), 'written before binding. ');
+    doc.getText('t').insert(0, 'and after. ');
+    await world.settle();
+    assert.equal(world.peer('bob').text(), 'and after. written before binding. ');
+    await sealed.destroy();
+    // Bound again over a doc filled from its own store's content: nothing is sent twice.
+    const reloaded = new Y.Doc();
+    const first = new SealedDoc(reloaded, { group: alice.group, docId: world.docId, storage });
+    await first.whenLoaded;
+    await first.destroy();
+    const envelopes = (await storage.loadRange(['env'])).length;
+    const again = new SealedDoc(reloaded, { group: alice.group, docId: world.docId, storage, batch: { windowMs: 1 } });
+    await again.whenLoaded;
+    await again.flush();
+    assert.equal((await storage.loadRange(['env'])).length + (await storage.loadRange(['unsent'])).length, envelopes, 'no new envelope for what the store held');
+    await again.destroy();
+  });
+
   it('survives a reload from its store', async () => {
     const world = await World.create(['alice', 'bob']);
     type(world, 'alice', 0, 'kept');

@@ -149,6 +149,30 @@ describe('relay: clients over real WebSockets', () => {
   });
 });
 
+describe('relay: routine actions raise no alarm', () => {
+  it('an admin removing a member from its own device: no error event anywhere, the snapshot it seals is stored', async () => {
+    const relay = await sqliteRelay();
+    try {
+      const team = await Team.create(['alice', 'bob', 'carol']);
+      const [alice, bob, carol] = await connectAll(team, relay.server, ['alice', 'bob', 'carol'], relay.clients);
+      alice!.doc.getText('t').insert(0, 'before. ');
+      await eventually(() => bob!.text() === 'before. ' && carol!.text() === 'before. ');
+      for (let round = 0; round < 3; round++) {
+        await alice!.group.removeMember(identity('carol').memberId);
+        await eventually(() => bob!.group.log.length === alice!.group.log.length, 5000, 'bob learns of the removal');
+        await alice!.group.addMember(identity('carol'), 'writer');
+        await eventually(() => bob!.group.log.length === alice!.group.log.length, 5000, 'and of the re-admission');
+      }
+      // The admin's automatic snapshots after each epoch change were accepted.
+      await eventually(async () => (await relay.store.envelopesAfter(team.groupId, DOC_ID, 0, 100)).filter((e) => readEnvelopeHeader(e.bytes).kind === 'snapshot').length >= 6, 5000, 'the snapshots are stored');
+      assert.deepEqual(alice!.errors, []);
+      assert.deepEqual(bob!.errors, []);
+    } finally {
+      await relay.done();
+    }
+  });
+});
+
 describe('relay: hostile input', () => {
   it('is refused with an error frame or a closed connection; nothing is stored; other clients are unaffected', async () => {
     const relay = await sqliteRelay({ limits: { maxFrameBytes: 64 * 1024 } });
