@@ -153,6 +153,8 @@ export class SealedDoc {
   // The snapshot held that covers most, and what it covers: sent instead of those envelopes.
   #bestSnapshot: { id: string; covers: SeqRanges; size: number } | undefined;
   readonly #unsent = new Set<string>();
+  // This member's envelopes sent to a peer that acknowledges (a relay) and not acknowledged yet.
+  readonly #unacked = new Set<string>();
   #synced = false;
   #syncedOnce = false;
   // An automatic snapshot that waited for the first resync.
@@ -239,6 +241,11 @@ export class SealedDoc {
     if (t) {
       this.#unsubscribe.push(t.events.on('message', ({ from, data }) => this.#background(this.#ready.then(() => this.#receive(from, data)))));
       this.#unsubscribe.push(t.events.on('error', ({ error }) => this.events.emit('error', { error })));
+      this.#unsubscribe.push(
+        t.events.on('acknowledged', ({ author, seq }) => {
+          if (this.#unacked.delete(`${author}:${seq}`)) this.#pendingChanged();
+        }),
+      );
       this.#unsubscribe.push(
         t.events.on('peer', ({ peer, present }) => {
           if (!present) return;
@@ -511,11 +518,12 @@ export class SealedDoc {
 
   /**
    * This member's edits that wait to be sent: envelopes sealed while offline (or while the log
-   * might be behind) and edits that could not be sealed yet. Edits still in the batching
-   * window (a few milliseconds) are not counted. A `pending` event reports each change.
+   * might be behind), edits that could not be sealed yet, and, through a relay, envelopes sent
+   * but not yet acknowledged as stored. Edits still in the batching window (a few
+   * milliseconds) are not counted. A `pending` event reports each change.
    */
   get pending(): number {
-    return this.#unsent.size + this.#heldBack.length;
+    return this.#unsent.size + this.#heldBack.length + this.#unacked.size;
   }
 
   #pendingChanged(): void {
@@ -636,7 +644,7 @@ export class SealedDoc {
       this.#unsent.add(id);
       this.#pendingChanged();
     } else {
-      this.#broadcast({ type: 'envelope', envelope: bytes });
+      this.#sendOwn(id, bytes);
       if (kind === 'update') this.#countTowardsSnapshot(1);
       else {
         const snapshot = decodeSnapshot(plaintext);
@@ -687,7 +695,7 @@ export class SealedDoc {
           { op: 'save', key: this.#key('env', held.header), data: held.bytes },
           { op: 'remove', key: this.#key('unsent', held.header) },
         ]);
-        this.#broadcast({ type: 'envelope', envelope: held.bytes });
+        this.#sendOwn(id, held.bytes);
         if (held.header.kind === 'snapshot') await this.#attestCovers(held.header.seq, decodeSnapshot((await openEnvelope(held.bytes, this.#ownContext())).plaintext));
         continue;
       }
@@ -765,6 +773,15 @@ export class SealedDoc {
     const body = { groupId: this.group.groupId, docId: this.docId, author: this.group.identity.memberId, seq, authors: snapshot.covers };
     const signature = await signMessage(this.group.identity, COVERS_CONTEXT, coversSignedBytes(body));
     this.#broadcast({ type: 'covers', ...body, signature });
+  }
+
+  /** Sends one of this member's envelopes; through a transport that acknowledges, it is pending until acknowledged. */
+  #sendOwn(id: string, bytes: Uint8Array, to?: PeerId): void {
+    if (this.#transport?.acknowledges && this.#transport.status === 'online' && !this.#unacked.has(id)) {
+      this.#unacked.add(id);
+      this.#pendingChanged();
+    }
+    this.#broadcast({ type: 'envelope', envelope: bytes }, to);
   }
 
   #broadcast(message: WireMessage, to?: PeerId): void {
@@ -851,7 +868,14 @@ export class SealedDoc {
     const skip = best && !theirs.has(...splitId(best.id)) ? best.covers : undefined;
     for (const [id, held] of this.#held) {
       const [author, seq] = splitId(id);
-      if (!this.#unsent.has(id) && !theirs.has(author, seq) && !skip?.has(author, seq)) this.#broadcast({ type: 'envelope', envelope: held.bytes }, from);
+      if (this.#unsent.has(id)) continue;
+      // The relay holds it: stored, whether or not its acknowledgement came.
+      if (theirs.has(author, seq)) {
+        if (from === RELAY_PEER && this.#unacked.delete(id)) this.#pendingChanged();
+      } else if (!skip?.has(author, seq)) {
+        if (author === this.group._me) this.#sendOwn(id, held.bytes, from);
+        else this.#broadcast({ type: 'envelope', envelope: held.bytes }, from);
+      }
     }
     // A request gets our own summary back, so that they send what we lack and learn our log
     // length; an answer ends the exchange.

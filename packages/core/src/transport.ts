@@ -26,6 +26,11 @@ export interface TransportEvents extends Record<string, unknown> {
   status: { status: TransportStatus };
   /** Something the other side refused or that failed on the way (a relay's error), to report. */
   error: { error: Error };
+  /**
+   * An envelope sent through this transport was stored by the other side (a relay's ack): its
+   * author (hex member id) and sequence number. Only a transport that `acknowledges` emits it.
+   */
+  acknowledged: { author: string; seq: number };
 }
 
 /** Why a transport refused a call. */
@@ -49,6 +54,8 @@ export interface Transport {
   readonly status: TransportStatus;
   /** Largest message `send` accepts, in bytes. */
   readonly maxMessageBytes: number;
+  /** Whether the other side acknowledges the envelopes it stores (`acknowledged` events): a relay does, peers do not. */
+  readonly acknowledges?: boolean;
   /** Events: message, peer, status. */
   readonly events: Pick<Emitter<TransportEvents>, 'on'>;
   /** Goes online; resolves once it is. */

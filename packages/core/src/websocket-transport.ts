@@ -51,6 +51,12 @@ export interface WebSocketTransportOptions {
   cursors?: Storage;
   /** Reconnection delays: doubling from `minMs` (default 250) to `maxMs` (default 30 s), each with jitter. */
   backoff?: { minMs?: number; maxMs?: number };
+  /**
+   * Heartbeats: with nothing from the relay for `intervalMs` (default 5 s) a `ping` goes, and a
+   * link silent for `timeoutMs` (default 15 s) is taken as lost (a half-open socket): status
+   * leaves `online` and the transport reconnects.
+   */
+  heartbeat?: { intervalMs?: number; timeoutMs?: number };
 }
 
 /** What a WebSocketTransport reports besides what every transport does. */
@@ -68,6 +74,8 @@ const OPEN = 1;
 
 export class WebSocketTransport implements Transport {
   readonly peerId: PeerId;
+  /** The relay acknowledges what it stored (`acknowledged` events). */
+  readonly acknowledges = true;
   readonly events = new Emitter<WebSocketTransportEvents>();
   readonly #options: WebSocketTransportOptions;
   readonly #WebSocket: new (url: string) => WebSocketLike;
@@ -90,6 +98,10 @@ export class WebSocketTransport implements Transport {
   #online: Promise<void> | undefined;
   #inbound: Promise<void> = Promise.resolve();
   #resolveOnline: (() => void) | undefined;
+  // Pushes on the current socket not acknowledged yet, by ref: their envelope's author and seq.
+  #pushes = new Map<number, { author: string; seq: number }>();
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #lastHeard = 0;
 
   constructor(options: WebSocketTransportOptions) {
     this.#options = options;
@@ -149,8 +161,12 @@ export class WebSocketTransport implements Transport {
       .then(async () => {
         if (message.type === 'have') await this.#subscribe(socket, message.groupId, message.docId);
         if (socket !== this.#socket || socket.readyState !== OPEN) return; // lost meanwhile: the next resync sends again
-        if (message.type === 'envelope' && isStoredKind(message.envelope)) socket.send(encodeWire({ type: 'push', ref: ++this.#nextRef, envelope: message.envelope }));
-        else socket.send(data.slice());
+        const stored = message.type === 'envelope' ? storedHeader(message.envelope) : undefined;
+        if (message.type === 'envelope' && stored) {
+          const ref = ++this.#nextRef;
+          this.#pushes.set(ref, stored);
+          socket.send(encodeWire({ type: 'push', ref, envelope: message.envelope }));
+        } else socket.send(data.slice());
       })
       .catch((error: unknown) => this.events.emit('error', { error: error instanceof Error ? error : new Error(String(error)) }));
   }
@@ -207,6 +223,7 @@ export class WebSocketTransport implements Transport {
     this.#socket = socket;
     socket.onmessage = ({ data }) => {
       if (socket !== this.#socket) return;
+      this.#lastHeard = Date.now();
       const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : undefined;
       if (bytes) void this.#receive(socket, bytes);
     };
@@ -231,8 +248,38 @@ export class WebSocketTransport implements Transport {
     }, delay);
   }
 
+  /**
+   * While online: a `ping` when the relay has said nothing for a while, and the socket dropped
+   * (then reconnected) when it has said nothing for too long.
+   */
+  #startHeartbeat(socket: WebSocketLike): void {
+    const interval = this.#options.heartbeat?.intervalMs ?? 5000;
+    const timeout = this.#options.heartbeat?.timeoutMs ?? 15_000;
+    let nonce = 0;
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = setInterval(
+      () => {
+        if (socket !== this.#socket) return clearInterval(this.#heartbeat);
+        const silent = Date.now() - this.#lastHeard;
+        if (silent >= timeout) {
+          // Half-open: its close handshake may never finish, so it is given up on now.
+          this.#socket = undefined;
+          socket.close(4000, 'heartbeat timeout');
+          this.events.emit('error', { error: new TransportError('closed', `the relay said nothing for ${Math.round(silent / 1000)} s: reconnecting`) });
+          this.#lost();
+          if (this.#wanted) this.#scheduleRetry();
+          else this.#setStatus('offline');
+        } else if (silent >= interval && socket.readyState === OPEN) socket.send(encodeWire({ type: 'ping', nonce: ++nonce >>> 0 }));
+      },
+      Math.max(10, Math.min(interval, timeout) / 2),
+    );
+  }
+
   /** The socket is gone: the relay is no longer a peer, subscriptions must be made again. */
   #lost(): void {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    this.#pushes = new Map();
     this.#subscribed = new Set();
     for (const { reject } of this.#waiting.values()) reject(new TransportError('offline', 'the connection to the relay was lost'));
     this.#waiting.clear();
@@ -266,6 +313,7 @@ export class WebSocketTransport implements Transport {
       }
       case 'welcome':
         this.#attempt = 0;
+        this.#startHeartbeat(socket);
         for (const groupId of this.#watches.values()) socket.send(encodeWire({ type: 'invite-watch', groupId }));
         this.#setStatus('online');
         this.events.emit('peer', { peer: RELAY_PEER, present: true });
@@ -282,6 +330,7 @@ export class WebSocketTransport implements Transport {
         return;
       }
       case 'error': {
+        this.#pushes.delete(message.ref);
         const error = new RelayError(message.code, message.message, message.ref);
         const waiting = this.#waiting.get(message.ref);
         this.#waiting.delete(message.ref);
@@ -289,7 +338,18 @@ export class WebSocketTransport implements Transport {
         else this.events.emit('error', { error });
         return;
       }
-      case 'ack':
+      case 'ack': {
+        const push = this.#pushes.get(message.ref);
+        if (push) {
+          this.#pushes.delete(message.ref);
+          this.events.emit('acknowledged', push);
+          return;
+        }
+        const waiting = this.#waiting.get(message.ref);
+        this.#waiting.delete(message.ref);
+        waiting?.resolve(message);
+        return;
+      }
       case 'invite-state':
       case 'groups': {
         const waiting = this.#waiting.get(message.ref);
@@ -329,11 +389,13 @@ export class WebSocketTransport implements Transport {
   }
 }
 
-/** Whether an envelope is one the relay stores (an update or a snapshot), not awareness. */
-function isStoredKind(envelope: Uint8Array): boolean {
+/** The author (hex) and sequence number of an envelope the relay stores (an update or a snapshot); undefined for awareness. */
+function storedHeader(envelope: Uint8Array): { author: string; seq: number } | undefined {
   try {
-    return readEnvelopeHeader(envelope).kind !== 'awareness';
+    const header = readEnvelopeHeader(envelope);
+    return header.kind === 'awareness' ? undefined : { author: hex(header.author), seq: header.seq };
   } catch {
-    return false; // malformed: sent as it is, for the relay to refuse
+    // Malformed: pushed as it is, for the relay to refuse.
+    return { author: '', seq: -1 };
   }
 }

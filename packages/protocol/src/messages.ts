@@ -71,6 +71,8 @@ export type WireMessage =
   | { type: 'invite-requested'; inviteId: Uint8Array; requester: Uint8Array; request: Uint8Array }
   /** The state of the client's join request (answers `invite-status`). */
   | { type: 'invite-state'; ref: number; inviteId: Uint8Array; state: InviteState }
+  /** The answer to a client's `ping`, with its number: the link is alive both ways. */
+  | { type: 'pong'; nonce: number }
   /** Several messages in one frame (never nested), to be handled in order: fewer frames under load. */
   | { type: 'batch'; messages: WireMessage[] }
   // Client to relay.
@@ -89,7 +91,9 @@ export type WireMessage =
   /** An admin asks for the join requests of its group's open invitations, now and as they come. */
   | { type: 'invite-watch'; groupId: Uint8Array }
   /** An invitee asks where its request stands (answered with `invite-state`). */
-  | { type: 'invite-status'; ref: number; inviteId: Uint8Array };
+  | { type: 'invite-status'; ref: number; inviteId: Uint8Array }
+  /** A heartbeat: the relay answers `pong` with the same number (a half-open link is noticed by its silence). */
+  | { type: 'ping'; nonce: number };
 
 /** Where a join request stands, as the relay sees it. */
 export type InviteState = 'pending' | 'admitted' | 'expired' | 'revoked' | 'unknown';
@@ -111,6 +115,7 @@ export const MESSAGE_TYPES = {
   batch: 23,
   'invite-requested': 24,
   'invite-state': 25,
+  pong: 26,
   hello: 32,
   subscribe: 33,
   unsubscribe: 34,
@@ -122,6 +127,7 @@ export const MESSAGE_TYPES = {
   'invite-request': 40,
   'invite-watch': 41,
   'invite-status': 42,
+  ping: 43,
 } as const satisfies Record<WireMessage['type'], number>;
 
 const NAMES = new Map<number, WireMessage['type']>(Object.entries(MESSAGE_TYPES).map(([name, n]) => [n, name as WireMessage['type']]));
@@ -227,6 +233,9 @@ export function encodeWire(message: WireMessage): Uint8Array {
       return w.bytes(message.groupId).finish();
     case 'invite-status':
       return w.u32(message.ref).bytes(message.inviteId).finish();
+    case 'ping':
+    case 'pong':
+      return w.u32(message.nonce).finish();
   }
 }
 
@@ -332,5 +341,8 @@ function decodeBody(type: WireMessage['type'], r: ByteReader, maxBytes: number):
       return { type, groupId: r.take(ID) };
     case 'invite-status':
       return { type, ref: r.u32(), inviteId: r.take(ID) };
+    case 'ping':
+    case 'pong':
+      return { type, nonce: r.u32() };
   }
 }

@@ -31,6 +31,8 @@ const EXAMPLES: WireMessage[] = [
   { type: 'invite-request', ref: 8, inviteId: id(3), request: new Uint8Array([1, 2]) },
   { type: 'invite-watch', groupId: id(1) },
   { type: 'invite-status', ref: 9, inviteId: id(3) },
+  { type: 'ping', nonce: 4_000_000_000 },
+  { type: 'pong', nonce: 7 },
   { type: 'batch', messages: [{ type: 'ack', ref: 1, cursor: 2 }, { type: 'envelope', envelope: new Uint8Array([5]) }] },
 ];
 

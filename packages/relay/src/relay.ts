@@ -350,6 +350,9 @@ export class Relay {
           const log = await this.#member(client, message.groupId);
           return await this.#sendOps(client, message.groupId, log, message.fromIndex);
         }
+        case 'ping':
+          this.#send(client, { type: 'pong', nonce: message.nonce });
+          return;
         case 'list-groups':
           this.#send(client, { type: 'groups', ref: message.ref, groupIds: await this.#store.groupsOf(client.memberId) });
           return;

@@ -17,6 +17,8 @@ export interface RelayServerOptions extends RelayOptions {
   host?: string;
   /** PEM certificate and key: serve wss:// and https://. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** How often a silent socket is pinged (default 5 s); one that answered nothing since the last ping is dropped. */
+  heartbeatMs?: number;
   /** Other HTTP requests (a demo app's pages); /healthz is the relay's. */
   http?: (request: IncomingMessage, response: ServerResponse) => void;
 }
@@ -32,6 +34,8 @@ export interface RelayServer {
   /** Stops accepting, closes every connection, then resolves. The store stays open. */
   close(): Promise<void>;
 }
+
+const HEARTBEAT_MS = 5000;
 
 /** Starts a relay server; resolves once it listens. */
 export async function startRelay(options: RelayServerOptions): Promise<RelayServer> {
@@ -49,12 +53,20 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
   const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createHttpServer(handler);
   const wss = new WebSocketServer({ server, maxPayload: relay.maxFrameBytes, perMessageDeflate: false });
   wss.on('connection', (socket, request) => {
+    // Not read from (the relay paused it: its queue is full): its silence proves nothing then.
+    let paused = false;
     const connection = relay.accept({
       send: (frame) => socket.send(frame),
       close: (code, reason) => socket.close(code, reason),
       terminate: () => socket.terminate(),
-      pause: () => socket.pause(),
-      resume: () => socket.resume(),
+      pause: () => {
+        paused = true;
+        socket.pause();
+      },
+      resume: () => {
+        paused = false;
+        socket.resume();
+      },
       get bufferedAmount() {
         return socket.bufferedAmount;
       },
@@ -74,7 +86,22 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
       const frame = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       connection.receive(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
     });
-    socket.on('close', () => connection.closed());
+    // A half-open link (no bytes either way) is noticed by its silence: a ping every 5 s, and a
+    // socket that answered nothing (no pong, no frame) since the last one is dropped.
+    let heard = true;
+    const markHeard = () => (heard = true);
+    socket.on('pong', markHeard);
+    socket.on('message', markHeard);
+    const heartbeat = setInterval(() => {
+      if (paused) return;
+      if (!heard) return socket.terminate();
+      heard = false;
+      socket.ping();
+    }, options.heartbeatMs ?? HEARTBEAT_MS);
+    socket.on('close', () => {
+      clearInterval(heartbeat);
+      connection.closed();
+    });
     socket.on('error', () => socket.terminate());
   });
   await relay.ready;

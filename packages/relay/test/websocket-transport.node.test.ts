@@ -2,11 +2,12 @@
 // for bad calls, the relay's refusals as RelayError events, reconnection with backoff and jitter.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, connect as connectTcp, type AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { RELAY_PEER, RelayError, TransportError, WebSocketTransport, type WebSocketLike } from '@sealdoc/core';
 import { encodeWire } from '@sealdoc/protocol';
 import { MemoryRelayStore, startRelay } from '@sealdoc/relay';
-import { eventually, identity } from './clients.js';
+import { eventually, identity, Team } from './clients.js';
 
 const Ws = WebSocket as unknown as new (url: string) => WebSocketLike;
 
@@ -120,6 +121,84 @@ describe('WebSocketTransport (Node, against a relay)', () => {
       await transport.disconnect();
       await server?.close();
       await store.close();
+    }
+  });
+
+  it('a half-open link (socket open, no bytes either way) is noticed by both ends: the client goes back to connecting and reconnects, the relay drops the socket', async () => {
+    const store = new MemoryRelayStore();
+    const server = await startRelay({ store, port: 0, heartbeatMs: 100 });
+    // A proxy that can go silent both ways, as a laptop whose Wi-Fi dropped.
+    let frozen = false;
+    const proxy = createServer((client) => {
+      const upstream = connectTcp(server.port, '127.0.0.1');
+      client.on('data', (d) => !frozen && upstream.write(d));
+      upstream.on('data', (d) => !frozen && client.write(d));
+      // Frozen, not even a close gets through (a half-open link); it does once the link is back.
+      const end = () => {
+        if (!frozen) return void (client.destroy(), upstream.destroy());
+        const later = setInterval(() => !frozen && (clearInterval(later), client.destroy(), upstream.destroy()), 20);
+      };
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
+    const port = (proxy.address() as AddressInfo).port;
+    const transport = new WebSocketTransport({ url: `ws://127.0.0.1:${port}`, identity: identity('alice'), WebSocket: Ws, backoff: { minMs: 20, maxMs: 100 }, heartbeat: { intervalMs: 100, timeoutMs: 400 } });
+    const statuses: string[] = [];
+    transport.events.on('status', ({ status }) => statuses.push(status));
+    const errors: string[] = [];
+    transport.events.on('error', ({ error }) => errors.push((error as TransportError).code));
+    try {
+      await transport.connect();
+      await eventually(() => server.relay.stats.connections === 1, 2000, 'connected');
+      // Idle but alive: pings keep it up.
+      await new Promise((r) => setTimeout(r, 600));
+      assert.equal(transport.status, 'online');
+      frozen = true;
+      const frozeAt = performance.now();
+      await eventually(() => transport.status !== 'online', 2000, 'the client notices');
+      assert.ok(performance.now() - frozeAt < 1000, 'within the timeout (and a heartbeat)');
+      assert.ok(errors.includes('closed'), 'told why');
+      await eventually(() => server.relay.stats.connections === 0, 2000, 'the relay drops the silent socket');
+      frozen = false;
+      await eventually(() => transport.status === 'online', 3000, 'back online once the link is');
+      assert.deepEqual(statuses.slice(0, 3), ['connecting', 'online', 'connecting']);
+    } finally {
+      await transport.disconnect();
+      await server.close();
+      await store.close();
+      proxy.close();
+    }
+  });
+
+  it('pending counts what was sent and not yet acknowledged as stored', async () => {
+    // A store whose writes wait until the test lets them go.
+    let release!: () => void;
+    let gate = new Promise<void>((r) => (release = r));
+    class SlowStore extends MemoryRelayStore {
+      override async putEnvelopes(...args: Parameters<MemoryRelayStore['putEnvelopes']>) {
+        await gate;
+        return super.putEnvelopes(...args);
+      }
+    }
+    const store = new SlowStore();
+    const server = await startRelay({ store, port: 0 });
+    const team = await Team.create(['alice']);
+    const alice = await team.connect('alice', server.url);
+    try {
+      await alice.sealed.whenSynced;
+      const counts: number[] = [];
+      alice.sealed.events.on('pending', ({ count }) => counts.push(count));
+      alice.doc.getText('t').insert(0, 'hello');
+      await alice.sealed.flush();
+      await eventually(() => alice.sealed.pending === 1, 2000, 'sent, not yet stored');
+      release();
+      gate = Promise.resolve();
+      await eventually(() => alice.sealed.pending === 0, 2000, 'acknowledged');
+      assert.deepEqual(counts.slice(-2), [1, 0]);
+    } finally {
+      await alice.close();
+      await server.close();
     }
   });
 });
