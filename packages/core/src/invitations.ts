@@ -75,7 +75,8 @@ export class GroupInvitation {
     this.#off = transport.events.on('invite-requested', (event) => {
       if (hex(event.inviteId) === id) void this.#received(event.requester, event.request);
     });
-    this.#expiryTimer = setTimeout(() => this.events.emit('state', { state: this.state }), Math.max(0, Math.min(invitation.expiresAt - Date.now(), 2 ** 31 - 1)));
+    // A timer may fire a millisecond before the clock reaches the expiry: it is the expiry all the same.
+    this.#expiryTimer = setTimeout(() => this.events.emit('state', { state: this.#revoked ? 'revoked' : 'expired' }), Math.max(0, Math.min(invitation.expiresAt - Date.now(), 2 ** 31 - 1)));
     // Waiting for an expiry does not keep a Node process alive.
     (this.#expiryTimer as { unref?: () => void }).unref?.();
   }

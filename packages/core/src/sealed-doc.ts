@@ -20,6 +20,7 @@ import { applyAwarenessUpdate, encodeAwarenessUpdate, type Awareness } from 'y-p
 import { EnvelopeError, equalBytes, MembershipError, openEnvelope, readEnvelopeHeader, sealEnvelope, signMessage, type EnvelopeHeader, type OpenContext } from '@sealdoc/crypto';
 import { hex, unhex } from './bytes.js';
 import { Emitter } from './events.js';
+import { Parking } from './parking.js';
 import type { Group } from './group.js';
 
 import type { Storage, StorageWrite } from './storage.js';
@@ -85,8 +86,9 @@ export interface SealedDocEvents extends Record<string, unknown> {
 const MERGE_WINDOW = 100;
 // Awareness states older than this are dropped: a replay after the receiver restarted.
 const AWARENESS_MAX_AGE_MS = 60_000;
-// Envelopes waiting for the log to catch up, at most; the oldest is forgotten past it.
+// Envelopes waiting for the log to catch up, at most (and their bytes); the oldest are forgotten past it.
 const MAX_PARKED = 10_000;
+const MAX_PARKED_BYTES = 64 * 1024 * 1024;
 // How far a peer (not the relay) may move this member's sequence counter by claiming to hold its envelopes.
 const MAX_CLAIMED_SEQ_JUMP = 2 ** 20;
 // How long after connecting edits wait for the peers present to report their log.
@@ -144,10 +146,10 @@ export class SealedDoc {
   readonly #windowMs: number;
   readonly #maxBytes: number;
   readonly #held = new Map<string, Held>(); // "author:seq" -> envelope
-  // What this peer holds or has parked: its `have` summary. Parked envelopes count as known so
-  // that two peers who each hold what the other cannot open yet do not ask for it forever.
+  // What this peer holds (or has settled as never readable here): its `have` summary. Parked
+  // envelopes are not in it: an envelope is counted as held only once it was checked.
   readonly #known = new SeqRanges();
-  readonly #parked = new Map<string, Uint8Array>();
+  readonly #parked = new Parking(MAX_PARKED, MAX_PARKED_BYTES);
   #inbox: Inbound[] = [];
   #draining: Promise<void> | undefined;
   // The snapshot held that covers most, and what it covers: sent instead of those envelopes.
@@ -933,7 +935,9 @@ export class SealedDoc {
     const author = hex(header.author);
     const id = `${author}:${header.seq}`;
     const held = this.#held.get(id);
-    if (held && (!this.#unsent.has(id) || equalBytes(held.bytes, bytes))) return;
+    // A copy of what is held: nothing to do. Other bytes under a held id are checked all the
+    // same (below), so that a forgery is reported rather than dropped unseen.
+    if (held && equalBytes(held.bytes, bytes)) return;
     if (from !== undefined && author === this.group._me) {
       // This identity used that sequence number on another device: what this one sealed with
       // it, unsent, is sealed again with a new one, and the other device's envelope applies.
@@ -985,35 +989,39 @@ export class SealedDoc {
     const seen = new Set<string>();
     let parked = false;
     for (const { item, plaintext, error } of opened) {
-      if (this.#held.has(item.id) || seen.has(item.id)) continue; // a copy got here first
+      if (this.#held.has(item.id) || seen.has(item.id)) {
+        // A copy was applied first; another copy that does not check out (a forgery) is reported.
+        if (error && !(error instanceof EnvelopeError && (error.code === 'unknown-epoch' || error.code === 'unknown-head'))) this.#refuse(item, error);
+        continue;
+      }
       if (error instanceof EnvelopeError && error.code === 'unknown-epoch' && this.#neverReadable(item.header)) {
         // Sealed under an epoch before this member joined a since-join group: it holds no key to
         // it and never will. Known, so that peers do not send it again; its content reaches this
         // member through the snapshots sealed since.
         this.#known.add(hex(item.header.author), item.header.seq);
+        this.#parked.drop(item.id);
       } else if (error instanceof EnvelopeError && (error.code === 'unknown-epoch' || error.code === 'unknown-head')) {
-        // The log has not caught up yet: keep it (up to a bound) until it does.
-        if (!this.#parked.has(item.id) && this.#parked.size >= MAX_PARKED) this.#forget(this.#parked.keys().next().value!);
-        this.#parked.set(item.id, item.bytes);
-        this.#known.add(hex(item.header.author), item.header.seq);
+        // The log has not caught up yet: kept (within bounds) until it does; not counted as
+        // held, so that a copy, or the real one behind a forgery, still comes.
+        this.#parked.park(item.id, item.bytes);
         parked = true;
       } else if (!plaintext) this.#refuse(item, error);
-      else if (item.header.kind !== 'snapshot') accepted.push({ item, update: plaintext });
       else {
+        let snapshot: SnapshotPayload | undefined;
         try {
-          const snapshot = decodeSnapshot(plaintext);
-          accepted.push({ item, update: snapshot.state, snapshot });
+          snapshot = item.header.kind === 'snapshot' ? decodeSnapshot(plaintext) : undefined;
         } catch (e) {
           this.#refuse(item, e);
           continue;
         }
+        accepted.push(snapshot ? { item, update: snapshot.state, snapshot } : { item, update: plaintext });
+        seen.add(item.id);
       }
-      seen.add(item.id);
     }
     const toStore = accepted.filter(({ item }) => item.store);
     await this.#store(toStore.map(({ item }) => ({ op: 'save', key: this.#key('env', item.header), data: item.bytes })));
     for (const { item } of accepted) {
-      this.#parked.delete(item.id);
+      this.#parked.drop(item.id);
       this.#hold(item.bytes);
     }
     Y.transact(
@@ -1047,17 +1055,11 @@ export class SealedDoc {
     return log.history === 'since-join' && header.epoch <= log.epoch && log.indexOf(header.head) !== undefined && !log.wasMemberAt(this.group.identity.memberId, header.epoch);
   }
 
-  /** Reports a peer's envelope that was refused; a parked copy of it is dropped. */
+  /** Reports a peer's envelope that was refused; if it was parked (a forgery waiting for the log), it waits no more. */
   #refuse(item: Inbound, error: unknown): void {
-    // A parked copy that now fails (a forgery waiting for the log) must not keep the real one out.
-    if (this.#parked.has(item.id)) this.#forget(item.id);
+    this.#parked.drop(item.id, item.bytes);
     if (error instanceof EnvelopeError || error instanceof WireError) this.events.emit('error', { error, ...(item.from ? { from: item.from } : {}) });
     else throw error;
-  }
-
-  #forget(id: string): void {
-    this.#parked.delete(id);
-    if (!this.#held.has(id)) this.#known.delete(...splitId(id));
   }
 
   /**
@@ -1081,7 +1083,7 @@ export class SealedDoc {
 
   /** Tries again what waited for the log. */
   async #retryParked(): Promise<void> {
-    await Promise.all([...this.#parked.values()].map((bytes) => this.#receiveEnvelope(bytes)));
+    await Promise.all(this.#parked.all().map((bytes) => this.#receiveEnvelope(bytes)));
   }
 
   async #membershipChanged(): Promise<void> {

@@ -270,6 +270,46 @@ describe('SealedDoc: faults, offline, membership', () => {
   });
 });
 
+describe('parked envelopes cannot censor', () => {
+  it('a forgery parked under an unknown head, before or after the real envelope, neither counts as held nor keeps the real one out', async () => {
+    for (const forgeryFirst of [true, false]) {
+      const world = await World.create(['carol', 'alice', 'bob']);
+      // Carol, the admin, starts a new epoch; Alice hears of it, Bob not yet.
+      await world.change('rotate', '', ['alice']);
+      const alice = world.peer('alice');
+      const bob = world.peer('bob');
+      const doc = new Y.Doc();
+      doc.getText('t').insert(0, 'the real one');
+      const log = alice.group.log;
+      const real = await sealEnvelope({ kind: 'update', groupId: log.groupId, docId: world.docId, epoch: log.epoch, seq: 40, head: log.head, author: alice.identity, keyring: alice.group.keyring, plaintext: Y.encodeStateAsUpdate(doc) });
+      const forged = real.slice();
+      forged[forged.length - 1]! ^= 1; // its signature, which no one can check before the log arrives
+      const mallory = world.hub.transport('mallory');
+      await mallory.connect();
+      const haves: Uint8Array[][] = [];
+      mallory.events.on('message', ({ data }) => {
+        const m = decodeWire(data);
+        if (m.type === 'have') haves.push(m.authors.filter(([a]) => toHex(a) === toHex(alice.identity.memberId)).flatMap(([, r]) => r.map(([s, e]) => Uint8Array.of(s, e))));
+      });
+      const errors: string[] = [];
+      bob.sealed.events.on('error', ({ error }) => errors.push((error as { code?: string }).code ?? error.name));
+      for (const bytes of forgeryFirst ? [forged, real] : [real, forged]) mallory.send(encodeWire({ type: 'envelope', envelope: bytes }), 'bob');
+      await world.hub.flush();
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(bob.text(), '', 'nothing applies before the log');
+      // Bob's summary does not claim the parked envelope.
+      bob.sealed.resync();
+      await world.hub.flush();
+      await new Promise((r) => setTimeout(r, 20));
+      assert.ok(haves.length > 0 && haves.every((ranges) => !ranges.some((r) => r[0]! <= 40 && 40 <= r[1]!)), 'parked is not held');
+      // The log arrives (from Alice's answer to that resync, or here): the real one applies, the forgery is refused.
+      await bob.group.receiveOps(alice.group.log.ops(), 0);
+      await eventually(() => bob.text() === 'the real one', 2000);
+      assert.deepEqual(errors, ['bad-signature'], `forgery first: ${forgeryFirst}`);
+    }
+  });
+});
+
 describe('snapshots', () => {
   it('a member who joins a since-join group reads the document from the snapshot its admin sealed', async () => {
     const world = await World.create(['alice', 'bob'], { history: 'since-join' });
