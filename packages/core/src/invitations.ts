@@ -75,8 +75,7 @@ export class GroupInvitation {
     this.#off = transport.events.on('invite-requested', (event) => {
       if (hex(event.inviteId) === id) void this.#received(event.requester, event.request);
     });
-    // A timer may fire a millisecond before the clock reaches the expiry: it is the expiry all the same.
-    this.#expiryTimer = setTimeout(() => this.events.emit('state', { state: this.#revoked ? 'revoked' : 'expired' }), Math.max(0, Math.min(invitation.expiresAt - Date.now(), 2 ** 31 - 1)));
+    this.#armExpiry();
     // Waiting for an expiry does not keep a Node process alive.
     (this.#expiryTimer as { unref?: () => void }).unref?.();
   }
@@ -99,6 +98,16 @@ export class GroupInvitation {
     const created = new GroupInvitation(group, transport, invitation, options.baseUrl.split('#')[0]!);
     transport.watchInvitations(group.groupId);
     return created;
+  }
+
+  /**
+   * Tells the expiry when it comes. A timer may fire a millisecond before the clock reaches it
+   * (it is the expiry all the same); one longer than a timer can wait (about 24.8 days) is armed again.
+   */
+  #armExpiry(): void {
+    const left = this.invitation.expiresAt - Date.now();
+    const longest = 2 ** 31 - 1;
+    this.#expiryTimer = setTimeout(() => (left > longest ? this.#armExpiry() : this.events.emit('state', { state: this.#revoked ? 'revoked' : 'expired' })), Math.max(0, Math.min(left, longest)));
   }
 
   /** The link to hand the invitee (over a channel you trust: whoever holds it may ask to join). */
