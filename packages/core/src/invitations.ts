@@ -76,8 +76,6 @@ export class GroupInvitation {
       if (hex(event.inviteId) === id) void this.#received(event.requester, event.request);
     });
     this.#armExpiry();
-    // Waiting for an expiry does not keep a Node process alive.
-    (this.#expiryTimer as { unref?: () => void }).unref?.();
   }
 
   /**
@@ -108,6 +106,8 @@ export class GroupInvitation {
     const left = this.invitation.expiresAt - Date.now();
     const longest = 2 ** 31 - 1;
     this.#expiryTimer = setTimeout(() => (left > longest ? this.#armExpiry() : this.events.emit('state', { state: this.#revoked ? 'revoked' : 'expired' })), Math.max(0, Math.min(left, longest)));
+    // Waiting for an expiry does not keep a Node process alive.
+    (this.#expiryTimer as { unref?: () => void }).unref?.();
   }
 
   /** The link to hand the invitee (over a channel you trust: whoever holds it may ask to join). */
