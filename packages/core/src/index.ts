@@ -39,6 +39,7 @@ export { DeviceKey, AtRestError, type AtRestErrorCode, type DeviceKeyOptions } f
 export { saveIdentity, loadIdentity, forgetIdentity } from './identity-store.js';
 export { Group, type GroupEvents } from './group.js';
 export { SealedDoc, type SealedDocOptions, type SealedDocEvents, type BatchOptions } from './sealed-doc.js';
+export { SyncError, type SyncErrorCode } from './sync-error.js';
 export { encodeSnapshot, decodeSnapshot, type SnapshotPayload } from './wire.js';
 export {
   GroupInvitation,

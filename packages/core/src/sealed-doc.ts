@@ -16,11 +16,13 @@
  * @module
  */
 import * as Y from 'yjs';
-import { applyAwarenessUpdate, encodeAwarenessUpdate, type Awareness } from 'y-protocols/awareness';
+import { applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates, type Awareness } from 'y-protocols/awareness';
 import { EnvelopeError, equalBytes, MembershipError, openEnvelope, readEnvelopeHeader, sealEnvelope, signMessage, type EnvelopeHeader, type OpenContext } from '@sealdoc/crypto';
 import { hex, unhex } from './bytes.js';
 import { Emitter } from './events.js';
 import { Parking } from './parking.js';
+import { PresenceOwners } from './presence.js';
+import { SyncError } from './sync-error.js';
 import type { Group } from './group.js';
 
 import type { Storage, StorageWrite } from './storage.js';
@@ -183,6 +185,8 @@ export class SealedDoc {
   readonly #awareness: Awareness | undefined;
   // This peer's awareness counter (µs since 1970, strictly increasing), and the last seen per author.
   #awarenessCounter = 0;
+  // With awareness: who may speak for each Yjs client in presence.
+  #owners: PresenceOwners | undefined;
   readonly #awarenessSeen = new Map<string, number>();
   readonly #snapshotEvery: number;
   #sinceSnapshot = 0;
@@ -232,6 +236,8 @@ export class SealedDoc {
 
     const awareness = this.#awareness;
     if (awareness) {
+      this.#owners = new PresenceOwners();
+      for (const client of new Set([awareness.clientID, doc.clientID])) this.#owners.bindFromDoc(client, this.group._me);
       const onAwareness = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
         if (origin !== this && [...added, ...updated, ...removed].includes(awareness.clientID)) this.#background(this.#sendAwareness());
       };
@@ -403,6 +409,7 @@ export class SealedDoc {
     try {
       const local = decodeLocalState(await key.open(sealed, this.#localKey().join('/')));
       this.#noteLoaded(local.state, true);
+      for (const [client, author] of local.owners ?? []) this.#owners?.bindFromDoc(client, hex(author));
       Y.applyUpdateV2(this.doc, local.state, this);
       const applied = new SeqRanges();
       for (const [author, ranges] of local.applied) for (const [s, e] of ranges) applied.addRange(hex(author), s, e);
@@ -459,6 +466,7 @@ export class SealedDoc {
     const plaintext = encodeLocalState({
       applied: applied.entries().map(([a, r]) => [unhex(a), [...r]]),
       ...(best ? { best: { author: unhex(bestAuthor), seq: bestSeq, covers: best.covers.entries().map(([a, r]) => [unhex(a), [...r]]) } } : {}),
+      ...(this.#owners ? { owners: this.#owners.fromDoc().map(([client, author]) => [client, unhex(author)] as [number, Uint8Array]) } : {}),
       // The V2 encoding: half the size of V1 for this kind of text, and quicker to apply.
       state: Y.encodeStateAsUpdateV2(this.doc),
     });
@@ -915,7 +923,14 @@ export class SealedDoc {
       const { plaintext } = await openEnvelope(bytes, this.group.log.envelopeContext(this.group.keyring, { docId: this.docId, kinds: ['awareness'] }));
       if (header.seq <= (this.#awarenessSeen.get(author) ?? 0)) return;
       this.#awarenessSeen.set(author, header.seq);
-      applyAwarenessUpdate(awareness, plaintext, this);
+      // Only for the clients this member may speak for: its own edits' clients, or new ones.
+      const { allowed, refused } = this.#owners!.filter(plaintext, author);
+      if (refused.length > 0)
+        this.events.emit('error', {
+          error: new SyncError('spoofed-presence', `a member sent presence for ${refused.length} Yjs client(s) that belong to other members; it was dropped`, { member: author }),
+          ...(from ? { from } : {}),
+        });
+      if (allowed) applyAwarenessUpdate(awareness, allowed, this);
     } catch (error) {
       if (error instanceof EnvelopeError) this.events.emit('error', { error, ...(from ? { from } : {}) });
       else throw error;
@@ -1031,6 +1046,7 @@ export class SealedDoc {
           // A member's plaintext that is no Yjs update is refused on its own; the rest applies.
           try {
             if (!item.store) this.#noteLoaded(update);
+            if (!snapshot) this.#bindClients(update, hex(item.header.author));
             Y.applyUpdate(this.doc, update, this);
           } catch {
             this.#refuse(item, new WireError('malformed', 'the envelope opened but holds no valid Yjs update'));
@@ -1053,6 +1069,19 @@ export class SealedDoc {
   #neverReadable(header: EnvelopeHeader): boolean {
     const log = this.group.log;
     return log.history === 'since-join' && header.epoch <= log.epoch && log.indexOf(header.head) !== undefined && !log.wasMemberAt(this.group.identity.memberId, header.epoch);
+  }
+
+  /**
+   * With awareness: the Yjs clients whose edits an update carries belong to its envelope's
+   * author (a snapshot's author speaks for everyone's edits, so it binds nothing); a presence
+   * that claimed one of them before is removed.
+   */
+  #bindClients(update: Uint8Array, author: string): void {
+    const owners = this.#owners;
+    if (!owners) return;
+    for (const client of Y.parseUpdateMeta(update).from.keys()) {
+      if (owners.bindFromDoc(client, author) !== undefined) removeAwarenessStates(this.#awareness!, [client], this);
+    }
   }
 
   /** Reports a peer's envelope that was refused; if it was parked (a forgery waiting for the log), it waits no more. */

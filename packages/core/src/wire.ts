@@ -35,24 +35,34 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotPayload {
 export interface LocalState {
   applied: AuthorRanges;
   best?: { author: Uint8Array; seq: number; covers: AuthorRanges };
+  /** Which member's envelopes carry each Yjs client's edits (who may speak for it in presence). */
+  owners?: [client: number, author: Uint8Array][];
   state: Uint8Array;
 }
 
-/** u8 version · applied ranges · u8 has-best · [author 32 · u64 seq · covers] · state. */
+// Version 2 adds the owners of the document's Yjs clients; version 1 is still read.
+const LOCAL_VERSION = 2;
+
+/** u8 version (2) · applied ranges · u8 has-best · [author 32 · u64 seq · covers] · u32 owners · per owner: u32 client · author 32 · state. */
 export function encodeLocalState(local: LocalState): Uint8Array {
-  const w = new ByteWriter().u8(VERSION).ranges(local.applied).u8(local.best ? 1 : 0);
+  const w = new ByteWriter().u8(LOCAL_VERSION).ranges(local.applied).u8(local.best ? 1 : 0);
   if (local.best) w.bytes(local.best.author).u64(local.best.seq).ranges(local.best.covers);
+  const owners = local.owners ?? [];
+  w.u32(owners.length);
+  for (const [client, author] of owners) w.u32(client).bytes(author);
   return w.bytes(local.state).finish();
 }
 
-/** Decodes {@link encodeLocalState}; throws WireError. */
+/** Decodes {@link encodeLocalState} (versions 1 and 2); throws WireError. */
 export function decodeLocalState(bytes: Uint8Array): LocalState {
   const r = new ByteReader(bytes);
   const version = r.u8();
-  if (version !== VERSION) throw new WireError('unsupported-version', `local state version ${version} is not supported`);
+  if (version !== 1 && version !== LOCAL_VERSION) throw new WireError('unsupported-version', `local state version ${version} is not supported`);
   const applied = r.ranges();
   const hasBest = r.u8();
   if (hasBest > 1) throw new WireError('malformed', 'bad flag');
   const best = hasBest ? { author: r.take(32), seq: r.u64(), covers: r.ranges() } : undefined;
-  return { applied, ...(best ? { best } : {}), state: r.rest() };
+  const owners: [number, Uint8Array][] = [];
+  if (version === 2) for (let i = r.count(); i > 0; i--) owners.push([r.u32(), r.take(32)]);
+  return { applied, ...(best ? { best } : {}), ...(owners.length ? { owners } : {}), state: r.rest() };
 }

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as Y from 'yjs';
-import { Awareness } from 'y-protocols/awareness';
+import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { EnvelopeError, Keyring, MembershipLog, readEnvelopeHeader, sealEnvelope } from '@sealdoc/crypto';
-import { encodeSnapshot, Group, MemoryStorage, SealedDoc, StorageError, type StorageWrite } from '@sealdoc/core';
+import { encodeSnapshot, Group, MemoryStorage, SealedDoc, StorageError, SyncError, type StorageWrite } from '@sealdoc/core';
 import { decodeWire, encodeWire } from '@sealdoc/protocol';
 import { World, eventually, identity, toHex } from './helpers.js';
 
@@ -531,6 +531,45 @@ describe('sealed awareness', () => {
     for (const e of extra) e.destroy();
     aliceAwareness.destroy();
     bobAwareness.destroy();
+  });
+  it('presence cannot be spoofed: a member’s presence for another member’s Yjs client is dropped and reported, and cannot clear it', async () => {
+    const world = await World.create(['alice', 'bob', 'mallory'], { awareness: true });
+    const [alice, bob, mallory] = [world.peer('alice'), world.peer('bob'), world.peer('mallory')];
+    alice.doc.getText('t').insert(0, 'Alice typed this.');
+    alice.awareness!.setLocalStateField('user', { name: 'Alice' });
+    await world.settle();
+    const name = () => (bob.awareness!.getStates().get(alice.doc.clientID) as { user?: { name: string } } | undefined)?.user?.name;
+    await eventually(() => name() === 'Alice');
+    const errors: SyncError[] = [];
+    bob.sealed.events.on('error', ({ error }) => error instanceof SyncError && errors.push(error));
+    // Mallory seals presence for Alice's client: a new name, then a removal.
+    const spoof = async (state: Record<string, unknown> | null, seq: number) => {
+      const fake = new Y.Doc();
+      fake.clientID = alice.doc.clientID;
+      const presence = new Awareness(fake);
+      presence.setLocalState(state);
+      if (state === null) presence.meta.get(fake.clientID)!.clock = 1000;
+      else presence.meta.get(fake.clientID)!.clock = 999;
+      const log = mallory.group.log;
+      const envelope = await sealEnvelope({ kind: 'awareness', groupId: log.groupId, docId: world.docId, epoch: log.epoch, seq, head: log.head, author: mallory.identity, keyring: mallory.group.keyring, plaintext: encodeAwarenessUpdate(presence, [fake.clientID]) });
+      presence.destroy();
+      mallory.transport.send(encodeWire({ type: 'envelope', envelope }));
+      await world.hub.flush();
+      await new Promise((r) => setTimeout(r, 30));
+    };
+    await spoof({ user: { name: 'Alice (really Mallory)' } }, Date.now() * 1000 + 1);
+    assert.equal(name(), 'Alice');
+    await spoof(null, Date.now() * 1000 + 2);
+    assert.equal(name(), 'Alice', 'only its owner clears it');
+    assert.equal(errors.length, 2);
+    assert.ok(errors.every((e) => e.code === 'spoofed-presence' && e.member === toHex(mallory.identity.memberId)));
+    // Mallory's own presence still goes through.
+    mallory.awareness!.setLocalStateField('user', { name: 'Mallory' });
+    await eventually(() => (bob.awareness!.getStates().get(mallory.doc.clientID) as { user?: { name: string } } | undefined)?.user?.name === 'Mallory');
+    for (const p of world.peers.values()) {
+      await p.sealed.destroy();
+      p.awareness?.destroy();
+    }
   });
 });
 
