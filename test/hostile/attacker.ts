@@ -6,8 +6,8 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import * as Y from 'yjs';
-import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, rotateEpoch, sealEnvelope, signMessage, unlockEpochSecrets, type Identity } from '@sealdoc/crypto';
-import { decodeWire, encodeWire, HELLO_CONTEXT, type WireMessage } from '@sealdoc/protocol';
+import { createGroup, generateMnemonic, identityFromMnemonic, identityFromSeed, Keyring, MembershipLog, rotateEpoch, sealEnvelope, setMemberRole, signMessage, unlockEpochSecrets, type Identity } from '@sealdoc/crypto';
+import { COVERS_CONTEXT, coversSignedBytes, decodeWire, encodeWire, HELLO_CONTEXT, type SeqRange, type WireMessage } from '@sealdoc/protocol';
 
 import { FLOODS, type Flood } from './floods.js';
 
@@ -63,14 +63,21 @@ class Conn {
   }
 }
 
-/** A group of `admin`'s own, created on the relay through `c`, with its keys. */
-async function ownGroup(c: Conn, admin: Identity) {
-  const ops = [await createGroup(admin)];
+/** A group of `admin`'s own (with `members` as writers and `readers` made up), with its keys; `create` sends its first op. */
+async function makeGroup(admin: Identity, members: Identity[] = [], readers = 0) {
+  const made = Array.from({ length: readers }, () => ({ keys: identityFromSeed(crypto.getRandomValues(new Uint8Array(64))), role: 'reader' as const }));
+  const ops = [await createGroup(admin, { members: [...members.map((keys) => ({ keys, role: 'writer' as const })), ...made] })];
   const log = await MembershipLog.fromOps(ops);
   const keyring = new Keyring();
   await unlockEpochSecrets(log, admin, keyring);
-  c.send({ type: 'ops', groupId: log.groupId, fromIndex: 0, ops });
-  return { log, keyring };
+  return { log, keyring, create: (c: Conn) => c.send({ type: 'ops', groupId: log.groupId, fromIndex: 0, ops }) };
+}
+
+/** A small group of `admin`'s own, created on the relay through `c`. */
+async function ownGroup(c: Conn, admin: Identity) {
+  const group = await makeGroup(admin);
+  group.create(c);
+  return group;
 }
 
 function update(bytes: number): Uint8Array {
@@ -197,6 +204,111 @@ const floods: Record<Flood, (url: string, ready: () => void) => Promise<void>> =
     await forever(async () => {
       for (const [i, s] of sockets.entries()) if (s.destroyed || s.readyState === 'closed') sockets[i] = await open(i >= 1000);
       await sleep(200);
+    });
+  },
+
+  /** Eight identities with 32 connections each: after hello, each sends most of a frame announced as 4 MiB, then stalls. */
+  async 'partial-frames'(url, ready) {
+    const { hostname, port } = new URL(url);
+    const frame = (payload: Uint8Array) => {
+      const header = payload.length < 126 ? Buffer.from([0x82, 0x80 | payload.length]) : Buffer.from([0x82, 0x80 | 126, payload.length >> 8, payload.length & 255]);
+      return Buffer.concat([header, Buffer.alloc(4), payload]); // a zero mask: the payload as it is
+    };
+    const stall = async (who: Identity): Promise<Socket> => {
+      const s = tcpConnect(Number(port), hostname);
+      await new Promise<void>((resolve, reject) => s.once('connect', () => resolve()).once('error', reject));
+      s.on('error', () => undefined);
+      s.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.from(randomId()).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      let buffered = Buffer.alloc(0);
+      const nonce = await new Promise<Uint8Array>((resolve) =>
+        s.on('data', (d: Buffer) => {
+          buffered = Buffer.concat([buffered, d]);
+          const at = buffered.indexOf('\r\n\r\n');
+          if (at < 0 || buffered.length < at + 4 + 2) return;
+          const body = buffered.subarray(at + 4 + 2, at + 4 + 2 + (buffered[at + 4 + 1]! & 0x7f));
+          try {
+            const m = decodeWire(new Uint8Array(body));
+            if (m.type === 'challenge') resolve(m.nonce);
+          } catch {
+            // not whole yet
+          }
+        }),
+      );
+      s.write(frame(encodeWire({ type: 'hello', signingPublicKey: who.signingPublicKey, signature: await signMessage(who, HELLO_CONTEXT, nonce) })));
+      await sleep(50);
+      const big = Buffer.alloc(14);
+      big[0] = 0x82;
+      big[1] = 0x80 | 127;
+      big.writeBigUInt64BE(BigInt(4 * 1024 * 1024), 2);
+      s.write(Buffer.concat([big, Buffer.alloc(4 * 1024 * 1024 - 1, 0x41)]));
+      return s;
+    };
+    const sockets: Socket[] = [];
+    const ids = Array.from({ length: sized(8) }, randomIdentity);
+    for (const who of ids) sockets.push(...(await Promise.all(Array.from({ length: 32 }, () => stall(who)))));
+    ready();
+    await forever(async () => {
+      for (const [i, s] of sockets.entries()) if (s.destroyed) sockets[i] = await stall(ids[i % ids.length]!).catch(() => s);
+      await sleep(500);
+    });
+  },
+
+  /** Snapshots of a document of its own, each followed by a signed covers claiming a quarter of a million ranges (4 MB). */
+  async 'covers-flood'(url, ready) {
+    const me = randomIdentity();
+    let c = await Conn.open(url, me);
+    const { log, keyring } = await ownGroup(c, me);
+    const docId = randomId();
+    for (let seq = 0; seq < 20; seq++) c.send({ type: 'push', ref: seq + 1, envelope: await sealEnvelope({ kind: 'update', groupId: log.groupId, docId, epoch: 0, seq: 2 * seq + 1, head: log.head, author: me, keyring, plaintext: update(10) }) });
+    const claimed: SeqRange[] = Array.from({ length: sized(250_000) }, (_, i) => [2 * i, 2 * i]);
+    ready();
+    let seq = 2 ** 40;
+    await forever(async () => {
+      if (c.closed) c = await Conn.open(url, me).catch(() => c);
+      const snapshot = await sealEnvelope({ kind: 'snapshot', groupId: log.groupId, docId, epoch: 0, seq, head: log.head, author: me, keyring, plaintext: new Uint8Array([1, 0, 0, 0, 0]) });
+      c.send({ type: 'push', ref: 0, envelope: snapshot });
+      const body = { groupId: log.groupId, docId, author: me.memberId, seq, authors: [[me.memberId, claimed]] as [Uint8Array, SeqRange[]][] };
+      c.send({ type: 'covers', ...body, signature: await signMessage(me, COVERS_CONTEXT, coversSignedBytes(body)) });
+      seq++;
+      await sleep(300);
+    });
+  },
+
+  /** A group of its own with 25,000 members (an op of 3.6 MB), then role changes as fast as the relay takes them. */
+  async 'big-group'(url, ready) {
+    const me = randomIdentity();
+    const other = randomIdentity();
+    // Built before connecting: building it keeps this process busy for seconds (no pongs).
+    const { log, keyring, create } = await makeGroup(me, [other], sized(25_000));
+    const c = await Conn.open(url, me);
+    create(c);
+    await sleep(2000);
+    ready();
+    await forever(async () => {
+      for (let k = 0; k < 10 && c.writable; k++) {
+        const op = await setMemberRole(log, { admin: me, keyring }, other.memberId, log.length % 2 === 0 ? 'admin' : 'writer');
+        await log.append(op);
+        c.send({ type: 'ops', groupId: log.groupId, fromIndex: log.length - 1, ops: [op] });
+      }
+      await sleep(20);
+    });
+  },
+
+  /** Ten identities of a 25,000-member group, 31 connections each that never read, asking for its 3.6 MB log again and again. */
+  async 'long-log-readers'(url, ready) {
+    const ids = Array.from({ length: 10 }, randomIdentity);
+    const { log, create } = await makeGroup(ids[0]!, ids.slice(1), sized(25_000));
+    create(await Conn.open(url, ids[0]!));
+    await sleep(3000);
+    // 31 each: the first identity's first connection counts towards its 32.
+    const conns = await Promise.all(ids.flatMap((who) => Array.from({ length: 31 }, () => Conn.open(url, who, false))));
+    ready();
+    await forever(async () => {
+      for (const [i, c] of conns.entries()) {
+        if (c.closed) conns[i] = await Conn.open(url, ids[Math.floor(i / 31)]!, false).catch(() => c);
+        if (conns[i]!.writable) conns[i]!.send({ type: 'fetch-ops', groupId: log.groupId, fromIndex: 0 });
+      }
+      await sleep(1000);
     });
   },
 

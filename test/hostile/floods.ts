@@ -15,7 +15,7 @@ import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, Membershi
 import { decodeWire, encodeWire, HELLO_CONTEXT, type WireMessage } from '@sealdoc/protocol';
 import { startRelayProcess } from '../support/relay-process.js';
 
-export const FLOODS = ['have-flood', 'ops-flood', 'group-churn', 'idle-sockets', 'push-flood'] as const;
+export const FLOODS = ['have-flood', 'ops-flood', 'group-churn', 'idle-sockets', 'push-flood', 'partial-frames', 'covers-flood', 'big-group', 'long-log-readers'] as const;
 export type Flood = (typeof FLOODS)[number];
 
 /** One flood's figures, as `npm run hostile -- --json` prints them. */
@@ -77,7 +77,8 @@ const healthy = (port: number) =>
 /** Runs one flood for `seconds` of honest work and returns its figures. */
 export async function runFlood(flood: Flood, options: { seconds: number; scale?: number }): Promise<FloodResult> {
   const dir = mkdtempSync(join(tmpdir(), 'sealdoc-hostile-'));
-  const relay = await startRelayProcess(['--port', '0', '--db', join(dir, 'relay.sqlite')]);
+  // Retention on for the flood that attacks it.
+  const relay = await startRelayProcess(['--port', '0', '--db', join(dir, 'relay.sqlite'), ...(flood === 'covers-flood' ? ['--retain-snapshots', '0'] : [])]);
   const attacker = spawn(process.execPath, ['--import', 'tsx', ATTACKER, flood, relay.url, String(options.scale ?? 1)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let attackerOutput = '';
   attacker.stderr!.on('data', (c: Buffer) => (attackerOutput += c.toString()));

@@ -20,6 +20,22 @@ import { hex } from './bytes.js';
 import { Emitter } from './events.js';
 import type { Storage } from './storage.js';
 
+/**
+ * The relay a group's membership changes go through (a {@link WebSocketTransport} is one):
+ * an op is appended here only once the relay stored it, so that a refused op (another admin
+ * was first, a cutoff below what the relay accepted) leaves this log as the relay's.
+ */
+export interface GroupRelay {
+  commitOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[]): Promise<void>;
+  /** The highest sequence number the relay holds of a member (null: none). */
+  highestSeq(groupId: Uint8Array, memberId: Uint8Array): Promise<number | null>;
+}
+
+// A removal through a relay records a cutoff this far past the highest sequence number the
+// relay held a moment before: the member may push meanwhile (a minute at the rate one identity
+// may send), and the relay accepts nothing new from it once it is removed, whatever the cutoff.
+const CUTOFF_MARGIN = 65_536;
+
 /** What a {@link Group} reports. */
 export interface GroupEvents extends Record<string, unknown> {
   /** The log grew: new members, roles or epochs. */
@@ -47,6 +63,8 @@ export class Group {
   #usedElsewhere = -1;
   // The highest sequence number seen from each author (hex), for removal cutoffs.
   readonly #highestSeen = new Map<string, number>();
+  /** The relay membership changes go through, when there is one (see {@link GroupRelay}). */
+  relay: GroupRelay | undefined;
 
   constructor(options: { identity: Identity; log: MembershipLog; keyring: Keyring; storage?: Storage }) {
     this.identity = options.identity;
@@ -208,13 +226,26 @@ export class Group {
    * removal (`cutoff-too-low`): sync, then try again.
    */
   async removeMember(memberId: Uint8Array): Promise<void> {
-    await this.#append(await removeMember(this.log, this.#by(), memberId, this.#highestSeen.get(hex(memberId)) ?? null));
+    await this.#append(await removeMember(this.log, this.#by(), memberId, await this.#cutoff(memberId)));
   }
 
   /** Admin: changes a member's role; a demotion to reader records a cutoff as a removal does. */
   async setRole(memberId: Uint8Array, role: MemberRole): Promise<void> {
-    const cutoff = role === 'reader' ? (this.#highestSeen.get(hex(memberId)) ?? null) : undefined;
+    const cutoff = role === 'reader' ? await this.#cutoff(memberId) : undefined;
     await this.#append(await setMemberRole(this.log, this.#by(), memberId, role, cutoff));
+  }
+
+  /**
+   * A removal's cutoff: the highest sequence number of the member seen here, or, through a
+   * relay, past what the relay holds of it (in documents not open here too), with a margin for
+   * what it pushes meanwhile, so that a writer that keeps pushing cannot stay ahead of it.
+   */
+  async #cutoff(memberId: Uint8Array): Promise<number | null> {
+    const seen = this.#highestSeen.get(hex(memberId)) ?? null;
+    if (!this.relay) return seen;
+    const held = await this.relay.highestSeq(this.groupId, memberId);
+    const highest = Math.max(seen ?? -1, held ?? -1);
+    return highest < 0 ? null : Math.min(Number.MAX_SAFE_INTEGER, highest + CUTOFF_MARGIN);
   }
 
   /** Admin: starts a new epoch with a fresh secret for the same members (a scheduled rotation). */
@@ -227,6 +258,13 @@ export class Group {
   }
 
   async #append(op: Uint8Array): Promise<void> {
+    // Through a relay, stored there first: a refused op leaves this log as the relay's. A
+    // group the relay has not heard of yet goes with its whole log.
+    if (this.relay)
+      await this.relay.commitOps(this.groupId, this.log.length, [op]).catch((error: unknown) => {
+        if ((error as { code?: string }).code !== 'unknown-group') throw error;
+        return this.relay!.commitOps(this.groupId, 0, [...this.log.ops(), op]);
+      });
     await this.log.append(op);
     await this.refresh();
   }

@@ -37,7 +37,7 @@ export { BroadcastTransport, type BroadcastTransportOptions } from './broadcast-
 export { WebSocketTransport, RelayError, RELAY_PEER, type WebSocketTransportOptions, type WebSocketTransportEvents, type WebSocketLike, type RelayAnswer } from './websocket-transport.js';
 export { DeviceKey, AtRestError, type AtRestErrorCode, type DeviceKeyOptions } from './device-key.js';
 export { saveIdentity, loadIdentity, forgetIdentity } from './identity-store.js';
-export { Group, type GroupEvents } from './group.js';
+export { Group, type GroupEvents, type GroupRelay } from './group.js';
 export { SealedDoc, type SealedDocOptions, type SealedDocEvents, type BatchOptions } from './sealed-doc.js';
 export { SyncError, type SyncErrorCode } from './sync-error.js';
 export { encodeSnapshot, decodeSnapshot, type SnapshotPayload } from './wire.js';

@@ -300,7 +300,8 @@ export class JoinByInvitation {
       const off = transport.events.on('message', ({ from, data }) => {
         if (from !== RELAY_PEER) return;
         const message = decodeWire(data);
-        if (message.type !== 'ops' || hex(message.groupId) !== hex(groupId) || message.fromIndex !== (gathered?.length ?? 0)) return;
+        // Pages of the log, each from where it starts (possibly before what is gathered: checked against it).
+        if (message.type !== 'ops' || hex(message.groupId) !== hex(groupId) || (gathered ? message.fromIndex > gathered.length : message.fromIndex !== 0)) return;
         const next = gathered ? gathered.sync(message.ops, message.fromIndex).then(() => gathered!) : MembershipLog.fromOps(message.ops);
         void next.then(
           (l) => {

@@ -458,9 +458,7 @@ export class SealedDoc {
       return;
     }
     this.#localDirty = false;
-    const applied = new SeqRanges();
-    for (const [author, ranges] of this.#covered.entries()) for (const [s, e] of ranges) applied.addRange(author, s, e);
-    for (const id of this.#held.keys()) applied.add(...splitId(id));
+    const applied = this.#appliedRanges();
     const best = this.#bestSnapshot;
     const [bestAuthor, bestSeq] = best ? splitId(best.id) : ['', 0];
     const plaintext = encodeLocalState({
@@ -504,9 +502,7 @@ export class SealedDoc {
     const group = this.group;
     if (!this.#readyToSeal()) return;
     // Everything applied: what is held, and what earlier snapshots (and the local state) cover.
-    const covered = new SeqRanges();
-    for (const [author, ranges] of this.#covered.entries()) for (const [s, e] of ranges) covered.addRange(author, s, e);
-    for (const { header } of this.#held.values()) covered.add(hex(header.author), header.seq);
+    const covered = this.#appliedRanges();
     const plaintext = encodeSnapshot({
       covers: covered.entries().map(([a, r]) => [unhex(a), [...r]]),
       state: Y.encodeStateAsUpdate(this.doc),
@@ -514,6 +510,11 @@ export class SealedDoc {
     this.#sinceSnapshot = 0;
     this.#snapshotEpoch = group.log.epoch;
     await this.#sealAndSend(plaintext, 'snapshot');
+  }
+
+  /** What this peer applied: what it holds, and what the snapshots (and the local state) it applied cover. */
+  #appliedRanges(): SeqRanges {
+    return SeqRanges.of([...this.#covered.ranges(), ...[...this.#held.keys()].map(splitId)]);
   }
 
   /** The transport's status (`offline` without one). */

@@ -190,6 +190,17 @@ export class WebSocketTransport implements Transport {
     });
   }
 
+  /** The highest sequence number the relay holds of `memberId` in the group (null: none), for a removal's cutoff. */
+  async highestSeq(groupId: Uint8Array, memberId: Uint8Array): Promise<number | null> {
+    const answer = await this.request({ type: 'member-seq', ref: 0, groupId, memberId });
+    return answer.type === 'ack' && answer.cursor > 0 ? answer.cursor - 1 : null;
+  }
+
+  /** Sends membership ops and resolves once the relay stored them; rejects with its RelayError (`stale-head`, `cutoff-too-low`, ...). */
+  async commitOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[]): Promise<void> {
+    await this.request({ type: 'commit-ops', ref: 0, groupId, fromIndex, ops: [...ops] });
+  }
+
   /** Asks the relay for the join requests of `groupId`'s open invitations, now and as they come, on every connection (an admin's device). */
   watchInvitations(groupId: Uint8Array): void {
     this.#watches.set(hex(groupId), groupId.slice());

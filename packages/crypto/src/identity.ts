@@ -81,6 +81,11 @@ export function _identitySecrets(identity: Identity): IdentitySecrets {
 /** Member id of a signing public key: SHA-256("sealdoc/v1/member-id" || key). */
 export function memberIdOf(signingPublicKey: Uint8Array): Uint8Array {
   _assertSigningPublicKey(signingPublicKey);
+  return _memberIdOfChecked(signingPublicKey);
+}
+
+/** @internal The member id of a key checked before (no point decompression again). */
+export function _memberIdOfChecked(signingPublicKey: Uint8Array): Uint8Array {
   return sha256(_concat(MEMBER_ID_PREFIX, signingPublicKey));
 }
 

@@ -18,7 +18,7 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CryptoInputError, EnvelopeError, MembershipError, type MembershipErrorCode } from './errors.js';
 import { _bytes, _concat, _equal, _hex, _int, _Reader, _u32, _u64, _utf8, _wipe } from './bytes.js';
-import { Identity, memberIdOf } from './identity.js';
+import { _memberIdOfChecked, Identity, memberIdOf } from './identity.js';
 import { ID_LENGTH, MAX_EPOCH, type Keyring } from './keyring.js';
 import type { EnvelopeAuthor, EnvelopeHeader, EnvelopeKind, MemberRole, OpenContext, VerifyContext } from './envelope.js';
 import { _assertAgreementPublicKey } from './primitives.js';
@@ -130,9 +130,11 @@ function readRole(r: _Reader): MemberRole {
   return role;
 }
 
-function readMemberKeys(r: _Reader): MemberKeys & { memberId: Uint8Array } {
+/** A member's keys; checked (canonical, not of small order) unless `checked` says they were before. */
+function readMemberKeys(r: _Reader, checked = false): MemberKeys & { memberId: Uint8Array } {
   const signingPublicKey = r.take(32).slice();
   const agreementPublicKey = r.take(32).slice();
+  if (checked) return { signingPublicKey, agreementPublicKey, memberId: _memberIdOfChecked(signingPublicKey) };
   let memberId: Uint8Array;
   try {
     memberId = memberIdOf(signingPublicKey);
@@ -148,7 +150,7 @@ function memberKeyBytes(keys: MemberKeys): Uint8Array {
   return _concat(_bytes(keys.signingPublicKey, 'signingPublicKey', 32), _bytes(keys.agreementPublicKey, 'agreementPublicKey', 32));
 }
 
-function decodeOp(bytes: Uint8Array): DecodedOp {
+function decodeOp(bytes: Uint8Array, checked = false): DecodedOp {
   if (!(bytes instanceof Uint8Array)) fail('malformed', 'an op must be a Uint8Array');
   const r = new _Reader(bytes, (why) => fail('malformed', `op ${why}`));
   const version = r.u8();
@@ -170,14 +172,14 @@ function decodeOp(bytes: Uint8Array): DecodedOp {
       if (count < 1 || count > MAX_MEMBERS) fail('malformed', 'member count out of range');
       const members = [];
       for (let i = 0; i < count; i++) {
-        const keys = readMemberKeys(r);
+        const keys = readMemberKeys(r, checked);
         members.push({ ...keys, role: readRole(r) });
       }
       change = { type, history, salt, members };
       break;
     }
     case 'add': {
-      const member = readMemberKeys(r);
+      const member = readMemberKeys(r, checked);
       change = { type, member, role: readRole(r) };
       break;
     }
@@ -244,6 +246,8 @@ export class MembershipLog {
   readonly #members = new Map<string, Member>();
   readonly #events = new Map<string, MemberEvent[]>();
   readonly #epochStart = new Map<number, number>();
+  // How many of the current members are admins (kept as ops apply, so no op counts them).
+  #admins = 0;
   #history: HistoryAccess = 'since-join';
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -257,8 +261,25 @@ export class MembershipLog {
   static async fromOps(ops: readonly Uint8Array[], options: { expectedHead?: Uint8Array } = {}): Promise<MembershipLog> {
     const log = new MembershipLog();
     for (const op of ops) await log.append(op);
+    return log.#done(options.expectedHead);
+  }
+
+  /**
+   * Rebuilds a log from ops this process verified before, or its own store kept after they
+   * were verified (a relay reading back what it stored): the chain, the epochs and every rule
+   * are checked again, but not the signatures nor the member keys, which cost most (a
+   * signature per op, a point decompression per member). Never for ops from anyone else.
+   */
+  static async fromVerifiedOps(ops: readonly Uint8Array[]): Promise<MembershipLog> {
+    const log = new MembershipLog();
+    for (const op of ops) await log.#apply(op, true);
+    return log.#done();
+  }
+
+  #done(expectedHead?: Uint8Array): MembershipLog {
+    const log = this;
     if (log.#ops.length === 0) fail('not-genesis', 'a log starts with a create op');
-    if (options.expectedHead && !log.#byHash.has(_hex(options.expectedHead)))
+    if (expectedHead && !log.#byHash.has(_hex(expectedHead)))
       fail('truncated', 'the log does not reach the head expected of it (withheld or rolled back)');
     return log;
   }
@@ -300,6 +321,13 @@ export class MembershipLog {
   ops(start = 0, end = this.#ops.length): Uint8Array[] {
     return this.#ops.slice(start, end).map((op) => op.bytes.slice());
   }
+  /** The length in bytes of the op at `index` (what sending it costs, without copying it). */
+  opByteLength(index: number): number {
+    const op = this.#ops[index];
+    if (!op) throw new CryptoInputError(`no op at index ${index}`);
+    return op.bytes.length;
+  }
+
   /** The decoded op at `index` (a copy: changing it changes nothing here). */
   opAt(index: number): MembershipOp {
     const op = this.#ops[index];
@@ -438,8 +466,10 @@ export class MembershipLog {
     return this.#ops[this.#ops.length - 1] ?? this.#genesis();
   }
 
-  async #apply(bytes: Uint8Array): Promise<MembershipOp> {
-    const op = decodeOp(bytes);
+  async #apply(bytes: Uint8Array, verified = false): Promise<MembershipOp> {
+    // A second create is refused before its member keys are read (they may be many).
+    if (this.#ops.length > 0 && bytes instanceof Uint8Array && bytes[1] === TYPE_CODE.create) fail('malformed', 'a group has one create op');
+    const op = decodeOp(bytes, verified);
     const hashHex = _hex(op.hash);
     const first = this.#ops.length === 0;
     if (first) {
@@ -456,10 +486,10 @@ export class MembershipLog {
       if (op.change.type === 'create') fail('malformed', 'a group has one create op');
     }
     const signer = this.#signer(op);
-    if (!(await verifyMessage(signer, SIGNATURE_CONTEXT, op.signed, op.signature))) fail('bad-signature', 'the op signature does not verify');
+    if (!verified && !(await verifyMessage(signer, SIGNATURE_CONTEXT, op.signed, op.signature))) fail('bad-signature', 'the op signature does not verify');
     const previousEpoch = first ? -1 : this.epoch;
     checkEpoch(op, previousEpoch);
-    checkChange(this.#members, op.change);
+    checkChange(this.#members, op.change, this.#admins);
     if (op.keys) checkKeys(op, this.#history, this.#members);
     this.#commit(op);
     return publicView(op);
@@ -485,6 +515,8 @@ export class MembershipLog {
       const list = this.#events.get(id);
       if (list) list.push(event);
       else this.#events.set(id, [event]);
+      if (this.#members.get(id)?.role === 'admin') this.#admins--;
+      if (role === 'admin') this.#admins++;
       if (role === null) this.#members.delete(id);
       else this.#members.set(id, { memberId, signingPublicKey: keys.signingPublicKey, agreementPublicKey: keys.agreementPublicKey, role });
     };
@@ -527,9 +559,12 @@ function checkEpoch(op: DecodedOp, previousEpoch: number): void {
   if (op.epoch !== expected || op.epoch > MAX_EPOCH) fail('bad-epoch', `the op claims epoch ${op.epoch}, expected ${expected}`);
 }
 
-/** The rules every change must satisfy against the members before it; shared by builders and verifiers. */
-function checkChange(members: ReadonlyMap<string, Member>, change: MembershipChange): void {
-  const admins = () => [...members.values()].filter((m) => m.role === 'admin').length;
+/**
+ * The rules every change must satisfy against the members before it; shared by builders and
+ * verifiers. `adminCount`, when the caller keeps it, saves counting the admins.
+ */
+function checkChange(members: ReadonlyMap<string, Member>, change: MembershipChange, adminCount?: number): void {
+  const admins = () => adminCount ?? [...members.values()].filter((m) => m.role === 'admin').length;
   switch (change.type) {
     case 'create': {
       const ids = new Set(change.members.map((m) => _hex(m.memberId)));

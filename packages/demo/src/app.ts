@@ -170,6 +170,8 @@ function openDoc(group: Group): OpenDoc {
     }
     if (app.current === key) draw();
   });
+  // Membership changes go through the relay: one it refuses changes nothing here.
+  group.relay = app.transport!;
   // One document per group: its id is the group's.
   const sealed = new SealedDoc(doc, { group, docId: group.groupId, storage: app.storage!, deviceKey: app.deviceKey!, transport: app.transport!, awareness });
   sealed.events.on('error', ({ error }) => console.warn('sealdoc:', (error as { code?: string }).code ?? error.name));

@@ -135,15 +135,27 @@ export class ByteReader {
     if (n > MAX_ITEMS) throw new WireError('malformed', 'too many items');
     return n;
   }
+  /**
+   * Ranges per author, as summaries carry them: each author once, its ranges ascending and
+   * apart (each starts after the one before ends), so that reading them into a summary costs
+   * their number, never its square.
+   */
   ranges(): AuthorRanges {
     const authors: AuthorRanges = [];
+    const seen = new Set<string>();
     for (let i = this.count(); i > 0; i--) {
       const author = this.take(32);
+      const key = String.fromCharCode(...author);
+      if (seen.has(key)) throw new WireError('malformed', 'an author is named twice');
+      seen.add(key);
       const ranges: SeqRange[] = [];
+      let last = -1;
       for (let j = this.count(); j > 0; j--) {
         const start = this.u64();
         const end = this.u64();
         if (end < start) throw new WireError('malformed', 'a range ends before it starts');
+        if (start <= last) throw new WireError('malformed', 'ranges must be ascending and apart');
+        last = end;
         ranges.push([start, end]);
       }
       authors.push([author, ranges]);

@@ -93,7 +93,11 @@ export type WireMessage =
   /** An invitee asks where its request stands (answered with `invite-state`). */
   | { type: 'invite-status'; ref: number; inviteId: Uint8Array }
   /** A heartbeat: the relay answers `pong` with the same number (a half-open link is noticed by its silence). */
-  | { type: 'ping'; nonce: number };
+  | { type: 'ping'; nonce: number }
+  /** A member asks the highest sequence number the relay holds of `memberId` in the group (answered with `ack`, cursor = that number + 1, 0 for none): an admin's removal cutoff must reach it. */
+  | { type: 'member-seq'; ref: number; groupId: Uint8Array; memberId: Uint8Array }
+  /** Ops as in `ops`, as a request: the relay answers `ack` (cursor = the log's length after them) once they are stored, or `error`. */
+  | { type: 'commit-ops'; ref: number; groupId: Uint8Array; fromIndex: number; ops: Uint8Array[] };
 
 /** Where a join request stands, as the relay sees it. */
 export type InviteState = 'pending' | 'admitted' | 'expired' | 'revoked' | 'unknown';
@@ -128,6 +132,8 @@ export const MESSAGE_TYPES = {
   'invite-watch': 41,
   'invite-status': 42,
   ping: 43,
+  'member-seq': 44,
+  'commit-ops': 45,
 } as const satisfies Record<WireMessage['type'], number>;
 
 const NAMES = new Map<number, WireMessage['type']>(Object.entries(MESSAGE_TYPES).map(([name, n]) => [n, name as WireMessage['type']]));
@@ -150,6 +156,21 @@ export function coversSignedBytes(message: Omit<Extract<WireMessage, { type: 'co
 
 function coversBody(w: ByteWriter, m: Omit<Extract<WireMessage, { type: 'covers' }>, 'type' | 'signature'>): ByteWriter {
   return w.bytes(m.groupId).bytes(m.docId).bytes(m.author).u64(m.seq).ranges(m.authors);
+}
+
+/** group id · u32 from-index · u32 count · per op: u32 length · op. */
+function opsBody(w: ByteWriter, m: { groupId: Uint8Array; fromIndex: number; ops: readonly Uint8Array[] }): ByteWriter {
+  w.bytes(m.groupId).u32(m.fromIndex).u32(m.ops.length);
+  for (const op of m.ops) w.u32(op.length).bytes(op);
+  return w;
+}
+
+function readOps(r: ByteReader): { groupId: Uint8Array; fromIndex: number; ops: Uint8Array[] } {
+  const groupId = r.take(ID);
+  const fromIndex = r.u32();
+  const ops: Uint8Array[] = [];
+  for (let i = r.count(); i > 0; i--) ops.push(r.take(r.u32()));
+  return { groupId, fromIndex, ops };
 }
 
 /** u32 count · per frame: u32 length · frame. */
@@ -181,9 +202,11 @@ export function encodeWire(message: WireMessage): Uint8Array {
     case 'have':
       return w.u8(message.reply ? 1 : 0).bytes(message.groupId).bytes(message.docId).u32(message.logLength).ranges(message.authors).finish();
     case 'ops':
-      w.bytes(message.groupId).u32(message.fromIndex).u32(message.ops.length);
-      for (const op of message.ops) w.u32(op.length).bytes(op);
-      return w.finish();
+      return opsBody(w, message).finish();
+    case 'commit-ops':
+      return opsBody(w.u32(message.ref), message).finish();
+    case 'member-seq':
+      return w.u32(message.ref).bytes(message.groupId).bytes(message.memberId).finish();
     case 'covers':
       return coversBody(w, message).bytes(message.signature).finish();
     case 'challenge':
@@ -266,13 +289,14 @@ function decodeBody(type: WireMessage['type'], r: ByteReader, maxBytes: number):
       if (reply > 1) throw new WireError('malformed', 'bad reply flag');
       return { type, reply: reply === 1, groupId: r.take(ID), docId: r.take(ID), logLength: r.u32(), authors: r.ranges() };
     }
-    case 'ops': {
-      const groupId = r.take(ID);
-      const fromIndex = r.u32();
-      const ops: Uint8Array[] = [];
-      for (let i = r.count(); i > 0; i--) ops.push(r.take(r.u32()));
-      return { type, groupId, fromIndex, ops };
+    case 'ops':
+      return { type, ...readOps(r) };
+    case 'commit-ops': {
+      const ref = r.u32();
+      return { type, ref, ...readOps(r) };
     }
+    case 'member-seq':
+      return { type, ref: r.u32(), groupId: r.take(ID), memberId: r.take(KEY) };
     case 'covers':
       return { type, groupId: r.take(ID), docId: r.take(ID), author: r.take(KEY), seq: r.u64(), authors: r.ranges(), signature: r.take(SIGNATURE) };
     case 'challenge':

@@ -12,6 +12,23 @@ export class SeqRanges {
   readonly #byAuthor = new Map<string, [number, number][]>();
   #ranges = 0;
 
+  /**
+   * The pairs `[author, seq]` and ranges `[author, start, end]` given, in any order: sorted
+   * first, so that building costs n log n however they come.
+   */
+  static of(items: Iterable<readonly [author: string, start: number, end?: number]>): SeqRanges {
+    const byAuthor = new Map<string, [number, number][]>();
+    for (const [author, start, end] of items) (byAuthor.get(author) ?? byAuthor.set(author, []).get(author)!).push([start, end ?? start]);
+    const out = new SeqRanges();
+    for (const [author, ranges] of byAuthor) for (const [s, e] of ranges.sort((a, b) => a[0] - b[0])) out.addRange(author, s, e);
+    return out;
+  }
+
+  /** Every range held, as `[author, start, end]`. */
+  *ranges(): Generator<[author: string, start: number, end: number]> {
+    for (const [author, ranges] of this.#byAuthor) for (const [s, e] of ranges) yield [author, s, e];
+  }
+
   /** Index of the first range of `ranges` that ends at or after `seq` (ranges.length if none). */
   static #firstEndingFrom(ranges: readonly [number, number][], seq: number): number {
     let lo = 0;

@@ -33,6 +33,8 @@ const EXAMPLES: WireMessage[] = [
   { type: 'invite-status', ref: 9, inviteId: id(3) },
   { type: 'ping', nonce: 4_000_000_000 },
   { type: 'pong', nonce: 7 },
+  { type: 'member-seq', ref: 3, groupId: id(1), memberId: key(2) },
+  { type: 'commit-ops', ref: 4, groupId: id(1), fromIndex: 5, ops: [new Uint8Array([1]), new Uint8Array([2, 3])] },
   { type: 'batch', messages: [{ type: 'ack', ref: 1, cursor: 2 }, { type: 'envelope', envelope: new Uint8Array([5]) }] },
 ];
 
@@ -64,6 +66,20 @@ describe('wire messages', () => {
     }
     assert.equal(wireError(() => decodeWire(Uint8Array.of(1, 99))), 'malformed');
     assert.equal(wireError(() => decodeWire(new Uint8Array(0))), 'malformed');
+  });
+
+  it('summaries name each author once, with ranges ascending and apart: anything else is malformed (reading them costs their number)', () => {
+    const have = (authors: [Uint8Array, [number, number][]][]) => encodeWire({ type: 'have', reply: false, groupId: id(1), docId: id(2), logLength: 0, authors });
+    assert.equal(wireError(() => decodeWire(have([[key(1), [[0, 4], [6, 9]]]]))), 'no error');
+    assert.equal(wireError(() => decodeWire(have([[key(1), [[0, 4], [5, 9]]]]))), 'no error', 'touching ranges are apart');
+    assert.equal(wireError(() => decodeWire(have([[key(1), [[6, 9], [0, 4]]]]))), 'malformed', 'descending');
+    assert.equal(wireError(() => decodeWire(have([[key(1), [[0, 4], [4, 9]]]]))), 'malformed', 'overlapping');
+    assert.equal(wireError(() => decodeWire(have([[key(1), [[0, 4]]], [key(1), [[9, 9]]]]))), 'malformed', 'an author twice');
+    // A quarter of a million descending ranges is refused at once, not folded in.
+    const many: [number, number][] = Array.from({ length: 250_000 }, (_, i) => [2 * (250_000 - i), 2 * (250_000 - i)]);
+    const started = performance.now();
+    assert.equal(wireError(() => decodeWire(have([[key(1), many]]))), 'malformed');
+    assert.ok(performance.now() - started < 1000);
   });
 
   it('a batch holds frames, never a batch; encodeBatch matches encodeWire', () => {

@@ -77,6 +77,21 @@ describe('SeqRanges', () => {
     );
   });
 
+  it('SeqRanges.of builds the same from pairs and ranges in any order, in n log n', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const { ranges } = apply(ops.filter((o) => o.kind !== 'delete'));
+        const items = [...ranges.ranges()].sort(() => Math.random() - 0.5);
+        const sorted = (r: SeqRanges) => r.entries().sort(([a], [b]) => (a < b ? -1 : 1));
+        assert.deepEqual(sorted(SeqRanges.of(items)), sorted(ranges));
+      }),
+    );
+    const descending = Array.from({ length: 200_000 }, (_, i) => ['aa', 2 * (200_000 - i)] as const);
+    const started = performance.now();
+    assert.equal(SeqRanges.of(descending).rangeCount, 200_000);
+    assert.ok(performance.now() - started < 2000, 'sorted, not spliced');
+  });
+
   it('claims as large as the format allows cost their ranges, never their length', () => {
     const huge = new SeqRanges();
     huge.addRange('aa', 0, Number.MAX_SAFE_INTEGER);

@@ -67,13 +67,15 @@ export class Client {
   /** Per group (hex): the index from which ops announced while it had no room are still owed. */
   readonly opsOwed = new Map<string, { groupId: Uint8Array; fromIndex: number }>();
   pushesInFlight = 0;
+  /** What bulk answers (a backlog, a log, what a `have` lacks) may send this identity's connections, shared by them. */
+  sendBudget: TokenBucket | undefined;
   #outbox: Uint8Array[] = [];
   #outboxBytes = 0;
   readonly #inbound: Uint8Array[] = [];
   #inboundBytes = 0;
   #handling = false;
   #paused = false;
-  #waiters: (() => void)[] = [];
+  #waiters: { bulk: boolean; resolve: () => void }[] = [];
 
   constructor(
     readonly id: number,
@@ -84,6 +86,8 @@ export class Client {
       handle: (client: Client, frame: Uint8Array) => Promise<void>;
       /** Something now waits for this client to drain: the relay watches its queue. */
       waiting: () => void;
+      /** The relay's budget for bulk answers, over all connections. */
+      bulk: TokenBucket;
     },
   ) {
     this.frames = new TokenBucket(limits.framesPerSecond, limits.framesPerSecond * 2);
@@ -101,24 +105,45 @@ export class Client {
     return this.backlog <= this.limits.highWaterBytes && this.pushesInFlight < this.limits.pushesInFlight;
   }
 
+  /**
+   * Whether the relay may send this client more of a bulk answer: room in its queue, and its
+   * identity's and the relay's bulk budgets not in debt. What a small request can make the
+   * relay send (and copy into sockets) is thereby bounded per identity and in all, while live
+   * edits, acknowledgements and errors go at once.
+   */
+  get hasBulkRoom(): boolean {
+    if (this.backlog > this.limits.highWaterBytes) return false;
+    const own = this.sendBudget;
+    if (!own) return this.hooks.bulk.available >= 0;
+    // An identity that has used little of its own budget goes first, even when others have
+    // used up the relay's: no crowd of identities can starve a quiet one.
+    const left = own.available;
+    return left >= 0 && (this.hooks.bulk.available >= 0 || left >= own.burst / 2);
+  }
+
   /** Whether something waits for this client to drain. */
   get waiting(): boolean {
     return this.#waiters.length > 0 || this.opsOwed.size > 0 || [...this.subscriptions.values()].some((s) => s.lagging && !s.waiting);
   }
 
-  /** Resolves once the client has room (at once when it has); the relay calls {@link Client.wake} as it drains. */
-  room(): Promise<void> | undefined {
-    if (this.hasRoom || this.closed) return undefined;
+  /**
+   * Resolves once the client has room (at once when it has), for a request (`hasRoom`) or for
+   * more of a bulk answer (`hasBulkRoom`); the relay calls {@link Client.wake} as it drains.
+   */
+  room(bulk = false): Promise<void> | undefined {
+    if (this.closed || (bulk ? this.hasBulkRoom : this.hasRoom)) return undefined;
     this.hooks.waiting();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return new Promise((resolve) => this.#waiters.push({ bulk, resolve }));
   }
 
-  /** Lets what waited for room go on, if there is room now (or the client is gone). */
+  /** Lets what waited for room go on, if there is room for it now (or the client is gone). */
   wake(): void {
-    if (this.#waiters.length === 0 || !(this.hasRoom || this.closed)) return;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w();
+    if (this.#waiters.length === 0) return;
+    const [room, bulkRoom] = [this.closed || this.hasRoom, this.closed || this.hasBulkRoom];
+    const ready = this.#waiters.filter((w) => (w.bulk ? bulkRoom : room));
+    if (ready.length === 0) return;
+    this.#waiters = this.#waiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
   }
 
   /** A frame from the client: handled after those before it, once there is room. */
@@ -160,6 +185,13 @@ export class Client {
     if (this.#outbox.length === 0) setImmediate(() => this.flush());
     this.#outbox.push(frame);
     this.#outboxBytes += frame.length;
+  }
+
+  /** Queues a frame of a bulk answer, charged to the identity's and the relay's bulk budgets. */
+  queueBulk(frame: Uint8Array): void {
+    this.queue(frame);
+    this.sendBudget?.charge(frame.length);
+    this.hooks.bulk.charge(frame.length);
   }
 
   flush(): void {

@@ -33,12 +33,28 @@ export interface RelayLimits {
   helloTimeoutMs: number;
   /** Bytes a connection may send before its hello is verified (default 16 KiB). */
   maxBytesBeforeHello: number;
+  /**
+   * Bytes of frames being received and not whole yet, over all connections (default 64 MiB):
+   * past it the connection holding most is dropped. A frame must also arrive whole within
+   * `frameTimeoutMs` (default 60 s) of its first byte.
+   */
+  maxReceivingBytes: number;
+  frameTimeoutMs: number;
   /** Connections one identity may hold at once (default 32): more are refused, `quota-exceeded`. */
   connectionsPerIdentity: number;
   /** Documents one connection may subscribe to (default 1,000); 64 of them at most for groups the relay does not know yet. */
   subscriptionsPerConnection: number;
   /** Pushes of one connection verified but not yet stored (default 256): past it the relay reads nothing more from it until they are. */
   pushesInFlight: number;
+  /**
+   * Bytes of bulk answers (a subscription's backlog, a log, what a `have` lacks) the relay sends
+   * one identity's connections per second (default 8 MiB, bursts of as much): past it the rest
+   * waits, so a small request cannot make it send without bound. An identity with half of it
+   * left goes ahead even when the relay's budget (below) is used up.
+   */
+  sendBytesPerSecond: number;
+  /** Bytes of bulk answers the relay sends all connections together, per second (default 64 MiB, bursts of as much): copying into sockets has a price too. */
+  bulkBytesPerSecond: number;
   /** Rows of the store a connection's requests may make the relay read, per second, sustained (default 200,000, bursts of five times that). */
   storeRowsPerSecond: number;
   /** Membership logs kept in memory, by the bytes of their ops (default 64 MiB); the least recently used are dropped and read again when needed. */
@@ -70,10 +86,14 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxPendingConnections: 1000,
   helloTimeoutMs: 10_000,
   maxBytesBeforeHello: 16 * 1024,
+  maxReceivingBytes: 64 * 1024 * 1024,
+  frameTimeoutMs: 60_000,
   connectionsPerIdentity: 32,
   subscriptionsPerConnection: 1000,
   pushesInFlight: 256,
   storeRowsPerSecond: 200_000,
+  sendBytesPerSecond: 8 * 1024 * 1024,
+  bulkBytesPerSecond: 64 * 1024 * 1024,
   logCacheBytes: 64 * 1024 * 1024,
   indexCacheRanges: 1_000_000,
   invitationsPerGroup: 100,
@@ -128,6 +148,12 @@ export class TokenBucket {
     this.#refill();
     this.#tokens -= n;
     return this.#tokens >= 0 ? 0 : Math.ceil((-this.#tokens / this.rate) * 1000);
+  }
+
+  /** The tokens there are now (below zero: in debt). */
+  get available(): number {
+    this.#refill();
+    return this.#tokens;
   }
 
   /** Whether the bucket is full (nothing to remember about it). */

@@ -54,7 +54,10 @@ export class MemoryRelayStore implements RelayStore {
     log.ops.push(...ops.map((op) => op.slice()));
     this.#logs.set(hex(groupId), log);
     ops.forEach((op, i) => this.#count(effect.authors[i]!, { bytes: op.length, groups: fromIndex + i === 0 ? 1 : 0 }));
-    this.#members.set(hex(groupId), new Set(effect.members.map(hex)));
+    const members = this.#members.get(hex(groupId)) ?? new Set<string>();
+    for (const m of effect.left) members.delete(hex(m));
+    for (const m of effect.joined) members.add(hex(m));
+    this.#members.set(hex(groupId), members);
     return true;
   }
 

@@ -78,7 +78,10 @@ CREATE TABLE IF NOT EXISTS sealdoc_join_requests (
 
 // Version 2. Usage already stored is counted once, here (an op's author is bytes 54 to 85 of
 // the op, docs/membership.md); the membership index is filled by the relay, which replays the logs.
+// Covers attestations were kept whole; now only what they say of their author's own envelopes
+// is: those kept before are dropped (retention then counts only snapshots attested since).
 const MIGRATE_TO_V2 = `
+DELETE FROM sealdoc_covers;
 CREATE TABLE sealdoc_members (
   group_id BYTEA NOT NULL,
   member_id BYTEA NOT NULL,
@@ -228,13 +231,15 @@ export class PostgresRelayStore implements RelayStore {
   async appendOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[], effect: OpsEffect): Promise<boolean> {
     try {
       return await this.#transaction(async (c) => {
-        const { rows } = await c.query<{ n: string }>('SELECT count(*) AS n FROM sealdoc_ops WHERE group_id = $1', [buf(groupId)]);
+        // The log's length: its last index + 1, found by the primary key (no scan of the log).
+        const { rows } = await c.query<{ n: string }>('SELECT coalesce(max(idx) + 1, 0) AS n FROM sealdoc_ops WHERE group_id = $1', [buf(groupId)]);
         if (Number(rows[0]!.n) !== fromIndex) return false;
         for (const [i, op] of ops.entries()) {
           await c.query('INSERT INTO sealdoc_ops (group_id, idx, op) VALUES ($1, $2, $3)', [buf(groupId), fromIndex + i, buf(op)]);
           await c.query(ADD_USAGE, [buf(effect.authors[i]!), fromIndex + i === 0 ? 1 : 0, 0, op.length]);
         }
-        await PostgresRelayStore.#setMembers(c, groupId, effect.members);
+        await c.query('DELETE FROM sealdoc_members WHERE group_id = $1 AND member_id = ANY($2::bytea[])', [buf(groupId), effect.left.map(buf)]);
+        await c.query('INSERT INTO sealdoc_members (group_id, member_id) SELECT $1, m FROM unnest($2::bytea[]) AS m ON CONFLICT DO NOTHING', [buf(groupId), effect.joined.map(buf)]);
         await this.#notify(c, { t: 'o', g: hex(groupId), l: fromIndex + ops.length });
         return true;
       });
@@ -243,11 +248,6 @@ export class PostgresRelayStore implements RelayStore {
       if ((error as { cause?: { code?: string } }).cause?.code === '23505') return false;
       throw error;
     }
-  }
-
-  static async #setMembers(c: pg.PoolClient, groupId: Uint8Array, members: readonly Uint8Array[]): Promise<void> {
-    await c.query('DELETE FROM sealdoc_members WHERE group_id = $1', [buf(groupId)]);
-    await c.query('INSERT INTO sealdoc_members (group_id, member_id) SELECT $1, m FROM unnest($2::bytea[]) AS m ON CONFLICT DO NOTHING', [buf(groupId), members.map(buf)]);
   }
 
   async membership(groupId: Uint8Array, memberId: Uint8Array): Promise<Standing> {
@@ -269,7 +269,10 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): Promise<void> {
-    await this.#transaction((c) => PostgresRelayStore.#setMembers(c, groupId, members));
+    await this.#transaction(async (c) => {
+      await c.query('DELETE FROM sealdoc_members WHERE group_id = $1', [buf(groupId)]);
+      await c.query('INSERT INTO sealdoc_members (group_id, member_id) SELECT $1, m FROM unnest($2::bytea[]) AS m ON CONFLICT DO NOTHING', [buf(groupId), members.map(buf)]);
+    });
   }
 
   async usage(memberId: Uint8Array): Promise<Usage> {

@@ -21,8 +21,11 @@ import {
   verifyEnvelope,
   verifyMessage,
   type EnvelopeHeader,
+  type MembershipOp,
 } from '@sealdoc/crypto';
 import {
+  ByteReader,
+  ByteWriter,
   COVERS_CONTEXT,
   coversSignedBytes,
   decodeWire,
@@ -41,7 +44,7 @@ import { Client, type RelayConnection, type Subscription } from './connection.js
 import { DEFAULT_LIMITS, DEFAULT_QUOTAS, resolveLimits, TokenBucket, type RelayLimits, type RelayQuotas } from './limits.js';
 import { WeightedLru } from './lru.js';
 import { droppable } from './retention.js';
-import type { PutResult, RelayStore, StoredJoinRequest, StoreEvent } from './store.js';
+import type { OpsEffect, PutResult, RelayStore, StoredJoinRequest, StoreEvent } from './store.js';
 
 export type { RelayConnection } from './connection.js';
 
@@ -130,6 +133,7 @@ interface IdentityState {
   frames: TokenBucket;
   bytes: TokenBucket;
   rows: TokenBucket;
+  sent: TokenBucket;
 }
 
 /** A document's summary (what the store holds, per author), once loaded. */
@@ -163,6 +167,11 @@ export class Relay {
   // Group logs by group (hex), weighed by the bytes of their ops; unknown groups are not kept.
   readonly #logs: WeightedLru<string, Promise<MembershipLog | undefined>>;
   readonly #logBytes = new Map<string, number>();
+  // Per group, where the pages of its log start; the encoded pages, shared by the clients that ask.
+  readonly #pageBounds: WeightedLru<string, { log: MembershipLog; length: number; starts: number[]; lastBytes: number }>;
+  readonly #pages: WeightedLru<string, Uint8Array>;
+  // What bulk answers may send all connections together (limits.bulkBytesPerSecond).
+  readonly #bulk: TokenBucket;
   // Document summaries by "group:doc", weighed by their ranges.
   readonly #indexes: WeightedLru<string, DocIndex>;
   // Per group: appends and stores run one after another, so that a removal and the removed
@@ -188,6 +197,9 @@ export class Relay {
     this.#retainAfter = after;
     this.#logs = new WeightedLru(this.#limits.logCacheBytes);
     this.#indexes = new WeightedLru(this.#limits.indexCacheRanges);
+    this.#pageBounds = new WeightedLru(10_000);
+    this.#pages = new WeightedLru(this.#limits.logCacheBytes);
+    this.#bulk = new TokenBucket(this.#limits.bulkBytesPerSecond, this.#limits.bulkBytesPerSecond);
     this.#store.onEvent?.((event) => void this.#onStoreEvent(event).catch((error: unknown) => this.#log({ event: 'error', connection: 0, detail: describe(error) })));
     this.ready = this.#indexMembership();
   }
@@ -228,6 +240,7 @@ export class Relay {
     const client = new Client(++this.#nextId, connection, this.#limits, {
       handle: (c, frame) => this.#handle(c, frame),
       waiting: () => this.#watchDrain(),
+      bulk: this.#bulk,
     });
     if (this.#clients.size >= this.#limits.maxConnections) {
       client.queue(encodeWire({ type: 'error', ref: 0, code: 'busy', message: 'the relay serves as many connections as it can: try again later' }));
@@ -337,7 +350,17 @@ export class Relay {
         case 'have':
           return await this.#have(client, message);
         case 'ops':
-          return await this.#ops(client, message.groupId, message.fromIndex, message.ops);
+          await this.#ops(client, message.groupId, message.fromIndex, message.ops);
+          return;
+        case 'commit-ops':
+          this.#send(client, { type: 'ack', ref: message.ref, cursor: await this.#ops(client, message.groupId, message.fromIndex, message.ops) });
+          return;
+        case 'member-seq': {
+          await this.#member(client, message.groupId);
+          const highest = await this.#store.highestSeq(message.groupId, message.memberId);
+          this.#send(client, { type: 'ack', ref: message.ref, cursor: highest === undefined ? 0 : highest + 1 });
+          return;
+        }
         case 'covers':
           return await this.#covers(client, message);
         case 'invite-open':
@@ -382,11 +405,12 @@ export class Relay {
       return;
     }
     if (!identity) {
-      const { framesPerSecond: f, bytesPerSecond: b, storeRowsPerSecond: r } = this.#limits;
-      identity = { connections: 0, frames: new TokenBucket(f, f * 2), bytes: new TokenBucket(b, b * 2), rows: new TokenBucket(r, r * 5) };
+      const { framesPerSecond: f, bytesPerSecond: b, storeRowsPerSecond: r, sendBytesPerSecond: o } = this.#limits;
+      identity = { connections: 0, frames: new TokenBucket(f, f * 2), bytes: new TokenBucket(b, b * 2), rows: new TokenBucket(r, r * 5), sent: new TokenBucket(o, o) };
       this.#identities.set(key, identity);
     }
     identity.connections++;
+    client.sendBudget = identity.sent;
     client.memberId = memberId;
     client.key = key;
     client.member = key.slice(0, 16);
@@ -413,7 +437,8 @@ export class Relay {
     if (cached) return cached;
     const load = this.#store.loadOps(groupId).then(async (ops) => {
       if (ops.length === 0) return undefined;
-      const log = await MembershipLog.fromOps(ops);
+      // Verified when they were stored: read back without checking signatures and keys again.
+      const log = await MembershipLog.fromVerifiedOps(ops);
       this.#logBytes.set(key, ops.reduce((n, op) => n + op.length, 0));
       return log;
     });
@@ -470,14 +495,14 @@ export class Relay {
     const key = docKey(groupId, docId);
     let entry = this.#indexes.get(key);
     if (!entry) {
-      const ranges = new SeqRanges();
       let rows = 0;
       const created: DocIndex = {
-        ranges,
+        ranges: new SeqRanges(),
         loaded: false,
         ready: this.#serial(groupId, async () => {
+          // In cursor order, sequence numbers may come in any order: sorted per author first.
           const index = await this.#store.index(groupId, docId);
-          for (const e of index) ranges.add(hex(e.author), e.seq);
+          created.ranges = SeqRanges.of(index.map((e) => [hex(e.author), e.seq] as const));
           rows = index.length;
           created.loaded = true;
         }),
@@ -485,7 +510,7 @@ export class Relay {
       entry = created;
       this.#indexes.set(key, entry, 1);
       created.ready.then(
-        () => this.#indexes.reweigh(key, Math.max(1, ranges.rangeCount)),
+        () => this.#indexes.reweigh(key, Math.max(1, created.ranges.rangeCount)),
         () => this.#indexes.get(key) === created && this.#indexes.delete(key),
       );
       await created.ready;
@@ -534,8 +559,8 @@ export class Relay {
         const page = await this.#store.envelopesAfter(s.groupId, s.docId, s.sent, PAGE);
         await this.#charge(client, page.length);
         for (const e of page) {
-          if (!client.hasRoom) return this.#watchDrain();
-          this.#deliver(client, s, e.cursor, e.bytes);
+          if (!client.hasBulkRoom) return this.#watchDrain();
+          this.#deliver(client, s, e.cursor, e.bytes, true);
         }
         if (page.length < PAGE) {
           s.lagging = false;
@@ -547,9 +572,11 @@ export class Relay {
     }
   }
 
-  /** Sends one stored envelope on a subscription (`frame`: its deliver frame, when already encoded). */
-  #deliver(client: Client, s: Subscription, cursor: number, envelope: Uint8Array, frame?: Uint8Array): void {
-    client.queue(frame ?? encodeWire({ type: 'deliver', groupId: s.groupId, docId: s.docId, cursor, envelope }));
+  /** Sends one stored envelope on a subscription: live, or as part of a bulk answer (`bulk`); `frame`: its deliver frame, when already encoded. */
+  #deliver(client: Client, s: Subscription, cursor: number, envelope: Uint8Array, bulk: boolean, frame?: Uint8Array): void {
+    const encoded = frame ?? encodeWire({ type: 'deliver', groupId: s.groupId, docId: s.docId, cursor, envelope });
+    if (bulk) client.queueBulk(encoded);
+    else client.queue(encoded);
     s.sent = Math.max(s.sent, cursor);
     this.#counts.envelopesDelivered++;
   }
@@ -772,25 +799,55 @@ export class Relay {
         this.#watchDrain();
         continue;
       }
-      if (cursor > s.sent) this.#deliver(client, s, cursor, bytes, frame);
+      if (cursor > s.sent) this.#deliver(client, s, cursor, bytes, false, frame);
     }
   }
 
-  /** Sends the log's ops from `fromIndex`, as few messages as fit in a client's frames, each once the client has room. */
+  /** Sends the log's ops from `fromIndex` (the page that holds it on), each frame once the client has room. */
   async #sendOps(client: Client, groupId: Uint8Array, log: MembershipLog, fromIndex: number): Promise<void> {
-    let index = fromIndex;
-    while (index < log.length && !client.closed) {
-      await client.room();
-      const ops: Uint8Array[] = [];
-      let bytes = 0;
-      for (; index < log.length; index++) {
-        const [op] = log.ops(index, index + 1);
-        if (ops.length > 0 && bytes + op!.length > OPS_FRAME_BYTES) break;
-        ops.push(op!);
-        bytes += op!.length;
-      }
-      this.#send(client, { type: 'ops', groupId, fromIndex: index - ops.length, ops });
+    for (const frame of this.#opsPages(groupId, log, fromIndex)) {
+      await client.room(true);
+      if (client.closed) return;
+      client.queueBulk(frame);
     }
+  }
+
+  /**
+   * The log as `ops` frames, from the page that holds `fromIndex` on. Pages have fixed bounds
+   * (each as many ops as fit in a client's frame, from the first op), and each is encoded once
+   * and shared by every client that asks for it (a bounded cache): what many clients asking for
+   * a long log cost is one copy of it, not one each. A client that holds the first ops of a
+   * page already checks them against its own and takes the rest.
+   */
+  #opsPages(groupId: Uint8Array, log: MembershipLog, fromIndex: number): Uint8Array[] {
+    const key = hex(groupId);
+    let bounds = this.#pageBounds.get(key);
+    if (!bounds || bounds.log !== log || bounds.length > log.length) bounds = { log, length: 0, starts: [], lastBytes: 0 };
+    // Extend the bounds with the ops appended since they were last computed.
+    for (let i = bounds.length; i < log.length; i++) {
+      const size = log.opByteLength(i);
+      if (bounds.starts.length === 0 || bounds.lastBytes + size > OPS_FRAME_BYTES) {
+        bounds.starts.push(i);
+        bounds.lastBytes = 0;
+      }
+      bounds.lastBytes += size;
+    }
+    bounds.length = log.length;
+    this.#pageBounds.set(key, bounds, 1);
+    const frames: Uint8Array[] = [];
+    for (let p = 0; p < bounds.starts.length; p++) {
+      const start = bounds.starts[p]!;
+      const end = bounds.starts[p + 1] ?? log.length;
+      if (end <= fromIndex) continue;
+      const pageKey = `${key}:${start}:${end}`;
+      let frame = this.#pages.get(pageKey);
+      if (!frame) {
+        frame = encodeWire({ type: 'ops', groupId, fromIndex: start, ops: log.ops(start, end) });
+        this.#pages.set(pageKey, frame, frame.length);
+      }
+      frames.push(frame);
+    }
+    return frames;
   }
 
   /**
@@ -810,16 +867,18 @@ export class Relay {
     if (message.logLength < log.length) await this.#sendOps(client, message.groupId, log, message.logLength);
     const ours = await this.#docIndex(message.groupId, message.docId, client);
     if (s.from > 0) {
-      const known = new SeqRanges();
-      for (const [author, ranges] of message.authors) for (const [a, b] of ranges) known.addRange(hex(author), a, b);
-      for (const [author, ranges] of s.answered.entries()) for (const [a, b] of ranges) known.addRange(author, a, b);
-      for (const [author, start, end] of [...ours.missingFrom(known)]) {
+      // Each set is built in order (the decoder refuses unordered ranges), so each costs its size.
+      const theirs = new SeqRanges();
+      for (const [author, ranges] of message.authors) for (const [a, b] of ranges) theirs.addRange(hex(author), a, b);
+      const lacking = new SeqRanges();
+      for (const [author, a, b] of ours.missingFrom(theirs)) lacking.addRange(author, a, b);
+      for (const [author, start, end] of [...lacking.missingFrom(s.answered)]) {
         s.answered.addRange(author, start, end);
         for (let from = start; from <= end && !client.closed; ) {
-          await client.room();
+          await client.room(true);
           const page = await this.#store.envelopesBySeq(message.groupId, message.docId, unhex(author), from, end, s.from, PAGE);
           await this.#charge(client, Math.max(1, page.length));
-          for (const e of page) this.#deliver(client, s, e.cursor, e.bytes);
+          for (const e of page) this.#deliver(client, s, e.cursor, e.bytes, true);
           if (page.length < PAGE) break;
           from = page[page.length - 1]!.seq + 1;
         }
@@ -834,6 +893,7 @@ export class Relay {
    */
   async #covers(client: Client, message: Extract<WireMessage, { type: 'covers' }>): Promise<void> {
     const log = await this.#member(client, message.groupId);
+    const ours = await this.#docIndex(message.groupId, message.docId, client);
     // After the group's pending writes: the snapshot pushed just before is stored by then.
     await this.#serial(message.groupId, async () => {
       const [stored] = await this.#store.envelopesBySeq(message.groupId, message.docId, message.author, message.seq, message.seq, Number.MAX_SAFE_INTEGER, 1);
@@ -843,10 +903,15 @@ export class Relay {
       // Its own sequence numbers before the snapshot's: nothing later can be covered.
       if (message.authors.some(([a, ranges]) => equalBytes(a, message.author) && ranges.some(([, end]) => end >= message.seq)))
         throw new Refusal('bad-covers', 'a snapshot cannot cover its author’s later envelopes');
-      const author = log.verifyContext().author(header);
-      if (!author || !(await verifyMessage(author.signingPublicKey, COVERS_CONTEXT, coversSignedBytes(message), message.signature).catch(() => false)))
+      const signer = log.verifyContext().author(header);
+      if (!signer || !(await verifyMessage(signer.signingPublicKey, COVERS_CONTEXT, coversSignedBytes(message), message.signature).catch(() => false)))
         throw new Refusal('bad-signature', 'the covers attestation is not signed by the snapshot’s author');
-      if (await this.#store.putCovers(message.groupId, message.docId, { author: message.author, seq: message.seq, attestation: encodeWire(message) }))
+      // What retention acts on, and all that is kept: the author's own envelopes that the
+      // snapshot covers and the relay holds (at most what the relay holds of the author).
+      const claimed = message.authors.find(([a]) => equalBytes(a, message.author))?.[1] ?? [];
+      const own = intersect(claimed, ours.of(hex(message.author)));
+      const attestation = new ByteWriter().ranges([[message.author, own]]).finish();
+      if (await this.#store.putCovers(message.groupId, message.docId, { author: message.author, seq: message.seq, attestation }))
         this.#scheduleRetention(client, message.groupId, message.docId);
     });
   }
@@ -876,9 +941,8 @@ export class Relay {
     const attested = (await this.#store.covers(groupId, docId)).flatMap((c) => {
       const author = hex(c.author);
       const cursor = cursorOf.get(`${author}:${c.seq}`);
-      const m = decodeWire(c.attestation);
-      if (cursor === undefined || m.type !== 'covers') return [];
-      const own: SeqRange[] = m.authors.filter(([a]) => hex(a) === author).flatMap(([, ranges]) => ranges);
+      if (cursor === undefined) return [];
+      const own: SeqRange[] = new ByteReader(c.attestation).ranges().flatMap(([a, ranges]) => (hex(a) === author ? ranges : []));
       return [{ author, cursor, own }];
     });
     const drop = droppable(index, (e) => hex(e.author), attested, afterSnapshots);
@@ -895,8 +959,8 @@ export class Relay {
    * new ones are verified against the live log one by one (a refused op changes nothing), then
    * stored. An op after a refused one is not taken; those before it are.
    */
-  async #ops(client: Client, groupId: Uint8Array, fromIndex: number, ops: Uint8Array[]): Promise<void> {
-    if (ops.length === 0) return;
+  async #ops(client: Client, groupId: Uint8Array, fromIndex: number, ops: Uint8Array[]): Promise<number> {
+    if (ops.length === 0) return fromIndex;
     const added = await this.#serial(groupId, async (): Promise<{ from: number; count: number; error?: unknown }> => {
       const standing = await this.#standing(client, groupId);
       if (standing === 'unknown-group') return { from: 0, count: await this.#create(client, groupId, fromIndex, ops) };
@@ -912,14 +976,18 @@ export class Relay {
       const fresh = ops.slice(overlap.length);
       if (fresh.length === 0) return { from: before, count: 0 };
       const applied: Uint8Array[] = [];
+      const decoded: MembershipOp[] = [];
       let error: unknown;
       try {
         for (const op of fresh) {
+          // A create here is refused (by append) before its keys are read.
+          const d = op[1] === 1 ? undefined : readMembershipOp(op);
           // The relay orders a removal against the removed member's envelopes: a cutoff below what it already accepted would make members disagree.
-          await this.#checkCutoff(groupId, op);
-          await this.#checkOpQuota(op);
+          if (d) await this.#checkCutoff(groupId, d);
+          if (d) await this.#checkOpQuota(d.author, op.length);
           await log.append(op);
           applied.push(op);
+          decoded.push(d!);
         }
       } catch (e) {
         error = e;
@@ -927,7 +995,7 @@ export class Relay {
       if (applied.length > 0) {
         let stored = false;
         try {
-          stored = await this.#store.appendOps(groupId, before, applied, { authors: applied.map((op) => readMembershipOp(op).author), members: log.members().map((m) => m.memberId) });
+          stored = await this.#store.appendOps(groupId, before, applied, opsEffect(decoded, log));
         } finally {
           // Not stored (another node was first, or the store failed): the live log is read again.
           if (stored) this.#keepLog(groupId, log, applied.reduce((n, op) => n + op.length, 0));
@@ -939,6 +1007,7 @@ export class Relay {
     });
     if (added.count > 0) this.#announceOps(groupId, added.from, client);
     if (added.error) throw added.error;
+    return added.from + added.count;
   }
 
   async #create(client: Client, groupId: Uint8Array, fromIndex: number, ops: Uint8Array[]): Promise<number> {
@@ -948,22 +1017,22 @@ export class Relay {
     const log = await MembershipLog.fromOps(ops);
     if (hex(log.groupId) !== hex(groupId)) throw new Refusal('malformed', 'the ops belong to another group');
     if (!log.member(client.memberId!)) throw new Refusal('not-a-member', 'only a member creates a group here');
-    for (const op of ops) await this.#checkOpQuota(op);
-    const authors = ops.map((op) => readMembershipOp(op).author);
-    if (!(await this.#store.appendOps(groupId, 0, ops, { authors, members: log.members().map((m) => m.memberId) }))) throw new Refusal('stale-head', 'the group was created meanwhile');
+    const decoded = ops.map((_, i) => log.opAt(i));
+    for (const [i, d] of decoded.entries()) await this.#checkOpQuota(d.author, ops[i]!.length);
+    if (!(await this.#store.appendOps(groupId, 0, ops, opsEffect(decoded, log)))) throw new Refusal('stale-head', 'the group was created meanwhile');
     this.#keepLog(groupId, log, ops.reduce((n, op) => n + op.length, 0));
     this.#log({ event: 'group-created', connection: client.id, member: client.member });
     return ops.length;
   }
 
   /** An op counts towards its author's stored bytes. */
-  async #checkOpQuota(op: Uint8Array): Promise<void> {
-    const usage = await this.#store.usage(readMembershipOp(op).author);
-    if (usage.bytes + op.length > this.#quotas.bytesPerIdentity) throw new Refusal('quota-exceeded', `this identity may store ${this.#quotas.bytesPerIdentity} bytes here`);
+  async #checkOpQuota(author: Uint8Array, bytes: number): Promise<void> {
+    const usage = await this.#store.usage(author);
+    if (usage.bytes + bytes > this.#quotas.bytesPerIdentity) throw new Refusal('quota-exceeded', `this identity may store ${this.#quotas.bytesPerIdentity} bytes here`);
   }
 
-  async #checkCutoff(groupId: Uint8Array, op: Uint8Array): Promise<void> {
-    const change = readMembershipOp(op).change;
+  async #checkCutoff(groupId: Uint8Array, op: MembershipOp): Promise<void> {
+    const change = op.change;
     const cutoff = change.type === 'remove' ? change.cutoff : change.type === 'set-role' && change.role === 'reader' ? change.cutoff : undefined;
     if (cutoff === undefined || (change.type !== 'remove' && change.type !== 'set-role')) return;
     const highest = await this.#store.highestSeq(groupId, change.memberId);
@@ -981,6 +1050,16 @@ export class Relay {
     void this.#group(groupId).then((log) => {
       if (!log) return;
       const gk = hex(groupId);
+      // The new ops in one frame, encoded once for every subscriber (when they fit in one).
+      let bytes = 0;
+      for (let i = fromIndex; i < log.length && bytes <= OPS_FRAME_BYTES; i++) bytes += log.opByteLength(i);
+      const fresh = bytes <= OPS_FRAME_BYTES ? [encodeWire({ type: 'ops', groupId, fromIndex, ops: log.ops(fromIndex) })] : undefined;
+      const send = async (client: Client) => {
+        for (const frame of fresh ?? this.#opsPages(groupId, log, fromIndex)) {
+          await client.room();
+          if (!client.closed) client.queue(frame);
+        }
+      };
       for (const client of this.#clients) {
         const subscribed = [...client.subscriptions.values()].filter((s) => hex(s.groupId) === gk);
         if (subscribed.length === 0) continue;
@@ -989,7 +1068,7 @@ export class Relay {
           if (owed || !client.hasRoom) {
             client.opsOwed.set(gk, { groupId, fromIndex: Math.min(owed?.fromIndex ?? fromIndex, fromIndex) });
             this.#watchDrain();
-          } else void this.#sendOps(client, groupId, log, fromIndex).catch((error: unknown) => this.#internal(client, error));
+          } else void send(client).catch((error: unknown) => this.#internal(client, error));
         }
         for (const s of subscribed) {
           if (!log.member(client.memberId!)) client.subscriptions.delete(docKey(s.groupId, s.docId));
@@ -1103,7 +1182,7 @@ export class Relay {
       if (s.lagging || !client.hasRoom) {
         s.lagging = true;
         this.#watchDrain();
-      } else this.#deliver(client, s, stored.cursor, stored.bytes);
+      } else this.#deliver(client, s, stored.cursor, stored.bytes, false);
     }
   }
 
@@ -1121,6 +1200,36 @@ export class Relay {
     this.#log({ event: 'error', connection: client.id, detail: describe(error) });
     this.#send(client, { type: 'error', ref: 0, code: 'internal', message: 'the relay failed to handle that; try again' });
   }
+}
+
+/**
+ * What ops (now in `log`) change for the store: their authors, and the members they added or
+ * removed, as they stand after them. Costs the ops, not the group's size.
+ */
+function opsEffect(ops: readonly MembershipOp[], log: MembershipLog): OpsEffect {
+  const authors: Uint8Array[] = [];
+  const touched = new Map<string, Uint8Array>();
+  for (const { author, change } of ops) {
+    authors.push(author);
+    if (change.type === 'create') for (const m of change.members) touched.set(hex(m.memberId), m.memberId);
+    else if (change.type === 'add') touched.set(hex(change.member.memberId), change.member.memberId);
+    else if (change.type === 'remove') touched.set(hex(change.memberId), change.memberId);
+  }
+  const ids = [...touched.values()];
+  return { authors, joined: ids.filter((id) => log.member(id)), left: ids.filter((id) => !log.member(id)) };
+}
+
+/** What two ascending lists of disjoint ranges have in common, in one pass over both. */
+function intersect(a: readonly SeqRange[], b: readonly SeqRange[]): SeqRange[] {
+  const out: SeqRange[] = [];
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    const start = Math.max(a[i]![0], b[j]![0]);
+    const end = Math.min(a[i]![1], b[j]![1]);
+    if (start <= end) out.push([start, end]);
+    if (a[i]![1] < b[j]![1]) i++;
+    else j++;
+  }
+  return out;
 }
 
 /** A document's summary as a `have` carries it, at most MAX_SUMMARY_RANGES ranges (each author's last kept, so that a device learns the sequence numbers its identity used). */

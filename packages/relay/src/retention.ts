@@ -11,7 +11,7 @@
  * dropped is still held by a snapshot.
  * @module
  */
-import type { SeqRange } from '@sealdoc/protocol';
+import { SeqRanges, type SeqRange } from '@sealdoc/protocol';
 import type { IndexEntry } from './store.js';
 
 /** A verified covers attestation: the snapshot it is for, and what it says of its author's own envelopes. */
@@ -29,7 +29,6 @@ export function droppable(index: readonly IndexEntry[], authorOf: (entry: IndexE
   const sorted = [...attested].sort((a, b) => a.cursor - b.cursor);
   const ripe = sorted.slice(0, Math.max(0, sorted.length - afterSnapshots));
   if (ripe.length === 0) return [];
-  const covered = new Map<string, SeqRange[]>();
-  for (const { author, own } of ripe) covered.set(author, [...(covered.get(author) ?? []), ...own]);
-  return index.filter((e) => !e.dropped && (covered.get(authorOf(e))?.some(([s, t]) => s <= e.seq && e.seq <= t) ?? false)).map((e) => e.cursor);
+  const covered = SeqRanges.of(ripe.flatMap(({ author, own }) => own.map(([s, t]) => [author, s, t] as const)));
+  return index.filter((e) => !e.dropped && covered.has(authorOf(e), e.seq)).map((e) => e.cursor);
 }

@@ -37,6 +37,61 @@ export interface RelayServer {
 
 const HEARTBEAT_MS = 5000;
 
+/**
+ * Bytes of frames on their way in, per connection and in all: bounded, since a connection can
+ * announce a large frame and send it slowly. Counted from the raw socket's data until a frame
+ * (or a pong) is whole, which is close enough: a chunk holding the end of one frame and the
+ * start of the next is counted once.
+ */
+class Receiving {
+  #total = 0;
+  readonly #open = new Set<Incoming>();
+  constructor(readonly max: number) {}
+
+  open(socket: { terminate(): void }): Incoming {
+    const p = { socket, bytes: 0, since: 0 };
+    this.#open.add(p);
+    return p;
+  }
+
+  add(p: Incoming, n: number): void {
+    if (p.bytes === 0) p.since = Date.now();
+    p.bytes += n;
+    this.#total += n;
+    // Past the bound, the connections holding most are dropped.
+    while (this.#total > this.max) {
+      let largest: Incoming | undefined;
+      for (const q of this.#open) if (!largest || q.bytes > largest.bytes) largest = q;
+      if (!largest || largest.bytes === 0) break;
+      this.close(largest);
+      largest.socket.terminate();
+    }
+  }
+
+  /** A frame (or a pong) arrived whole: nothing of it is held any more. */
+  whole(p: Incoming): void {
+    this.#total -= p.bytes;
+    p.bytes = 0;
+  }
+
+  /** Whether a frame has been on its way in for longer than `ms`. */
+  tooSlow(p: Incoming, ms: number): boolean {
+    return p.bytes > 0 && Date.now() - p.since > ms;
+  }
+
+  close(p: Incoming): void {
+    this.whole(p);
+    this.#open.delete(p);
+  }
+}
+
+/** A connection's frame on its way in: its bytes so far, since when. */
+interface Incoming {
+  socket: { terminate(): void };
+  bytes: number;
+  since: number;
+}
+
 /** Starts a relay server; resolves once it listens. */
 export async function startRelay(options: RelayServerOptions): Promise<RelayServer> {
   const relay = new Relay(options);
@@ -52,6 +107,7 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
   };
   const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createHttpServer(handler);
   const wss = new WebSocketServer({ server, maxPayload: relay.maxFrameBytes, perMessageDeflate: false });
+  const receiving = new Receiving(relay.limits.maxReceivingBytes);
   wss.on('connection', (socket, request) => {
     // Not read from (the relay paused it: its queue is full): its silence proves nothing then.
     let paused = false;
@@ -71,19 +127,21 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
         return socket.bufferedAmount;
       },
     });
-    // Until its hello is verified, a connection may send a few KiB, not a frame's worth of
-    // partial data held in memory: counted on the raw socket, before frames are whole.
+    // Frames not whole yet are held in memory: counted on the raw socket, before they are.
+    // Until its hello is verified a connection may send a few KiB, and after it no frame
+    // takes longer than the frame timeout, nor all of them together more than their bound.
     let before = 0;
-    const count = (chunk: Buffer) => {
-      if (connection.authenticated) return request.socket.off('data', count);
-      before += chunk.length;
-      if (before > relay.limits.maxBytesBeforeHello) socket.terminate();
-    };
-    request.socket.on('data', count);
+    const partial = receiving.open(socket);
+    request.socket.on('data', (chunk: Buffer) => {
+      if (!connection.authenticated && (before += chunk.length) > relay.limits.maxBytesBeforeHello) return socket.terminate();
+      receiving.add(partial, chunk.length);
+    });
+    socket.on('pong', () => receiving.whole(partial));
     socket.on('message', (data, isBinary) => {
       if (!isBinary) return socket.close(1003, 'binary frames only');
       const chunks = Array.isArray(data) ? data : [data instanceof ArrayBuffer ? Buffer.from(data) : data];
       const frame = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      receiving.whole(partial);
       connection.receive(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
     });
     // A half-open link (no bytes either way) is noticed by its silence: a ping every 5 s, and a
@@ -94,12 +152,14 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
     socket.on('message', markHeard);
     const heartbeat = setInterval(() => {
       if (paused) return;
+      if (receiving.tooSlow(partial, relay.limits.frameTimeoutMs)) return socket.terminate();
       if (!heard) return socket.terminate();
       heard = false;
       socket.ping();
     }, options.heartbeatMs ?? HEARTBEAT_MS);
     socket.on('close', () => {
       clearInterval(heartbeat);
+      receiving.close(partial);
       connection.closed();
     });
     socket.on('error', () => socket.terminate());

@@ -97,7 +97,10 @@ CREATE TABLE IF NOT EXISTS join_requests (
 
 // Version 2. Usage already stored is counted once, here (an op's author is bytes 54 to 85 of
 // the op, docs/membership.md); the membership index is filled by the relay, which replays the logs.
+// Covers attestations were kept whole; now only what they say of their author's own envelopes
+// is: those kept before are dropped (retention then counts only snapshots attested since).
 const MIGRATE_TO_V2 = `
+DELETE FROM covers;
 CREATE TABLE members (
   group_id BLOB NOT NULL,
   member_id BLOB NOT NULL,
@@ -130,13 +133,15 @@ export class SqliteRelayStore implements RelayStore {
     SqliteRelayStore.#migrate(db);
     this.#s = {
       ops: db.prepare<[Buffer], { op: Buffer }>('SELECT op FROM ops WHERE group_id = ? ORDER BY idx'),
-      opCount: db.prepare<[Buffer], { n: number }>('SELECT count(*) AS n FROM ops WHERE group_id = ?'),
+      // The log's length: its last index + 1, found by the primary key (no scan of the log).
+      opCount: db.prepare<[Buffer], { n: number }>('SELECT coalesce(max(idx) + 1, 0) AS n FROM ops WHERE group_id = ?'),
       insertOp: db.prepare<[Buffer, number, Buffer]>('INSERT INTO ops (group_id, idx, op) VALUES (?, ?, ?)'),
       isMember: db.prepare<[Buffer, Buffer], { n: number }>('SELECT count(*) AS n FROM members WHERE group_id = ? AND member_id = ?'),
       hasOps: db.prepare<[Buffer], { n: number }>('SELECT count(*) AS n FROM (SELECT 1 FROM ops WHERE group_id = ? LIMIT 1)'),
       groupsOf: db.prepare<[Buffer], { group_id: Buffer }>('SELECT group_id FROM members WHERE member_id = ?'),
       unindexed: db.prepare<[], { group_id: Buffer }>('SELECT DISTINCT group_id FROM ops WHERE group_id NOT IN (SELECT group_id FROM members)'),
       clearMembers: db.prepare<[Buffer]>('DELETE FROM members WHERE group_id = ?'),
+      removeMember: db.prepare<[Buffer, Buffer]>('DELETE FROM members WHERE group_id = ? AND member_id = ?'),
       addMember: db.prepare<[Buffer, Buffer]>('INSERT INTO members (group_id, member_id) VALUES (?, ?) ON CONFLICT DO NOTHING'),
       usage: db.prepare<[Buffer], Usage>('SELECT groups, documents, bytes FROM usage WHERE member_id = ?'),
       addUsage: db.prepare<[Buffer, number, number, number]>(ADD_USAGE),
@@ -228,15 +233,11 @@ export class SqliteRelayStore implements RelayStore {
           this.#s.insertOp.run(buf(groupId), fromIndex + i, buf(op));
           this.#s.addUsage.run(buf(effect.authors[i]!), fromIndex + i === 0 ? 1 : 0, 0, op.length);
         });
-        this.#setMembers(groupId, effect.members);
+        for (const m of effect.left) this.#s.removeMember.run(buf(groupId), buf(m));
+        for (const m of effect.joined) this.#s.addMember.run(buf(groupId), buf(m));
         return true;
       }).immediate(),
     );
-  }
-
-  #setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): void {
-    this.#s.clearMembers.run(buf(groupId));
-    for (const m of members) this.#s.addMember.run(buf(groupId), buf(m));
   }
 
   async membership(groupId: Uint8Array, memberId: Uint8Array): Promise<Standing> {
@@ -255,7 +256,14 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): Promise<void> {
-    this.#do(() => this.#db.transaction(() => this.#setMembers(groupId, members)).immediate());
+    this.#do(() =>
+      this.#db
+        .transaction(() => {
+          this.#s.clearMembers.run(buf(groupId));
+          for (const m of members) this.#s.addMember.run(buf(groupId), buf(m));
+        })
+        .immediate(),
+    );
   }
 
   async usage(memberId: Uint8Array): Promise<Usage> {

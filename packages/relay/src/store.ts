@@ -37,7 +37,11 @@ export interface IndexEntry {
   dropped: boolean;
 }
 
-/** A snapshot author's signed statement of what the snapshot covers (an encoded `covers` message). */
+/**
+ * What a snapshot's verified `covers` attestation says of its author's own envelopes: the
+ * ranges it covers that the relay held (encoded as a summary's ranges, `u32 authors · author ·
+ * ranges`, with the one author). Retention acts on nothing else.
+ */
 export interface StoredCovers {
   author: Uint8Array;
   seq: number;
@@ -78,14 +82,17 @@ export type StoreEvent =
 
 /**
  * What appending ops does besides storing them: who authored each (their bytes count towards
- * that member's usage; the author of a group's first op created it) and who the members are
- * after them (for {@link RelayStore.membership} and {@link RelayStore.groupsOf}).
+ * that member's usage; the author of a group's first op created it) and who joined and left
+ * (for {@link RelayStore.membership} and {@link RelayStore.groupsOf}): what the ops change, so
+ * that an op costs the store what it changes, not the group's size.
  */
 export interface OpsEffect {
   /** The author (member id) of each op, in order. */
   authors: readonly Uint8Array[];
-  /** The group's member ids after the ops. */
-  members: readonly Uint8Array[];
+  /** Member ids that are members after the ops and were not before. */
+  joined: readonly Uint8Array[];
+  /** Member ids that were members before the ops and are not after. */
+  left: readonly Uint8Array[];
 }
 
 /**

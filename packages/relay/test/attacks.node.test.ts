@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as Y from 'yjs';
 import { createGroup, Keyring, MembershipLog, removeMember, rotateEpoch, sealEnvelope, signMessage, unlockEpochSecrets, type Identity } from '@sealdoc/crypto';
-import { encodeSnapshot } from '@sealdoc/core';
+import { encodeSnapshot, Group } from '@sealdoc/core';
 import { COVERS_CONTEXT, coversSignedBytes, type WireMessage } from '@sealdoc/protocol';
 import { MemoryRelayStore, Relay, startRelay, type RelayOptions } from '@sealdoc/relay';
 import { DOC_ID, eventually, identity, Team, type Client } from './clients.js';
@@ -20,7 +20,7 @@ async function relayWithGroup(admin: Identity, members: Identity[] = [], options
   const ops = [await createGroup(admin, { members: members.map((keys) => ({ keys, role: 'writer' as const })), history: 'all' })];
   const log = await MembershipLog.fromOps(ops);
   const store = new MemoryRelayStore();
-  await store.appendOps(log.groupId, 0, ops, { authors: [admin.memberId], members: log.members().map((m) => m.memberId) });
+  await store.appendOps(log.groupId, 0, ops, { authors: [admin.memberId], joined: log.members().map((m) => m.memberId), left: [] });
   return { ops, log, store, relay: new Relay({ store, ...options }), groupId: log.groupId };
 }
 
@@ -71,6 +71,66 @@ describe('relay attacks: removal', () => {
     await eventually(() => b.of('error').length === 1, 2000, 'the refusal');
     assert.equal((await store.envelopesAfter(groupId, DOC_ID, 0, 10)).length, 0);
     relay.close();
+  });
+});
+
+describe('relay attacks: a writer that keeps pushing', () => {
+  it('cannot stay ahead of its removal: the admin’s device asks the relay what it holds, and the removal goes through on the first try', async () => {
+    const store = new MemoryRelayStore();
+    const server = await startRelay({ store, port: 0 });
+    const team = await Team.create(['alice', 'mallory']);
+    const alice = await team.connect('alice', server.url);
+    try {
+      await alice.sealed.whenSynced;
+      // Mallory pushes as fast as it can into a document Alice never opened.
+      const mallory = await RawClient.connect(server.url, identity('mallory'));
+      const seal = await envelopeMaker(identity('mallory'), team.ops, new Uint8Array(16).fill(8));
+      let pushing = true;
+      let seq = 0;
+      const flood = (async () => {
+        while (pushing) {
+          mallory.send({ type: 'push', ref: seq + 1, envelope: await seal(seq++) });
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      })();
+      await eventually(async () => ((await store.highestSeq(team.groupId, identity('mallory').memberId)) ?? -1) > 50, 5000, 'the flood is stored');
+      await alice.group.removeMember(identity('mallory').memberId);
+      assert.equal(alice.group.log.member(identity('mallory').memberId), undefined);
+      assert.equal((await store.loadOps(team.groupId)).length, 2, 'the relay holds the removal');
+      const after = (await store.highestSeq(team.groupId, identity('mallory').memberId)) ?? -1;
+      await new Promise((r) => setTimeout(r, 100));
+      pushing = false;
+      await flood;
+      assert.equal((await store.highestSeq(team.groupId, identity('mallory').memberId)) ?? -1, after, 'nothing new from Mallory since');
+      assert.deepEqual(alice.errors, []);
+      mallory.close();
+    } finally {
+      await alice.close();
+      await server.close();
+    }
+  });
+
+  it('an admin op the relay refuses leaves the admin’s log as the relay’s (no silent fork)', async () => {
+    const store = new MemoryRelayStore();
+    const server = await startRelay({ store, port: 0 });
+    const team = await Team.create(['alice', 'bob'], { bob: 'admin' });
+    const [alice, bob] = [await team.connect('alice', server.url), await team.connect('bob', server.url)];
+    try {
+      await alice.sealed.whenSynced;
+      await bob.sealed.whenSynced;
+      // A device of Bob's that has not heard of Alice's change makes its own on the same head.
+      await alice.group.addMember(identity('carol'), 'writer');
+      const stale = new Group({ identity: identity('bob'), log: await MembershipLog.fromOps(team.ops), keyring: new Keyring() });
+      await stale.refresh();
+      stale.relay = bob.transport;
+      await assert.rejects(stale.addMember(identity('dave'), 'writer'), { code: 'stale-head' });
+      assert.equal(stale.log.length, 1, 'nothing appended here: the log is still one the relay holds a prefix of');
+      assert.equal((await store.loadOps(team.groupId)).length, 2);
+    } finally {
+      await alice.close();
+      await bob.close();
+      await server.close();
+    }
   });
 });
 
@@ -126,7 +186,7 @@ describe('relay attacks: CPU', () => {
       await unlockEpochSecrets(log, alice, keyring);
     }
     const all = log.ops();
-    await store.appendOps(groupId, 1, all.slice(1), { authors: all.slice(1).map(() => alice.memberId), members: [alice.memberId] });
+    await store.appendOps(groupId, 1, all.slice(1), { authors: all.slice(1).map(() => alice.memberId), joined: [], left: [] });
     const c = await connect(relay, alice);
     await settled(c); // the log is loaded once (verified), as any client's first request does
     const started = performance.now();

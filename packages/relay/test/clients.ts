@@ -92,6 +92,7 @@ export class Team {
       backoff: { minMs: 20, maxMs: 200 },
       ...(options.cursors ? { cursors: options.cursors } : {}),
     });
+    group.relay = transport;
     const awareness = new Awareness(doc);
     const sealed = new SealedDoc(doc, { group, docId: DOC_ID, transport, awareness, batch: { windowMs: 5 }, ...(options.storage ? { storage: options.storage } : {}) });
     const errors: string[] = [];

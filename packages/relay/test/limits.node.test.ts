@@ -15,7 +15,7 @@ async function setup(options: Omit<RelayOptions, 'store'> = {}) {
   const ops = [await createGroup(alice, { members: [{ keys: bob, role: 'admin' }], history: 'all' })];
   const store = new MemoryRelayStore();
   const log = await MembershipLog.fromOps(ops);
-  await store.appendOps(log.groupId, 0, ops, { authors: [alice.memberId], members: log.members().map((m) => m.memberId) });
+  await store.appendOps(log.groupId, 0, ops, { authors: [alice.memberId], joined: log.members().map((m) => m.memberId), left: [] });
   const relay = new Relay({ store, ...options });
   return { alice, bob, ops, store, relay, groupId: (await MembershipLog.fromOps(ops)).groupId };
 }

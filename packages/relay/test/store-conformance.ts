@@ -12,8 +12,8 @@ export interface RelayStoreFixture {
 
 const id = (n: number) => new Uint8Array(16).fill(n);
 const member = (n: number) => new Uint8Array(32).fill(n);
-/** The effect of ops all authored by `author`, leaving `members` in the group. */
-const effect = (count: number, author = 1, members = [author]) => ({ authors: Array.from({ length: count }, () => member(author)), members: members.map(member) });
+/** The effect of ops all authored by `author`, adding `joined` and removing `left`. */
+const effect = (count: number, author = 1, joined = [author], left: number[] = []) => ({ authors: Array.from({ length: count }, () => member(author)), joined: joined.map(member), left: left.map(member) });
 const envelope = (doc: number, author: number, seq: number, byte = seq): NewEnvelope => ({
   groupId: id(1),
   docId: id(doc),
@@ -53,8 +53,9 @@ export function relayStoreConformance(name: string, setup: () => Promise<RelaySt
       assert.equal(await store.membership(id(1), member(3)), 'not-a-member');
       assert.deepEqual((await store.groupsOf(member(2))).map((g) => g[0]).sort(), [1, 2]);
       // Member 2 removed from group 1.
-      await store.appendOps(id(1), 1, [Uint8Array.of(3)], effect(1, 1, [1]));
+      await store.appendOps(id(1), 1, [Uint8Array.of(3)], effect(1, 1, [], [2]));
       assert.equal(await store.membership(id(1), member(2)), 'not-a-member');
+      assert.equal(await store.membership(id(1), member(1)), 'member', 'a removal changes that member only');
       assert.deepEqual((await store.groupsOf(member(2))).map((g) => g[0]), [2]);
       await store.setMembers(id(2), [member(4)]);
       assert.deepEqual((await store.groupsOf(member(4))).map((g) => g[0]), [2]);
@@ -63,8 +64,8 @@ export function relayStoreConformance(name: string, setup: () => Promise<RelaySt
 
     test('usage per identity: groups created, documents started, bytes held (retention gives bytes back)', async ({ store }) => {
       assert.deepEqual(await store.usage(member(1)), { groups: 0, documents: 0, bytes: 0 });
-      await store.appendOps(id(1), 0, [new Uint8Array(10), new Uint8Array(5)], { authors: [member(1), member(2)], members: [member(1), member(2)] });
-      await store.appendOps(id(1), 2, [new Uint8Array(7)], effect(1, 2));
+      await store.appendOps(id(1), 0, [new Uint8Array(10), new Uint8Array(5)], { authors: [member(1), member(2)], joined: [member(1), member(2)], left: [] });
+      await store.appendOps(id(1), 2, [new Uint8Array(7)], effect(1, 2, []));
       assert.deepEqual(await store.usage(member(1)), { groups: 1, documents: 0, bytes: 10 });
       assert.deepEqual(await store.usage(member(2)), { groups: 0, documents: 0, bytes: 12 });
       // Two documents started by 1 (one in this batch with another envelope), one by 2; a replay counts nothing.
