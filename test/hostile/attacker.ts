@@ -274,17 +274,24 @@ const floods: Record<Flood, (url: string, ready: () => void) => Promise<void>> =
     });
   },
 
-  /** A group of its own with 25,000 members (an op of 3.6 MB), then role changes as fast as the relay takes them. */
+  /**
+   * A first op naming 25,000 members (3.6 MB, each key to check), sent again and again; and a
+   * group of its own with as many founders as allowed, whose roles it changes as fast as the
+   * relay takes them.
+   */
   async 'big-group'(url, ready) {
     const me = randomIdentity();
     const other = randomIdentity();
-    // Built before connecting: building it keeps this process busy for seconds (no pongs).
-    const { log, keyring, create } = await makeGroup(me, [other], sized(25_000));
+    // Built before connecting: building them keeps this process busy for seconds (no pongs).
+    const huge = await makeGroup(me, [other], sized(25_000));
+    const { log, keyring, create } = await makeGroup(me, [other], 62);
     const c = await Conn.open(url, me);
     create(c);
-    await sleep(2000);
+    await sleep(1000);
     ready();
+    let n = 0;
     await forever(async () => {
+      if (n++ % 10 === 0) huge.create(c);
       for (let k = 0; k < 10 && c.writable; k++) {
         const op = await setMemberRole(log, { admin: me, keyring }, other.memberId, log.length % 2 === 0 ? 'admin' : 'writer');
         await log.append(op);
@@ -294,11 +301,17 @@ const floods: Record<Flood, (url: string, ready: () => void) => Promise<void>> =
     });
   },
 
-  /** Ten identities of a 25,000-member group, 31 connections each that never read, asking for its 3.6 MB log again and again. */
+  /** Ten identities of a group with a 3.6 MB log (64 founders, hundreds of rotations), 31 connections each that never read, asking for all of it again and again. */
   async 'long-log-readers'(url, ready) {
     const ids = Array.from({ length: 10 }, randomIdentity);
-    const { log, create } = await makeGroup(ids[0]!, ids.slice(1), sized(25_000));
-    create(await Conn.open(url, ids[0]!));
+    const { log, keyring } = await makeGroup(ids[0]!, ids.slice(1), 54);
+    while (log.ops().reduce((n, op) => n + op.length, 0) < sized(3_600_000)) {
+      await log.append(await rotateEpoch(log, { admin: ids[0]!, keyring }));
+      await unlockEpochSecrets(log, ids[0]!, keyring);
+    }
+    const first = await Conn.open(url, ids[0]!);
+    const ops = log.ops();
+    for (let i = 0; i < ops.length; i += 100) first.send({ type: 'ops', groupId: log.groupId, fromIndex: i, ops: ops.slice(i, i + 100) });
     await sleep(3000);
     // 31 each: the first identity's first connection counts towards its 32.
     const conns = await Promise.all(ids.flatMap((who) => Array.from({ length: 31 }, () => Conn.open(url, who, false))));

@@ -63,6 +63,14 @@ export interface RelayLimits {
   indexCacheRanges: number;
   /** Invitations open at once per group (default 100). */
   invitationsPerGroup: number;
+  /**
+   * Founding members a group's first op may name (default 64; more join by invitation): each
+   * key is checked as the op arrives, at some cost, so a first op cannot make the relay check
+   * thousands.
+   */
+  foundersPerGroup: number;
+  /** Groups the relay creates per second, from all clients together (default 10, bursts of twice that): past it `busy`. */
+  groupsPerSecond: number;
 }
 
 /** What one identity (one signing key) may put on the relay; refused past it with `quota-exceeded`. */
@@ -97,6 +105,8 @@ export const DEFAULT_LIMITS: RelayLimits = {
   logCacheBytes: 64 * 1024 * 1024,
   indexCacheRanges: 1_000_000,
   invitationsPerGroup: 100,
+  foundersPerGroup: 64,
+  groupsPerSecond: 10,
 };
 
 export const DEFAULT_QUOTAS: RelayQuotas = {

@@ -172,6 +172,8 @@ export class Relay {
   readonly #pages: WeightedLru<string, Uint8Array>;
   // What bulk answers may send all connections together (limits.bulkBytesPerSecond).
   readonly #bulk: TokenBucket;
+  // Groups created, all clients together (limits.groupsPerSecond).
+  readonly #creations: TokenBucket;
   // Document summaries by "group:doc", weighed by their ranges.
   readonly #indexes: WeightedLru<string, DocIndex>;
   // Per group: appends and stores run one after another, so that a removal and the removed
@@ -200,6 +202,7 @@ export class Relay {
     this.#pageBounds = new WeightedLru(10_000);
     this.#pages = new WeightedLru(this.#limits.logCacheBytes);
     this.#bulk = new TokenBucket(this.#limits.bulkBytesPerSecond, this.#limits.bulkBytesPerSecond);
+    this.#creations = new TokenBucket(this.#limits.groupsPerSecond, this.#limits.groupsPerSecond * 2);
     this.#store.onEvent?.((event) => void this.#onStoreEvent(event).catch((error: unknown) => this.#log({ event: 'error', connection: 0, detail: describe(error) })));
     this.ready = this.#indexMembership();
   }
@@ -1012,6 +1015,12 @@ export class Relay {
 
   async #create(client: Client, groupId: Uint8Array, fromIndex: number, ops: Uint8Array[]): Promise<number> {
     if (fromIndex !== 0) throw new Refusal('unknown-group', 'this relay serves no such group');
+    // Before any key of the first op is read: how many members it names (a create op's u32 at
+    // byte 111, after the header, the history byte and the salt: docs/membership.md).
+    const first = ops[0]!;
+    const founders = first[1] === 1 && first.length >= 115 ? new DataView(first.buffer, first.byteOffset).getUint32(111) : 0;
+    if (founders > this.#limits.foundersPerGroup) throw new Refusal('too-large', `a group starts with ${this.#limits.foundersPerGroup} members at most; add the others afterwards`);
+    if (!this.#creations.take(1)) throw new Refusal('busy', 'the relay creates many groups right now: try again in a moment');
     const usage = await this.#store.usage(client.memberId!);
     if (usage.groups >= this.#quotas.groupsPerIdentity) throw new Refusal('quota-exceeded', `this identity may create ${this.#quotas.groupsPerIdentity} groups here`);
     const log = await MembershipLog.fromOps(ops);

@@ -306,6 +306,26 @@ describe('relay attacks: quotas and connections', () => {
     relay.close();
   });
 
+  it('a first op naming more founders than allowed is refused before its keys are read; group creation has a relay-wide rate', async () => {
+    const store = new MemoryRelayStore();
+    const relay = new Relay({ store, limits: { foundersPerGroup: 4, groupsPerSecond: 2 } });
+    const mallory = identity('mallory');
+    const c = await connect(relay, mallory);
+    const { identityFromSeed } = await import('@sealdoc/crypto');
+    const many = Array.from({ length: 5 }, () => ({ keys: identityFromSeed(crypto.getRandomValues(new Uint8Array(64))), role: 'reader' as const }));
+    const big = [await createGroup(mallory, { members: many })];
+    c.push({ type: 'ops', groupId: (await MembershipLog.fromOps(big)).groupId, fromIndex: 0, ops: big });
+    await settled(c);
+    assert.deepEqual(c.codes(), ['too-large']);
+    for (let i = 0; i < 6; i++) {
+      const ops = [await createGroup(mallory)];
+      c.push({ type: 'ops', groupId: (await MembershipLog.fromOps(ops)).groupId, fromIndex: 0, ops });
+    }
+    await settled(c);
+    assert.deepEqual(c.codes().slice(1), ['busy', 'busy'], 'a burst of twice the rate, then busy');
+    relay.close();
+  });
+
   it('a frame before hello is a few hundred bytes at most', async () => {
     const { relay } = await relayWithGroup(identity('alice'));
     const c = await connect(relay);
