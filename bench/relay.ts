@@ -9,16 +9,15 @@
 // machine allows at best, whatever the relay does around the checks.
 // BENCH_CLIENTS, BENCH_PER_CLIENT, BENCH_STORES=sqlite,postgres narrow or widen it;
 // BENCH_RELAY_NODE_ARGS passes flags to the relay's node (e.g. "--cpu-prof").
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import pg from 'pg';
 import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, readEnvelopeHeader, sealEnvelope, signMessage, unlockEpochSecrets, verifyEnvelope, type Identity } from '@sealdoc/crypto';
 import { decodeWire, encodeWire, HELLO_CONTEXT, MESSAGE_TYPES, type WireMessage } from '@sealdoc/protocol';
 import { report, type Row } from './harness.js';
+import { startRelayProcess } from '../test/support/relay-process.js';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 100);
 const PER_CLIENT = Number(process.env.BENCH_PER_CLIENT ?? 100);
@@ -26,29 +25,7 @@ const IN_FLIGHT = 4;
 const TARGET = 5000;
 const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
 const POSTGRES_URL = process.env.SEALDOC_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const CLI = fileURLToPath(new URL('../packages/relay/dist/cli.js', import.meta.url));
 const DOC = new Uint8Array(16).fill(9);
-
-function rssOf(child: ChildProcess): number {
-  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
-}
-
-async function startCli(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /"event":"listening"[^\n]*"port":(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`relay exited ${code}`)));
-  });
-  // Its log lines are not read further: drain them.
-  child.stdout!.resume();
-  return { child, port };
-}
 
 class Client {
   readonly socket: WebSocket;
@@ -103,7 +80,8 @@ async function run(store: string): Promise<Row> {
     url.searchParams.set('options', `-c search_path=${schema}`);
     args = ['--postgres', url.toString()];
   } else args = ['--db', join(dir, 'relay.sqlite')];
-  const { child, port } = await startCli(['--port', '0', ...args]);
+  const relay = await startRelayProcess(['--port', '0', ...args], { nodeArgs: (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean) });
+  const { port } = relay;
   const url = `ws://127.0.0.1:${port}`;
   try {
     // One group of CLIENTS members.
@@ -157,8 +135,8 @@ async function run(store: string): Promise<Row> {
       };
     }
     const total = CLIENTS * PER_CLIENT;
-    const rss: number[] = [rssOf(child)];
-    const sampler = setInterval(() => rss.push(rssOf(child)), 100);
+    const rss: number[] = [relay.rssMb() * 1024 * 1024];
+    const sampler = setInterval(() => rss.push(relay.rssMb() * 1024 * 1024), 100);
     const start = performance.now();
     await Promise.all(
       clients.map(async (c, i) => {
@@ -187,7 +165,7 @@ async function run(store: string): Promise<Row> {
     while (delivered < expected && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
     const fanOutMs = performance.now() - start;
     clearInterval(sampler);
-    rss.push(rssOf(child));
+    rss.push(relay.rssMb() * 1024 * 1024);
     for (const c of clients) c.socket.close();
     latencies.sort((a, b) => a - b);
     const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
@@ -209,7 +187,7 @@ async function run(store: string): Promise<Row> {
       envelopes: total,
     };
   } finally {
-    child.kill('SIGKILL');
+    relay.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     if (schema) {
       const c = new pg.Client({ connectionString: POSTGRES_URL });

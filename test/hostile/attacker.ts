@@ -17,6 +17,8 @@ const sized = (n: number) => Math.max(1, Math.round(n * scale));
 const randomIdentity = () => identityFromMnemonic(generateMnemonic());
 const randomId = () => crypto.getRandomValues(new Uint8Array(16));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The attacker is a host of its own: every connection it opens comes from this address (the honest members use 127.0.0.1). */
+const ATTACKER_ADDRESS = '127.0.0.2';
 
 /** A connection that says hello; `read: false` stops reading once welcomed (the relay's queue for it fills). */
 class Conn {
@@ -34,7 +36,7 @@ class Conn {
     socket.on('error', () => (this.closed = true));
   }
   static async open(url: string, who: Identity, read = true): Promise<Conn> {
-    const c = new Conn(new WebSocket(url));
+    const c = new Conn(new WebSocket(url, { localAddress: ATTACKER_ADDRESS }));
     await new Promise<void>((resolve, reject) => {
       c.socket.once('open', () => resolve());
       c.socket.once('error', reject);
@@ -187,7 +189,7 @@ const floods: Record<Flood, (url: string, ready: () => void) => Promise<void>> =
     const { hostname, port } = new URL(url);
     const open = (stall: boolean): Promise<Socket> =>
       new Promise((resolve) => {
-        const s = tcpConnect(Number(port), hostname, () => {
+        const s = tcpConnect({ port: Number(port), host: hostname, localAddress: ATTACKER_ADDRESS }, () => {
           s.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.from(randomId()).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
           if (stall) {
             // A masked binary frame announcing 4 MiB, and 8 KiB of it.
@@ -215,7 +217,7 @@ const floods: Record<Flood, (url: string, ready: () => void) => Promise<void>> =
       return Buffer.concat([header, Buffer.alloc(4), payload]); // a zero mask: the payload as it is
     };
     const stall = async (who: Identity): Promise<Socket> => {
-      const s = tcpConnect(Number(port), hostname);
+      const s = tcpConnect({ port: Number(port), host: hostname, localAddress: ATTACKER_ADDRESS });
       await new Promise<void>((resolve, reject) => s.once('connect', () => resolve()).once('error', reject));
       s.on('error', () => undefined);
       s.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.from(randomId()).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);

@@ -1,6 +1,6 @@
 // The floods of `npm run hostile`: each runs against a real relay process (SQLite in a
-// temporary folder) while a hostile client floods it from a process of its own (attacker.ts)
-// and an honest pair of members works: a writer pushes a small edit every 50 ms and a reader
+// temporary folder) while a hostile client floods it from a process of its own (attacker.ts),
+// as a host of its own (it connects from 127.0.0.2), and an honest pair of members works: a writer pushes a small edit every 50 ms and a reader
 // receives it. What is measured: the relay's peak resident memory, the honest edit's latency
 // (push to delivery, p99), whether the relay is still alive and serving, and how long SIGTERM
 // takes to stop it with the flood still running.

@@ -13,7 +13,8 @@ export interface RelayProcess {
   url: string;
   /** What the relay printed (its JSON log lines), so far. */
   output(): string;
-  /** The process's peak resident memory so far, in MiB (Linux: VmHWM). */
+  /** The process's resident memory now, and its peak so far, in MiB (Linux: VmRSS, VmHWM). */
+  rssMb(): number;
   peakRssMb(): number;
   /**
    * Sends `signal` and resolves with how long the process took to exit, in ms; one that has not
@@ -22,19 +23,31 @@ export interface RelayProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number>;
 }
 
+function statusMb(child: ChildProcess, field: string): number {
+  try {
+    const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Starts `sealdoc-relay` with `args` (add `--port 0` for any free port); resolves once it listens. */
 export async function startRelayProcess(args: string[], options: { nodeArgs?: string[] } = {}): Promise<RelayProcess> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), RELAY_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // What it printed, kept up to a bound (a long run logs a line per connection).
   let output = '';
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-1_000_000));
+  child.stderr!.on('data', keep);
   const port = await new Promise<number>((resolve, reject) => {
+    let listening = false;
     child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      for (const line of output.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        const event = JSON.parse(line) as { event: string; port?: number };
-        if (event.event === 'listening') resolve(event.port!);
-      }
+      keep(chunk);
+      if (listening) return;
+      const port = /"event":"listening"[^\n]*"port":(\d+)/.exec(output)?.[1];
+      if (port === undefined) return;
+      listening = true;
+      resolve(Number(port));
     });
     child.once('exit', (code) => reject(new Error(`the relay exited (${code}): ${output}`)));
   });
@@ -44,14 +57,8 @@ export async function startRelayProcess(args: string[], options: { nodeArgs?: st
     port,
     url: `ws://127.0.0.1:${port}`,
     output: () => output,
-    peakRssMb: () => {
-      try {
-        const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
-        return kb ? Number(kb) / 1024 : Number.NaN;
-      } catch {
-        return Number.NaN;
-      }
-    },
+    rssMb: () => statusMb(child, 'VmRSS'),
+    peakRssMb: () => statusMb(child, 'VmHWM'),
     stop: async (signal = 'SIGTERM', timeoutMs = 15_000) => {
       const started = performance.now();
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -5,7 +5,7 @@
  * codes and counts only: no envelope content, no key, no signature.
  *
  *   sealdoc-relay [--port 8787] [--host 127.0.0.1] [--db ./data/relay.sqlite | --postgres URL | --memory]
- *                 [--tls-cert cert.pem --tls-key key.pem] [--retain-snapshots N] [limits and quotas]
+ *                 [--tls-cert cert.pem --tls-key key.pem] [--retain-snapshots N] [--trust-proxy] [limits and quotas]
  *
  * `--retain-snapshots N` turns retention on: what a snapshot covers is dropped once N later
  * snapshots of the document are stored (default: keep everything). Limits and quotas (see
@@ -26,6 +26,9 @@ const LIMIT_FLAGS = {
   'frames-per-second': ['limits', 'framesPerSecond', 'frames a connection (and an identity) may send per second'],
   'max-connections': ['limits', 'maxConnections', 'connections at once'],
   'connections-per-identity': ['limits', 'connectionsPerIdentity', 'connections one identity may hold'],
+  'connections-per-address': ['limits', 'connectionsPerAddress', 'connections one network address may hold'],
+  'groups-per-address-per-second': ['limits', 'groupsPerAddressPerSecond', 'groups one network address may create per second'],
+  'groups-per-second': ['limits', 'groupsPerSecond', 'groups all addresses together may create per second'],
   'high-water-bytes': ['limits', 'highWaterBytes', 'bytes queued for a connection before it gets no more'],
   'quota-groups': ['quotas', 'groupsPerIdentity', 'groups one identity may create'],
   'quota-documents': ['quotas', 'documentsPerIdentity', 'documents one identity may start'],
@@ -34,7 +37,8 @@ const LIMIT_FLAGS = {
 type LimitFlag = keyof typeof LIMIT_FLAGS;
 
 const USAGE = `usage: sealdoc-relay [--port 8787] [--host 127.0.0.1] [--db ./data/relay.sqlite | --postgres URL | --memory]
-                     [--tls-cert cert.pem --tls-key key.pem] [--retain-snapshots N]
+                     [--tls-cert cert.pem --tls-key key.pem] [--retain-snapshots N] [--trust-proxy]
+  --trust-proxy                 behind a reverse proxy: count each client by the last X-Forwarded-For address
 limits and quotas (defaults in parentheses):
 ${Object.entries(LIMIT_FLAGS)
   .map(([flag, [group, name, what]]) => `  --${flag} N`.padEnd(32) + `${what} (${(group === 'limits' ? DEFAULT_LIMITS : DEFAULT_QUOTAS)[name as never]})`)
@@ -55,6 +59,7 @@ async function main(): Promise<void> {
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'retain-snapshots': { type: 'string' },
+        'trust-proxy': { type: 'boolean', default: false },
         ...(Object.fromEntries(Object.keys(LIMIT_FLAGS).map((flag) => [flag, { type: 'string' }])) as Record<LimitFlag, { type: 'string' }>),
         help: { type: 'boolean', default: false },
       },
@@ -113,6 +118,7 @@ async function main(): Promise<void> {
     store,
     port,
     host: args.host,
+    trustProxy: args['trust-proxy'],
     limits,
     quotas,
     ...(retainSnapshots !== undefined ? { retention: { afterSnapshots: retainSnapshots } } : {}),

@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { encodeBatch, type SeqRanges } from '@sealdoc/protocol';
+import { addressKey } from './address.js';
 import { TokenBucket, type RelayLimits } from './limits.js';
 
 /** One client connection, whatever carries it (a WebSocket, a test's pipe). */
@@ -22,6 +23,8 @@ export interface RelayConnection {
   resume?(): void;
   /** Drops the connection and what is queued on it at once (optional: `close` otherwise). */
   terminate?(): void;
+  /** The peer's network address, for the per-address limits (connections without one are counted together). */
+  readonly address?: string;
 }
 
 /** A document a connection subscribed to. */
@@ -52,6 +55,8 @@ export class Client {
   key = '';
   /** The first 16 hex digits of the member id, for logs. */
   member = '';
+  /** Its network address, as the per-address limits count it. */
+  readonly address: string;
   readonly nonce = new Uint8Array(randomBytes(32));
   readonly subscriptions = new Map<string, Subscription>();
   /** Groups (hex) whose join requests this admin's connection receives. */
@@ -90,6 +95,7 @@ export class Client {
       bulk: TokenBucket;
     },
   ) {
+    this.address = addressKey(connection.address);
     this.frames = new TokenBucket(limits.framesPerSecond, limits.framesPerSecond * 2);
     this.bytes = new TokenBucket(limits.bytesPerSecond, limits.bytesPerSecond * 2);
     this.rows = new TokenBucket(limits.storeRowsPerSecond, limits.storeRowsPerSecond * 5);

@@ -27,6 +27,12 @@ export interface RelayLimits {
   maxQueuedBytes: number;
   /** Connections at once (default 10,000): more are refused, `busy` (1013). */
   maxConnections: number;
+  /**
+   * Connections from one network address at once (default 1,000; IPv6 by /64): more are
+   * refused, `quota-exceeded`. Behind a reverse proxy the relay must be told to trust its
+   * X-Forwarded-For, or every client shares the proxy's address.
+   */
+  connectionsPerAddress: number;
   /** Connections that have not said hello, at once (default 1,000): past it the oldest is closed. */
   maxPendingConnections: number;
   /** How long a connection may take to say hello (default 10 s). */
@@ -69,7 +75,14 @@ export interface RelayLimits {
    * thousands.
    */
   foundersPerGroup: number;
-  /** Groups the relay creates per second, from all clients together (default 10, bursts of twice that): past it `busy`. */
+  /**
+   * Groups the relay creates per second for one network address (default 5, bursts of four
+   * times that): past it `busy`. Key pairs cost nothing, so it is the address, not the
+   * identity, that is held to a rate: a flood of fresh identities from one host cannot keep
+   * others from creating theirs.
+   */
+  groupsPerAddressPerSecond: number;
+  /** Groups the relay creates per second, from all addresses together (default 50, bursts of twice that): past it `busy`. A last bound against a flood from many addresses. */
   groupsPerSecond: number;
 }
 
@@ -91,6 +104,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   stallMs: 30_000,
   maxQueuedBytes: 256 * 1024 * 1024,
   maxConnections: 10_000,
+  connectionsPerAddress: 1000,
   maxPendingConnections: 1000,
   helloTimeoutMs: 10_000,
   maxBytesBeforeHello: 16 * 1024,
@@ -106,7 +120,8 @@ export const DEFAULT_LIMITS: RelayLimits = {
   indexCacheRanges: 1_000_000,
   invitationsPerGroup: 100,
   foundersPerGroup: 64,
-  groupsPerSecond: 10,
+  groupsPerAddressPerSecond: 5,
+  groupsPerSecond: 50,
 };
 
 export const DEFAULT_QUOTAS: RelayQuotas = {

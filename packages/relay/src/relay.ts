@@ -128,6 +128,12 @@ class Refusal extends Error {
 }
 
 /** What the relay keeps per identity, shared by its connections. */
+/** What one network address holds and may still do. */
+interface AddressState {
+  connections: number;
+  creations: TokenBucket;
+}
+
 interface IdentityState {
   connections: number;
   frames: TokenBucket;
@@ -174,6 +180,8 @@ export class Relay {
   readonly #bulk: TokenBucket;
   // Groups created, all clients together (limits.groupsPerSecond).
   readonly #creations: TokenBucket;
+  // Per network address: connections held, groups created (limits.*PerAddress*).
+  readonly #addresses = new Map<string, AddressState>();
   // Document summaries by "group:doc", weighed by their ranges.
   readonly #indexes: WeightedLru<string, DocIndex>;
   // Per group: appends and stores run one after another, so that a removal and the removed
@@ -250,6 +258,18 @@ export class Relay {
       client.close(CLOSE_BUSY, 'busy');
       return { receive: () => undefined, closed: () => undefined, authenticated: false };
     }
+    let address = this.#addresses.get(client.address);
+    if (address && address.connections >= this.#limits.connectionsPerAddress) {
+      client.queue(encodeWire({ type: 'error', ref: 0, code: 'quota-exceeded', message: `one network address may hold ${this.#limits.connectionsPerAddress} connections at once` }));
+      client.close(CLOSE_POLICY, 'too many connections');
+      return { receive: () => undefined, closed: () => undefined, authenticated: false };
+    }
+    if (!address) {
+      const rate = this.#limits.groupsPerAddressPerSecond;
+      address = { connections: 0, creations: new TokenBucket(rate, rate * 4) };
+      this.#addresses.set(client.address, address);
+    }
+    address.connections++;
     this.#clients.add(client);
     this.#pending.add(client);
     if (this.#pending.size > this.#limits.maxPendingConnections) {
@@ -291,6 +311,8 @@ export class Relay {
     client.wake();
     const identity = client.memberId && this.#identities.get(client.key);
     if (identity) identity.connections--;
+    const address = this.#addresses.get(client.address);
+    if (address && --address.connections === 0 && address.creations.full) this.#addresses.delete(client.address);
         this.#log({ event: 'closed', connection: client.id, member: client.member });
   }
 
@@ -628,6 +650,7 @@ export class Relay {
     }
     if (this.#identities.size > MAX_IDLE_IDENTITIES / 2)
       for (const [key, identity] of this.#identities) if (identity.connections === 0 && (identity.frames.full || this.#identities.size > MAX_IDLE_IDENTITIES)) this.#identities.delete(key);
+    for (const [key, address] of this.#addresses) if (address.connections === 0 && address.creations.full) this.#addresses.delete(key);
     if (this.#clients.size === 0) {
       clearInterval(this.#sweepTimer);
       this.#sweepTimer = undefined;
@@ -1020,6 +1043,7 @@ export class Relay {
     const first = ops[0]!;
     const founders = first[1] === 1 && first.length >= 115 ? new DataView(first.buffer, first.byteOffset).getUint32(111) : 0;
     if (founders > this.#limits.foundersPerGroup) throw new Refusal('too-large', `a group starts with ${this.#limits.foundersPerGroup} members at most; add the others afterwards`);
+    if (!this.#addresses.get(client.address)?.creations.take(1)) throw new Refusal('busy', 'this network address has created many groups just now: try again in a moment');
     if (!this.#creations.take(1)) throw new Refusal('busy', 'the relay creates many groups right now: try again in a moment');
     const usage = await this.#store.usage(client.memberId!);
     if (usage.groups >= this.#quotas.groupsPerIdentity) throw new Refusal('quota-exceeded', `this identity may create ${this.#quotas.groupsPerIdentity} groups here`);

@@ -7,6 +7,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { forwardedAddress } from './address.js';
 import { Relay, type RelayOptions } from './relay.js';
 
 /** Options of {@link startRelay}. */
@@ -19,6 +20,12 @@ export interface RelayServerOptions extends RelayOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** How often a silent socket is pinged (default 5 s); one that answered nothing since the last ping is dropped. */
   heartbeatMs?: number;
+  /**
+   * The relay sits behind a reverse proxy that appends the client's address to
+   * X-Forwarded-For: per-address limits count that address instead of the proxy's (default
+   * false: set it only behind such a proxy, since a client can write the header itself).
+   */
+  trustProxy?: boolean;
   /** Other HTTP requests (a demo app's pages); /healthz is the relay's. */
   http?: (request: IncomingMessage, response: ServerResponse) => void;
 }
@@ -111,7 +118,9 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
   wss.on('connection', (socket, request) => {
     // Not read from (the relay paused it: its queue is full): its silence proves nothing then.
     let paused = false;
+    const address = options.trustProxy ? forwardedAddress(request.headers['x-forwarded-for'], request.socket.remoteAddress) : request.socket.remoteAddress;
     const connection = relay.accept({
+      address,
       send: (frame) => socket.send(frame),
       close: (code, reason) => socket.close(code, reason),
       terminate: () => socket.terminate(),

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import * as Y from 'yjs';
 import { createGroup, Keyring, MembershipLog, removeMember, rotateEpoch, sealEnvelope, signMessage, unlockEpochSecrets, type Identity } from '@sealdoc/crypto';
 import { encodeSnapshot, Group } from '@sealdoc/core';
-import { COVERS_CONTEXT, coversSignedBytes, type WireMessage } from '@sealdoc/protocol';
+import { WebSocket, type ClientOptions } from 'ws';
+import { COVERS_CONTEXT, coversSignedBytes, decodeWire, type WireMessage } from '@sealdoc/protocol';
 import { MemoryRelayStore, Relay, startRelay, type RelayOptions } from '@sealdoc/relay';
 import { DOC_ID, eventually, identity, Team, type Client } from './clients.js';
-import { connect, type FakeConnection } from './fake-connection.js';
+import { connect, FakeConnection } from './fake-connection.js';
 import { envelopeMaker, RawClient, yjsUpdate } from './raw-client.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -22,6 +23,23 @@ async function relayWithGroup(admin: Identity, members: Identity[] = [], options
   const store = new MemoryRelayStore();
   await store.appendOps(log.groupId, 0, ops, { authors: [admin.memberId], joined: log.members().map((m) => m.memberId), left: [] });
   return { ops, log, store, relay: new Relay({ store, ...options }), groupId: log.groupId };
+}
+
+/** Connects and resolves with the error codes the relay sent before closing the connection at once. */
+function refusal(url: string, options: ClientOptions): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, options);
+    const codes: string[] = [];
+    socket.on('message', (data: Buffer) => {
+      const m = decodeWire(new Uint8Array(data));
+      for (const one of m.type === 'batch' ? m.messages : [m]) {
+        if (one.type === 'error') codes.push(one.code);
+        if (one.type === 'challenge') reject(new Error('the relay accepted the connection'));
+      }
+    });
+    socket.on('close', () => resolve(codes));
+    socket.on('error', reject);
+  });
 }
 
 /** Waits until every frame sent before has been handled: a request's answer comes after them. */
@@ -306,9 +324,8 @@ describe('relay attacks: quotas and connections', () => {
     relay.close();
   });
 
-  it('a first op naming more founders than allowed is refused before its keys are read; group creation has a relay-wide rate', async () => {
-    const store = new MemoryRelayStore();
-    const relay = new Relay({ store, limits: { foundersPerGroup: 4, groupsPerSecond: 2 } });
+  it('a first op naming more founders than allowed is refused before its keys are read', async () => {
+    const relay = new Relay({ store: new MemoryRelayStore(), limits: { foundersPerGroup: 4 } });
     const mallory = identity('mallory');
     const c = await connect(relay, mallory);
     const { identityFromSeed } = await import('@sealdoc/crypto');
@@ -317,13 +334,83 @@ describe('relay attacks: quotas and connections', () => {
     c.push({ type: 'ops', groupId: (await MembershipLog.fromOps(big)).groupId, fromIndex: 0, ops: big });
     await settled(c);
     assert.deepEqual(c.codes(), ['too-large']);
-    for (let i = 0; i < 6; i++) {
-      const ops = [await createGroup(mallory)];
-      c.push({ type: 'ops', groupId: (await MembershipLog.fromOps(ops)).groupId, fromIndex: 0, ops });
-    }
-    await settled(c);
-    assert.deepEqual(c.codes().slice(1), ['busy', 'busy'], 'a burst of twice the rate, then busy');
     relay.close();
+  });
+
+  it('fresh key pairs from one address create groups at that address’s rate; another address is not held up by them', async () => {
+    const relay = new Relay({ store: new MemoryRelayStore(), limits: { groupsPerAddressPerSecond: 1, groupsPerSecond: 100 } });
+    const create = async (c: FakeConnection, who: Identity) => {
+      const ops = [await createGroup(who)];
+      c.push({ type: 'ops', groupId: (await MembershipLog.fromOps(ops)).groupId, fromIndex: 0, ops });
+      await settled(c);
+    };
+    // Six fresh identities from one address, one group each: a burst of four, then busy.
+    const sybils: FakeConnection[] = [];
+    for (let i = 0; i < 6; i++) {
+      const who = identity(`sybil ${i}`);
+      const c = await connect(relay, who, '203.0.113.7');
+      sybils.push(c);
+      await create(c, who);
+    }
+    assert.deepEqual(sybils.flatMap((c) => c.codes()), ['busy', 'busy']);
+    assert.match(sybils[5]!.of('error')[0]!.message, /address/);
+    // Another host creates its group at once.
+    const alice = identity('alice');
+    const a = await connect(relay, alice, '198.51.100.1');
+    await create(a, alice);
+    assert.deepEqual(a.codes(), []);
+    relay.close();
+  });
+
+  it('group creation has a relay-wide rate too, against a flood from many addresses', async () => {
+    const relay = new Relay({ store: new MemoryRelayStore(), limits: { groupsPerSecond: 1 } });
+    const codes: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const who = identity(`host ${i}`);
+      const c = await connect(relay, who, `192.0.2.${i}`);
+      const ops = [await createGroup(who)];
+      c.push({ type: 'ops', groupId: (await MembershipLog.fromOps(ops)).groupId, fromIndex: 0, ops });
+      await settled(c);
+      codes.push(...c.codes());
+    }
+    assert.deepEqual(codes, ['busy', 'busy'], 'a burst of twice the rate, then busy');
+    relay.close();
+  });
+
+  it('connections per address are bounded: past it a newcomer from that address is refused, others are not', async () => {
+    const relay = new Relay({ store: new MemoryRelayStore(), limits: { connectionsPerAddress: 2 } });
+    // One IPv6 /64 counts as one address.
+    const held = [await connect(relay, undefined, '2001:db8:1:2::1'), await connect(relay, undefined, '2001:db8:1:2:ffff::9')];
+    const refused = new FakeConnection('2001:db8:1:2::3');
+    refused.handlers = relay.accept(refused);
+    assert.deepEqual(refused.codes(), ['quota-exceeded']);
+    assert.ok(refused.closedWith !== undefined);
+    const other = await connect(relay, identity('alice'), '2001:db8:1:3::1');
+    assert.equal(other.of('welcome').length, 1);
+    // Once one leaves, the address may connect again.
+    held[0]!.close(1000);
+    const again = await connect(relay, identity('bob'), '2001:db8:1:2::3');
+    assert.equal(again.of('welcome').length, 1);
+    relay.close();
+  });
+
+  it('over the network an address is the socket’s, or behind a trusted proxy the last X-Forwarded-For entry (one the client wrote itself counts for nothing)', async () => {
+    const limits = { connectionsPerAddress: 1 };
+    const direct = await startRelay({ store: new MemoryRelayStore(), port: 0, limits });
+    // Two hosts: two loopback addresses. A header is no way around the bound.
+    await RawClient.connect(direct.url, undefined, { localAddress: '127.0.0.1', headers: { 'x-forwarded-for': '198.51.100.1' } });
+    assert.deepEqual(await refusal(direct.url, { localAddress: '127.0.0.1', headers: { 'x-forwarded-for': '198.51.100.2' } }), ['quota-exceeded']);
+    const elsewhere = await RawClient.connect(direct.url, identity('alice'), { localAddress: '127.0.0.2' });
+    assert.equal(elsewhere.closedWith, undefined);
+    await direct.close();
+
+    const proxied = await startRelay({ store: new MemoryRelayStore(), port: 0, limits, trustProxy: true });
+    // The proxy appends the address it saw; what the client wrote before it is not trusted.
+    await RawClient.connect(proxied.url, undefined, { headers: { 'x-forwarded-for': '10.0.0.1, 198.51.100.1' } });
+    assert.deepEqual(await refusal(proxied.url, { headers: { 'x-forwarded-for': '10.0.0.2, 198.51.100.1' } }), ['quota-exceeded'], 'the same host behind the proxy');
+    const otherHost = await RawClient.connect(proxied.url, identity('bob'), { headers: { 'x-forwarded-for': '10.0.0.1, 198.51.100.2' } });
+    assert.equal(otherHost.closedWith, undefined);
+    await proxied.close();
   });
 
   it('a frame before hello is a few hundred bytes at most', async () => {

@@ -7,6 +7,7 @@ import type { Relay, RelayConnection } from '@sealdoc/relay';
 import { eventually } from './clients.js';
 
 export class FakeConnection implements RelayConnection {
+  constructor(readonly address?: string) {}
   bufferedAmount = 0;
   /** Every byte sent stays in `bufferedAmount`: a client that never reads. */
   neverReads = false;
@@ -48,9 +49,9 @@ export class FakeConnection implements RelayConnection {
   }
 }
 
-/** A connection to `relay` that said hello as `who` (or none yet, without one). */
-export async function connect(relay: Relay, who?: Identity): Promise<FakeConnection> {
-  const c = new FakeConnection();
+/** A connection to `relay` (from `address`, if given) that said hello as `who` (or none yet, without one). */
+export async function connect(relay: Relay, who?: Identity, address?: string): Promise<FakeConnection> {
+  const c = new FakeConnection(address);
   c.handlers = relay.accept(c);
   await eventually(() => c.of('challenge').length === 1, 2000, 'the challenge');
   if (!who) return c;

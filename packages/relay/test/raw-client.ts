@@ -19,8 +19,8 @@ export class RawClient {
   }
 
   /** Connects; with an identity, says hello (signing the challenge) and waits for the welcome. */
-  static async connect(url: string, identity?: Identity, options: { badSignature?: boolean } = {}): Promise<RawClient> {
-    const socket = new WebSocket(url);
+  static async connect(url: string, identity?: Identity, options: { badSignature?: boolean; headers?: Record<string, string>; localAddress?: string } = {}): Promise<RawClient> {
+    const socket = new WebSocket(url, { headers: options.headers, localAddress: options.localAddress });
     const client = new RawClient(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
