@@ -39,7 +39,8 @@ export { DeviceKey, AtRestError, type AtRestErrorCode, type DeviceKeyOptions } f
 export { saveIdentity, loadIdentity, forgetIdentity } from './identity-store.js';
 export { Group, type GroupEvents, type GroupRelay } from './group.js';
 export { SealedDoc, type SealedDocOptions, type SealedDocEvents, type BatchOptions } from './sealed-doc.js';
-export { SyncError, type SyncErrorCode } from './sync-error.js';
+export { SyncError, type SyncErrorCode, type SyncErrorDetails } from './sync-error.js';
+export { type BeaconOptions } from './head-watch.js';
 export { encodeSnapshot, decodeSnapshot, type SnapshotPayload } from './wire.js';
 export {
   GroupInvitation,

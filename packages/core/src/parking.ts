@@ -51,6 +51,11 @@ export class Parking {
     this.#bytes -= bytes.length;
   }
 
+  /** The ids ("author:seq") that candidates wait under. */
+  ids(): IterableIterator<string> {
+    return this.#byId.keys();
+  }
+
   /** Every candidate waiting, oldest first. */
   all(): Uint8Array[] {
     return [...this.#byId.values()].flat();

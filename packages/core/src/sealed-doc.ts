@@ -22,6 +22,7 @@ import { hex, unhex } from './bytes.js';
 import { Emitter } from './events.js';
 import { Parking } from './parking.js';
 import { PresenceOwners } from './presence.js';
+import { HeadWatch, type BeaconOptions } from './head-watch.js';
 import { SyncError } from './sync-error.js';
 import type { Group } from './group.js';
 
@@ -63,6 +64,11 @@ export interface SealedDocOptions {
   deviceKey?: DeviceKey;
   /** How long after a change the local state is saved again, in ms (default 1000). */
   localSaveMs?: number;
+  /**
+   * Signed head beacons (with a transport): how often they go, and how long the relay has to
+   * deliver what they show before this member is told (see {@link BeaconOptions}).
+   */
+  beacons?: BeaconOptions;
 }
 
 /** What a sealed document reports. */
@@ -209,6 +215,8 @@ export class SealedDoc {
   #storing = 0;
   // The rest of the store, read in the background after a cold open from the local state.
   #storedLoaded: Promise<void> = Promise.resolve();
+  // With a transport: beacons, and what they show of the relay (forks, withholding).
+  readonly #watch: HeadWatch | undefined;
 
   constructor(doc: Y.Doc, options: SealedDocOptions) {
     this.doc = doc;
@@ -246,6 +254,7 @@ export class SealedDoc {
     }
 
     const t = this.#transport;
+    this.#watch = t && this.#watchHeads(t, options.beacons);
     if (t) {
       this.#unsubscribe.push(t.events.on('message', ({ from, data }) => this.#background(this.#ready.then(() => this.#receive(from, data)))));
       this.#unsubscribe.push(t.events.on('error', ({ error }) => this.events.emit('error', { error })));
@@ -298,6 +307,37 @@ export class SealedDoc {
         else if (t.status === 'online') this.resync();
       }),
     );
+  }
+
+  /** Beacons for this document, and the watch over what they show (see head-watch.ts). */
+  #watchHeads(t: Transport, options: BeaconOptions | undefined): HeadWatch {
+    return new HeadWatch(
+      {
+        group: this.group,
+        docId: this.docId,
+        online: () => t.status === 'online',
+        ready: () => t.status === 'online' && this.#synced,
+        vouched: () => {
+          const vouched = SeqRanges.of(this.#known.entries().flatMap(([author, ranges]) => ranges.map(([s, e]) => [author, s, e] as const)));
+          for (const id of this.#unacked) vouched.delete(...splitId(id));
+          return vouched;
+        },
+        holdings: () => SeqRanges.of([...this.#known.entries().flatMap(([author, ranges]) => ranges.map(([s, e]) => [author, s, e] as const)), ...[...this.#parked.ids()].map(splitId)]),
+        send: (beacon) => this.#broadcast(beacon),
+        resync: () => this.resync(),
+        raise: (error) => this.events.emit('error', { error }),
+        behindChanged: () => this.#background(this.#releaseUnsent()),
+      },
+      options,
+    );
+  }
+
+  /**
+   * Problems with the relay or other members that hold now: forks, withholding, a member kept
+   * behind, a partition (each was reported once as an `error` event; resolved ones are gone).
+   */
+  get alarms(): SyncError[] {
+    return this.#watch?.alarms ?? [];
   }
 
   /** Keeps a copy of what the store held, while loading over content bound before. */
@@ -581,6 +621,7 @@ export class SealedDoc {
    */
   destroy(): Promise<void> {
     if (this.#closing) return this.#closing;
+    this.#watch?.stop();
     clearTimeout(this.#graceTimer);
     clearTimeout(this.#localTimer);
     this.#destroyed = true;
@@ -667,7 +708,7 @@ export class SealedDoc {
 
   /** Whether the peers present at connect have told their log length (or the grace ran out) and none is ahead. */
   #logCurrent(): boolean {
-    if (this.#transport?.status !== 'online') return false;
+    if (this.#transport?.status !== 'online' || this.#watch?.behind) return false;
     return this.#awaiting.size === 0 && this.group.log.length >= this.#peerLogLength;
   }
 
@@ -836,6 +877,9 @@ export class SealedDoc {
         if (hex(message.groupId) !== this.group._key || hex(message.docId) !== this.#docKey) break;
         await this.#storedLoaded; // what the store holds can be sent
         this.#answerHave(message, from);
+        break;
+      case 'beacon':
+        if (hex(message.groupId) === this.group._key && hex(message.docId) === this.#docKey) await this.#watch?.receive(message);
         break;
       case 'ops':
         if (hex(message.groupId) !== this.group._key) break;
@@ -1006,8 +1050,14 @@ export class SealedDoc {
     let parked = false;
     for (const { item, plaintext, error } of opened) {
       if (this.#held.has(item.id) || seen.has(item.id)) {
-        // A copy was applied first; another copy that does not check out (a forgery) is reported.
+        // A copy was applied first; another copy that does not check out (a forgery) is
+        // reported, and so is one that does: its author signed two envelopes with one number.
         if (error && !(error instanceof EnvelopeError && (error.code === 'unknown-epoch' || error.code === 'unknown-head'))) this.#refuse(item, error);
+        else if (plaintext && hex(item.header.author) !== this.group._me)
+          this.events.emit('error', {
+            error: new SyncError('equivocation', `a member signed two different edits with sequence number ${item.header.seq}; the first one is kept`, { member: hex(item.header.author) }),
+            ...(item.from ? { from: item.from } : {}),
+          });
         continue;
       }
       if (error instanceof EnvelopeError && error.code === 'unknown-epoch' && this.#neverReadable(item.header)) {
@@ -1021,6 +1071,7 @@ export class SealedDoc {
         // held, so that a copy, or the real one behind a forgery, still comes.
         this.#parked.park(item.id, item.bytes);
         parked = true;
+        if (error.code === 'unknown-head') this.#watch?.unknownHead(item.header.head, hex(item.header.author));
       } else if (!plaintext) this.#refuse(item, error);
       else {
         let snapshot: SnapshotPayload | undefined;
@@ -1032,6 +1083,9 @@ export class SealedDoc {
         }
         accepted.push(snapshot ? { item, update: snapshot.state, snapshot } : { item, update: plaintext });
         seen.add(item.id);
+        // Sealed under a head the group has left: its author may be kept behind by the relay.
+        const index = this.group.log.indexOf(item.header.head);
+        if (!snapshot && index !== undefined && index < this.group.log.length - 1) this.#watch?.staleHead(hex(item.header.author), index);
       }
     }
     const toStore = accepted.filter(({ item }) => item.store);
@@ -1118,6 +1172,7 @@ export class SealedDoc {
 
   async #membershipChanged(): Promise<void> {
     if (this.#destroyed) return;
+    this.#watch?.logChanged();
     // This member's own op: the peers (a relay) get it now, before anything sealed under it
     // (the snapshot below), which they could not check without it.
     const log = this.group.log;
@@ -1156,6 +1211,7 @@ export class SealedDoc {
   #settled(): void {
     this.#resolveSynced();
     this.#synced = true;
+    this.#watch?.settled();
     this.#syncedOnce = true;
     if (this.#snapshotOwed) {
       this.#snapshotOwed = false;

@@ -374,6 +374,7 @@ export class WebSocketTransport implements Transport {
       case 'envelope':
       case 'have':
       case 'ops':
+      case 'beacon':
         this.#emit(message);
         return;
       default:

@@ -350,6 +350,11 @@ export class MembershipLog {
     return role !== null;
   }
 
+  /** The head the log had at `length` ops (the hash of op `length - 1`), or undefined past its end. */
+  headAt(length: number): Uint8Array | undefined {
+    return length >= 1 ? this.#ops[length - 1]?.hash.slice() : undefined;
+  }
+
   /** Index of the op with this hash, or undefined. */
   indexOf(hash: Uint8Array): number | undefined {
     return this.#byHash.get(_hex(hash));

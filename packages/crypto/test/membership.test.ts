@@ -139,6 +139,15 @@ describe('membership log: the life of a group', () => {
     assert.deepEqual({ ...g.state() }, { head: toHex(copy.head), epoch: copy.epoch, length: copy.length, members: copy.members().map((m) => `${toHex(m.memberId)}:${m.role}`) });
     assert.equal(copy.history, 'since-join');
   });
+
+  it('headAt gives the head at each length, the one indexOf finds; nothing before the first op or past the last', async () => {
+    const g = await Group.create(alice, { members: [[bob, 'admin']] });
+    await g.apply(await addMember(g.log, g.by(bob), carol, 'writer'), everyone);
+    for (let length = 1; length <= g.log.length; length++) assert.equal(g.log.indexOf(g.log.headAt(length)!), length - 1);
+    assert.deepEqual(g.log.headAt(g.log.length), g.log.head);
+    assert.equal(g.log.headAt(0), undefined);
+    assert.equal(g.log.headAt(g.log.length + 1), undefined);
+  });
 });
 
 describe('removal is real', () => {

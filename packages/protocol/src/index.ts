@@ -7,15 +7,19 @@
  */
 export { ByteReader, ByteWriter, WireError, MAX_ITEMS, type AuthorRanges, type SeqRange, type WireErrorCode } from './codec.js';
 export {
+  BEACON_CONTEXT,
+  beaconSignedBytes,
   COVERS_CONTEXT,
   coversSignedBytes,
   decodeWire,
   encodeBatch,
   encodeWire,
   HELLO_CONTEXT,
+  MAX_ECHOES,
   MAX_FRAME_BYTES,
   MESSAGE_TYPES,
   PROTOCOL_VERSION,
+  type HeadAt,
   type InviteState,
   type RelayErrorCode,
   type WireMessage,

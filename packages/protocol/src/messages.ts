@@ -4,9 +4,9 @@
  * message: `u8 version (1) · u8 type · body`; every length is checked against the bytes left
  * and against `maxBytes`.
  *
- * Types 1 to 4 pass between sealed documents, peer to peer or through a relay (which answers
+ * Types 1 to 5 pass between sealed documents, peer to peer or through a relay (which answers
  * them as a peer that holds every envelope and the log, but no key; peers ignore `covers`,
- * which only a relay's retention reads). Types 16 and up are
+ * which only a relay's retention reads; the relay forwards `beacon`s between members). Types 16 and up are
  * between a client and a relay: the signed hello, subscriptions with cursors, pushes and their
  * acknowledgements, errors.
  *
@@ -24,6 +24,16 @@ export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 export const HELLO_CONTEXT = 'relay-hello';
 /** The context a snapshot author signs a `covers` attestation under (see {@link coversSignedBytes}). */
 export const COVERS_CONTEXT = 'snapshot-covers';
+/** The context a member signs a head `beacon` under (see {@link beaconSignedBytes}). */
+export const BEACON_CONTEXT = 'head-beacon';
+/** Echoes a beacon carries at most. */
+export const MAX_ECHOES = 16;
+
+/** A member's membership head at one length of the log. */
+export interface HeadAt {
+  length: number;
+  head: Uint8Array;
+}
 
 /** Why a relay refused something: an EnvelopeError or MembershipError code, or one of these. */
 export type RelayErrorCode =
@@ -59,6 +69,26 @@ export type WireMessage =
    * to know what it may drop. They show only sequence numbers, which envelope headers show anyway.
    */
   | { type: 'covers'; groupId: Uint8Array; docId: Uint8Array; author: Uint8Array; seq: number; authors: AuthorRanges; signature: Uint8Array }
+  /**
+   * A member's signed beacon for one document: the membership log it holds (`logLength`,
+   * `head`), its heads at the lengths other members last reported (`echoes`, so that a fork is
+   * seen on both sides), and what it holds of the document (`authors`). `counter` grows with
+   * every beacon of its author (µs since 1970). A relay forwards it to the document's other
+   * subscribers and never stores it; it cannot forge one, so a member it hides, or a log it
+   * withholds, shows.
+   */
+  | {
+      type: 'beacon';
+      groupId: Uint8Array;
+      docId: Uint8Array;
+      signingPublicKey: Uint8Array;
+      counter: number;
+      logLength: number;
+      head: Uint8Array;
+      echoes: HeadAt[];
+      authors: AuthorRanges;
+      signature: Uint8Array;
+    }
   // Relay to client.
   | { type: 'challenge'; nonce: Uint8Array; maxFrameBytes: number }
   | { type: 'welcome'; memberId: Uint8Array }
@@ -109,6 +139,7 @@ export const MESSAGE_TYPES = {
   have: 2,
   ops: 3,
   covers: 4,
+  beacon: 5,
   challenge: 16,
   welcome: 17,
   error: 18,
@@ -156,6 +187,34 @@ export function coversSignedBytes(message: Omit<Extract<WireMessage, { type: 'co
 
 function coversBody(w: ByteWriter, m: Omit<Extract<WireMessage, { type: 'covers' }>, 'type' | 'signature'>): ByteWriter {
   return w.bytes(m.groupId).bytes(m.docId).bytes(m.author).u64(m.seq).ranges(m.authors);
+}
+
+/** The body of a beacon without its signature: what {@link beaconSignedBytes} returns. */
+type BeaconBody = Omit<Extract<WireMessage, { type: 'beacon' }>, 'type' | 'signature'>;
+
+/**
+ * The bytes a beacon's signature is over (with {@link BEACON_CONTEXT}): its body without the
+ * signature, `group 16 · doc 16 · key 32 · u64 counter · u32 log length · head 32 · u8 echo
+ * count · per echo: u32 length · head 32 · ranges`.
+ */
+export function beaconSignedBytes(message: BeaconBody): Uint8Array {
+  return beaconBody(new ByteWriter(256), message).finish();
+}
+
+function beaconBody(w: ByteWriter, m: BeaconBody): ByteWriter {
+  if (m.echoes.length > MAX_ECHOES) throw new WireError('malformed', `a beacon carries ${MAX_ECHOES} echoes at most`);
+  w.bytes(m.groupId).bytes(m.docId).bytes(m.signingPublicKey).u64(m.counter).u32(m.logLength).bytes(m.head).u8(m.echoes.length);
+  for (const e of m.echoes) w.u32(e.length).bytes(e.head);
+  return w.ranges(m.authors);
+}
+
+function readBeacon(r: ByteReader): Extract<WireMessage, { type: 'beacon' }> {
+  const [groupId, docId, signingPublicKey, counter, logLength, head] = [r.take(ID), r.take(ID), r.take(KEY), r.u64(), r.u32(), r.take(KEY)];
+  const count = r.u8();
+  if (count > MAX_ECHOES) throw new WireError('malformed', `a beacon carries ${MAX_ECHOES} echoes at most`);
+  const echoes: HeadAt[] = [];
+  for (let i = 0; i < count; i++) echoes.push({ length: r.u32(), head: r.take(KEY) });
+  return { type: 'beacon', groupId, docId, signingPublicKey, counter, logLength, head, echoes, authors: r.ranges(), signature: r.take(SIGNATURE) };
 }
 
 /** group id · u32 from-index · u32 count · per op: u32 length · op. */
@@ -209,6 +268,8 @@ export function encodeWire(message: WireMessage): Uint8Array {
       return w.u32(message.ref).bytes(message.groupId).bytes(message.memberId).finish();
     case 'covers':
       return coversBody(w, message).bytes(message.signature).finish();
+    case 'beacon':
+      return beaconBody(w, message).bytes(message.signature).finish();
     case 'challenge':
       return w.bytes(message.nonce).u32(message.maxFrameBytes).finish();
     case 'welcome':
@@ -299,6 +360,8 @@ function decodeBody(type: WireMessage['type'], r: ByteReader, maxBytes: number):
       return { type, ref: r.u32(), groupId: r.take(ID), memberId: r.take(KEY) };
     case 'covers':
       return { type, groupId: r.take(ID), docId: r.take(ID), author: r.take(KEY), seq: r.u64(), authors: r.ranges(), signature: r.take(SIGNATURE) };
+    case 'beacon':
+      return readBeacon(r);
     case 'challenge':
       return { type, nonce: r.take(32), maxFrameBytes: r.u32() };
     case 'welcome':

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ByteReader, ByteWriter, coversSignedBytes, decodeWire, encodeBatch, encodeWire, MESSAGE_TYPES, WireError, type WireMessage } from '@sealdoc/protocol';
+import { beaconSignedBytes, ByteReader, ByteWriter, coversSignedBytes, MAX_ECHOES, decodeWire, encodeBatch, encodeWire, MESSAGE_TYPES, WireError, type WireMessage } from '@sealdoc/protocol';
 
 const id = (n: number) => new Uint8Array(16).fill(n);
 const key = (n: number) => new Uint8Array(32).fill(n);
@@ -11,6 +11,18 @@ const EXAMPLES: WireMessage[] = [
   { type: 'have', reply: true, groupId: id(1), docId: id(2), logLength: 3, authors: [[key(3), [[0, 4], [9, 9]]]] },
   { type: 'ops', groupId: id(1), fromIndex: 2, ops: [new Uint8Array([5, 6]), new Uint8Array(0)] },
   { type: 'covers', groupId: id(1), docId: id(2), author: key(3), seq: 12, authors: [[key(3), [[0, 11]]], [key(4), [[2, 5]]]], signature: new Uint8Array(64).fill(6) },
+  {
+    type: 'beacon',
+    groupId: id(1),
+    docId: id(2),
+    signingPublicKey: key(3),
+    counter: 1_765_000_000_000_000,
+    logLength: 7,
+    head: key(4),
+    echoes: [{ length: 3, head: key(5) }, { length: 6, head: key(6) }],
+    authors: [[key(3), [[0, 11]]]],
+    signature: new Uint8Array(64).fill(7),
+  },
   { type: 'challenge', nonce: key(4), maxFrameBytes: 1 << 20 },
   { type: 'welcome', memberId: key(5) },
   { type: 'error', ref: 7, code: 'past-cutoff', message: 'sequence number 9 is past the cutoff — é' },
@@ -104,6 +116,19 @@ describe('wire messages', () => {
     const bytes = encodeWire(covers);
     const { type: _type, signature: _signature, ...body } = covers as Extract<WireMessage, { type: 'covers' }>;
     assert.deepEqual(coversSignedBytes(body), bytes.subarray(2, bytes.length - 64));
+  });
+
+  it('a beacon is signed over its body without the signature, and carries 16 echoes at most', () => {
+    const beacon = EXAMPLES.find((m) => m.type === 'beacon') as Extract<WireMessage, { type: 'beacon' }>;
+    const bytes = encodeWire(beacon);
+    const { type: _type, signature: _signature, ...body } = beacon;
+    assert.deepEqual(beaconSignedBytes(body), bytes.subarray(2, bytes.length - 64));
+    const echoes = Array.from({ length: MAX_ECHOES + 1 }, (_, i) => ({ length: i, head: key(i) }));
+    assert.equal(wireError(() => encodeWire({ ...beacon, echoes })), 'malformed');
+    // 17 announced: refused before they are read.
+    const announced = bytes.slice();
+    announced[2 + 16 + 16 + 32 + 8 + 4 + 32] = MAX_ECHOES + 1;
+    assert.equal(wireError(() => decodeWire(announced)), 'malformed');
   });
 
   it('fuzz: any bytes decode or throw a WireError, never anything else', () => {

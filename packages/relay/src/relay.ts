@@ -24,6 +24,8 @@ import {
   type MembershipOp,
 } from '@sealdoc/crypto';
 import {
+  BEACON_CONTEXT,
+  beaconSignedBytes,
   ByteReader,
   ByteWriter,
   COVERS_CONTEXT,
@@ -388,6 +390,8 @@ export class Relay {
         }
         case 'covers':
           return await this.#covers(client, message);
+        case 'beacon':
+          return await this.#beacon(client, message);
         case 'invite-open':
         case 'invite-close':
         case 'invite-request':
@@ -808,6 +812,23 @@ export class Relay {
     const frame = encodeWire({ type: 'envelope', envelope: bytes });
     for (const other of this.#clients) {
       if (other !== client && other.subscriptions.has(docKey(header.groupId, header.docId)) && other.backlog <= this.#limits.highWaterBytes) other.queue(frame);
+    }
+  }
+
+  /**
+   * A member's head beacon: relayed, never stored, to the document's other subscribers, like
+   * presence. Only its own (signed by the key it said hello with), only from a current member.
+   */
+  async #beacon(client: Client, message: Extract<WireMessage, { type: 'beacon' }>): Promise<void> {
+    if (!equalBytes(memberIdOf(message.signingPublicKey), client.memberId!)) throw new Refusal('bad-signature', 'a beacon is signed by the member that sends it');
+    if ((await this.#standing(client, message.groupId)) === 'unknown-group') return; // before its group exists here: dropped
+    await this.#member(client, message.groupId);
+    const { type: _type, signature, ...body } = message;
+    if (!(await verifyMessage(message.signingPublicKey, BEACON_CONTEXT, beaconSignedBytes(body), signature).catch(() => false))) throw new Refusal('bad-signature', 'the beacon’s signature does not verify');
+    const frame = encodeWire(message);
+    const key = docKey(message.groupId, message.docId);
+    for (const other of this.#clients) {
+      if (other !== client && other.subscriptions.has(key) && other.backlog <= this.#limits.highWaterBytes) other.queue(frame);
     }
   }
 
