@@ -59,6 +59,8 @@ export interface HeadWatchHost {
   /** Asks the peers for what this device lacks (ops and envelopes). */
   resync(): void;
   raise(error: Error): void;
+  /** {@link HeadWatch.alarms} changed (one raised, or resolved). */
+  alarmsChanged(): void;
   /** {@link HeadWatch.behind} changed. */
   behindChanged(): void;
 }
@@ -392,9 +394,10 @@ export class HeadWatch {
     if (this.#raised.has(key)) return;
     this.#raised.set(key, error);
     this.#host.raise(error);
+    this.#host.alarmsChanged();
   }
 
   #resolve(key: string): void {
-    this.#raised.delete(key);
+    if (this.#raised.delete(key)) this.#host.alarmsChanged();
   }
 }

@@ -89,6 +89,8 @@ export interface SealedDocEvents extends Record<string, unknown> {
   'access-removed': { epoch: number };
   /** How many of this member's edits wait to be sent changed (see {@link SealedDoc.pending}). */
   pending: { count: number };
+  /** What is wrong with the relay or the other members changed: one was raised (also an `error`), or resolved (see {@link SealedDoc.alarms}). */
+  alarms: { alarms: SyncError[] };
 }
 
 const MERGE_WINDOW = 100;
@@ -326,6 +328,7 @@ export class SealedDoc {
         send: (beacon) => this.#broadcast(beacon),
         resync: () => this.resync(),
         raise: (error) => this.events.emit('error', { error }),
+        alarmsChanged: () => this.events.emit('alarms', { alarms: this.alarms }),
         behindChanged: () => this.#background(this.#releaseUnsent()),
       },
       options,
@@ -1046,14 +1049,16 @@ export class SealedDoc {
   /** Stores, holds and applies what opened; parks what waits for the log. Returns whether any parked. */
   async #applyOpened(opened: Opened[]): Promise<boolean> {
     const accepted: { item: Inbound; update: Uint8Array; snapshot?: SnapshotPayload }[] = [];
-    const seen = new Set<string>();
+    // What was accepted in this round, by id: a copy of it may be in the same round.
+    const seen = new Map<string, Uint8Array>();
     let parked = false;
     for (const { item, plaintext, error } of opened) {
-      if (this.#held.has(item.id) || seen.has(item.id)) {
+      const first = this.#held.get(item.id)?.bytes ?? seen.get(item.id);
+      if (first) {
         // A copy was applied first; another copy that does not check out (a forgery) is
         // reported, and so is one that does: its author signed two envelopes with one number.
         if (error && !(error instanceof EnvelopeError && (error.code === 'unknown-epoch' || error.code === 'unknown-head'))) this.#refuse(item, error);
-        else if (plaintext && hex(item.header.author) !== this.group._me)
+        else if (plaintext && !equalBytes(first, item.bytes) && hex(item.header.author) !== this.group._me)
           this.events.emit('error', {
             error: new SyncError('equivocation', `a member signed two different edits with sequence number ${item.header.seq}; the first one is kept`, { member: hex(item.header.author) }),
             ...(item.from ? { from: item.from } : {}),
@@ -1082,7 +1087,7 @@ export class SealedDoc {
           continue;
         }
         accepted.push(snapshot ? { item, update: snapshot.state, snapshot } : { item, update: plaintext });
-        seen.add(item.id);
+        seen.set(item.id, item.bytes);
         // Sealed under a head the group has left: its author may be kept behind by the relay.
         const index = this.group.log.indexOf(item.header.head);
         if (!snapshot && index !== undefined && index < this.group.log.length - 1) this.#watch?.staleHead(hex(item.header.author), index);

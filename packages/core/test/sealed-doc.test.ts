@@ -314,6 +314,36 @@ describe('parked envelopes cannot censor', () => {
   });
 });
 
+describe('equivocation', () => {
+  it('a member who signs two different edits with one sequence number is named; the first stays, nothing else changes', async () => {
+    const world = await World.create(['alice', 'mallory', 'bob']);
+    const mallory = world.peer('mallory');
+    const bob = world.peer('bob');
+    const log = mallory.group.log;
+    const seal = (text: string) => {
+      const doc = new Y.Doc();
+      doc.getText('t').insert(0, text);
+      return sealEnvelope({ kind: 'update', groupId: log.groupId, docId: world.docId, epoch: log.epoch, seq: 7, head: log.head, author: mallory.identity, keyring: mallory.group.keyring, plaintext: Y.encodeStateAsUpdate(doc) });
+    };
+    const [one, two] = [await seal('to Bob'), await seal('to Alice')];
+    const errors: Error[] = [];
+    bob.sealed.events.on('error', ({ error }) => errors.push(error));
+    const sender = world.hub.transport('relay-in-the-middle');
+    await sender.connect();
+    sender.send(encodeWire({ type: 'envelope', envelope: one }), 'bob');
+    await world.hub.flush();
+    await eventually(() => bob.text() === 'to Bob', 2000);
+    sender.send(encodeWire({ type: 'envelope', envelope: two }), 'bob');
+    sender.send(encodeWire({ type: 'envelope', envelope: one }), 'bob'); // a plain copy is no equivocation
+    await world.hub.flush();
+    await eventually(() => errors.length > 0, 2000);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(errors.map((e) => (e as SyncError).code), ['equivocation']);
+    assert.equal((errors[0] as SyncError).member, toHex(mallory.identity.memberId));
+    assert.equal(bob.text(), 'to Bob');
+  });
+});
+
 describe('snapshots', () => {
   it('a member who joins a since-join group reads the document from the snapshot its admin sealed', async () => {
     const world = await World.create(['alice', 'bob'], { history: 'since-join' });

@@ -3,7 +3,7 @@ import * as Y from 'yjs';
 import { WebSocket } from 'ws';
 import { Awareness } from 'y-protocols/awareness';
 import { addMember, createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, removeMember, type Identity, type MemberRole } from '@sealdoc/crypto';
-import { Group, MemoryStorage, SealedDoc, WebSocketTransport, type WebSocketLike } from '@sealdoc/core';
+import { Group, MemoryStorage, SealedDoc, WebSocketTransport, type BeaconOptions, type WebSocketLike } from '@sealdoc/core';
 
 export const DOC_ID = new Uint8Array(16).fill(5);
 
@@ -80,7 +80,11 @@ export class Team {
   }
 
   /** Opens `name`'s device on the relay at `url`. */
-  async connect(name: string, url: string, options: { cursors?: MemoryStorage; storage?: MemoryStorage; ops?: Uint8Array[] } = {}): Promise<Client> {
+  async connect(
+    name: string,
+    url: string,
+    options: { cursors?: MemoryStorage; storage?: MemoryStorage; ops?: Uint8Array[]; WebSocket?: new (url: string) => WebSocketLike; beacons?: BeaconOptions } = {},
+  ): Promise<Client> {
     const id = identity(name);
     const group = new Group({ identity: id, log: await MembershipLog.fromOps(options.ops ?? this.ops), keyring: new Keyring() });
     await group.refresh();
@@ -88,13 +92,13 @@ export class Team {
     const transport = new WebSocketTransport({
       url,
       identity: id,
-      WebSocket: WebSocket as unknown as new (url: string) => WebSocketLike,
+      WebSocket: options.WebSocket ?? (WebSocket as unknown as new (url: string) => WebSocketLike),
       backoff: { minMs: 20, maxMs: 200 },
       ...(options.cursors ? { cursors: options.cursors } : {}),
     });
     group.relay = transport;
     const awareness = new Awareness(doc);
-    const sealed = new SealedDoc(doc, { group, docId: DOC_ID, transport, awareness, batch: { windowMs: 5 }, ...(options.storage ? { storage: options.storage } : {}) });
+    const sealed = new SealedDoc(doc, { group, docId: DOC_ID, transport, awareness, batch: { windowMs: 5 }, ...(options.storage ? { storage: options.storage } : {}), ...(options.beacons ? { beacons: options.beacons } : {}) });
     const errors: string[] = [];
     sealed.events.on('error', ({ error }) => errors.push(`${error.name}:${(error as { code?: string }).code}`));
     await transport.connect();

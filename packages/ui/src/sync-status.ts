@@ -1,6 +1,7 @@
 /**
  * `<sealdoc-sync-status>`: online / offline / syncing, how many edits wait to be sent, the
- * current epoch, and the last error in words a person understands.
+ * current epoch, and the last error in words a person understands. While the document has an
+ * alarm (a fork, withholding, a partition: SealedDoc.alarms), it says so instead of "up to date".
  * @module
  */
 import { css, html, LitElement, type PropertyValues } from 'lit';
@@ -8,7 +9,7 @@ import type { SealedDoc } from '@sealdoc/core';
 import { describeError } from './words.js';
 
 /** What the status shows, in one word. */
-export type SyncState = 'offline' | 'connecting' | 'syncing' | 'online' | 'removed';
+export type SyncState = 'offline' | 'connecting' | 'syncing' | 'online' | 'warning' | 'removed';
 
 /** Detail of the `sealdoc-sync-state` event. */
 export interface SyncStateDetail {
@@ -22,6 +23,7 @@ const LABELS: Record<SyncState, string> = {
   connecting: 'Connecting…',
   syncing: 'Syncing…',
   online: 'Up to date',
+  warning: 'Not safe to trust as up to date',
   removed: 'Access removed',
 };
 
@@ -73,7 +75,8 @@ export class SealdocSyncStatus extends LitElement {
     .dot[data-state='connecting'] {
       background: var(--sealdoc-syncing, #c98a00);
     }
-    .dot[data-state='removed'] {
+    .dot[data-state='removed'],
+    .dot[data-state='warning'] {
       background: var(--sealdoc-error, #b3261e);
     }
     .detail {
@@ -141,6 +144,7 @@ export class SealdocSyncStatus extends LitElement {
       doc.events.on('status', refresh),
       doc.events.on('synced', refresh),
       doc.events.on('pending', refresh),
+      doc.events.on('alarms', refresh),
       doc.group.events.on('membership', refresh),
       doc.events.on('error', ({ error }) => {
         this._error = describeError(error);
@@ -158,9 +162,11 @@ export class SealdocSyncStatus extends LitElement {
     const doc = this.doc;
     if (!doc) return;
     const status = doc.status;
-    const state: SyncState = this.#removed || doc.group.role === undefined ? 'removed' : status === 'online' ? (doc.synced ? 'online' : 'syncing') : status;
-    // Back online and synced: an error about being offline no longer holds.
-    if (state === 'online' && this._state !== 'online' && !this.#removed) this._error = '';
+    const alarm = doc.alarms.at(-1);
+    const state: SyncState = this.#removed || doc.group.role === undefined ? 'removed' : alarm ? 'warning' : status === 'online' ? (doc.synced ? 'online' : 'syncing') : status;
+    // An alarm holds until resolved; back online and synced, an error about being offline no longer does.
+    if (alarm && !this.#removed) this._error = describeError(alarm);
+    else if (state === 'online' && this._state !== 'online' && !this.#removed) this._error = '';
     const changed = state !== this._state || doc.pending !== this._pending || doc.group.log.epoch !== this._epoch;
     this._state = state;
     this._pending = doc.pending;

@@ -26,6 +26,7 @@ describe('errors in words', () => {
       ...union(source('core/src/transport.ts'), 'TransportErrorCode'),
       ...union(source('core/src/storage.ts'), 'StorageErrorCode'),
       ...union(source('core/src/device-key.ts'), 'AtRestErrorCode'),
+      ...union(source('core/src/sync-error.ts'), 'SyncErrorCode'),
     ]);
     for (const file of ['relay.ts', 'connection.ts']) for (const m of source(`relay/src/${file}`).matchAll(/(?:Refusal\(|code: )'([a-z][a-z0-9-]*)'/g)) codes.add(m[1]!);
     const generic = describeError({ code: 'no-such-code' });
