@@ -1,10 +1,14 @@
 /**
  * The demo web app: a device's identity (shown once as 24 words), its documents (one group
  * per document), invitations, offline editing, removal, restore from the words or from an
- * encrypted backup. Everything it keeps is in IndexedDB under the device key; everything it
- * sends goes sealed to the relay that served the page.
+ * encrypted backup. Everything it keeps is in IndexedDB under the device key (names too), and
+ * nothing readable anywhere else in the browser: no localStorage, no field the browser
+ * remembers, no invitation link left in the address bar. Everything it sends goes sealed to
+ * the relay that served the page.
  * @module
  */
+// First: the invitation link leaves the address bar before any other module runs.
+import { openedWith, takeFragment } from './fragment.js';
 import { html, nothing, render } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
 import * as Y from 'yjs';
@@ -25,6 +29,7 @@ import {
 import { decodeWire, encodeWire } from '@sealdoc/protocol';
 import { describeError, type RestoreDetail } from '@sealdoc/ui';
 import '@sealdoc/ui';
+import { Names } from './names.js';
 
 const DATABASE = 'sealdoc-demo';
 const RELAY_URL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
@@ -50,17 +55,27 @@ const app = {
   message: '',
   screen: 'loading' as 'loading' | 'welcome' | 'words' | 'restore' | 'import' | 'main' | 'join',
   words: '',
-  invite: location.hash.includes(`${INVITE_FRAGMENT}=`) ? location.href : '',
+  invite: isInvite(openedWith) ? openedWith : '',
 };
 
-/** Names people gave themselves (awareness, join requests), by member id: not secret, kept in localStorage. */
-const names: Map<string, string> = new Map(JSON.parse(localStorage.getItem('sealdoc-names') ?? '[]') as [string, string][]);
-function learnName(id: string, name: string): void {
-  if (!name || names.get(id) === name) return;
-  names.set(id, name);
-  localStorage.setItem('sealdoc-names', JSON.stringify([...names]));
+/** This device's name and the names others gave themselves, sealed in the store once it is open. */
+const names = new Names();
+
+function isInvite(link: string): boolean {
+  return link !== '' && new URL(link).hash.includes(`${INVITE_FRAGMENT}=`);
 }
-const myName = () => localStorage.getItem('sealdoc-my-name') ?? '';
+
+/** A name change on its way to the store: one it refuses (full, closed) is said; the name still shows. */
+function keep(saving: Promise<void>): void {
+  saving.catch((error: unknown) => say(describeError(error)));
+}
+
+const field = (id: string) => document.getElementById(id) as HTMLInputElement;
+
+/** Enter in a passphrase field runs `action`, as in a form: there is none, since browsers remember what forms submit. */
+const onEnter = (action: () => Promise<void>) => (event: KeyboardEvent) => {
+  if (event.key === 'Enter' && event.target instanceof HTMLInputElement && event.target.type === 'password') void action();
+};
 
 function say(message: string): void {
   app.message = message;
@@ -71,6 +86,7 @@ async function boot(): Promise<void> {
   try {
     app.storage = await IndexedDBStorage.open(DATABASE);
     app.deviceKey = await DeviceKey.inBrowser(app.storage as IndexedDBStorage);
+    await names.load(app.storage, app.deviceKey);
     const loaded = await loadIdentity(app.storage, app.deviceKey);
     if (!loaded) {
       app.screen = 'welcome';
@@ -94,12 +110,12 @@ async function createIdentity(): Promise<void> {
 
 function saveName(): boolean {
   const input = document.getElementById('my-name') as HTMLInputElement | null;
-  const name = input?.value.trim() ?? myName();
+  const name = input?.value.trim() ?? names.mine;
   if (!name) {
     say('Type the name others will see first.');
     return false;
   }
-  localStorage.setItem('sealdoc-my-name', name);
+  keep(names.setMine(name));
   return true;
 }
 
@@ -162,11 +178,11 @@ function openDoc(group: Group): OpenDoc {
   const doc = new Y.Doc();
   const awareness = new Awareness(doc);
   const me = hex(app.identity!.memberId);
-  awareness.setLocalStateField('user', { name: myName() || 'Me', color: COLORS[parseInt(me.slice(0, 2), 16) % COLORS.length], id: me });
+  awareness.setLocalStateField('user', { name: names.mine || 'Me', color: COLORS[parseInt(me.slice(0, 2), 16) % COLORS.length], id: me });
   awareness.on('change', () => {
     for (const state of awareness.getStates().values()) {
       const user = (state as { user?: { id?: unknown; name?: unknown } }).user;
-      if (typeof user?.id === 'string' && typeof user.name === 'string') learnName(user.id, user.name.slice(0, 60));
+      if (typeof user?.id === 'string' && typeof user.name === 'string') keep(names.learn(user.id, user.name.slice(0, 60)));
     }
     if (app.current === key) draw();
   });
@@ -211,39 +227,35 @@ async function toggleOffline(event: Event): Promise<void> {
 }
 
 /** The backup: the words, the name, and per document its log and its state, sealed under a passphrase. */
-async function exportBackup(event: SubmitEvent): Promise<void> {
-  event.preventDefault();
-  const form = event.target as HTMLFormElement;
-  const [first, second] = [form.elements.namedItem('pass1'), form.elements.namedItem('pass2')] as HTMLInputElement[];
-  if (first!.value.length < 8) return say('Choose a passphrase of 8 characters or more.');
-  if (first!.value !== second!.value) return say('The two passphrases differ.');
+async function exportBackup(): Promise<void> {
+  const [first, second] = [field('pass1'), field('pass2')];
+  if (first.value.length < 8) return say('Choose a passphrase of 8 characters or more.');
+  if (first.value !== second.value) return say('The two passphrases differ.');
   const loaded = await loadIdentity(app.storage!, app.deviceKey!);
   const payload = {
     v: 1,
     words: loaded!.mnemonic,
-    name: myName(),
+    name: names.mine,
     docs: [...app.docs.values()].map(({ group, doc }) => ({ ops: group.log.ops().map(toBase64), state: toBase64(Y.encodeStateAsUpdate(doc)) })),
   };
-  const sealed = await sealBackup(new TextEncoder().encode(JSON.stringify(payload)), first!.value, { onProgress: (p) => say(`Sealing the backup… ${Math.round(p * 100)} %`) });
+  const sealed = await sealBackup(new TextEncoder().encode(JSON.stringify(payload)), first.value, { onProgress: (p) => say(`Sealing the backup… ${Math.round(p * 100)} %`) });
   const link = document.createElement('a');
   link.href = URL.createObjectURL(new Blob([new Uint8Array(sealed)], { type: 'application/octet-stream' }));
   link.download = 'sealdoc-backup.sdbk';
   link.click();
   URL.revokeObjectURL(link.href);
-  form.reset();
+  first.value = second.value = '';
   say('Backup saved. Keep it and its passphrase apart.');
 }
 
-async function importBackup(event: SubmitEvent): Promise<void> {
-  event.preventDefault();
-  const form = event.target as HTMLFormElement;
-  const file = (form.elements.namedItem('file') as HTMLInputElement).files?.[0];
-  const passphrase = (form.elements.namedItem('pass') as HTMLInputElement).value;
+async function importBackup(): Promise<void> {
+  const file = field('file').files?.[0];
+  const passphrase = field('pass').value;
   if (!file) return say('Choose the backup file.');
   try {
     const bytes = await openBackup(new Uint8Array(await file.arrayBuffer()), passphrase, { onProgress: (p) => say(`Opening the backup… ${Math.round(p * 100)} %`) });
     const payload = JSON.parse(new TextDecoder().decode(bytes)) as { words: string; name: string; docs: { ops: string[]; state: string }[] };
-    if (payload.name) localStorage.setItem('sealdoc-my-name', payload.name);
+    if (payload.name) keep(names.setMine(payload.name));
     app.identity = await saveIdentity(app.storage!, app.deviceKey!, payload.words);
     await startSession();
     for (const saved of payload.docs) {
@@ -272,13 +284,12 @@ function joined(event: CustomEvent<{ group: Group }>): void {
   const open = openDoc(event.detail.group);
   app.current = hex(open.group.groupId);
   app.invite = '';
-  history.replaceState(null, '', location.pathname);
   app.screen = 'main';
   draw();
 }
 
 function admitted(event: CustomEvent<{ memberId: Uint8Array; name: string }>): void {
-  learnName(hex(event.detail.memberId), event.detail.name);
+  keep(names.learn(hex(event.detail.memberId), event.detail.name));
   draw();
 }
 
@@ -298,7 +309,7 @@ function view() {
         <p>Documents only you and the people you invite can read. The server in the middle stores and forwards ciphertext.</p>
         ${app.invite ? html`<p class="note">You were invited to a document. First, an identity for this browser.</p>` : nothing}
         <label for="my-name">Your name, as others will see it</label>
-        <input id="my-name" autocomplete="name" maxlength="60" .value=${myName()} />
+        <input id="my-name" autocomplete="off" maxlength="60" .value=${names.mine} />
         <div class="actions">
           <button id="create-identity" @click=${() => void createIdentity()}>Create my identity</button>
           <button class="quiet" id="restore-words" @click=${() => saveName() && ((app.screen = 'restore'), draw())}>Restore from my 24 words</button>
@@ -318,17 +329,17 @@ function view() {
     case 'import':
       return html`<section class="welcome">
         <h1>Import a backup</h1>
-        <form id="import-form" @submit=${(e: SubmitEvent) => void importBackup(e)}>
-          <label for="file">Backup file</label><input id="file" name="file" type="file" accept=".sdbk" />
-          <label for="pass">Its passphrase</label><input id="pass" name="pass" type="password" autocomplete="current-password" />
-          <div class="actions"><button type="submit">Restore</button></div>
-        </form>
+        <div class="fields" @keydown=${onEnter(importBackup)}>
+          <label for="file">Backup file</label><input id="file" type="file" accept=".sdbk" autocomplete="off" />
+          <label for="pass">Its passphrase</label><input id="pass" type="password" autocomplete="current-password" />
+          <div class="actions"><button id="import-backup" @click=${() => void importBackup()}>Restore</button></div>
+        </div>
       </section>`;
     case 'join':
       return html`<section class="welcome">
         <h1>Join a document</h1>
         <sealdoc-invite mode="join" .link=${app.invite} .identity=${app.identity} .transport=${app.transport} @sealdoc-joined=${joined}></sealdoc-invite>
-        <p><button class="quiet" @click=${() => ((app.invite = ''), (app.screen = 'main'), history.replaceState(null, '', location.pathname), draw())}>Not now</button></p>
+        <p><button class="quiet" @click=${() => ((app.invite = ''), (app.screen = 'main'), draw())}>Not now</button></p>
       </section>`;
     case 'main':
       return mainView();
@@ -340,9 +351,9 @@ function mainView() {
   const me = hex(app.identity!.memberId);
   return html`<header>
       <strong>Sealdoc</strong>
-      <span class="me">${myName()}</span>
+      <span class="me">${names.mine}</span>
       ${open ? html`<sealdoc-sync-status .doc=${open.sealed}></sealdoc-sync-status>` : html`<span>${app.transport?.status ?? 'offline'}</span>`}
-      <label class="toggle"><input type="checkbox" id="offline" .checked=${app.offline} @change=${(e: Event) => void toggleOffline(e)} /> Work offline</label>
+      <label class="toggle"><input type="checkbox" id="offline" autocomplete="off" .checked=${app.offline} @change=${(e: Event) => void toggleOffline(e)} /> Work offline</label>
     </header>
     <div class="layout">
       <nav aria-label="Documents">
@@ -359,11 +370,11 @@ function mainView() {
         <button id="new-doc" @click=${() => void newDocument()}>New document</button>
         <details>
           <summary>Backup</summary>
-          <form id="backup-form" @submit=${(e: SubmitEvent) => void exportBackup(e)}>
-            <label for="pass1">Passphrase</label><input id="pass1" name="pass1" type="password" autocomplete="new-password" />
-            <label for="pass2">Again</label><input id="pass2" name="pass2" type="password" autocomplete="new-password" />
-            <button type="submit">Export an encrypted backup</button>
-          </form>
+          <div class="fields" @keydown=${onEnter(exportBackup)}>
+            <label for="pass1">Passphrase</label><input id="pass1" type="password" autocomplete="new-password" />
+            <label for="pass2">Again</label><input id="pass2" type="password" autocomplete="new-password" />
+            <button id="export-backup" @click=${() => void exportBackup()}>Export an encrypted backup</button>
+          </div>
         </details>
       </nav>
       ${open
@@ -371,6 +382,7 @@ function mainView() {
             <input
               class="title"
               aria-label="Title"
+              autocomplete="off"
               .value=${open.doc.getText('title').toString()}
               ?readonly=${open.group.role !== 'admin' && open.group.role !== 'writer'}
               @input=${setTitle}
@@ -379,7 +391,7 @@ function mainView() {
           </main>
           <aside>
             <h2>Members</h2>
-            <sealdoc-members .group=${open.group} .names=${new Map([...names, [me, `${myName()}`]])}></sealdoc-members>
+            <sealdoc-members .group=${open.group} .names=${new Map([...names.others, [me, names.mine]])}></sealdoc-members>
             ${open.group.role === 'admin'
               ? html`<h2>Invite</h2>
                   <sealdoc-invite mode="create" .group=${open.group} .transport=${app.transport} .baseUrl=${location.origin + location.pathname} @sealdoc-member-admitted=${admitted}></sealdoc-invite>`
@@ -389,9 +401,11 @@ function mainView() {
     </div>`;
 }
 
+// A link pasted into the address bar of the open app: out of it at once, as at the start.
 window.addEventListener('hashchange', () => {
-  if (!location.hash.includes(`${INVITE_FRAGMENT}=`)) return;
-  app.invite = location.href;
+  const link = takeFragment();
+  if (!isInvite(link)) return;
+  app.invite = link;
   if (app.identity) {
     app.screen = 'join';
     draw();

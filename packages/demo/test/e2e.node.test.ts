@@ -12,6 +12,10 @@ import { CHROME_ARGS, findChrome, HOW_TO_GET_CHROME } from '../../../scripts/fin
 // `npm run screenshots` keeps them for the README; other runs leave the tree as it was.
 const SHOTS = process.env.SEALDOC_SCREENSHOTS === '1' ? 'docs/screenshots' : mkdtempSync(join(tmpdir(), 'sealdoc-shots-'));
 const SECRETS = ['Hello from Alice', 'Bob was here', 'Quarterly plans', 'written offline by Alice', 'written offline by Bob', 'after Carol left'];
+const NAMES = ['Alice', 'Bob', 'Carol'];
+/** The secrets of the invitation links created (each link's fragment), and everyone's 24 words. */
+const INVITES: string[] = [];
+const PHRASES: string[] = [];
 
 let demo: Demo;
 let dataDir: string;
@@ -36,6 +40,7 @@ async function createIdentity(page: Page, name: string): Promise<string> {
     await input.fill(words[position]!);
   }
   await page.click('sealdoc-recovery button[type=submit]');
+  PHRASES.push(words.join(' '));
   return words.join(' ');
 }
 
@@ -65,9 +70,17 @@ async function invite(admin: Page, name: string): Promise<{ page: Page; words: s
   await until('the new link', async () => (await linkField.inputValue()) !== previous);
   const link = await linkField.inputValue();
   assert.match(link, /#invite=/);
+  INVITES.push(link.split('#invite=')[1]!);
+  await assertFieldsForgotten(admin, 'an admin with an invitation link');
   const page = await person();
   await page.goto(link);
+  // The secret left the address bar before the app did anything else: the tab's history and
+  // a restored session hold the app's address only.
+  assert.equal(await page.evaluate('location.hash'), '', 'no fragment once the page has loaded');
+  assert.equal(page.url(), link.slice(0, link.indexOf('#')));
   const words = await createIdentity(page, name);
+  await page.waitForSelector('sealdoc-invite #name');
+  await assertFieldsForgotten(page, 'asking to join');
   await page.fill('sealdoc-invite #name', name);
   await page.click('sealdoc-invite button:has-text("Ask to join")');
   await until(`${name}'s request at the admin`, async () => (await admin.locator(`sealdoc-invite li:has-text("${name}")`).count()) === 1);
@@ -115,6 +128,52 @@ async function indexedDbHolds(page: Page, needles: string[]): Promise<string[]> 
   return page.evaluate(`(${SCAN})(${JSON.stringify(needles)})`);
 }
 
+/**
+ * The fields of the page (shadow roots included) a browser may remember: in its autocomplete
+ * history, or in the form state it saves with the tab's history and a restored session. Only
+ * autocomplete="off" keeps a field out of both; a password field never enters either.
+ */
+const REMEMBERED_FIELDS = `() => {
+  const found = [];
+  const visit = (root) => {
+    for (const element of root.querySelectorAll('*')) {
+      if (element.shadowRoot) visit(element.shadowRoot);
+      if (!['INPUT', 'TEXTAREA'].includes(element.tagName) || element.getAttribute('autocomplete') === 'off' || element.type === 'password') continue;
+      found.push(element.tagName.toLowerCase() + (element.id ? '#' + element.id : '') + (element.className ? '.' + element.className : ''));
+    }
+  };
+  visit(document);
+  return found;
+}`;
+async function assertFieldsForgotten(page: Page, where: string): Promise<void> {
+  assert.deepEqual(await page.evaluate(`(${REMEMBERED_FIELDS})()`), [], `fields the browser may remember (${where})`);
+}
+
+/** What the page can see of the browser's keeping outside IndexedDB (sent as source text, like SCAN). */
+const OUTSIDE = `async () => {
+  const items = (storage) => Object.keys(storage).map((key) => [key, storage.getItem(key)]);
+  const cached = [];
+  for (const name of await caches.keys()) cached.push(name, ...(await (await caches.open(name)).keys()).map((request) => request.url));
+  return { localStorage: items(localStorage), sessionStorage: items(sessionStorage), cookie: document.cookie, caches: cached, href: location.href, title: document.title };
+}`;
+/**
+ * localStorage, sessionStorage, cookies, the Cache API, the address and the tab's history
+ * entries (read over CDP: a page cannot), searched for `needles`. Of each entry, the address
+ * and title it shows and goes back to: the address the tab was opened with (userTypedURL) is
+ * the browser's record of that navigation, which no page can change.
+ */
+async function keptOutsideHolds(page: Page, needles: string[]): Promise<string[]> {
+  const cdp = await page.context().newCDPSession(page);
+  const { entries } = await cdp.send('Page.getNavigationHistory');
+  await cdp.detach();
+  const kept = JSON.stringify({
+    page: await page.evaluate(`(${OUTSIDE})()`),
+    cookies: await page.context().cookies(),
+    history: entries.map(({ url, title }) => ({ url, title })),
+  });
+  return needles.filter((n) => kept.includes(n));
+}
+
 describe('the demo, end to end (three people, three browser contexts)', () => {
   before(async () => {
     const executablePath = findChrome();
@@ -131,11 +190,27 @@ describe('the demo, end to end (three people, three browser contexts)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  it('names kept by earlier versions in localStorage move into the sealed store', async () => {
+    const page = await person();
+    await page.goto(demo.url);
+    await page.waitForSelector('#create-identity');
+    await page.evaluate(`localStorage.setItem('sealdoc-my-name', 'Dora Legacy'); localStorage.setItem('sealdoc-names', '[["00ab","Erin Legacy"]]')`);
+    await page.reload();
+    await page.waitForSelector('#create-identity');
+    assert.equal(await page.inputValue('#my-name'), 'Dora Legacy');
+    assert.deepEqual(await page.evaluate('Object.keys(localStorage)'), []);
+    assert.deepEqual(await indexedDbHolds(page, ['Dora Legacy', 'Erin Legacy']), []);
+    await page.reload();
+    await page.waitForSelector('#create-identity');
+    assert.equal(await page.inputValue('#my-name'), 'Dora Legacy', 'kept in the sealed store');
+  });
+
   it('identity, document, invitation, live editing, offline merge, removal, reload, restore from the words and from a backup; no plaintext at rest', async () => {
     // Alice: first visit.
     const alice = await person();
     await alice.goto(demo.url);
     await alice.waitForSelector('#create-identity');
+    await assertFieldsForgotten(alice, 'the welcome screen');
     await alice.screenshot({ path: `${SHOTS}/demo-welcome.png` });
     await alice.fill('#my-name', 'Alice');
     await alice.click('#create-identity');
@@ -143,6 +218,9 @@ describe('the demo, end to end (three people, three browser contexts)', () => {
     await alice.screenshot({ path: `${SHOTS}/demo-recovery-phrase.png` });
     const aliceWords = (await alice.locator('sealdoc-recovery li').allTextContents()).join(' ');
     await alice.click('sealdoc-recovery button');
+    await alice.waitForSelector('sealdoc-recovery input');
+    await assertFieldsForgotten(alice, 'confirming the words');
+    PHRASES.push(aliceWords);
     for (const input of await alice.locator('sealdoc-recovery input').all()) await input.fill(aliceWords.split(' ')[Number((await input.getAttribute('id'))!.slice(1))]!);
     await alice.click('sealdoc-recovery button[type=submit]');
 
@@ -200,6 +278,8 @@ describe('the demo, end to end (three people, three browser contexts)', () => {
     await restored.goto(demo.url);
     await restored.fill('#my-name', 'Alice');
     await restored.click('#restore-words');
+    await restored.waitForSelector('sealdoc-recovery textarea');
+    await assertFieldsForgotten(restored, 'restoring from the words');
     await restored.fill('sealdoc-recovery textarea', aliceWords);
     await restored.click('sealdoc-recovery button[type=submit]');
     await until('the document after a restore', async () => (await restored.locator('nav button.doc').allTextContents()).some((t) => t.includes('Quarterly plans')), 30_000);
@@ -210,7 +290,7 @@ describe('the demo, end to end (three people, three browser contexts)', () => {
     await alice.click('nav summary');
     await alice.fill('#pass1', 'correct horse battery');
     await alice.fill('#pass2', 'correct horse battery');
-    const [download] = await Promise.all([alice.waitForEvent('download', { timeout: 60_000 }), alice.click('#backup-form button[type=submit]')]);
+    const [download] = await Promise.all([alice.waitForEvent('download', { timeout: 60_000 }), alice.click('#export-backup')]);
     const backupPath = join(dataDir, 'backup.sdbk');
     await download.saveAs(backupPath);
     const fresh = await person();
@@ -219,9 +299,11 @@ describe('the demo, end to end (three people, three browser contexts)', () => {
     await demo.close(); // the relay (and the page's server) stops
     await fresh.fill('#my-name', 'Alice');
     await fresh.click('#restore-backup');
+    await fresh.waitForSelector('#file');
+    await assertFieldsForgotten(fresh, 'importing a backup');
     await fresh.setInputFiles('#file', backupPath);
     await fresh.fill('#pass', 'correct horse battery');
-    await fresh.click('#import-form button[type=submit]');
+    await fresh.click('#import-backup');
     await until('the backup opens offline', async () => (await text(fresh)).includes('after Carol left'), 60_000);
 
     // Nothing at rest is plaintext: the relay's database, each browser's IndexedDB.
@@ -229,6 +311,14 @@ describe('the demo, end to end (three people, three browser contexts)', () => {
       const bytes = readFileSync(join(dataDir, file)).toString('latin1');
       for (const secret of SECRETS) assert.ok(!bytes.includes(secret), `${secret} in the relay's ${file}`);
     }
-    for (const page of [alice, bob, carol, restored, fresh]) assert.deepEqual(await indexedDbHolds(page, SECRETS), []);
+    // Names as the sealed record holds them (JSON strings): 'Bob' alone is in random bytes now and then.
+    const quotedNames = NAMES.map((n) => JSON.stringify(n));
+    for (const page of [alice, bob, carol, restored, fresh]) assert.deepEqual(await indexedDbHolds(page, [...SECRETS, ...quotedNames, ...PHRASES, ...INVITES]), []);
+
+    // Nor anywhere else in the browsers: no title, name, words or invitation secret, no old key.
+    assert.equal(INVITES.length, 2);
+    assert.equal(PHRASES.length, 3);
+    const needles = [...SECRETS, ...NAMES, ...PHRASES, ...INVITES, '#invite=', 'sealdoc-names', 'sealdoc-my-name'];
+    for (const page of [alice, bob, carol, restored, fresh]) assert.deepEqual(await keptOutsideHolds(page, needles), [], `kept readable outside the sealed store at ${page.url()}`);
   });
 });

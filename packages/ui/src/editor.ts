@@ -321,6 +321,7 @@ export class SealdocEditor extends LitElement {
           aria-label=${this.label}
           ?readonly=${readonly}
           aria-readonly=${readonly ? 'true' : 'false'}
+          autocomplete="off"
           spellcheck="false"
           @input=${this.#input}
           @keyup=${this.#noteSelection}

@@ -195,7 +195,7 @@ export class SealdocInvite extends LitElement {
     return html`${create}${invitation
         ? html`<div class="row">
               <label for="link">Invitation link</label>
-              <input id="link" class="link" part="link" readonly .value=${invitation.link} @focus=${(e: Event) => (e.target as HTMLInputElement).select()} />
+              <input id="link" class="link" part="link" readonly autocomplete="off" .value=${invitation.link} @focus=${(e: Event) => (e.target as HTMLInputElement).select()} />
               <button class="quiet" part="button" @click=${this.#copy}>Copy</button>
             </div>
             <div class="row">
@@ -281,7 +281,7 @@ export class SealdocInvite extends LitElement {
       return html`<form @submit=${this.#startJoin}>
         <label for="name">Your name, as the admin will see it</label>
         <div class="row">
-          <input id="name" part="input" autocomplete="name" required maxlength="60" />
+          <input id="name" part="input" autocomplete="off" required maxlength="60" />
           <button part="button" type="submit" ?disabled=${!this.link || !this.identity || !this.transport}>Ask to join</button>
         </div>
         <p class="message ${this._message.bad ? 'bad' : ''}" part="message" role=${this._message.bad ? 'alert' : 'status'}>${this._message.text}</p>

@@ -1,0 +1,103 @@
+/**
+ * The names this device shows: its own, as others see it, and those other members gave
+ * themselves (presence, join requests), by member id. They tell who works with whom, so they
+ * are kept like the rest: one record in the store, sealed under the device key. Earlier
+ * versions kept them readable in localStorage; {@link Names.load} moves them in and deletes
+ * them there.
+ * @module
+ */
+import type { DeviceKey, Storage } from '@sealdoc/core';
+
+const KEY = ['demo', 'names'];
+const CONTEXT = KEY.join('/');
+/** Where earlier versions kept other members' names (JSON pairs) and this device's own. */
+const LEGACY_OTHERS = 'sealdoc-names';
+const LEGACY_MINE = 'sealdoc-my-name';
+
+interface NamesRecord {
+  mine: string;
+  others: [string, string][];
+}
+
+/** The [id, name] pairs of `value`, whatever else it holds. */
+function pairs(value: unknown): [string, string][] {
+  return Array.isArray(value) ? value.filter((p): p is [string, string] => Array.isArray(p) && typeof p[0] === 'string' && typeof p[1] === 'string') : [];
+}
+
+function parseLegacy(text: string | null): unknown {
+  try {
+    return JSON.parse(text ?? '[]');
+  } catch {
+    return []; // damaged: nothing to move, and it is deleted with the rest
+  }
+}
+
+export class Names {
+  #mine = '';
+  readonly #others = new Map<string, string>();
+  #store: { storage: Storage; deviceKey: DeviceKey } | undefined;
+  #saving: Promise<void> = Promise.resolve();
+
+  /** This device's own name ('' until one is given). */
+  get mine(): string {
+    return this.#mine;
+  }
+
+  /** Other members' names, by member id (hex). */
+  get others(): ReadonlyMap<string, string> {
+    return this.#others;
+  }
+
+  /**
+   * Reads the record kept in `storage`, moves in what localStorage still holds from earlier
+   * versions, and from then on keeps every change there. Until then, changes are kept in
+   * memory only (a store that did not open).
+   */
+  async load(storage: Storage, deviceKey: DeviceKey): Promise<void> {
+    const sealed = await storage.load(KEY);
+    // A record this key cannot open was sealed under a key that is gone: lost like everything
+    // sealed under it, it is overwritten at the next change (names come back as people show up).
+    const record = sealed && (await deviceKey.open(sealed, CONTEXT).then((bytes) => JSON.parse(new TextDecoder().decode(bytes)) as NamesRecord, () => undefined));
+    if (record) {
+      this.#mine = record.mine;
+      for (const [id, name] of record.others) this.#others.set(id, name);
+    }
+    this.#store = { storage, deviceKey };
+    const legacyMine = localStorage.getItem(LEGACY_MINE);
+    const legacyOthers = localStorage.getItem(LEGACY_OTHERS);
+    if (legacyMine === null && legacyOthers === null) return;
+    // What the sealed record holds was written later: it wins.
+    this.#mine ||= legacyMine ?? '';
+    for (const [id, name] of pairs(parseLegacy(legacyOthers))) if (!this.#others.has(id)) this.#others.set(id, name);
+    await this.#save();
+    // Deleted once sealed: a save that fails leaves them for the next start.
+    localStorage.removeItem(LEGACY_MINE);
+    localStorage.removeItem(LEGACY_OTHERS);
+  }
+
+  /** Sets this device's own name; resolves once it is kept. */
+  setMine(name: string): Promise<void> {
+    if (name === this.#mine) return this.#saving;
+    this.#mine = name;
+    return this.#save();
+  }
+
+  /** Notes the name member `id` gave itself; resolves once it is kept. */
+  learn(id: string, name: string): Promise<void> {
+    if (!name || this.#others.get(id) === name) return this.#saving;
+    this.#others.set(id, name);
+    return this.#save();
+  }
+
+  /** Seals the whole record once the save under way is done: the last change is the one kept. */
+  #save(): Promise<void> {
+    const store = this.#store;
+    if (!store) return Promise.resolve();
+    const saving = this.#saving.then(async () => {
+      const record: NamesRecord = { mine: this.#mine, others: [...this.#others] };
+      await store.storage.save(KEY, await store.deviceKey.seal(new TextEncoder().encode(JSON.stringify(record)), CONTEXT));
+    });
+    this.#saving = saving.catch(() => undefined);
+    return saving;
+  }
+}
