@@ -23,6 +23,7 @@ const CLOSED = 3;
 
 export class HostileRelay {
   readonly relays: Relay[];
+  readonly stores: MemoryRelayStore[];
   /** Which relay each member is shown (0 unless set: a fork sets some to 1). */
   readonly side = new Map<string, number>();
   policy: Policy = () => 'pass';
@@ -31,7 +32,24 @@ export class HostileRelay {
   readonly #pipes = new Set<Pipe>();
 
   constructor(sides = 1) {
-    this.relays = Array.from({ length: sides }, () => new Relay({ store: new MemoryRelayStore() }));
+    this.stores = Array.from({ length: sides }, () => new MemoryRelayStore());
+    this.relays = this.stores.map((store) => new Relay({ store }));
+  }
+
+  /**
+   * The relay of `side` restarts on `store` (a copy of an earlier state: a rollback): every
+   * socket to it is closed, and members reconnect to the new one.
+   */
+  restart(side: number, store: MemoryRelayStore): void {
+    this.relays[side]!.close();
+    this.stores[side] = store;
+    this.relays[side] = new Relay({ store });
+    for (const pipe of [...this.#pipes]) if (this.sideOf(pipe.member) === side) pipe.close();
+  }
+
+  /** Sends `member` an old message again (a replay), on each of its open sockets. */
+  _replay(member: string, message: WireMessage): void {
+    for (const pipe of this.#pipes) if (pipe.member === member) pipe._toMember(message);
   }
 
   /** The WebSocket constructor a member's transport gets: every socket it opens goes through the adversary. */

@@ -34,7 +34,7 @@ export interface TransportEvents extends Record<string, unknown> {
 }
 
 /** Why a transport refused a call. */
-export type TransportErrorCode = 'offline' | 'too-large' | 'unknown-peer' | 'bad-message' | 'closed';
+export type TransportErrorCode = 'offline' | 'too-large' | 'unknown-peer' | 'bad-message' | 'closed' | 'timeout';
 
 /** A typed transport failure. */
 export class TransportError extends Error {

@@ -57,6 +57,8 @@ export interface WebSocketTransportOptions {
    * leaves `online` and the transport reconnects.
    */
   heartbeat?: { intervalMs?: number; timeoutMs?: number };
+  /** How long a request waits for the relay's answer before it fails with TransportError('timeout') (default 30 s). */
+  requestTimeoutMs?: number;
 }
 
 /** What a WebSocketTransport reports besides what every transport does. */
@@ -173,15 +175,31 @@ export class WebSocketTransport implements Transport {
 
   /**
    * Sends a request to the relay and resolves with its answer (matched by `ref`, which this
-   * sets): an `ack`, an `invite-state` or `groups`. Rejects with the relay's `RelayError`, or
-   * with TransportError('offline') when not connected or when the connection drops first.
+   * sets): an `ack`, an `invite-state` or `groups`. Rejects with the relay's `RelayError`, with
+   * TransportError('offline') when not connected or when the connection drops first, or with
+   * TransportError('timeout') when no answer comes within `requestTimeoutMs`.
    */
   request(message: Extract<WireMessage, { ref: number }>): Promise<RelayAnswer> {
     const socket = this.#socket;
     if (this.#status !== 'online' || !socket || socket.readyState !== OPEN) return Promise.reject(new TransportError('offline', 'not connected to the relay'));
     const ref = ++this.#nextRef;
     return new Promise<RelayAnswer>((resolve, reject) => {
-      this.#waiting.set(ref, { resolve, reject });
+      // A relay that never answers (it dropped the request, or the answer) cannot hold the caller for ever.
+      const ms = this.#options.requestTimeoutMs ?? 30_000;
+      const timer = setTimeout(() => {
+        if (this.#waiting.delete(ref)) reject(new TransportError('timeout', `the relay did not answer within ${Math.round(ms / 1000)} s`));
+      }, ms);
+      (timer as { unref?: () => void }).unref?.();
+      this.#waiting.set(ref, {
+        resolve: (answer) => {
+          clearTimeout(timer);
+          resolve(answer);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
       // After what `send` queued before: the relay sees frames in the order they were given.
       this.#outbox = this.#outbox.then(() => {
         if (socket === this.#socket && socket.readyState === OPEN) socket.send(encodeWire({ ...message, ref }));

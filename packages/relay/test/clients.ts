@@ -83,7 +83,7 @@ export class Team {
   async connect(
     name: string,
     url: string,
-    options: { cursors?: MemoryStorage; storage?: MemoryStorage; ops?: Uint8Array[]; WebSocket?: new (url: string) => WebSocketLike; beacons?: BeaconOptions } = {},
+    options: { cursors?: MemoryStorage; storage?: MemoryStorage; ops?: Uint8Array[]; WebSocket?: new (url: string) => WebSocketLike; beacons?: BeaconOptions; requestTimeoutMs?: number } = {},
   ): Promise<Client> {
     const id = identity(name);
     const group = new Group({ identity: id, log: await MembershipLog.fromOps(options.ops ?? this.ops), keyring: new Keyring() });
@@ -94,6 +94,7 @@ export class Team {
       identity: id,
       WebSocket: options.WebSocket ?? (WebSocket as unknown as new (url: string) => WebSocketLike),
       backoff: { minMs: 20, maxMs: 200 },
+      ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
       ...(options.cursors ? { cursors: options.cursors } : {}),
     });
     group.relay = transport;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { toHex, readEnvelopeHeader } from '@sealdoc/crypto';
 import { SyncError } from '@sealdoc/core';
 import { HostileRelay } from '../../../test/hostile/adversary.js';
+import { RELAY_SCENARIOS, runRelayScenario } from '../../../test/hostile/relay-scenarios.js';
 import { eventually, identity, Team, type Client } from './clients.js';
 
 const BEACONS = { intervalMs: 100, withholdMs: 600, freshnessMs: 2000 };
@@ -126,6 +127,19 @@ describe('members detect a lying relay', () => {
     adversary.close();
   });
 
+  it('a membership change the relay never answers fails with a typed timeout instead of waiting for ever; the log stays as it was', async () => {
+    const adversary = new HostileRelay();
+    const t = await Team.create(['alice', 'bob']);
+    const alice = await t.connect('alice', 'ws://adversary', { WebSocket: adversary.socketFor('alice'), beacons: BEACONS, requestTimeoutMs: 300 });
+    await alice.sealed.whenSynced;
+    adversary.policy = (_member, direction, m) => (direction === 'up' && m.type === 'commit-ops' ? 'drop' : 'pass');
+    const length = alice.group.log.length;
+    await assert.rejects(alice.group.rotate(), (e: Error) => e.name === 'TransportError' && (e as { code?: string }).code === 'timeout');
+    assert.equal(alice.group.log.length, length);
+    await alice.close();
+    adversary.close();
+  });
+
   it('duplicated, reordered and replayed messages raise nothing and lose nothing', async () => {
     const adversary = new HostileRelay();
     const { clients, errors, close } = await team(['alice', 'bob', 'carol'], adversary);
@@ -140,3 +154,12 @@ describe('members detect a lying relay', () => {
   });
 });
 
+
+describe('a lying relay, randomized (short run of npm run hostile)', () => {
+  for (const scenario of RELAY_SCENARIOS) {
+    it(`${scenario}: no silent divergence, nothing undetected`, async () => {
+      const result = await runRelayScenario(scenario, { runs: 3 });
+      assert.deepEqual({ silent: result.silent_divergences, undetected: result.undetected }, { silent: 0, undetected: 0 }, JSON.stringify(result));
+    });
+  }
+});

@@ -9,6 +9,7 @@ const SENTENCES: Record<string, string> = {
   // Reaching the relay.
   offline: 'You are offline. Your edits are kept on this device and sent when you reconnect.',
   closed: 'The connection was closed. Reconnecting…',
+  timeout: 'The server did not answer in time. Nothing was changed; try again.',
   'rate-limited': 'The server asked us to slow down. Your edits will go through in a moment.',
   'too-large': 'That change is too large to send in one piece.',
   internal: 'The server had a problem. Your edits are kept and will be sent again.',
