@@ -12,6 +12,8 @@
  *   does not deliver within `withholdMs`. Meanwhile this member is {@link HeadWatch.behind}:
  *   its new edits are kept on the device, not sent under an epoch the group may have left;
  * - withheld envelopes: what a member's beacon shows it holds, still not here `withholdMs` later;
+ * - this member's own envelopes the relay does not acknowledge within `withholdMs` online (they
+ *   are offered again meanwhile);
  * - a member kept behind: its beacon (or an envelope of its) shows a log the group left more
  *   than `withholdMs` ago, and no beacon of its shows the newer one by then;
  * - a partition: no beacon from any other member for `freshnessMs` while online.
@@ -55,6 +57,8 @@ export interface HeadWatchHost {
   vouched(): SeqRanges;
   /** What is here: held, settled, or waiting for the log. */
   holdings(): SeqRanges;
+  /** When each of this member's envelopes sent and not acknowledged yet was sent (through a relay). */
+  unacknowledged(): number[];
   send(beacon: Beacon): void;
   /** Asks the peers for what this device lacks (ops and envelopes). */
   resync(): void;
@@ -305,7 +309,7 @@ export class HeadWatch {
       this.#onlineSince = undefined;
       return;
     }
-    this.#onlineSince ??= now;
+    const onlineSince = (this.#onlineSince ??= now);
     if (host.ready() && now - this.#lastSent >= this.#intervalMs) await this.#send();
     if (this.#wantedHeads.size > 0 || this.#wantedEnvelopes.length > 0) this.#askPeers();
     const due = now - this.#withholdMs;
@@ -324,12 +328,21 @@ export class HeadWatch {
           new SyncError('withheld-envelopes', `another member holds ${still.size} edit(s) of this document that the relay has not delivered here`, { member, count: still.size }),
         );
     }
+    // Time offline does not count: the relay could not acknowledge then.
+    const unacknowledged = host.unacknowledged().filter((sentAt) => Math.max(sentAt, onlineSince) <= due).length;
+    if (unacknowledged > 0)
+      this.#raise(
+        'unacknowledged:',
+        new SyncError('unacknowledged', `the relay has not acknowledged ${unacknowledged} of this member's edits: they stay on this device and are offered again`, { count: unacknowledged }),
+      );
+    else this.#resolve('unacknowledged:');
+    if (host.unacknowledged().length > 0) this.#askPeers();
     for (const [member, suspect] of this.#suspects) {
       if (suspect.since > due) continue;
       this.#suspects.delete(member);
       this.#raiseBehind(member, suspect.length - 1);
     }
-    const quiet = now - Math.max(this.#lastHeard, this.#onlineSince);
+    const quiet = now - Math.max(this.#lastHeard, onlineSince);
     if (quiet >= this.#freshnessMs && !this.#raised.has('partition-suspected:') && host.group.log.members().length > 1)
       this.#raise(
         'partition-suspected:',

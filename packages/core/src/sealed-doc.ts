@@ -166,7 +166,8 @@ export class SealedDoc {
   #bestSnapshot: { id: string; covers: SeqRanges; size: number } | undefined;
   readonly #unsent = new Set<string>();
   // This member's envelopes sent to a peer that acknowledges (a relay) and not acknowledged yet.
-  readonly #unacked = new Set<string>();
+  // (By id, with when it was first sent.)
+  readonly #unacked = new Map<string, number>();
   #synced = false;
   #syncedOnce = false;
   // An automatic snapshot that waited for the first resync.
@@ -321,10 +322,11 @@ export class SealedDoc {
         ready: () => t.status === 'online' && this.#synced,
         vouched: () => {
           const vouched = SeqRanges.of(this.#known.entries().flatMap(([author, ranges]) => ranges.map(([s, e]) => [author, s, e] as const)));
-          for (const id of this.#unacked) vouched.delete(...splitId(id));
+          for (const id of this.#unacked.keys()) vouched.delete(...splitId(id));
           return vouched;
         },
         holdings: () => SeqRanges.of([...this.#known.entries().flatMap(([author, ranges]) => ranges.map(([s, e]) => [author, s, e] as const)), ...[...this.#parked.ids()].map(splitId)]),
+        unacknowledged: () => [...this.#unacked.values()],
         send: (beacon) => this.#broadcast(beacon),
         resync: () => this.resync(),
         raise: (error) => this.events.emit('error', { error }),
@@ -833,7 +835,7 @@ export class SealedDoc {
   /** Sends one of this member's envelopes; through a transport that acknowledges, it is pending until acknowledged. */
   #sendOwn(id: string, bytes: Uint8Array, to?: PeerId): void {
     if (this.#transport?.acknowledges && this.#transport.status === 'online' && !this.#unacked.has(id)) {
-      this.#unacked.add(id);
+      this.#unacked.set(id, Date.now());
       this.#pendingChanged();
     }
     this.#broadcast({ type: 'envelope', envelope: bytes }, to);

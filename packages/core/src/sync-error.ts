@@ -16,6 +16,9 @@
  *   `member` names who showed it; `heads` has the head this device lacks.
  * - `withheld-envelopes`: a member's beacon shows edits it holds that the relay did not deliver
  *   here within the bound. `member` names it; `count` is how many are missing.
+ * - `unacknowledged`: the relay did not acknowledge some of this member's own edits within
+ *   the bound while online (it dropped them, or it is too slow): they stay on this device and
+ *   are offered again. `count` is how many.
  * - `member-behind`: a member works on a membership log the group left longer ago than the
  *   bound (its beacon or its envelope shows it): the relay withholds from it. `member` names it.
  * - `equivocation`: a member signed two different envelopes with one sequence number (only a
@@ -23,7 +26,7 @@
  * - `partition-suspected`: no other member's beacon arrived for the freshness bound while
  *   online: either nobody else is working, or the relay hides them.
  */
-export type SyncErrorCode = 'spoofed-presence' | 'fork' | 'withheld-ops' | 'withheld-envelopes' | 'member-behind' | 'equivocation' | 'partition-suspected';
+export type SyncErrorCode = 'spoofed-presence' | 'fork' | 'withheld-ops' | 'withheld-envelopes' | 'unacknowledged' | 'member-behind' | 'equivocation' | 'partition-suspected';
 
 /** What a {@link SyncError} names, as far as it applies. */
 export interface SyncErrorDetails {

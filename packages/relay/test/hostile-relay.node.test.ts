@@ -93,6 +93,21 @@ describe('members detect a lying relay', () => {
     adversary.close();
   });
 
+  it('pushes the relay drops: their author is told they are not acknowledged, and they go again once the relay behaves', async () => {
+    const adversary = new HostileRelay();
+    const { clients, close } = await team(['alice', 'bob'], adversary);
+    const { alice, bob } = clients as Record<'alice' | 'bob', Client>;
+    adversary.policy = (member, direction, m) => (member === 'alice' && direction === 'up' && m.type === 'push' ? 'drop' : 'pass');
+    type(alice, 'dropped on the way');
+    await eventually(() => alice.sealed.alarms.some((e) => e.code === 'unacknowledged'), 3000, 'Alice is told');
+    assert.ok(alice.sealed.pending > 0);
+    adversary.policy = () => 'pass';
+    await eventually(() => bob.text() === 'dropped on the way', 3000, 'offered again, it arrives');
+    await eventually(() => alice.sealed.pending === 0 && !alice.sealed.alarms.some((e) => e.code === 'unacknowledged'), 3000, 'acknowledged, resolved');
+    await close();
+    adversary.close();
+  });
+
   it('a fork (two relays, one admin on each side changing the members) is told on both sides, naming both heads', async () => {
     const adversary = new HostileRelay(2);
     for (const name of ['carol', 'dave']) adversary.side.set(name, 1);

@@ -32,6 +32,7 @@ const SENTENCES: Record<string, string> = {
   // What members see of the server and of each other.
   'withheld-ops': 'The server has not delivered a change to the members that others already have. Your new edits stay on this device until it does; if this lasts, the server may be holding it back.',
   'withheld-envelopes': 'Another member has edits that the server has not delivered to you. If this lasts, the server may be holding them back.',
+  unacknowledged: 'The server has not confirmed some of your edits. They are kept on this device and sent again; if this lasts, the server may be dropping them.',
   'member-behind': 'Another member is still working on an old member list; the server may not be delivering changes to them.',
   equivocation: 'A member sent two different versions of the same edit; the first one was kept. Their device may be compromised: tell the document’s admin.',
   'partition-suspected': 'No other member has been seen for a while. If others are working now, the server may be hiding their changes from you.',
