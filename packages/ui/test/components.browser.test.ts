@@ -3,7 +3,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { executeServerCommand } from '@web/test-runner-commands';
-import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog } from '@sealdoc/crypto';
+import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, signMessage } from '@sealdoc/crypto';
+import { BEACON_CONTEXT, beaconSignedBytes, encodeWire } from '@sealdoc/protocol';
 import { Group, RelayError, WebSocketTransport } from '@sealdoc/core';
 import { describeError, type SealdocEditor, type SealdocMembers } from '@sealdoc/ui';
 import { eventually, identity, toHex, World, type Peer } from '../../core/test/helpers.js';
@@ -39,7 +40,7 @@ function typeInto(editor: SealdocEditor, at: number, text: string): void {
 }
 
 describe('<sealdoc-sync-status>', () => {
-  it('shows online, offline with pending edits, syncing back, errors in words, and access removed; fires sealdoc-sync-state', async () => {
+  it('shows online, offline with pending edits, syncing back, errors in words, an alarm that holds, and access removed; fires sealdoc-sync-state', async () => {
     const world = await World.create(['alice', 'bob']);
     const bob = world.peer('bob');
     await world.settle();
@@ -71,6 +72,28 @@ describe('<sealdoc-sync-status>', () => {
     assert.equal(status.errorText, describeError({ code: 'rate-limited' }));
     assert.equal(shadow(status).querySelector('[role=alert]')!.textContent, status.errorText);
     await shot('#sealdoc-sync-status', 'sync-status');
+
+    // A beacon of Alice's showing another head at Bob's length (a relay forking them): an alarm
+    // that holds, shown instead of "up to date".
+    const alice = world.peer('alice');
+    const body = {
+      groupId: bob.group.groupId,
+      docId: world.docId,
+      signingPublicKey: alice.identity.signingPublicKey,
+      counter: (Date.now() + 1_000_000) * 1000,
+      logLength: bob.group.log.length,
+      head: new Uint8Array(32).fill(7),
+      echoes: [],
+      authors: [],
+    };
+    const forger = world.hub.transport('relay-in-the-middle');
+    await forger.connect();
+    forger.send(encodeWire({ type: 'beacon', ...body, signature: await signMessage(alice.identity, BEACON_CONTEXT, beaconSignedBytes(body)) }), bob.transport.peerId);
+    await eventually(() => status.state === 'warning');
+    assert.match(shadow(status).textContent!, /Not safe to trust as up to date/);
+    assert.equal(status.errorText, describeError({ code: 'fork' }));
+    assert.equal(states.at(-1)!.state, 'warning');
+    await shot('#sealdoc-sync-status', 'sync-status-alarm');
 
     await world.change('remove', 'bob', ['alice', 'bob'], { cutoff: world.highestSeqOf('bob') });
     await eventually(() => status.state === 'removed');
