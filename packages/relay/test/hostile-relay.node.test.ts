@@ -72,6 +72,26 @@ describe('members detect a lying relay', () => {
     adversary.close();
   });
 
+  it('an edit sealed under a head the group left long ago names its author as kept behind, even when the relay hides the author’s beacons', async () => {
+    const adversary = new HostileRelay();
+    const { t, clients, close } = await team(['alice', 'bob', 'carol'], adversary);
+    const { alice, carol } = clients as Record<'alice' | 'bob' | 'carol', Client>;
+    // Carol is shown nothing new at all, and her beacons go nowhere: only her edits speak for her.
+    const hers = carol.group.log.length;
+    adversary.policy = (member, direction, m) => {
+      if (member !== 'carol') return 'pass';
+      if (direction === 'up') return m.type === 'beacon' ? 'drop' : 'pass';
+      if (m.type === 'ops' || m.type === 'beacon' || m.type === 'deliver' || m.type === 'envelope') return 'drop';
+      return m.type === 'have' ? { replace: { ...m, logLength: hers } } : 'pass';
+    };
+    await t.change('remove', 'bob', alice);
+    await new Promise((r) => setTimeout(r, BEACONS.withholdMs + 200));
+    type(carol, 'from the old epoch');
+    await eventually(() => told(alice, ['carol']).includes('member-behind:carol'), 3000, 'Alice is told Carol is kept behind');
+    await close();
+    adversary.close();
+  });
+
   it('withheld envelopes: a member shown less than another holds is told, naming who holds it', async () => {
     const adversary = new HostileRelay();
     const { clients, close } = await team(['alice', 'bob', 'carol'], adversary);
