@@ -8,8 +8,18 @@
  * optional peer dependency, installed by those who use this store.
  * @module
  */
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { checkStorageKey, checkStorageValue, StorageError, type Storage, type StorageChunk, type StorageKey, type StorageWrite } from './storage.js';
+
+/** better-sqlite3, loaded when a store is opened: an optional peer that an app that never opens one need not install. */
+function loadSqlite(): typeof Database {
+  try {
+    return createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+  } catch (error) {
+    throw new StorageError('io', `SqliteStorage needs the better-sqlite3 package (npm install better-sqlite3): ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
 /** Options of {@link SqliteStorage.open}. */
 export interface SqliteStorageOptions {
@@ -65,7 +75,7 @@ export class SqliteStorage implements Storage {
   static open(path: string, options: SqliteStorageOptions = {}): SqliteStorage {
     let db: Database.Database | undefined;
     try {
-      db = new Database(path);
+      db = new (loadSqlite())(path);
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       return new SqliteStorage(db);

@@ -10,8 +10,18 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { equalBytes, hex, unhex } from './bytes.js';
+
+/** pg, loaded when a PostgreSQL store connects: an optional peer that a relay on SQLite need not install. */
+function loadPg(): typeof pg {
+  try {
+    return createRequire(import.meta.url)('pg') as typeof pg;
+  } catch (error) {
+    throw new Error(`PostgreSQL needs the pg package (npm install pg): ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 import {
   RelayStoreError,
   type IndexEntry,
@@ -140,7 +150,7 @@ export class PostgresRelayStore implements RelayStore {
 
   /** Connects to `url` and creates the tables if they are missing. */
   static async connect(url: string, options: { max?: number } = {}): Promise<PostgresRelayStore> {
-    const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+    const pool = new (loadPg().Pool)({ connectionString: url, max: options.max ?? 10 });
     pool.on('error', () => undefined); // an idle client lost: the pool replaces it
     const store = new PostgresRelayStore(pool);
     try {
@@ -165,7 +175,7 @@ export class PostgresRelayStore implements RelayStore {
 
   /** One connection LISTENs for what the other nodes store. */
   async #listen(url: string): Promise<void> {
-    const client = new pg.Client({ connectionString: url });
+    const client = new (loadPg().Client)({ connectionString: url });
     this.#listener = client;
     client.on('error', () => undefined);
     client.on('notification', ({ payload }) => {
