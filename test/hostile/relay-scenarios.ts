@@ -31,8 +31,16 @@ export interface RelayScenarioResult {
 }
 
 const BEACONS = { intervalMs: 100, withholdMs: 500, freshnessMs: 5000 };
-/** How long, past the relay's first lie, a member must be told: the scaled withholding bound and a beacon each way, or 15 s for a fork. */
-export const DETECT_BOUND_MS = { withhold: BEACONS.withholdMs + 4 * BEACONS.intervalMs + 1000, fork: 15_000 };
+/**
+ * How long, past the relay's first lie, a member must be told: the scaled withholding bound and
+ * a beacon each way; for a victim removed meanwhile, whom the relay rightly shows nothing more,
+ * the freshness bound; 15 s for a fork.
+ */
+export const DETECT_BOUND_MS = {
+  withhold: BEACONS.withholdMs + 4 * BEACONS.intervalMs + 1000,
+  removedVictim: BEACONS.freshnessMs + 4 * BEACONS.intervalMs + 1000,
+  fork: 15_000,
+};
 const ACTIVE_MS = 700;
 const SETTLE_MS = 6000;
 
@@ -43,6 +51,8 @@ interface Run {
   told: boolean;
   acted: boolean;
   detectMs: number | undefined;
+  /** The bound detection had to meet. */
+  boundMs: number;
 }
 
 /** Runs `scenario` `runs` times (seeds from `firstSeed`), `concurrency` at once. */
@@ -54,7 +64,7 @@ export async function runRelayScenario(scenario: RelayScenario, options: { runs:
       const run = await oneRun(scenario, seed);
       result.runs++;
       const silent = run.diverged && !run.told;
-      const undetected = run.acted && (run.detectMs === undefined || run.detectMs > (scenario === 'fork' ? DETECT_BOUND_MS.fork : DETECT_BOUND_MS.withhold));
+      const undetected = run.acted && (run.detectMs === undefined || run.detectMs > run.boundMs);
       if (silent) result.silent_divergences++;
       if (undetected) result.undetected++;
       if (silent || undetected) result.failed_seeds.push(seed);
@@ -189,7 +199,9 @@ async function oneRun(scenario: RelayScenario, seed: number): Promise<Run> {
     }
     const acted = ['fork', 'withhold-ops', 'withhold-envelopes'].includes(scenario) && firstLie !== undefined && (scenario === 'fork' || adversary.acted.drop + adversary.acted.replace > 0);
     const firstTold = Math.min(...told.values());
-    return { diverged, told: told.size > 0, acted, detectMs: acted && told.size > 0 ? Math.max(0, firstTold - firstLie!) : undefined };
+    const victimRemoved = !clients.get(admins[0]!)!.group.log.member(identity(victim).memberId);
+    const boundMs = forked ? DETECT_BOUND_MS.fork : victimRemoved ? DETECT_BOUND_MS.removedVictim : DETECT_BOUND_MS.withhold;
+    return { diverged, told: told.size > 0, acted, detectMs: acted && told.size > 0 ? Math.max(0, firstTold - firstLie!) : undefined, boundMs };
   } finally {
     adversary.policy = () => 'pass';
     await Promise.all([...clients.values()].map((c) => c.close().catch(() => undefined)));

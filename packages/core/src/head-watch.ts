@@ -9,7 +9,8 @@
  *   side whose log is at least as long, and on the other side through the echo of its length in
  *   the next beacon back (a beacon goes back within a second of one that differs);
  * - withheld ops: a head shown (by a beacon, or an envelope sealed under it) whose ops the relay
- *   does not deliver within `withholdMs`. Meanwhile this member is {@link HeadWatch.behind}:
+ *   does not deliver within `withholdMs`, or a refusal of this member as no member where its log
+ *   says it is one, with no op that says so. Meanwhile this member is {@link HeadWatch.behind}:
  *   its new edits are kept on the device, not sent under an epoch the group may have left;
  * - withheld envelopes: what a member's beacon shows it holds, still not here `withholdMs` later;
  * - this member's own envelopes the relay does not acknowledge within `withholdMs` online (they
@@ -77,9 +78,9 @@ interface Peer {
   heardAt: number;
 }
 
-/** A head this device was shown and holds no ops for. */
+/** A head this device was shown and holds no ops for (or, with no head, a longer log the relay implied). */
 interface WantedHead {
-  head: Uint8Array;
+  head: Uint8Array | undefined;
   /** The log length the head is at, when a beacon said so. */
   length: number | undefined;
   member: string;
@@ -194,6 +195,18 @@ export class HeadWatch {
     if (differs) this.#soon();
   }
 
+  /**
+   * The relay refused this member as no member (or no writer) where this device's log says it
+   * is one: the relay holds ops this device does not, or it lies. Handled as a head shown and
+   * not delivered: edits wait, the ops are asked for, and `withheld-ops` is told after the bound.
+   */
+  standingDenied(): void {
+    const length = this.#host.group.log.length + 1;
+    const key = `longer:${length}`;
+    if (this.#wantedHeads.has(key)) return;
+    this.#want(key, { head: undefined, length, member: '', ofMember: false, since: Date.now() });
+  }
+
   /** An envelope arrived sealed under a head this device does not hold (it waits for the log). */
   unknownHead(head: Uint8Array, author: string): void {
     if (this.#host.group.log.indexOf(head) === undefined) this.#wantHead(head, undefined, author);
@@ -219,12 +232,12 @@ export class HeadWatch {
     for (let length = this.#reachedAt.length; length <= log.length; length++) this.#reachedAt[length] = now;
     const wasBehind = this.behind;
     for (const [key, want] of this.#wantedHeads) {
-      const index = log.indexOf(want.head);
+      const index = want.head && log.indexOf(want.head);
       if (index === undefined && (want.length === undefined || log.length < want.length)) continue;
       this.#wantedHeads.delete(key);
       this.#resolve(`withheld-ops:${key}`);
       // The log reached the length a beacon gave, with another head there: two histories.
-      if (index === undefined && want.length !== undefined) this.#compare(want.member, want.length, want.head);
+      if (want.head && index === undefined && want.length !== undefined) this.#compare(want.member, want.length, want.head);
     }
     for (const [member, peer] of this.#peers) {
       if (!log.member(unhex(member))) {
@@ -263,9 +276,13 @@ export class HeadWatch {
       return;
     }
     if (this.#wantedHeads.size >= MAX_WANTED_HEADS) return;
-    const wasBehind = this.behind;
     const ofMember = this.#host.group.log.member(unhex(member)) !== undefined;
-    this.#wantedHeads.set(key, { head: head.slice(), length, member, ofMember, since: Date.now() });
+    this.#want(key, { head: head.slice(), length, member, ofMember, since: Date.now() });
+  }
+
+  #want(key: string, want: WantedHead): void {
+    const wasBehind = this.behind;
+    this.#wantedHeads.set(key, want);
     this.#askPeers();
     if (!wasBehind) this.#host.behindChanged();
   }
@@ -317,7 +334,11 @@ export class HeadWatch {
       if (want.since <= due)
         this.#raise(
           `withheld-ops:${key}`,
-          new SyncError('withheld-ops', 'the relay has not delivered changes to the member list that this document shows exist: new edits are kept on this device until it does', { member: want.member, heads: [hex(host.group.log.head), key], ...(want.length ? { length: want.length } : {}) }),
+          new SyncError('withheld-ops', 'the relay has not delivered changes to the member list that this document shows exist: new edits are kept on this device until it does', {
+            ...(want.member ? { member: want.member } : {}),
+            heads: [hex(host.group.log.head), ...(want.head ? [key] : [])],
+            ...(want.length ? { length: want.length } : {}),
+          }),
         );
     while (this.#wantedEnvelopes[0] && this.#wantedEnvelopes[0].since <= due) {
       const { member, missing } = this.#wantedEnvelopes.shift()!;

@@ -260,7 +260,14 @@ export class SealedDoc {
     this.#watch = t && this.#watchHeads(t, options.beacons);
     if (t) {
       this.#unsubscribe.push(t.events.on('message', ({ from, data }) => this.#background(this.#ready.then(() => this.#receive(from, data)))));
-      this.#unsubscribe.push(t.events.on('error', ({ error }) => this.events.emit('error', { error })));
+      this.#unsubscribe.push(
+        t.events.on('error', ({ error }) => {
+          // Refused as no member (or no writer) while this log says otherwise: the relay holds ops not here, or lies.
+          const code = (error as { code?: string }).code;
+          if ((code === 'not-a-member' || code === 'not-a-writer' || code === 'past-cutoff') && this.#canWrite()) this.#watch?.standingDenied();
+          this.events.emit('error', { error });
+        }),
+      );
       this.#unsubscribe.push(
         t.events.on('acknowledged', ({ author, seq }) => {
           if (this.#unacked.delete(`${author}:${seq}`)) this.#pendingChanged();

@@ -92,6 +92,19 @@ describe('members detect a lying relay', () => {
     adversary.close();
   });
 
+  it('a member removed without being shown its removal: the relay refusing it as no member is taken as a withheld op, not ignored', async () => {
+    const adversary = new HostileRelay();
+    const { t, clients, close } = await team(['alice', 'bob', 'carol'], adversary);
+    const { alice, carol } = clients as Record<'alice' | 'bob' | 'carol', Client>;
+    adversary.policy = (member, direction, m) => (member === 'carol' && direction === 'down' && m.type === 'ops' ? 'drop' : 'pass');
+    await t.change('remove', 'carol', alice);
+    type(carol, 'after my removal, unknowingly');
+    await eventually(() => carol.sealed.alarms.some((e) => e.code === 'withheld-ops'), 3000, 'Carol is told');
+    assert.ok(carol.sealed.pending > 0, 'what she types next stays on her device');
+    await close();
+    adversary.close();
+  });
+
   it('withheld envelopes: a member shown less than another holds is told, naming who holds it', async () => {
     const adversary = new HostileRelay();
     const { clients, close } = await team(['alice', 'bob', 'carol'], adversary);
