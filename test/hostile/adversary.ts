@@ -48,7 +48,7 @@ export class HostileRelay {
   }
 
   /** Sends `member` an old message again (a replay), on each of its open sockets. */
-  _replay(member: string, message: WireMessage): void {
+  replay(member: string, message: WireMessage): void {
     for (const pipe of this.#pipes) if (pipe.member === member) pipe._toMember(message);
   }
 

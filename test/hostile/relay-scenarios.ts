@@ -123,8 +123,8 @@ async function oneRun(scenario: RelayScenario, seed: number): Promise<Run> {
           if (direction === 'down') recorded.push({ member, message });
           if (direction === 'down' && recorded.length > 5 && random() < 0.2) {
             const old = pick(recorded.filter((r) => r.member === member));
-            if (old) setTimeout(() => adversary._replay(member, old.message), 0);
-            lie('pass');
+            if (old) setTimeout(() => adversary.replay(member, old.message), 0);
+            firstLie ??= Date.now();
           }
           return 'pass';
         case 'withhold-ops': {
