@@ -129,13 +129,13 @@ class Refusal extends Error {
   }
 }
 
-/** What the relay keeps per identity, shared by its connections. */
 /** What one network address holds and may still do. */
 interface AddressState {
   connections: number;
   creations: TokenBucket;
 }
 
+/** What the relay keeps per identity, shared by its connections. */
 interface IdentityState {
   connections: number;
   frames: TokenBucket;
@@ -809,10 +809,13 @@ export class Relay {
     if (header.kind !== 'awareness') return this.#push(client, 0, bytes);
     if ((await this.#standing(client, header.groupId)) === 'unknown-group') return; // presence before its group exists here: dropped
     await this.#verify(client, bytes, ['awareness']);
-    const frame = encodeWire({ type: 'envelope', envelope: bytes });
-    for (const other of this.#clients) {
-      if (other !== client && other.subscriptions.has(docKey(header.groupId, header.docId)) && other.backlog <= this.#limits.highWaterBytes) other.queue(frame);
-    }
+    this.#relay(client, header.groupId, header.docId, encodeWire({ type: 'envelope', envelope: bytes }));
+  }
+
+  /** Passes a frame that is never stored (presence, a beacon) to the document's other subscribers that have room for it. */
+  #relay(from: Client, groupId: Uint8Array, docId: Uint8Array, frame: Uint8Array): void {
+    const key = docKey(groupId, docId);
+    for (const other of this.#clients) if (other !== from && other.subscriptions.has(key) && other.backlog <= this.#limits.highWaterBytes) other.queue(frame);
   }
 
   /**
@@ -825,11 +828,7 @@ export class Relay {
     await this.#member(client, message.groupId);
     const { type: _type, signature, ...body } = message;
     if (!(await verifyMessage(message.signingPublicKey, BEACON_CONTEXT, beaconSignedBytes(body), signature).catch(() => false))) throw new Refusal('bad-signature', 'the beacon’s signature does not verify');
-    const frame = encodeWire(message);
-    const key = docKey(message.groupId, message.docId);
-    for (const other of this.#clients) {
-      if (other !== client && other.subscriptions.has(key) && other.backlog <= this.#limits.highWaterBytes) other.queue(frame);
-    }
+    this.#relay(client, message.groupId, message.docId, encodeWire(message));
   }
 
   /** Sends a stored envelope to every subscriber of its document (but `except`). */
