@@ -328,11 +328,11 @@ export class SealedDoc {
         online: () => t.status === 'online',
         ready: () => t.status === 'online' && this.#synced,
         vouched: () => {
-          const vouched = SeqRanges.of(this.#known.entries().flatMap(([author, ranges]) => ranges.map(([s, e]) => [author, s, e] as const)));
+          const vouched = SeqRanges.of(this.#knownRanges());
           for (const id of this.#unacked.keys()) vouched.delete(...splitId(id));
           return vouched;
         },
-        holdings: () => SeqRanges.of([...this.#known.entries().flatMap(([author, ranges]) => ranges.map(([s, e]) => [author, s, e] as const)), ...[...this.#parked.ids()].map(splitId)]),
+        holdings: () => SeqRanges.of([...this.#knownRanges(), ...[...this.#parked.ids()].map(splitId)]),
         unacknowledged: () => [...this.#unacked.values()],
         send: (beacon) => this.#broadcast(beacon),
         resync: () => this.resync(),
@@ -342,6 +342,11 @@ export class SealedDoc {
       },
       options,
     );
+  }
+
+  /** What this peer holds (its `have` summary), as (author, start, end) triples. */
+  #knownRanges(): (readonly [string, number, number])[] {
+    return this.#known.entries().flatMap(([author, ranges]) => ranges.map(([s, e]) => [author, s, e] as const));
   }
 
   /**
