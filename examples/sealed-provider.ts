@@ -21,7 +21,7 @@ export async function sealedProvider(ydoc: Y.Doc, relayUrl: string, docId: Uint8
   }
   const transport = new WebSocketTransport({ url: relayUrl, identity, cursors: storage });
   const provider = new SealedDoc(ydoc, { group, docId, storage, deviceKey, transport });
-  void transport.connect(); // online when it can be, offline meanwhile: edits wait, sealed, in the store
+  transport.connect().catch(() => undefined); // online when it can be (a refusal is an error event too); offline meanwhile: edits wait, sealed, in the store
   await provider.whenLoaded; // as y-indexeddb's whenSynced: the stored document is there
   return provider; // 'synced' and 'status' events, whenSynced, destroy(), clearData()
 }

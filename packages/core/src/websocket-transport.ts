@@ -100,6 +100,7 @@ export class WebSocketTransport implements Transport {
   #online: Promise<void> | undefined;
   #inbound: Promise<void> = Promise.resolve();
   #resolveOnline: (() => void) | undefined;
+  #rejectOnline: ((error: Error) => void) | undefined;
   // Pushes on the current socket not acknowledged yet, by ref: their envelope's author and seq.
   #pushes = new Map<number, { author: string; seq: number }>();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -126,11 +127,18 @@ export class WebSocketTransport implements Transport {
     return this.#status === 'online' ? [RELAY_PEER] : [];
   }
 
-  /** Goes online and stays so (reconnecting as needed) until disconnect; resolves once online. */
+  /**
+   * Goes online and stays so (reconnecting as needed) until disconnect; resolves once online.
+   * Rejects with the relay's RelayError('auth-failed') when the relay does not admit this
+   * client: then it stops trying.
+   */
   connect(): Promise<void> {
     this.#wanted = true;
     if (this.#status === 'online') return Promise.resolve();
-    this.#online ??= new Promise((resolve) => (this.#resolveOnline = resolve));
+    this.#online ??= new Promise((resolve, reject) => {
+      this.#resolveOnline = resolve;
+      this.#rejectOnline = reject;
+    });
     if (!this.#socket && this.#retry === undefined) this.#open();
     return this.#online;
   }
@@ -361,6 +369,12 @@ export class WebSocketTransport implements Transport {
       case 'error': {
         this.#pushes.delete(message.ref);
         const error = new RelayError(message.code, message.message, message.ref);
+        if (message.code === 'auth-failed') {
+          // The relay's operator does not admit this client: trying again would only be refused again.
+          this.#wanted = false;
+          this.#rejectOnline?.(error);
+          this.#online = undefined;
+        }
         const waiting = this.#waiting.get(message.ref);
         this.#waiting.delete(message.ref);
         if (waiting) waiting.reject(error);

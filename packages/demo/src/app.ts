@@ -143,7 +143,7 @@ async function startSession(): Promise<void> {
   }
   app.current ??= [...app.docs.keys()][0];
   app.screen = app.invite ? 'join' : 'main';
-  if (!app.offline) void app.transport.connect();
+  if (!app.offline) app.transport.connect().catch(() => undefined); // a refusal reaches the status as an error event
   draw();
 }
 
@@ -222,7 +222,7 @@ function setTitle(event: Event): void {
 async function toggleOffline(event: Event): Promise<void> {
   app.offline = (event.target as HTMLInputElement).checked;
   if (app.offline) await app.transport!.disconnect();
-  else void app.transport!.connect();
+  else app.transport!.connect().catch(() => undefined);
   draw();
 }
 

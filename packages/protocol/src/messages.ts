@@ -55,6 +55,8 @@ export type RelayErrorCode =
   | 'busy'
   /** A `have` for a document the connection did not subscribe to. */
   | 'not-subscribed'
+  /** The relay's operator does not admit this client (its authentication hook said no): retrying will not help. */
+  | 'auth-failed'
   | (string & {});
 
 /** A message of the protocol. */

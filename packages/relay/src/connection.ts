@@ -25,6 +25,8 @@ export interface RelayConnection {
   terminate?(): void;
   /** The peer's network address, for the per-address limits (connections without one are counted together). */
   readonly address?: string;
+  /** What the client connected with (an HTTP upgrade request), for `RelayOptions.authenticate`. */
+  readonly request?: unknown;
 }
 
 /** A document a connection subscribed to. */

@@ -67,6 +67,14 @@ export interface RelayOptions {
   retention?: { afterSnapshots: number };
   /** Reports what happened, without secrets: no envelope content, no key, no signature. */
   log?: (event: RelayLogEvent) => void;
+  /**
+   * Admits a client once its hello verified (as Hocuspocus's onAuthenticate), for apps that
+   * also gate by a cookie or a token: given who it is and the request it connected with (the
+   * HTTP upgrade request, through `startRelay`), return (or resolve) `true` to admit it, or
+   * `false` or a reason to refuse it. A refused client gets `auth-failed` with the reason and is
+   * closed; a client stops retrying on it. A hook that throws refuses too.
+   */
+  authenticate?: (hello: { memberId: Uint8Array; signingPublicKey: Uint8Array }, request: unknown) => boolean | string | Promise<boolean | string>;
 }
 
 /** What a relay logs: codes and counts, never content. */
@@ -168,6 +176,7 @@ export class Relay {
   readonly #quotas: RelayQuotas;
   readonly #log: (event: RelayLogEvent) => void;
   readonly #retainAfter: number | undefined;
+  readonly #authenticate: RelayOptions['authenticate'];
   readonly #clients = new Set<Client>();
   // Connections that have not said hello, oldest first.
   readonly #pending = new Set<Client>();
@@ -204,6 +213,7 @@ export class Relay {
     this.#limits = resolveLimits(DEFAULT_LIMITS, options.limits, 'limits');
     this.#quotas = resolveLimits(DEFAULT_QUOTAS, options.quotas, 'quotas');
     this.#log = options.log ?? (() => undefined);
+    this.#authenticate = options.authenticate;
     const after = options.retention?.afterSnapshots;
     if (after !== undefined && !(Number.isSafeInteger(after) && after >= 0)) throw new RangeError('retention.afterSnapshots is a whole number, 0 or more');
     this.#retainAfter = after;
@@ -426,6 +436,14 @@ export class Relay {
       return;
     }
     const memberId = memberIdOf(message.signingPublicKey);
+    const authenticate = this.#authenticate;
+    // A hook that throws (at once or later) refuses; its error stays here (it may name secrets).
+    const verdict = authenticate ? await (async () => authenticate({ memberId, signingPublicKey: message.signingPublicKey }, client.connection.request))().catch(() => 'the server could not check this client') : true;
+    if (verdict !== true) {
+      this.#refuse(client, 0, new Refusal('auth-failed', typeof verdict === 'string' && verdict ? verdict.slice(0, 200) : 'this server does not admit this client'));
+      this.#close(client, CLOSE_POLICY, 'auth failed');
+      return;
+    }
     const key = hex(memberId);
     let identity = this.#identities.get(key);
     if (identity && identity.connections >= this.#limits.connectionsPerIdentity) {

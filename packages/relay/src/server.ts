@@ -121,6 +121,7 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
     const address = options.trustProxy ? forwardedAddress(request.headers['x-forwarded-for'], request.socket.remoteAddress) : request.socket.remoteAddress;
     const connection = relay.accept({
       address,
+      request,
       send: (frame) => socket.send(frame),
       close: (code, reason) => socket.close(code, reason),
       terminate: () => socket.terminate(),

@@ -6,6 +6,7 @@ import { createServer, connect as connectTcp, type AddressInfo } from 'node:net'
 import { WebSocket } from 'ws';
 import { RELAY_PEER, RelayError, TransportError, WebSocketTransport, type WebSocketLike } from '@sealdoc/core';
 import { encodeWire } from '@sealdoc/protocol';
+import { toHex } from '@sealdoc/crypto';
 import { MemoryRelayStore, startRelay } from '@sealdoc/relay';
 import { eventually, identity, Team } from './clients.js';
 
@@ -55,6 +56,50 @@ describe('WebSocketTransport (Node, against a relay)', () => {
       assert.deepEqual(peers, [`${RELAY_PEER}:true`, `${RELAY_PEER}:false`]);
     } finally {
       await transport.disconnect();
+      await server.close();
+      await store.close();
+    }
+  });
+
+  it('a relay that does not admit the client (its authenticate hook): auth-failed with the reason, and the client stops retrying', async () => {
+    const store = new MemoryRelayStore();
+    const seen: string[] = [];
+    const server = await startRelay({
+      store,
+      port: 0,
+      authenticate: ({ memberId }, request) => {
+        seen.push(toHex(memberId));
+        const token = new URL((request as { url: string }).url, 'http://relay').searchParams.get('token');
+        if (token === 'boom') throw new Error('the session store is down');
+        return token === 'good' || 'your session has expired';
+      },
+    });
+    let sockets = 0;
+    const Counting = class extends (WebSocket as unknown as new (url: string) => WebSocketLike) {
+      constructor(url: string) {
+        super(url);
+        sockets++;
+      }
+    } as unknown as new (url: string) => WebSocketLike;
+    try {
+      const refused = new WebSocketTransport({ url: `${server.url}/?token=bad`, identity: identity('alice'), WebSocket: Counting, backoff: { minMs: 10, maxMs: 20 } });
+      const errors: string[] = [];
+      refused.events.on('error', ({ error }) => errors.push(`${(error as RelayError).code}: ${error.message}`));
+      await assert.rejects(refused.connect(), (e: Error) => e instanceof RelayError && e.code === 'auth-failed' && /session has expired/.test(e.message));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(sockets, 1, 'no retry');
+      assert.equal(refused.status, 'offline');
+      assert.deepEqual(errors, ['auth-failed: your session has expired']);
+      assert.deepEqual(seen, [toHex(identity('alice').memberId)], 'the hook learns who it is, once its hello verified');
+
+      const broken = new WebSocketTransport({ url: `${server.url}/?token=boom`, identity: identity('bob'), WebSocket: Ws });
+      await assert.rejects(broken.connect(), (e: Error) => e instanceof RelayError && e.code === 'auth-failed' && !/session store/.test(e.message));
+
+      const admitted = new WebSocketTransport({ url: `${server.url}/?token=good`, identity: identity('carol'), WebSocket: Ws });
+      await admitted.connect();
+      assert.equal(admitted.status, 'online');
+      await admitted.disconnect();
+    } finally {
       await server.close();
       await store.close();
     }

@@ -19,6 +19,7 @@ const SENTENCES: Record<string, string> = {
   'quota-exceeded': 'The server’s limit for your account was reached (documents, storage or connections). Your edits are kept on this device; close other tabs or ask the server’s operator for more room.',
   'too-slow': 'The connection was too slow to keep up, so the server closed it. Reconnecting…',
   busy: 'The server is full right now. Reconnecting in a moment…',
+  'auth-failed': 'This server does not let this device in. Sign in to the app again, or ask the server’s operator.',
   'not-subscribed': 'The server lost track of this document on this connection. Reconnecting…',
   // Membership.
   'not-a-member': 'You are not a member of this document.',
