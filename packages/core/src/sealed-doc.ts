@@ -633,8 +633,9 @@ export class SealedDoc {
 
   /**
    * Stops listening to the document, the group and the transport. Edits still batched are
-   * sealed and stored first (sent too, when online), and the local state is saved: the
-   * promise resolves once that is done. Stored data stays.
+   * sealed and stored first (sent too, when online), the peers are told this peer's presence
+   * is gone (its caret goes at once), and the local state is saved: the promise resolves once
+   * that is done. Stored data stays.
    */
   destroy(): Promise<void> {
     if (this.#closing) return this.#closing;
@@ -643,7 +644,7 @@ export class SealedDoc {
     clearTimeout(this.#localTimer);
     this.#destroyed = true;
     for (const off of this.#unsubscribe.splice(0)) off();
-    this.#closing = this.flush()
+    this.#closing = Promise.all([this.flush(), this.#sendAwareness(true)])
       .then(() => this.#saveLocal())
       .catch((error: unknown) => this.events.emit('error', { error: error instanceof Error ? error : new Error(String(error)) }))
       .finally(() => this.events.clear());
@@ -955,8 +956,11 @@ export class SealedDoc {
     else this.#settled();
   }
 
-  /** Seals this peer's awareness state and sends it; only online, only with the right to write. */
-  async #sendAwareness(): Promise<void> {
+  /**
+   * Seals this peer's awareness state and sends it; only online, only with the right to write.
+   * `leaving`: its state as removed instead (peers drop its caret at once).
+   */
+  async #sendAwareness(leaving = false): Promise<void> {
     const awareness = this.#awareness;
     const group = this.group;
     if (!awareness || this.#transport?.status !== 'online' || !this.#readyToSeal()) return;
@@ -970,7 +974,7 @@ export class SealedDoc {
       head: group.log.head,
       author: group.identity,
       keyring: group.keyring,
-      plaintext: encodeAwarenessUpdate(awareness, [awareness.clientID]),
+      plaintext: encodeAwarenessUpdate(awareness, [awareness.clientID], leaving ? new Map() : awareness.getStates()),
     });
     this.#broadcast({ type: 'envelope', envelope: bytes });
   }

@@ -68,6 +68,23 @@ describe('relay: clients over real WebSockets', () => {
     }
   });
 
+  it('a provider destroyed takes its presence with it: its caret is gone at the others within 1 s', async () => {
+    const relay = await sqliteRelay();
+    try {
+      const team = await Team.create(['alice', 'bob']);
+      const [alice, bob] = await connectAll(team, relay.server, ['alice', 'bob'], relay.clients);
+      alice!.awareness.setLocalStateField('user', { name: 'Alice' });
+      const aliceClient = alice!.awareness.clientID;
+      await eventually(() => bob!.awareness.getStates().has(aliceClient), 5000, 'Bob sees Alice');
+      const destroyed = performance.now();
+      await alice!.sealed.destroy();
+      await eventually(() => !bob!.awareness.getStates().has(aliceClient), 1000, 'her presence is gone at Bob within 1 s');
+      assert.ok(performance.now() - destroyed < 1000);
+    } finally {
+      await relay.done();
+    }
+  });
+
   it('a client offline for a while catches up from its cursor, even after a restart of the client', async () => {
     const relay = await sqliteRelay();
     try {
