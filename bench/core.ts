@@ -1,6 +1,6 @@
 // npm run bench:core [-- --json]
 // The sealed pipeline against plain Yjs on the automerge-paper editing trace (259,778 edits,
-// ../shared/data/traces), side by side in one run. See docs/performance.md.
+// test/fixtures, with its licence), side by side in one run. See docs/performance.md.
 //   sync-vs-plain          edits -> batches of 100 -> seal -> in-memory transport -> open -> apply,
 //                          against the same pipeline unsealed, same batching
 //   sync-vs-per-keystroke  the sealed pipeline with batches of 100 against one envelope per edit
@@ -28,7 +28,7 @@ interface Trace {
   endContent: string;
   txns: { patches: [pos: number, del: number, ins: string][] }[];
 }
-const trace = JSON.parse(gunzipSync(readFileSync(new URL('../../shared/data/traces/automerge-paper.json.gz', import.meta.url))).toString()) as Trace;
+const trace = JSON.parse(gunzipSync(readFileSync(new URL('../test/fixtures/automerge-paper.json.gz', import.meta.url))).toString()) as Trace;
 const BATCH = 100;
 
 function applyTxn(text: Y.Text, txn: Trace['txns'][number]): void {
@@ -184,7 +184,7 @@ const PREFIX = 5000;
 const batchedPrefix = await sealedSync(PREFIX, BATCH);
 const perKeystroke = await sealedSync(PREFIX, 1);
 const { sealedMs, plainMs, verifyMs, envelopes } = await catchup();
-const traceFile = new Uint8Array(readFileSync(new URL('../../shared/data/traces/automerge-paper.json.gz', import.meta.url)));
+const traceFile = new Uint8Array(readFileSync(new URL('../test/fixtures/automerge-paper.json.gz', import.meta.url)));
 const open = await runInChromium<OpenFigures>(fileURLToPath(new URL('./open.browser.ts', import.meta.url)), '', { '/trace.json.gz': traceFile });
 
 const rows: Row[] = [
