@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import pg from 'pg';
-import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, readEnvelopeHeader, sealEnvelope, signMessage, unlockEpochSecrets, verifyEnvelope, type Identity } from '@sealdoc/crypto';
+import { addMember, createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, readEnvelopeHeader, sealEnvelope, signMessage, unlockEpochSecrets, verifyEnvelope, type Identity } from '@sealdoc/crypto';
 import { decodeWire, encodeWire, HELLO_CONTEXT, MESSAGE_TYPES, type WireMessage } from '@sealdoc/protocol';
 import { report, type Row } from './harness.js';
 import { startRelayProcess } from '../test/support/relay-process.js';
@@ -26,6 +26,7 @@ const TARGET = 5000;
 const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
 const POSTGRES_URL = process.env.SEALDOC_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DOC = new Uint8Array(16).fill(9);
+const FOUNDERS = 64;
 
 class Client {
   readonly socket: WebSocket;
@@ -84,10 +85,16 @@ async function run(store: string): Promise<Row> {
   const { port } = relay;
   const url = `ws://127.0.0.1:${port}`;
   try {
-    // One group of CLIENTS members.
+    // One group of CLIENTS members: 64 founders (the most a first op may name), the rest added.
     const ids: Identity[] = Array.from({ length: CLIENTS }, () => identityFromMnemonic(generateMnemonic()));
-    const ops = [await createGroup(ids[0]!, { members: ids.slice(1).map((keys) => ({ keys, role: 'writer' as const })) })];
-    const log = await MembershipLog.fromOps(ops);
+    const log = await MembershipLog.fromOps([await createGroup(ids[0]!, { members: ids.slice(1, FOUNDERS).map((keys) => ({ keys, role: 'writer' as const })) })]);
+    const adminKeys = new Keyring();
+    await unlockEpochSecrets(log, ids[0]!, adminKeys);
+    for (const id of ids.slice(FOUNDERS)) {
+      await log.append(await addMember(log, { admin: ids[0]!, keyring: adminKeys }, id, 'writer'));
+      await unlockEpochSecrets(log, ids[0]!, adminKeys);
+    }
+    const ops = log.ops();
     const plaintext = new Uint8Array(200).fill(7);
     // Every envelope sealed before the clock starts: the bench measures the relay.
     const sealed: Uint8Array[][] = [];
