@@ -28,7 +28,7 @@ import type { Group } from './group.js';
 
 import type { Storage, StorageWrite } from './storage.js';
 import type { PeerId, Transport, TransportStatus } from './transport.js';
-import { RELAY_PEER } from './websocket-transport.js';
+import { RELAY_PEER, RelayError } from './websocket-transport.js';
 import { AtRestError, type DeviceKey } from './device-key.js';
 import { COVERS_CONTEXT, coversSignedBytes, decodeWire, encodeWire, SeqRanges, WireError, type WireMessage } from '@sealdoc/protocol';
 import { decodeLocalState, decodeSnapshot, encodeLocalState, encodeSnapshot, type SnapshotPayload } from './wire.js';
@@ -262,9 +262,11 @@ export class SealedDoc {
       this.#unsubscribe.push(t.events.on('message', ({ from, data }) => this.#background(this.#ready.then(() => this.#receive(from, data)))));
       this.#unsubscribe.push(
         t.events.on('error', ({ error }) => {
-          // Refused as no member (or no writer) while this log says otherwise: the relay holds ops not here, or lies.
-          const code = (error as { code?: string }).code;
-          if ((code === 'not-a-member' || code === 'not-a-writer' || code === 'past-cutoff') && this.#canWrite()) this.#watch?.standingDenied();
+          // A push of this group refused as from no member (or no writer) while this log says
+          // otherwise: the relay holds ops not here, or lies. (A transport serves many groups:
+          // another group's refusal says nothing of this one.)
+          const denied = error instanceof RelayError && error.groupId === this.group._key && ['not-a-member', 'not-a-writer', 'past-cutoff'].includes(error.code);
+          if (denied && this.#canWrite()) this.#watch?.standingDenied();
           this.events.emit('error', { error });
         }),
       );

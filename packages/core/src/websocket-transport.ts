@@ -19,10 +19,13 @@ export class RelayError extends Error {
   readonly code: RelayErrorCode;
   /** The request it answers (0: none). */
   readonly ref: number;
-  constructor(code: RelayErrorCode, message: string, ref = 0) {
+  /** Hex of the group of the envelope it refused, when it answers a push. */
+  readonly groupId: string | undefined;
+  constructor(code: RelayErrorCode, message: string, ref = 0, groupId?: string) {
     super(message);
     this.code = code;
     this.ref = ref;
+    this.groupId = groupId;
     this.name = 'RelayError';
   }
 }
@@ -102,7 +105,7 @@ export class WebSocketTransport implements Transport {
   #resolveOnline: (() => void) | undefined;
   #rejectOnline: ((error: Error) => void) | undefined;
   // Pushes on the current socket not acknowledged yet, by ref: their envelope's author and seq.
-  #pushes = new Map<number, { author: string; seq: number }>();
+  #pushes = new Map<number, { author: string; seq: number; group: string }>();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #lastHeard = 0;
 
@@ -367,8 +370,9 @@ export class WebSocketTransport implements Transport {
         return;
       }
       case 'error': {
+        const refused = this.#pushes.get(message.ref);
         this.#pushes.delete(message.ref);
-        const error = new RelayError(message.code, message.message, message.ref);
+        const error = new RelayError(message.code, message.message, message.ref, refused?.group);
         if (message.code === 'auth-failed') {
           // The relay's operator does not admit this client: trying again would only be refused again.
           this.#wanted = false;
@@ -385,7 +389,7 @@ export class WebSocketTransport implements Transport {
         const push = this.#pushes.get(message.ref);
         if (push) {
           this.#pushes.delete(message.ref);
-          this.events.emit('acknowledged', push);
+          this.events.emit('acknowledged', { author: push.author, seq: push.seq });
           return;
         }
         const waiting = this.#waiting.get(message.ref);
@@ -433,13 +437,13 @@ export class WebSocketTransport implements Transport {
   }
 }
 
-/** The author (hex) and sequence number of an envelope the relay stores (an update or a snapshot); undefined for awareness. */
-function storedHeader(envelope: Uint8Array): { author: string; seq: number } | undefined {
+/** The author (hex), sequence number and group (hex) of an envelope the relay stores (an update or a snapshot); undefined for awareness. */
+function storedHeader(envelope: Uint8Array): { author: string; seq: number; group: string } | undefined {
   try {
     const header = readEnvelopeHeader(envelope);
-    return header.kind === 'awareness' ? undefined : { author: hex(header.author), seq: header.seq };
+    return header.kind === 'awareness' ? undefined : { author: hex(header.author), seq: header.seq, group: hex(header.groupId) };
   } catch {
     // Malformed: pushed as it is, for the relay to refuse.
-    return { author: '', seq: -1 };
+    return { author: '', seq: -1, group: '' };
   }
 }

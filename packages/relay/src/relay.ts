@@ -439,6 +439,8 @@ export class Relay {
     const authenticate = this.#authenticate;
     // A hook that throws (at once or later) refuses; its error stays here (it may name secrets).
     const verdict = authenticate ? await (async () => authenticate({ memberId, signingPublicKey: message.signingPublicKey }, client.connection.request))().catch(() => 'the server could not check this client') : true;
+    // Closed meanwhile (its hello deadline passed while the hook ran): nothing to count it under.
+    if (client.closed) return;
     if (verdict !== true) {
       this.#refuse(client, 0, new Refusal('auth-failed', typeof verdict === 'string' && verdict ? verdict.slice(0, 200) : 'this server does not admit this client'));
       this.#close(client, CLOSE_POLICY, 'auth failed');

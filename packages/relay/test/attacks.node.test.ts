@@ -7,7 +7,7 @@ import * as Y from 'yjs';
 import { createGroup, Keyring, MembershipLog, removeMember, rotateEpoch, sealEnvelope, signMessage, unlockEpochSecrets, type Identity } from '@sealdoc/crypto';
 import { encodeSnapshot, Group } from '@sealdoc/core';
 import { WebSocket, type ClientOptions } from 'ws';
-import { COVERS_CONTEXT, coversSignedBytes, decodeWire, type WireMessage } from '@sealdoc/protocol';
+import { BEACON_CONTEXT, beaconSignedBytes, COVERS_CONTEXT, coversSignedBytes, decodeWire, HELLO_CONTEXT, type WireMessage } from '@sealdoc/protocol';
 import { MemoryRelayStore, Relay, startRelay, type RelayOptions } from '@sealdoc/relay';
 import { DOC_ID, eventually, identity, Team, type Client } from './clients.js';
 import { connect, FakeConnection } from './fake-connection.js';
@@ -411,6 +411,53 @@ describe('relay attacks: quotas and connections', () => {
     const otherHost = await RawClient.connect(proxied.url, identity('bob'), { headers: { 'x-forwarded-for': '10.0.0.1, 198.51.100.2' } });
     assert.equal(otherHost.closedWith, undefined);
     await proxied.close();
+  });
+
+  it('beacons: relayed only from a current member, signed by the key it said hello with; never stored', async () => {
+    const [alice, bob, mallory] = [identity('alice'), identity('bob'), identity('mallory')];
+    const { relay, store, groupId } = await relayWithGroup(alice, [bob]);
+    const [a, b, m] = [await connect(relay, alice), await connect(relay, bob), await connect(relay, mallory)];
+    for (const c of [a, b, m]) c.push({ type: 'subscribe', groupId, docId: DOC_ID, cursor: 0 });
+    const beacon = async (who: Identity, signer = who) => {
+      const body = { groupId, docId: DOC_ID, signingPublicKey: who.signingPublicKey, counter: Date.now() * 1000, logLength: 1, head: new Uint8Array(32), echoes: [], authors: [] };
+      return { type: 'beacon' as const, ...body, signature: await signMessage(signer, BEACON_CONTEXT, beaconSignedBytes(body)) };
+    };
+    a.push(await beacon(bob)); // another member's beacon
+    a.push(await beacon(alice, bob)); // its own key, another's signature
+    m.push(await beacon(mallory)); // no member
+    await Promise.all([settled(a), settled(m)]);
+    assert.deepEqual(a.codes(), ['bad-signature', 'bad-signature']);
+    assert.ok(m.codes().includes('not-a-member'));
+    assert.equal(b.of('beacon').length, 0, 'none of them reached Bob');
+    a.push(await beacon(alice));
+    await eventually(() => b.of('beacon').length === 1, 2000, 'Alice’s own beacon reaches Bob');
+    assert.equal(a.of('beacon').length + m.of('beacon').length, 0, 'not back to its sender, not to a non-member');
+    assert.equal((await store.envelopesAfter(groupId, DOC_ID, 0, 100)).length, 0, 'nothing stored');
+    relay.close();
+  });
+
+  it('an authenticate hook slower than the hello deadline leaves nothing counted against the identity', async () => {
+    let slow = true;
+    const relay = new Relay({
+      store: new MemoryRelayStore(),
+      limits: { helloTimeoutMs: 50, connectionsPerIdentity: 1 },
+      authenticate: async () => {
+        if (slow) await new Promise((r) => setTimeout(r, 200));
+        return true;
+      },
+    });
+    const alice = identity('alice');
+    const first = await connect(relay).then(async (c) => {
+      const [challenge] = c.of('challenge');
+      c.push({ type: 'hello', signingPublicKey: alice.signingPublicKey, signature: await signMessage(alice, HELLO_CONTEXT, challenge!.nonce) });
+      return c;
+    });
+    await eventually(() => first.closedWith !== undefined, 2000, 'closed at its hello deadline');
+    await new Promise((r) => setTimeout(r, 250)); // the hook answers afterwards
+    slow = false;
+    const second = await connect(relay, alice);
+    assert.equal(second.of('welcome').length, 1, 'the identity holds no phantom connection');
+    relay.close();
   });
 
   it('a frame before hello is a few hundred bytes at most', async () => {
