@@ -50,6 +50,12 @@ export async function startRelayProcess(args: string[], options: { nodeArgs?: st
       resolve(Number(port));
     });
     child.once('exit', (code) => reject(new Error(`the relay exited (${code}): ${output}`)));
+    // A relay that neither listens nor exits fails the caller instead of holding it for ever.
+    setTimeout(() => {
+      if (listening) return;
+      child.kill('SIGKILL');
+      reject(new Error(`the relay did not listen within 60 s: ${output}`));
+    }, 60_000).unref();
   });
   const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
   return {
