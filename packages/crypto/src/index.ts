@@ -114,3 +114,4 @@ export {
   type JoinRequest,
 } from './invitation.js';
 export { toHex, fromHex, equalBytes } from './bytes.js';
+export { documentIdFromName, MAX_DOCUMENT_NAME_BYTES } from './document-name.js';
