@@ -1,5 +1,7 @@
 /**
- * @sealdoc/core: the sealed Yjs engine. {@link SealedDoc} (batching, sealing, verified and
+ * @sealdoc/core: the sealed Yjs engine. {@link SealdocProvider} (a sealed document through a
+ * relay, shaped like y-websocket's provider), {@link SealdocPersistence} (shaped like
+ * y-indexeddb's), {@link LocalDevice} (this device's store, key and identity); {@link SealedDoc} (batching, sealing, verified and
  * decrypted apply, parking until the log catches up, peer-to-peer resync, re-sealing of
  * unsent edits under a newer epoch, access-removed, snapshots, sealed awareness, a local
  * state under the device key), {@link Group}; the Storage interface with the memory and
@@ -39,6 +41,9 @@ export { DeviceKey, AtRestError, type AtRestErrorCode, type DeviceKeyOptions } f
 export { saveIdentity, loadIdentity, forgetIdentity } from './identity-store.js';
 export { Group, type GroupEvents, type GroupRelay } from './group.js';
 export { SealedDoc, type SealedDocOptions, type SealedDocEvents, type BatchOptions } from './sealed-doc.js';
+export { SealdocProvider, type SealdocProviderOptions, type SealdocProviderEvents, type ProviderStatus } from './provider.js';
+export { SealdocPersistence, type SealdocPersistenceEvents } from './persistence.js';
+export { LocalDevice } from './local-device.js';
 export { SyncError, type SyncErrorCode, type SyncErrorDetails } from './sync-error.js';
 export { type BeaconOptions } from './head-watch.js';
 export { encodeSnapshot, decodeSnapshot, type SnapshotPayload } from './wire.js';

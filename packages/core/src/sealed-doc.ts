@@ -197,6 +197,8 @@ export class SealedDoc {
   // With awareness: who may speak for each Yjs client in presence.
   #owners: PresenceOwners | undefined;
   readonly #awarenessSeen = new Map<string, number>();
+  // This peer's "left" presence, sealed in advance (see leaveNow).
+  #farewell: { seq: number; bytes: Uint8Array } | undefined;
   readonly #snapshotEvery: number;
   #sinceSnapshot = 0;
   #snapshotEpoch = -1;
@@ -966,19 +968,41 @@ export class SealedDoc {
     const awareness = this.#awareness;
     const group = this.group;
     if (!awareness || this.#transport?.status !== 'online' || !this.#readyToSeal()) return;
-    this.#awarenessCounter = Math.max(this.#awarenessCounter + 1, Date.now() * 1000);
-    const bytes = await sealEnvelope({
-      kind: 'awareness',
-      groupId: group.groupId,
-      docId: this.docId,
-      epoch: group.log.epoch,
-      seq: this.#awarenessCounter,
-      head: group.log.head,
-      author: group.identity,
-      keyring: group.keyring,
-      plaintext: encodeAwarenessUpdate(awareness, [awareness.clientID], leaving ? new Map() : awareness.getStates()),
-    });
+    const seq = (this.#awarenessCounter = Math.max(this.#awarenessCounter + 1, Date.now() * 1000));
+    const seal = (counter: number, states: Map<number, unknown>) =>
+      sealEnvelope({
+        kind: 'awareness',
+        groupId: group.groupId,
+        docId: this.docId,
+        epoch: group.log.epoch,
+        seq: counter,
+        head: group.log.head,
+        author: group.identity,
+        keyring: group.keyring,
+        plaintext: encodeAwarenessUpdate(awareness, [awareness.clientID], states as Map<number, Record<string, unknown>>),
+      });
+    if (leaving) {
+      this.#farewell = undefined;
+      this.#broadcast({ type: 'envelope', envelope: await seal(seq, new Map()) });
+      return;
+    }
+    // With every state, its "left" sealed in advance (the next counter), for leaveNow().
+    const farewellSeq = ++this.#awarenessCounter;
+    const [bytes, farewell] = await Promise.all([seal(seq, awareness.getStates()), seal(farewellSeq, new Map())]);
     this.#broadcast({ type: 'envelope', envelope: bytes });
+    if (farewellSeq > (this.#farewell?.seq ?? 0)) this.#farewell = { seq: farewellSeq, bytes: farewell };
+  }
+
+  /**
+   * Tells the peers at once that this peer's presence is gone, with the "left" state sealed
+   * in advance: nothing asynchronous, for a page being unloaded (where sealing could not
+   * finish). Peers drop it if a newer state has gone since; `destroy()` does the same, sealed
+   * afresh.
+   */
+  leaveNow(): void {
+    const farewell = this.#farewell;
+    this.#farewell = undefined;
+    if (farewell && this.#transport?.status === 'online') this.#broadcast({ type: 'envelope', envelope: farewell.bytes });
   }
 
   async #receiveAwareness(bytes: Uint8Array, header: EnvelopeHeader, from?: PeerId): Promise<void> {

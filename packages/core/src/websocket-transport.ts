@@ -68,6 +68,10 @@ export interface WebSocketTransportOptions {
 export interface WebSocketTransportEvents extends TransportEvents {
   /** A join request for an invitation of a group this connection watches (see {@link WebSocketTransport.watchInvitations}). */
   'invite-requested': { inviteId: Uint8Array; requester: Uint8Array; request: Uint8Array };
+  /** The socket closed (by either side, or given up on after a silence: code 4000), with the close code and reason. */
+  'connection-close': { code: number; reason: string };
+  /** The socket reported an error (a close follows); `event` is the platform's error event. */
+  'connection-error': { event: unknown };
 }
 
 /** The relay's answer to a request: an `ack`, an `invite-state` or `groups`. */
@@ -153,6 +157,7 @@ export class WebSocketTransport implements Transport {
     const socket = this.#socket;
     this.#socket = undefined;
     socket?.close(1000, 'bye');
+    if (socket) this.events.emit('connection-close', { code: 1000, reason: 'bye' });
     this.#lost();
     this.#setStatus('offline');
   }
@@ -267,14 +272,18 @@ export class WebSocketTransport implements Transport {
       const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : undefined;
       if (bytes) void this.#receive(socket, bytes);
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (socket !== this.#socket) return;
       this.#socket = undefined;
+      const { code, reason } = event as { code?: number; reason?: string };
+      this.events.emit('connection-close', { code: code ?? 1006, reason: reason ?? '' });
       this.#lost();
       if (this.#wanted) this.#scheduleRetry();
       else this.#setStatus('offline');
     };
-    socket.onerror = () => undefined; // onclose follows
+    socket.onerror = (event) => {
+      if (socket === this.#socket) this.events.emit('connection-error', { event }); // onclose follows
+    };
   }
 
   #scheduleRetry(): void {
@@ -305,6 +314,7 @@ export class WebSocketTransport implements Transport {
           // Half-open: its close handshake may never finish, so it is given up on now.
           this.#socket = undefined;
           socket.close(4000, 'heartbeat timeout');
+          this.events.emit('connection-close', { code: 4000, reason: 'heartbeat timeout' });
           this.events.emit('error', { error: new TransportError('closed', `the relay said nothing for ${Math.round(silent / 1000)} s: reconnecting`) });
           this.#lost();
           if (this.#wanted) this.#scheduleRetry();
