@@ -146,7 +146,7 @@ export class SealdocProvider extends ObservableV2<SealdocProviderEvents> {
 
     const events = this.sealed.events;
     this.#off.push(
-      events.on('status', ({ status }) => {
+      this.transport.events.on('status', ({ status }) => {
         if (status !== 'online') this.#dropRemotePresence();
         this.emit('status', [{ status: STATUS[status] }]);
       }),
