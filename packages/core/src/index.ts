@@ -44,6 +44,7 @@ export { SealedDoc, type SealedDocOptions, type SealedDocEvents, type BatchOptio
 export { SealdocProvider, type SealdocProviderOptions, type SealdocProviderEvents, type ProviderStatus } from './provider.js';
 export { SealdocPersistence, type SealdocPersistenceEvents } from './persistence.js';
 export { LocalDevice } from './local-device.js';
+export { fetchRelayGroup, listRelayGroups } from './relay-groups.js';
 export { SyncError, type SyncErrorCode, type SyncErrorDetails } from './sync-error.js';
 export { type BeaconOptions } from './head-watch.js';
 export { encodeSnapshot, decodeSnapshot, type SnapshotPayload } from './wire.js';

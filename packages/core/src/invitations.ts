@@ -13,8 +13,6 @@ import {
   encodeInvitation,
   invitationId,
   InvitationError,
-  Keyring,
-  MembershipLog,
   openJoinRequest,
   safetyCode,
   sealJoinRequest,
@@ -23,15 +21,13 @@ import {
   type JoinRequest,
   type MemberRole,
 } from '@sealdoc/crypto';
-import { decodeWire, encodeWire, type InviteState } from '@sealdoc/protocol';
+import { encodeWire, type InviteState } from '@sealdoc/protocol';
 import { hex } from './bytes.js';
 import { Emitter } from './events.js';
 import { Group } from './group.js';
 import type { Storage } from './storage.js';
-import { TransportError } from './transport.js';
-import { RELAY_PEER, RelayError, type WebSocketTransport } from './websocket-transport.js';
-
-const FETCH_LOG_MS = 10_000;
+import { fetchRelayGroup } from './relay-groups.js';
+import { RelayError, type WebSocketTransport } from './websocket-transport.js';
 
 /** The fragment key of an invitation link: `https://app.example/#invite=<code>`. */
 export const INVITE_FRAGMENT = 'invite';
@@ -283,46 +279,7 @@ export class JoinByInvitation {
   /** Admitted: the group's log comes from the relay, and this member's epoch secrets from it. */
   async #admit(): Promise<void> {
     const { identity, transport, storage } = this.#options;
-    const groupId = this.invitation.groupId;
-    // The log may come in several messages (a long one): gathered until it names this member.
-    const log = await new Promise<MembershipLog>((resolve, reject) => {
-      let gathered: MembershipLog | undefined;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      // No answer in time (a lost connection): the next poll asks again.
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          off();
-          reject(new TransportError('offline', 'the relay did not send the group’s log'));
-        }, FETCH_LOG_MS);
-      };
-      arm();
-      const off = transport.events.on('message', ({ from, data }) => {
-        if (from !== RELAY_PEER) return;
-        const message = decodeWire(data);
-        // Pages of the log, each from where it starts (possibly before what is gathered: checked against it).
-        if (message.type !== 'ops' || hex(message.groupId) !== hex(groupId) || (gathered ? message.fromIndex > gathered.length : message.fromIndex !== 0)) return;
-        const next = gathered ? gathered.sync(message.ops, message.fromIndex).then(() => gathered!) : MembershipLog.fromOps(message.ops);
-        void next.then(
-          (l) => {
-            gathered = l;
-            if (!l.member(identity.memberId)) return arm();
-            off();
-            clearTimeout(timer);
-            resolve(l);
-          },
-          (error: unknown) => {
-            off();
-            clearTimeout(timer);
-            reject(error);
-          },
-        );
-      });
-      transport.send(encodeWire({ type: 'fetch-ops', groupId, fromIndex: 0 }));
-    });
-    const group = new Group({ identity, log, keyring: new Keyring(), ...(storage ? { storage } : {}) });
-    await group.refresh();
-    if (hex(group.groupId) !== hex(groupId) || !group.role) throw new InvitationError('malformed', 'the relay sent another group’s log');
+    const group = await fetchRelayGroup(transport, { identity, groupId: this.invitation.groupId, ...(storage ? { storage } : {}) });
     this.#group = group;
     this.#set('admitted');
     this.#admitted.resolve(group);

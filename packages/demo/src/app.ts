@@ -19,14 +19,14 @@ import {
   Group,
   IndexedDBStorage,
   INVITE_FRAGMENT,
+  fetchRelayGroup,
+  listRelayGroups,
   loadIdentity,
-  RELAY_PEER,
   saveIdentity,
   SealedDoc,
   WebSocketTransport,
   type Storage,
 } from '@sealdoc/core';
-import { decodeWire, encodeWire } from '@sealdoc/protocol';
 import { describeError, type RestoreDetail } from '@sealdoc/ui';
 import '@sealdoc/ui';
 import { Names } from './names.js';
@@ -134,9 +134,6 @@ async function startSession(): Promise<void> {
     if (status === 'online') void fetchGroups();
     draw();
   });
-  app.transport.events.on('message', ({ from, data }) => {
-    if (from === RELAY_PEER) void onRelayMessage(data);
-  });
   for (const id of await Group.stored(app.storage!)) {
     const group = await Group.open({ identity, groupId: fromHex(id), storage: app.storage! });
     if (group) openDoc(group);
@@ -151,24 +148,18 @@ async function startSession(): Promise<void> {
 async function fetchGroups(): Promise<void> {
   const transport = app.transport!;
   try {
-    const answer = await transport.request({ type: 'list-groups', ref: 0 });
-    if (answer.type !== 'groups') return;
-    for (const groupId of answer.groupIds) if (!app.docs.has(hex(groupId))) transport.send(encodeWire({ type: 'fetch-ops', groupId, fromIndex: 0 }));
-  } catch {
-    // Offline again: the next connection asks again.
+    for (const groupId of await listRelayGroups(transport)) {
+      if (app.docs.has(hex(groupId))) continue;
+      const group = await fetchRelayGroup(transport, { identity: app.identity!, groupId, storage: app.storage! });
+      if (app.docs.has(hex(groupId))) continue;
+      openDoc(group);
+      app.current ??= hex(group.groupId);
+      draw();
+    }
+  } catch (error) {
+    // Offline again (the next connection asks again), or a log that does not verify: said in the console, never applied.
+    console.warn('sealdoc:', (error as { code?: string }).code ?? (error as Error).name);
   }
-}
-
-async function onRelayMessage(data: Uint8Array): Promise<void> {
-  const message = decodeWire(data);
-  if (message.type !== 'ops' || message.fromIndex !== 0 || app.docs.has(hex(message.groupId))) return;
-  const log = await MembershipLog.fromOps(message.ops).catch(() => undefined);
-  if (!log || hex(log.groupId) !== hex(message.groupId) || !log.member(app.identity!.memberId)) return;
-  const group = new Group({ identity: app.identity!, log, keyring: new Keyring(), storage: app.storage! });
-  await group.refresh();
-  openDoc(group);
-  app.current ??= hex(group.groupId);
-  draw();
 }
 
 function openDoc(group: Group): OpenDoc {
