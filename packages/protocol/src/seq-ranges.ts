@@ -6,7 +6,12 @@
  * with every envelope it stores.
  * @module
  */
-import type { SeqRange } from './codec.js';
+import type { AuthorRanges, SeqRange } from './codec.js';
+
+// Authors are keyed by the lower-case hex of their member id (as @sealdoc/crypto's toHex
+// writes it); the protocol depends on nothing, so it converts the ids a message carries itself.
+const toHex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+const fromHex = (hex: string): Uint8Array => Uint8Array.from({ length: hex.length >> 1 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
 
 export class SeqRanges {
   readonly #byAuthor = new Map<string, [number, number][]>();
@@ -21,6 +26,54 @@ export class SeqRanges {
     for (const [author, start, end] of items) (byAuthor.get(author) ?? byAuthor.set(author, []).get(author)!).push([start, end ?? start]);
     const out = new SeqRanges();
     for (const [author, ranges] of byAuthor) for (const [s, e] of ranges.sort((a, b) => a[0] - b[0])) out.addRange(author, s, e);
+    return out;
+  }
+
+  /**
+   * A summary as a wire message carries it (`have`, `covers`, `beacon`): each author once, its
+   * ranges ascending and apart, as the decoder guarantees, so that reading it costs its size.
+   */
+  static fromAuthorRanges(authors: AuthorRanges): SeqRanges {
+    const out = new SeqRanges();
+    for (const [author, ranges] of authors) {
+      const key = toHex(author);
+      for (const [s, e] of ranges) out.addRange(key, s, e);
+    }
+    return out;
+  }
+
+  /**
+   * The summary as a wire message carries it, with at most about `maxRanges` ranges: past it,
+   * each author keeps its first ranges that fit and its last one (so that a device learns the
+   * sequence numbers its identity used). Saying less than is held is safe: a peer sends what
+   * it thinks is missing, and a copy stores nothing.
+   */
+  toAuthorRanges(maxRanges = Number.POSITIVE_INFINITY): AuthorRanges {
+    const out: AuthorRanges = [];
+    let budget = maxRanges;
+    for (const [author, list] of this.#byAuthor) {
+      const room = Math.max(1, budget);
+      const kept = (list.length <= room ? list : [...list.slice(0, room - 1), list[list.length - 1]!]).map(([s, e]) => [s, e] as const);
+      budget -= kept.length;
+      out.push([fromHex(author), kept]);
+    }
+    return out;
+  }
+
+  /**
+   * What of `ranges` (ascending and apart) of `author` is held here, in one pass over both:
+   * ranges, never enumerated.
+   */
+  intersect(author: string, ranges: readonly SeqRange[]): SeqRange[] {
+    const held = this.#byAuthor.get(author) ?? [];
+    const out: SeqRange[] = [];
+    for (let i = 0, j = 0; i < ranges.length && j < held.length; ) {
+      const start = Math.max(ranges[i]![0], held[j]![0]);
+      const end = Math.min(ranges[i]![1], held[j]![1]);
+      if (start <= end) out.push([start, end]);
+      if (ranges[i]![1] < held[j]![1]) i++;
+      else j++;
+    }
     return out;
   }
 

@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SeqRanges } from '@sealdoc/protocol';
+import { ByteReader, ByteWriter, SeqRanges } from '@sealdoc/protocol';
 
 const AUTHORS = ['aa', 'bb', 'cc'];
 type Op = { kind: 'add' | 'delete'; author: string; seq: number } | { kind: 'range'; author: string; seq: number; length: number };
@@ -106,5 +106,51 @@ describe('SeqRanges', () => {
     const dense = new SeqRanges();
     for (let s = 0; s < 100_000; s++) dense.add('bb', s);
     assert.equal(dense.rangeCount, 1);
+  });
+
+  it('goes to and from the ranges a message carries unchanged, and what it says fits what the decoder takes', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const { ranges } = apply(ops);
+        const wire = ranges.toAuthorRanges();
+        assert.deepEqual(wire.map(([a]) => a.length), ranges.entries().map(() => 1), 'each author as its bytes');
+        assert.deepEqual(SeqRanges.fromAuthorRanges(wire).entries(), ranges.entries());
+      }),
+    );
+    const id = new Uint8Array(32).map((_, i) => i * 7);
+    const one = SeqRanges.fromAuthorRanges([[id, [[0, 4], [9, Number.MAX_SAFE_INTEGER]]]]);
+    assert.deepEqual(one.entries(), [[Array.from(id, (b) => b.toString(16).padStart(2, '0')).join(''), [[0, 4], [9, Number.MAX_SAFE_INTEGER]]]]);
+    const read = new ByteReader(new ByteWriter().ranges(one.toAuthorRanges()).finish()).ranges();
+    assert.deepEqual(read, [[id, [[0, 4], [9, Number.MAX_SAFE_INTEGER]]]]);
+  });
+
+  it('toAuthorRanges says less past its bound: each author its first ranges that fit and its last', () => {
+    const ranges = new SeqRanges();
+    for (let s = 0; s < 100; s += 2) ranges.add('aa', s);
+    for (let s = 0; s < 10; s += 2) ranges.add('bb', s);
+    const [aa, bb] = ranges.toAuthorRanges(20).map(([, list]) => list);
+    assert.deepEqual(aa, [...ranges.of('aa').slice(0, 19), [98, 98]]);
+    assert.deepEqual(bb, [[8, 8]], 'nothing left but its last');
+    assert.equal(ranges.toAuthorRanges(1000).reduce((n, [, list]) => n + list.length, 0), 55);
+  });
+
+  it('intersect gives exactly the pairs of the given ranges that are held, as ranges', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), fc.array(op, { maxLength: 60 }), (a, b) => {
+        const ours = apply(a);
+        const theirs = apply(b);
+        for (const author of AUTHORS) {
+          const common = ours.ranges.intersect(author, theirs.ranges.of(author));
+          const pairs = new Set<string>();
+          for (const [s, e] of common) for (let t = s; t <= e; t++) pairs.add(`${author}:${t}`);
+          const expected = [...ours.model].filter((p) => p.startsWith(`${author}:`) && theirs.model.has(p));
+          assert.deepEqual([...pairs].sort(), expected.sort());
+        }
+      }),
+      { numRuns: 300 },
+    );
+    const huge = new SeqRanges();
+    huge.addRange('aa', 0, Number.MAX_SAFE_INTEGER);
+    assert.deepEqual(huge.intersect('aa', [[5, 7], [2 ** 40, 2 ** 41]]), [[5, 7], [2 ** 40, 2 ** 41]], 'ranges, never enumerated');
   });
 });

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { encodeBatch, type SeqRanges } from '@sealdoc/protocol';
 import { addressKey } from './address.js';
+import { hex } from './bytes.js';
 import { TokenBucket, type RelayLimits } from './limits.js';
 
 /** One client connection, whatever carries it (a WebSocket, a test's pipe). */
@@ -28,6 +29,9 @@ export interface RelayConnection {
   /** What the client connected with (an HTTP upgrade request), for `RelayOptions.authenticate`. */
   readonly request?: unknown;
 }
+
+/** A document's key in a connection's subscriptions and in the relay's maps: "group:doc", in hex. */
+export const docKey = (groupId: Uint8Array, docId: Uint8Array): string => `${hex(groupId)}:${hex(docId)}`;
 
 /** A document a connection subscribed to. */
 export interface Subscription {

@@ -1,0 +1,175 @@
+/**
+ * Intake: what the relay checks before it stores an envelope, without decrypting it. A push's
+ * signature, header and author are verified against the group's log as it arrives; it then
+ * joins its group's next batch, written in one transaction (group commit) in order with the
+ * group's membership changes, where its author's standing is checked again (a removal appended
+ * meanwhile wins: nothing new from a removed member or a reader, whatever its sequence number)
+ * and so are its author's quotas. The ack follows the commit; the bytes stored and fanned out
+ * are the bytes received, whose header was read once.
+ * @module
+ */
+import { EnvelopeError, verifyEnvelope, type EnvelopeHeader } from '@sealdoc/crypto';
+import { hex } from './bytes.js';
+import type { Client } from './connection.js';
+import type { Connections } from './connections.js';
+import type { DocIndexes } from './doc-index.js';
+import type { GroupLogs } from './groups.js';
+import type { RelayQuotas } from './limits.js';
+import { Refusal } from './report.js';
+import type { PutResult, RelayStore } from './store.js';
+import type { Subscriptions } from './subscriptions.js';
+
+/** A verified push waiting for its group's next write. */
+interface Pending {
+  client: Client;
+  header: EnvelopeHeader;
+  bytes: Uint8Array;
+  resolve(result: PutResult): void;
+  reject(error: unknown): void;
+}
+
+export class Intake {
+  // Per group, the verified pushes waiting for the next write.
+  readonly #batches = new Map<string, Pending[]>();
+  /** Envelopes stored (replays not counted). */
+  accepted = 0;
+
+  constructor(
+    readonly store: RelayStore,
+    readonly quotas: RelayQuotas,
+    readonly connections: Connections,
+    readonly groups: GroupLogs,
+    readonly indexes: DocIndexes,
+    readonly subscriptions: Subscriptions,
+  ) {}
+
+  /** Checks an envelope's signature and author (its header read already) against the log of its group, of which the client must be a member. */
+  async verify(client: Client, header: EnvelopeHeader, bytes: Uint8Array, kinds: ('update' | 'snapshot' | 'awareness')[]): Promise<void> {
+    const log = await this.groups.member(client, header.groupId);
+    await verifyEnvelope(bytes, log.verifyContext({ kinds }));
+  }
+
+  /**
+   * Verifies a push, then hands it to its group's next batch: the connection goes on with its
+   * next frame while the batch is written; the ack (or the refusal) follows the commit.
+   */
+  async push(client: Client, ref: number, header: EnvelopeHeader, bytes: Uint8Array): Promise<void> {
+    await this.verify(client, header, bytes, ['update', 'snapshot']);
+    client.pushesInFlight++;
+    void this.#enqueue(client, header, bytes)
+      .then(
+        ({ outcome, cursor }) => {
+          if (outcome === 'conflict') return this.connections.refuse(client, ref, new Refusal('conflict', `another envelope of this author already has sequence number ${header.seq}`));
+          this.connections.send(client, { type: 'ack', ref, cursor });
+          if (outcome === 'stored') {
+            this.accepted++;
+            this.subscriptions.fanOut(header.groupId, header.docId, cursor, bytes, client);
+          }
+        },
+        (error: unknown) => {
+          if (error instanceof Refusal) this.connections.refuse(client, ref, error);
+          else if (error instanceof EnvelopeError) this.connections.refuse(client, ref, new Refusal(error.code, error.message));
+          else this.connections.internal(client, error);
+        },
+      )
+      .finally(() => {
+        client.pushesInFlight--;
+        client.wake();
+      });
+  }
+
+  /** Adds a verified envelope to its group's next batch; resolves once the batch is stored. */
+  #enqueue(client: Client, header: EnvelopeHeader, bytes: Uint8Array): Promise<PutResult> {
+    const key = hex(header.groupId);
+    let batch = this.#batches.get(key);
+    if (!batch) {
+      const fresh: Pending[] = [];
+      batch = fresh;
+      this.#batches.set(key, fresh);
+      void this.groups.serial(header.groupId, () => this.#flush(key, header.groupId, fresh));
+    }
+    return new Promise((resolve, reject) => batch.push({ client, header, bytes, resolve, reject }));
+  }
+
+  /**
+   * Writes a group's batch in one transaction (group commit), in order with the group's
+   * membership changes: each author is checked again against the log as it is now, so that a
+   * removal appended meanwhile wins, and against its quotas.
+   */
+  async #flush(key: string, groupId: Uint8Array, batch: Pending[]): Promise<void> {
+    // Pushes verified in this turn of the event loop join the batch.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.#batches.get(key) === batch) this.#batches.delete(key);
+    try {
+      const log = await this.groups.group(groupId);
+      const checked: Pending[] = [];
+      for (const item of batch) {
+        try {
+          const author = log?.verifyContext().author(item.header);
+          if (!author) throw new Refusal('not-a-member', 'the author is not a member of this group');
+          if (author.role === 'reader') throw new Refusal('not-a-writer', 'the author may not write');
+          if (!log!.member(item.client.memberId!)) throw new Refusal('not-a-member', 'you are no longer a member of this group');
+          // Removed (or made a reader) since: what the relay held of it counts, nothing new does,
+          // whatever its sequence number (below a cutoff stretched by a jump, too).
+          const now = log!.member(item.header.author);
+          if (!now || now.role === 'reader') {
+            const [held] = await this.store.envelopesBySeq(groupId, item.header.docId, item.header.author, item.header.seq, item.header.seq, Number.MAX_SAFE_INTEGER, 1);
+            if (!held) throw new Refusal('past-cutoff', 'its author was removed or made a reader: nothing new from it is accepted');
+          }
+          checked.push(item);
+        } catch (error) {
+          item.reject(error);
+        }
+      }
+      const accepted = await this.#withinQuotas(groupId, checked);
+      if (accepted.length === 0) return;
+      const results = await this.store.putEnvelopes(
+        accepted.map(({ header, bytes }) => ({ groupId: header.groupId, docId: header.docId, author: header.author, seq: header.seq, bytes })),
+      );
+      accepted.forEach((item, i) => {
+        if (results[i]!.outcome === 'stored') this.indexes.indexed(groupId, item.header.docId, item.header.author, item.header.seq);
+        item.resolve(results[i]!);
+      });
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    }
+  }
+
+  /** The pushes whose authors stay within their quotas (bytes, and documents for a document's first envelope); the rest are refused. */
+  async #withinQuotas(groupId: Uint8Array, items: Pending[]): Promise<Pending[]> {
+    const accepted: Pending[] = [];
+    const usage = new Map<string, { bytes: number; documents: number }>();
+    const fresh = new Map<string, boolean>();
+    for (const item of items) {
+      const author = hex(item.header.author);
+      let used = usage.get(author);
+      if (!used) {
+        used = await this.store.usage(item.header.author);
+        usage.set(author, used);
+      }
+      const doc = hex(item.header.docId);
+      // Already in the summary: a replay, which stores nothing.
+      if (this.indexes.holds(groupId, item.header.docId, item.header.author, item.header.seq)) {
+        accepted.push(item);
+        continue;
+      }
+      if (!fresh.has(doc)) fresh.set(doc, (await this.store.envelopesAfter(groupId, item.header.docId, 0, 1)).length === 0);
+      const startsDocument = fresh.get(doc)!;
+      if (used.bytes + item.bytes.length > this.quotas.bytesPerIdentity) {
+        item.reject(new Refusal('quota-exceeded', `this identity may store ${this.quotas.bytesPerIdentity} bytes here`));
+        continue;
+      }
+      if (startsDocument && used.documents + 1 > this.quotas.documentsPerIdentity) {
+        item.reject(new Refusal('quota-exceeded', `this identity may start ${this.quotas.documentsPerIdentity} documents here`));
+        continue;
+      }
+      used.bytes += item.bytes.length;
+      if (startsDocument) {
+        used.documents++;
+        fresh.set(doc, false);
+      }
+      accepted.push(item);
+    }
+    return accepted;
+  }
+}

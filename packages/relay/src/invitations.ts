@@ -1,0 +1,98 @@
+/**
+ * Invitations, known to the relay by id only: an admin opens and revokes them and watches for
+ * join requests; an invitee (any authenticated client) sends its sealed request and asks where
+ * it stands. The relay cannot read a request; it checks that the invitation is open, and bounds
+ * how long one stays open, how many a group has open, a request's size and an invitation's
+ * requesters (past which the link leaked: it is closed). Requests made on another node reach
+ * the admins watching here.
+ * @module
+ */
+import type { WireMessage } from '@sealdoc/protocol';
+import { hex } from './bytes.js';
+import type { Client } from './connection.js';
+import type { Connections } from './connections.js';
+import type { GroupLogs } from './groups.js';
+import { Refusal } from './report.js';
+import type { RelayStore, StoredJoinRequest, StoreEvent } from './store.js';
+
+const MAX_INVITATION_MS = 30 * 24 * 3600 * 1000;
+const MAX_JOIN_REQUEST_BYTES = 1024;
+// More requesters than this for one invitation: the link leaked; it is closed.
+const MAX_JOIN_REQUESTS = 50;
+
+export class Invitations {
+  constructor(
+    readonly store: RelayStore,
+    readonly connections: Connections,
+    readonly groups: GroupLogs,
+  ) {}
+
+  async handle(client: Client, message: Extract<WireMessage, { type: 'invite-open' | 'invite-close' | 'invite-request' | 'invite-watch' | 'invite-status' }>): Promise<void> {
+    const now = Date.now();
+    const { limits } = this.connections;
+    const admin = async (groupId: Uint8Array) => {
+      const log = await this.groups.member(client, groupId);
+      if (log.member(client.memberId!)?.role !== 'admin') throw new Refusal('not-admin', 'only an admin of the group manages its invitations');
+    };
+    switch (message.type) {
+      case 'invite-open': {
+        await admin(message.groupId);
+        if (message.expiresAt <= now || message.expiresAt > now + MAX_INVITATION_MS) throw new Refusal('malformed', 'an invitation expires within 30 days from now');
+        if ((await this.store.openInvitations(message.groupId, now)) >= limits.invitationsPerGroup)
+          throw new Refusal('quota-exceeded', `a group has ${limits.invitationsPerGroup} open invitations at most: revoke one first`);
+        await this.store.putInvitation({ inviteId: message.inviteId, groupId: message.groupId, expiresAt: message.expiresAt, revoked: false });
+        this.connections.send(client, { type: 'ack', ref: message.ref, cursor: 0 });
+        return;
+      }
+      case 'invite-close': {
+        const invitation = await this.store.invitation(message.inviteId);
+        if (!invitation) throw new Refusal('unknown-invite', 'no such invitation');
+        await admin(invitation.groupId);
+        await this.store.revokeInvitation(message.inviteId);
+        this.connections.send(client, { type: 'ack', ref: message.ref, cursor: 0 });
+        return;
+      }
+      case 'invite-watch': {
+        await admin(message.groupId);
+        client.watches.add(hex(message.groupId));
+        for (const r of await this.store.joinRequests(message.groupId, now)) this.connections.send(client, { type: 'invite-requested', ...r });
+        return;
+      }
+      case 'invite-request': {
+        const invitation = await this.store.invitation(message.inviteId);
+        if (!invitation) throw new Refusal('unknown-invite', 'no such invitation: check the link');
+        if (invitation.revoked) throw new Refusal('invite-revoked', 'this invitation was revoked');
+        if (invitation.expiresAt <= now) throw new Refusal('invite-expired', 'this invitation has expired');
+        if (message.request.length > MAX_JOIN_REQUEST_BYTES) throw new Refusal('too-large', `a join request is at most ${MAX_JOIN_REQUEST_BYTES} bytes`);
+        const stored = { inviteId: message.inviteId, requester: client.memberId!, request: message.request };
+        const count = await this.store.putJoinRequest(stored, invitation.groupId);
+        if (count > MAX_JOIN_REQUESTS) {
+          await this.store.revokeInvitation(message.inviteId);
+          throw new Refusal('invite-revoked', 'too many requests for this invitation: it was closed');
+        }
+        this.connections.send(client, { type: 'ack', ref: message.ref, cursor: 0 });
+        this.#toWatchers(invitation.groupId, stored);
+        return;
+      }
+      case 'invite-status': {
+        const invitation = await this.store.invitation(message.inviteId);
+        const admitted = invitation && (await this.store.membership(invitation.groupId, client.memberId!)) === 'member';
+        const state = !invitation ? 'unknown' : admitted ? 'admitted' : invitation.revoked ? 'revoked' : invitation.expiresAt <= now ? 'expired' : 'pending';
+        this.connections.send(client, { type: 'invite-state', ref: message.ref, inviteId: message.inviteId, state });
+        return;
+      }
+    }
+  }
+
+  /** A join request another node stored: sent to the admins watching its group here. */
+  async requestedElsewhere(event: Extract<StoreEvent, { type: 'join-request' }>): Promise<void> {
+    const [request] = (await this.store.joinRequests(event.groupId, Date.now())).filter((r) => hex(r.inviteId) === hex(event.inviteId) && hex(r.requester) === hex(event.requester));
+    if (request) this.#toWatchers(event.groupId, request);
+  }
+
+  /** Sends a join request to the connections of admins watching its group. */
+  #toWatchers(groupId: Uint8Array, request: StoredJoinRequest): void {
+    const key = hex(groupId);
+    for (const client of this.connections.clients) if (client.watches.has(key)) this.connections.send(client, { type: 'invite-requested', ...request });
+  }
+}
