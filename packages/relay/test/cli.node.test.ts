@@ -2,10 +2,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { MAX_FRAME_BYTES, decodeWire } from '@sealdoc/protocol';
@@ -45,6 +45,14 @@ describe('sealdoc-relay', () => {
       }
     }
     assert.match(execFileSync(process.execPath, [CLI, '--help']).toString(), /usage: sealdoc-relay/);
+  });
+
+  it('the command npm links is a file in the repository, not a build output: a fresh clone’s first install links it', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string> };
+    const bin = fileURLToPath(new URL(`../${pkg.bin['sealdoc-relay']}`, import.meta.url));
+    assert.ok(!/\/dist\//.test(bin), 'npm links bins before `prepare` builds dist/');
+    assert.ok(execFileSync('git', ['ls-files', '--error-unmatch', bin], { cwd: dirname(bin) }).toString().trim().length > 0, 'tracked by git');
+    assert.match(execFileSync(process.execPath, [bin, '--help']).toString(), /usage: sealdoc-relay/);
   });
 
   it('serves wss and /healthz over TLS, logs JSON lines without the database password, stops on SIGTERM', async () => {
