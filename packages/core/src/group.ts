@@ -1,6 +1,7 @@
 /**
  * A member's live view of one group: its identity, the verified membership log, the epoch
- * secrets it holds, and its sequence counter, shared by every sealed document of the group.
+ * secrets it holds, and its sequence numbers (sequence.ts), shared by every sealed document of
+ * the group.
  * @module
  */
 import {
@@ -18,7 +19,9 @@ import {
 } from '@sealdoc/crypto';
 import { hex } from './bytes.js';
 import { Emitter } from './events.js';
+import { Sequences } from './sequence.js';
 import type { Storage } from './storage.js';
+import { groupOfKey, logKey } from './storage-keys.js';
 
 /**
  * The relay a group's membership changes go through (a {@link WebSocketTransport} is one):
@@ -51,18 +54,9 @@ export class Group {
   readonly log: MembershipLog;
   readonly keyring: Keyring;
   readonly #storage: Storage | undefined;
-  #nextSeq: number | undefined;
-  #seqLoaded = false;
-  #seqQueue: Promise<unknown> = Promise.resolve();
   #wasMember: boolean;
   // How many ops of the log the store holds.
   #savedOps = 0;
-  // Whether this device handed out a sequence number of this group in this session.
-  #handedOut = false;
-  // The highest sequence number of this member known to be used on another device (or before a restore).
-  #usedElsewhere = -1;
-  // The highest sequence number seen from each author (hex), for removal cutoffs.
-  readonly #highestSeen = new Map<string, number>();
   /** The relay membership changes go through, when there is one (see {@link GroupRelay}). */
   relay: GroupRelay | undefined;
 
@@ -74,6 +68,7 @@ export class Group {
     this.#wasMember = this.role !== undefined;
     this._key = hex(this.log.groupId);
     this._me = hex(this.identity.memberId);
+    this._sequences = new Sequences(this.#storage, this._key, this._me);
   }
 
   /**
@@ -82,7 +77,7 @@ export class Group {
    * secrets are not stored: they are unwrapped again from the log.
    */
   static async open(options: { identity: Identity; groupId: Uint8Array; storage: Storage; keyring?: Keyring }): Promise<Group | undefined> {
-    const stored = await options.storage.loadRange(['log', hex(options.groupId)]);
+    const stored = await options.storage.loadRange(logKey(hex(options.groupId)));
     if (stored.length === 0) return undefined;
     const log = await MembershipLog.fromOps(stored.map(({ data }) => data));
     if (hex(log.groupId) !== hex(options.groupId)) throw new MembershipError('malformed', 'the stored log belongs to another group');
@@ -95,7 +90,10 @@ export class Group {
   /** The ids (hex) of the groups whose log `storage` holds. */
   static async stored(storage: Storage): Promise<string[]> {
     const ids = new Set<string>();
-    for (const { key } of await storage.loadRange(['log'])) if (key[1]) ids.add(key[1]);
+    for (const { key } of await storage.loadRange(logKey())) {
+      const group = groupOfKey(key);
+      if (group) ids.add(group);
+    }
     return [...ids];
   }
 
@@ -113,6 +111,8 @@ export class Group {
   readonly _key: string;
   /** @internal Hex of this member's id. */
   readonly _me: string;
+  /** @internal This member's sequence numbers in the group, and the highest seen of each author. */
+  readonly _sequences: Sequences;
 
   /**
    * Unlocks what the log now entitles this member to and tells the documents. Call after
@@ -134,7 +134,7 @@ export class Group {
     const to = this.log.length;
     if (!storage || to <= from) return;
     const ops = this.log.ops().slice(from, to);
-    await storage.write(ops.map((data, i) => ({ op: 'save' as const, key: ['log', this._key, String(from + i).padStart(10, '0')], data })));
+    await storage.write(ops.map((data, i) => ({ op: 'save' as const, key: logKey(this._key, from + i), data })));
     this.#savedOps = Math.max(this.#savedOps, to);
   }
 
@@ -151,52 +151,7 @@ export class Group {
    * removal's cutoff is one number per member and group.
    */
   nextSeq(): Promise<number> {
-    const run = this.#seqQueue.then(async () => {
-      if (!this.#seqLoaded) {
-        const stored = await this.#storage?.load(['seq', this._key]);
-        this.#nextSeq = Math.max(this.#nextSeq ?? 0, stored ? new DataView(stored.buffer, stored.byteOffset).getFloat64(0) : 0);
-        this.#seqLoaded = true;
-      }
-      const seq = this.#nextSeq!;
-      this.#nextSeq = seq + 1;
-      this.#handedOut = true;
-      if (this.#storage) {
-        const out = new Uint8Array(8);
-        new DataView(out.buffer).setFloat64(0, this.#nextSeq);
-        await this.#storage.save(['seq', this._key], out);
-      }
-      return seq;
-    });
-    this.#seqQueue = run.catch(() => undefined);
-    return run;
-  }
-
-  /**
-   * @internal Whether this device has sealed in this group in this session: if not, it may be
-   * a new device of an identity used elsewhere, whose used sequence numbers it has yet to learn.
-   */
-  get _sealedHere(): boolean {
-    return this.#handedOut;
-  }
-
-  /**
-   * @internal Notes that this member's sequence number `seq` was used on another device (its
-   * envelope came from a peer, or the relay holds it): never handed out again here, and what
-   * this device sealed with it, unsent, is sealed again with a new one.
-   */
-  _noteUsedElsewhere(seq: number): void {
-    this.#usedElsewhere = Math.max(this.#usedElsewhere, seq);
-    this.observeSeq(this.identity.memberId, seq);
-  }
-
-  /** @internal The next sequence number as far as this device knows now (0 before any). */
-  get _nextSeqHint(): number {
-    return this.#nextSeq ?? 0;
-  }
-
-  /** @internal The highest of this member's sequence numbers used on another device, or -1. */
-  get _usedElsewhere(): number {
-    return this.#usedElsewhere;
+    return this._sequences.next();
   }
 
   /**
@@ -205,9 +160,7 @@ export class Group {
    * cutoff if the member is removed or made a reader.
    */
   observeSeq(author: Uint8Array, seq: number): void {
-    const key = hex(author);
-    this.#highestSeen.set(key, Math.max(this.#highestSeen.get(key) ?? -1, seq));
-    if (key === this._me) this.#nextSeq = Math.max(this.#nextSeq ?? 0, seq + 1);
+    this._sequences.observe(hex(author), seq);
   }
 
   /**
@@ -241,7 +194,7 @@ export class Group {
    * what it pushes meanwhile, so that a writer that keeps pushing cannot stay ahead of it.
    */
   async #cutoff(memberId: Uint8Array): Promise<number | null> {
-    const seen = this.#highestSeen.get(hex(memberId)) ?? null;
+    const seen = this._sequences.highestSeen(memberId);
     if (!this.relay) return seen;
     const held = await this.relay.highestSeq(this.groupId, memberId);
     const highest = Math.max(seen ?? -1, held ?? -1);

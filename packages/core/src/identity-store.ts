@@ -10,9 +10,9 @@
 import { identityFromSeed, seedFromMnemonic, type Identity, type IdentityOptions } from '@sealdoc/crypto';
 import { AtRestError, type DeviceKey } from './device-key.js';
 import type { Storage } from './storage.js';
+import { IDENTITY_KEY } from './storage-keys.js';
 
-const KEY = ['identity'];
-const CONTEXT = KEY.join('/');
+const CONTEXT = IDENTITY_KEY.join('/');
 const VERSION = 1;
 const SEED_LENGTH = 64;
 
@@ -28,7 +28,7 @@ export async function saveIdentity(storage: Storage, deviceKey: DeviceKey, mnemo
   record.set(seed, 1);
   record.set(words, 1 + SEED_LENGTH);
   try {
-    await storage.save(KEY, await deviceKey.seal(record, CONTEXT));
+    await storage.save(IDENTITY_KEY, await deviceKey.seal(record, CONTEXT));
     return identityFromSeed(seed);
   } finally {
     seed.fill(0);
@@ -43,7 +43,7 @@ export async function saveIdentity(storage: Storage, deviceKey: DeviceKey, mnemo
  * words or a backup) or is not a record this version wrote.
  */
 export async function loadIdentity(storage: Storage, deviceKey: DeviceKey): Promise<{ identity: Identity; mnemonic: string } | undefined> {
-  const sealed = await storage.load(KEY);
+  const sealed = await storage.load(IDENTITY_KEY);
   if (!sealed) return undefined;
   const record = await deviceKey.open(sealed, CONTEXT);
   try {
@@ -56,5 +56,5 @@ export async function loadIdentity(storage: Storage, deviceKey: DeviceKey): Prom
 
 /** Deletes the identity kept in `storage`. */
 export function forgetIdentity(storage: Storage): Promise<void> {
-  return storage.remove(KEY);
+  return storage.remove(IDENTITY_KEY);
 }

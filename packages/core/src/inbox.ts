@@ -66,7 +66,7 @@ export class Inbox {
     if (from !== undefined && author === d.group._me) {
       // This identity used that sequence number on another device: what this one sealed with
       // it, unsent, is sealed again with a new one, and the other device's envelope applies.
-      d.group._noteUsedElsewhere(header.seq);
+      d.group._sequences.noteUsedElsewhere(header.seq);
       if (held) await d.outbox.resealUnsent(id);
     }
     this.#inbox.push({ id, header, bytes, store, ...(from ? { from } : {}) });

@@ -14,9 +14,8 @@ import { hex, unhex } from './bytes.js';
 import { AtRestError, type DeviceKey } from './device-key.js';
 import { splitId } from './holdings.js';
 import type { Storage, StorageWrite } from './storage.js';
+import { dirtyKey, envelopeKey, localStateKey } from './storage-keys.js';
 import { decodeLocalState, decodeSnapshot, encodeLocalState } from './wire.js';
-
-const seqKey = (seq: number) => String(seq).padStart(16, '0');
 
 export class LocalStore {
   readonly #d: DocBinding;
@@ -72,8 +71,7 @@ export class LocalStore {
 
   /** Where envelopes are stored: 'env' for those offered to peers, 'unsent' for those held back. */
   key(state: 'env' | 'unsent', header?: EnvelopeHeader): string[] {
-    const prefix = [state, this.#d.group._key, this.#d.docKey];
-    return header ? [...prefix, hex(header.author), seqKey(header.seq)] : prefix;
+    return envelopeKey(state, this.#d.group._key, this.#d.docKey, header && hex(header.author), header?.seq);
   }
 
   async #load(): Promise<void> {
@@ -134,7 +132,7 @@ export class LocalStore {
   }
 
   #dirtyKey(): string[] {
-    return ['dirty', this.#d.group._key, this.#d.docKey];
+    return dirtyKey(this.#d.group._key, this.#d.docKey);
   }
 
   /** Stores envelopes, marking the store dirty (with a device key) until the next local state. */
@@ -153,7 +151,7 @@ export class LocalStore {
 
   /** The local state's key and the context it is sealed under. */
   #localKey(): string[] {
-    return ['local', this.#d.group._key, this.#d.docKey];
+    return localStateKey(this.#d.group._key, this.#d.docKey);
   }
 
   /** Applies the state kept under the device key; returns what it covers, or undefined. */

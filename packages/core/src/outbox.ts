@@ -200,7 +200,7 @@ export class Outbox {
       this.unsent.delete(id);
       this.pendingChanged();
       if (!held) continue;
-      if (held.header.epoch === group.log.epoch && held.header.seq > group._usedElsewhere) {
+      if (held.header.epoch === group.log.epoch && held.header.seq > group._sequences.usedElsewhere) {
         d.holdings.known.add(hex(held.header.author), held.header.seq);
         await d.store.write([
           { op: 'save', key: d.store.key('env', held.header), data: held.bytes },

@@ -136,7 +136,7 @@ export class PeerSync {
     for (const [author, ranges] of message.authors) {
       const last = ranges.at(-1)?.[1];
       if (last === undefined || hex(author) !== group._me) continue;
-      if (from === RELAY_PEER || last <= group._nextSeqHint + MAX_CLAIMED_SEQ_JUMP) group._noteUsedElsewhere(last);
+      if (from === RELAY_PEER || last <= group._sequences.nextHint + MAX_CLAIMED_SEQ_JUMP) group._sequences.noteUsedElsewhere(last);
     }
     d.background(d.outbox.releaseUnsent());
     if (message.logLength < group.log.length) d.broadcast({ type: 'ops', groupId: group.groupId, fromIndex: message.logLength, ops: group.log.ops().slice(message.logLength) }, from);

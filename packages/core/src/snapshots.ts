@@ -65,7 +65,7 @@ export class Snapshots {
   }
 
   #mayAutoSnapshot(): boolean {
-    return !this.#d.transport || this.#d.sync.syncedOnce || this.#d.group._sealedHere;
+    return !this.#d.transport || this.#d.sync.syncedOnce || this.#d.group._sequences.sealedHere;
   }
 
   countTowardsSnapshot(envelopes: number): void {

@@ -12,6 +12,7 @@ import { decodeWire, encodeWire, HELLO_CONTEXT, MAX_FRAME_BYTES, WireError, type
 import { hex } from './bytes.js';
 import { Emitter } from './events.js';
 import type { Storage } from './storage.js';
+import { cursorKey } from './storage-keys.js';
 import { TransportError, type PeerId, type Transport, type TransportEvents, type TransportStatus } from './transport.js';
 
 /** What a relay refused, with its code (an EnvelopeError or MembershipError code, or the relay's own). */
@@ -248,7 +249,7 @@ export class WebSocketTransport implements Transport {
     this.#subscribed.add(key);
     let cursor = this.#cursors.get(key);
     if (cursor === undefined) {
-      const stored = await this.#options.cursors?.load(['cursor', hex(groupId), hex(docId)]);
+      const stored = await this.#options.cursors?.load(cursorKey(hex(groupId), hex(docId)));
       cursor = stored?.length === 8 ? new DataView(stored.buffer, stored.byteOffset).getFloat64(0) : 0;
       this.#cursors.set(key, Math.max(cursor, this.#cursors.get(key) ?? 0));
     }
@@ -433,7 +434,7 @@ export class WebSocketTransport implements Transport {
     if (!storage) return;
     const bytes = new Uint8Array(8);
     new DataView(bytes.buffer).setFloat64(0, cursor);
-    await storage.save(['cursor', hex(groupId), hex(docId)], bytes).catch((error: unknown) => this.events.emit('error', { error: error as Error }));
+    await storage.save(cursorKey(hex(groupId), hex(docId)), bytes).catch((error: unknown) => this.events.emit('error', { error: error as Error }));
   }
 
   #emit(message: WireMessage): void {

@@ -1,0 +1,59 @@
+/**
+ * Where the engine keeps each record in a {@link Storage}: every key it reads or writes is
+ * made here, so that the layout is one list. Ids are hex; numbers are zero-padded so that
+ * they sort; every key but the identity's names its group second.
+ *
+ * - `['identity']`: this device's identity, sealed under the device key (identity-store.ts).
+ * - `['log', group, index]`: the group's membership ops, signed and public, stored as they are.
+ * - `['seq', group]`: this member's next sequence number in the group (sequence.ts).
+ * - `['env', group, doc, author, seq]`: a document's envelopes offered to peers.
+ * - `['unsent', group, doc, author, seq]`: this member's envelopes of the document not sent yet.
+ * - `['local', group, doc]`: the document's state, sealed under the device key.
+ * - `['dirty', group, doc]`: present while envelopes were stored after that state.
+ * - `['cursor', group, doc]`: the last relay cursor seen of the document (websocket-transport.ts).
+ * @module
+ */
+import type { StorageKey } from './storage.js';
+
+/** The identity's key. */
+export const IDENTITY_KEY: StorageKey = ['identity'];
+
+/** A membership op's key; without `index`, the prefix of the group's log; without `group`, of every group's. */
+export function logKey(group?: string, index?: number): string[] {
+  if (group === undefined) return ['log'];
+  return index === undefined ? ['log', group] : ['log', group, String(index).padStart(10, '0')];
+}
+
+/** The group (hex) a key names: its second part. */
+export function groupOfKey(key: StorageKey): string | undefined {
+  return key[1];
+}
+
+/** The key of this member's next sequence number in a group. */
+export function seqKey(group: string): string[] {
+  return ['seq', group];
+}
+
+/**
+ * An envelope's key: 'env' for those offered to peers, 'unsent' for those held back. Without
+ * an author, the prefix of the document's envelopes in that state.
+ */
+export function envelopeKey(state: 'env' | 'unsent', group: string, doc: string, author?: string, seq?: number): string[] {
+  const prefix = [state, group, doc];
+  return author === undefined ? prefix : [...prefix, author, String(seq).padStart(16, '0')];
+}
+
+/** The key of a document's state sealed under the device key (also the context it is sealed under, joined with '/'). */
+export function localStateKey(group: string, doc: string): string[] {
+  return ['local', group, doc];
+}
+
+/** The key of a document's "dirty" marker. */
+export function dirtyKey(group: string, doc: string): string[] {
+  return ['dirty', group, doc];
+}
+
+/** The key of a document's last relay cursor. */
+export function cursorKey(group: string, doc: string): string[] {
+  return ['cursor', group, doc];
+}
