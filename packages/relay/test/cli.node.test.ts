@@ -53,6 +53,9 @@ describe('sealdoc-relay', () => {
     assert.ok(!/\/dist\//.test(bin), 'npm links bins before `prepare` builds dist/');
     assert.ok(execFileSync('git', ['ls-files', '--error-unmatch', bin], { cwd: dirname(bin) }).toString().trim().length > 0, 'tracked by git');
     assert.match(execFileSync(process.execPath, [bin, '--help']).toString(), /usage: sealdoc-relay/);
+    // npm links what the lockfile records, not what package.json says.
+    const lock = JSON.parse(readFileSync(new URL('../../../package-lock.json', import.meta.url), 'utf8')) as { packages: Record<string, { bin?: Record<string, string> }> };
+    assert.equal(lock.packages['packages/relay']?.bin?.['sealdoc-relay'], pkg.bin['sealdoc-relay']!.replace(/^\.\//, ''));
   });
 
   it('serves wss and /healthz over TLS, logs JSON lines without the database password, stops on SIGTERM', async () => {
