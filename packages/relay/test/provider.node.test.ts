@@ -24,6 +24,15 @@ async function relay(options: Parameters<typeof startRelay>[0] = { store: new Me
   return { server, close: () => server.close().then(() => options.store.close()) };
 }
 
+/** Alice's and Bob's providers of one document, synced. */
+async function pair(url: string): Promise<[SealdocProvider, SealdocProvider]> {
+  const team = await Team.create(['alice', 'bob']);
+  const open = async (name: string) => new SealdocProvider(url, 'doc', new Y.Doc(), { group: await groupOf(team, name), WebSocketPolyfill: Ws });
+  const both: [SealdocProvider, SealdocProvider] = [await open('alice'), await open('bob')];
+  await Promise.all(both.map((p) => p.whenSynced));
+  return both;
+}
+
 describe('SealdocProvider (Node, against a relay)', () => {
   it('in place of y-websocket: a string name, status and sync events, whenSynced, awareness; texts converge', async () => {
     const { server, close } = await relay();
@@ -76,11 +85,8 @@ describe('SealdocProvider (Node, against a relay)', () => {
 
   it('destroy releases everything: the socket it owns closes, its presence is gone at the others within 1 s, its awareness and listeners go', async () => {
     const { server, close } = await relay();
-    const team = await Team.create(['alice', 'bob']);
-    const alice = new SealdocProvider(server.url, 'doc', new Y.Doc(), { group: await groupOf(team, 'alice'), WebSocketPolyfill: Ws });
-    const bob = new SealdocProvider(server.url, 'doc', new Y.Doc(), { group: await groupOf(team, 'bob'), WebSocketPolyfill: Ws });
+    const [alice, bob] = await pair(server.url);
     try {
-      await Promise.all([alice.whenSynced, bob.whenSynced]);
       assert.equal(server.relay.stats.connections, 2);
       alice.awareness.setLocalStateField('user', { name: 'Alice' });
       const client = alice.awareness.clientID;
@@ -106,11 +112,8 @@ describe('SealdocProvider (Node, against a relay)', () => {
 
   it('a page leaving: leaveNow sends the presence sealed in advance, with nothing to await', async () => {
     const { server, close } = await relay();
-    const team = await Team.create(['alice', 'bob']);
-    const alice = new SealdocProvider(server.url, 'doc', new Y.Doc(), { group: await groupOf(team, 'alice'), WebSocketPolyfill: Ws });
-    const bob = new SealdocProvider(server.url, 'doc', new Y.Doc(), { group: await groupOf(team, 'bob'), WebSocketPolyfill: Ws });
+    const [alice, bob] = await pair(server.url);
     try {
-      await Promise.all([alice.whenSynced, bob.whenSynced]);
       alice.awareness.setLocalStateField('user', { name: 'Alice' });
       alice.awareness.setLocalStateField('cursor', 3);
       const client = alice.awareness.clientID;
