@@ -4,7 +4,8 @@
 import * as Y from 'yjs';
 import { IndexeddbPersistence } from 'y-indexeddb';
 import { createGroup, generateMnemonic, MembershipLog, Keyring } from '@sealdoc/crypto';
-import { DeviceKey, Group, IndexedDBStorage, loadIdentity, MemoryHub, saveIdentity, SealedDoc } from '@sealdoc/core';
+import { DeviceKey, Group, IndexedDBStorage, loadIdentity, saveIdentity, SealedDoc } from '@sealdoc/core';
+import { MemoryHub } from '@sealdoc/core/testing';
 
 interface Trace {
   endContent: string;

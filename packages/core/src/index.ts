@@ -6,7 +6,8 @@
  * unsent edits under a newer epoch, access-removed, snapshots, sealed awareness, a local
  * state under the device key), {@link Group}; the Storage interface with the memory and
  * IndexedDB stores (SQLite in `@sealdoc/core/node`), {@link DeviceKey}; the Transport
- * interface with the fault-injecting in-memory hub and the BroadcastChannel transport.
+ * interface with the relay and BroadcastChannel transports (the fault-injecting in-memory hub
+ * for tests is in `@sealdoc/core/testing`).
  * @packageDocumentation
  */
 export {
@@ -33,7 +34,6 @@ export {
   type TransportErrorCode,
   type PeerId,
 } from './transport.js';
-export { MemoryHub, MemoryTransport, type Faults, type HubStats } from './memory-hub.js';
 export { IndexedDBStorage, type IndexedDBStorageOptions } from './indexeddb-storage.js';
 export { BroadcastTransport, type BroadcastTransportOptions } from './broadcast-transport.js';
 export { WebSocketTransport, RelayError, RELAY_PEER, type WebSocketTransportOptions, type WebSocketTransportEvents, type WebSocketLike, type RelayAnswer } from './websocket-transport.js';

@@ -15,7 +15,8 @@ import {
   type Identity,
   type MemberRole,
 } from '@sealdoc/crypto';
-import { Group, MemoryHub, MemoryStorage, SealedDoc, type Faults, type MemoryTransport } from '@sealdoc/core';
+import { Group, MemoryStorage, SealedDoc } from '@sealdoc/core';
+import { MemoryHub, type Faults, type MemoryTransport } from '@sealdoc/core/testing';
 
 /** Waits until `condition` holds (processing is asynchronous), failing after `ms`. */
 export async function eventually(condition: () => boolean, ms = 2000): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryHub, type MemoryTransport } from '@sealdoc/core';
+import { MemoryHub, type MemoryTransport } from '@sealdoc/core/testing';
 import { transportConformance } from '../../../test/conformance/transport.js';
 
 transportConformance('MemoryHub without faults', async () => {

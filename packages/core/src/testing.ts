@@ -1,0 +1,9 @@
+/**
+ * @sealdoc/core/testing: what tests of an app (and Sealdoc's own) use, kept out of the main
+ * entry. {@link MemoryHub} connects in-memory transports in one process and injects the faults
+ * the engine must survive (drop, duplicate, reorder, delay, partition), from a seeded
+ * generator. The conformance suites every Storage and Transport passes live with the project's
+ * tests (test/conformance/), not in this package.
+ * @packageDocumentation
+ */
+export { MemoryHub, MemoryTransport, type Faults, type HubStats } from './memory-hub.js';
