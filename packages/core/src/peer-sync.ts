@@ -12,7 +12,6 @@ import type { DocBinding } from './binding.js';
 import { hex, unhex } from './bytes.js';
 import { splitId } from './holdings.js';
 import type { PeerId } from './transport.js';
-import { RELAY_PEER } from './websocket-transport.js';
 
 // How far a peer (not the relay) may move this member's sequence counter by claiming to hold its envelopes.
 const MAX_CLAIMED_SEQ_JUMP = 2 ** 20;
@@ -126,6 +125,7 @@ export class PeerSync {
   answerHave(message: Extract<WireMessage, { type: 'have' }>, from: PeerId): void {
     const d = this.#d;
     const group = d.group;
+    const fromRelay = from === d.transport?.relayPeer;
     this.#awaiting.delete(from);
     this.#peerLogLength = Math.max(this.#peerLogLength, message.logLength);
     // What a peer holds of this member's own envelopes (sent by another of its devices, or
@@ -136,7 +136,7 @@ export class PeerSync {
     for (const [author, ranges] of message.authors) {
       const last = ranges.at(-1)?.[1];
       if (last === undefined || hex(author) !== group._me) continue;
-      if (from === RELAY_PEER || last <= group._sequences.nextHint + MAX_CLAIMED_SEQ_JUMP) group._sequences.noteUsedElsewhere(last);
+      if (fromRelay || last <= group._sequences.nextHint + MAX_CLAIMED_SEQ_JUMP) group._sequences.noteUsedElsewhere(last);
     }
     d.background(d.outbox.releaseUnsent());
     if (message.logLength < group.log.length) d.broadcast({ type: 'ops', groupId: group.groupId, fromIndex: message.logLength, ops: group.log.ops().slice(message.logLength) }, from);
@@ -152,7 +152,7 @@ export class PeerSync {
       if (d.outbox.unsent.has(id)) continue;
       // The relay holds it: stored, whether or not its acknowledgement came.
       if (theirs.has(author, seq)) {
-        if (from === RELAY_PEER) d.outbox.acknowledged(id);
+        if (fromRelay) d.outbox.acknowledged(id);
       } else if (!skip?.has(author, seq)) {
         if (author === group._me) d.outbox.sendOwn(id, held.bytes, from);
         else d.broadcast({ type: 'envelope', envelope: held.bytes }, from);

@@ -11,7 +11,7 @@ import { hex } from './bytes.js';
 import { Group } from './group.js';
 import type { Storage } from './storage.js';
 import { TransportError } from './transport.js';
-import { RELAY_PEER, type WebSocketTransport } from './websocket-transport.js';
+import type { WebSocketTransport } from './websocket-transport.js';
 
 /** How long the relay has to send a group's log (each page restarts the clock). */
 const FETCH_LOG_MS = 10_000;
@@ -59,7 +59,7 @@ export async function fetchRelayGroup(transport: WebSocketTransport, options: { 
       if (status !== 'online') finish(new TransportError('offline', 'the connection to the relay was lost'));
     });
     const off = transport.events.on('message', ({ from, data }) => {
-      if (from !== RELAY_PEER) return;
+      if (from !== transport.relayPeer) return;
       const message = decodeWire(data);
       // Pages of the log, each from where it starts (possibly before what is gathered: checked against it).
       if (message.type !== 'ops' || hex(message.groupId) !== hex(groupId) || (gathered ? message.fromIndex > gathered.length : message.fromIndex !== 0)) return;

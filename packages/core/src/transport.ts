@@ -56,6 +56,12 @@ export interface Transport {
   readonly maxMessageBytes: number;
   /** Whether the other side acknowledges the envelopes it stores (`acknowledged` events): a relay does, peers do not. */
   readonly acknowledges?: boolean;
+  /**
+   * The peer id of the relay this transport speaks to, when it speaks to one. A relay stores
+   * what it holds: its `have` lists what it stored, and its word on which of this member's
+   * sequence numbers are used is taken as it is (a peer's only within a bound).
+   */
+  readonly relayPeer?: PeerId;
   /** Events: message, peer, status. */
   readonly events: Pick<Emitter<TransportEvents>, 'on'>;
   /** Goes online; resolves once it is. */

@@ -86,6 +86,8 @@ export class WebSocketTransport implements Transport {
   readonly peerId: PeerId;
   /** The relay acknowledges what it stored (`acknowledged` events). */
   readonly acknowledges = true;
+  /** The relay's name as a peer: {@link RELAY_PEER}. */
+  readonly relayPeer = RELAY_PEER;
   readonly events = new Emitter<WebSocketTransportEvents>();
   readonly #options: WebSocketTransportOptions;
   readonly #WebSocket: new (url: string) => WebSocketLike;
