@@ -1,5 +1,5 @@
-// The one conformance suite every Storage implementation runs (memory now; IndexedDB and
-// SQLite later), in the manner of automerge-repo's storage-adapter-tests. Usable from Node
+// The one conformance suite every Storage implementation runs (memory, IndexedDB in Chromium,
+// SQLite in Node), in the manner of automerge-repo's storage-adapter-tests. Usable from Node
 // and from web-test-runner alike.
 import { describe } from 'node:test';
 import { testWith } from './fixture.js';

@@ -1,6 +1,8 @@
-// The one conformance suite every Transport runs (the in-memory hub now; BroadcastChannel and
-// WebSocket later), in the manner of automerge-repo's network-adapter-tests. Faults off:
-// the suite checks the contract, the engine's own tests check survival under faults.
+// The one conformance suite every peer-to-peer Transport runs (the in-memory hub,
+// BroadcastChannel), in the manner of automerge-repo's network-adapter-tests. The WebSocket
+// transport, whose one peer is a relay, is tested against a real relay instead
+// (packages/relay/test/websocket-transport.node.test.ts). Faults off: the suite checks the
+// contract, the engine's own tests check survival under faults.
 import { describe } from 'node:test';
 import { testWith } from './fixture.js';
 import assert from 'node:assert/strict';

@@ -1,8 +1,10 @@
 /**
- * Storage: where the engine keeps what it must not lose across restarts (envelopes, pending
- * batches, the membership log, the keyring). A narrow key-value interface in the manner of
- * automerge-repo's StorageAdapter, so that memory, IndexedDB and SQLite stores are
- * interchangeable and pass one conformance suite (test/conformance/storage.ts).
+ * Storage: where the engine keeps what it must not lose across restarts (envelopes, this
+ * member's unsent ones included, the membership log, sequence counters, each document's state
+ * sealed under the device key, the identity, relay cursors: the layout is storage-keys.ts).
+ * Epoch secrets are not kept: they are unwrapped again from the log. A narrow key-value
+ * interface in the manner of automerge-repo's StorageAdapter, so that memory, IndexedDB and
+ * SQLite stores are interchangeable and pass one conformance suite (test/conformance/storage.ts).
  *
  * Stores keep bytes exactly as given: the engine encrypts before it saves.
  * @module
@@ -10,7 +12,7 @@
 
 /**
  * A key is a path: 1 to 16 parts of printable ASCII (no spaces), e.g.
- * ['envelopes', groupHex, docHex, '000000000042'] (pad numbers so they sort).
+ * ['env', groupHex, docHex, authorHex, '0000000000000042'] (pad numbers so they sort).
  */
 export type StorageKey = readonly string[];
 

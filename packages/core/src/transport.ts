@@ -1,11 +1,14 @@
 /**
  * Transport: how the engine exchanges bytes with other peers, in the manner of
  * automerge-repo's NetworkAdapter. A relay connection (WebSocket), the tabs of one browser
- * (BroadcastChannel) and the in-memory hub of the tests all fit it, and all pass one
- * conformance suite (test/conformance/transport.ts).
+ * (BroadcastChannel) and the in-memory hub of the tests all fit it. The peer-to-peer ones pass
+ * one conformance suite (test/conformance/transport.ts); the WebSocket transport, whose one
+ * peer is the relay, is tested against a real relay (packages/relay/test/websocket-transport.node.test.ts).
  *
- * A transport moves opaque messages: what they mean (envelopes, membership ops, awareness,
- * sync requests) is the engine's protocol. Messages are sealed before they reach it.
+ * What messages mean (envelopes, membership ops, awareness, sync requests) is the engine's
+ * protocol: peer-to-peer transports move them as opaque bytes; the WebSocket transport reads
+ * them, to subscribe documents and to push envelopes the relay acknowledges. Envelopes are
+ * sealed, and ops signed, before they reach any transport.
  * @module
  */
 import type { Emitter } from './events.js';
