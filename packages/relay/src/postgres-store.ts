@@ -2,7 +2,8 @@
  * The relay store for several relay nodes behind a load balancer: PostgreSQL (pg). Every
  * write is one transaction; what one node stores is announced to the others with
  * LISTEN/NOTIFY (delivered on commit), so that clients connected to different nodes see each
- * other's edits at once.
+ * other's edits at once. Presence (sealed awareness, beacons), which is never stored, crosses
+ * nodes the same way (postgres-presence.ts).
  *
  * Cursors come from a sequence: a transaction may commit after another that took a larger
  * cursor, so a node delivers what it hears of from the others whatever the cursor, and the
@@ -13,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { equalBytes, hex, unhex } from './bytes.js';
+import { PostgresPresence, PRESENCE_CHANNEL, PRESENCE_SCHEMA } from './postgres-presence.js';
 
 /** pg, loaded when a PostgreSQL store connects: an optional peer that a relay on SQLite need not install. */
 function loadPg(): typeof pg {
@@ -143,9 +145,16 @@ export class PostgresRelayStore implements RelayStore {
   #listener: pg.Client | undefined;
   readonly #listeners: ((event: StoreEvent) => void)[] = [];
   #closed = false;
+  readonly #presence: PostgresPresence;
 
   private constructor(pool: pg.Pool) {
     this.#pool = pool;
+    this.#presence = new PostgresPresence(
+      (text, values) => this.#query(text, values),
+      this.#node,
+      (event) => this.#emit(event),
+      () => this.#closed,
+    );
   }
 
   /** Connects to `url` and creates the tables if they are missing. */
@@ -164,6 +173,7 @@ export class PostgresRelayStore implements RelayStore {
           await c.query(SCHEMA_V1);
           await c.query(MIGRATE_TO_V2);
         }
+        await c.query(PRESENCE_SCHEMA);
       });
       await store.#listen(url);
     } catch (error) {
@@ -178,7 +188,8 @@ export class PostgresRelayStore implements RelayStore {
     const client = new (loadPg().Client)({ connectionString: url });
     this.#listener = client;
     client.on('error', () => undefined);
-    client.on('notification', ({ payload }) => {
+    client.on('notification', ({ channel, payload }) => {
+      if (channel === PRESENCE_CHANNEL) return this.#presence.arrived(payload);
       let event: { t: string; g: string; d?: string; c?: number; a?: string; s?: number; l?: number; i?: string; r?: string; n: string };
       try {
         event = JSON.parse(payload ?? '');
@@ -192,10 +203,14 @@ export class PostgresRelayStore implements RelayStore {
           : event.t === 'j'
             ? { type: 'join-request', groupId: unhex(event.g), inviteId: unhex(event.i ?? ''), requester: unhex(event.r ?? '') }
             : { type: 'ops', groupId: unhex(event.g), length: event.l ?? 0 };
-      for (const l of this.#listeners) l(out);
+      this.#emit(out);
     });
     await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
+    await client.query(`LISTEN ${CHANNEL}; LISTEN ${PRESENCE_CHANNEL}`);
+  }
+
+  #emit(event: StoreEvent): void {
+    for (const l of this.#listeners) l(event);
   }
 
   async #transaction<T>(body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -454,9 +469,14 @@ export class PostgresRelayStore implements RelayStore {
     return rows.map((r) => ({ inviteId: new Uint8Array(r.invite_id), requester: new Uint8Array(r.requester), request: new Uint8Array(r.request) }));
   }
 
-  /** What other nodes store, heard through LISTEN (this node's own writes are not repeated). */
+  /** What other nodes store, and the presence they share, heard through LISTEN (this node's own is not repeated). */
   onEvent(listener: (event: StoreEvent) => void): void {
     this.#listeners.push(listener);
+  }
+
+  /** Passes a frame that is never stored on to the other nodes (postgres-presence.ts: inline, or in a row that lives a few seconds; bounded). */
+  sharePresence(groupId: Uint8Array, docId: Uint8Array, frame: Uint8Array): Promise<boolean> {
+    return this.#presence.share(groupId, docId, frame);
   }
 
   async close(): Promise<void> {

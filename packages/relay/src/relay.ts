@@ -112,7 +112,7 @@ export class Relay {
     this.#logAppend = new LogAppend(store, limits, quotas, connections, groups, subscriptions);
     this.#retention = new Retention(store, groups, indexes, log, after);
     this.#invitations = new Invitations(store, connections, groups);
-    this.#presence = new Presence(groups, intake, subscriptions);
+    this.#presence = new Presence(store, groups, intake, subscriptions, log);
     store.onEvent?.((event) => void this.#onStoreEvent(event).catch((error: unknown) => log({ event: 'error', connection: 0, detail: describe(error) })));
     this.ready = groups.indexMembership().catch((error: unknown) => log({ event: 'error', connection: 0, detail: `indexing membership: ${describe(error)}` }));
   }
@@ -236,8 +236,9 @@ export class Relay {
     }
   }
 
-  /** Something another node stored (several nodes on one database), handed to the part that tells the clients here. */
+  /** Something another node stored or shared (several nodes on one database), handed to the part that tells the clients here. */
   async #onStoreEvent(event: StoreEvent): Promise<void> {
+    if (event.type === 'presence') return this.#presence.sharedElsewhere(event);
     if (event.type === 'join-request') return this.#invitations.requestedElsewhere(event);
     if (event.type === 'ops') return this.#logAppend.appendedElsewhere(event);
     return this.#subscriptions.storedElsewhere(event);

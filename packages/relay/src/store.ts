@@ -74,11 +74,16 @@ export class RelayStoreError extends Error {
   }
 }
 
-/** Something another relay node stored (several nodes on one database), for fan-out. */
+/**
+ * Something another relay node stored (several nodes on one database), for fan-out; or a frame
+ * it forwards and never stores (`presence`: sealed awareness or a head beacon, as its client
+ * sent it, already checked there), for the subscribers of its document here.
+ */
 export type StoreEvent =
   | { type: 'envelope'; groupId: Uint8Array; docId: Uint8Array; cursor: number; author: Uint8Array; seq: number }
   | { type: 'ops'; groupId: Uint8Array; length: number }
-  | { type: 'join-request'; groupId: Uint8Array; inviteId: Uint8Array; requester: Uint8Array };
+  | { type: 'join-request'; groupId: Uint8Array; inviteId: Uint8Array; requester: Uint8Array }
+  | { type: 'presence'; groupId: Uint8Array; docId: Uint8Array; frame: Uint8Array };
 
 /**
  * What appending ops does besides storing them: who authored each (their bytes count towards
@@ -173,7 +178,14 @@ export interface RelayStore {
   putJoinRequest(request: StoredJoinRequest, groupId: Uint8Array): Promise<number>;
   /** The join requests of a group's invitations that are neither revoked nor expired at `now`. */
   joinRequests(groupId: Uint8Array, now: number): Promise<StoredJoinRequest[]>;
-  /** Reports what other relay nodes store (stores shared between nodes only). */
+  /** Reports what other relay nodes store, and the presence they share (stores shared between nodes only). */
   onEvent?(listener: (event: StoreEvent) => void): void;
+  /**
+   * Passes a frame the relay forwards and never stores (sealed awareness, a head beacon) to the
+   * other relay nodes on this store, which get it as a `presence` event for the document's
+   * subscribers there (stores shared between nodes only). Keeps nothing past a few seconds;
+   * best effort and bounded: resolves false when the frame was not passed on.
+   */
+  sharePresence?(groupId: Uint8Array, docId: Uint8Array, frame: Uint8Array): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -137,8 +137,8 @@ export class Subscriptions {
     }
   }
 
-  /** Passes a frame that is never stored (presence, a beacon) to the document's other subscribers that have room for it. */
-  forward(from: Client, groupId: Uint8Array, docId: Uint8Array, frame: Uint8Array): void {
+  /** Passes a frame that is never stored (presence, a beacon) to the document's subscribers (but `from`, who sent it) that have room for it. */
+  forward(from: Client | undefined, groupId: Uint8Array, docId: Uint8Array, frame: Uint8Array): void {
     const key = docKey(groupId, docId);
     for (const other of this.connections.clients) if (other !== from && other.subscriptions.has(key) && other.backlog <= this.connections.limits.highWaterBytes) other.queue(frame);
   }

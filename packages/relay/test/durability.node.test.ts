@@ -8,6 +8,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Keyring, MembershipLog, sealEnvelope, signMessage, unlockEpochSecrets, type Identity } from '@sealdoc/crypto';
+import { BEACON_CONTEXT, beaconSignedBytes, encodeWire, type WireMessage } from '@sealdoc/protocol';
 import { PostgresRelayStore, startRelay } from '@sealdoc/relay';
 import { DOC_ID, eventually, identity, Team } from './clients.js';
 import { freshSchema, postgresAvailable } from './postgres.js';
@@ -109,4 +111,70 @@ describe('two relay nodes on one PostgreSQL database', () => {
       await drop();
     }
   });
+
+  it('awareness and head beacons reach the members on the other node within 1 s, as sent; never stored, never echoed', async (t) => {
+    if (!(await postgresAvailable())) return t.skip('PostgreSQL did not answer (it runs under CI=true)');
+    const { url, drop } = await freshSchema();
+    const stores = [await PostgresRelayStore.connect(url), await PostgresRelayStore.connect(url)];
+    const nodes = await Promise.all(stores.map((store) => startRelay({ store, port: 0 })));
+    const clients: RawClient[] = [];
+    try {
+      const team = await Team.create(['alice', 'bob', 'carol']);
+      const { groupId } = team;
+      // Alice and Carol on node A, Bob on node B; Mallory, no member, on node A.
+      const alice = await RawClient.connect(nodes[0]!.url, identity('alice'));
+      const carol = await RawClient.connect(nodes[0]!.url, identity('carol'));
+      const bob = await RawClient.connect(nodes[1]!.url, identity('bob'));
+      const mallory = await RawClient.connect(nodes[0]!.url, identity('mallory'));
+      clients.push(alice, carol, bob, mallory);
+      alice.send({ type: 'commit-ops', ref: 1, groupId, fromIndex: 0, ops: team.ops });
+      await alice.next('ack');
+      for (const c of [alice, carol, bob]) {
+        c.send({ type: 'subscribe', groupId, docId: DOC_ID, cursor: 0 });
+        await c.next('caught-up');
+      }
+
+      const awareness = await sealAwareness(identity('alice'), team.ops);
+      alice.send({ type: 'envelope', envelope: awareness });
+      const presence = (await bob.next('envelope', 1000)) as Extract<WireMessage, { type: 'envelope' }>;
+      assert.deepEqual(presence.envelope, awareness, 'Alice’s presence reaches Bob on the other node, as sealed');
+      // A small beacon fits in a notification; one with 5,000 ranges (80 kB) does not.
+      for (const ranges of [1, 5000]) {
+        const beacon = await signedBeacon(identity('alice'), groupId, ranges);
+        alice.send(beacon);
+        const seen = (await bob.next('beacon', 1000)) as Extract<WireMessage, { type: 'beacon' }>;
+        assert.deepEqual(encodeWire(seen), encodeWire(beacon), `a beacon of ${ranges} ranges reaches Bob, as signed`);
+      }
+      // The same check holds across nodes: a non-member's copy of Alice's presence goes nowhere.
+      mallory.send({ type: 'envelope', envelope: awareness });
+      assert.equal(((await mallory.next('error')) as Extract<WireMessage, { type: 'error' }>).code, 'not-a-member');
+
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const count = (c: RawClient, type: WireMessage['type']) => c.received.filter((m) => m.type === type).length;
+      assert.equal(count(bob, 'envelope') + count(bob, 'beacon'), 0, 'nothing more reached Bob');
+      assert.deepEqual([count(carol, 'envelope'), count(carol, 'beacon')], [1, 2], 'Carol, on the sender’s node, got each once: no echo from the database');
+      assert.equal(count(alice, 'envelope') + count(alice, 'beacon'), 0, 'not back to its sender');
+      for (const store of stores) assert.equal((await store.envelopesAfter(groupId, DOC_ID, 0, 10)).length, 0, 'nothing stored');
+    } finally {
+      for (const c of clients) c.close();
+      for (const n of nodes) await n.close();
+      for (const s of stores) await s.close();
+      await drop();
+    }
+  });
 });
+
+/** A sealed awareness envelope of `who` under the log's current epoch (its content is no concern of the relay). */
+async function sealAwareness(who: Identity, ops: readonly Uint8Array[]): Promise<Uint8Array> {
+  const log = await MembershipLog.fromOps(ops);
+  const keyring = new Keyring();
+  await unlockEpochSecrets(log, who, keyring);
+  return sealEnvelope({ kind: 'awareness', groupId: log.groupId, docId: DOC_ID, epoch: log.epoch, seq: 1, head: log.head, author: who, keyring, plaintext: new Uint8Array(64) });
+}
+
+/** `who`'s signed head beacon for DOC_ID, saying it holds `ranges` ranges of its own envelopes. */
+async function signedBeacon(who: Identity, groupId: Uint8Array, ranges: number): Promise<Extract<WireMessage, { type: 'beacon' }>> {
+  const held: [number, number][] = Array.from({ length: ranges }, (_, i) => [2 * i, 2 * i]);
+  const body = { groupId, docId: DOC_ID, signingPublicKey: who.signingPublicKey, counter: Date.now() * 1000, logLength: 1, head: new Uint8Array(32), echoes: [], authors: [[who.memberId, held]] as [Uint8Array, [number, number][]][] };
+  return { type: 'beacon', ...body, signature: await signMessage(who, BEACON_CONTEXT, beaconSignedBytes(body)) };
+}

@@ -1,9 +1,14 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { relayStoreConformance } from './store-conformance.js';
 import { MemoryRelayStore, PostgresRelayStore, SqliteRelayStore } from '@sealdoc/relay';
+import pg from 'pg';
+import type { StoreEvent } from '@sealdoc/relay';
 import { freshSchema, postgresAvailable } from './postgres.js';
+import { eventually } from './clients.js';
 
 relayStoreConformance('MemoryRelayStore', async () => ({ store: new MemoryRelayStore() }));
 
@@ -52,6 +57,45 @@ if (await postgresAvailable()) {
     },
     { persistent: true },
   );
+
+  describe('PostgresRelayStore: presence between nodes', () => {
+    it('a frame shared by one node reaches the others, not itself; inline or, past a notification’s 8,000 bytes, through a row that lives seconds; bounded', async () => {
+      const { url, drop } = await freshSchema();
+      const [a, b] = [await PostgresRelayStore.connect(url), await PostgresRelayStore.connect(url)];
+      const db = new pg.Client({ connectionString: url });
+      await db.connect();
+      try {
+        const heard = { a: [] as StoreEvent[], b: [] as StoreEvent[] };
+        a.onEvent((e) => heard.a.push(e));
+        b.onEvent((e) => heard.b.push(e));
+        const groupId = new Uint8Array(16).fill(1);
+        const docId = new Uint8Array(16).fill(2);
+        const small = new Uint8Array(300).map((_, i) => i);
+        const large = new Uint8Array(100_000).map((_, i) => i * 7);
+        // A row older than a presence row lives: the next row's insert deletes it.
+        await db.query("INSERT INTO sealdoc_presence (at, group_id, doc_id, frame) VALUES (now() - interval '1 minute', $1, $1, $1)", [Buffer.alloc(16)]);
+        assert.deepEqual(await Promise.all([a.sharePresence(groupId, docId, small), a.sharePresence(groupId, docId, large)]), [true, true]);
+        await eventually(() => heard.b.length === 2, 2000, 'both frames reach the other node');
+        const frames = heard.b.map((e) => (e.type === 'presence' ? [e.groupId, e.docId, e.frame] : undefined));
+        assert.deepEqual(frames, [
+          [groupId, docId, small],
+          [groupId, docId, large],
+        ]);
+        const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM sealdoc_presence');
+        assert.equal(Number(rows[0]!.n), 1, 'the large frame’s row alone: the old one was deleted');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.equal(heard.a.length, 0, 'a node does not hear its own frames');
+        assert.equal(heard.b.length, 2, 'each once');
+        assert.equal(await a.sharePresence(groupId, docId, new Uint8Array(17 * 1024 * 1024)), false, 'past the node’s budget: not passed on');
+        assert.equal((await a.envelopesAfter(groupId, docId, 0, 10)).length, 0, 'nothing stored');
+      } finally {
+        await db.end();
+        await a.close();
+        await b.close();
+        await drop();
+      }
+    });
+  });
 } else {
   console.log('# PostgreSQL did not answer: its relay store tests are skipped (they run under CI=true)');
 }
