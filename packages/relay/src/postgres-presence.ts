@@ -8,8 +8,9 @@
  * base64: a caret, a small beacon) rides in the notification itself and touches no table; a
  * larger one (a beacon naming many ranges) is put in a row of `sealdoc_presence`, an unlogged
  * table (no WAL; a crash loses nothing that matters), and the notification carries the row's
- * id; the other nodes read the row. Rows live a few seconds: each insert deletes those older
- * than PRESENCE_LIFETIME_S (by the database's clock, the same for every node).
+ * id; the other nodes read the row. Rows live a few seconds: those older than
+ * PRESENCE_LIFETIME_S (by the database's clock, the same for every node) are deleted by the next
+ * insert, by a sweep a second after that age on the node that wrote last, and when a node connects.
  *
  * Bounds: a node passes on at most PRESENCE_BYTES_PER_SECOND of presence (bursts of twice that);
  * past it frames are dropped, as presence may be (the next one supersedes it). The table thus
@@ -22,6 +23,10 @@ import type pg from 'pg';
 import { hex, unhex } from './bytes.js';
 import { TokenBucket } from './limits.js';
 import type { StoreEvent } from './store.js';
+
+// A row lives this long: ample for every node to read it (each does as the notification comes).
+const PRESENCE_LIFETIME_S = 5;
+const DELETE_EXPIRED = `DELETE FROM sealdoc_presence WHERE at < now() - interval '${PRESENCE_LIFETIME_S} seconds'`;
 
 /** The channel presence crosses nodes on. */
 export const PRESENCE_CHANNEL = 'sealdoc_presence';
@@ -36,11 +41,13 @@ CREATE UNLOGGED TABLE IF NOT EXISTS sealdoc_presence (
   frame BYTEA NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sealdoc_presence_by_time ON sealdoc_presence (at);
+${DELETE_EXPIRED};
 `;
 
 // PostgreSQL refuses a payload of 8,000 bytes or more.
 const NOTIFY_BYTES = 7999;
-const PRESENCE_LIFETIME_S = 5;
+// What one node passes on, sustained (bursts of twice that): far above what its members' carets
+// and beacons need, far below what would load the database.
 const PRESENCE_BYTES_PER_SECOND = 8 * 1024 * 1024;
 
 type Query = <R extends pg.QueryResultRow>(text: string, values: unknown[]) => Promise<R[]>;
@@ -71,6 +78,8 @@ export class PostgresPresence {
   #batch: Batch | undefined;
   // Ids of rows other nodes announced, read together once per turn of the event loop.
   #wanted: string[] | undefined;
+  // Deletes expired rows once this node has written none for a lifetime (no later insert may come to do it).
+  #sweep: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly query: Query,
@@ -105,14 +114,34 @@ export class PostgresPresence {
     if (batch.rows.length > 0)
       sends.push(
         this.query(
-          `WITH gone AS (DELETE FROM sealdoc_presence WHERE at < now() - make_interval(secs => $1)),
-           kept AS (INSERT INTO sealdoc_presence (group_id, doc_id, frame) SELECT g, d, f FROM unnest($2::bytea[], $3::bytea[], $4::bytea[]) WITH ORDINALITY AS t(g, d, f, i) ORDER BY i RETURNING id)
-           SELECT pg_notify($5, json_build_object('n', $6::text, 'i', id::text)::text) FROM kept`,
-          [PRESENCE_LIFETIME_S, batch.rows.map((r) => r.groupId), batch.rows.map((r) => r.docId), batch.rows.map((r) => r.frame), PRESENCE_CHANNEL, this.node],
+          `WITH gone AS (${DELETE_EXPIRED}),
+           kept AS (INSERT INTO sealdoc_presence (group_id, doc_id, frame) SELECT g, d, f FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) WITH ORDINALITY AS t(g, d, f, i) ORDER BY i RETURNING id)
+           SELECT pg_notify($4, json_build_object('n', $5::text, 'i', id::text)::text) FROM kept`,
+          [batch.rows.map((r) => r.groupId), batch.rows.map((r) => r.docId), batch.rows.map((r) => r.frame), PRESENCE_CHANNEL, this.node],
         ),
       );
     await Promise.all(sends);
+    if (batch.rows.length > 0) {
+      clearTimeout(this.#sweep);
+      this.#sweep = setTimeout(() => void this.#deleteExpired(), (PRESENCE_LIFETIME_S + 1) * 1000);
+      this.#sweep.unref?.();
+    }
     return true;
+  }
+
+  async #deleteExpired(): Promise<void> {
+    this.#sweep = undefined;
+    if (this.closed()) return;
+    // A sweep that fails (the database out of reach) leaves the rows to the next insert or the
+    // next node that connects; what they hold (sealed awareness, signed beacons) the relay sees
+    // anyway, and the node's next write reports the database's failure.
+    await this.query(DELETE_EXPIRED, []).catch(() => undefined);
+  }
+
+  /** Stops the sweep (the store is closing). */
+  close(): void {
+    clearTimeout(this.#sweep);
+    this.#sweep = undefined;
   }
 
   /** A notification on {@link PRESENCE_CHANNEL}: another node's frame, emitted as a `presence` event (its row read first, when it has one). */

@@ -482,6 +482,7 @@ export class PostgresRelayStore implements RelayStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#presence.close();
     await this.#listener?.end().catch(() => undefined);
     await this.#pool.end();
   }

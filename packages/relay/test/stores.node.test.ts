@@ -88,6 +88,8 @@ if (await postgresAvailable()) {
         assert.equal(heard.b.length, 2, 'each once');
         assert.equal(await a.sharePresence(groupId, docId, new Uint8Array(17 * 1024 * 1024)), false, 'past the node’s budget: not passed on');
         assert.equal((await a.envelopesAfter(groupId, docId, 0, 10)).length, 0, 'nothing stored');
+        const rowsLeft = async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM sealdoc_presence')).rows[0]!.n);
+        await eventually(async () => (await rowsLeft()) === 0, 8000, 'the row is deleted within seconds, with no insert after it');
       } finally {
         await db.end();
         await a.close();
