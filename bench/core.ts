@@ -20,6 +20,7 @@ import * as Y from 'yjs';
 import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, verifyEnvelope, type Identity } from '@sealdoc/crypto';
 import { Group, MemoryStorage, SealedDoc } from '@sealdoc/core';
 import { MemoryHub } from '@sealdoc/core/testing';
+import { encodeWire } from '@sealdoc/protocol';
 import { fileURLToPath } from 'node:url';
 import { runInChromium } from './chromium.js';
 import { report, type Row } from './harness.js';
@@ -66,7 +67,7 @@ async function sealedSync(edits: number, perEnvelope: number): Promise<{ ms: num
   const sealedA = new SealedDoc(docA, { group: a, docId, transport: ta, snapshotEvery: 0, batch: { windowMs: 1e9, maxBytes: Infinity } });
   const sealedB = new SealedDoc(docB, { group: b, docId, transport: tb, snapshotEvery: 0 });
   let bytes = 0;
-  tb.events.on('message', ({ data }) => (bytes += data.length));
+  tb.events.on('message', ({ message }) => (bytes += encodeWire(message).length));
   await ta.connect();
   await tb.connect();
   await Promise.all([sealedA.whenSynced, sealedB.whenSynced]);
@@ -92,9 +93,10 @@ async function plainSync(edits: number, perEnvelope: number): Promise<{ ms: numb
   const docA = new Y.Doc();
   const docB = new Y.Doc();
   let bytes = 0;
-  tb.events.on('message', ({ data }) => {
-    bytes += data.length;
-    Y.applyUpdate(docB, data);
+  tb.events.on('message', ({ message }) => {
+    if (message.type !== 'envelope') return;
+    bytes += encodeWire(message).length;
+    Y.applyUpdate(docB, message.envelope);
   });
   await ta.connect();
   await tb.connect();
@@ -105,7 +107,7 @@ async function plainSync(edits: number, perEnvelope: number): Promise<{ ms: numb
   for (let i = 0; i < edits; i++) {
     applyTxn(textA, trace.txns[i]!);
     if ((i + 1) % perEnvelope === 0 || i === edits - 1) {
-      ta.send(Y.mergeUpdates(batch));
+      ta.send({ type: 'envelope', envelope: Y.mergeUpdates(batch) });
       batch = [];
     }
   }

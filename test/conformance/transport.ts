@@ -6,6 +6,7 @@
 import { describe } from 'node:test';
 import { testWith } from './fixture.js';
 import assert from 'node:assert/strict';
+import type { WireMessage } from '@sealdoc/protocol';
 import { TransportError, type PeerId, type Transport } from '@sealdoc/core';
 
 /** Three fresh transports (not yet connected) that can reach each other, and a way to wait. */
@@ -16,9 +17,13 @@ export interface TransportFixture {
   teardown?: () => Promise<void>;
 }
 
+// The suite's messages: envelopes around the bytes given (a transport never looks inside them).
+const envelope = (bytes: Uint8Array): WireMessage => ({ type: 'envelope', envelope: bytes });
+
+/** What `t` receives: who sent each message, and the bytes its envelope carried. */
 function inbox(t: Transport) {
   const received: { from: PeerId; data: number[] }[] = [];
-  t.events.on('message', ({ from, data }) => received.push({ from, data: [...data] }));
+  t.events.on('message', ({ from, message }) => received.push({ from, data: message.type === 'envelope' ? [...message.envelope] : [] }));
   return received;
 }
 
@@ -58,7 +63,7 @@ export function transportConformance(name: string, setup: () => Promise<Transpor
       const [a] = f.transports;
       const [ia, ib, ic] = f.transports.map(inbox);
       await online(f);
-      a.send(new Uint8Array([1, 2, 3]));
+      a.send(envelope(new Uint8Array([1, 2, 3])));
       await f.settle();
       assert.deepEqual(ia, []);
       assert.deepEqual(ib, [{ from: a.peerId, data: [1, 2, 3] }]);
@@ -69,7 +74,7 @@ export function transportConformance(name: string, setup: () => Promise<Transpor
       const [a, b] = f.transports;
       const [, ib, ic] = f.transports.map(inbox);
       await online(f);
-      a.send(new Uint8Array([7]), b.peerId);
+      a.send(envelope(new Uint8Array([7])), b.peerId);
       await f.settle();
       assert.deepEqual(ib, [{ from: a.peerId, data: [7] }]);
       assert.deepEqual(ic, []);
@@ -79,8 +84,8 @@ export function transportConformance(name: string, setup: () => Promise<Transpor
       const [a, b] = f.transports;
       const ib = inbox(b);
       await online(f);
-      for (let i = 0; i < 50; i++) a.send(new Uint8Array([i]), b.peerId);
-      a.send(new Uint8Array(0), b.peerId);
+      for (let i = 0; i < 50; i++) a.send(envelope(new Uint8Array([i])), b.peerId);
+      a.send(envelope(new Uint8Array(0)), b.peerId);
       await f.settle();
       assert.deepEqual(ib.map((m) => m.data), [...Array.from({ length: 50 }, (_, i) => [i]), []]);
     });
@@ -90,10 +95,11 @@ export function transportConformance(name: string, setup: () => Promise<Transpor
       const ib = inbox(f.transports[1]);
       await online(f);
       const data = new Uint8Array([1, 2, 3]);
-      a.send(data);
+      a.send(envelope(data));
       data.fill(0);
-      const big = new Uint8Array(Math.min(a.maxMessageBytes, 1024 * 1024)).map((_, i) => i & 255);
-      a.send(big);
+      // (A message's header takes a few bytes of `maxMessageBytes`.)
+      const big = new Uint8Array(Math.min(a.maxMessageBytes - 16, 1024 * 1024)).map((_, i) => i & 255);
+      a.send(envelope(big));
       await f.settle();
       assert.deepEqual(ib[0]!.data, [1, 2, 3]);
       assert.equal(ib[1]!.data.length, big.length);
@@ -111,13 +117,13 @@ export function transportConformance(name: string, setup: () => Promise<Transpor
       assert.equal(b.status, 'offline');
       assert.deepEqual(gone, [b.peerId]);
       assert.ok(!a.peers().includes(b.peerId));
-      a.send(new Uint8Array([1]));
+      a.send(envelope(new Uint8Array([1])));
       await f.settle();
       assert.deepEqual(ib, []);
-      assert.equal(await transportErrorCode(() => b.send(new Uint8Array([1]))), 'offline');
+      assert.equal(await transportErrorCode(() => b.send(envelope(new Uint8Array([1])))), 'offline');
       await b.connect();
       await f.settle();
-      a.send(new Uint8Array([2]));
+      a.send(envelope(new Uint8Array([2])));
       await f.settle();
       assert.deepEqual(ib, [{ from: a.peerId, data: [2] }]);
     });
@@ -125,9 +131,9 @@ export function transportConformance(name: string, setup: () => Promise<Transpor
     test('bad calls are typed errors', async (f) => {
       const [a] = f.transports;
       await online(f);
-      assert.equal(await transportErrorCode(() => a.send('text' as unknown as Uint8Array)), 'bad-message');
-      assert.equal(await transportErrorCode(() => a.send(new Uint8Array(a.maxMessageBytes + 1))), 'too-large');
-      assert.equal(await transportErrorCode(() => a.send(new Uint8Array(1), 'nobody-by-this-name')), 'unknown-peer');
+      assert.equal(await transportErrorCode(() => a.send('text' as unknown as WireMessage)), 'bad-message');
+      assert.equal(await transportErrorCode(() => a.send(envelope(new Uint8Array(a.maxMessageBytes + 1)))), 'too-large');
+      assert.equal(await transportErrorCode(() => a.send(envelope(new Uint8Array(1)), 'nobody-by-this-name')), 'unknown-peer');
     });
   });
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import type * as Y from 'yjs';
-import { encodeWire, SeqRanges, type WireMessage } from '@sealdoc/protocol';
+import { SeqRanges, type WireMessage } from '@sealdoc/protocol';
 import type { Emitter } from './events.js';
 import type { Group } from './group.js';
 import { HeadWatch, type BeaconOptions } from './head-watch.js';
@@ -93,7 +93,7 @@ export class DocBinding {
     const t = this.transport;
     if (t?.status !== 'online') return;
     try {
-      t.send(encodeWire(message), to);
+      t.send(message, to);
     } catch {
       // Best effort: a peer that vanished meanwhile catches up on the next resync.
     }

@@ -1,14 +1,16 @@
 /**
  * A transport between the tabs (and workers) of one browser, over BroadcastChannel: edits and
  * awareness reach the other tabs at once, without the relay. What crosses it is what crosses
- * any transport: sealed envelopes, signed ops and `have` summaries.
+ * any transport: sealed envelopes, signed ops and `have` summaries, encoded here as they go
+ * and decoded as they come.
  *
  * Presence: a transport that connects says `hello`, the others answer `here`; one that
  * disconnects (or whose page is hidden for good) says `bye`.
  * @module
  */
 import { Emitter } from './events.js';
-import { TransportError, type PeerId, type Transport, type TransportEvents, type TransportStatus } from './transport.js';
+import type { WireMessage } from '@sealdoc/protocol';
+import { encodeMessage, receiveMessage, TransportError, type PeerId, type Transport, type TransportEvents, type TransportStatus } from './transport.js';
 
 /** Options of {@link BroadcastTransport}. */
 export interface BroadcastTransportOptions {
@@ -79,12 +81,10 @@ export class BroadcastTransport implements Transport {
     this.#setStatus('offline');
   }
 
-  send(data: Uint8Array, to?: PeerId): void {
-    if (!(data instanceof Uint8Array)) throw new TransportError('bad-message', 'a message is a Uint8Array');
+  send(message: WireMessage, to?: PeerId): void {
     if (!this.#channel) throw new TransportError('offline', 'this transport is offline');
-    if (data.length > this.maxMessageBytes) throw new TransportError('too-large', `a message is at most ${this.maxMessageBytes} bytes`);
+    const data = encodeMessage(message, this.maxMessageBytes);
     if (to !== undefined && !this.#peers.has(to)) throw new TransportError('unknown-peer', `no peer ${to} on this channel`);
-    // postMessage copies (structured clone): the caller may reuse its buffer at once.
     this.#post({ t: 'data', from: this.peerId, data, ...(to !== undefined ? { to } : {}) });
   }
 
@@ -109,7 +109,7 @@ export class BroadcastTransport implements Transport {
       case 'data':
         // A tab that spoke before its hello reached us is present all the same.
         this.#present(frame.from);
-        if (frame.data.length <= this.maxMessageBytes) this.events.emit('message', { from: frame.from, data: frame.data });
+        if (frame.data.length <= this.maxMessageBytes) receiveMessage(this.events, frame.from, frame.data, this.maxMessageBytes);
         break;
     }
   }

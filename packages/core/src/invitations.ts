@@ -21,7 +21,7 @@ import {
   type JoinRequest,
   type MemberRole,
 } from '@sealdoc/crypto';
-import { encodeWire, type InviteState } from '@sealdoc/protocol';
+import type { InviteState } from '@sealdoc/protocol';
 import { hex } from './bytes.js';
 import { Emitter } from './events.js';
 import { Group } from './group.js';
@@ -86,7 +86,7 @@ export class GroupInvitation {
     await open().catch(async (error: unknown) => {
       if ((error as { code?: string }).code !== 'unknown-group') throw error;
       // A group the relay has not heard of yet (just created): its log first, then again.
-      transport.send(encodeWire({ type: 'ops', groupId: group.groupId, fromIndex: 0, ops: group.log.ops() }));
+      transport.send({ type: 'ops', groupId: group.groupId, fromIndex: 0, ops: group.log.ops() });
       await open();
     });
     const created = new GroupInvitation(group, transport, invitation, options.baseUrl.split('#')[0]!);
@@ -131,7 +131,7 @@ export class GroupInvitation {
     const before = this.#group.log.length;
     await this.#group.addMember(request.keys, this.invitation.role);
     // The relay hears of it now, whether or not a document of the group is open.
-    this.#transport.send(encodeWire({ type: 'ops', groupId: this.#group.groupId, fromIndex: before, ops: this.#group.log.ops().slice(before) }));
+    this.#transport.send({ type: 'ops', groupId: this.#group.groupId, fromIndex: before, ops: this.#group.log.ops().slice(before) });
     request.state = 'admitted';
     this.events.emit('request', { request });
     if (!options.keepOpen) await this.revoke();

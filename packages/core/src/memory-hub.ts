@@ -1,11 +1,13 @@
 /**
  * An in-memory network for tests: transports attached to one hub reach each other, and the
  * hub injects the faults the engine must survive: drop, duplicate, reorder, delay and
- * partition. Faults are drawn from a seeded generator, so a failing run reproduces.
+ * partition. Faults are drawn from a seeded generator, so a failing run reproduces. The hub
+ * moves bytes: a transport encodes what it sends and decodes what it receives.
  * @module
  */
 import { Emitter } from './events.js';
-import { TransportError, type PeerId, type Transport, type TransportEvents, type TransportStatus } from './transport.js';
+import type { WireMessage } from '@sealdoc/protocol';
+import { encodeMessage, receiveMessage, TransportError, type PeerId, type Transport, type TransportEvents, type TransportStatus } from './transport.js';
 
 /** Faults the hub injects into every delivery (one delivery per message and recipient). */
 export interface Faults {
@@ -146,7 +148,7 @@ export class MemoryHub {
       // A peer that went offline or out of reach meanwhile does not receive it.
       if (this._reachable(from, to)) {
         this.stats.delivered++;
-        this.#transports.get(to)!._emit('message', { from, data });
+        this.#transports.get(to)!._receive(from, data);
       } else {
         this.stats.unreachable++;
       }
@@ -190,10 +192,17 @@ export class MemoryTransport implements Transport {
     this.#hub._reachabilityChange(() => this.#setStatus('offline'));
   }
 
-  send(data: Uint8Array, to?: PeerId): void {
+  send(message: WireMessage, to?: PeerId): void {
     if (this.#status !== 'online') throw new TransportError('offline', 'the transport is offline');
-    if (!(data instanceof Uint8Array)) throw new TransportError('bad-message', 'a message is a Uint8Array');
-    if (data.length > this.maxMessageBytes) throw new TransportError('too-large', `a message is limited to ${this.maxMessageBytes} bytes`);
+    this.sendBytes(encodeMessage(message, this.maxMessageBytes), to);
+  }
+
+  /**
+   * Sends `data` as it is, a message or not: what a broken or hostile peer sends, for tests of
+   * what receivers make of it. Throws TransportError: `offline`, `unknown-peer`.
+   */
+  sendBytes(data: Uint8Array, to?: PeerId): void {
+    if (this.#status !== 'online') throw new TransportError('offline', 'the transport is offline');
     if (to !== undefined && !this.#hub._reachable(this.peerId, to)) throw new TransportError('unknown-peer', `peer ${to} is not reachable`);
     this.#hub._send(this.peerId, data, to);
   }
@@ -210,5 +219,10 @@ export class MemoryTransport implements Transport {
   /** @internal */
   _emit<K extends keyof TransportEvents>(name: K, event: TransportEvents[K]): void {
     this.#events.emit(name, event);
+  }
+
+  /** @internal A delivery from the hub, decoded here. */
+  _receive(from: PeerId, data: Uint8Array): void {
+    receiveMessage(this.#events, from, data, this.maxMessageBytes);
   }
 }

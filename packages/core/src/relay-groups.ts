@@ -6,7 +6,6 @@
  * @module
  */
 import { MembershipError, MembershipLog, Keyring, type Identity } from '@sealdoc/crypto';
-import { decodeWire, encodeWire } from '@sealdoc/protocol';
 import { hex } from './bytes.js';
 import { Group } from './group.js';
 import type { Storage } from './storage.js';
@@ -58,9 +57,8 @@ export async function fetchRelayGroup(transport: WebSocketTransport, options: { 
     const offStatus = transport.events.on('status', ({ status }) => {
       if (status !== 'online') finish(new TransportError('offline', 'the connection to the relay was lost'));
     });
-    const off = transport.events.on('message', ({ from, data }) => {
+    const off = transport.events.on('message', ({ from, message }) => {
       if (from !== transport.relayPeer) return;
-      const message = decodeWire(data);
       // Pages of the log, each from where it starts (possibly before what is gathered: checked against it).
       if (message.type !== 'ops' || hex(message.groupId) !== hex(groupId) || (gathered ? message.fromIndex > gathered.length : message.fromIndex !== 0)) return;
       const next = gathered ? gathered.sync(message.ops, message.fromIndex).then(() => gathered!) : MembershipLog.fromOps(message.ops);
@@ -75,7 +73,7 @@ export async function fetchRelayGroup(transport: WebSocketTransport, options: { 
       );
     });
     try {
-      transport.send(encodeWire({ type: 'fetch-ops', groupId, fromIndex: 0 }));
+      transport.send({ type: 'fetch-ops', groupId, fromIndex: 0 });
     } catch (error) {
       finish(error);
     }

@@ -19,7 +19,7 @@
  */
 import type * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
-import { decodeWire, WireError, type WireMessage } from '@sealdoc/protocol';
+import type { WireMessage } from '@sealdoc/protocol';
 import { DocBinding } from './binding.js';
 import { hex } from './bytes.js';
 import { Emitter } from './events.js';
@@ -127,15 +127,15 @@ export class SealedDoc {
 
     const t = d.transport;
     if (t) {
-      this.#unsubscribe.push(t.events.on('message', ({ from, data }) => d.background(this.#ready.then(() => this.#receive(from, data)))));
+      this.#unsubscribe.push(t.events.on('message', ({ from, message }) => d.background(this.#ready.then(() => this.#receive(from, message)))));
       this.#unsubscribe.push(
-        t.events.on('error', ({ error }) => {
+        t.events.on('error', ({ error, from }) => {
           // A push of this group refused as from no member (or no writer) while this log says
           // otherwise: the relay holds ops not here, or lies. (A transport serves many groups:
           // another group's refusal says nothing of this one.)
           const denied = error instanceof RelayError && error.groupId === this.group._key && ['not-a-member', 'not-a-writer', 'past-cutoff'].includes(error.code);
           if (denied && d.canWrite()) d.watch?.standingDenied();
-          this.events.emit('error', { error });
+          this.events.emit('error', { error, ...(from !== undefined ? { from } : {}) });
         }),
       );
       this.#unsubscribe.push(t.events.on('acknowledged', ({ author, seq }) => d.outbox.acknowledged(`${author}:${seq}`)));
@@ -259,16 +259,9 @@ export class SealedDoc {
     await this.#d.store.clear();
   }
 
-  async #receive(from: PeerId, data: Uint8Array): Promise<void> {
+  async #receive(from: PeerId, message: WireMessage): Promise<void> {
     const d = this.#d;
     if (d.destroyed) return;
-    let message: WireMessage;
-    try {
-      message = decodeWire(data);
-    } catch (error) {
-      if (error instanceof WireError) this.events.emit('error', { error, from });
-      return;
-    }
     switch (message.type) {
       case 'envelope':
         await d.inbox.receiveEnvelope(message.envelope, from);

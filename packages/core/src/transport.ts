@@ -1,16 +1,19 @@
 /**
- * Transport: how the engine exchanges bytes with other peers, in the manner of
+ * Transport: how the engine exchanges messages with other peers, in the manner of
  * automerge-repo's NetworkAdapter. A relay connection (WebSocket), the tabs of one browser
  * (BroadcastChannel) and the in-memory hub of the tests all fit it. The peer-to-peer ones pass
  * one conformance suite (test/conformance/transport.ts); the WebSocket transport, whose one
  * peer is the relay, is tested against a real relay (packages/relay/test/websocket-transport.node.test.ts).
  *
- * What messages mean (envelopes, membership ops, awareness, sync requests) is the engine's
- * protocol: peer-to-peer transports move them as opaque bytes; the WebSocket transport reads
- * them, to subscribe documents and to push envelopes the relay acknowledges. Envelopes are
- * sealed, and ops signed, before they reach any transport.
+ * Messages cross the interface typed (the protocol's WireMessage: envelopes, membership ops,
+ * sync requests, beacons), and each hop encodes once and decodes once, at the transport's
+ * edge: the hub and BroadcastChannel turn them into bytes and back; the WebSocket transport
+ * turns an envelope into a push the relay acknowledges (reading only its header) and a relay's
+ * delivery into an envelope. Envelopes are sealed, and ops signed, before they reach any
+ * transport.
  * @module
  */
+import { decodeWire, encodeWire, MESSAGE_TYPES, WireError, type WireMessage } from '@sealdoc/protocol';
 import type { Emitter } from './events.js';
 
 /** A peer's name on a transport. */
@@ -21,14 +24,17 @@ export type TransportStatus = 'offline' | 'connecting' | 'online';
 
 /** What a transport reports. */
 export interface TransportEvents extends Record<string, unknown> {
-  /** A message from another peer. */
-  message: { from: PeerId; data: Uint8Array };
+  /** A message from another peer, decoded. */
+  message: { from: PeerId; message: WireMessage };
   /** A peer became reachable (`present: true`) or stopped being so. */
   peer: { peer: PeerId; present: boolean };
   /** The transport's own status changed. */
   status: { status: TransportStatus };
-  /** Something the other side refused or that failed on the way (a relay's error), to report. */
-  error: { error: Error };
+  /**
+   * Something the other side refused or that failed on the way (a relay's error), to report;
+   * with `from`, a peer's message that did not decode (a WireError).
+   */
+  error: { error: Error; from?: PeerId };
   /**
    * An envelope sent through this transport was stored by the other side (a relay's ack): its
    * author (hex member id) and sequence number. Only a transport that `acknowledges` emits it.
@@ -55,7 +61,7 @@ export interface Transport {
   readonly peerId: PeerId;
   /** Current status. */
   readonly status: TransportStatus;
-  /** Largest message `send` accepts, in bytes. */
+  /** Largest message `send` accepts, encoded, in bytes. */
   readonly maxMessageBytes: number;
   /** Whether the other side acknowledges the envelopes it stores (`acknowledged` events): a relay does, peers do not. */
   readonly acknowledges?: boolean;
@@ -72,11 +78,44 @@ export interface Transport {
   /** Goes offline; no message is delivered to or from this peer afterwards. */
   disconnect(): Promise<void>;
   /**
-   * Sends `data` to one peer, or to every other peer when `to` is omitted. Throws
-   * TransportError: `offline`, `too-large`, `unknown-peer`, `bad-message`. Delivery is best
-   * effort: the engine, not the transport, heals loss by resync.
+   * Sends `message` to one peer, or to every other peer when `to` is omitted; it is encoded at
+   * once (the caller may reuse its buffers). Throws TransportError: `offline`, `too-large`,
+   * `unknown-peer`, `bad-message` (no WireMessage). Delivery is best effort: the engine, not
+   * the transport, heals loss by resync.
    */
-  send(data: Uint8Array, to?: PeerId): void;
+  send(message: WireMessage, to?: PeerId): void;
   /** The peers currently reachable, this one excluded. */
   peers(): PeerId[];
+}
+
+/**
+ * @internal Encodes a message at a transport's edge. Throws TransportError: `bad-message` for
+ * anything that is no WireMessage, `too-large` when it encodes to more than `maxBytes`.
+ */
+export function encodeMessage(message: WireMessage, maxBytes: number): Uint8Array {
+  if (typeof message !== 'object' || message === null || !Object.hasOwn(MESSAGE_TYPES, message.type)) throw new TransportError('bad-message', 'not a message of the protocol');
+  let data: Uint8Array;
+  try {
+    data = encodeWire(message);
+  } catch (error) {
+    // A field of the wrong kind or size.
+    throw new TransportError('bad-message', `not a message of the protocol: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (data.length > maxBytes) throw new TransportError('too-large', `a message is at most ${maxBytes} bytes`);
+  return data;
+}
+
+/**
+ * @internal Decodes a peer's bytes at a transport's edge and reports them on `events`: a
+ * `message`, or an `error` (the WireError, with `from`) when they are no message.
+ */
+export function receiveMessage(events: Pick<Emitter<TransportEvents>, 'emit'>, from: PeerId, data: Uint8Array, maxBytes: number): void {
+  let message: WireMessage;
+  try {
+    message = decodeWire(data, maxBytes);
+  } catch (error) {
+    if (error instanceof WireError) events.emit('error', { error, from });
+    return;
+  }
+  events.emit('message', { from, message });
 }

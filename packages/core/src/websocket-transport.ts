@@ -3,17 +3,19 @@
  * package's WebSocket there). To the documents on it the relay is one peer, `relay`, that
  * answers like any other; underneath, this transport proves the member's identity (a signed
  * challenge), subscribes each document from the last cursor it saw (kept in a store, so that
- * a restart resumes where it stopped), turns envelopes into pushes the relay acknowledges, and
- * reconnects with exponential backoff and jitter while it is wanted online.
+ * a restart resumes where it stopped), turns envelopes into pushes the relay acknowledges (it
+ * reads their header, nothing more) and the relay's deliveries into envelopes, and reconnects
+ * with exponential backoff and jitter while it is wanted online. Each message is encoded once
+ * on the way out and decoded once on the way in.
  * @module
  */
 import { readEnvelopeHeader, signMessage, type Identity } from '@sealdoc/crypto';
-import { decodeWire, encodeWire, HELLO_CONTEXT, MAX_FRAME_BYTES, WireError, type RelayErrorCode, type WireMessage } from '@sealdoc/protocol';
+import { decodeWire, encodeWire, HELLO_CONTEXT, MAX_FRAME_BYTES, type RelayErrorCode, type WireMessage } from '@sealdoc/protocol';
 import { hex } from './bytes.js';
 import { Emitter } from './events.js';
 import type { Storage } from './storage.js';
 import { cursorKey } from './storage-keys.js';
-import { TransportError, type PeerId, type Transport, type TransportEvents, type TransportStatus } from './transport.js';
+import { encodeMessage, TransportError, type PeerId, type Transport, type TransportEvents, type TransportStatus } from './transport.js';
 
 /** What a relay refused, with its code (an EnvelopeError or MembershipError code, or the relay's own). */
 export class RelayError extends Error {
@@ -165,29 +167,22 @@ export class WebSocketTransport implements Transport {
     this.#setStatus('offline');
   }
 
-  send(data: Uint8Array, to?: PeerId): void {
-    if (!(data instanceof Uint8Array)) throw new TransportError('bad-message', 'a message is a Uint8Array');
+  send(message: WireMessage, to?: PeerId): void {
     if (this.#status !== 'online') throw new TransportError('offline', 'not connected to the relay');
-    if (data.length > this.maxMessageBytes) throw new TransportError('too-large', `a message is at most ${this.maxMessageBytes} bytes`);
     if (to !== undefined && to !== RELAY_PEER) throw new TransportError('unknown-peer', `the only peer here is ${RELAY_PEER}`);
-    let message: WireMessage;
-    try {
-      message = decodeWire(data);
-    } catch (error) {
-      if (error instanceof WireError) throw new TransportError('bad-message', `not a message for a relay: ${error.message}`);
-      throw error;
-    }
+    // An envelope the relay stores goes as a push, which it acknowledges by `ref`.
+    const envelope = message?.type === 'envelope' ? message.envelope : undefined;
+    const stored = envelope && storedHeader(envelope);
+    const ref = stored ? ++this.#nextRef : 0;
+    const frame = encodeMessage(envelope && stored ? { type: 'push', ref, envelope } : message, this.maxMessageBytes);
+    const subscribe = message.type === 'have' ? ([message.groupId.slice(), message.docId.slice()] as const) : undefined;
     const socket = this.#socket!;
     this.#outbox = this.#outbox
       .then(async () => {
-        if (message.type === 'have') await this.#subscribe(socket, message.groupId, message.docId);
+        if (subscribe) await this.#subscribe(socket, ...subscribe);
         if (socket !== this.#socket || socket.readyState !== OPEN) return; // lost meanwhile: the next resync sends again
-        const stored = message.type === 'envelope' ? storedHeader(message.envelope) : undefined;
-        if (message.type === 'envelope' && stored) {
-          const ref = ++this.#nextRef;
-          this.#pushes.set(ref, stored);
-          socket.send(encodeWire({ type: 'push', ref, envelope: message.envelope }));
-        } else socket.send(data.slice());
+        if (stored) this.#pushes.set(ref, stored);
+        socket.send(frame);
       })
       .catch((error: unknown) => this.events.emit('error', { error: error instanceof Error ? error : new Error(String(error)) }));
   }
@@ -440,7 +435,7 @@ export class WebSocketTransport implements Transport {
   }
 
   #emit(message: WireMessage): void {
-    this.events.emit('message', { from: RELAY_PEER, data: encodeWire(message) });
+    this.events.emit('message', { from: RELAY_PEER, message });
   }
 
   #setStatus(status: TransportStatus): void {

@@ -13,14 +13,14 @@ async function network(options: ConstructorParameters<typeof MemoryHub>[0], name
   const peers = names.map((n) => hub.transport(n));
   const inboxes = new Map<string, number[]>(names.map((n) => [n, []]));
   for (const p of peers) {
-    p.events.on('message', ({ data }) => inboxes.get(p.peerId)!.push(data[0]!));
+    p.events.on('message', ({ message }) => inboxes.get(p.peerId)!.push(message.type === 'ping' ? message.nonce : -1));
     await p.connect();
   }
   return { hub, peers, inboxes };
 }
 
 const send = (from: MemoryTransport, count: number, to?: string) => {
-  for (let i = 0; i < count; i++) from.send(new Uint8Array([i]), to);
+  for (let i = 0; i < count; i++) from.send({ type: 'ping', nonce: i }, to);
 };
 
 describe('MemoryHub faults', () => {

@@ -4,7 +4,7 @@ import * as Y from 'yjs';
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { EnvelopeError, Keyring, MembershipLog, readEnvelopeHeader, sealEnvelope } from '@sealdoc/crypto';
 import { encodeSnapshot, Group, MemoryStorage, SealedDoc, StorageError, SyncError, type StorageWrite } from '@sealdoc/core';
-import { decodeWire, encodeWire } from '@sealdoc/protocol';
+import type { WireMessage } from '@sealdoc/protocol';
 import { World, eventually, identity, toHex } from './helpers.js';
 
 const type = (world: World, name: string, at: number, text: string) => world.peer(name).doc.getText('t').insert(at, text);
@@ -204,8 +204,8 @@ describe('SealedDoc: faults, offline, membership', () => {
     // A flipped signature, garbage, and an envelope from a stranger's keyring.
     const mallory = world.hub.transport('mallory');
     await mallory.connect();
-    mallory.send(encodeWire({ type: 'envelope', envelope: flipped.slice() }));
-    mallory.send(new Uint8Array([1, 99, 0]));
+    mallory.send({ type: 'envelope', envelope: flipped.slice() });
+    mallory.sendBytes(new Uint8Array([1, 99, 0]));
     await world.hub.flush();
     await eventually(() => errors.length >= 2);
     assert.deepEqual(errors.sort(), ['EnvelopeError:bad-signature', 'WireError:malformed']);
@@ -232,7 +232,7 @@ describe('SealedDoc: faults, offline, membership', () => {
         kind: 'update', groupId: g.groupId, docId: world.docId, epoch: g.log.epoch, seq: 900 + errors.length + Math.floor(Math.random() * 1e6), head: g.log.head,
         author: alice.identity, keyring: g.keyring, plaintext: Y.encodeStateAsUpdate(new Y.Doc()), ...over,
       });
-    const send = (envelope: Uint8Array) => mallory.send(encodeWire({ type: 'envelope', envelope }));
+    const send = (envelope: Uint8Array) => mallory.send({ type: 'envelope', envelope });
     const cases: [string, () => Promise<Uint8Array>][] = [
       ['malformed', async () => (await seal({})).subarray(0, 150)],
       ['unsupported-version', async () => { const e = await seal({}); e[0] = 9; return e; }],
@@ -290,13 +290,12 @@ describe('parked envelopes cannot censor', () => {
       world.hub.partition(['bob', 'mallory'], ['alice', 'carol']);
       await world.hub.flush();
       const haves: Uint8Array[][] = [];
-      mallory.events.on('message', ({ data }) => {
-        const m = decodeWire(data);
+      mallory.events.on('message', ({ message: m }) => {
         if (m.type === 'have') haves.push(m.authors.filter(([a]) => toHex(a) === toHex(alice.identity.memberId)).flatMap(([, r]) => r.map(([s, e]) => Uint8Array.of(s, e))));
       });
       const errors: string[] = [];
       bob.sealed.events.on('error', ({ error }) => errors.push((error as { code?: string }).code ?? error.name));
-      for (const bytes of forgeryFirst ? [forged, real] : [real, forged]) mallory.send(encodeWire({ type: 'envelope', envelope: bytes }), 'bob');
+      for (const bytes of forgeryFirst ? [forged, real] : [real, forged]) mallory.send({ type: 'envelope', envelope: bytes }, 'bob');
       await world.hub.flush();
       await new Promise((r) => setTimeout(r, 20));
       assert.equal(bob.text(), '', 'nothing applies before the log');
@@ -330,11 +329,11 @@ describe('equivocation', () => {
     bob.sealed.events.on('error', ({ error }) => errors.push(error));
     const sender = world.hub.transport('relay-in-the-middle');
     await sender.connect();
-    sender.send(encodeWire({ type: 'envelope', envelope: one }), 'bob');
+    sender.send({ type: 'envelope', envelope: one }, 'bob');
     await world.hub.flush();
     await eventually(() => bob.text() === 'to Bob', 2000);
-    sender.send(encodeWire({ type: 'envelope', envelope: two }), 'bob');
-    sender.send(encodeWire({ type: 'envelope', envelope: one }), 'bob'); // a plain copy is no equivocation
+    sender.send({ type: 'envelope', envelope: two }, 'bob');
+    sender.send({ type: 'envelope', envelope: one }, 'bob'); // a plain copy is no equivocation
     await world.hub.flush();
     await eventually(() => errors.length > 0, 2000);
     await new Promise((r) => setTimeout(r, 50));
@@ -477,7 +476,7 @@ describe('a new device', () => {
       keyring: mallory.group.keyring,
       plaintext: encodeSnapshot({ covers: [[alice.identity.memberId, [[0, 1_000_000]]]], state: Y.encodeStateAsUpdate(new Y.Doc()) }),
     });
-    mallory.transport.send(encodeWire({ type: 'envelope', envelope: lie }));
+    mallory.transport.send({ type: 'envelope', envelope: lie });
     await world.settle();
     assert.equal(alice.text(), 'abc');
     // Bob's new device (an empty store) learns from Alice alone: it gets Alice's edits too.
@@ -510,8 +509,7 @@ describe('a new device', () => {
     await group.refresh();
     const transport = world.hub.transport('bob-laptop');
     const received = new Map<string, string>();
-    transport.events.on('message', ({ data }) => {
-      const m = decodeWire(data);
+    transport.events.on('message', ({ message: m }) => {
       if (m.type !== 'envelope') return;
       const h = readEnvelopeHeader(m.envelope);
       received.set(`${toHex(h.author)}:${h.seq}`, h.kind);
@@ -543,16 +541,16 @@ describe('sealed awareness', () => {
       new SealedDoc(alice.doc, { group: alice.group, docId: new Uint8Array(16).fill(9), transport: alice.transport, awareness: aliceAwareness }),
       new SealedDoc(bob.doc, { group: bob.group, docId: new Uint8Array(16).fill(9), transport: bob.transport, awareness: bobAwareness, storage: bob.storage }),
     ];
-    const captured: Uint8Array[] = [];
+    const captured: WireMessage[] = [];
     const mallory = world.hub.transport('mallory');
-    mallory.events.on('message', ({ data }) => captured.push(data));
+    mallory.events.on('message', ({ message }) => captured.push(message));
     await mallory.connect();
     const storedBefore = (await bob.storage.loadRange([])).length;
 
     aliceAwareness.setLocalStateField('user', { name: 'Alice Secretname' });
     const state = () => (bobAwareness.getStates().get(aliceAwareness.clientID) as { user?: { name: string } } | undefined)?.user?.name;
     await eventually(() => state() === 'Alice Secretname');
-    const old = captured.find((m) => { const w = decodeWire(m); return w.type === 'envelope' && readEnvelopeHeader(w.envelope).kind === 'awareness'; })!;
+    const old = captured.find((w) => w.type === 'envelope' && readEnvelopeHeader(w.envelope).kind === 'awareness')!;
     aliceAwareness.setLocalStateField('user', { name: 'Alice Renamed' });
     await eventually(() => state() === 'Alice Renamed');
     mallory.send(old);
@@ -587,7 +585,7 @@ describe('sealed awareness', () => {
       const log = mallory.group.log;
       const envelope = await sealEnvelope({ kind: 'awareness', groupId: log.groupId, docId: world.docId, epoch: log.epoch, seq, head: log.head, author: mallory.identity, keyring: mallory.group.keyring, plaintext: encodeAwarenessUpdate(presence, [fake.clientID]) });
       presence.destroy();
-      mallory.transport.send(encodeWire({ type: 'envelope', envelope }));
+      mallory.transport.send({ type: 'envelope', envelope });
       await world.hub.flush();
       await new Promise((r) => setTimeout(r, 30));
     };

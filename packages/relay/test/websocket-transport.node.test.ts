@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, connect as connectTcp, type AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { RELAY_PEER, RelayError, TransportError, WebSocketTransport, type WebSocketLike } from '@sealdoc/core';
-import { encodeWire } from '@sealdoc/protocol';
+import type { WireMessage } from '@sealdoc/protocol';
 import { toHex } from '@sealdoc/crypto';
 import { MemoryRelayStore, startRelay } from '@sealdoc/relay';
 import { eventually, identity, Team } from './clients.js';
@@ -34,19 +34,19 @@ describe('WebSocketTransport (Node, against a relay)', () => {
       transport.events.on('peer', ({ peer, present }) => peers.push(`${peer}:${present}`));
       assert.equal(transport.status, 'offline');
       assert.deepEqual(transport.peers(), []);
-      assert.equal(code(() => transport.send(encodeWire({ type: 'list-groups', ref: 1 }))), 'offline');
+      assert.equal(code(() => transport.send({ type: 'list-groups', ref: 1 })), 'offline');
       await transport.connect();
       assert.deepEqual(statuses, ['connecting', 'online']);
       assert.deepEqual(transport.peers(), [RELAY_PEER]);
-      assert.equal(code(() => transport.send('text' as unknown as Uint8Array)), 'bad-message');
-      assert.equal(code(() => transport.send(Uint8Array.of(1, 250))), 'bad-message', 'bytes that are no message');
-      assert.equal(code(() => transport.send(new Uint8Array(transport.maxMessageBytes + 1))), 'too-large');
-      assert.equal(code(() => transport.send(encodeWire({ type: 'list-groups', ref: 1 }), 'someone')), 'unknown-peer');
+      assert.equal(code(() => transport.send('text' as unknown as WireMessage)), 'bad-message');
+      assert.equal(code(() => transport.send(Uint8Array.of(1, 250) as unknown as WireMessage)), 'bad-message', 'bytes that are no message');
+      assert.equal(code(() => transport.send({ type: 'envelope', envelope: new Uint8Array(transport.maxMessageBytes + 1) })), 'too-large');
+      assert.equal(code(() => transport.send({ type: 'list-groups', ref: 1 }, 'someone')), 'unknown-peer');
 
       // What the relay refuses comes back as a RelayError event with its code.
       const errors: Error[] = [];
       transport.events.on('error', ({ error }) => errors.push(error));
-      transport.send(encodeWire({ type: 'fetch-ops', groupId: new Uint8Array(16).fill(9), fromIndex: 0 }));
+      transport.send({ type: 'fetch-ops', groupId: new Uint8Array(16).fill(9), fromIndex: 0 });
       await eventually(() => errors.length > 0, 5000, 'the refusal');
       assert.ok(errors[0] instanceof RelayError);
       assert.equal((errors[0] as RelayError).code, 'unknown-group');

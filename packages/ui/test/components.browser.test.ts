@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { executeServerCommand } from '@web/test-runner-commands';
 import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, signMessage } from '@sealdoc/crypto';
-import { BEACON_CONTEXT, beaconSignedBytes, encodeWire } from '@sealdoc/protocol';
+import { BEACON_CONTEXT, beaconSignedBytes } from '@sealdoc/protocol';
 import { Group, RelayError, WebSocketTransport } from '@sealdoc/core';
 import { describeError, type SealdocEditor, type SealdocMembers } from '@sealdoc/ui';
 import { eventually, identity, toHex, World, type Peer } from '../../core/test/helpers.js';
@@ -88,7 +88,7 @@ describe('<sealdoc-sync-status>', () => {
     };
     const forger = world.hub.transport('relay-in-the-middle');
     await forger.connect();
-    forger.send(encodeWire({ type: 'beacon', ...body, signature: await signMessage(alice.identity, BEACON_CONTEXT, beaconSignedBytes(body)) }), bob.transport.peerId);
+    forger.send({ type: 'beacon', ...body, signature: await signMessage(alice.identity, BEACON_CONTEXT, beaconSignedBytes(body)) }, bob.transport.peerId);
     await eventually(() => status.state === 'warning');
     assert.match(shadow(status).textContent!, /Not safe to trust as up to date/);
     assert.equal(status.errorText, describeError({ code: 'fork' }));
