@@ -305,8 +305,7 @@ export class HeadWatch {
 
   /** What a member's beacon shows it holds and is not here: wanted, and told if it is still missing after the bound. */
   #checkEnvelopes(member: string, beacon: Beacon, now: number): void {
-    const theirs = new SeqRanges();
-    for (const [author, ranges] of beacon.authors) for (const [s, e] of ranges) theirs.addRange(hex(author), s, e);
+    const theirs = SeqRanges.fromAuthorRanges(beacon.authors);
     const missing = SeqRanges.of(theirs.missingFrom(this.#host.holdings()));
     if (missing.rangeCount === 0) return this.#resolve(`withheld-envelopes:${member}`);
     // A few checks per member (its newest is brought up to date past that), and a few in all.
@@ -408,7 +407,7 @@ export class HeadWatch {
         logLength: log.length,
         head: log.head,
         echoes,
-        authors: vouched.rangeCount > MAX_BEACON_RANGES ? [] : vouched.entries().map(([a, r]) => [unhex(a), [...r]] as [Uint8Array, [number, number][]]),
+        authors: vouched.rangeCount > MAX_BEACON_RANGES ? [] : vouched.toAuthorRanges(),
       };
       host.send({ type: 'beacon', ...body, signature: await signMessage(group.identity, BEACON_CONTEXT, beaconSignedBytes(body)) });
     } finally {

@@ -165,12 +165,10 @@ export class LocalStore {
       this.noteLoaded(local.state, true);
       for (const [client, author] of local.owners ?? []) d.presence?.owners.bindFromDoc(client, hex(author));
       Y.applyUpdateV2(d.doc, local.state, d.origin);
-      const applied = new SeqRanges();
-      for (const [author, ranges] of local.applied) for (const [s, e] of ranges) applied.addRange(hex(author), s, e);
+      const applied = SeqRanges.fromAuthorRanges(local.applied);
       d.holdings.cover(applied);
       if (local.best) {
-        const covers = new SeqRanges();
-        for (const [author, ranges] of local.best.covers) for (const [s, e] of ranges) covers.addRange(hex(author), s, e);
+        const covers = SeqRanges.fromAuthorRanges(local.best.covers);
         d.holdings.best = { id: `${hex(local.best.author)}:${local.best.seq}`, covers, size: covers.size };
       }
       return applied;
@@ -213,8 +211,8 @@ export class LocalStore {
     const [bestAuthor, bestSeq] = best ? splitId(best.id) : ['', 0];
     const owners = d.presence?.owners;
     const plaintext = encodeLocalState({
-      applied: applied.entries().map(([a, r]) => [unhex(a), [...r]]),
-      ...(best ? { best: { author: unhex(bestAuthor), seq: bestSeq, covers: best.covers.entries().map(([a, r]) => [unhex(a), [...r]]) } } : {}),
+      applied: applied.toAuthorRanges(),
+      ...(best ? { best: { author: unhex(bestAuthor), seq: bestSeq, covers: best.covers.toAuthorRanges() } } : {}),
       ...(owners ? { owners: owners.fromDoc().map(([client, author]) => [client, unhex(author)] as [number, Uint8Array]) } : {}),
       // The V2 encoding: half the size of V1 for this kind of text, and quicker to apply.
       state: Y.encodeStateAsUpdateV2(d.doc),

@@ -9,7 +9,7 @@
 import { SeqRanges, type WireMessage } from '@sealdoc/protocol';
 import { MembershipError } from '@sealdoc/crypto';
 import type { DocBinding } from './binding.js';
-import { hex, unhex } from './bytes.js';
+import { hex } from './bytes.js';
 import { splitId } from './holdings.js';
 import type { PeerId } from './transport.js';
 
@@ -99,7 +99,7 @@ export class PeerSync {
         groupId: d.group.groupId,
         docId: d.docId,
         logLength: d.group.log.length,
-        authors: d.holdings.known.entries().map(([a, r]) => [unhex(a), [...r]]),
+        authors: d.holdings.known.toAuthorRanges(),
       },
       to,
     );
@@ -141,8 +141,7 @@ export class PeerSync {
     d.background(d.outbox.releaseUnsent());
     if (message.logLength < group.log.length) d.broadcast({ type: 'ops', groupId: group.groupId, fromIndex: message.logLength, ops: group.log.ops().slice(message.logLength) }, from);
     // Ranges are compared as ranges, never enumerated: a peer may claim [0, 2^53).
-    const theirs = new SeqRanges();
-    for (const [author, ranges] of message.authors) for (const [s, e] of ranges) theirs.addRange(hex(author), s, e);
+    const theirs = SeqRanges.fromAuthorRanges(message.authors);
     // A peer that lacks the snapshot covering most gets it instead of what it covers: a new
     // device loads the newest snapshot and the tail after it.
     const best = d.holdings.best;

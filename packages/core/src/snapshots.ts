@@ -11,7 +11,7 @@ import * as Y from 'yjs';
 import { signMessage } from '@sealdoc/crypto';
 import { COVERS_CONTEXT, coversSignedBytes } from '@sealdoc/protocol';
 import type { DocBinding } from './binding.js';
-import { hex, unhex } from './bytes.js';
+import { hex } from './bytes.js';
 import { encodeSnapshot, type SnapshotPayload } from './wire.js';
 
 export class Snapshots {
@@ -35,7 +35,7 @@ export class Snapshots {
     // Everything applied: what is held, and what earlier snapshots (and the local state) cover.
     const covered = d.holdings.appliedRanges();
     const plaintext = encodeSnapshot({
-      covers: covered.entries().map(([a, r]) => [unhex(a), [...r]]),
+      covers: covered.toAuthorRanges(),
       state: Y.encodeStateAsUpdate(d.doc),
     });
     this.#sinceSnapshot = 0;
