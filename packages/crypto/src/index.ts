@@ -83,22 +83,16 @@ export {
 } from './backup.js';
 export {
   MEMBERSHIP_OP_VERSION,
-  MembershipLog,
   readMembershipOp,
-  createGroup,
-  addMember,
-  removeMember,
-  setMemberRole,
-  rotateEpoch,
-  rebaseOp,
-  unlockEpochSecrets,
   type HistoryAccess,
   type MemberKeys,
   type Member,
   type MembershipChange,
   type MembershipOp,
-  type OpAuthor,
-} from './membership.js';
+} from './membership-op.js';
+export { MembershipLog } from './membership-log.js';
+export { createGroup, addMember, removeMember, setMemberRole, rotateEpoch, rebaseOp, type OpAuthor } from './membership-build.js';
+export { unlockEpochSecrets } from './membership-unlock.js';
 export { rotationDue, DEFAULT_ROTATION_POLICY, type RotationPolicy, type RotationDecision } from './rotation.js';
 export {
   createInvitation,

@@ -23,7 +23,7 @@ import { _bytes, _concat, _Reader, _u64, _utf8, toHex } from './bytes.js';
 import { SealdocCryptoError } from './errors.js';
 import { memberIdOf, type Identity } from './identity.js';
 import type { MemberRole } from './envelope.js';
-import type { MemberKeys } from './membership.js';
+import type { MemberKeys } from './membership-op.js';
 import { signMessage, verifyMessage } from './signature.js';
 
 /** Why an invitation or a join request was refused. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { _int } from './bytes.js';
-import type { MembershipLog } from './membership.js';
+import type { MembershipLog } from './membership-log.js';
 
 /** Thresholds after which a rotation is due. */
 export interface RotationPolicy {
