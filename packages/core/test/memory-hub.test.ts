@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryHub, type MemoryTransport } from '@sealdoc/core/testing';
-import { transportConformance } from '../../../test/conformance/transport.js';
+import { MemoryHub, transportConformance, type MemoryTransport } from '@sealdoc/core/testing';
 
 transportConformance('MemoryHub without faults', async () => {
   const hub = new MemoryHub({ maxMessageBytes: 2 * 1024 * 1024 });

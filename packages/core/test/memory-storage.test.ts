@@ -1,4 +1,4 @@
 import { MemoryStorage } from '@sealdoc/core';
-import { storageConformance } from '../../../test/conformance/storage.js';
+import { storageConformance } from '@sealdoc/core/testing';
 
 storageConformance('MemoryStorage', async () => ({ storage: new MemoryStorage() }));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStorage } from '@sealdoc/core/node';
 import { StorageError } from '@sealdoc/core';
-import { storageConformance } from '../../../test/conformance/storage.js';
+import { storageConformance } from '@sealdoc/core/testing';
 
 const fresh = () => {
   const dir = mkdtempSync(join(tmpdir(), 'sealdoc-sqlite-'));

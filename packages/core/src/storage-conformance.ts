@@ -1,10 +1,13 @@
-// The one conformance suite every Storage implementation runs (memory, IndexedDB in Chromium,
-// SQLite in Node), in the manner of automerge-repo's storage-adapter-tests. Usable from Node
-// and from web-test-runner alike.
+/**
+ * The one conformance suite every Storage implementation runs (memory, IndexedDB in Chromium,
+ * SQLite in Node), in the manner of automerge-repo's storage-adapter-tests. Usable from Node
+ * and from web-test-runner alike.
+ * @module
+ */
 import { describe } from 'node:test';
-import { testWith } from './fixture.js';
+import { testWith } from './conformance-fixture.js';
 import assert from 'node:assert/strict';
-import { StorageError, type Storage } from '@sealdoc/core';
+import { StorageError, type Storage } from './storage.js';
 
 /** What a store's test provides: a fresh, empty store per test. */
 export interface StorageFixture {

@@ -1,4 +1,8 @@
-// Registers a test that gets a fresh fixture from `setup` and always tears it down.
+/**
+ * The conformance suites' one helper: registers a test (node:test's `it`) that gets a fresh
+ * fixture from `setup` and always tears it down.
+ * @module
+ */
 import { it } from 'node:test';
 
 export function testWith<F extends { teardown?: () => Promise<void> }>(setup: () => Promise<F>) {

@@ -1,13 +1,16 @@
-// The one conformance suite every peer-to-peer Transport runs (the in-memory hub,
-// BroadcastChannel), in the manner of automerge-repo's network-adapter-tests. The WebSocket
-// transport, whose one peer is a relay, is tested against a real relay instead
-// (packages/relay/test/websocket-transport.node.test.ts). Faults off: the suite checks the
-// contract, the engine's own tests check survival under faults.
+/**
+ * The one conformance suite every peer-to-peer Transport runs (the in-memory hub,
+ * BroadcastChannel), in the manner of automerge-repo's network-adapter-tests. The WebSocket
+ * transport, whose one peer is a relay, is tested against a real relay instead
+ * (packages/relay/test/websocket-transport.node.test.ts). Faults off: the suite checks the
+ * contract, the engine's own tests check survival under faults.
+ * @module
+ */
 import { describe } from 'node:test';
-import { testWith } from './fixture.js';
+import { testWith } from './conformance-fixture.js';
 import assert from 'node:assert/strict';
 import type { WireMessage } from '@sealdoc/protocol';
-import { TransportError, type PeerId, type Transport } from '@sealdoc/core';
+import { TransportError, type PeerId, type Transport } from './transport.js';
 
 /** Three fresh transports (not yet connected) that can reach each other, and a way to wait. */
 export interface TransportFixture {
