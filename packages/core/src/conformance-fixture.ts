@@ -5,6 +5,7 @@
  */
 import { it } from 'node:test';
 
+/** `(title, body)` registering a test whose body gets a fresh fixture from `setup`, torn down even when it fails. */
 export function testWith<F extends { teardown?: () => Promise<void> }>(setup: () => Promise<F>) {
   return (title: string, body: (fixture: F) => Promise<void>) =>
     it(title, async () => {

@@ -10,3 +10,4 @@
 export { MemoryHub, MemoryTransport, type Faults, type HubStats } from './memory-hub.js';
 export { storageConformance, type StorageFixture } from './storage-conformance.js';
 export { transportConformance, type TransportFixture } from './transport-conformance.js';
+export { testWith } from './conformance-fixture.js';

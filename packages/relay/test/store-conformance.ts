@@ -1,7 +1,8 @@
 // The one conformance suite every relay store passes (memory, SQLite, PostgreSQL).
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NewEnvelope, RelayStore } from '@sealdoc/relay';
+import { testWith } from '@sealdoc/core/testing';
 
 export interface RelayStoreFixture {
   store: RelayStore;
@@ -23,15 +24,7 @@ const envelope = (doc: number, author: number, seq: number, byte = seq): NewEnve
 });
 
 export function relayStoreConformance(name: string, setup: () => Promise<RelayStoreFixture>, options: { persistent?: boolean } = {}): void {
-  const test = (title: string, body: (f: RelayStoreFixture) => Promise<void>) =>
-    it(title, async () => {
-      const f = await setup();
-      try {
-        await body(f);
-      } finally {
-        await f.teardown?.();
-      }
-    });
+  const test = testWith(setup);
 
   describe(`RelayStore conformance: ${name}`, () => {
     test('a log is appended only at its length, atomically', async ({ store }) => {
