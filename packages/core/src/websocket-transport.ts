@@ -5,7 +5,8 @@
  * challenge), subscribes each document from the last cursor it saw (kept in a store, so that
  * a restart resumes where it stopped), turns envelopes into pushes the relay acknowledges (it
  * reads their header, nothing more) and the relay's deliveries into envelopes, and reconnects
- * with exponential backoff and jitter while it is wanted online. Each message is encoded once
+ * with exponential backoff and jitter while it is wanted online (within a moment after a
+ * relay node's 1012, "service restart": it went down on purpose). Each message is encoded once
  * on the way out and decoded once on the way in.
  * @module
  */
@@ -16,6 +17,11 @@ import { Emitter } from './events.js';
 import type { Storage } from './storage.js';
 import { cursorKey } from './storage-keys.js';
 import { encodeMessage, TransportError, type PeerId, type Transport, type TransportEvents, type TransportStatus } from './transport.js';
+
+/** The close code a relay sends when it shuts down on purpose (RFC 6455's registry: "Service Restart"). */
+const SERVICE_RESTART = 1012;
+/** After a 1012, clients reconnect within this (spread, so that a node's clients do not all arrive at once). */
+const RESTART_JITTER_MS = 250;
 
 /** What a relay refused, with its code (an EnvelopeError or MembershipError code, or the relay's own). */
 export class RelayError extends Error {
@@ -276,7 +282,8 @@ export class WebSocketTransport implements Transport {
       const { code, reason } = event as { code?: number; reason?: string };
       this.events.emit('connection-close', { code: code ?? 1006, reason: reason ?? '' });
       this.#lost();
-      if (this.#wanted) this.#scheduleRetry();
+      // 1012 ("service restart"): a relay node going down on purpose; another takes its clients now, not after the backoff.
+      if (this.#wanted) this.#scheduleRetry(code === SERVICE_RESTART ? Math.random() * RESTART_JITTER_MS : undefined);
       else this.#setStatus('offline');
     };
     socket.onerror = (event) => {
@@ -284,11 +291,13 @@ export class WebSocketTransport implements Transport {
     };
   }
 
-  #scheduleRetry(): void {
+  /** The next attempt after `after` ms (the backoff starting over), or after the backoff's next delay. */
+  #scheduleRetry(after?: number): void {
     this.#setStatus('connecting');
     const min = this.#options.backoff?.minMs ?? 250;
     const max = this.#options.backoff?.maxMs ?? 30_000;
-    const delay = Math.min(max, min * 2 ** this.#attempt++) * (0.5 + Math.random() / 2);
+    if (after !== undefined) this.#attempt = 0;
+    const delay = after ?? Math.min(max, min * 2 ** this.#attempt++) * (0.5 + Math.random() / 2);
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
       if (this.#wanted) this.#open();

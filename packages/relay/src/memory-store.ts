@@ -213,6 +213,10 @@ export class MemoryRelayStore implements RelayStore {
     return open.flatMap((i) => [...(this.#requests.get(hex(i.inviteId))?.values() ?? [])].map((r) => ({ ...r, request: r.request.slice() })));
   }
 
+  async probe(): Promise<void> {
+    this.#check();
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
   }

@@ -479,6 +479,11 @@ export class PostgresRelayStore implements RelayStore {
     return this.#presence.share(groupId, docId, frame);
   }
 
+  /** A read of the envelopes table and a transaction id (refused by a read-only server or a standby). */
+  async probe(): Promise<void> {
+    await this.#query('SELECT txid_current(), EXISTS (SELECT 1 FROM sealdoc_envelopes LIMIT 1)', []);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -74,6 +74,8 @@ export interface RelayStats {
   refused: number;
   /** Connections closed for not reading what they were sent. */
   closedSlow: number;
+  /** Bytes queued for clients and not yet sent, in the relay's queues and the sockets' buffers. */
+  outboxBytes: number;
   /** Group logs and document summaries held in memory now (both bounded). */
   cachedLogs: number;
   cachedIndexes: number;
@@ -125,6 +127,7 @@ export class Relay {
       envelopesDropped: this.#retention.dropped,
       refused: this.#connections.refused,
       closedSlow: this.#connections.closedSlow,
+      outboxBytes: [...this.#connections.clients].reduce((sum, client) => sum + client.backlog, 0),
       connections: this.#connections.clients.size,
       cachedLogs: this.#groups.size,
       cachedIndexes: this.#indexes.size,

@@ -1,14 +1,21 @@
 /**
- * The relay on the network: a WebSocket server (ws) for clients, `/healthz` over HTTP(S) for
- * load balancers, TLS when given a certificate.
+ * The relay on the network: a WebSocket server (ws) for clients; over HTTP(S), `/healthz`
+ * (alive), `/readyz` (the store can be read and written: 503 when not, or when shutting down)
+ * and `/metrics` (Prometheus, metrics.ts); TLS when given a certificate, reloaded in place.
+ * A graceful shutdown tells every client to reconnect elsewhere (close code 1012, "service
+ * restart") and lets the store's commits under way finish.
  * @module
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { forwardedAddress } from './address.js';
+import { RelayMetrics } from './metrics.js';
 import { Relay, type RelayOptions } from './relay.js';
+import { describe } from './report.js';
+import { RelayStoreError } from './store.js';
 
 /** Options of {@link startRelay}. */
 export interface RelayServerOptions extends RelayOptions {
@@ -26,9 +33,18 @@ export interface RelayServerOptions extends RelayOptions {
    * false: set it only behind such a proxy, since a client can write the header itself).
    */
   trustProxy?: boolean;
-  /** Other HTTP requests (a demo app's pages); /healthz is the relay's. */
+  /** Other HTTP requests (a demo app's pages); /healthz, /readyz and /metrics are the relay's. */
   http?: (request: IncomingMessage, response: ServerResponse) => void;
+  /**
+   * /metrics (default: on the relay's port, to anyone who reaches it). `token`: asks for
+   * `Authorization: Bearer <token>`; `port` (and `host`, default 127.0.0.1): served there
+   * instead, on plain HTTP; `process`: the process's own metrics too. `false`: no /metrics.
+   */
+  metrics?: false | { token?: string; port?: number; host?: string; process?: boolean };
 }
+
+/** The close code that tells a client to connect again, to this relay or another node, at once (RFC 6455 registry: "Service Restart"). */
+export const SERVICE_RESTART = 1012;
 
 /** A running relay. */
 export interface RelayServer {
@@ -38,8 +54,29 @@ export interface RelayServer {
   readonly port: number;
   /** ws:// or wss:// URL of the relay. */
   readonly url: string;
+  /** The relay's metrics (undefined with `metrics: false`). */
+  readonly metrics: RelayMetrics | undefined;
+  /** The port /metrics is served on when it has its own. */
+  readonly metricsPort: number | undefined;
   /** Stops accepting, closes every connection, then resolves. The store stays open. */
   close(): Promise<void>;
+  /**
+   * Stops accepting (and /readyz answers 503), tells every client to reconnect elsewhere
+   * (close code 1012), waits up to `graceMs` (default 2 s) for them to close and for the store's
+   * calls under way to finish, then closes what is left. The store stays open.
+   */
+  shutdown(graceMs?: number): Promise<void>;
+  /** Serves a new certificate and key to new connections; open ones keep theirs. Throws when they do not make a key pair. */
+  reloadTls(tls: { cert: string | Buffer; key: string | Buffer }): void;
+}
+
+const READY_TIMEOUT_MS = 2000;
+
+/** Whether `header` is `Bearer <token>` (compared in constant time). */
+function bearer(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header ?? '');
+  const expected = Buffer.from(`Bearer ${token}`);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 const HEARTBEAT_MS = 5000;
@@ -101,12 +138,62 @@ interface Incoming {
 
 /** Starts a relay server; resolves once it listens. */
 export async function startRelay(options: RelayServerOptions): Promise<RelayServer> {
-  const relay = new Relay(options);
+  const metricsOptions = options.metrics === false ? undefined : (options.metrics ?? {});
+  let relay: Relay | undefined;
+  const metrics = metricsOptions ? new RelayMetrics(() => relay!.stats, { process: metricsOptions.process ?? false }) : undefined;
+  relay = new Relay(
+    metrics
+      ? {
+          ...options,
+          store: metrics.timed(options.store),
+          log: (event) => {
+            metrics.observe(event);
+            options.log?.(event);
+          },
+        }
+      : options,
+  );
+  // Set by shutdown(): /readyz answers 503, and connections are closed as "service restart".
+  let stopping = false;
+  const plain = (response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}) => {
+    response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+    response.end(`${text}\n`);
+  };
+  const serveMetrics = (request: IncomingMessage, response: ServerResponse) => {
+    if (metricsOptions?.token !== undefined && !bearer(request.headers.authorization, metricsOptions.token)) return plain(response, 401, 'unauthorized', { 'www-authenticate': 'Bearer' });
+    metrics!.scrape().then(
+      ({ contentType, body }) => {
+        response.writeHead(200, { 'content-type': contentType });
+        response.end(body);
+      },
+      () => plain(response, 500, 'metrics failed'),
+    );
+  };
+  const ready = async (response: ServerResponse) => {
+    if (stopping) return plain(response, 503, 'shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        relay.ready.then(() => options.store.probe?.()),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS))),
+      ]);
+      plain(response, 200, 'ready');
+    } catch (error) {
+      // A short reason, never the error's text (it may name the database's host).
+      options.log?.({ event: 'error', connection: 0, detail: `not ready: ${describe(error)}` });
+      plain(response, 503, error instanceof RelayStoreError && error.code === 'closed' ? 'database closed' : 'database not reachable or not writable');
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const handler = (request: IncomingMessage, response: ServerResponse) => {
-    if (request.url === '/healthz') {
+    const path = request.url?.split('?')[0];
+    if (path === '/healthz') {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ ok: true, ...relay.stats }));
-    } else if (options.http) options.http(request, response);
+    } else if (path === '/readyz') void ready(response);
+    else if (path === '/metrics' && metrics && metricsOptions?.port === undefined) serveMetrics(request, response);
+    else if (options.http) options.http(request, response);
     else {
       response.writeHead(404, { 'content-type': 'text/plain' });
       response.end('Sealdoc relay: connect with a WebSocket\n');
@@ -122,8 +209,11 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
     const connection = relay.accept({
       address,
       request,
-      send: (frame) => socket.send(frame),
-      close: (code, reason) => socket.close(code, reason),
+      send: (frame) => {
+        metrics?.sent(frame.byteLength);
+        socket.send(frame);
+      },
+      close: (code, reason) => (stopping ? socket.close(SERVICE_RESTART, 'relay restarting: connect again') : socket.close(code, reason)),
       terminate: () => socket.terminate(),
       pause: () => {
         paused = true;
@@ -152,6 +242,7 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
       const chunks = Array.isArray(data) ? data : [data instanceof ArrayBuffer ? Buffer.from(data) : data];
       const frame = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       receiving.whole(partial);
+      metrics?.received(frame.byteLength);
       connection.receive(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
     });
     // A half-open link (no bytes either way) is noticed by its silence: a ping every 5 s, and a
@@ -179,21 +270,55 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
     server.once('error', reject);
     server.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => resolve());
   });
+  let metricsServer: Server | undefined;
+  if (metrics && metricsOptions?.port !== undefined) {
+    const separate = createHttpServer((request, response) => (request.url?.split('?')[0] === '/metrics' ? serveMetrics(request, response) : plain(response, 404, 'not found')));
+    metricsServer = separate;
+    await new Promise<void>((resolve, reject) => {
+      separate.once('error', reject);
+      separate.listen(metricsOptions.port, metricsOptions.host ?? '127.0.0.1', () => resolve());
+    });
+  }
   const { port } = server.address() as AddressInfo;
   const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
+  const closeAll = async () => {
+    relay.close();
+    for (const socket of wss.clients) socket.terminate();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Half-sent requests and idle keep-alive sockets would hold server.close open.
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    await closed;
+    if (metricsServer) {
+      const m = metricsServer;
+      const closedMetrics = new Promise<void>((resolve) => m.close(() => resolve()));
+      m.closeAllConnections();
+      await closedMetrics;
+    }
+  };
   return {
     relay,
     server,
     port,
     url: `${options.tls ? 'wss' : 'ws'}://${host}:${port}`,
-    close: async () => {
+    metrics,
+    metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
+    close: closeAll,
+    shutdown: async (graceMs = 2000) => {
+      stopping = true;
+      const deadline = Date.now() + graceMs;
+      // No new connection; then every client is told (after what is queued for it) to go elsewhere.
+      server.close();
+      server.closeIdleConnections();
       relay.close();
-      for (const socket of wss.clients) socket.terminate();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Half-sent requests and idle keep-alive sockets would hold server.close open.
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      await closed;
+      while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      // Commits under way finish (their clients will push again elsewhere and get a duplicate's ack).
+      if (metrics) await Promise.race([metrics.settled(), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+      await closeAll();
+    },
+    reloadTls: (tls) => {
+      if (!options.tls) throw new Error('this relay serves no TLS');
+      (server as HttpsServer).setSecureContext({ cert: tls.cert, key: tls.key });
     },
   };
 }

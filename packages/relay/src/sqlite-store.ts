@@ -374,6 +374,11 @@ export class SqliteRelayStore implements RelayStore {
     );
   }
 
+  /** Takes the write lock (refused on a read-only or locked file) and reads, then lets go: nothing written. */
+  async probe(): Promise<void> {
+    this.#do(() => this.#db.transaction(() => this.#db.prepare('SELECT 1 FROM envelopes LIMIT 1').get()).immediate());
+  }
+
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }

@@ -187,5 +187,10 @@ export interface RelayStore {
    * best effort and bounded: resolves false when the frame was not passed on.
    */
   sharePresence?(groupId: Uint8Array, docId: Uint8Array, frame: Uint8Array): Promise<boolean>;
+  /**
+   * Resolves when the store can be read and written now (a readiness check: cheap, no row
+   * kept); rejects with a short reason when it cannot (the database is down, read-only, closed).
+   */
+  probe?(): Promise<void>;
   close(): Promise<void>;
 }
