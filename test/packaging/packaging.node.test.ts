@@ -215,17 +215,18 @@ describe('the packages as published', { timeout: SLOW + 2 * 60_000 }, () => {
     }
   });
 
-  it('a browser bundle of @sealdoc/core, @sealdoc/ui and yjs holds one Yjs and keeps the elements', async () => {
+  it('a browser bundle of @sealdoc/core (and its testing hub), @sealdoc/ui and yjs holds one Yjs and keeps the elements', async () => {
     const entry = join(project, 'browser-entry.js');
     writeFileSync(
       entry,
       [
         "import * as Y from 'yjs';",
         "import { Group, SealedDoc } from '@sealdoc/core';",
+        "import { MemoryHub } from '@sealdoc/core/testing';", // browser tests use the hub: no node: import there
         "import '@sealdoc/ui';",
         'const doc = new Y.Doc();',
         "doc.getText('t').insert(0, 'hi');",
-        'console.log(Group.name, SealedDoc.name, doc.getText("t").toString());',
+        'console.log(Group.name, SealedDoc.name, MemoryHub.name, doc.getText("t").toString());',
         '',
       ].join('\n'),
     );

@@ -4,7 +4,7 @@
  * sealed under the device key, the identity, relay cursors: the layout is storage-keys.ts).
  * Epoch secrets are not kept: they are unwrapped again from the log. A narrow key-value
  * interface in the manner of automerge-repo's StorageAdapter, so that memory, IndexedDB and
- * SQLite stores are interchangeable and pass one conformance suite (storage-conformance.ts, in `@sealdoc/core/testing`).
+ * SQLite stores are interchangeable and pass one conformance suite (storage-conformance.ts, in `@sealdoc/core/testing/conformance`).
  *
  * Stores keep bytes exactly as given: the engine encrypts before it saves.
  * @module

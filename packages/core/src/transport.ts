@@ -2,7 +2,7 @@
  * Transport: how the engine exchanges messages with other peers, in the manner of
  * automerge-repo's NetworkAdapter. A relay connection (WebSocket), the tabs of one browser
  * (BroadcastChannel) and the in-memory hub of the tests all fit it. The peer-to-peer ones pass
- * one conformance suite (transport-conformance.ts, in `@sealdoc/core/testing`); the WebSocket transport, whose one
+ * one conformance suite (transport-conformance.ts, in `@sealdoc/core/testing/conformance`); the WebSocket transport, whose one
  * peer is the relay, is tested against a real relay (packages/relay/test/websocket-transport.node.test.ts).
  *
  * Messages cross the interface typed (the protocol's WireMessage: envelopes, membership ops,

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as Y from 'yjs';
 import { BroadcastTransport, SealedDoc } from '@sealdoc/core';
-import { transportConformance } from '@sealdoc/core/testing';
+import { transportConformance } from '@sealdoc/core/testing/conformance';
 import { World } from './helpers.js';
 
 // Tabs of one browser; in Node, BroadcastChannel works alike within a process.

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { IndexedDBStorage, StorageError } from '@sealdoc/core';
-import { storageConformance } from '@sealdoc/core/testing';
+import { storageConformance } from '@sealdoc/core/testing/conformance';
 
 let databases = 0;
 const freshName = () => `sealdoc-test-${++databases}-${Math.random().toString(36).slice(2)}`;

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryHub, transportConformance, type MemoryTransport } from '@sealdoc/core/testing';
+import { MemoryHub, type MemoryTransport } from '@sealdoc/core/testing';
+import { transportConformance } from '@sealdoc/core/testing/conformance';
 
 transportConformance('MemoryHub without faults', async () => {
   const hub = new MemoryHub({ maxMessageBytes: 2 * 1024 * 1024 });

@@ -1,4 +1,4 @@
 import { MemoryStorage } from '@sealdoc/core';
-import { storageConformance } from '@sealdoc/core/testing';
+import { storageConformance } from '@sealdoc/core/testing/conformance';
 
 storageConformance('MemoryStorage', async () => ({ storage: new MemoryStorage() }));

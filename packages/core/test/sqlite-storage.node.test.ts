@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStorage } from '@sealdoc/core/node';
 import { StorageError } from '@sealdoc/core';
-import { storageConformance } from '@sealdoc/core/testing';
+import { storageConformance } from '@sealdoc/core/testing/conformance';
 
 const fresh = () => {
   const dir = mkdtempSync(join(tmpdir(), 'sealdoc-sqlite-'));

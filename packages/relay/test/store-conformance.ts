@@ -2,7 +2,7 @@
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NewEnvelope, RelayStore } from '@sealdoc/relay';
-import { testWith } from '@sealdoc/core/testing';
+import { testWith } from '@sealdoc/core/testing/conformance';
 
 export interface RelayStoreFixture {
   store: RelayStore;
