@@ -23,6 +23,7 @@ export {
   type Usage,
   type Standing,
 } from './store.js';
+export { SchemaVersionError } from './migrations.js';
 export { MemoryRelayStore } from './memory-store.js';
 export { SqliteRelayStore, type SqliteRelayStoreOptions } from './sqlite-store.js';
 export { PostgresRelayStore } from './postgres-store.js';

@@ -14,6 +14,8 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { equalBytes, hex, unhex } from './bytes.js';
+import { SchemaVersionError } from './migrations.js';
+import { migratePostgres } from './migrations-postgres.js';
 import { PostgresPresence, PRESENCE_CHANNEL, PRESENCE_SCHEMA } from './postgres-presence.js';
 
 /** pg, loaded when a PostgreSQL store connects: an optional peer that a relay on SQLite need not install. */
@@ -41,81 +43,6 @@ import {
 } from './store.js';
 
 const CHANNEL = 'sealdoc_relay';
-
-// The schema's version, in sealdoc_schema. 1: the first release (it had no such table); 2: the
-// membership index and per-identity usage (quotas).
-const SCHEMA_VERSION = 2;
-
-// Retention drops an envelope's bytes by emptying them: no envelope is empty.
-const SCHEMA_V1 = `
-CREATE TABLE IF NOT EXISTS sealdoc_ops (
-  group_id BYTEA NOT NULL,
-  idx INTEGER NOT NULL,
-  op BYTEA NOT NULL,
-  PRIMARY KEY (group_id, idx)
-);
-CREATE TABLE IF NOT EXISTS sealdoc_envelopes (
-  cursor BIGSERIAL PRIMARY KEY,
-  group_id BYTEA NOT NULL,
-  doc_id BYTEA NOT NULL,
-  author BYTEA NOT NULL,
-  seq BIGINT NOT NULL,
-  bytes BYTEA NOT NULL,
-  UNIQUE (group_id, doc_id, author, seq)
-);
-CREATE INDEX IF NOT EXISTS sealdoc_envelopes_by_doc ON sealdoc_envelopes (group_id, doc_id, cursor);
-CREATE INDEX IF NOT EXISTS sealdoc_envelopes_by_author ON sealdoc_envelopes (group_id, author, seq);
-CREATE TABLE IF NOT EXISTS sealdoc_covers (
-  group_id BYTEA NOT NULL,
-  doc_id BYTEA NOT NULL,
-  author BYTEA NOT NULL,
-  seq BIGINT NOT NULL,
-  attestation BYTEA NOT NULL,
-  PRIMARY KEY (group_id, doc_id, author, seq)
-);
-CREATE TABLE IF NOT EXISTS sealdoc_invitations (
-  invite_id BYTEA PRIMARY KEY,
-  group_id BYTEA NOT NULL,
-  expires_at BIGINT NOT NULL,
-  revoked BOOLEAN NOT NULL DEFAULT false
-);
-CREATE INDEX IF NOT EXISTS sealdoc_invitations_by_group ON sealdoc_invitations (group_id);
-CREATE TABLE IF NOT EXISTS sealdoc_join_requests (
-  invite_id BYTEA NOT NULL,
-  requester BYTEA NOT NULL,
-  request BYTEA NOT NULL,
-  PRIMARY KEY (invite_id, requester)
-);
-`;
-
-// Version 2. Usage already stored is counted once, here (an op's author is bytes 54 to 85 of
-// the op, docs/membership.md); the membership index is filled by the relay, which replays the logs.
-// Covers attestations were kept whole; now only what they say of their author's own envelopes
-// is: those kept before are dropped (retention then counts only snapshots attested since).
-const MIGRATE_TO_V2 = `
-DELETE FROM sealdoc_covers;
-CREATE TABLE sealdoc_members (
-  group_id BYTEA NOT NULL,
-  member_id BYTEA NOT NULL,
-  PRIMARY KEY (group_id, member_id)
-);
-CREATE INDEX sealdoc_members_by_member ON sealdoc_members (member_id);
-CREATE TABLE sealdoc_usage (
-  member_id BYTEA PRIMARY KEY,
-  groups BIGINT NOT NULL DEFAULT 0,
-  documents BIGINT NOT NULL DEFAULT 0,
-  bytes BIGINT NOT NULL DEFAULT 0
-);
-INSERT INTO sealdoc_usage (member_id, bytes) SELECT author, sum(length(bytes)) FROM sealdoc_envelopes GROUP BY author;
-INSERT INTO sealdoc_usage (member_id, documents)
-  SELECT e.author, count(*) FROM sealdoc_envelopes e JOIN (SELECT min(cursor) AS c FROM sealdoc_envelopes GROUP BY group_id, doc_id) f ON e.cursor = f.c GROUP BY e.author
-  ON CONFLICT (member_id) DO UPDATE SET documents = sealdoc_usage.documents + excluded.documents;
-INSERT INTO sealdoc_usage (member_id, groups, bytes)
-  SELECT substring(op from 55 for 32), count(*) FILTER (WHERE idx = 0), sum(length(op)) FROM sealdoc_ops GROUP BY 1
-  ON CONFLICT (member_id) DO UPDATE SET groups = sealdoc_usage.groups + excluded.groups, bytes = sealdoc_usage.bytes + excluded.bytes;
-CREATE TABLE sealdoc_schema (version INTEGER NOT NULL);
-INSERT INTO sealdoc_schema (version) VALUES (2);
-`;
 
 const ADD_USAGE =
   'INSERT INTO sealdoc_usage (member_id, groups, documents, bytes) VALUES ($1, $2, $3, $4) ON CONFLICT (member_id) DO UPDATE SET groups = sealdoc_usage.groups + excluded.groups, documents = sealdoc_usage.documents + excluded.documents, bytes = sealdoc_usage.bytes + excluded.bytes';
@@ -157,28 +84,24 @@ export class PostgresRelayStore implements RelayStore {
     );
   }
 
-  /** Connects to `url` and creates the tables if they are missing. */
+  /**
+   * Connects to `url` and brings the schema to this release's (creating the tables if they are
+   * missing; migrations-postgres.ts: once, whichever nodes start together). Throws
+   * {@link SchemaVersionError} for a schema a newer release wrote.
+   */
   static async connect(url: string, options: { max?: number } = {}): Promise<PostgresRelayStore> {
     const pool = new (loadPg().Pool)({ connectionString: url, max: options.max ?? 10 });
     pool.on('error', () => undefined); // an idle client lost: the pool replaces it
     const store = new PostgresRelayStore(pool);
     try {
       await store.#transaction(async (c) => {
-        // Nodes starting together must not race to create the same tables.
-        await c.query('SELECT pg_advisory_xact_lock(7206131)');
-        const { rows } = await c.query<{ exists: boolean }>("SELECT to_regclass('sealdoc_schema') IS NOT NULL AS exists");
-        const version = rows[0]!.exists ? (await c.query<{ version: number }>('SELECT max(version) AS version FROM sealdoc_schema')).rows[0]!.version : 1;
-        if (version > SCHEMA_VERSION) throw new Error(`the database was written by a newer relay (schema ${version}; this one knows ${SCHEMA_VERSION})`);
-        if (version < SCHEMA_VERSION) {
-          await c.query(SCHEMA_V1);
-          await c.query(MIGRATE_TO_V2);
-        }
+        await migratePostgres(c, 'the PostgreSQL database');
         await c.query(PRESENCE_SCHEMA);
       });
       await store.#listen(url);
     } catch (error) {
       await store.close();
-      throw error;
+      throw error instanceof RelayStoreError && error.cause instanceof SchemaVersionError ? error.cause : error;
     }
     return store;
   }

@@ -9,6 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { equalBytes } from './bytes.js';
+import { SchemaVersionError } from './migrations.js';
+import { migrateSqlite } from './migrations-sqlite.js';
 import {
   RelayStoreError,
   type IndexEntry,
@@ -49,79 +51,6 @@ const toEnvelope = (r: Row): StoredEnvelope => ({
 });
 const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-// The schema's version, kept in SQLite's user_version. 1: the first release (it did not set
-// it); 2: the membership index and per-identity usage (quotas).
-const SCHEMA_VERSION = 2;
-
-// Retention drops an envelope's bytes by emptying them: no envelope is empty.
-const SCHEMA_V1 = `
-CREATE TABLE IF NOT EXISTS ops (
-  group_id BLOB NOT NULL,
-  idx INTEGER NOT NULL,
-  op BLOB NOT NULL,
-  PRIMARY KEY (group_id, idx)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS envelopes (
-  cursor INTEGER PRIMARY KEY AUTOINCREMENT,
-  group_id BLOB NOT NULL,
-  doc_id BLOB NOT NULL,
-  author BLOB NOT NULL,
-  seq INTEGER NOT NULL,
-  bytes BLOB NOT NULL,
-  UNIQUE (group_id, doc_id, author, seq)
-);
-CREATE INDEX IF NOT EXISTS envelopes_by_doc ON envelopes (group_id, doc_id, cursor);
-CREATE INDEX IF NOT EXISTS envelopes_by_author ON envelopes (group_id, author, seq);
-CREATE TABLE IF NOT EXISTS covers (
-  group_id BLOB NOT NULL,
-  doc_id BLOB NOT NULL,
-  author BLOB NOT NULL,
-  seq INTEGER NOT NULL,
-  attestation BLOB NOT NULL,
-  PRIMARY KEY (group_id, doc_id, author, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS invitations (
-  invite_id BLOB PRIMARY KEY,
-  group_id BLOB NOT NULL,
-  expires_at INTEGER NOT NULL,
-  revoked INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS invitations_by_group ON invitations (group_id);
-CREATE TABLE IF NOT EXISTS join_requests (
-  invite_id BLOB NOT NULL,
-  requester BLOB NOT NULL,
-  request BLOB NOT NULL,
-  PRIMARY KEY (invite_id, requester)
-) WITHOUT ROWID;
-`;
-
-// Version 2. Usage already stored is counted once, here (an op's author is bytes 54 to 85 of
-// the op, docs/membership.md); the membership index is filled by the relay, which replays the logs.
-// Covers attestations were kept whole; now only what they say of their author's own envelopes
-// is: those kept before are dropped (retention then counts only snapshots attested since).
-const MIGRATE_TO_V2 = `
-DELETE FROM covers;
-CREATE TABLE members (
-  group_id BLOB NOT NULL,
-  member_id BLOB NOT NULL,
-  PRIMARY KEY (group_id, member_id)
-) WITHOUT ROWID;
-CREATE INDEX members_by_member ON members (member_id);
-CREATE TABLE usage (
-  member_id BLOB PRIMARY KEY,
-  groups INTEGER NOT NULL DEFAULT 0,
-  documents INTEGER NOT NULL DEFAULT 0,
-  bytes INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-INSERT INTO usage (member_id, bytes) SELECT author, sum(length(bytes)) FROM envelopes GROUP BY author;
-INSERT INTO usage (member_id, documents)
-  SELECT author, n FROM (SELECT e.author, count(*) AS n FROM envelopes e JOIN (SELECT min(cursor) AS c FROM envelopes GROUP BY group_id, doc_id) f ON e.cursor = f.c GROUP BY e.author)
-  WHERE true ON CONFLICT (member_id) DO UPDATE SET documents = documents + excluded.documents;
-INSERT INTO usage (member_id, groups, bytes)
-  SELECT author, g, n FROM (SELECT substr(op, 55, 32) AS author, sum(idx = 0) AS g, sum(length(op)) AS n FROM ops GROUP BY 1)
-  WHERE true ON CONFLICT (member_id) DO UPDATE SET groups = groups + excluded.groups, bytes = bytes + excluded.bytes;
-`;
-
 const ADD_USAGE = 'INSERT INTO usage (member_id, groups, documents, bytes) VALUES (?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE SET groups = groups + excluded.groups, documents = documents + excluded.documents, bytes = bytes + excluded.bytes';
 
 export class SqliteRelayStore implements RelayStore {
@@ -130,7 +59,6 @@ export class SqliteRelayStore implements RelayStore {
 
   private constructor(db: Database.Database) {
     this.#db = db;
-    SqliteRelayStore.#migrate(db);
     this.#s = {
       ops: db.prepare<[Buffer], { op: Buffer }>('SELECT op FROM ops WHERE group_id = ? ORDER BY idx'),
       // The log's length: its last index + 1, found by the primary key (no scan of the log).
@@ -185,7 +113,11 @@ export class SqliteRelayStore implements RelayStore {
     };
   }
 
-  /** Opens (creating it and its folder if needed) the database file at `path`. */
+  /**
+   * Opens (creating it and its folder if needed) the database file at `path`, bringing a
+   * database an earlier release wrote to this schema (migrations-sqlite.ts). Throws
+   * {@link SchemaVersionError} for one a newer release wrote, and RelayStoreError otherwise.
+   */
   static open(path: string, options: SqliteRelayStoreOptions = {}): SqliteRelayStore {
     let db: Database.Database | undefined;
     try {
@@ -193,23 +125,13 @@ export class SqliteRelayStore implements RelayStore {
       db = new Database(path);
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      migrateSqlite(db, `the relay database at ${path}`);
       return new SqliteRelayStore(db);
     } catch (error) {
       db?.close();
+      if (error instanceof SchemaVersionError) throw error;
       throw new RelayStoreError('io', `cannot open the relay database at ${path}: ${(error as Error).message}`, { cause: error });
     }
-  }
-
-  /** Brings a database written by an earlier release to this schema, in one transaction. */
-  static #migrate(db: Database.Database): void {
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) throw new Error(`the database was written by a newer relay (schema ${version}; this one knows ${SCHEMA_VERSION})`);
-    if (version === SCHEMA_VERSION) return;
-    db.transaction(() => {
-      db.exec(SCHEMA_V1);
-      db.exec(MIGRATE_TO_V2);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    }).immediate();
   }
 
   #do<T>(body: () => T): T {
