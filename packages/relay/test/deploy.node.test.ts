@@ -305,7 +305,7 @@ describe('the systemd unit (deploy/sealdoc-relay.service)', () => {
     assert.ok(!/postgres(ql)?:\/\//.test(read(UNIT).replace(/^#.*$/gm, '')), 'no database URL (a password) in the unit: EnvironmentFile');
   });
 
-  it('its ExecStart serves /healthz and stops within TimeoutStopSec on SIGTERM', async () => {
+  it('its ExecStart serves /healthz and stops within TimeoutStopSec on SIGTERM', { timeout: 60_000 }, async () => {
     const argv = one('ExecStart')!.replace(/^[-@:+!]+/, '').split(/\s+/);
     assert.match(argv[0]!, /\/node$/, 'runs node');
     const install = /^(\/\S+?)\/packages\/relay\/bin\/sealdoc-relay\.js$/.exec(argv[1]!)?.[1];
@@ -459,7 +459,7 @@ describe('the Dockerfile', () => {
     return { dir, command: [process.execPath, ...command.slice(1)], env, portVariable };
   }
 
-  it('its CMD, run outside Docker as the image lays it out, serves /healthz, passes its HEALTHCHECK and stops within 5 s', async () => {
+  it('its CMD, run outside Docker as the image lays it out, serves /healthz, passes its HEALTHCHECK and stops within 5 s', { timeout: 60_000 }, async () => {
     const image = imageLayout();
     try {
       const port = await freePort();
@@ -479,7 +479,7 @@ describe('the Dockerfile', () => {
     }
   });
 
-  it('two nodes behind nginx with deploy/nginx.conf: wss upgrade, 1012 passed on, the other node takes over (where nginx and openssl are installed)', async (t) => {
+  it('two nodes behind nginx with deploy/nginx.conf: wss upgrade, 1012 passed on, the other node takes over (where nginx and openssl are installed)', { timeout: 60_000 }, async (t) => {
     if (spawnSync('nginx', ['-v']).error || spawnSync('openssl', ['version']).error) return t.skip('nginx or openssl is not installed here');
     const image = imageLayout();
     const nodes: Running[] = [];
@@ -502,7 +502,9 @@ describe('the Dockerfile', () => {
       nginx = launch(['nginx', '-p', image.dir, '-c', join(image.dir, 'nginx.conf'), '-g', `pid ${join(image.dir, 'nginx.pid')}; error_log stderr; daemon off;`], image.dir, cleanEnv());
       const status = (path: string) =>
         new Promise<number>((resolve) => {
-          httpsGet({ host: '127.0.0.1', port: https, path, rejectUnauthorized: false, timeout: 2000 }, (r) => (r.resume(), resolve(r.statusCode ?? 0))).on('error', () => resolve(0));
+          const request = httpsGet({ host: '127.0.0.1', port: https, path, rejectUnauthorized: false, timeout: 2000 }, (r) => (r.resume(), resolve(r.statusCode ?? 0)));
+          request.on('error', () => resolve(0));
+          request.on('timeout', () => request.destroy());
         });
       for (let i = 0; i < 100 && (await status('/healthz')) !== 200; i++) await new Promise((r) => setTimeout(r, 100));
       assert.equal(await status('/healthz'), 200, `through nginx: ${nginx.output()}`);
@@ -615,6 +617,51 @@ describe('deploy/compose.yaml and the proxy configurations', () => {
       const test = spawnSync('nginx', ['-t', '-p', dir, '-c', join(dir, 'nginx.conf'), '-g', `pid ${join(dir, 'nginx.pid')}; error_log stderr;`], { encoding: 'utf8' });
       assert.equal(test.status, 0, test.stderr);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('Caddy with deploy/Caddyfile serves wss:// to the relay and passes 1012 on (where caddy is installed)', { timeout: 60_000 }, async (t) => {
+    if (spawnSync('caddy', ['version']).error) return t.skip('caddy is not installed here');
+    const dir = mkdtempSync(join(tmpdir(), 'sealdoc-caddy-'));
+    let relay: Running | undefined;
+    let caddy: Running | undefined;
+    try {
+      const [port, http, https] = [await freePort(), await freePort(), await freePort()];
+      relay = launch([process.execPath, join(ROOT, 'packages/relay/bin/sealdoc-relay.js'), '--port', String(port), '--db', join(dir, 'relay.sqlite'), '--trust-proxy'], dir, cleanEnv());
+      await healthy(relay, port);
+      // Other ports than 80 and 443, a certificate from Caddy's own local authority, nothing outside `dir`.
+      const options = `{\n\tadmin off\n\thttp_port ${http}\n\thttps_port ${https}\n\tskip_install_trust\n\tstorage file_system ${join(dir, 'caddy')}\n}\n`;
+      writeFileSync(join(dir, 'Caddyfile'), options + read('deploy/Caddyfile').replaceAll('127.0.0.1:8787', `127.0.0.1:${port}`));
+      caddy = launch(['caddy', 'run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], dir, { ...cleanEnv(), HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir });
+      // By the site's name: Caddy answers an empty 200 to a host no site matches.
+      const answer = (path: string) =>
+        new Promise<{ status: number; body: string }>((resolve) => {
+          const request = httpsGet({ host: 'localhost', port: https, path, rejectUnauthorized: false, timeout: 2000 }, (r) => {
+            let body = '';
+            r.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+          });
+          request.on('error', () => resolve({ status: 0, body: '' }));
+          request.on('timeout', () => request.destroy());
+        });
+      for (let i = 0; i < 100 && (await answer('/healthz')).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+      const health = await answer('/healthz');
+      assert.equal(health.status, 200, `through Caddy: ${caddy.output()}`);
+      assert.ok(health.body.length > 0, 'the relay answered, not Caddy');
+      assert.equal((await answer('/metrics')).status, 404, 'Caddy does not show /metrics');
+      const socket = await new Promise<WebSocket>((resolve, reject) => {
+        const s = new WebSocket(`wss://localhost:${https}/`, { rejectUnauthorized: false });
+        s.once('open', () => resolve(s));
+        s.once('error', reject);
+      });
+      const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+      await stops(relay, SHUTDOWN_MS);
+      assert.equal(await Promise.race([closed, new Promise((r) => setTimeout(() => r('none'), 3000))]), 1012, 'the relay’s 1012 reaches the client through Caddy');
+    } finally {
+      caddy?.child.kill('SIGTERM');
+      await caddy?.exited;
+      if (relay && relay.child.exitCode === null) relay.child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });
