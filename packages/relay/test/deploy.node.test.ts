@@ -260,10 +260,13 @@ const durationMs = (text: string): number => {
 };
 
 /** Every environment variable the relay reads, as `sealdoc-relay --help` lists them. */
+let helpVariables: Set<string> | undefined;
 function variablesInHelp(): Set<string> {
+  if (helpVariables) return helpVariables;
   const help = spawnSync(process.execPath, [join(ROOT, 'packages/relay/bin/sealdoc-relay.js'), '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0, help.stderr);
-  return new Set(help.stdout.match(/\b(?:SEALDOC_[A-Z_]+|DATABASE_URL|PORT)\b/g) ?? []);
+  helpVariables = new Set(help.stdout.match(/\b(?:SEALDOC_[A-Z_]+|DATABASE_URL|PORT)\b/g) ?? []);
+  return helpVariables;
 }
 
 const relayVariables = (env: Record<string, unknown>) => Object.keys(env).filter((k) => k.startsWith('SEALDOC_') || k === 'DATABASE_URL');
