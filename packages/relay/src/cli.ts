@@ -86,6 +86,7 @@ async function main(log: Logger, config: RelayConfig): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
+if (process.argv[2] === 'backup') process.exit(await (await import('./backup.js')).backupCommand(process.argv.slice(3)));
 let config: ReturnType<typeof parseConfig>;
 try {
   config = parseConfig(process.argv.slice(2), process.env);

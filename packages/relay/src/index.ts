@@ -24,6 +24,7 @@ export {
   type Standing,
 } from './store.js';
 export { SchemaVersionError } from './migrations.js';
+export { backupSqlite, BackupError, type BackupOptions, type BackupProgress, type BackupResult } from './backup.js';
 export { MemoryRelayStore } from './memory-store.js';
 export { SqliteRelayStore, type SqliteRelayStoreOptions } from './sqlite-store.js';
 export { PostgresRelayStore } from './postgres-store.js';
