@@ -43,11 +43,13 @@ export interface BackupOptions {
   /** Called while the copy is written, every `progressIntervalMs` (default 1000), and once at the end. */
   onProgress?: (progress: BackupProgress) => void;
   progressIntervalMs?: number;
+  /** Stops the copy: the temporary file is removed and the call throws a BackupError `interrupted`. */
+  signal?: AbortSignal;
 }
 
 /** Why a backup was not taken. */
 export class BackupError extends Error {
-  readonly code: 'exists' | 'no-database' | 'not-a-relay-database' | 'same-file' | 'io';
+  readonly code: 'exists' | 'no-database' | 'not-a-relay-database' | 'same-file' | 'interrupted' | 'io';
   constructor(code: BackupError['code'], message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
@@ -132,6 +134,9 @@ export async function backupSqlite(source: string, out: string, options: BackupO
       });
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`the backup worker stopped (exit code ${code})`)));
+      const abort = () => reject(new BackupError('interrupted', 'interrupted'));
+      if (options.signal?.aborted) abort();
+      options.signal?.addEventListener('abort', abort, { once: true });
     });
     if (outcome.type === 'failed') throw new BackupError(outcome.code, outcome.message);
     if (outcome.type !== 'done') throw new BackupError('io', 'the backup worker did not finish');
@@ -157,7 +162,7 @@ export async function backupSqlite(source: string, out: string, options: BackupO
   } finally {
     clearInterval(timer);
     await worker.terminate();
-    if (existsSync(partial)) unlinkSync(partial);
+    for (const leftover of [partial, `${partial}-journal`]) if (existsSync(leftover)) unlinkSync(leftover);
   }
 }
 
@@ -193,8 +198,13 @@ export async function backupCommand(argv: readonly string[], env: NodeJS.Process
     return 2;
   }
   const db = values.db ?? env.SEALDOC_DB ?? './data/relay.sqlite';
+  // Interrupted (Ctrl-C, a service stopped): the partial file is removed before the process ends.
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     const result = await backupSqlite(db, values.out, {
+      signal: interrupt.signal,
       force: values.force,
       onProgress: ({ copiedBytes, totalBytes }) => {
         if (copiedBytes < totalBytes) console.error(`backup: ${Math.floor((100 * copiedBytes) / totalBytes)}% (${mib(copiedBytes)} of about ${mib(totalBytes)})`);
@@ -205,5 +215,7 @@ export async function backupCommand(argv: readonly string[], env: NodeJS.Process
   } catch (error) {
     console.error(`backup failed: ${(error as Error).message}`);
     return 1;
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
 }

@@ -172,7 +172,17 @@ describe('sealdoc-relay backup', () => {
       assert.match(r.stdout, /restore: stop the relay, replace its database with FILE/);
     }));
 
-  it('throws a typed BackupError', async () => {
-    await assert.rejects(backupSqlite(join(tmpdir(), 'sealdoc-none', 'nothing.sqlite'), join(tmpdir(), 'unused.sqlite')), (error: unknown) => error instanceof BackupError && error.code === 'no-database');
-  });
+  it('throws a typed BackupError; interrupted, it leaves no file behind', () =>
+    withDir(async (dir) => {
+      await assert.rejects(backupSqlite(join(dir, 'nothing.sqlite'), join(dir, 'unused.sqlite')), (error: unknown) => error instanceof BackupError && error.code === 'no-database');
+      const path = join(dir, 'relay.sqlite');
+      await SqliteRelayStore.open(path).close();
+      const db = new Database(path);
+      db.prepare('INSERT INTO envelopes (group_id, doc_id, author, seq, bytes) WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9999) SELECT x\'01\', x\'02\', x\'03\', i, randomblob(4000) FROM n').run();
+      db.close();
+      const stop = new AbortController();
+      const copying = backupSqlite(path, join(dir, 'copy.sqlite'), { signal: stop.signal, onProgress: (p) => p.copiedBytes > 0 && stop.abort(), progressIntervalMs: 1 });
+      await assert.rejects(copying, (error: unknown) => error instanceof BackupError && error.code === 'interrupted');
+      assert.deepEqual(readdirSync(dir).sort(), ['relay.sqlite'], 'neither the backup nor its temporary file');
+    }));
 });
