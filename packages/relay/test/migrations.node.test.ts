@@ -6,6 +6,7 @@
 // together on one schema.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -92,6 +93,34 @@ describe('SQLite schema migrations', () => {
       assert.deepEqual(again.prepare('SELECT version, name, applied_at FROM schema_version ORDER BY version').all(), history);
       again.close();
       await stillWorks(store, expected);
+      await store.close();
+    }));
+
+  it('migrates once when relay processes open the file together', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'relay.sqlite');
+      copyFileSync(join(fixtures, 'relay-schema-2.sqlite'), path);
+      // Held at the write lock until all have read the old version, they would each migrate without a second look inside the transaction.
+      const holder = new Database(path);
+      holder.pragma('journal_mode = WAL'); // as a relay leaves its file (the fixture was compacted out of WAL)
+      holder.prepare('BEGIN IMMEDIATE').run();
+      const opener = `import { SqliteRelayStore } from '@sealdoc/relay'; const s = SqliteRelayStore.open(${JSON.stringify(path)}); await s.close(); console.log('opened');`;
+      const opening = Array.from({ length: 3 }, () => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', opener], { cwd: dirname(fileURLToPath(import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        child.stdout.on('data', (d: Buffer) => (output += d));
+        child.stderr.on('data', (d: Buffer) => (output += d));
+        return new Promise<string>((resolve) => child.once('close', (code) => resolve(`${code} ${output.trim()}`)));
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      holder.prepare('COMMIT').run();
+      holder.close();
+      assert.deepEqual(await Promise.all(opening), ['0 opened', '0 opened', '0 opened']);
+      const db = new Database(path, { readonly: true });
+      assert.deepEqual(db.prepare('SELECT version FROM schema_version ORDER BY version').all(), [{ version: 1 }, { version: 2 }, { version: 3 }]);
+      db.close();
+      const store = SqliteRelayStore.open(path);
+      assert.deepEqual(await readManifest(store), manifest('relay-schema-2.sqlite.json'));
       await store.close();
     }));
 
