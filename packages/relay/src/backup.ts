@@ -197,6 +197,10 @@ export async function backupCommand(argv: readonly string[], env: NodeJS.Process
     console.error(`--out FILE is required\n${BACKUP_USAGE}`);
     return 2;
   }
+  if (values.db === undefined && env.SEALDOC_DB === undefined && env.DATABASE_URL) {
+    console.error('backup failed: this relay stores in PostgreSQL (DATABASE_URL is set): back it up with pg_dump or continuous archiving (docs/operating.md); --db PATH backs up a SQLite file');
+    return 1;
+  }
   const db = values.db ?? env.SEALDOC_DB ?? './data/relay.sqlite';
   // Interrupted (Ctrl-C, a service stopped): the partial file is removed before the process ends.
   const interrupt = new AbortController();

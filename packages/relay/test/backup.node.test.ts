@@ -17,8 +17,9 @@ import { envelopeMaker, RawClient } from './raw-client.js';
 const BIN = fileURLToPath(new URL('../bin/sealdoc-relay.js', import.meta.url));
 
 /** Runs `sealdoc-relay backup ARGS`; resolves with its exit code and output. */
-function backupCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, 'backup', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function backupCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { DATABASE_URL: _url, SEALDOC_DB: _db, ...inherited } = process.env;
+  const child = spawn(process.execPath, [BIN, 'backup', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...inherited, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -167,6 +168,12 @@ describe('sealdoc-relay backup', () => {
       r = await backupCli(['--out', out, '--bogus']);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /--bogus/);
+      r = await backupCli(['--out', join(dir, 'x.sqlite')], { SEALDOC_DB: live });
+      assert.equal(r.code, 0, 'SEALDOC_DB names the database, as for the relay');
+      r = await backupCli(['--out', join(dir, 'y.sqlite')], { DATABASE_URL: 'postgres://user:secret@127.0.0.1/db' });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /stores in PostgreSQL .*pg_dump/);
+      assert.doesNotMatch(r.stderr, /secret/);
       r = await backupCli(['--help']);
       assert.equal(r.code, 0);
       assert.match(r.stdout, /restore: stop the relay, replace its database with FILE/);
