@@ -3,14 +3,15 @@
  * prom-client's global one), so that several relays in one process keep their own counts. Made
  * from what the relay already reports: its events (refusals by code, connections, errors),
  * its counters ({@link RelayStats}, read at each scrape), the frames its server moves, and the
- * time each store call takes (the store is wrapped, nothing inside it changes). Counts only:
+ * time each store call takes (the store is wrapped, nothing inside it changes), and how late
+ * this node hears what other nodes store (PostgreSQL's notifications). Counts only:
  * no member id, group id or document id is ever a label.
  * @module
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RelayStats } from './relay.js';
 import type { RelayLogEvent } from './report.js';
-import type { RelayStore } from './store.js';
+import type { RelayStore, StoreEvent } from './store.js';
 
 const PREFIX = 'sealdoc_relay_';
 
@@ -50,6 +51,7 @@ export class RelayMetrics {
   readonly #bytesIn: Counter;
   readonly #bytesOut: Counter;
   readonly #storeSeconds: Histogram<'operation' | 'outcome'>;
+  readonly #notificationLag: Histogram;
 
   readonly #pending = new Set<Promise<unknown>>();
 
@@ -80,6 +82,12 @@ export class RelayMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [r],
     });
+    this.#notificationLag = new Histogram({
+      name: `${PREFIX}postgres_notification_lag_seconds`,
+      help: 'from another node storing something to this node hearing of it (PostgreSQL NOTIFY; by the sender clock, so hosts keep time with NTP)',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [r],
+    });
   }
 
   /** Counts a relay event (pass every event of the relay's `log`). */
@@ -106,10 +114,18 @@ export class RelayMetrics {
   timed(store: RelayStore): RelayStore {
     const seconds = this.#storeSeconds;
     const pending = this.#pending;
+    const lag = this.#notificationLag;
     return new Proxy(store, {
       get(target, property, receiver) {
         const value: unknown = Reflect.get(target, property, receiver);
         if (typeof value !== 'function' || typeof property !== 'string') return value;
+        if (property === 'onEvent') {
+          return (listener: (event: StoreEvent) => void) =>
+            (value as RelayStore['onEvent'])!.call(target, (event) => {
+              if (event.sentAt !== undefined) lag.observe(Math.max(0, Date.now() - event.sentAt) / 1000);
+              listener(event);
+            });
+        }
         return (...args: unknown[]) => {
           const start = process.hrtime.bigint();
           const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);

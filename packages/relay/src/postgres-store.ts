@@ -113,7 +113,7 @@ export class PostgresRelayStore implements RelayStore {
     client.on('error', () => undefined);
     client.on('notification', ({ channel, payload }) => {
       if (channel === PRESENCE_CHANNEL) return this.#presence.arrived(payload);
-      let event: { t: string; g: string; d?: string; c?: number; a?: string; s?: number; l?: number; i?: string; r?: string; n: string };
+      let event: { t: string; g: string; d?: string; c?: number; a?: string; s?: number; l?: number; i?: string; r?: string; n: string; m?: number };
       try {
         event = JSON.parse(payload ?? '');
       } catch {
@@ -126,7 +126,8 @@ export class PostgresRelayStore implements RelayStore {
           : event.t === 'j'
             ? { type: 'join-request', groupId: unhex(event.g), inviteId: unhex(event.i ?? ''), requester: unhex(event.r ?? '') }
             : { type: 'ops', groupId: unhex(event.g), length: event.l ?? 0 };
-      this.#emit(out);
+      // When the other node sent it (its clock): how late this node hears, for the relay's metrics.
+      this.#emit(typeof event.m === 'number' ? { ...out, sentAt: event.m } : out);
     });
     await client.connect();
     await client.query(`LISTEN ${CHANNEL}; LISTEN ${PRESENCE_CHANNEL}`);
@@ -168,7 +169,7 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   #notify(client: pg.PoolClient, payload: Record<string, unknown>): Promise<unknown> {
-    return client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ ...payload, n: this.#node })]);
+    return client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ ...payload, n: this.#node, m: Date.now() })]);
   }
 
   async loadOps(groupId: Uint8Array): Promise<Uint8Array[]> {
@@ -278,7 +279,7 @@ export class PostgresRelayStore implements RelayStore {
       });
       for (const f of firsts.rows) tally(new Uint8Array(f.author), 1, 0);
       for (const t of added.values()) await c.query(ADD_USAGE, [buf(t.author), 0, t.documents, t.bytes]);
-      const notes = envelopes.flatMap((e, i) => (results[i]!.outcome === 'stored' ? [JSON.stringify({ t: 'e', g: hex(e.groupId), d: hex(e.docId), c: results[i]!.cursor, a: hex(e.author), s: e.seq, n: this.#node })] : []));
+      const notes = envelopes.flatMap((e, i) => (results[i]!.outcome === 'stored' ? [JSON.stringify({ t: 'e', g: hex(e.groupId), d: hex(e.docId), c: results[i]!.cursor, a: hex(e.author), s: e.seq, n: this.#node, m: Date.now() })] : []));
       if (notes.length) await c.query('SELECT pg_notify($1, x) FROM unnest($2::text[]) AS x', [CHANNEL, notes]);
       return results;
     });

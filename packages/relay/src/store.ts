@@ -79,11 +79,15 @@ export class RelayStoreError extends Error {
  * it forwards and never stores (`presence`: sealed awareness or a head beacon, as its client
  * sent it, already checked there), for the subscribers of its document here.
  */
-export type StoreEvent =
+export type StoreEvent = (
   | { type: 'envelope'; groupId: Uint8Array; docId: Uint8Array; cursor: number; author: Uint8Array; seq: number }
   | { type: 'ops'; groupId: Uint8Array; length: number }
   | { type: 'join-request'; groupId: Uint8Array; inviteId: Uint8Array; requester: Uint8Array }
-  | { type: 'presence'; groupId: Uint8Array; docId: Uint8Array; frame: Uint8Array };
+  | { type: 'presence'; groupId: Uint8Array; docId: Uint8Array; frame: Uint8Array }
+) & {
+  /** When the other node sent it, ms since 1970 by that node's clock (where the store knows): the notification lag in the relay's metrics. */
+  sentAt?: number;
+};
 
 /**
  * What appending ops does besides storing them: who authored each (their bytes count towards

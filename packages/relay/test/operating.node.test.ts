@@ -170,6 +170,28 @@ describe('/metrics', () => {
     }
   });
 
+  it('on PostgreSQL: how late this node hears what another node stored', async (t) => {
+    if (!(await postgresAvailable())) return t.skip('PostgreSQL did not answer (it runs under CI=true)');
+    const schema = await freshSchema();
+    const elsewhere = await PostgresRelayStore.connect(schema.url, { max: 2 });
+    const store = await PostgresRelayStore.connect(schema.url, { max: 2 });
+    const server = await startRelay({ store, port: 0 });
+    try {
+      const count = async () => metric((await get(http(server, '/metrics'))).body, 'sealdoc_relay_postgres_notification_lag_seconds_count') ?? 0;
+      assert.equal(await count(), 0);
+      const id = (n: number) => new Uint8Array(16).fill(n);
+      await elsewhere.putEnvelopes([1, 2, 3].map((seq) => ({ groupId: id(1), docId: id(2), author: new Uint8Array(32).fill(3), seq, bytes: new Uint8Array(200).fill(seq) })));
+      await eventually(async () => (await count()) === 3, 5000, 'three notifications heard');
+      const body = (await get(http(server, '/metrics'))).body;
+      assert.ok(metric(body, 'sealdoc_relay_postgres_notification_lag_seconds_sum')! < 5, 'seconds, not milliseconds');
+    } finally {
+      await server.close();
+      await store.close();
+      await elsewhere.close();
+      await schema.drop();
+    }
+  });
+
   it('behind a bearer token, or on a port of its own', async () => {
     const store = new MemoryRelayStore();
     const guarded = await startRelay({ store, port: 0, metrics: { token: 'tok-1' } });
