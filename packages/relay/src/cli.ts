@@ -56,18 +56,18 @@ async function main(log: Logger, config: RelayConfig): Promise<void> {
     storage,
     retention: config.retainSnapshots === undefined ? 'keep everything' : `after ${config.retainSnapshots} later snapshots`,
   });
+  // SIGHUP would end the process by default: a service manager's "reload" must not.
   const tls = config.tls;
-  if (tls) {
-    process.on('SIGHUP', () => {
-      try {
-        server.reloadTls(readTls(tls));
-        log.info({ event: 'tls-reloaded' });
-      } catch (error) {
-        // The certificate in use stays: a half-written file must not take the relay down.
-        log.error({ event: 'tls-reload-failed', detail: error instanceof Error ? error.message : 'unknown' });
-      }
-    });
-  }
+  process.on('SIGHUP', () => {
+    if (!tls) return log.info({ event: 'sighup', detail: 'nothing to reload (no --cert)' });
+    try {
+      server.reloadTls(readTls(tls));
+      log.info({ event: 'tls-reloaded' });
+    } catch (error) {
+      // The certificate in use stays: a half-written file must not take the relay down.
+      log.error({ event: 'tls-reload-failed', detail: error instanceof Error ? error.message : 'unknown' });
+    }
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -172,16 +172,18 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
   const ready = async (response: ServerResponse) => {
     if (stopping) return plain(response, 503, 'shutting down');
     let timer: NodeJS.Timeout | undefined;
+    const late = new Error('late');
     try {
       await Promise.race([
         relay.ready.then(() => options.store.probe?.()),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS))),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(late), READY_TIMEOUT_MS))),
       ]);
       plain(response, 200, 'ready');
     } catch (error) {
       // A short reason, never the error's text (it may name the database's host).
       options.log?.({ event: 'error', connection: 0, detail: `not ready: ${describe(error)}` });
-      plain(response, 503, error instanceof RelayStoreError && error.code === 'closed' ? 'database closed' : 'database not reachable or not writable');
+      const reason = error === late ? `database did not answer within ${READY_TIMEOUT_MS} ms` : error instanceof RelayStoreError && error.code === 'closed' ? 'database closed' : 'database not reachable or not writable';
+      plain(response, 503, reason);
     } finally {
       clearTimeout(timer);
     }

@@ -129,6 +129,11 @@ describe('sealdoc-relay', () => {
       const challenge = decodeWire(await new Promise<Uint8Array>((resolve) => socket.once('message', (data: Buffer) => resolve(new Uint8Array(data)))));
       assert.equal((challenge as { maxFrameBytes: number }).maxFrameBytes, 4096);
       socket.close();
+      // A service manager's reload (SIGHUP) does not end a relay without TLS.
+      child.kill('SIGHUP');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(child.exitCode, null, 'still running');
+      assert.equal(child.signalCode, null, 'still running');
     } finally {
       child.kill('SIGKILL');
     }

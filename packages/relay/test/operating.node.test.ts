@@ -84,6 +84,22 @@ describe('/readyz', () => {
     }
   });
 
+  it('503 when the store does not answer within 2 s', async () => {
+    class Hanging extends MemoryRelayStore {
+      override probe(): Promise<void> {
+        return new Promise(() => undefined);
+      }
+    }
+    const server = await startRelay({ store: new Hanging(), port: 0 });
+    try {
+      const started = Date.now();
+      assert.deepEqual(await get(http(server, '/readyz')), { status: 503, body: 'database did not answer within 2000 ms\n' });
+      assert.ok(Date.now() - started < 3000);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('on PostgreSQL: 503 while the database cannot be reached, 200 again once it can, without the URL in the answer', async (t) => {
     if (!(await postgresAvailable())) return t.skip('PostgreSQL did not answer (it runs under CI=true)');
     const schema = await freshSchema();
