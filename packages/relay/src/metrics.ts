@@ -55,10 +55,14 @@ export class RelayMetrics {
 
   readonly #pending = new Set<Promise<unknown>>();
 
-  /** `stats` is read at each scrape (the relay's counters); `process`: the process's own metrics too (CPU, memory, event loop), once per process. */
+  /**
+   * `stats` is read at each scrape (the relay's counters); `process`: the process's own
+   * metrics too (CPU, memory, event loop, under their usual names: process_cpu_seconds_total,
+   * nodejs_eventloop_lag_seconds, ...), for one relay per process.
+   */
   constructor(stats: () => RelayStats, options: { process?: boolean } = {}) {
     const r = this.registry;
-    if (options.process) collectDefaultMetrics({ register: r, prefix: PREFIX });
+    if (options.process) collectDefaultMetrics({ register: r });
     gaugeOf(r, 'connections', 'WebSocket connections open now', () => stats().connections);
     gaugeOf(r, 'outbox_bytes', 'bytes queued for clients and not yet sent (relay queues and socket buffers)', () => stats().outboxBytes);
     gaugeOf(r, 'cached_logs', 'group membership logs held in memory (bounded)', () => stats().cachedLogs);

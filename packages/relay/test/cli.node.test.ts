@@ -263,6 +263,8 @@ describe('sealdoc-relay', () => {
       await alice.next('ack');
       const scrape = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${token}` } });
       assert.equal(scrape.status, 200);
+      const scraped = await scrape.text();
+      for (const name of ['sealdoc_relay_connections', 'sealdoc_relay_envelopes_accepted_total', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds']) assert.match(scraped, new RegExp(`^${name} `, 'm'), name);
       assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: 'Bearer wrong-token' } })).status, 401);
       alice.close();
       const exited = new Promise((resolve) => child.once('exit', resolve));
