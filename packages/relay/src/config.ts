@@ -112,6 +112,7 @@ const ALIASES: Readonly<Record<string, string>> = { 'tls-cert': 'cert', 'tls-key
 
 /** The command's usage: every flag, its variable and its default. */
 export const USAGE = `usage: sealdoc-relay [options]
+       sealdoc-relay backup --out FILE [--db PATH] [--force]   (an online copy of the SQLite store; backup --help)
 Each option is a flag or an environment variable; a flag wins over its variable, a variable
 over the default. PostgreSQL: set DATABASE_URL=postgres://user:password@host/db (recommended
 over --postgres, which shows the password to anyone who can list processes).
