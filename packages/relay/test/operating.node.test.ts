@@ -7,6 +7,7 @@ import { createServer, connect as connectTcp, type AddressInfo, type Server, typ
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { WebSocket } from 'ws';
 import { WebSocketTransport, type WebSocketLike } from '@sealdoc/core';
 import { MemoryRelayStore, PostgresRelayStore, SqliteRelayStore, startRelay, type RelayServer } from '@sealdoc/relay';
@@ -80,6 +81,25 @@ describe('/readyz', () => {
         }
       }
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('SQLite: 503 while another process holds the write lock (the probe takes it), 200 once it lets go', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealdoc-ready-'));
+    const store = SqliteRelayStore.open(join(dir, 'relay.sqlite'));
+    const server = await startRelay({ store, port: 0 });
+    const other = new Database(join(dir, 'relay.sqlite'));
+    try {
+      assert.equal((await get(http(server, '/readyz'))).status, 200);
+      other.exec('BEGIN EXCLUSIVE');
+      assert.equal((await get(http(server, '/readyz'))).status, 503);
+      other.exec('COMMIT');
+      assert.equal((await get(http(server, '/readyz'))).status, 200);
+    } finally {
+      other.close();
+      await server.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
