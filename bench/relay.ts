@@ -3,13 +3,18 @@
 // 100 clients in one group, subscribed to one document, each pushing envelopes of 200 bytes
 // of plaintext with a few pushes in flight. Envelopes per second accepted (acknowledged after
 // the store committed) while each is fanned out to the 99 others, delivery latency (push to
-// delivery at another client), and the relay's RSS as the run goes; SQLite and PostgreSQL side
-// by side. `ratio` = envelopes per second accepted / the 5,000 the issue asks for. A last row,
+// delivery at another client), the relay's RSS as the run goes, and the CPU the relay processes
+// used per envelope (all nodes together, from the first push to the end of the fan-out); SQLite and PostgreSQL side
+// by side, PostgreSQL with 1, 2 and 3 relay nodes on one database (each node its own process;
+// the clients spread round-robin over the nodes, connected to them directly, so that every
+// envelope crosses nodes through LISTEN/NOTIFY to reach most of its readers; `vs_1_node` =
+// accepted/s over the one-node figure of the same run). `ratio` = envelopes per second accepted
+// / the 5,000 the issue asks for. A last row,
 // `verify floor`, checks the same number of envelopes with nothing else running: what the
 // machine allows at best, whatever the relay does around the checks.
-// BENCH_CLIENTS, BENCH_PER_CLIENT, BENCH_STORES=sqlite,postgres narrow or widen it;
+// BENCH_CLIENTS, BENCH_PER_CLIENT, BENCH_STORES=sqlite,postgres, BENCH_NODES=1,2,3 narrow or widen it;
 // BENCH_RELAY_NODE_ARGS passes flags to the relay's node (e.g. "--cpu-prof").
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -24,9 +29,20 @@ const PER_CLIENT = Number(process.env.BENCH_PER_CLIENT ?? 100);
 const IN_FLIGHT = 4;
 const TARGET = 5000;
 const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
+const NODES = (process.env.BENCH_NODES ?? '1,2,3').split(',').map(Number);
 const POSTGRES_URL = process.env.SEALDOC_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DOC = new Uint8Array(16).fill(9);
 const FOUNDERS = 64;
+
+/** CPU time a process has used so far (user + system), in ms (Linux: /proc/PID/stat; NaN elsewhere). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
+  } catch {
+    return Number.NaN;
+  }
+}
 
 class Client {
   readonly socket: WebSocket;
@@ -67,7 +83,7 @@ class Client {
   }
 }
 
-async function run(store: string): Promise<Row> {
+async function run(store: string, nodeCount = 1): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'sealdoc-bench-relay-'));
   let schema: string | undefined;
   let args: string[];
@@ -81,9 +97,12 @@ async function run(store: string): Promise<Row> {
     url.searchParams.set('options', `-c search_path=${schema}`);
     args = ['--postgres', url.toString()];
   } else args = ['--db', join(dir, 'relay.sqlite')];
-  const relay = await startRelayProcess(['--port', '0', ...args], { nodeArgs: (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean) });
-  const { port } = relay;
-  const url = `ws://127.0.0.1:${port}`;
+  // One node after another: the first creates the schema.
+  const relays: Awaited<ReturnType<typeof startRelayProcess>>[] = [];
+  for (let n = 0; n < nodeCount; n++) relays.push(await startRelayProcess(['--port', '0', ...args], { nodeArgs: (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean) }));
+  // Client i connects to node i % nodeCount.
+  const urlOf = (i: number) => relays[i % relays.length]!.url;
+  const rssMb = () => relays.reduce((sum, r) => sum + r.rssMb(), 0);
   try {
     // One group of CLIENTS members: 64 founders (the most a first op may name), the rest added.
     const ids: Identity[] = Array.from({ length: CLIENTS }, () => identityFromMnemonic(generateMnemonic()));
@@ -111,7 +130,7 @@ async function run(store: string): Promise<Row> {
     }
     const clients: Client[] = [];
     for (const id of ids) {
-      const c = new Client(url);
+      const c = new Client(urlOf(clients.length));
       const challenge = (await c.wait('challenge')) as Extract<WireMessage, { type: 'challenge' }>;
       c.send({ type: 'hello', signingPublicKey: id.signingPublicKey, signature: await signMessage(id, HELLO_CONTEXT, challenge.nonce) });
       await c.wait('welcome');
@@ -142,8 +161,10 @@ async function run(store: string): Promise<Row> {
       };
     }
     const total = CLIENTS * PER_CLIENT;
-    const rss: number[] = [relay.rssMb() * 1024 * 1024];
-    const sampler = setInterval(() => rss.push(relay.rssMb() * 1024 * 1024), 100);
+    const rss: number[] = [rssMb() * 1024 * 1024];
+    const sampler = setInterval(() => rss.push(rssMb() * 1024 * 1024), 100);
+    const relaysCpu = () => relays.reduce((sum, r) => sum + cpuMs(r.child.pid), 0);
+    const cpuStart = relaysCpu();
     const start = performance.now();
     await Promise.all(
       clients.map(async (c, i) => {
@@ -168,18 +189,30 @@ async function run(store: string): Promise<Row> {
     const acceptMs = performance.now() - start;
     // Fan-out finishes: every envelope reaches the CLIENTS - 1 others.
     const expected = total * (CLIENTS - 1);
+    // It stops short of that after 60 s, or once nothing more arrived for 5 s (what is missing
+    // then never comes: delivered_share says how much arrived).
     const until = performance.now() + 60_000;
-    while (delivered < expected && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
-    const fanOutMs = performance.now() - start;
+    let last = delivered;
+    let lastChange = performance.now();
+    let fanOutMs = performance.now() - start;
+    while (delivered < expected && performance.now() < until && performance.now() - lastChange < 5000) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (delivered !== last) {
+        last = delivered;
+        lastChange = performance.now();
+        fanOutMs = lastChange - start;
+      }
+    }
     clearInterval(sampler);
-    rss.push(relay.rssMb() * 1024 * 1024);
+    const cpuUsed = relaysCpu() - cpuStart;
+    rss.push(rssMb() * 1024 * 1024);
     for (const c of clients) c.socket.close();
     latencies.sort((a, b) => a - b);
     const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
     const perSecond = total / (acceptMs / 1000);
     const mb = (b: number) => Math.round(b / 1024 / 1024);
     return {
-      name: `relay ${store}`,
+      name: store === 'postgres' ? `relay postgres, ${nodeCount} node${nodeCount === 1 ? '' : 's'}` : `relay ${store}`,
       ratio: perSecond / TARGET,
       baseline: `target ${TARGET} envelopes/s`,
       accepted_per_s: perSecond,
@@ -190,11 +223,14 @@ async function run(store: string): Promise<Row> {
       rss_start_mb: mb(rss[0]!),
       rss_mid_mb: mb(rss[Math.floor(rss.length / 2)]!),
       rss_end_mb: mb(rss.at(-1)!),
+      // CPU the relay processes used (all nodes together) from the first push to the end of the fan-out, per envelope accepted.
+      relay_cpu_us_per_envelope: (cpuUsed * 1000) / total,
+      nodes: nodeCount,
       clients: CLIENTS,
       envelopes: total,
     };
   } finally {
-    relay.child.kill('SIGKILL');
+    for (const relay of relays) relay.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     if (schema) {
       const c = new pg.Client({ connectionString: POSTGRES_URL });
@@ -229,7 +265,18 @@ async function verifyFloor(): Promise<Row> {
 }
 
 const rows: Row[] = [];
-for (const store of STORES) rows.push(await run(store));
+for (const store of STORES) {
+  if (store !== 'postgres') {
+    rows.push(await run(store));
+    continue;
+  }
+  let one: number | undefined;
+  for (const n of NODES) {
+    const row = await run(store, n);
+    if (n === 1) one = row.accepted_per_s as number;
+    rows.push(one === undefined ? row : { ...row, vs_1_node: (row.accepted_per_s as number) / one });
+  }
+}
 rows.push(await verifyFloor());
 report(`Relay on loopback: ${CLIENTS} clients in one group, ${PER_CLIENT} envelopes of 200 B each, ${IN_FLIGHT} in flight per client (ratio = accepted/s / ${TARGET})`, rows);
 process.exit(0);
