@@ -307,6 +307,7 @@ describe('three relay nodes on one PostgreSQL database, behind a load balancer',
     const elsewhere = undelivered(acknowledged().filter((e) => e.node !== victim), inStore);
     assert.ok(converged, `the texts converge with every token\n${report}\nacknowledged by the other nodes and not delivered:\n${elsewhere.slice(0, 12).join('\n')}`);
     for (const c of clients) assert.deepEqual(c.errors.filter((e) => !e.startsWith('TransportError')), [], `${c.name}: no error but the lost connection`);
-    t.diagnostic(`the killed node acknowledged ${byVictim.length} envelopes; connections per node so far: ${balancer.total().join(', ')}`);
+    const unanswered = [...wires.values()].reduce((n, w) => n + [...w.pushes].filter(([key, p]) => p.node === victim && !w.acked.has(key)).length, 0);
+    t.diagnostic(`the killed node acknowledged ${byVictim.length} envelopes and died with ${unanswered} pushes unanswered; connections per node so far: ${balancer.total().join(', ')}`);
   });
 });
