@@ -28,7 +28,7 @@ import type { StoreEvent } from './store.js';
 const PRESENCE_LIFETIME_S = 5;
 const DELETE_EXPIRED = `DELETE FROM sealdoc_presence WHERE at < now() - interval '${PRESENCE_LIFETIME_S} seconds'`;
 
-/** The channel presence crosses nodes on. */
+/** The channel presence crosses nodes on (in schema `public`; see postgres-store.ts's channelsOf). */
 export const PRESENCE_CHANNEL = 'sealdoc_presence';
 
 /** Not versioned with the schema: it holds nothing a restart needs, and a node that does not share presence ignores it. */
@@ -82,6 +82,8 @@ export class PostgresPresence {
   #sweep: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
+    /** The NOTIFY channel of this deployment's presence. */
+    readonly channel: string,
     readonly query: Query,
     /** This node's id in notifications. */
     readonly node: string,
@@ -110,14 +112,14 @@ export class PostgresPresence {
   async #send(batch: Batch): Promise<boolean> {
     if (this.closed()) return false;
     const sends: Promise<unknown>[] = [];
-    if (batch.notes.length > 0) sends.push(this.query('SELECT pg_notify($1, x) FROM unnest($2::text[]) AS x', [PRESENCE_CHANNEL, batch.notes]));
+    if (batch.notes.length > 0) sends.push(this.query('SELECT pg_notify($1, x) FROM unnest($2::text[]) AS x', [this.channel, batch.notes]));
     if (batch.rows.length > 0)
       sends.push(
         this.query(
           `WITH gone AS (${DELETE_EXPIRED}),
            kept AS (INSERT INTO sealdoc_presence (group_id, doc_id, frame) SELECT g, d, f FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) WITH ORDINALITY AS t(g, d, f, i) ORDER BY i RETURNING id)
            SELECT pg_notify($4, json_build_object('n', $5::text, 'i', id::text)::text) FROM kept`,
-          [batch.rows.map((r) => r.groupId), batch.rows.map((r) => r.docId), batch.rows.map((r) => r.frame), PRESENCE_CHANNEL, this.node],
+          [batch.rows.map((r) => r.groupId), batch.rows.map((r) => r.docId), batch.rows.map((r) => r.frame), this.channel, this.node],
         ),
       );
     await Promise.all(sends);
@@ -144,7 +146,7 @@ export class PostgresPresence {
     this.#sweep = undefined;
   }
 
-  /** A notification on {@link PRESENCE_CHANNEL}: another node's frame, emitted as a `presence` event (its row read first, when it has one). */
+  /** A notification on this deployment's presence channel: another node's frame, emitted as a `presence` event (its row read first, when it has one). */
   arrived(payload: string | undefined): void {
     let note: Note;
     try {

@@ -10,7 +10,7 @@
  * `have` exchange fills any gap a resumed subscription could leave.
  * @module
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { equalBytes, hex, unhex } from './bytes.js';
@@ -42,7 +42,17 @@ import {
   type Usage,
 } from './store.js';
 
-const CHANNEL = 'sealdoc_relay';
+/**
+ * The channels of one deployment. NOTIFY channels span the whole database, not a schema: two
+ * deployments in two schemas of one database (tests do this) would hear each other. The
+ * channels of schema `public` keep their first names, so nodes of older releases still hear
+ * newer ones; another schema's carry a hash of its name.
+ */
+function channelsOf(schema: string): { store: string; presence: string } {
+  if (schema === 'public') return { store: 'sealdoc_relay', presence: PRESENCE_CHANNEL };
+  const tag = createHash('sha256').update(schema).digest('hex').slice(0, 16);
+  return { store: `sealdoc_relay_${tag}`, presence: `${PRESENCE_CHANNEL}_${tag}` };
+}
 
 const ADD_USAGE =
   'INSERT INTO sealdoc_usage (member_id, groups, documents, bytes) VALUES ($1, $2, $3, $4) ON CONFLICT (member_id) DO UPDATE SET groups = sealdoc_usage.groups + excluded.groups, documents = sealdoc_usage.documents + excluded.documents, bytes = sealdoc_usage.bytes + excluded.bytes';
@@ -74,9 +84,13 @@ export class PostgresRelayStore implements RelayStore {
   #closed = false;
   readonly #presence: PostgresPresence;
 
-  private constructor(pool: pg.Pool) {
+  readonly #channels: { store: string; presence: string };
+
+  private constructor(pool: pg.Pool, channels: { store: string; presence: string }) {
     this.#pool = pool;
+    this.#channels = channels;
     this.#presence = new PostgresPresence(
+      channels.presence,
       (text, values) => this.#query(text, values),
       this.#node,
       (event) => this.#emit(event),
@@ -92,15 +106,18 @@ export class PostgresRelayStore implements RelayStore {
   static async connect(url: string, options: { max?: number } = {}): Promise<PostgresRelayStore> {
     const pool = new (loadPg().Pool)({ connectionString: url, max: options.max ?? 10 });
     pool.on('error', () => undefined); // an idle client lost: the pool replaces it
-    const store = new PostgresRelayStore(pool);
+    let store: PostgresRelayStore | undefined;
     try {
+      const { rows } = await pool.query<{ schema: string | null }>('SELECT current_schema() AS schema');
+      store = new PostgresRelayStore(pool, channelsOf(rows[0]?.schema ?? 'public'));
       await store.#transaction(async (c) => {
         await migratePostgres(c, 'the PostgreSQL database');
         await c.query(PRESENCE_SCHEMA);
       });
       await store.#listen(url);
     } catch (error) {
-      await store.close();
+      if (store) await store.close();
+      else await pool.end();
       throw error instanceof RelayStoreError && error.cause instanceof SchemaVersionError ? error.cause : error;
     }
     return store;
@@ -112,7 +129,7 @@ export class PostgresRelayStore implements RelayStore {
     this.#listener = client;
     client.on('error', () => undefined);
     client.on('notification', ({ channel, payload }) => {
-      if (channel === PRESENCE_CHANNEL) return this.#presence.arrived(payload);
+      if (channel === this.#channels.presence) return this.#presence.arrived(payload);
       let event: { t: string; g: string; d?: string; c?: number; a?: string; s?: number; l?: number; i?: string; r?: string; n: string; m?: number };
       try {
         event = JSON.parse(payload ?? '');
@@ -130,7 +147,7 @@ export class PostgresRelayStore implements RelayStore {
       this.#emit(typeof event.m === 'number' ? { ...out, sentAt: event.m } : out);
     });
     await client.connect();
-    await client.query(`LISTEN ${CHANNEL}; LISTEN ${PRESENCE_CHANNEL}`);
+    await client.query(`LISTEN ${this.#channels.store}; LISTEN ${this.#channels.presence}`);
   }
 
   #emit(event: StoreEvent): void {
@@ -169,7 +186,7 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   #notify(client: pg.PoolClient, payload: Record<string, unknown>): Promise<unknown> {
-    return client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ ...payload, n: this.#node, m: Date.now() })]);
+    return client.query('SELECT pg_notify($1, $2)', [this.#channels.store, JSON.stringify({ ...payload, n: this.#node, m: Date.now() })]);
   }
 
   async loadOps(groupId: Uint8Array): Promise<Uint8Array[]> {
@@ -280,7 +297,7 @@ export class PostgresRelayStore implements RelayStore {
       for (const f of firsts.rows) tally(new Uint8Array(f.author), 1, 0);
       for (const t of added.values()) await c.query(ADD_USAGE, [buf(t.author), 0, t.documents, t.bytes]);
       const notes = envelopes.flatMap((e, i) => (results[i]!.outcome === 'stored' ? [JSON.stringify({ t: 'e', g: hex(e.groupId), d: hex(e.docId), c: results[i]!.cursor, a: hex(e.author), s: e.seq, n: this.#node, m: Date.now() })] : []));
-      if (notes.length) await c.query('SELECT pg_notify($1, x) FROM unnest($2::text[]) AS x', [CHANNEL, notes]);
+      if (notes.length) await c.query('SELECT pg_notify($1, x) FROM unnest($2::text[]) AS x', [this.#channels.store, notes]);
       return results;
     });
   }

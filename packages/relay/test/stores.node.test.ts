@@ -58,6 +58,27 @@ if (await postgresAvailable()) {
     { persistent: true },
   );
 
+  describe('PostgresRelayStore: deployments in two schemas of one database', () => {
+    it('hear only their own nodes (NOTIFY channels span the database: each schema has its own)', async () => {
+      const [one, two] = [await freshSchema(), await freshSchema()];
+      const [a, a2, b] = [await PostgresRelayStore.connect(one.url), await PostgresRelayStore.connect(one.url), await PostgresRelayStore.connect(two.url)];
+      try {
+        const heard = { a2: [] as StoreEvent[], b: [] as StoreEvent[] };
+        a2.onEvent((e) => heard.a2.push(e));
+        b.onEvent((e) => heard.b.push(e));
+        const id = new Uint8Array(16).fill(3);
+        assert.equal(await a.sharePresence(id, id, new Uint8Array([1, 2, 3])), true);
+        await eventually(() => heard.a2.length === 1, 2000, 'the node of the same schema hears it');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.deepEqual(heard.b, [], 'the other deployment hears nothing');
+      } finally {
+        for (const s of [a, a2, b]) await s.close();
+        await one.drop();
+        await two.drop();
+      }
+    });
+  });
+
   describe('PostgresRelayStore: presence between nodes', () => {
     it('a frame shared by one node reaches the others, not itself; inline or, past a notification’s 8,000 bytes, through a row that lives seconds; bounded', async () => {
       const { url, drop } = await freshSchema();
