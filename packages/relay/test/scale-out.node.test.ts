@@ -115,8 +115,15 @@ describe('three relay nodes on one PostgreSQL database, behind a load balancer',
     const schema = await freshSchema();
     drop = schema.drop;
     dbUrl = schema.url;
-    // All at once on the fresh schema, as a compose file starts them.
-    nodes.push(...(await Promise.all(Array.from({ length: NODES }, () => startRelayProcess(['--port', '0', '--postgres', dbUrl])))));
+    // All at once on the fresh schema, as a compose file starts them, given the database as an
+    // operator would: DATABASE_URL (the child processes inherit this process's environment).
+    process.env.DATABASE_URL = dbUrl;
+    try {
+      nodes.push(...(await Promise.all(Array.from({ length: NODES }, () => startRelayProcess(['--port', '0'])))));
+    } finally {
+      delete process.env.DATABASE_URL;
+    }
+    for (const node of nodes) assert.match(node.output(), /"storage":"postgres"/, 'each node runs on PostgreSQL');
     balancer = await startBalancer(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })));
     team = await Team.create(NAMES);
     // One at a time: round-robin puts them on nodes 0, 1, 2, 0, 1, 2.
