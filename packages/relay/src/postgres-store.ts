@@ -48,6 +48,10 @@ import {
  * channels of schema `public` keep their first names, so nodes of older releases still hear
  * newer ones; another schema's carry a hash of its name.
  */
+// Advisory locks of documents: (this space, a 32-bit hash of the document); the schema's migration lock is another key.
+const DOC_LOCK_SPACE = 0x5ea1d0c;
+const docLockKey = (groupId: Uint8Array, docId: Uint8Array): number => createHash('sha256').update(groupId).update(docId).digest().readInt32BE(0);
+
 function channelsOf(schema: string): { store: string; presence: string } {
   if (schema === 'public') return { store: 'sealdoc_relay', presence: PRESENCE_CHANNEL };
   const tag = createHash('sha256').update(schema).digest('hex').slice(0, 16);
@@ -249,6 +253,14 @@ export class PostgresRelayStore implements RelayStore {
   async putEnvelopes(envelopes: readonly NewEnvelope[]): Promise<PutResult[]> {
     if (envelopes.length === 0) return [];
     return this.#transaction(async (c) => {
+      // Cursors come from a sequence, which orders them by insert, not by commit: two nodes'
+      // transactions on one document could commit out of cursor order, and a subscriber that
+      // went past the larger would never be sent the smaller from its cursor. A lock per
+      // document, held until commit and taken before the cursors are drawn, makes a document's
+      // cursors commit in order (documents apart still write in parallel; taken in one order,
+      // no deadlock).
+      const docs = [...new Set(envelopes.map((e) => docLockKey(e.groupId, e.docId)))].sort((a, b) => a - b);
+      for (const k of docs) await c.query('SELECT pg_advisory_xact_lock($1, $2)', [DOC_LOCK_SPACE, k]);
       // One statement for the batch; rows already there come back from a second look.
       const columns = [envelopes.map((e) => buf(e.groupId)), envelopes.map((e) => buf(e.docId)), envelopes.map((e) => buf(e.author)), envelopes.map((e) => e.seq), envelopes.map((e) => buf(e.bytes))];
       const inserted = await c.query<{ cursor: string; i: number }>(

@@ -112,7 +112,9 @@ export class Subscriptions {
         this.connections.watchDrain();
         continue;
       }
-      if (cursor > s.sent) this.#deliver(client, s, cursor, bytes, false, frame);
+      // Whatever its cursor: on several nodes, another node's later cursor may have reached this
+      // subscriber first (storedElsewhere); a copy it holds already it ignores.
+      this.#deliver(client, s, cursor, bytes, false, frame);
     }
   }
 
