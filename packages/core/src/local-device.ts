@@ -12,6 +12,7 @@ import { loadIdentity, saveIdentity } from './identity-store.js';
 import { IndexedDBStorage } from './indexeddb-storage.js';
 import { unhex } from './bytes.js';
 import type { Storage } from './storage.js';
+import { OWN_GROUP_KEY } from './storage-keys.js';
 
 export class LocalDevice {
   readonly storage: Storage;
@@ -56,18 +57,21 @@ export class LocalDevice {
 
   /**
    * The group `groupId` (hex or bytes) as this device keeps it; undefined when it keeps none
-   * such. Without an id: the first group kept, or a new group with this person as its only
-   * member (kept from then on).
+   * such. Without an id: the group this device created for its person (a group of one, made
+   * and kept on the first call), never one that reached the device from the relay: anyone can
+   * make a group naming this person, and a document sealed to it would be theirs to read.
    */
   group(): Promise<Group>;
   group(groupId: string | Uint8Array): Promise<Group | undefined>;
   async group(groupId?: string | Uint8Array): Promise<Group | undefined> {
     const id = typeof groupId === 'string' ? unhex(groupId) : groupId;
     if (id) return Group.open({ identity: this.identity, groupId: id, storage: this.storage });
-    const [first] = await this.groups();
-    if (first) return Group.open({ identity: this.identity, groupId: unhex(first), storage: this.storage });
+    const own = await this.storage.load(OWN_GROUP_KEY);
+    const kept = own && (await Group.open({ identity: this.identity, groupId: own, storage: this.storage }));
+    if (kept) return kept;
     const group = new Group({ identity: this.identity, log: await MembershipLog.fromOps([await createGroup(this.identity)]), keyring: new Keyring(), storage: this.storage });
     await group.refresh();
+    await this.storage.save(OWN_GROUP_KEY, group.groupId);
     return group;
   }
 }

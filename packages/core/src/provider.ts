@@ -73,6 +73,9 @@ export interface SealdocProviderEvents {
   'access-removed': (event: { epoch: number }) => void;
 }
 
+// The relay connections of the live providers of each group, oldest first.
+const LIVE_RELAYS = new WeakMap<Group, WebSocketTransport[]>();
+
 /** `url` with `params` added to its query. */
 function withParams(url: string, params: Record<string, string> | undefined): string {
   if (!params || Object.keys(params).length === 0) return url;
@@ -134,11 +137,17 @@ export class SealdocProvider extends ObservableV2<SealdocProviderEvents> {
       ...(options.batch ? { batch: options.batch } : {}),
       ...(options.beacons ? { beacons: options.beacons } : {}),
     });
-    // Membership changes made through this group go to the relay, unless they go elsewhere already.
-    if (this.#ownsTransport && !options.group.relay) {
-      options.group.relay = this.transport;
+    // Membership changes made through this group go to the relay (unless they go elsewhere
+    // already); when this provider goes, to another live provider's, never to none while one lives.
+    if (this.#ownsTransport) {
+      const group = options.group;
+      const live = LIVE_RELAYS.get(group) ?? [];
+      LIVE_RELAYS.set(group, [...live, this.transport]);
+      group.relay ??= this.transport;
       this.#off.push(() => {
-        if (options.group.relay === this.transport) options.group.relay = undefined;
+        const rest = (LIVE_RELAYS.get(group) ?? []).filter((t) => t !== this.transport);
+        LIVE_RELAYS.set(group, rest);
+        if (group.relay === this.transport) group.relay = rest[0];
       });
     }
     this.whenLoaded = this.sealed.whenLoaded;

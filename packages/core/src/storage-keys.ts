@@ -4,6 +4,7 @@
  * they sort; every key but the identity's names its group second.
  *
  * - `['identity']`: this device's identity, sealed under the device key (identity-store.ts).
+ * - `['own-group']`: the id of the group LocalDevice created for its person (local-device.ts).
  * - `['log', group, index]`: the group's membership ops, signed and public, stored as they are.
  * - `['seq', group]`: this member's next sequence number in the group (sequence.ts).
  * - `['env', group, doc, author, seq]`: a document's envelopes offered to peers.
@@ -17,6 +18,9 @@ import type { StorageKey } from './storage.js';
 
 /** The identity's key. */
 export const IDENTITY_KEY: StorageKey = ['identity'];
+
+/** The id (hex) of the group this device created for its person (LocalDevice.group()); never one that came from the relay. */
+export const OWN_GROUP_KEY: StorageKey = ['own-group'];
 
 /** A membership op's key; without `index`, the prefix of the group's log; without `group`, of every group's. */
 export function logKey(group?: string, index?: number): string[] {

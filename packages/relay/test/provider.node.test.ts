@@ -7,7 +7,7 @@ import * as Y from 'yjs';
 import { WebSocket } from 'ws';
 import { Awareness } from 'y-protocols/awareness';
 import { Group, LocalDevice, MemoryStorage, SealdocPersistence, SealdocProvider, WebSocketTransport, DeviceKey, type WebSocketLike } from '@sealdoc/core';
-import { documentIdFromName, Keyring, MembershipLog, toHex } from '@sealdoc/crypto';
+import { createGroup, documentIdFromName, Keyring, MembershipLog, toHex } from '@sealdoc/crypto';
 import { MemoryRelayStore, startRelay } from '@sealdoc/relay';
 import { eventually, identity, Team } from './clients.js';
 
@@ -180,6 +180,23 @@ describe('SealdocProvider (Node, against a relay)', () => {
     }
   });
 
+  it('membership changes go through a live provider’s relay: destroying one of two providers of a group hands the group to the other', async () => {
+    const { server, close } = await relay();
+    const team = await Team.create(['alice']);
+    const group = await groupOf(team, 'alice');
+    const first = new SealdocProvider(server.url, 'one', new Y.Doc(), { group, WebSocketPolyfill: Ws });
+    const second = new SealdocProvider(server.url, 'two', new Y.Doc(), { group, WebSocketPolyfill: Ws });
+    try {
+      assert.equal(group.relay, first.transport);
+      await first.destroy();
+      assert.equal(group.relay, second.transport, 'not left without a relay while a provider lives');
+      await second.destroy();
+      assert.equal(group.relay, undefined);
+    } finally {
+      await close();
+    }
+  });
+
   it('with a device: the document is kept sealed on it, opens offline, and clearData forgets it (as y-indexeddb)', async () => {
     const storage = new MemoryStorage();
     const device = await LocalDevice.open(storage, await DeviceKey.generate());
@@ -190,9 +207,19 @@ describe('SealdocProvider (Node, against a relay)', () => {
     first.doc.getText('t').insert(0, 'kept, sealed');
     await first.destroy();
 
+    // A stranger's group naming this person, kept here (the relay listed it), whose id sorts
+    // first: group() still gives the person's own, never the stranger's.
+    let foreign: Group;
+    do {
+      const mallory = identity(`mallory-${Math.random()}`);
+      foreign = new Group({ identity: device.identity, log: await MembershipLog.fromOps([await createGroup(mallory, { members: [{ keys: device.identity, role: 'writer' }] })]), keyring: new Keyring(), storage });
+    } while (toHex(foreign.groupId) > toHex(group.groupId));
+    await foreign.refresh();
+
     const again = await LocalDevice.open(storage, device.deviceKey);
     assert.equal(again.newWords, undefined, 'the kept identity opens; no new words');
-    assert.deepEqual(await again.groups(), [toHex(group.groupId)]);
+    assert.deepEqual((await again.groups()).sort(), [toHex(foreign.groupId), toHex(group.groupId)]);
+    assert.equal(toHex((await again.group()).groupId), toHex(group.groupId), 'its own group, not the stranger’s that sorts first');
     const reopened = new SealdocPersistence('diary', new Y.Doc(), { group: (await again.group(group.groupId))!, device: again });
     let synced = 0;
     reopened.on('synced', () => synced++);
