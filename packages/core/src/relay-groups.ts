@@ -2,7 +2,9 @@
  * Groups from the relay: the groups a member belongs to that this device does not keep yet
  * (a restore from the words, a new device, an invitation just admitted) come from the relay's
  * copy of their log, verified op by op here like any log: the relay cannot make a device join
- * a group it is no member of, nor hand it a log that does not verify.
+ * a group whose log does not name it, nor hand it a log that does not verify. It can withhold
+ * the ops after those it sends (a removal, say): what a document's head watch then reports
+ * (withheld-ops), as for any member.
  * @module
  */
 import { MembershipError, MembershipLog, Keyring, type Identity } from '@sealdoc/crypto';
@@ -12,8 +14,10 @@ import type { Storage } from './storage.js';
 import { TransportError } from './transport.js';
 import type { WebSocketTransport } from './websocket-transport.js';
 
-/** How long the relay has to send a group's log (each page restarts the clock). */
+/** How long the relay has to send a group's log (each page that grows it restarts the clock). */
 const FETCH_LOG_MS = 10_000;
+/** Once the log names the member: how long later pages (a removal among them) may take to come. */
+const SETTLE_MS = 300;
 
 /** The ids of the groups the relay says this connection's member belongs to. Rejects as `request` does (offline, timeout, RelayError). */
 export async function listRelayGroups(transport: WebSocketTransport): Promise<Uint8Array[]> {
@@ -25,8 +29,8 @@ export async function listRelayGroups(transport: WebSocketTransport): Promise<Ui
  * The group `groupId` from the relay's copy of its log, for `identity`: the log's pages are
  * gathered and verified until they name this member (its epoch secrets are then unwrapped),
  * kept in `storage` when given. Rejects with MembershipError when the log does not verify, is
- * another group's (`malformed`) or names this member nowhere within 10 s of its last page
- * (`not-a-member`), and TransportError('offline') when the relay sends nothing for 10 s
+ * another group's (`malformed`) or does not name this member 10 s after its last new page, or
+ * no longer does once its later pages came (`not-a-member`), and TransportError('offline') when the relay sends nothing for 10 s
  * (`timeoutMs`) or the connection drops.
  */
 export async function fetchRelayGroup(transport: WebSocketTransport, options: { identity: Identity; groupId: Uint8Array; storage?: Storage; timeoutMs?: number }): Promise<Group> {
@@ -34,43 +38,54 @@ export async function fetchRelayGroup(transport: WebSocketTransport, options: { 
   const log = await new Promise<MembershipLog>((resolve, reject) => {
     let gathered: MembershipLog | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let done = false;
+    // Pages are verified one after the other, in the order they came (one arriving while the
+    // one before is verified waits for it instead of being dropped).
+    let verifying: Promise<unknown> = Promise.resolve();
     const finish = (error: unknown, result?: MembershipLog) => {
+      if (done) return;
+      done = true;
       off();
       offStatus();
       clearTimeout(timer);
       if (result) resolve(result);
       else reject(error);
     };
-    const arm = () => {
+    // The clock restarts only when the log grows: a relay sending the same pages again cannot
+    // hold the caller for ever. Once the log names this member, a short quiet spell lets the
+    // pages after it come (a removal among them) before it is taken.
+    const arm = (ms: number) => {
       clearTimeout(timer);
-      timer = setTimeout(
-        () =>
+      timer = setTimeout(() => {
+        if (gathered?.member(identity.memberId)) finish(undefined, gathered);
+        else
           finish(
             gathered
               ? new MembershipError('not-a-member', 'the group’s log, as the relay holds it, does not name this member')
               : new TransportError('offline', 'the relay did not send the group’s log'),
-          ),
-        timeoutMs,
-      );
+          );
+      }, ms);
     };
-    arm();
+    arm(timeoutMs);
     const offStatus = transport.events.on('status', ({ status }) => {
       if (status !== 'online') finish(new TransportError('offline', 'the connection to the relay was lost'));
     });
     const off = transport.events.on('message', ({ from, message }) => {
-      if (from !== transport.relayPeer) return;
-      // Pages of the log, each from where it starts (possibly before what is gathered: checked against it).
-      if (message.type !== 'ops' || hex(message.groupId) !== hex(groupId) || (gathered ? message.fromIndex > gathered.length : message.fromIndex !== 0)) return;
-      const next = gathered ? gathered.sync(message.ops, message.fromIndex).then(() => gathered!) : MembershipLog.fromOps(message.ops);
-      void next.then(
-        (l) => {
-          gathered = l;
-          if (hex(l.groupId) !== hex(groupId)) return finish(new MembershipError('malformed', 'the relay sent another group’s log'));
-          if (!l.member(identity.memberId)) return arm(); // more pages to come, or not a member: the clock decides
-          finish(undefined, l);
-        },
-        (error: unknown) => finish(error),
-      );
+      if (from !== transport.relayPeer || message.type !== 'ops' || hex(message.groupId) !== hex(groupId)) return;
+      verifying = verifying.then(async () => {
+        if (done) return;
+        // Pages of the log, each from where it starts (possibly before what is gathered: checked against it).
+        if (gathered ? message.fromIndex > gathered.length : message.fromIndex !== 0) return;
+        const before = gathered?.length ?? 0;
+        try {
+          if (gathered) await gathered.sync(message.ops, message.fromIndex);
+          else gathered = await MembershipLog.fromOps(message.ops);
+        } catch (error) {
+          return finish(error);
+        }
+        if (hex(gathered.groupId) !== hex(groupId)) return finish(new MembershipError('malformed', 'the relay sent another group’s log'));
+        if (gathered.length > before) arm(gathered.member(identity.memberId) ? SETTLE_MS : timeoutMs);
+      });
     });
     try {
       transport.send({ type: 'fetch-ops', groupId, fromIndex: 0 });

@@ -3,8 +3,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
-import { fetchRelayGroup, listRelayGroups, MemoryStorage, TransportError, WebSocketTransport, Group, type WebSocketLike } from '@sealdoc/core';
-import { toHex } from '@sealdoc/crypto';
+import { Emitter, fetchRelayGroup, listRelayGroups, MemoryStorage, TransportError, WebSocketTransport, Group, type TransportEvents, type WebSocketLike } from '@sealdoc/core';
+import { addMember, createGroup, Keyring, MembershipError, MembershipLog, removeMember, toHex, unlockEpochSecrets } from '@sealdoc/crypto';
 import { MemoryRelayStore, startRelay } from '@sealdoc/relay';
 import { identity, Team } from './clients.js';
 
@@ -46,3 +46,57 @@ describe('groups from the relay', () => {
     }
   });
 });
+
+/** A stand-in for the relay's connection that sends the pages a test gives it. */
+function fakeRelay() {
+  const events = new Emitter<TransportEvents>();
+  const transport = { relayPeer: 'relay', events, send: () => undefined } as unknown as WebSocketTransport;
+  const page = (groupId: Uint8Array, fromIndex: number, ops: Uint8Array[]) => events.emit('message', { from: 'relay', message: { type: 'ops', groupId, fromIndex, ops } });
+  return { transport, page };
+}
+
+describe('groups from the relay: a relay that plays with the pages', () => {
+  it('two pages back to back: both verified, in order', async () => {
+    const { ops, bob } = await history();
+    const { transport, page } = fakeRelay();
+    const fetching = fetchRelayGroup(transport, { identity: bob, groupId: ops.groupId, timeoutMs: 2000 });
+    page(ops.groupId, 0, [ops.create]);
+    page(ops.groupId, 1, [ops.add]);
+    assert.equal((await fetching).log.length, 2);
+  });
+
+  it('the page that names the member, then its removal: not a member', async () => {
+    const { ops, bob } = await history();
+    const { transport, page } = fakeRelay();
+    const fetching = fetchRelayGroup(transport, { identity: bob, groupId: ops.groupId, timeoutMs: 2000 });
+    page(ops.groupId, 0, [ops.create, ops.add]);
+    setTimeout(() => page(ops.groupId, 2, [ops.remove]), 50);
+    await assert.rejects(fetching, (e: Error) => e instanceof MembershipError && e.code === 'not-a-member');
+  });
+
+  it('the same page again and again cannot hold the caller: the clock runs on', async () => {
+    const { ops, bob } = await history();
+    const { transport, page } = fakeRelay();
+    const fetching = fetchRelayGroup(transport, { identity: bob, groupId: ops.groupId, timeoutMs: 300 });
+    const again = setInterval(() => page(ops.groupId, 0, [ops.create]), 50);
+    try {
+      await assert.rejects(fetching, (e: Error) => e instanceof MembershipError && e.code === 'not-a-member');
+    } finally {
+      clearInterval(again);
+    }
+  });
+});
+
+/** A group's first three ops: alice creates it, adds bob, removes him. */
+async function history() {
+  const [alice, bob] = [identity('alice'), identity('bob')];
+  const keyring = new Keyring();
+  const log = await MembershipLog.fromOps([await createGroup(alice)]);
+  await unlockEpochSecrets(log, alice, keyring);
+  const create = log.ops()[0]!;
+  const add = await addMember(log, { admin: alice, keyring }, bob, 'writer');
+  await log.append(add);
+  await unlockEpochSecrets(log, alice, keyring);
+  const remove = await removeMember(log, { admin: alice, keyring }, bob.memberId, null);
+  return { ops: { groupId: log.groupId, create, add, remove }, bob };
+}
