@@ -433,8 +433,16 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   /** A read of the envelopes table and a transaction id (refused by a read-only server or a standby). */
+  /**
+   * Reachable and writable: a read of the envelopes' table, and a server that takes writes
+   * (not a standby, not read-only), without drawing a transaction id (anyone may ask /readyz).
+   */
   async probe(): Promise<void> {
-    await this.#query('SELECT txid_current(), EXISTS (SELECT 1 FROM sealdoc_envelopes LIMIT 1)', []);
+    const [row] = await this.#query<{ writable: boolean }>(
+      "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off' AS writable, EXISTS (SELECT 1 FROM sealdoc_envelopes LIMIT 1)",
+      [],
+    );
+    if (!row?.writable) throw new RelayStoreError('io', 'the database takes no writes (a standby, or read-only)');
   }
 
   async close(): Promise<void> {

@@ -169,30 +169,36 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
       () => plain(response, 500, 'metrics failed'),
     );
   };
-  const ready = async (response: ServerResponse) => {
-    if (stopping) return plain(response, 503, 'shutting down');
+  // One probe at a time, its outcome shared by every request that came while it ran: anyone
+  // may ask /readyz, and each probe costs the relay a pooled connection.
+  let probing: Promise<string | undefined> | undefined;
+  const probe = async (): Promise<string | undefined> => {
     let timer: NodeJS.Timeout | undefined;
     const late = new Error('late');
     try {
-      await Promise.race([
-        relay.ready.then(() => options.store.probe?.()),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(late), READY_TIMEOUT_MS))),
-      ]);
-      plain(response, 200, 'ready');
+      await Promise.race([relay.ready.then(() => options.store.probe?.()), new Promise((_, reject) => (timer = setTimeout(() => reject(late), READY_TIMEOUT_MS)))]);
+      return undefined;
     } catch (error) {
       // A short reason, never the error's text (it may name the database's host).
       options.log?.({ event: 'error', connection: 0, detail: `not ready: ${describe(error)}` });
-      const reason = error === late ? `database did not answer within ${READY_TIMEOUT_MS} ms` : error instanceof RelayStoreError && error.code === 'closed' ? 'database closed' : 'database not reachable or not writable';
-      plain(response, 503, reason);
+      return error === late ? `database did not answer within ${READY_TIMEOUT_MS} ms` : error instanceof RelayStoreError && error.code === 'closed' ? 'database closed' : 'database not reachable or not writable';
     } finally {
       clearTimeout(timer);
     }
   };
+  const ready = async (response: ServerResponse) => {
+    if (stopping) return plain(response, 503, 'shutting down');
+    probing ??= probe().finally(() => (probing = undefined));
+    const reason = await probing;
+    if (reason === undefined) plain(response, 200, 'ready');
+    else plain(response, 503, reason);
+  };
   const handler = (request: IncomingMessage, response: ServerResponse) => {
     const path = request.url?.split('?')[0];
     if (path === '/healthz') {
+      // Alive, and nothing more: the counters are /metrics's, which an operator may protect.
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ ok: true, ...relay.stats }));
+      response.end(JSON.stringify({ ok: true }));
     } else if (path === '/readyz') void ready(response);
     else if (path === '/metrics' && metrics && metricsOptions?.port === undefined) serveMetrics(request, response);
     else if (options.http) options.http(request, response);
