@@ -100,6 +100,9 @@ const fsyncPath = (path: string) => {
   }
 };
 
+// The files SQLite keeps beside a database.
+const SIDE_FILES = ['-wal', '-shm', '-journal'];
+
 /**
  * Copies the relay's SQLite database at `source` to `out`, consistently, while the relay may be
  * writing to it. Throws {@link BackupError}; `out` is then as it was.
@@ -107,11 +110,13 @@ const fsyncPath = (path: string) => {
 export async function backupSqlite(source: string, out: string, options: BackupOptions = {}): Promise<BackupResult> {
   const started = Date.now();
   if (!existsSync(source)) throw new BackupError('no-database', `no database at ${source}`);
-  if (existsSync(out)) {
-    if (realpathSync(out) === realpathSync(source)) throw new BackupError('same-file', `${out} is the database itself`);
-    if (!options.force) throw new BackupError('exists', `${out} exists (add --force to replace it)`);
-  }
   if (!existsSync(dirname(resolve(out)))) throw new BackupError('io', `the folder of ${out} does not exist`);
+  // Not the database, nor a file SQLite keeps beside it (replacing the live WAL loses what it holds).
+  const database = realpathSync(source);
+  const target = existsSync(out) ? realpathSync(out) : join(realpathSync(dirname(resolve(out))), basename(out));
+  if (target === database) throw new BackupError('same-file', `${out} is the database itself`);
+  if (SIDE_FILES.some((suffix) => target === database + suffix)) throw new BackupError('same-file', `${out} is one of the database's own files (its -wal, -shm or -journal)`);
+  if (existsSync(out) && !options.force) throw new BackupError('exists', `${out} exists (add --force to replace it)`);
   const partial = join(dirname(resolve(out)), `.${basename(out)}.partial-${process.pid}-${Date.now()}`);
   const worker = new Worker(new URL(import.meta.url), { workerData: { sealdocBackup: { source: resolve(source), partial } satisfies Job } });
   let totalBytes = 0;

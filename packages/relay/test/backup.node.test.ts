@@ -160,6 +160,12 @@ describe('sealdoc-relay backup', () => {
       assert.match(r.stderr, /is not a relay database/);
       r = await backupCli(['--db', live, '--out', live, '--force']);
       assert.deepEqual([r.code, r.stderr], [1, `backup failed: ${live} is the database itself\n`]);
+      // Nor the files SQLite keeps beside it: a backup over the live WAL lost the database at the next crash.
+      for (const side of ['-wal', '-shm', '-journal']) {
+        r = await backupCli(['--db', live, '--out', `${live}${side}`, '--force']);
+        assert.equal(r.code, 1, side);
+        assert.match(r.stderr, /is one of the database's own files/);
+      }
       assert.equal(existsSync(join(dir, 'x.sqlite')), false, 'no file written by a failed backup');
 
       r = await backupCli(['--db', live]);
