@@ -155,6 +155,9 @@ function read(setting: Setting, text: string, source: string): string | number |
   }
 }
 
+// Variables whose emptiness is a mistake, not "unset": the metrics token (empty, /metrics would be open).
+const SECRET_VARIABLES = ['SEALDOC_METRICS_TOKEN'];
+
 /**
  * The configuration from the command's arguments and the environment. Throws a
  * {@link ConfigError} for an unknown flag, a bad value, or settings that do not go together.
@@ -168,6 +171,9 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   try {
     flags = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as typeof flags;
   } catch (error) {
+    // A stray argument is not echoed: it may be a URL with a password, or a token.
+    if ((error as { code?: string }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
+      throw new ConfigError('arguments', 'an argument that is no flag was given (not shown here: it may hold a secret); values go after their flag, or in the environment');
     const message = (error as Error).message;
     throw new ConfigError(/'(--?[\w-]+)/.exec(message)?.[1] ?? 'arguments', message.split('\n')[0]!);
   }
@@ -177,6 +183,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     if (flags[name] !== undefined) throw new ConfigError(`--${alias}`, `--${alias} is another name of --${name}: give one`);
     flags[name] = flags[alias];
   }
+  // A protection whose secret did not reach the environment must not silently turn into none.
+  for (const name of SECRET_VARIABLES) if (env[name] === '') throw new ConfigError(name, `${name} is set but empty: give it a value, or unset it`);
   // Each setting's value, with where it came from: the flag, else its variable.
   const given = new Map<string, { value: string | number | boolean; source: string }>();
   for (const s of SETTINGS) {

@@ -103,6 +103,13 @@ describe('relay configuration', () => {
     assert.equal(parseConfig(['--port', '0'], { SEALDOC_PORT: 'abc' }).port, 0);
   });
 
+  it('an empty metrics token is refused, not taken as none (/metrics would be open); a stray argument is not echoed (it may be a URL with its password)', () => {
+    assert.equal(refused([], { SEALDOC_METRICS_TOKEN: '' }).source, 'SEALDOC_METRICS_TOKEN');
+    const stray = refused(['--memory', 'postgres://root:Hunter2Secret@db/x']);
+    assert.ok(!stray.message.includes('Hunter2Secret'), stray.message);
+    assert.ok(!stray.message.includes('postgres://'), stray.message);
+  });
+
   it('--help lists every flag with its variable and its default, and the precedence', () => {
     assert.equal(parseConfig(['--help'], { SEALDOC_PORT: 'abc' }).help, true);
     for (const s of SETTINGS) {
