@@ -19,6 +19,13 @@ describe('document names', () => {
     assert.equal(ids.size, 4);
   });
 
+  it('one name, one id: NFC and NFD spellings agree; a lone surrogate is refused (it would collide with U+FFFD)', () => {
+    assert.equal(toHex(documentIdFromName(GROUP, 'caf\u00e9')), toHex(documentIdFromName(GROUP, 'cafe\u0301')));
+    for (const bad of ['notes-\uD800', 'notes-\uDFFF', '\uDC00x', 'a\uD800b']) assert.throws(() => documentIdFromName(GROUP, bad), CryptoInputError);
+    assert.notEqual(toHex(documentIdFromName(GROUP, 'notes-\uFFFD')), '');
+    assert.equal(documentIdFromName(GROUP, 'emoji \u{1F600}').length, 16, 'a surrogate pair is fine');
+  });
+
   it('refuses an empty or oversized name and a bad group id with CryptoInputError', () => {
     for (const [group, name] of [
       [GROUP, ''],
