@@ -89,6 +89,9 @@ export type RelayAnswer = Extract<WireMessage, { type: 'ack' | 'invite-state' | 
 /** The relay's name as a peer. */
 export const RELAY_PEER: PeerId = 'relay';
 const OPEN = 1;
+const CLOSED = 3;
+// How long a closing socket may wait for the relay's answer before it is cut.
+const CLOSE_GRACE_MS = 1000;
 
 export class WebSocketTransport implements Transport {
   readonly peerId: PeerId;
@@ -168,6 +171,13 @@ export class WebSocketTransport implements Transport {
     const socket = this.#socket;
     this.#socket = undefined;
     socket?.close(1000, 'bye');
+    // A relay that never answers the close would keep the socket (ws waits 30 s): where the
+    // platform can (Node's ws), it is cut after a second.
+    const terminate = (socket as { terminate?: () => void } | undefined)?.terminate;
+    if (socket && typeof terminate === 'function') {
+      const cut = setTimeout(() => socket.readyState !== CLOSED && terminate.call(socket), CLOSE_GRACE_MS);
+      (cut as { unref?: () => void }).unref?.();
+    }
     if (socket) this.events.emit('connection-close', { code: 1000, reason: 'bye' });
     this.#lost();
     this.#setStatus('offline');
