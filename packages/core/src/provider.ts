@@ -141,8 +141,7 @@ export class SealdocProvider extends ObservableV2<SealdocProviderEvents> {
     // already); when this provider goes, to another live provider's, never to none while one lives.
     if (this.#ownsTransport) {
       const group = options.group;
-      const live = LIVE_RELAYS.get(group) ?? [];
-      LIVE_RELAYS.set(group, [...live, this.transport]);
+      LIVE_RELAYS.set(group, [...(LIVE_RELAYS.get(group) ?? []), this.transport]);
       group.relay ??= this.transport;
       this.#off.push(() => {
         const rest = (LIVE_RELAYS.get(group) ?? []).filter((t) => t !== this.transport);

@@ -48,9 +48,9 @@ import {
  * channels of schema `public` keep their first names, so nodes of older releases still hear
  * newer ones; another schema's carry a hash of its name.
  */
-// Advisory locks of documents: (this space, a 32-bit hash of the document); the schema's migration lock is another key.
-const DOC_LOCK_SPACE = 0x5ea1d0c;
-const docLockKey = (groupId: Uint8Array, docId: Uint8Array): number => createHash('sha256').update(groupId).update(docId).digest().readInt32BE(0);
+// A document's advisory lock: a 64-bit hash of it (a stranger's document cannot be made to
+// share a victim's lock, nor the schema's migration lock, but by chance).
+const docLockKey = (groupId: Uint8Array, docId: Uint8Array): bigint => createHash('sha256').update('sealdoc/doc-lock\0').update(groupId).update(docId).digest().readBigInt64BE(0);
 
 function channelsOf(schema: string): { store: string; presence: string } {
   if (schema === 'public') return { store: 'sealdoc_relay', presence: PRESENCE_CHANNEL };
@@ -259,8 +259,8 @@ export class PostgresRelayStore implements RelayStore {
       // document, held until commit and taken before the cursors are drawn, makes a document's
       // cursors commit in order (documents apart still write in parallel; taken in one order,
       // no deadlock).
-      const docs = [...new Set(envelopes.map((e) => docLockKey(e.groupId, e.docId)))].sort((a, b) => a - b);
-      for (const k of docs) await c.query('SELECT pg_advisory_xact_lock($1, $2)', [DOC_LOCK_SPACE, k]);
+      const docs = [...new Set(envelopes.map((e) => docLockKey(e.groupId, e.docId)))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      for (const k of docs) await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [k.toString()]);
       // One statement for the batch; rows already there come back from a second look.
       const columns = [envelopes.map((e) => buf(e.groupId)), envelopes.map((e) => buf(e.docId)), envelopes.map((e) => buf(e.author)), envelopes.map((e) => e.seq), envelopes.map((e) => buf(e.bytes))];
       const inserted = await c.query<{ cursor: string; i: number }>(

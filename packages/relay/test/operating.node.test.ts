@@ -287,3 +287,28 @@ describe('graceful shutdown', () => {
     }
   });
 });
+
+describe('the relay over HTTP, to anyone', () => {
+  // Anyone on the network may ask: /readyz runs one probe at a time, shared by the requests that
+  // come while it runs (on PostgreSQL without drawing a transaction id); /healthz says alive and
+  // nothing more (the counters are /metrics's, which an operator may protect).
+  it('a flood of /readyz costs the database one probe at a time; /healthz shows no counters', async () => {
+    const store = new MemoryRelayStore();
+    let probes = 0;
+    store.probe = async () => {
+      probes++;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    const server = await startRelay({ store, port: 0, metrics: { token: 'a-long-secret' } });
+    try {
+      const answers = await Promise.all(Array.from({ length: 200 }, () => get(http(server, '/readyz'))));
+      assert.ok(answers.every((a) => a.status === 200 && a.body.trim() === 'ready'));
+      assert.ok(probes < 20, `${probes} probes for 200 requests at once`);
+      assert.deepEqual(JSON.parse((await get(http(server, '/healthz'))).body), { ok: true });
+      assert.equal((await get(http(server, '/metrics'))).status, 401);
+    } finally {
+      await server.close();
+      await store.close();
+    }
+  });
+});
