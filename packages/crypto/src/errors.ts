@@ -75,7 +75,12 @@ export type MembershipErrorCode =
   | 'last-admin'
   | 'bad-wraps'
   | 'bad-secret'
-  | 'missing-secret';
+  | 'missing-secret'
+  | 'wrong-person'
+  | 'not-a-device'
+  | 'device-revoked'
+  | 'too-many-devices'
+  | 'bad-cutoffs';
 
 /**
  * A membership op or log that cannot be accepted. Applying one changes no state. For

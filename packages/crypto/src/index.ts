@@ -7,9 +7,10 @@
  * - HPKE (RFC 9180) base mode for key wraps: {@link hpkeSeal}, {@link hpkeOpen}, exporters.
  * - Epoch secrets and per-document keys: {@link Keyring}.
  * - Sealed envelopes: {@link sealEnvelope}, {@link openEnvelope}, {@link verifyEnvelope}.
+ * - Devices: {@link newDeviceKeys}, {@link requestDeviceCertificate}, {@link certifyDevice}.
  * - Groups: {@link MembershipLog}, {@link createGroup}, {@link addMember}, {@link removeMember},
- *   {@link setMemberRole}, {@link rotateEpoch}, {@link rebaseOp}, {@link unlockEpochSecrets},
- *   {@link rotationDue}.
+ *   {@link setMemberRole}, {@link rotateEpoch}, {@link addDevice}, {@link revokeDevice},
+ *   {@link rebaseOp}, {@link unlockEpochSecrets}, {@link rotationDue}.
  * - Passphrase backups: {@link sealBackup}, {@link openBackup}.
  * @packageDocumentation
  */
@@ -82,16 +83,42 @@ export {
   type BackupOptions,
 } from './backup.js';
 export {
+  DEVICE_CERTIFICATE_VERSION,
+  MAX_DEVICE_LABEL_BYTES,
+  newDeviceKeys,
+  requestDeviceCertificate,
+  certifyDevice,
+  readDeviceCertificate,
+  type DeviceCertificate,
+} from './device.js';
+export {
   MEMBERSHIP_OP_VERSION,
+  MAX_DEVICES,
   readMembershipOp,
   type HistoryAccess,
   type MemberKeys,
   type Member,
+  type PersonKeys,
+  type DeviceCutoff,
   type MembershipChange,
   type MembershipOp,
 } from './membership-op.js';
-export { MembershipLog } from './membership-log.js';
-export { createGroup, addMember, removeMember, setMemberRole, rotateEpoch, rebaseOp, type OpAuthor } from './membership-build.js';
+export { MembershipLog, type MemberDevice } from './membership-log.js';
+export {
+  createGroup,
+  addMember,
+  removeMember,
+  setMemberRole,
+  rotateEpoch,
+  addDevice,
+  revokeDevice,
+  rebaseOp,
+  type Actor,
+  type CertifiedDevice,
+  type Cutoffs,
+  type NewMember,
+  type OpAuthor,
+} from './membership-build.js';
 export { unlockEpochSecrets } from './membership-unlock.js';
 export { rotationDue, DEFAULT_ROTATION_POLICY, type RotationPolicy, type RotationDecision } from './rotation.js';
 export {

@@ -11,18 +11,49 @@
  * @module
  */
 import { CryptoInputError, EnvelopeError } from './errors.js';
-import { _equal, _hex, _int } from './bytes.js';
+import { _equal, _hex, _int, fromHex as _unhex } from './bytes.js';
 import type { Keyring } from './keyring.js';
 import type { EnvelopeAuthor, EnvelopeHeader, EnvelopeKind, MemberRole, OpenContext, VerifyContext } from './envelope.js';
-import { _fail, _opHash, _publicView, type _DecodedOp, type HistoryAccess, type Member, type MemberKeys, type MembershipOp } from './membership-op.js';
-import { _applyToIds, _verifyOp } from './membership-verify.js';
+import type { DeviceCertificate } from './device.js';
+import {
+  _fail,
+  _opHash,
+  _publicView,
+  type _DecodedOp,
+  type DeviceCutoff,
+  type HistoryAccess,
+  type Member,
+  type MemberKeys,
+  type MembershipOp,
+  type PersonKeys,
+} from './membership-op.js';
+import { _applyToRecipients, _devicesOf, _verifyOp, type _DeviceState, type _LogState } from './membership-verify.js';
 
-/** What happened to a member at one op: its role after it (null: removed), and any cutoff. */
+/** What happened to a member at one op: its role after it (null: removed). */
 interface MemberEvent {
   index: number;
   role: MemberRole | null;
-  keys: MemberKeys;
+}
+
+/** What happened to a device at one op: whether it acts for its person after it, and any cutoff. */
+interface DeviceEvent {
+  index: number;
+  present: boolean;
   cutoff?: number | null;
+}
+
+/** A device of a member, as {@link MembershipLog.devices} lists it. */
+export interface MemberDevice extends MemberKeys {
+  /** 32-byte device id ({@link memberIdOf} its signing key). */
+  deviceId: Uint8Array;
+  /** Member id of its person. */
+  personId: Uint8Array;
+  /** The person's identity key (from the 24 words), its first device; else a certified device. */
+  identity: boolean;
+  /** The label its certificate gives ('' for the identity key). */
+  label: string;
+  /** Its certificate's bytes (undefined for the identity key). */
+  certificate: Uint8Array | undefined;
 }
 
 function copyMember(m: Member): Member {
@@ -43,6 +74,9 @@ export class MembershipLog {
   readonly #byHash = new Map<string, number>();
   readonly #members = new Map<string, Member>();
   readonly #events = new Map<string, MemberEvent[]>();
+  readonly #devices = new Map<string, _DeviceState>();
+  readonly #deviceEvents = new Map<string, { person: string; signingPublicKey: Uint8Array; events: DeviceEvent[] }>();
+  readonly #revoked = new Set<string>();
   readonly #epochStart = new Map<number, number>();
   // How many of the current members are admins (kept as ops apply, so no op counts them).
   #admins = 0;
@@ -115,6 +149,41 @@ export class MembershipLog {
     const m = this.#members.get(_hex(memberId));
     return m && copyMember(m);
   }
+
+  /** The current devices of a member, its identity key first, then by device id; empty for a non-member. */
+  devices(memberId: Uint8Array): MemberDevice[] {
+    const person = _hex(memberId);
+    const ids = _devicesOf(this.#devices, person);
+    return ids.map((id) => this.#deviceView(id)!).sort((a, b) => Number(b.identity) - Number(a.identity));
+  }
+
+  /**
+   * A current device of a current member (its identity key counts as its first device) with
+   * the member's role; undefined for a key that is none, or no longer.
+   */
+  device(deviceId: Uint8Array): (MemberDevice & { role: MemberRole }) | undefined {
+    const view = this.#deviceView(_hex(deviceId));
+    return view && { ...view, role: this.#members.get(_hex(view.personId))!.role };
+  }
+
+  /** Whether the device was revoked in this log (revoked devices never come back). */
+  wasRevoked(deviceId: Uint8Array): boolean {
+    return this.#revoked.has(_hex(deviceId));
+  }
+
+  #deviceView(id: string): MemberDevice | undefined {
+    const d = this.#devices.get(id);
+    if (!d) return undefined;
+    return {
+      deviceId: _unhex(id),
+      personId: _unhex(d.person),
+      signingPublicKey: d.signingPublicKey.slice(),
+      agreementPublicKey: d.agreementPublicKey.slice(),
+      identity: !d.certificate,
+      label: d.certificate?.label ?? '',
+      certificate: d.certificate?.bytes.slice(),
+    };
+  }
   /** Copies of the ops' bytes from index `start` to before `end` (all of them by default), in order: what to store or send. */
   ops(start = 0, end = this.#ops.length): Uint8Array[] {
     return this.#ops.slice(start, end).map((op) => op.bytes.slice());
@@ -140,12 +209,7 @@ export class MembershipLog {
   wasMemberAt(memberId: Uint8Array, epoch: number): boolean {
     const start = this.#epochStart.get(epoch);
     if (start === undefined) return false;
-    let role: MemberRole | null = null;
-    for (const event of this.#events.get(_hex(memberId)) ?? []) {
-      if (event.index > start) break;
-      role = event.role;
-    }
-    return role !== null;
+    return this.#roleAt(_hex(memberId), start) !== null;
   }
 
   /** The head the log had at `length` ops (the hash of op `length - 1`), or undefined past its end. */
@@ -228,25 +292,41 @@ export class MembershipLog {
     if (index === undefined) throw new EnvelopeError('unknown-head', 'the envelope names a membership head this log does not have');
     if (this.#ops[index]!.epoch !== header.epoch)
       throw new EnvelopeError('wrong-epoch', `the envelope claims epoch ${header.epoch} but its head is in epoch ${this.#ops[index]!.epoch}`);
-    const events = this.#events.get(_hex(header.author));
-    if (!events) return undefined;
-    let state: MemberEvent | undefined;
-    for (const event of events) {
+    const device = this.#deviceEvents.get(_hex(header.author));
+    if (!device) return undefined;
+    let state: DeviceEvent | undefined;
+    for (const event of device.events) {
       if (event.index <= index) state = event;
       else if (event.cutoff !== undefined && (event.cutoff === null || header.seq > event.cutoff))
-        throw new EnvelopeError('past-cutoff', `sequence number ${header.seq} is past the author's cutoff`);
+        throw new EnvelopeError('past-cutoff', `sequence number ${header.seq} is past the device's cutoff`);
     }
-    if (!state || state.role === null) return undefined;
-    return { signingPublicKey: state.keys.signingPublicKey, role: state.role };
+    if (!state?.present) return undefined;
+    const role = this.#roleAt(device.person, index);
+    if (!role) return undefined;
+    return { signingPublicKey: device.signingPublicKey, role };
   }
 
-  /** @internal Member ids (hex, sorted) after each op, replayed from genesis, for recovery. */
-  _membersAfterEachOp(): string[][] {
-    const current = new Set<string>();
+  #roleAt(person: string, index: number): MemberRole | null {
+    let role: MemberRole | null = null;
+    for (const event of this.#events.get(person) ?? []) {
+      if (event.index > index) break;
+      role = event.role;
+    }
+    return role;
+  }
+
+  /** @internal The recipients of each op's wraps (device ids, hex, sorted), replayed from genesis, for recovery. */
+  _recipientsAfterEachOp(): string[][] {
+    const current = new Map<string, string>();
     return this.#ops.map((op) => {
-      _applyToIds(current, op.change);
-      return sortedIds(current);
+      _applyToRecipients(current, op.change);
+      return sortedIds(current.keys());
     });
+  }
+
+  /** @internal The state an op is verified against (read only). */
+  _state(): _LogState {
+    return { ops: this.#ops, byHash: this.#byHash, members: this.#members, devices: this.#devices, revoked: this.#revoked, admins: this.#admins, history: this.#history };
   }
 
   /** @internal */
@@ -270,44 +350,79 @@ export class MembershipLog {
   }
 
   async #apply(bytes: Uint8Array, verified = false): Promise<MembershipOp> {
-    const state = { ops: this.#ops, byHash: this.#byHash, members: this.#members, admins: this.#admins, history: this.#history };
-    const op = await _verifyOp(bytes, state, verified);
+    const op = await _verifyOp(bytes, this._state(), verified);
     this.#commit(op);
     return _publicView(op);
   }
 
   #commit(op: _DecodedOp): void {
     const index = this.#ops.length;
-    const record = (memberId: Uint8Array, role: MemberRole | null, keys: MemberKeys, cutoff?: number | null) => {
-      const id = _hex(memberId);
-      const event: MemberEvent = { index, role, keys, ...(cutoff !== undefined ? { cutoff } : {}) };
-      const list = this.#events.get(id);
-      if (list) list.push(event);
-      else this.#events.set(id, [event]);
-      if (this.#members.get(id)?.role === 'admin') this.#admins--;
-      if (role === 'admin') this.#admins++;
-      if (role === null) this.#members.delete(id);
-      else this.#members.set(id, { memberId, signingPublicKey: keys.signingPublicKey, agreementPublicKey: keys.agreementPublicKey, role });
+    const role = (person: string, role: MemberRole | null) => {
+      const list = this.#events.get(person);
+      if (list) list.push({ index, role });
+      else this.#events.set(person, [{ index, role }]);
+    };
+    const deviceEvent = (id: string, person: string, keys: MemberKeys, event: DeviceEvent) => {
+      const entry = this.#deviceEvents.get(id);
+      if (entry) entry.events.push(event);
+      else this.#deviceEvents.set(id, { person, signingPublicKey: keys.signingPublicKey, events: [event] });
+    };
+    const join = (p: PersonKeys, r: MemberRole) => {
+      const person = _hex(p.memberId);
+      this.#members.set(person, { memberId: p.memberId, signingPublicKey: p.signingPublicKey, agreementPublicKey: p.agreementPublicKey, role: r });
+      if (r === 'admin') this.#admins++;
+      role(person, r);
+      this.#devices.set(person, { person, signingPublicKey: p.signingPublicKey, agreementPublicKey: p.agreementPublicKey, certificate: undefined });
+      deviceEvent(person, person, p, { index, present: true });
+      for (const d of p.devices) certify(d);
+    };
+    const certify = (d: DeviceCertificate) => {
+      const id = _hex(d.deviceId);
+      this.#devices.set(id, { person: _hex(d.personId), signingPublicKey: d.signingPublicKey, agreementPublicKey: d.agreementPublicKey, certificate: d });
+      deviceEvent(id, _hex(d.personId), d, { index, present: true });
+    };
+    const cut = (cutoffs: readonly DeviceCutoff[], present: boolean) => {
+      for (const { deviceId, cutoff } of cutoffs) {
+        const id = _hex(deviceId);
+        const device = this.#devices.get(id)!;
+        deviceEvent(id, device.person, device, { index, present, cutoff });
+        if (!present) this.#devices.delete(id);
+      }
     };
     const change = op.change;
     switch (change.type) {
       case 'create':
         this.#history = change.history;
-        for (const m of change.members) record(m.memberId, m.role, m);
+        for (const m of change.members) join(m, m.role);
         break;
       case 'add':
-        record(change.member.memberId, change.role, change.member);
+        join(change.member, change.role);
         break;
       case 'remove': {
-        const m = this.#members.get(_hex(change.memberId))!;
-        record(change.memberId, null, m, change.cutoff);
+        const person = _hex(change.memberId);
+        if (this.#members.get(person)!.role === 'admin') this.#admins--;
+        this.#members.delete(person);
+        role(person, null);
+        cut(change.cutoffs, false);
         break;
       }
       case 'set-role': {
-        const m = this.#members.get(_hex(change.memberId))!;
-        record(change.memberId, change.role, m, change.cutoff);
+        const person = _hex(change.memberId);
+        const m = this.#members.get(person)!;
+        if (m.role === 'admin') this.#admins--;
+        if (change.role === 'admin') this.#admins++;
+        this.#members.set(person, { ...m, role: change.role });
+        role(person, change.role);
+        if (change.cutoffs) cut(change.cutoffs, true);
         break;
       }
+      case 'certify-device':
+        certify(change.device);
+        break;
+      case 'revoke-device':
+        this.#revoked.add(_hex(change.deviceId));
+        cut([{ deviceId: change.deviceId, cutoff: change.cutoff }], false);
+        break;
       case 'rotate':
         break;
     }

@@ -6,7 +6,8 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CryptoInputError, MembershipError, type MembershipErrorCode } from './errors.js';
-import { _bytes, _concat, _Reader, _u64, _utf8 } from './bytes.js';
+import { _bytes, _concat, _equal, _Reader, _u64, _utf8 } from './bytes.js';
+import { _readDeviceCertificate, type DeviceCertificate } from './device.js';
 import { _memberIdOfChecked, memberIdOf, type Identity } from './identity.js';
 import { ID_LENGTH } from './keyring.js';
 import type { MemberRole } from './envelope.js';
@@ -14,8 +15,8 @@ import { _assertAgreementPublicKey } from './primitives.js';
 import { _LINEAGE_LENGTH, _WRAP_LENGTH } from './epochs.js';
 import type { MembershipLog } from './membership-log.js';
 
-/** The only op format version this code writes and reads. */
-export const MEMBERSHIP_OP_VERSION = 1;
+/** The op format version this code writes; it reads this one and version 1 (before devices). */
+export const MEMBERSHIP_OP_VERSION = 2;
 /** Whether members who join later may read what was written before they joined. */
 export type HistoryAccess = 'all' | 'since-join';
 /** The public keys that make someone addressable as a member (an {@link Identity} has them). */
@@ -25,29 +26,46 @@ export interface MemberKeys {
   /** 32-byte X25519 public key that epoch secrets are wrapped to. */
   agreementPublicKey: Uint8Array;
 }
-/** A current member of a group. */
+/** A current member of a group: a person, with the identity keys of its 24 words. */
 export interface Member extends MemberKeys {
   /** 32-byte member id, {@link memberIdOf} the signing key. */
   memberId: Uint8Array;
   role: MemberRole;
 }
-/** What an op changes. Cutoffs: the highest accepted sequence number, null when none was. */
+/** A person as an op introduces it: identity keys, and the devices it brings (certificates). */
+export interface PersonKeys extends MemberKeys {
+  memberId: Uint8Array;
+  devices: readonly DeviceCertificate[];
+}
+/** The highest accepted sequence number of one device (null when none was). */
+export interface DeviceCutoff {
+  deviceId: Uint8Array;
+  cutoff: number | null;
+}
+/**
+ * What an op changes. Cutoffs, one per device of the person (its identity key included):
+ * the highest accepted sequence number, null when none was.
+ */
 export type MembershipChange =
-  | { type: 'create'; history: HistoryAccess; salt: Uint8Array; members: readonly (MemberKeys & { memberId: Uint8Array; role: MemberRole })[] }
-  | { type: 'add'; member: MemberKeys & { memberId: Uint8Array }; role: MemberRole }
-  | { type: 'remove'; memberId: Uint8Array; cutoff: number | null }
-  | { type: 'set-role'; memberId: Uint8Array; role: MemberRole; cutoff?: number | null }
-  | { type: 'rotate' };
+  | { type: 'create'; history: HistoryAccess; salt: Uint8Array; members: readonly (PersonKeys & { role: MemberRole })[] }
+  | { type: 'add'; member: PersonKeys; role: MemberRole }
+  | { type: 'remove'; memberId: Uint8Array; cutoffs: readonly DeviceCutoff[] }
+  | { type: 'set-role'; memberId: Uint8Array; role: MemberRole; cutoffs?: readonly DeviceCutoff[] }
+  | { type: 'rotate' }
+  | { type: 'certify-device'; device: DeviceCertificate }
+  | { type: 'revoke-device'; deviceId: Uint8Array; cutoff: number | null };
 /** A decoded op, as {@link readMembershipOp} and {@link MembershipLog.opAt} show it. */
 export interface MembershipOp {
   /** SHA-256 over "sealdoc/v1/op" and the op's bytes: the id later ops name as predecessor. */
   hash: Uint8Array;
+  /** Format version: 1 (before devices) or 2. */
+  version: number;
   groupId: Uint8Array;
   /** Hash of the predecessor; 32 zero bytes for create. */
   prev: Uint8Array;
   /** The epoch in force after this op. */
   epoch: number;
-  /** Member id of the admin who signed it. */
+  /** Device id of the signer (for a person's first device, its identity key, the member id). */
   author: Uint8Array;
   /** The author's clock, ms since 1970; informative (rotation policy), never used to order. */
   time: number;
@@ -59,15 +77,18 @@ interface EpochKeys {
   lineage: Uint8Array | undefined;
   wraps: Uint8Array;
 }
-/** An op as decoded: its public view, the epoch keys it carries, and its bytes (what was signed, and the signature). */
+/** An op as decoded: its public view, the keys it carries, and its bytes (what was signed, and the signature). */
 export interface _DecodedOp extends MembershipOp {
+  /** The new epoch's keys, for an op that starts one. */
   keys: EpochKeys | undefined;
+  /** A certify-device op's wrap of the current epoch's secret to the new device. */
+  deviceWrap: Uint8Array | undefined;
   bytes: Uint8Array;
   signed: Uint8Array;
   signature: Uint8Array;
 }
 
-const TYPES = ['create', 'add', 'remove', 'set-role', 'rotate'] as const;
+const TYPES = ['create', 'add', 'remove', 'set-role', 'rotate', 'certify-device', 'revoke-device'] as const;
 /** Roles in the order of their codes (1, 2, 3). */
 export const _ROLES: readonly MemberRole[] = ['admin', 'writer', 'reader'];
 /** History settings in the order of their codes (0, 1). */
@@ -78,9 +99,20 @@ const OP_HASH_LABEL = _utf8('sealdoc/v1/op');
 /** The predecessor a create op names. */
 export const _ZERO_HASH = new Uint8Array(32);
 const MAX_MEMBERS = 100_000;
+/** Most devices a person may have certified in a group at once, besides its identity key. */
+export const MAX_DEVICES = 16;
+const MAX_WRAPS = MAX_MEMBERS * 4;
 export const _GROUP_SALT_LENGTH = 16;
 const GROUP_ID_LABEL = _utf8('sealdoc/v1/group-id');
-export const _TYPE_CODE: Record<MembershipChange['type'], number> = { create: 1, add: 2, remove: 3, 'set-role': 4, rotate: 5 };
+export const _TYPE_CODE: Record<MembershipChange['type'], number> = {
+  create: 1,
+  add: 2,
+  remove: 3,
+  'set-role': 4,
+  rotate: 5,
+  'certify-device': 6,
+  'revoke-device': 7,
+};
 export const _ROLE_CODE: Record<MemberRole, number> = { admin: 1, writer: 2, reader: 3 };
 
 /**
@@ -107,6 +139,16 @@ export function _cutoffField(cutoff: number | null): Uint8Array {
   return _u64(cutoff === null ? 0 : cutoff + 1);
 }
 
+/** A list of device cutoffs as an op carries it: u8 n · n × (device id 32 · u64 cutoff). */
+export function _cutoffsField(cutoffs: readonly DeviceCutoff[]): Uint8Array {
+  return _concat(Uint8Array.of(cutoffs.length), ...cutoffs.map((c) => _concat(c.deviceId, _cutoffField(c.cutoff))));
+}
+
+/** A person's devices as an op carries them: u8 n · n certificates. */
+export function _devicesField(devices: readonly DeviceCertificate[]): Uint8Array {
+  return _concat(Uint8Array.of(devices.length), ...devices.map((d) => d.bytes));
+}
+
 // A cutoff is stored as seq + 1, so that every sequence number an envelope may carry (up to
 // 2^53 - 1) can be a cutoff: the field reaches 2^53. A writer cannot outrun its removal.
 const MAX_CUTOFF_FIELD = Number.MAX_SAFE_INTEGER + 1;
@@ -114,6 +156,14 @@ const MAX_CUTOFF_FIELD = Number.MAX_SAFE_INTEGER + 1;
 function readCutoff(r: _Reader): number | null {
   const v = r.u64(MAX_CUTOFF_FIELD);
   return v === 0 ? null : v - 1;
+}
+
+function readCutoffs(r: _Reader): DeviceCutoff[] {
+  const count = r.u8();
+  if (count < 1 || count > MAX_DEVICES + 1) _fail('malformed', 'cutoff count out of range');
+  const cutoffs: DeviceCutoff[] = [];
+  for (let i = 0; i < count; i++) cutoffs.push({ deviceId: r.take(32).slice(), cutoff: readCutoff(r) });
+  return cutoffs;
 }
 
 function readRole(r: _Reader): MemberRole {
@@ -138,22 +188,38 @@ function readMemberKeys(r: _Reader, checked = false): MemberKeys & { memberId: U
   return { signingPublicKey, agreementPublicKey, memberId };
 }
 
+/** A person as an op carries it: identity keys, then (version 2) its devices' certificates. */
+function readPerson(r: _Reader, source: Uint8Array, version: number, checked: boolean): PersonKeys {
+  const keys = readMemberKeys(r, checked);
+  const devices: DeviceCertificate[] = [];
+  if (version >= 2) {
+    const count = r.u8();
+    if (count > MAX_DEVICES) _fail('too-many-devices', `a person brings at most ${MAX_DEVICES} devices`);
+    for (let i = 0; i < count; i++) {
+      const { signatures: _, ...device } = _readDeviceCertificate(r, source, checked);
+      if (!_equal(device.personId, keys.memberId)) _fail('wrong-person', 'a device certificate names another person');
+      devices.push(device);
+    }
+  }
+  return { ...keys, devices };
+}
+
 /** A member's two public keys as the op carries them. */
 export function _memberKeyBytes(keys: MemberKeys): Uint8Array {
   return _concat(_bytes(keys.signingPublicKey, 'signingPublicKey', 32), _bytes(keys.agreementPublicKey, 'agreementPublicKey', 32));
 }
 
 /**
- * Parses an op (the format only: not its signature nor its place in a log); member
- * keys are checked unless `checked` says they were before.
+ * Parses an op (the format only: not its signatures nor its place in a log); member and
+ * device keys are checked unless `checked` says they were before.
  */
 export function _decodeOp(bytes: Uint8Array, checked = false): _DecodedOp {
   if (!(bytes instanceof Uint8Array)) _fail('malformed', 'an op must be a Uint8Array');
   const r = new _Reader(bytes, (why) => _fail('malformed', `op ${why}`));
   const version = r.u8();
-  if (version !== MEMBERSHIP_OP_VERSION) _fail('unsupported-version', `op version ${version} is not supported`);
+  if (version !== 1 && version !== MEMBERSHIP_OP_VERSION) _fail('unsupported-version', `op version ${version} is not supported`);
   const type = TYPES[r.u8() - 1];
-  if (!type) _fail('malformed', 'unknown op type');
+  if (!type || (version === 1 && _TYPE_CODE[type] > _TYPE_CODE.rotate)) _fail('malformed', 'unknown op type');
   const groupId = r.take(ID_LENGTH).slice();
   const prev = r.take(32).slice();
   const epoch = r.u32();
@@ -169,52 +235,66 @@ export function _decodeOp(bytes: Uint8Array, checked = false): _DecodedOp {
       if (count < 1 || count > MAX_MEMBERS) _fail('malformed', 'member count out of range');
       const members = [];
       for (let i = 0; i < count; i++) {
-        const keys = readMemberKeys(r, checked);
-        members.push({ ...keys, role: readRole(r) });
+        const person = readPerson(r, bytes, version, checked);
+        members.push({ ...person, role: readRole(r) });
       }
       change = { type, history, salt, members };
       break;
     }
     case 'add': {
-      const member = readMemberKeys(r, checked);
+      const member = readPerson(r, bytes, version, checked);
       change = { type, member, role: readRole(r) };
       break;
     }
-    case 'remove':
-      change = { type, memberId: r.take(32).slice(), cutoff: readCutoff(r) };
+    case 'remove': {
+      const memberId = r.take(32).slice();
+      // Version 1 knew one device per person, its identity key: one cutoff.
+      change = { type, memberId, cutoffs: version === 1 ? [{ deviceId: memberId, cutoff: readCutoff(r) }] : readCutoffs(r) };
       break;
+    }
     case 'set-role': {
       const memberId = r.take(32).slice();
       const role = readRole(r);
       const flag = r.u8();
       if (flag > 1) _fail('malformed', 'bad cutoff flag');
-      change = flag === 1 ? { type, memberId, role, cutoff: readCutoff(r) } : { type, memberId, role };
+      if (flag === 0) change = { type, memberId, role };
+      else change = { type, memberId, role, cutoffs: version === 1 ? [{ deviceId: memberId, cutoff: readCutoff(r) }] : readCutoffs(r) };
       break;
     }
     case 'rotate':
       change = { type };
       break;
+    case 'certify-device': {
+      const { signatures: _, ...device } = _readDeviceCertificate(r, bytes, checked);
+      change = { type, device };
+      break;
+    }
+    case 'revoke-device':
+      change = { type, deviceId: r.take(32).slice(), cutoff: readCutoff(r) };
+      break;
   }
   let keys: EpochKeys | undefined;
-  if (type !== 'set-role') {
+  let deviceWrap: Uint8Array | undefined;
+  if (type === 'certify-device') deviceWrap = r.take(_WRAP_LENGTH).slice();
+  else if (type !== 'set-role') {
     const commitment = r.take(32).slice();
     const flag = r.u8();
     if (flag > 1) _fail('malformed', 'bad lineage flag');
     const lineage = flag === 1 ? r.take(_LINEAGE_LENGTH).slice() : undefined;
     const count = r.u32();
-    if (count > MAX_MEMBERS) _fail('malformed', 'too many wraps');
+    if (count > MAX_WRAPS) _fail('malformed', 'too many wraps');
     keys = { commitment, lineage, wraps: r.take(count * _WRAP_LENGTH).slice() };
   }
   const signedLength = r.position;
   const signature = r.take(64).slice();
   r.end();
-  return { hash: _opHash(bytes), groupId, prev, epoch, author, time, change, keys, bytes, signed: bytes.subarray(0, signedLength), signature };
+  return { hash: _opHash(bytes), version, groupId, prev, epoch, author, time, change, keys, deviceWrap, bytes, signed: bytes.subarray(0, signedLength), signature };
 }
 
 /** What a caller may see of a decoded op. */
 export function _publicView(op: _DecodedOp): MembershipOp {
-  const { hash, groupId, prev, epoch, author, time, change } = op;
-  return { hash, groupId, prev, epoch, author, time, change };
+  const { hash, version, groupId, prev, epoch, author, time, change } = op;
+  return { hash, version, groupId, prev, epoch, author, time, change };
 }
 
 /**

@@ -13,29 +13,35 @@ import { _fail } from './membership-op.js';
 import type { MembershipLog } from './membership-log.js';
 
 /**
- * Adds to `keyring` every epoch secret of the group that `identity` is entitled to: the
- * epochs it was a member of (its own wraps) and, walking the lineage back from those, the
- * earlier epochs the group's history setting lets it read. Nothing else is derivable: a
+ * Adds to `keyring` every epoch secret of the group that `keys` (a person's identity key
+ * pair, or one of its devices') is entitled to: the epochs it was a recipient of (its own
+ * wraps) and, walking the lineage back from those, the earlier epochs the group's history
+ * setting lets its person read. Nothing else is derivable: a
  * removed member has no wrap in later epochs, and a lineage only leads backwards.
  * Each secret is checked against the op's commitment (`bad-secret` if an admin cheated).
  * Returns the epochs added, ascending. Serves both live updates and recovery on a new device.
  */
-export async function unlockEpochSecrets(log: MembershipLog, identity: Identity, keyring: Keyring): Promise<number[]> {
-  if (!(identity instanceof Identity)) throw new CryptoInputError('identity must be an Identity');
+export async function unlockEpochSecrets(log: MembershipLog, keys: Identity, keyring: Keyring): Promise<number[]> {
+  if (!(keys instanceof Identity)) throw new CryptoInputError('keys must be an Identity (a person\'s or a device\'s key pairs)');
   const groupId = log.groupId;
-  const me = _hex(identity.memberId);
+  const me = _hex(keys.memberId);
   const added: number[] = [];
-  const membersAfter = log._membersAfterEachOp();
+  const recipientsAfter = log._recipientsAfterEachOp();
   const pending: Promise<void>[] = [];
+  const wrapped = new Set<number>();
   for (let index = 0; index < log.length; index++) {
     const op = log._decoded(index);
-    if (!op.keys || keyring.has(groupId, op.epoch)) continue;
-    const position = binarySearch(membersAfter[index]!, me);
-    if (position < 0) continue;
-    const wrap = op.keys.wraps.subarray(position * _WRAP_LENGTH, (position + 1) * _WRAP_LENGTH);
+    let wrap: Uint8Array | undefined;
+    if (op.keys) {
+      const position = binarySearch(recipientsAfter[index]!, me);
+      if (position >= 0) wrap = op.keys.wraps.subarray(position * _WRAP_LENGTH, (position + 1) * _WRAP_LENGTH);
+    } else if (op.change.type === 'certify-device' && _hex(op.change.device.deviceId) === me) wrap = op.deviceWrap;
+    if (!wrap || wrapped.has(op.epoch) || keyring.has(groupId, op.epoch)) continue;
+    wrapped.add(op.epoch);
+    const commitment = log._decoded(log._epochStart(op.epoch)!).keys!.commitment;
     pending.push(
-      _unwrapSecret(wrap, groupId, op.epoch, identity.memberId, identity).then((secret) => {
-        if (!secret || !_checkEpochSecret(secret, groupId, op.epoch, op.keys!.commitment))
+      _unwrapSecret(wrap, groupId, op.epoch, keys.memberId, keys).then((secret) => {
+        if (!secret || !_checkEpochSecret(secret, groupId, op.epoch, commitment))
           _fail('bad-secret', `the epoch ${op.epoch} secret wrapped to you does not match the op's commitment`);
         keyring.add(groupId, op.epoch, secret);
         _wipe(secret);

@@ -3,7 +3,9 @@
  * verifier applies") lists them: its place in the chain, its signature, its epoch, the rules
  * on its change and the epoch keys it carries. The log applies only ops that pass.
  *
- * - Only admins author ops; the last admin cannot be removed or demoted.
+ * - Ops are signed by a device of a member (its identity key is its first device). Only
+ *   admins change membership; a person certifies and revokes its own devices, whatever its
+ *   role. The last admin cannot be removed or demoted.
  * - An op must name the current head as predecessor (`stale-head` otherwise: rebase it with
  *   rebaseOp). The create op is signed by the key the group id commits to.
  * - The rules on a change ({@link _checkChange}) are the builders' too: an admin's device
@@ -14,6 +16,7 @@ import { _equal, _hex } from './bytes.js';
 import { MAX_EPOCH } from './keyring.js';
 import { verifyMessage } from './signature.js';
 import { _WRAP_LENGTH } from './epochs.js';
+import { _verifyDeviceCertificate, type DeviceCertificate } from './device.js';
 import {
   _decodeOp,
   _fail,
@@ -23,9 +26,22 @@ import {
   _ZERO_HASH,
   type _DecodedOp,
   type HistoryAccess,
+  MAX_DEVICES,
+  type DeviceCutoff,
   type Member,
   type MembershipChange,
+  type PersonKeys,
 } from './membership-op.js';
+
+/** A device of a current member as the log knows it: the identity key itself, or a certified one. */
+export interface _DeviceState {
+  /** Hex of the person's member id. */
+  person: string;
+  signingPublicKey: Uint8Array;
+  agreementPublicKey: Uint8Array;
+  /** The certificate, for a certified device; undefined for the person's identity key. */
+  certificate: DeviceCertificate | undefined;
+}
 
 /** What verifying an op needs of the log it would extend; read, never changed. */
 export interface _LogState {
@@ -35,6 +51,10 @@ export interface _LogState {
   readonly byHash: ReadonlyMap<string, number>;
   /** Current members by member id (hex). */
   readonly members: ReadonlyMap<string, Member>;
+  /** Current devices of current members (identity keys included), by device id (hex). */
+  readonly devices: ReadonlyMap<string, _DeviceState>;
+  /** Devices revoked in this log, ever (hex): none comes back. */
+  readonly revoked: ReadonlySet<string>;
   /** How many of the current members are admins. */
   readonly admins: number;
   readonly history: HistoryAccess;
@@ -42,8 +62,8 @@ export interface _LogState {
 
 /**
  * Decodes an op and checks it as the next op of `log`; throws MembershipError otherwise.
- * `verified`: ops this process verified before, whose signatures and member keys are not
- * checked again (the chain, the epochs and every rule are).
+ * `verified`: ops this process verified before, whose signatures and keys are not checked
+ * again (the chain, the epochs and every rule are).
  */
 export async function _verifyOp(bytes: Uint8Array, log: _LogState, verified: boolean): Promise<_DecodedOp> {
   // A second create is refused before its member keys are read (they may be many).
@@ -64,33 +84,81 @@ export async function _verifyOp(bytes: Uint8Array, log: _LogState, verified: boo
     }
     if (op.change.type === 'create') _fail('malformed', 'a group has one create op');
   }
-  const signer = signerOf(op, log.members);
-  if (!verified && !(await verifyMessage(signer, _SIGNATURE_CONTEXT, op.signed, op.signature))) _fail('bad-signature', 'the op signature does not verify');
+  const signer = signerOf(op, log);
   const previousEpoch = first ? -1 : log.ops[log.ops.length - 1]!.epoch;
   checkEpoch(op, previousEpoch);
-  _checkChange(log.members, op.change, log.admins);
-  if (op.keys) checkKeys(op, log.history, log.members);
+  _checkChange(log, op.change, signer.person);
+  if (op.keys) checkKeys(op, log);
+  if (!verified) {
+    const checks = [verifyMessage(signer.key, _SIGNATURE_CONTEXT, op.signed, op.signature), ...certificatesOf(op, log)];
+    const results = await Promise.all(checks);
+    if (!results[0]) _fail('bad-signature', 'the op signature does not verify');
+    if (results.includes(false)) _fail('bad-signature', 'a device certificate does not verify');
+  }
   return op;
 }
 
-/** The signing key an op must verify under: the creator's for create, else a current admin's. */
-function signerOf(op: _DecodedOp, members: ReadonlyMap<string, Member>): Uint8Array {
-  if (op.change.type === 'create') {
-    const creator = op.change.members.find((m) => _equal(m.memberId, op.author));
-    if (!creator || creator.role !== 'admin') _fail('not-admin', 'the creator must be an admin of the group');
-    if (!_equal(op.groupId, _groupIdOf(creator.signingPublicKey, op.change.salt))) _fail('wrong-group', 'the group id does not commit to this creator');
-    return creator.signingPublicKey;
+/** Checks of every device certificate an op brings, against its person's identity key. */
+function certificatesOf(op: _DecodedOp, log: _LogState): Promise<boolean>[] {
+  const change = op.change;
+  const people = change.type === 'create' ? change.members : change.type === 'add' ? [change.member] : [];
+  const checks = people.flatMap((p) => p.devices.map((d) => _verifyDeviceCertificate(d.bytes, p.signingPublicKey)));
+  if (change.type === 'certify-device') {
+    const person = log.members.get(_hex(change.device.personId));
+    if (person) checks.push(_verifyDeviceCertificate(change.device.bytes, person.signingPublicKey));
   }
-  const author = members.get(_hex(op.author));
-  if (!author || author.role !== 'admin') _fail('not-admin', 'only an admin may change membership');
-  return author.signingPublicKey;
+  return checks;
 }
 
-/** Applies a change to a set of member ids (hex): who is a member after it. */
-export function _applyToIds(ids: Set<string>, change: MembershipChange): void {
-  if (change.type === 'create') for (const m of change.members) ids.add(_hex(m.memberId));
-  else if (change.type === 'add') ids.add(_hex(change.member.memberId));
-  else if (change.type === 'remove') ids.delete(_hex(change.memberId));
+/**
+ * Who signed an op: the key it must verify under and the person (hex) it acts for. The
+ * creator (its identity key or one of the devices it brings) for create; else a current
+ * device of a current member, an admin for every op but a person's own device changes.
+ */
+function signerOf(op: _DecodedOp, log: _LogState): { key: Uint8Array; person: string } {
+  const change = op.change;
+  if (change.type === 'create') {
+    for (const m of change.members) {
+      const key = _equal(m.memberId, op.author) ? m.signingPublicKey : m.devices.find((d) => _equal(d.deviceId, op.author))?.signingPublicKey;
+      if (!key) continue;
+      if (m.role !== 'admin') _fail('not-admin', 'the creator must be an admin of the group');
+      if (!_equal(op.groupId, _groupIdOf(m.signingPublicKey, change.salt))) _fail('wrong-group', 'the group id does not commit to this creator');
+      return { key, person: _hex(m.memberId) };
+    }
+    _fail('not-admin', 'the creator must be an admin of the group');
+  }
+  const device = log.devices.get(_hex(op.author));
+  const ownDevices = change.type === 'certify-device' || change.type === 'revoke-device';
+  if (!device) _fail(ownDevices ? 'not-a-member' : 'not-admin', log.revoked.has(_hex(op.author)) ? 'the signing device was revoked' : 'the signer is no device of a member');
+  if (!ownDevices && log.members.get(device.person)!.role !== 'admin') _fail('not-admin', 'only an admin may change membership');
+  return { key: device.signingPublicKey, person: device.person };
+}
+
+/** The devices of a person (hex) now, identity key included, ascending by device id (hex). */
+export function _devicesOf(devices: ReadonlyMap<string, _DeviceState>, person: string): string[] {
+  const ids: string[] = [];
+  for (const [id, d] of devices) if (d.person === person) ids.push(id);
+  return ids.sort();
+}
+
+/**
+ * Applies a change to the map of recipients (device id hex -> person hex): who an epoch
+ * secret is wrapped to after it. `signer` is the person who signed it.
+ */
+export function _applyToRecipients(recipients: Map<string, string>, change: MembershipChange): void {
+  const addPerson = (p: PersonKeys) => {
+    const person = _hex(p.memberId);
+    recipients.set(person, person);
+    for (const d of p.devices) recipients.set(_hex(d.deviceId), person);
+  };
+  if (change.type === 'create') change.members.forEach(addPerson);
+  else if (change.type === 'add') addPerson(change.member);
+  else if (change.type === 'certify-device') recipients.set(_hex(change.device.deviceId), _hex(change.device.personId));
+  else if (change.type === 'revoke-device') recipients.delete(_hex(change.deviceId));
+  else if (change.type === 'remove') {
+    const person = _hex(change.memberId);
+    for (const [id, p] of recipients) if (p === person) recipients.delete(id);
+  }
 }
 
 function checkEpoch(op: _DecodedOp, previousEpoch: number): void {
@@ -98,38 +166,71 @@ function checkEpoch(op: _DecodedOp, previousEpoch: number): void {
   if (op.epoch !== expected || op.epoch > MAX_EPOCH) _fail('bad-epoch', `the op claims epoch ${op.epoch}, expected ${expected}`);
 }
 
-/**
- * The rules every change must satisfy against the members before it; shared by builders and
- * verifiers. `adminCount`, when the caller keeps it, saves counting the admins.
- */
-export function _checkChange(members: ReadonlyMap<string, Member>, change: MembershipChange, adminCount?: number): void {
-  const admins = () => adminCount ?? [...members.values()].filter((m) => m.role === 'admin').length;
-  switch (change.type) {
-    case 'create': {
-      const ids = new Set(change.members.map((m) => _hex(m.memberId)));
-      if (ids.size !== change.members.length) _fail('already-member', 'a member is listed twice');
-      return;
+function checkNewDevices(log: _LogState, people: readonly PersonKeys[]): void {
+  const seen = new Set<string>();
+  for (const p of people) {
+    if (p.devices.length > MAX_DEVICES) _fail('too-many-devices', `a person may have ${MAX_DEVICES} devices`);
+    for (const id of [_hex(p.memberId), ...p.devices.map((d) => _hex(d.deviceId))]) {
+      if (log.revoked.has(id)) _fail('device-revoked', 'a device revoked in this group cannot come back');
+      if (seen.has(id) || log.devices.has(id) || log.members.has(id)) _fail('already-member', 'a person or device is listed twice');
+      seen.add(id);
     }
+  }
+}
+
+function checkCutoffs(log: _LogState, memberId: Uint8Array, cutoffs: readonly DeviceCutoff[]): void {
+  const expected = _devicesOf(log.devices, _hex(memberId));
+  const given = cutoffs.map((c) => _hex(c.deviceId));
+  if (given.length !== expected.length || given.some((id, i) => id !== expected[i]))
+    _fail('bad-cutoffs', 'a cutoff is recorded for each of the person\'s devices, by ascending device id');
+}
+
+/**
+ * The rules every change must satisfy against the log before it; shared by builders and
+ * verifiers. `signer`: the person (hex) who signs it.
+ */
+export function _checkChange(log: _LogState, change: MembershipChange, signer: string): void {
+  const members = log.members;
+  switch (change.type) {
+    case 'create':
+      checkNewDevices(log, change.members);
+      return;
     case 'add':
       if (members.has(_hex(change.member.memberId))) _fail('already-member', 'already a member');
+      checkNewDevices(log, [change.member]);
       return;
     case 'remove': {
       const target = members.get(_hex(change.memberId));
       if (!target) _fail('not-a-member', 'no such member to remove');
-      if (target.role === 'admin' && admins() === 1) _fail('last-admin', 'the last admin cannot be removed');
+      if (target.role === 'admin' && log.admins === 1) _fail('last-admin', 'the last admin cannot be removed');
+      checkCutoffs(log, change.memberId, change.cutoffs);
       return;
     }
     case 'set-role': {
       const target = members.get(_hex(change.memberId));
       if (!target) _fail('not-a-member', 'no such member');
-      if (target.role === 'admin' && change.role !== 'admin' && admins() === 1) _fail('last-admin', 'the last admin cannot be demoted');
+      if (target.role === 'admin' && change.role !== 'admin' && log.admins === 1) _fail('last-admin', 'the last admin cannot be demoted');
       const demotion = change.role === 'reader' && target.role !== 'reader';
-      if (demotion !== (change.cutoff !== undefined))
+      if (demotion !== (change.cutoffs !== undefined))
         _fail('malformed', demotion ? 'a demotion to reader records a cutoff' : 'only a demotion to reader records a cutoff');
+      if (change.cutoffs) checkCutoffs(log, change.memberId, change.cutoffs);
       return;
     }
     case 'rotate':
       return;
+    case 'certify-device': {
+      const person = _hex(change.device.personId);
+      if (person !== signer) _fail('wrong-person', 'a device is certified into a group by a device of its own person');
+      if (_devicesOf(log.devices, person).length > MAX_DEVICES) _fail('too-many-devices', `a person may have ${MAX_DEVICES} devices`);
+      checkNewDevices(log, [{ memberId: change.device.deviceId, signingPublicKey: change.device.signingPublicKey, agreementPublicKey: change.device.agreementPublicKey, devices: [] }]);
+      return;
+    }
+    case 'revoke-device': {
+      const device = log.devices.get(_hex(change.deviceId));
+      if (!device || device.person !== signer || !device.certificate)
+        _fail('not-a-device', 'a device is revoked by a device of its own person, and the identity key is no device to revoke');
+      return;
+    }
   }
 }
 
@@ -141,12 +242,19 @@ export function _carriesLineage(type: MembershipChange['type'], history: History
   return type !== 'create' && !(type === 'add' && history === 'since-join');
 }
 
-/** The epoch keys an op carries: one wrap per member after the op, lineage as the group allows. */
-function checkKeys(op: _DecodedOp, history: HistoryAccess, before: ReadonlyMap<string, Member>): void {
+/** The recipients (device id hex -> person hex) of the log now. */
+export function _recipientsOf(log: _LogState): Map<string, string> {
+  const recipients = new Map<string, string>();
+  for (const [id, d] of log.devices) recipients.set(id, d.person);
+  return recipients;
+}
+
+/** The epoch keys an op carries: one wrap per device after the op, lineage as the group allows. */
+function checkKeys(op: _DecodedOp, log: _LogState): void {
   const keys = op.keys!;
-  const after = new Set(before.keys());
-  _applyToIds(after, op.change);
-  if (keys.wraps.length !== after.size * _WRAP_LENGTH) _fail('bad-wraps', `the op carries ${keys.wraps.length / _WRAP_LENGTH} wraps for ${after.size} members`);
-  const lineage = _carriesLineage(op.change.type, history);
+  const after = _recipientsOf(log);
+  _applyToRecipients(after, op.change);
+  if (keys.wraps.length !== after.size * _WRAP_LENGTH) _fail('bad-wraps', `the op carries ${keys.wraps.length / _WRAP_LENGTH} wraps for ${after.size} devices`);
+  const lineage = _carriesLineage(op.change.type, log.history);
   if (lineage !== (keys.lineage !== undefined)) _fail('malformed', lineage ? 'the op lacks its lineage' : 'the op must not carry a lineage');
 }

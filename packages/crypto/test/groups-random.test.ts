@@ -42,7 +42,7 @@ async function run(seed: number): Promise<void> {
 
   const members = () => log.members();
   const admins = () => members().filter((m) => m.role === 'admin').map((m) => byId.get(toHex(m.memberId))!);
-  const by = (admin: Identity) => ({ admin, keyring: keyringOf(admin), now: 1_000_000 + log.length });
+  const by = (admin: Identity) => ({ signer: admin, keyring: keyringOf(admin), now: 1_000_000 + log.length });
 
   /** One random op by a random admin, built on the log as it is; undefined if none applies. */
   async function randomOp(admin: Identity): Promise<Uint8Array | undefined> {

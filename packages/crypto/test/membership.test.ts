@@ -20,6 +20,7 @@ import {
   hpkeSeal,
   type HistoryAccess,
   type MemberRole,
+  type DeviceCutoff,
 } from '@sealdoc/crypto';
 import { errorCode, envelopeErrorCode, flipBit, opHash, rawOp, resign, testIdentity, toHex, utf8 } from './helpers.js';
 
@@ -48,7 +49,7 @@ class Group {
   }
 
   by(admin: Identity, now = 2_000) {
-    return { admin, keyring: this.keyring(admin), now };
+    return { signer: admin, keyring: this.keyring(admin), now };
   }
 
   async unlockAll(ids: Identity[]): Promise<void> {
@@ -109,7 +110,7 @@ describe('membership log: the life of a group', () => {
       secrets.add(held[0]!);
     }
     assert.equal(secrets.size, 5, 'every epoch has a fresh secret');
-    assert.deepEqual(g.log.opAt(5).change, { type: 'remove', memberId: bob.memberId, cutoff: 4 });
+    assert.deepEqual(g.log.opAt(5).change, { type: 'remove', memberId: bob.memberId, cutoffs: [{ deviceId: bob.memberId, cutoff: 4 }] });
     assert.deepEqual(readMembershipOp(g.log.ops()[1]!).change.type, 'add');
   });
 
@@ -198,10 +199,10 @@ describe('removal is real', () => {
       // The admin accepted it; the cutoff names it exactly.
       const op = change === 'remove' ? await removeMember(g.log, g.by(alice), dave.memberId, MAX) : await setMemberRole(g.log, g.by(alice), dave.memberId, 'reader', MAX);
       await g.apply(op, everyone);
-      assert.equal((readMembershipOp(op).change as { cutoff: number }).cutoff, MAX);
+      assert.equal((readMembershipOp(op).change as { cutoffs: DeviceCutoff[] }).cutoffs[0]!.cutoff, MAX);
       // Every verifier reads it back: the log replays from its bytes.
       const copy = await MembershipLog.fromOps(g.log.ops());
-      assert.equal((copy.opAt(copy.length - 1).change as { cutoff: number }).cutoff, MAX);
+      assert.equal((copy.opAt(copy.length - 1).change as { cutoffs: DeviceCutoff[] }).cutoffs[0]!.cutoff, MAX);
       assert.equal(copy.member(dave.memberId)?.role, change === 'remove' ? undefined : 'reader');
       // What was accepted still opens; nothing new from Dave does.
       await openEnvelope(atMax, copy.envelopeContext(g.keyring(alice)));
@@ -309,7 +310,7 @@ describe('roles and refusals (each leaves the log unchanged)', () => {
     // Alice rewrites op 1 (adds Dave instead of Carol) and keeps the rest.
     const genesis = await MembershipLog.fromOps([ops[0]!]);
     await unlockEpochSecrets(genesis, alice, new Keyring());
-    const rewritten = await addMember(genesis, { admin: alice, keyring: g.keyring(alice) }, dave, 'writer');
+    const rewritten = await addMember(genesis, { signer: alice, keyring: g.keyring(alice) }, dave, 'writer');
     assert.equal(await membershipErrorCode(MembershipLog.fromOps([ops[0]!, rewritten, ops[2]!])), 'unknown-predecessor');
     // A client that has seen the original refuses the rewrite and names both ops.
     const error = await MembershipLog.fromOps(ops).then((seen) => seen.sync([ops[0]!, rewritten]).catch((e: unknown) => e));
@@ -361,7 +362,7 @@ describe('roles and refusals (each leaves the log unchanged)', () => {
     await assert.rejects(removeMember(g.log, g.by(alice), dave.memberId, null), { code: 'not-a-member' });
     await assert.rejects(setMemberRole(g.log, g.by(alice), bob.memberId, 'reader'), { code: 'malformed' }, 'a demotion needs its cutoff');
     await assert.rejects(addMember(g.log, g.by(alice), { signingPublicKey: dave.signingPublicKey, agreementPublicKey: new Uint8Array(32) }, 'writer'), { code: 'bad-key' });
-    await assert.rejects(rotateEpoch(g.log, { admin: alice, keyring: new Keyring() }), { code: 'missing-secret' });
+    await assert.rejects(rotateEpoch(g.log, { signer: alice, keyring: new Keyring() }), { code: 'missing-secret' });
   });
 
   it('a cheating admin who wraps a different secret to one member is caught by that member', async () => {

@@ -39,7 +39,7 @@ describe('recovery from the phrase', () => {
     const keys = new Keyring();
     const log = await MembershipLog.fromOps([await createGroup(alice!)]);
     await unlockEpochSecrets(log, alice!, keys);
-    const by = { admin: alice!, keyring: keys };
+    const by = { signer: alice!, keyring: keys };
     const step = async (op: Promise<Uint8Array>) => {
       await log.append(await op);
       await unlockEpochSecrets(log, alice!, keys);

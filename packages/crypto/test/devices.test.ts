@@ -1,0 +1,224 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  addDevice,
+  addMember,
+  certifyDevice,
+  createGroup,
+  Keyring,
+  MAX_DEVICES,
+  MembershipError,
+  MembershipLog,
+  newDeviceKeys,
+  openEnvelope,
+  readDeviceCertificate,
+  readMembershipOp,
+  removeMember,
+  requestDeviceCertificate,
+  revokeDevice,
+  rotateEpoch,
+  sealEnvelope,
+  setMemberRole,
+  unlockEpochSecrets,
+  type CertifiedDevice,
+  type Identity,
+  type OpAuthor,
+} from '@sealdoc/crypto';
+import { envelopeErrorCode, errorCode, flipBit, prng, rawOp, testIdentity, toHex, utf8 } from './helpers.js';
+
+const alice = testIdentity('alice');
+const bob = testIdentity('bob');
+const mallory = testIdentity('mallory');
+const docId = new Uint8Array(16).fill(7);
+const membershipErrorCode = (p: Promise<unknown>) => errorCode(p, MembershipError);
+
+async function device(person: Identity, label = 'Laptop'): Promise<CertifiedDevice> {
+  const keys = newDeviceKeys();
+  const certificate = await certifyDevice(person, await requestDeviceCertificate(keys, person.memberId, label, 1_000));
+  return { keys, certificate, person };
+}
+
+/** A group of Alice (admin) and Bob (writer), everyone's keyrings, and helpers. */
+async function fixture() {
+  const log = await MembershipLog.fromOps([await createGroup(alice, { members: [{ keys: bob, role: 'writer' }], now: 1 })]);
+  const keyrings = new Map<string, Keyring>();
+  const keyring = (keys: Identity) => {
+    const id = toHex(keys.memberId);
+    if (!keyrings.has(id)) keyrings.set(id, new Keyring());
+    return keyrings.get(id)!;
+  };
+  const actorKeys = (a: Identity | CertifiedDevice) => ('keys' in a ? a.keys : a);
+  const by = (a: Identity | CertifiedDevice): OpAuthor => ({ signer: a, keyring: keyring(actorKeys(a)), now: 2 });
+  const unlock = (a: Identity | CertifiedDevice) => unlockEpochSecrets(log, actorKeys(a), keyring(actorKeys(a)));
+  const seal = (a: Identity | CertifiedDevice, seq: number, head = log.head, epoch = log.epoch) =>
+    sealEnvelope({ kind: 'update', groupId: log.groupId, docId, epoch, seq, head, author: actorKeys(a), keyring: keyring(actorKeys(a)), plaintext: utf8(`seq ${seq}`) });
+  const open = (envelope: Uint8Array) => openEnvelope(envelope, log.envelopeContext(keyring(alice)));
+  await unlock(alice);
+  await unlock(bob);
+  return { log, keyring, by, unlock, seal, open };
+}
+
+describe('device certificates', () => {
+  it('bind a device key to its person, signed by both', async () => {
+    const laptop = await device(alice, 'Alice’s laptop');
+    const cert = readDeviceCertificate(laptop.certificate);
+    assert.deepEqual(cert.personId, alice.memberId);
+    assert.deepEqual(cert.signingPublicKey, laptop.keys.signingPublicKey);
+    assert.deepEqual(cert.deviceId, laptop.keys.memberId);
+    assert.equal(cert.label, 'Alice’s laptop');
+    assert.equal(cert.time, 1_000);
+  });
+
+  it('refuse a request for another person, a forged request, a bad label', async () => {
+    const keys = newDeviceKeys();
+    const request = await requestDeviceCertificate(keys, alice.memberId, 'Phone');
+    assert.equal(await membershipErrorCode(certifyDevice(mallory, request)), 'wrong-person');
+    assert.equal(await membershipErrorCode(certifyDevice(alice, flipBit(request, request.length * 8 - 5))), 'bad-signature');
+    await assert.rejects(requestDeviceCertificate(keys, alice.memberId, 'x'.repeat(65)), { code: 'bad-input' });
+    await assert.rejects(requestDeviceCertificate(keys, alice.memberId, 'a\u0007b'), { code: 'bad-input' });
+  });
+
+  it('decoding: every truncation and random flips give a typed error or the same certificate, never a crash', async () => {
+    const { certificate } = await device(alice);
+    for (let n = 0; n < certificate.length; n++) assert.ok((await membershipErrorCode(Promise.resolve().then(() => readDeviceCertificate(certificate.subarray(0, n))))).length > 0);
+    const random = prng(16);
+    for (let i = 0; i < 500; i++) {
+      const bytes = flipBit(certificate, Math.floor(random() * certificate.length * 8));
+      try {
+        readDeviceCertificate(bytes);
+      } catch (error) {
+        assert.ok(error instanceof MembershipError, String(error));
+      }
+    }
+  });
+});
+
+describe('a person with several devices in a group', () => {
+  it('a certified device unlocks what its person may read and writes under its own sequence numbers', async () => {
+    const g = await fixture();
+    const laptop = await device(alice);
+    const early = await g.seal(alice, 0);
+    await g.log.append(await addDevice(g.log, g.by(alice), laptop.certificate));
+    assert.deepEqual(await g.unlock(laptop), [0]);
+    // The identity and the laptop both use sequence number 0: two authors, no collision.
+    const fromLaptop = await g.seal(laptop, 0);
+    const fromAlice = await g.seal(alice, 0);
+    assert.equal(toHex((await g.open(fromLaptop)).header.author), toHex(laptop.keys.memberId));
+    await g.open(fromAlice);
+    await g.open(early);
+    assert.equal(g.log.devices(alice.memberId).length, 2);
+    assert.equal(g.log.device(laptop.keys.memberId)?.role, 'admin');
+    assert.deepEqual(g.log.device(laptop.keys.memberId)?.personId, alice.memberId);
+    // The device acts for its person: as an admin here.
+    await g.log.append(await rotateEpoch(g.log, g.by(laptop)));
+    await g.unlock(alice);
+    await g.unlock(bob);
+    await g.open(await g.seal(bob, 1));
+  });
+
+  it('a device created group commits to its person, and the person (identity) can still act', async () => {
+    const laptop = await device(alice);
+    const log = await MembershipLog.fromOps([await createGroup(laptop)]);
+    assert.equal(log.opAt(0).change.type, 'create');
+    assert.deepEqual(log.opAt(0).author, laptop.keys.memberId);
+    assert.deepEqual(log.members().map((m) => toHex(m.memberId)), [toHex(alice.memberId)]);
+    assert.equal(log.devices(alice.memberId).length, 2);
+    const keys = new Keyring();
+    assert.deepEqual(await unlockEpochSecrets(log, laptop.keys, keys), [0]);
+    assert.deepEqual(await unlockEpochSecrets(log, alice, new Keyring()), [0], 'the 24 words recover it too');
+    await log.append(await addMember(log, { signer: laptop, keyring: keys }, bob, 'writer'));
+  });
+
+  it('a member added with its devices: every device gets the epoch', async () => {
+    const g = await fixture();
+    const carol = testIdentity('carol');
+    const phone = await device(carol, 'Phone');
+    await g.log.append(await addMember(g.log, g.by(alice), carol, 'writer', [phone.certificate]));
+    assert.deepEqual(await g.unlock(phone), [g.log.epoch]);
+    assert.equal(g.log.devices(carol.memberId).length, 2);
+  });
+
+  it('revoking a device rotates the group: nothing new reaches it, its late envelopes are refused everywhere', async () => {
+    const g = await fixture();
+    const laptop = await device(alice);
+    const phone = await device(alice, 'Phone');
+    await g.log.append(await addDevice(g.log, g.by(alice), laptop.certificate));
+    await g.unlock(laptop);
+    await g.log.append(await addDevice(g.log, g.by(laptop), phone.certificate));
+    await g.unlock(phone);
+    const inTime = await g.seal(laptop, 3);
+    const late = await g.seal(laptop, 4);
+    const epoch = g.log.epoch;
+    // The phone revokes the lost laptop (cutoff 3): the group moves to a new epoch in the same op.
+    const op = await revokeDevice(g.log, g.by(phone), laptop.keys.memberId, 3);
+    await g.log.append(op);
+    assert.equal(g.log.epoch, epoch + 1);
+    assert.equal(readMembershipOp(op).change.type, 'revoke-device');
+    assert.deepEqual(await g.unlock(laptop), [], 'the laptop holds no wrap of the new epoch');
+    assert.ok(g.log.wasRevoked(laptop.keys.memberId));
+    assert.equal(g.log.device(laptop.keys.memberId), undefined);
+    await g.unlock(alice);
+    await g.unlock(bob);
+    await g.unlock(phone);
+    await g.open(inTime);
+    assert.equal(await envelopeErrorCode(g.open(late)), 'past-cutoff');
+    // It holds no key of the new epoch, and cannot act in the group either.
+    await assert.rejects(g.seal(laptop, 5));
+    await assert.rejects(rotateEpoch(g.log, g.by(laptop)), { code: 'not-admin' });
+    await assert.rejects(revokeDevice(g.log, g.by(laptop), phone.keys.memberId, null), { code: 'not-a-member' });
+    // A revoked device never comes back into this group.
+    await assert.rejects(addDevice(g.log, g.by(alice), laptop.certificate), { code: 'device-revoked' });
+    // Every verifier replays the same.
+    const copy = await MembershipLog.fromOps(g.log.ops());
+    assert.equal(copy.devices(alice.memberId).length, 2);
+  });
+
+  it('no one revokes or certifies a device of another person, nor revokes the identity key', async () => {
+    const g = await fixture();
+    const laptop = await device(alice);
+    await g.log.append(await addDevice(g.log, g.by(alice), laptop.certificate));
+    await g.unlock(laptop);
+    await assert.rejects(revokeDevice(g.log, g.by(bob), laptop.keys.memberId, null), { code: 'not-a-device' });
+    await assert.rejects(revokeDevice(g.log, g.by(laptop), alice.memberId, null), { code: 'not-a-device' });
+    await assert.rejects(addDevice(g.log, g.by(bob), (await device(alice, 'Tablet')).certificate), { code: 'wrong-person' });
+    // Mallory's identity certifying a key that is Alice's tablet's: the tablet never signed such a request.
+    const tablet = await device(alice, 'Tablet');
+    const forged = await certifyDevice(mallory, await requestDeviceCertificate(newDeviceKeys(), mallory.memberId, 'x'));
+    const swapped = forged.slice();
+    swapped.set(tablet.keys.signingPublicKey, 1 + 32);
+    await assert.rejects(addMember(g.log, g.by(alice), mallory, 'writer', [swapped]).then((op) => g.log.append(op)), { code: 'bad-signature' });
+  });
+
+  it('a removal records a cutoff per device; a crafted removal missing one is refused', async () => {
+    const g = await fixture();
+    const phone = await device(bob, 'Phone');
+    await g.log.append(await addDevice(g.log, g.by(bob), phone.certificate));
+    await g.unlock(phone);
+    const fromPhone = await g.seal(phone, 9);
+    const cutoffs = new Map([
+      [toHex(bob.memberId), null],
+      [toHex(phone.keys.memberId), 8],
+    ]);
+    await assert.rejects(removeMember(g.log, g.by(alice), bob.memberId, new Map([[toHex(bob.memberId), null]])), { code: 'bad-cutoffs' });
+    const v1Style = await rawOp({ type: 'remove', groupId: g.log.groupId, prev: g.log.head, epoch: g.log.epoch + 1, signer: alice, body: new Uint8Array([...bob.memberId, ...new Uint8Array(8)]), keys: Uint8Array.from({ length: 32 + 1 + 48 + 4 }, (_, i) => (i === 32 ? 1 : 0)) });
+    assert.equal(await membershipErrorCode(g.log.append(v1Style)), 'bad-cutoffs');
+    await g.log.append(await removeMember(g.log, g.by(alice), bob.memberId, cutoffs));
+    assert.equal(g.log.devices(bob.memberId).length, 0);
+    assert.equal(await envelopeErrorCode(g.open(fromPhone)), 'past-cutoff');
+    // A demotion records per-device cutoffs the same way.
+    const carol = testIdentity('carol');
+    await g.log.append(await addMember(g.log, g.by(alice), carol, 'writer'));
+    await g.log.append(await setMemberRole(g.log, g.by(alice), carol.memberId, 'reader', 0));
+    assert.equal(g.log.member(carol.memberId)?.role, 'reader');
+  });
+
+  it(`a person has at most ${MAX_DEVICES} devices besides its identity key`, async () => {
+    const g = await fixture();
+    for (let i = 0; i < MAX_DEVICES; i++) await g.log.append(await addDevice(g.log, g.by(bob), (await device(bob, `d${i}`)).certificate));
+    await assert.rejects(addDevice(g.log, g.by(bob), (await device(bob, 'one more')).certificate), { code: 'too-many-devices' });
+    // Every recipient holds a wrap: 1 + 1 + 16 devices.
+    const op = await rotateEpoch(g.log, g.by(alice));
+    await g.log.append(op);
+    assert.equal(g.log.members().flatMap((m) => g.log.devices(m.memberId)).length, 2 + MAX_DEVICES);
+  });
+});
