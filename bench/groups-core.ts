@@ -57,7 +57,7 @@ export async function measureRemovals(sizes: readonly number[]): Promise<Removal
       let op: Uint8Array = new Uint8Array(0);
       for (let run = 0; run < (impl === 'noble' && members >= 5000 ? 1 : 3); run++) {
         const start = performance.now();
-        op = await removeMember(adminLog, { admin, keyring: adminKeys }, leavingId, null);
+        op = await removeMember(adminLog, { signer: admin, keyring: adminKeys }, leavingId, null);
         times.push(performance.now() - start);
       }
       const start = performance.now();

@@ -199,10 +199,10 @@ describe('removal is real', () => {
       // The admin accepted it; the cutoff names it exactly.
       const op = change === 'remove' ? await removeMember(g.log, g.by(alice), dave.memberId, MAX) : await setMemberRole(g.log, g.by(alice), dave.memberId, 'reader', MAX);
       await g.apply(op, everyone);
-      assert.equal((readMembershipOp(op).change as { cutoffs: DeviceCutoff[] }).cutoffs[0]!.cutoff, MAX);
+      assert.equal((readMembershipOp(op).change as { cutoffs: readonly DeviceCutoff[] }).cutoffs[0]!.cutoff, MAX);
       // Every verifier reads it back: the log replays from its bytes.
       const copy = await MembershipLog.fromOps(g.log.ops());
-      assert.equal((copy.opAt(copy.length - 1).change as { cutoffs: DeviceCutoff[] }).cutoffs[0]!.cutoff, MAX);
+      assert.equal((copy.opAt(copy.length - 1).change as { cutoffs: readonly DeviceCutoff[] }).cutoffs[0]!.cutoff, MAX);
       assert.equal(copy.member(dave.memberId)?.role, change === 'remove' ? undefined : 'reader');
       // What was accepted still opens; nothing new from Dave does.
       await openEnvelope(atMax, copy.envelopeContext(g.keyring(alice)));
