@@ -118,6 +118,9 @@ export class _Reader {
   u8(): number {
     return this.view.getUint8(this.need(1));
   }
+  u16(): number {
+    return this.view.getUint16(this.need(2));
+  }
   u32(): number {
     return this.view.getUint32(this.need(4));
   }

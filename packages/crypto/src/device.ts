@@ -15,7 +15,7 @@
 import { randomBytes } from '@noble/hashes/utils.js';
 import { CryptoInputError, MembershipError } from './errors.js';
 import { _bytes, _concat, _int, _Reader, _u64, _utf8 } from './bytes.js';
-import { Identity, memberIdOf, _memberIdOfChecked } from './identity.js';
+import { Identity, memberIdOf, _identitySecrets, _memberIdOfChecked } from './identity.js';
 import { _assertAgreementPublicKey } from './primitives.js';
 import { signMessage, verifyMessage } from './signature.js';
 
@@ -53,10 +53,27 @@ export function newDeviceKeys(): Identity {
   return new Identity(randomBytes(32), randomBytes(32));
 }
 
+/**
+ * A device's secret keys as 64 bytes (Ed25519 seed · X25519 secret), to keep them sealed at
+ * rest (core seals them under the device key). Secret: wipe the bytes once sealed.
+ */
+export function exportDeviceKeys(keys: Identity): Uint8Array {
+  const s = _identitySecrets(keys);
+  return _concat(s.signingSeed, s.agreementSecret);
+}
+
+/** The key pairs of 64 bytes from {@link exportDeviceKeys} (copied: wipe the input when done). */
+export function importDeviceKeys(bytes: Uint8Array): Identity {
+  _bytes(bytes, 'device keys', 64);
+  return new Identity(bytes.slice(0, 32), bytes.slice(32, 64));
+}
+
 function checkLabel(label: string): Uint8Array {
   if (typeof label !== 'string') throw new CryptoInputError('label must be a string');
+  // Control characters, and bidirectional overrides that would make a label read as another.
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/u.test(label)) throw new CryptoInputError('a device label has no control characters');
+  if (/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/u.test(label))
+    throw new CryptoInputError('a device label has no control characters nor direction overrides');
   const bytes = _utf8(label.normalize('NFC'));
   if (bytes.length > MAX_DEVICE_LABEL_BYTES) throw new CryptoInputError(`a device label is at most ${MAX_DEVICE_LABEL_BYTES} bytes`);
   return bytes;
@@ -125,8 +142,8 @@ function readBody(r: _Reader, source: Uint8Array, checked = false): Body {
   const labelBytes = r.take(r.u8());
   let label: string;
   try {
-    label = new TextDecoder('utf-8', { fatal: true }).decode(labelBytes);
-    if (labelBytes.length > MAX_DEVICE_LABEL_BYTES) throw new Error('long');
+    label = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(labelBytes);
+    if (labelBytes.length > MAX_DEVICE_LABEL_BYTES || label !== label.normalize('NFC')) throw new Error('not canonical');
     checkLabel(label);
   } catch {
     fail('malformed', 'the device label is not valid');

@@ -86,6 +86,8 @@ export {
   DEVICE_CERTIFICATE_VERSION,
   MAX_DEVICE_LABEL_BYTES,
   newDeviceKeys,
+  exportDeviceKeys,
+  importDeviceKeys,
   requestDeviceCertificate,
   certifyDevice,
   readDeviceCertificate,

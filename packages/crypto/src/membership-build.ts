@@ -14,14 +14,14 @@
  */
 import { randomBytes } from '@noble/hashes/utils.js';
 import { CryptoInputError } from './errors.js';
-import { _bytes, _concat, _equal, _hex, _int, _u32, _u64, _wipe, fromHex as _unhex } from './bytes.js';
+import { _bytes, _concat, _equal, _hex, _int, _u16, _u32, _u64, _wipe, fromHex as _unhex } from './bytes.js';
 import { readDeviceCertificate, type DeviceCertificate } from './device.js';
 import { Identity, memberIdOf } from './identity.js';
 import { MAX_EPOCH, type Keyring } from './keyring.js';
 import type { MemberRole } from './envelope.js';
 import { _assertAgreementPublicKey } from './primitives.js';
 import { signMessage } from './signature.js';
-import { _epochCommitment, _sealLineage, _wrapSecret } from './epochs.js';
+import { _checkEpochSecret, _epochCommitment, _openLineage, _sealLineage, _wrapSecret } from './epochs.js';
 import {
   _cutoffField,
   _cutoffsField,
@@ -169,13 +169,13 @@ function currentSecret(log: MembershipLog, by: OpAuthor): Uint8Array {
 }
 
 /** The change as it would be recorded, run through the same rules a verifier applies, starting a new epoch. */
-async function keyOp(log: MembershipLog, by: OpAuthor, change: MembershipChange, body: Uint8Array): Promise<Uint8Array> {
+async function keyOp(log: MembershipLog, by: OpAuthor, change: MembershipChange, body: Uint8Array, reset = false): Promise<Uint8Array> {
   const signer = requireSigner(log, by, change.type === 'revoke-device');
   const state = log._state();
-  _checkChange(state, change, signer.person);
+  _checkChange(state, change, signer.person, _hex(signer.keys.memberId));
   const epoch = log.epoch + 1;
   if (epoch > MAX_EPOCH) _fail('bad-epoch', 'the group has used every epoch number');
-  const previous = _carriesLineage(change.type, log.history) ? currentSecret(log, by) : undefined;
+  const previous = _carriesLineage(change.type, log.history) && !reset ? currentSecret(log, by) : undefined;
   const keys = await epochKeys(log.groupId, epoch, recipientsAfter(state, change), previous);
   return finish({ groupId: log.groupId, prev: log.head, epoch, signer: signer.keys, time: checkTime(by.now ?? Date.now()), body, type: change.type }, keys);
 }
@@ -241,7 +241,7 @@ export async function createGroup(
     checkRole(role);
     return { ...personOf(keys, devices), role };
   });
-  const empty = { ops: [], byHash: new Map(), members: new Map(), devices: new Map(), revoked: new Set<string>(), admins: 0, history };
+  const empty = { ops: [], byHash: new Map(), members: new Map(), devices: new Map(), revoked: new Set<string>(), owners: new Map(), admins: 0, history };
   const change: MembershipChange = { type: 'create', history, salt, members };
   _checkChange(empty, change, _hex(actor.person.memberId));
   const body = _concat(Uint8Array.of(_HISTORIES.indexOf(history)), salt, _u32(members.length), ...members.map((m) => _concat(personBytes(m), Uint8Array.of(_ROLE_CODE[m.role]))));
@@ -266,9 +266,14 @@ export async function removeMember(log: MembershipLog, by: OpAuthor, memberId: U
   return keyOp(log, by, { type: 'remove', memberId, cutoffs: list }, _concat(memberId, _cutoffsField(list)));
 }
 
-/** An op starting a new epoch for the same members (on demand, or when {@link rotationDue} says so). */
-export async function rotateEpoch(log: MembershipLog, by: OpAuthor): Promise<Uint8Array> {
-  return keyOp(log, by, { type: 'rotate' }, new Uint8Array(0));
+/**
+ * An op starting a new epoch for the same members (on demand, or when {@link rotationDue} says
+ * so). With `reset`, the new secret does not seal the current one (no lineage): for an admin
+ * whose current epoch's secret is out of reach (unlockEpochSecrets said `bad-secret`: a member
+ * started it with keys that do not open); later joiners read from the new epoch on.
+ */
+export async function rotateEpoch(log: MembershipLog, by: OpAuthor, options: { reset?: boolean } = {}): Promise<Uint8Array> {
+  return keyOp(log, by, { type: 'rotate' }, new Uint8Array(0), options.reset === true);
 }
 
 /**
@@ -288,16 +293,44 @@ export async function setMemberRole(log: MembershipLog, by: OpAuthor, memberId: 
 
 /**
  * An op bringing a device of the signer's person into the group (`certificate`, see
- * {@link certifyDevice}): the epoch stays, and the current epoch's secret is wrapped to the
- * device, which walks back from it to what its person may read. Any member may certify its
- * own devices; it needs the current epoch's secret.
+ * {@link certifyDevice}): the epoch stays. The device gets the current epoch's secret, and
+ * those of the earlier epochs its person may read that no lineage leads back to (in a
+ * `since-join` group, each add op starts such an epoch), so that it reads what its person
+ * reads. Any member may certify its own devices; it needs those secrets in `by.keyring`.
  */
 export async function addDevice(log: MembershipLog, by: OpAuthor, certificate: Uint8Array): Promise<Uint8Array> {
   const device = readDeviceCertificate(certificate);
   const signer = requireSigner(log, by, true);
-  _checkChange(log._state(), { type: 'certify-device', device }, signer.person);
-  const wrap = await _wrapSecret(currentSecret(log, by), log.groupId, log.epoch, device.deviceId, device.agreementPublicKey);
-  return finish({ groupId: log.groupId, prev: log.head, epoch: log.epoch, signer: signer.keys, time: checkTime(by.now ?? Date.now()), body: device.bytes, type: 'certify-device' }, wrap);
+  _checkChange(log._state(), { type: 'certify-device', device }, signer.person, _hex(signer.keys.memberId));
+  const epochs = [log.epoch];
+  // Back from the current epoch: where no lineage leads back (none, or one that does not open
+  // to the secret before: a member sealed noise), the epoch before must be given.
+  for (let epoch = log.epoch; epoch > 0 && epochs.length < 4096; epoch--) {
+    if (leadsBack(log, by.keyring, epoch)) continue;
+    if (!log.wasMemberAt(_unhex(signer.person), epoch - 1)) break;
+    if (by.keyring.has(log.groupId, epoch - 1)) epochs.push(epoch - 1);
+  }
+  epochs.reverse();
+  const wraps = await Promise.all(
+    epochs.map(async (epoch) => {
+      const secret = by.keyring._secret(log.groupId, epoch);
+      if (!secret) _fail('missing-secret', `the keyring lacks the secret of epoch ${epoch}; unlock it first`);
+      return _concat(_u32(epoch), await _wrapSecret(secret, log.groupId, epoch, device.deviceId, device.agreementPublicKey));
+    }),
+  );
+  const keys = _concat(_u16(wraps.length), ...wraps);
+  return finish({ groupId: log.groupId, prev: log.head, epoch: log.epoch, signer: signer.keys, time: checkTime(by.now ?? Date.now()), body: device.bytes, type: 'certify-device' }, keys);
+}
+
+/** Whether the lineage of `epoch` opens, with the secret `keyring` holds of it, to the secret of the epoch before. */
+function leadsBack(log: MembershipLog, keyring: Keyring, epoch: number): boolean {
+  const lineage = log._decoded(log._epochStart(epoch)!).keys!.lineage;
+  const newer = keyring._secret(log.groupId, epoch);
+  const older = lineage && newer && _openLineage(newer, lineage, log.groupId, epoch);
+  if (!older) return false;
+  const ok = _checkEpochSecret(older, log.groupId, epoch - 1, log._decoded(log._epochStart(epoch - 1)!).keys!.commitment);
+  _wipe(older);
+  return ok;
 }
 
 /**
@@ -322,16 +355,19 @@ export async function rebaseOp(op: Uint8Array, log: MembershipLog, by: OpAuthor)
   if (!_equal(decoded.groupId, log.groupId)) _fail('wrong-group', 'the op belongs to another group');
   if (!_equal(decoded.author, _actor(by.signer).keys.memberId)) _fail('not-admin', 'only the op\'s author can rebase it');
   const change = decoded.change;
-  const cutoffs = (list: readonly DeviceCutoff[]) => new Map(list.map((c) => [_hex(c.deviceId), c.cutoff]));
+  // Devices the person certified meanwhile get a cutoff of none: they were not there when the
+  // intent was made, and a removal (or demotion) must not be held off by them.
+  const cutoffs = (list: readonly DeviceCutoff[], memberId: Uint8Array) =>
+    new Map([...log.devices(memberId).map((d) => [_hex(d.deviceId), null] as const), ...list.map((c) => [_hex(c.deviceId), c.cutoff] as const)]);
   switch (change.type) {
     case 'add':
       return addMember(log, by, change.member, change.role, change.member.devices.map((d) => d.bytes));
     case 'remove':
-      return removeMember(log, by, change.memberId, cutoffs(change.cutoffs));
+      return removeMember(log, by, change.memberId, cutoffs(change.cutoffs, change.memberId));
     case 'set-role':
-      return setMemberRole(log, by, change.memberId, change.role, change.cutoffs && cutoffs(change.cutoffs));
+      return setMemberRole(log, by, change.memberId, change.role, change.cutoffs && cutoffs(change.cutoffs, change.memberId));
     case 'rotate':
-      return rotateEpoch(log, by);
+      return rotateEpoch(log, by, { reset: decoded.keys!.lineage === undefined && _carriesLineage('rotate', log.history) });
     case 'certify-device':
       return addDevice(log, by, change.device.bytes);
     case 'revoke-device':

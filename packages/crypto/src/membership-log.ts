@@ -77,6 +77,7 @@ export class MembershipLog {
   readonly #devices = new Map<string, _DeviceState>();
   readonly #deviceEvents = new Map<string, { person: string; signingPublicKey: Uint8Array; events: DeviceEvent[] }>();
   readonly #revoked = new Set<string>();
+  readonly #owners = new Map<string, string>();
   readonly #epochStart = new Map<number, number>();
   // How many of the current members are admins (kept as ops apply, so no op counts them).
   #admins = 0;
@@ -326,7 +327,7 @@ export class MembershipLog {
 
   /** @internal The state an op is verified against (read only). */
   _state(): _LogState {
-    return { ops: this.#ops, byHash: this.#byHash, members: this.#members, devices: this.#devices, revoked: this.#revoked, admins: this.#admins, history: this.#history };
+    return { ops: this.#ops, byHash: this.#byHash, members: this.#members, devices: this.#devices, revoked: this.#revoked, owners: this.#owners, admins: this.#admins, history: this.#history };
   }
 
   /** @internal */
@@ -365,7 +366,10 @@ export class MembershipLog {
     const deviceEvent = (id: string, person: string, keys: MemberKeys, event: DeviceEvent) => {
       const entry = this.#deviceEvents.get(id);
       if (entry) entry.events.push(event);
-      else this.#deviceEvents.set(id, { person, signingPublicKey: keys.signingPublicKey, events: [event] });
+      else {
+        this.#deviceEvents.set(id, { person, signingPublicKey: keys.signingPublicKey, events: [event] });
+        this.#owners.set(id, person);
+      }
     };
     const join = (p: PersonKeys, r: MemberRole) => {
       const person = _hex(p.memberId);

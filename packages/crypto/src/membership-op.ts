@@ -81,8 +81,11 @@ interface EpochKeys {
 export interface _DecodedOp extends MembershipOp {
   /** The new epoch's keys, for an op that starts one. */
   keys: EpochKeys | undefined;
-  /** A certify-device op's wrap of the current epoch's secret to the new device. */
-  deviceWrap: Uint8Array | undefined;
+  /**
+   * A certify-device op's wraps to the new device: the current epoch's secret, and those of the
+   * earlier epochs its person may read that no lineage leads back to (a `since-join` group's adds).
+   */
+  deviceWraps: { epoch: number; wrap: Uint8Array }[] | undefined;
   bytes: Uint8Array;
   signed: Uint8Array;
   signature: Uint8Array;
@@ -101,7 +104,9 @@ export const _ZERO_HASH = new Uint8Array(32);
 const MAX_MEMBERS = 100_000;
 /** Most devices a person may have certified in a group at once, besides its identity key. */
 export const MAX_DEVICES = 16;
-const MAX_WRAPS = MAX_MEMBERS * 4;
+const MAX_WRAPS = MAX_MEMBERS * (MAX_DEVICES + 1);
+/** Most wraps a certify-device op gives its device (epochs no lineage leads back to, and the current one). */
+const MAX_DEVICE_WRAPS = 4096;
 export const _GROUP_SALT_LENGTH = 16;
 const GROUP_ID_LABEL = _utf8('sealdoc/v1/group-id');
 export const _TYPE_CODE: Record<MembershipChange['type'], number> = {
@@ -274,9 +279,13 @@ export function _decodeOp(bytes: Uint8Array, checked = false): _DecodedOp {
       break;
   }
   let keys: EpochKeys | undefined;
-  let deviceWrap: Uint8Array | undefined;
-  if (type === 'certify-device') deviceWrap = r.take(_WRAP_LENGTH).slice();
-  else if (type !== 'set-role') {
+  let deviceWraps: { epoch: number; wrap: Uint8Array }[] | undefined;
+  if (type === 'certify-device') {
+    const count = r.u16();
+    if (count < 1 || count > MAX_DEVICE_WRAPS) _fail('malformed', 'device wrap count out of range');
+    deviceWraps = [];
+    for (let i = 0; i < count; i++) deviceWraps.push({ epoch: r.u32(), wrap: r.take(_WRAP_LENGTH).slice() });
+  } else if (type !== 'set-role') {
     const commitment = r.take(32).slice();
     const flag = r.u8();
     if (flag > 1) _fail('malformed', 'bad lineage flag');
@@ -288,7 +297,7 @@ export function _decodeOp(bytes: Uint8Array, checked = false): _DecodedOp {
   const signedLength = r.position;
   const signature = r.take(64).slice();
   r.end();
-  return { hash: _opHash(bytes), version, groupId, prev, epoch, author, time, change, keys, deviceWrap, bytes, signed: bytes.subarray(0, signedLength), signature };
+  return { hash: _opHash(bytes), version, groupId, prev, epoch, author, time, change, keys, deviceWraps, bytes, signed: bytes.subarray(0, signedLength), signature };
 }
 
 /** What a caller may see of a decoded op. */

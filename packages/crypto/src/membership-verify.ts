@@ -55,6 +55,8 @@ export interface _LogState {
   readonly devices: ReadonlyMap<string, _DeviceState>;
   /** Devices revoked in this log, ever (hex): none comes back. */
   readonly revoked: ReadonlySet<string>;
+  /** The person (hex) of every device this log ever named (hex): a device acts for one person only. */
+  readonly owners: ReadonlyMap<string, string>;
   /** How many of the current members are admins. */
   readonly admins: number;
   readonly history: HistoryAccess;
@@ -87,13 +89,13 @@ export async function _verifyOp(bytes: Uint8Array, log: _LogState, verified: boo
   const signer = signerOf(op, log);
   const previousEpoch = first ? -1 : log.ops[log.ops.length - 1]!.epoch;
   checkEpoch(op, previousEpoch);
-  _checkChange(log, op.change, signer.person);
-  if (op.keys) checkKeys(op, log);
+  _checkChange(log, op.change, signer.person, _hex(op.author));
+  if (op.keys) checkKeys(op, log, signer.person);
+  if (op.deviceWraps) checkDeviceWraps(op);
   if (!verified) {
-    const checks = [verifyMessage(signer.key, _SIGNATURE_CONTEXT, op.signed, op.signature), ...certificatesOf(op, log)];
-    const results = await Promise.all(checks);
-    if (!results[0]) _fail('bad-signature', 'the op signature does not verify');
-    if (results.includes(false)) _fail('bad-signature', 'a device certificate does not verify');
+    // The op's own signature first: a forged op costs one check, not one per certificate.
+    if (!(await verifyMessage(signer.key, _SIGNATURE_CONTEXT, op.signed, op.signature))) _fail('bad-signature', 'the op signature does not verify');
+    if ((await Promise.all(certificatesOf(op, log))).includes(false)) _fail('bad-signature', 'a device certificate does not verify');
   }
   return op;
 }
@@ -170,8 +172,11 @@ function checkNewDevices(log: _LogState, people: readonly PersonKeys[]): void {
   const seen = new Set<string>();
   for (const p of people) {
     if (p.devices.length > MAX_DEVICES) _fail('too-many-devices', `a person may have ${MAX_DEVICES} devices`);
-    for (const id of [_hex(p.memberId), ...p.devices.map((d) => _hex(d.deviceId))]) {
+    const person = _hex(p.memberId);
+    for (const id of [person, ...p.devices.map((d) => _hex(d.deviceId))]) {
       if (log.revoked.has(id)) _fail('device-revoked', 'a device revoked in this group cannot come back');
+      const owner = log.owners.get(id);
+      if (owner !== undefined && owner !== person) _fail('already-member', 'a key acts for one person only in a group');
       if (seen.has(id) || log.devices.has(id) || log.members.has(id)) _fail('already-member', 'a person or device is listed twice');
       seen.add(id);
     }
@@ -189,7 +194,7 @@ function checkCutoffs(log: _LogState, memberId: Uint8Array, cutoffs: readonly De
  * The rules every change must satisfy against the log before it; shared by builders and
  * verifiers. `signer`: the person (hex) who signs it.
  */
-export function _checkChange(log: _LogState, change: MembershipChange, signer: string): void {
+export function _checkChange(log: _LogState, change: MembershipChange, signer: string, signerDevice?: string): void {
   const members = log.members;
   switch (change.type) {
     case 'create':
@@ -222,13 +227,18 @@ export function _checkChange(log: _LogState, change: MembershipChange, signer: s
       const person = _hex(change.device.personId);
       if (person !== signer) _fail('wrong-person', 'a device is certified into a group by a device of its own person');
       if (_devicesOf(log.devices, person).length > MAX_DEVICES) _fail('too-many-devices', `a person may have ${MAX_DEVICES} devices`);
-      checkNewDevices(log, [{ memberId: change.device.deviceId, signingPublicKey: change.device.signingPublicKey, agreementPublicKey: change.device.agreementPublicKey, devices: [] }]);
+      const id = _hex(change.device.deviceId);
+      if (log.revoked.has(id)) _fail('device-revoked', 'a device revoked in this group cannot come back');
+      const owner = log.owners.get(id);
+      if ((owner !== undefined && owner !== person) || log.devices.has(id) || log.members.has(id)) _fail('already-member', 'a key acts for one person only in a group');
       return;
     }
     case 'revoke-device': {
       const device = log.devices.get(_hex(change.deviceId));
       if (!device || device.person !== signer || !device.certificate)
         _fail('not-a-device', 'a device is revoked by a device of its own person, and the identity key is no device to revoke');
+      // Not by itself: a device would choose its own cutoff, out of its person's reach.
+      if (signerDevice === _hex(change.deviceId)) _fail('not-a-device', 'a device is revoked from another device of its person, or with the identity key');
       return;
     }
   }
@@ -249,12 +259,24 @@ export function _recipientsOf(log: _LogState): Map<string, string> {
   return recipients;
 }
 
-/** The epoch keys an op carries: one wrap per device after the op, lineage as the group allows. */
-function checkKeys(op: _DecodedOp, log: _LogState): void {
+/**
+ * The epoch keys an op carries: one wrap per device after the op, lineage as the group allows.
+ * An admin's rotate may go without its lineage: a reset, when the previous epoch's secret is
+ * out of reach (a member started it with keys that do not open): later joiners read from it on.
+ */
+function checkKeys(op: _DecodedOp, log: _LogState, signer: string): void {
   const keys = op.keys!;
   const after = _recipientsOf(log);
   _applyToRecipients(after, op.change);
   if (keys.wraps.length !== after.size * _WRAP_LENGTH) _fail('bad-wraps', `the op carries ${keys.wraps.length / _WRAP_LENGTH} wraps for ${after.size} devices`);
   const lineage = _carriesLineage(op.change.type, log.history);
-  if (lineage !== (keys.lineage !== undefined)) _fail('malformed', lineage ? 'the op lacks its lineage' : 'the op must not carry a lineage');
+  const reset = op.change.type === 'rotate' && keys.lineage === undefined && log.members.get(signer)?.role === 'admin';
+  if (lineage !== (keys.lineage !== undefined) && !reset) _fail('malformed', lineage ? 'the op lacks its lineage' : 'the op must not carry a lineage');
+}
+
+/** A certify-device op's wraps: epochs ascending, the last the current one. */
+function checkDeviceWraps(op: _DecodedOp): void {
+  const epochs = op.deviceWraps!.map((w) => w.epoch);
+  if (epochs.some((e, i) => i > 0 && e <= epochs[i - 1]!) || epochs[epochs.length - 1] !== op.epoch)
+    _fail('bad-wraps', 'a new device gets wraps of ascending epochs, ending with the current one');
 }

@@ -22,6 +22,8 @@ export const DEFAULT_ROTATION_POLICY: Readonly<RotationPolicy> = Object.freeze({
 });
 
 /** What {@link rotationDue} decided. */
+const FUTURE_SLACK_MS = 24 * 3600 * 1000;
+
 export type RotationDecision = { due: false } | { due: true; reason: 'age' | 'envelopes' };
 
 /**
@@ -37,7 +39,10 @@ export function rotationDue(
   _int(counters.now, 'now', 0, Number.MAX_SAFE_INTEGER);
   _int(counters.envelopesInEpoch, 'envelopesInEpoch', 0, Number.MAX_SAFE_INTEGER);
   if (counters.envelopesInEpoch >= maxEnvelopesPerEpoch) return { due: true, reason: 'envelopes' };
-  // A clock behind the op's timestamp counts as age zero, never as negative.
-  if (counters.now - log.epochStartedAt >= maxEpochAgeMs) return { due: true, reason: 'age' };
+  // A clock behind the op's timestamp counts as age zero, never as negative; a timestamp more
+  // than a day ahead of the clock (any member's device may start an epoch: one revoking its own
+  // device) is a lie about the age, which must not hold rotation off: due.
+  const age = counters.now - log.epochStartedAt;
+  if (age >= maxEpochAgeMs || age < -FUTURE_SLACK_MS) return { due: true, reason: 'age' };
   return { due: false };
 }

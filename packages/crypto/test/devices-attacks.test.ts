@@ -30,6 +30,8 @@ import {
   type CertifiedDevice,
   type Identity,
   type OpAuthor,
+  rotationDue,
+  activeCryptoBackends,
 } from '@sealdoc/crypto';
 import { envelopeErrorCode, errorCode, flipBit, prng, testIdentity, toHex, utf8 } from './helpers.js';
 
@@ -103,9 +105,9 @@ async function rawAdd(log: MembershipLog, signer: Identity, person: { signingPub
   return rawOp2({ code: 2, groupId: log.groupId, prev: log.head, epoch: log.epoch + 1, signer, body, tail: bogusKeys(deviceCount(log) + 1 + extraDevices, log.history === 'all') });
 }
 
-/** A raw certify-device op carrying `certificate`, with a wrap of noise. */
+/** A raw certify-device op carrying `certificate`, with one wrap (of the current epoch) of noise. */
 function rawCertify(log: MembershipLog, signer: Identity, certificate: Uint8Array, author?: Uint8Array) {
-  return rawOp2({ code: 6, groupId: log.groupId, prev: log.head, epoch: log.epoch, signer, author, body: certificate, tail: new Uint8Array(80).fill(1) });
+  return rawOp2({ code: 6, groupId: log.groupId, prev: log.head, epoch: log.epoch, signer, author, body: certificate, tail: [0, 1, ...u32(log.epoch), ...new Uint8Array(80).fill(1)] });
 }
 
 /** A raw revoke-device op, keys of the right shape. */
@@ -170,8 +172,10 @@ describe('devices under attack: defences that hold', () => {
     }
     // Bob himself cannot revoke his identity key.
     assert.equal(await membershipErrorCode(g.log.append(await rawRevoke(g.log, bob, bob.memberId))), 'not-a-device');
-    // A key pair with no standing, claiming to be the phone: the signature fails.
-    assert.equal(await membershipErrorCode(g.log.append(await rawRevoke(g.log, mallory, phone.keys.memberId, 0, phone.keys.memberId))), 'bad-signature');
+    // A key pair with no standing, claiming to be Bob: the signature fails.
+    assert.equal(await membershipErrorCode(g.log.append(await rawRevoke(g.log, mallory, phone.keys.memberId, 0, bob.memberId))), 'bad-signature');
+    // Nor does the phone revoke itself (it would choose its own cutoff, out of Bob's reach).
+    assert.equal(await membershipErrorCode(g.log.append(await rawRevoke(g.log, phone.keys, phone.keys.memberId, 0))), 'not-a-device');
     assert.ok(g.log.device(phone.keys.memberId));
   });
 
@@ -314,7 +318,7 @@ describe('devices under attack: defences that hold', () => {
     const g = await fixture();
     const phone = await device(bob, 'Phone');
     await g.apply(addDevice(g.log, g.by(bob), phone.certificate));
-    const v1Certify = await rawOp2({ version: 1, code: 6, groupId: g.log.groupId, prev: g.log.head, epoch: g.log.epoch, signer: bob, body: (await device(bob, 'x')).certificate, tail: new Uint8Array(80) });
+    const v1Certify = await rawOp2({ version: 1, code: 6, groupId: g.log.groupId, prev: g.log.head, epoch: g.log.epoch, signer: bob, body: (await device(bob, 'x')).certificate, tail: [0, 1, ...u32(g.log.epoch), ...new Uint8Array(80)] });
     assert.equal(await membershipErrorCode(g.log.append(v1Certify)), 'malformed');
     const v1Revoke = await rawOp2({ version: 1, code: 7, groupId: g.log.groupId, prev: g.log.head, epoch: g.log.epoch + 1, signer: bob, body: [...phone.keys.memberId, ...u64(0)], tail: bogusKeys(4, true) });
     assert.equal(await membershipErrorCode(g.log.append(v1Revoke)), 'malformed');
@@ -411,5 +415,79 @@ describe('devices under attack: defences that hold', () => {
     assert.equal(await syncCode(() => readDeviceCertificate(withCount(cert, 0, [2]))), 'unsupported-version');
     assert.equal(await syncCode(() => readDeviceCertificate(new Uint8Array([...cert, 0]))), 'malformed');
     assert.ok(Date.now() - started < 20_000);
+  });
+});
+
+describe('devices under attack: found by review, defended since', () => {
+  it('a writer cannot break the walk back of devices certified later: bogus lineage in its revoke-device op', async () => {
+    const g = await fixture('all');
+    const phone = await device(bob, 'Phone');
+    await g.apply(addDevice(g.log, g.by(bob), phone.certificate));
+    const honest = await revokeDevice(g.log, g.by(bob), phone.keys.memberId, null);
+    // Lineage at bytes HEADER + 40 + 33 .. + 48 (after commitment and flag): replaced with noise.
+    const lineageAt = HEADER + 40 + 33;
+    const tampered = honest.slice();
+    tampered.set(crypto.getRandomValues(new Uint8Array(48)), lineageAt);
+    await g.apply(resignOp(tampered, bob));
+    await g.unlock(alice);
+    await g.unlock(bob);
+    // Alice certifies a new laptop: it gets the current epoch and walks back from it (history 'all').
+    const laptop = await device(alice, 'New laptop');
+    await g.apply(addDevice(g.log, g.by(alice), laptop.certificate));
+    const result = await g.unlock(laptop).then((e) => e, (e: MembershipError) => e.code);
+    assert.deepEqual(result, [0, 1, 2].slice(0, g.log.epoch + 1));
+  });
+
+  it('a removal survives rebase when the member certifies a device concurrently (removal stays appliable)', async () => {
+    const g = await fixture();
+    const removal = await removeMember(g.log, g.by(alice), bob.memberId, null);
+    // Bob sees it coming (or the relay orders his op first): he certifies a new device.
+    await g.apply(addDevice(g.log, g.by(bob), (await device(bob, 'Spare')).certificate));
+    assert.equal(await membershipErrorCode(g.log.append(removal)), 'stale-head');
+    const rebased = await rebaseOp(removal, g.log, g.by(alice)).then((op) => g.log.append(op).then(() => 'ok'), (e: MembershipError) => e.code);
+    assert.equal(rebased, 'ok', 'the admin\'s removal could not be rebased');
+    assert.equal(g.log.member(bob.memberId), undefined);
+  });
+
+  it('a demotion survives rebase when the member certifies a device concurrently', async () => {
+    const g = await fixture();
+    const demotion = await setMemberRole(g.log, g.by(alice), bob.memberId, 'reader', 5);
+    await g.apply(addDevice(g.log, g.by(bob), (await device(bob, 'Spare')).certificate));
+    const rebased = await rebaseOp(demotion, g.log, g.by(alice)).then((op) => g.log.append(op).then(() => 'ok'), (e: MembershipError) => e.code);
+    assert.equal(rebased, 'ok', 'the admin\'s demotion could not be rebased');
+  });
+
+  it('an op with a bad signature is refused after one signature check, not after its certificates\' 2 × 16', async () => {
+    const g = await fixture();
+    const victim = testIdentity('victim');
+    const certificates = [];
+    for (let i = 0; i < MAX_DEVICES; i++) certificates.push((await device(victim, `d${i}`)).certificate);
+    const honest = await addMember(g.log, g.by(alice), victim, 'writer', certificates);
+    // A key pair with no standing: the same bytes, author Alice, signature by Mallory.
+    const forged = await resignOp(honest, mallory);
+    assert.equal((await activeCryptoBackends()).ed25519, 'webcrypto');
+    const subtle = globalThis.crypto.subtle;
+    const original = subtle.verify;
+    let count = 0;
+    subtle.verify = function (this: SubtleCrypto, ...args: Parameters<SubtleCrypto['verify']>) {
+      count++;
+      return original.apply(this, args);
+    } as SubtleCrypto['verify'];
+    try {
+      assert.equal(await membershipErrorCode(g.log.append(forged)), 'bad-signature');
+    } finally {
+      subtle.verify = original;
+    }
+    assert.ok(count <= 1, `${count} signature checks before refusing a forged op`);
+  });
+
+  it('a non-admin\'s op timestamp cannot postpone the age-based rotation of the epoch it starts', async () => {
+    const g = await fixture();
+    const tablet = await device(rita, 'Tablet');
+    await g.apply(addDevice(g.log, g.by(rita), tablet.certificate));
+    const revoke = await revokeDevice(g.log, { ...g.by(rita), now: Number.MAX_SAFE_INTEGER }, tablet.keys.memberId, null);
+    await g.log.append(revoke);
+    const now = Date.now() + 30 * 24 * 3600 * 1000;
+    assert.deepEqual(rotationDue(g.log, { now, envelopesInEpoch: 0 }), { due: true, reason: 'age' }, 'a reader set the epoch start to year 285,000');
   });
 });

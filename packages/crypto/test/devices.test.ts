@@ -19,6 +19,7 @@ import {
   rotateEpoch,
   sealEnvelope,
   setMemberRole,
+  signMessage,
   unlockEpochSecrets,
   type CertifiedDevice,
   type Identity,
@@ -55,7 +56,12 @@ async function fixture() {
   const open = (envelope: Uint8Array) => openEnvelope(envelope, log.envelopeContext(keyring(alice)));
   await unlock(alice);
   await unlock(bob);
-  return { log, keyring, by, unlock, seal, open };
+  /** Appends an op; Alice (the admin) unlocks what it gives her. */
+  const apply = async (op: Uint8Array) => {
+    await log.append(op);
+    await unlock(alice);
+  };
+  return { log, keyring, by, unlock, seal, open, apply };
 }
 
 describe('device certificates', () => {
@@ -220,5 +226,76 @@ describe('a person with several devices in a group', () => {
     const op = await rotateEpoch(g.log, g.by(alice));
     await g.log.append(op);
     assert.equal(g.log.members().flatMap((m) => g.log.devices(m.memberId)).length, 2 + MAX_DEVICES);
+  });
+
+  it('a device certified later reads what its person reads, across the adds of a since-join group', async () => {
+    const g = await fixture();
+    // Epochs 1 and 2 start with adds (no lineage leads back across them in a since-join group).
+    await g.apply(await addMember(g.log, g.by(alice), testIdentity('carol'), 'writer'));
+    await g.unlock(bob);
+    await g.apply(await addMember(g.log, g.by(alice), testIdentity('dave'), 'writer'));
+    await g.unlock(bob);
+    await g.apply(await rotateEpoch(g.log, g.by(alice)));
+    assert.deepEqual(await g.unlock(bob), [3]);
+    const phone = await device(bob, 'Phone');
+    await g.apply(await addDevice(g.log, g.by(bob), phone.certificate));
+    assert.deepEqual(await g.unlock(phone), [0, 1, 2, 3], 'every epoch Bob reads');
+  });
+
+  it('a member who starts an epoch with noise is named; the others keep what opens, and an admin resets the epoch', async () => {
+    const g = await fixture();
+    const rita = testIdentity('rita');
+    await g.apply(await addMember(g.log, g.by(alice), rita, 'reader'));
+    for (const who of [alice, bob, rita]) await g.unlock(who);
+    const tablet = await device(rita, 'Tablet');
+    await g.apply(await addDevice(g.log, g.by(rita), tablet.certificate));
+    // Rita's honest revoke-device op, its epoch keys replaced with noise and signed again.
+    const honest = await revokeDevice(g.log, g.by(rita), tablet.keys.memberId, null);
+    const keysAt = honest.length - 64 - (32 + 1 + 4 + 3 * 80) - 48;
+    const noisy = honest.slice(0, honest.length - 64);
+    noisy.set(crypto.getRandomValues(new Uint8Array(noisy.length - keysAt)), keysAt);
+    noisy.set(honest.subarray(keysAt + 32, keysAt + 33), keysAt + 32);
+    noisy.set(honest.subarray(keysAt + 33 + 48, keysAt + 33 + 48 + 4), keysAt + 33 + 48);
+    const poisoned = new Uint8Array([...noisy, ...(await signMessage(rita, 'membership-op', noisy))]);
+    await g.log.append(poisoned);
+    const error = await g.unlock(alice).catch((e: unknown) => e);
+    assert.ok(error instanceof MembershipError && error.code === 'bad-secret');
+    assert.deepEqual(error.ops, [toHex(readMembershipOp(poisoned).hash)], 'the op is named');
+    assert.ok(g.keyring(alice).has(g.log.groupId, g.log.epoch - 1), 'what opened is kept');
+    // Without the current secret, nothing that seals the previous one can be built; a reset can.
+    await assert.rejects(rotateEpoch(g.log, g.by(alice)), { code: 'missing-secret' });
+    await g.log.append(await rotateEpoch(g.log, g.by(alice), { reset: true }));
+    await g.unlock(alice).catch(() => undefined);
+    assert.deepEqual(await g.unlock(bob).catch(() => 'bad'), 'bad', 'the poisoned epoch stays reported');
+    assert.ok(g.keyring(bob).has(g.log.groupId, g.log.epoch));
+    await g.log.append(await removeMember(g.log, g.by(alice), rita.memberId, null));
+    // Only an admin resets.
+    await assert.rejects(rotateEpoch(g.log, g.by(bob), { reset: true }), { code: 'not-admin' });
+    const replay = await MembershipLog.fromOps(g.log.ops());
+    assert.equal(replay.epoch, g.log.epoch);
+  });
+
+  it('a key acts for one person only: a device of a removed person does not come back under another', async () => {
+    const g = await fixture();
+    const mallory = testIdentity('mallory');
+    const carol = testIdentity('carol');
+    await g.apply(await addMember(g.log, g.by(alice), mallory, 'writer'));
+    await g.apply(await addMember(g.log, g.by(alice), carol, 'reader'));
+    for (const who of [mallory, carol]) await g.unlock(who);
+    const shared = newDeviceKeys();
+    const asMallory = await certifyDevice(mallory, await requestDeviceCertificate(shared, mallory.memberId, 'D'));
+    await g.apply(await addDevice(g.log, g.by(mallory), asMallory));
+    await g.apply(await removeMember(g.log, g.by(alice), mallory.memberId, null));
+    await g.unlock(carol);
+    const asCarol = await certifyDevice(carol, await requestDeviceCertificate(shared, carol.memberId, 'D'));
+    await assert.rejects(addDevice(g.log, g.by(carol), asCarol), { code: 'already-member' });
+  });
+
+  it('labels: no direction overrides, canonical (NFC) only', async () => {
+    const keys = newDeviceKeys();
+    await assert.rejects(requestDeviceCertificate(keys, alice.memberId, 'Laptop\u202egnp.exe'), { code: 'bad-input' });
+    const nfd = 'Cafe\u0301';
+    const cert = await certifyDevice(alice, await requestDeviceCertificate(keys, alice.memberId, nfd));
+    assert.equal(readDeviceCertificate(cert).label, nfd.normalize('NFC'), 'written in NFC');
   });
 });
