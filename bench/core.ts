@@ -45,7 +45,7 @@ async function members(): Promise<{ a: Group; b: Group }> {
   const bob = identityFromMnemonic(generateMnemonic());
   const ops = [await createGroup(alice, { members: [{ keys: bob, role: 'writer' }] })];
   const group = async (id: Identity) => {
-    const g = new Group({ identity: id, log: await MembershipLog.fromOps(ops), keyring: new Keyring() });
+    const g = new Group({ signer: id, log: await MembershipLog.fromOps(ops), keyring: new Keyring() });
     await g.refresh();
     return g;
   };

@@ -89,7 +89,7 @@ async function run(): Promise<OpenFigures> {
     const storage = await IndexedDBStorage.open(S_NAME, { persist: false });
     const key = await DeviceKey.inBrowser(S_NAME);
     const identity = await saveIdentity(storage, key, words);
-    const group = new Group({ identity, log: await MembershipLog.fromOps([await createGroup(identity)]), keyring: new Keyring(), storage });
+    const group = new Group({ signer: identity, log: await MembershipLog.fromOps([await createGroup(identity)]), keyring: new Keyring(), storage });
     await group.refresh();
     const hub = new MemoryHub();
     const transport = hub.transport('me');
@@ -128,7 +128,7 @@ async function run(): Promise<OpenFigures> {
     const storage = await IndexedDBStorage.open(S_NAME, { persist: false });
     const key = await DeviceKey.inBrowser(storage);
     const { identity } = (await loadIdentity(storage, key))!;
-    const group = (await Group.open({ identity, groupId, storage }))!;
+    const group = (await Group.open({ signer: identity, groupId, storage }))!;
     const docStart = performance.now();
     const doc = new Y.Doc();
     const sealed = new SealedDoc(doc, { group, docId: new Uint8Array(16).fill(3), storage, deviceKey: key });

@@ -110,7 +110,7 @@ async function run(store: string, nodeCount = 1): Promise<Row> {
     const adminKeys = new Keyring();
     await unlockEpochSecrets(log, ids[0]!, adminKeys);
     for (const id of ids.slice(FOUNDERS)) {
-      await log.append(await addMember(log, { admin: ids[0]!, keyring: adminKeys }, id, 'writer'));
+      await log.append(await addMember(log, { signer: ids[0]!, keyring: adminKeys }, id, 'writer'));
       await unlockEpochSecrets(log, ids[0]!, adminKeys);
     }
     const ops = log.ops();

@@ -135,12 +135,12 @@ const floods: Record<Flood, (url: string, ready: () => void) => Promise<void>> =
         const first = await Conn.open(url, me);
         const { log, keyring } = await ownGroup(first, me);
         for (let i = 0; i < sized(1000); i++) {
-          await log.append(await rotateEpoch(log, { admin: me, keyring }));
+          await log.append(await rotateEpoch(log, { signer: me, keyring }));
           await unlockEpochSecrets(log, me, keyring);
         }
         const ops = log.ops();
         for (let i = 1; i < ops.length; i += 100) first.send({ type: 'ops', groupId: log.groupId, fromIndex: i, ops: ops.slice(i, i + 100) });
-        const stale = await rotateEpoch(await MembershipLog.fromOps(ops.slice(0, Math.floor(ops.length / 2))), { admin: me, keyring });
+        const stale = await rotateEpoch(await MembershipLog.fromOps(ops.slice(0, Math.floor(ops.length / 2))), { signer: me, keyring });
         const conns = [first, ...(await Promise.all(Array.from({ length: 7 }, () => Conn.open(url, me))))];
         return { conns, me, log, ops, stale };
       }),
@@ -295,7 +295,7 @@ const floods: Record<Flood, (url: string, ready: () => void) => Promise<void>> =
     await forever(async () => {
       if (n++ % 10 === 0) huge.create(c);
       for (let k = 0; k < 10 && c.writable; k++) {
-        const op = await setMemberRole(log, { admin: me, keyring }, other.memberId, log.length % 2 === 0 ? 'admin' : 'writer');
+        const op = await setMemberRole(log, { signer: me, keyring }, other.memberId, log.length % 2 === 0 ? 'admin' : 'writer');
         await log.append(op);
         c.send({ type: 'ops', groupId: log.groupId, fromIndex: log.length - 1, ops: [op] });
       }
@@ -308,7 +308,7 @@ const floods: Record<Flood, (url: string, ready: () => void) => Promise<void>> =
     const ids = Array.from({ length: 10 }, randomIdentity);
     const { log, keyring } = await makeGroup(ids[0]!, ids.slice(1), 54);
     while (log.ops().reduce((n, op) => n + op.length, 0) < sized(3_600_000)) {
-      await log.append(await rotateEpoch(log, { admin: ids[0]!, keyring }));
+      await log.append(await rotateEpoch(log, { signer: ids[0]!, keyring }));
       await unlockEpochSecrets(log, ids[0]!, keyring);
     }
     const first = await Conn.open(url, ids[0]!);

@@ -1,19 +1,23 @@
 /**
- * A member's live view of one group: its identity, the verified membership log, the epoch
- * secrets it holds, and its sequence numbers (sequence.ts), shared by every sealed document of
- * the group.
+ * A member's live view of one group from one of its devices: who acts, the verified
+ * membership log, the epoch secrets it holds, and its sequence numbers (sequence.ts), shared
+ * by every sealed document of the group.
  * @module
  */
 import {
+  addDevice,
   addMember,
+  Identity,
   Keyring,
+  memberIdOf,
   MembershipError,
   MembershipLog,
   removeMember,
+  revokeDevice,
   rotateEpoch,
   setMemberRole,
   unlockEpochSecrets,
-  type Identity,
+  type Actor,
   type MemberKeys,
   type MemberRole,
 } from '@sealdoc/crypto';
@@ -30,8 +34,8 @@ import { groupOfKey, logKey } from './storage-keys.js';
  */
 export interface GroupRelay {
   commitOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[]): Promise<void>;
-  /** The highest sequence number the relay holds of a member (null: none). */
-  highestSeq(groupId: Uint8Array, memberId: Uint8Array): Promise<number | null>;
+  /** The highest sequence number the relay holds of a device (null: none). */
+  highestSeq(groupId: Uint8Array, deviceId: Uint8Array): Promise<number | null>;
 }
 
 // A removal through a relay records a cutoff this far past the highest sequence number the
@@ -43,14 +47,28 @@ const CUTOFF_MARGIN = 65_536;
 export interface GroupEvents extends Record<string, unknown> {
   /** The log grew: new members, roles or epochs. */
   membership: { epoch: number; length: number };
-  /** This member was removed from the group: it can read nothing new and send nothing. */
-  removed: { epoch: number };
+  /**
+   * This device no longer acts in the group: its person was removed, or (`revoked`) this
+   * device was revoked. It can read nothing new and send nothing.
+   */
+  removed: { epoch: number; revoked: boolean };
 }
 
 
+/**
+ * A member's live view of one group, from one of its devices: the signer (the person's
+ * identity key pair, its first device, or a certified device), the verified log, the epoch
+ * secrets this device unlocked, and its sequence numbers (per device: two devices of one
+ * person never collide).
+ */
 export class Group {
   readonly events = new Emitter<GroupEvents>();
-  readonly identity: Identity;
+  /** Who acts here: the person's identity key pair, or a certified device of the person. */
+  readonly signer: Actor;
+  /** The key pairs this device signs, seals and unwraps with (the identity's, or the device's own). */
+  readonly keys: Identity;
+  /** The member id of the person this device acts for. */
+  readonly personId: Uint8Array;
   readonly log: MembershipLog;
   readonly keyring: Keyring;
   readonly #storage: Storage | undefined;
@@ -60,15 +78,17 @@ export class Group {
   /** The relay membership changes go through, when there is one (see {@link GroupRelay}). */
   relay: GroupRelay | undefined;
 
-  constructor(options: { identity: Identity; log: MembershipLog; keyring: Keyring; storage?: Storage }) {
-    this.identity = options.identity;
+  constructor(options: { signer: Actor; log: MembershipLog; keyring: Keyring; storage?: Storage }) {
+    this.signer = options.signer;
+    this.keys = options.signer instanceof Identity ? options.signer : options.signer.keys;
+    this.personId = options.signer instanceof Identity ? options.signer.memberId : memberIdOf(options.signer.person.signingPublicKey);
     this.log = options.log;
     this.keyring = options.keyring;
     this.#storage = options.storage;
     this.#wasMember = this.role !== undefined;
     this._key = hex(this.log.groupId);
-    this._me = hex(this.identity.memberId);
-    this._sequences = new Sequences(this.#storage, this._key, this._me);
+    this._me = hex(this.keys.memberId);
+    this._sequences = new Sequences(this.#storage, this._key, this._me, hex(this.personId));
   }
 
   /**
@@ -76,12 +96,12 @@ export class Group {
    * the same store), verifying every op again; undefined when the store holds none. Epoch
    * secrets are not stored: they are unwrapped again from the log.
    */
-  static async open(options: { identity: Identity; groupId: Uint8Array; storage: Storage; keyring?: Keyring }): Promise<Group | undefined> {
+  static async open(options: { signer: Actor; groupId: Uint8Array; storage: Storage; keyring?: Keyring }): Promise<Group | undefined> {
     const stored = await options.storage.loadRange(logKey(hex(options.groupId)));
     if (stored.length === 0) return undefined;
     const log = await MembershipLog.fromOps(stored.map(({ data }) => data));
     if (hex(log.groupId) !== hex(options.groupId)) throw new MembershipError('malformed', 'the stored log belongs to another group');
-    const group = new Group({ identity: options.identity, log, keyring: options.keyring ?? new Keyring(), storage: options.storage });
+    const group = new Group({ signer: options.signer, log, keyring: options.keyring ?? new Keyring(), storage: options.storage });
     group.#savedOps = log.length;
     await group.refresh();
     return group;
@@ -102,16 +122,21 @@ export class Group {
     return this.log.groupId;
   }
 
-  /** This member's role now, or undefined when it is not (or no longer) a member. */
+  /** This person's role now, or undefined when this device does not (or no longer) act here: its person is no member, or it was revoked. */
   get role(): MemberRole | undefined {
-    return this.log.member(this.identity.memberId)?.role;
+    return this.log.device(this.keys.memberId)?.role;
+  }
+
+  /** The id of this device (for the identity key pair, the member id). */
+  get deviceId(): Uint8Array {
+    return this.keys.memberId;
   }
 
   /** @internal Hex of the group id (it never changes), for map and storage keys. */
   readonly _key: string;
-  /** @internal Hex of this member's id. */
+  /** @internal Hex of this device's id: the author of what it seals. */
   readonly _me: string;
-  /** @internal This member's sequence numbers in the group, and the highest seen of each author. */
+  /** @internal This device's sequence numbers in the group, and the highest seen of each author. */
   readonly _sequences: Sequences;
 
   /**
@@ -120,9 +145,9 @@ export class Group {
    */
   async refresh(): Promise<void> {
     await this.#saveLog();
-    await unlockEpochSecrets(this.log, this.identity, this.keyring);
+    await unlockEpochSecrets(this.log, this.keys, this.keyring);
     const member = this.role !== undefined;
-    if (this.#wasMember && !member) this.events.emit('removed', { epoch: this.log.epoch });
+    if (this.#wasMember && !member) this.events.emit('removed', { epoch: this.log.epoch, revoked: this.log.wasRevoked(this.keys.memberId) });
     this.#wasMember = member;
     this.events.emit('membership', { epoch: this.log.epoch, length: this.log.length });
   }
@@ -146,18 +171,18 @@ export class Group {
   }
 
   /**
-   * The next sequence number of this member in the group: dense and never reused, persisted
-   * before it is handed out. Sequence numbers are per group, not per document, because a
-   * removal's cutoff is one number per member and group.
+   * The next sequence number of this device in the group: dense and never reused, persisted
+   * before it is handed out. Sequence numbers are per device and group, not per document,
+   * because a removal's cutoff is one number per device and group.
    */
   nextSeq(): Promise<number> {
     return this._sequences.next();
   }
 
   /**
-   * Notes a sequence number seen in an envelope of `author`: this member's own (from another
-   * device, or from before a restore) is never handed out again; anyone's highest becomes the
-   * cutoff if the member is removed or made a reader.
+   * Notes a sequence number seen in an envelope of `author` (a device): this device's own
+   * (from before a restore of its store) is never handed out again; anyone's highest becomes
+   * its cutoff if its person is removed or made a reader, or it is revoked.
    */
   observeSeq(author: Uint8Array, seq: number): void {
     this._sequences.observe(hex(author), seq);
@@ -168,8 +193,26 @@ export class Group {
    * epoch's secret is wrapped to every member, the newcomer included; the documents of the
    * group send the op to their peers (the relay) at once.
    */
-  async addMember(keys: MemberKeys, role: MemberRole): Promise<void> {
-    await this.#append(await addMember(this.log, this.#by(), keys, role));
+  async addMember(keys: MemberKeys, role: MemberRole, devices: readonly Uint8Array[] = []): Promise<void> {
+    await this.#append(await addMember(this.log, this.#by(), keys, role, devices));
+  }
+
+  /**
+   * Brings a device of this person into the group (its certificate, see certifyDevice): it is
+   * wrapped the current epoch's secret and reads what its person may read. Any member may.
+   */
+  async addDevice(certificate: Uint8Array): Promise<void> {
+    await this.#append(await addDevice(this.log, this.#by(), certificate));
+  }
+
+  /**
+   * Revokes a device of this person (lost, stolen, replaced; or this one): the group moves to
+   * a new epoch whose secret the device does not get, and its envelopes past the cutoff (the
+   * highest sequence number seen of it, here and at the relay) are refused everywhere.
+   */
+  async revokeDevice(deviceId: Uint8Array): Promise<void> {
+    const cutoffs = await this.#cutoffs([deviceId]);
+    await this.#append(await revokeDevice(this.log, this.#by(), deviceId, cutoffs.get(hex(deviceId))!));
   }
 
   /**
@@ -179,26 +222,37 @@ export class Group {
    * removal (`cutoff-too-low`): sync, then try again.
    */
   async removeMember(memberId: Uint8Array): Promise<void> {
-    await this.#append(await removeMember(this.log, this.#by(), memberId, await this.#cutoff(memberId)));
+    await this.#append(await removeMember(this.log, this.#by(), memberId, await this.#cutoffs(this.#devicesOf(memberId))));
   }
 
-  /** Admin: changes a member's role; a demotion to reader records a cutoff as a removal does. */
+  /** Admin: changes a member's role; a demotion to reader records cutoffs as a removal does. */
   async setRole(memberId: Uint8Array, role: MemberRole): Promise<void> {
-    const cutoff = role === 'reader' ? await this.#cutoff(memberId) : undefined;
-    await this.#append(await setMemberRole(this.log, this.#by(), memberId, role, cutoff));
+    const cutoffs = role === 'reader' ? await this.#cutoffs(this.#devicesOf(memberId)) : undefined;
+    await this.#append(await setMemberRole(this.log, this.#by(), memberId, role, cutoffs));
+  }
+
+  #devicesOf(memberId: Uint8Array): Uint8Array[] {
+    return this.log.devices(memberId).map((d) => d.deviceId);
   }
 
   /**
-   * A removal's cutoff: the highest sequence number of the member seen here, or, through a
-   * relay, past what the relay holds of it (in documents not open here too), with a margin for
-   * what it pushes meanwhile, so that a writer that keeps pushing cannot stay ahead of it.
+   * Cutoffs for devices (by hex id): the highest sequence number of each seen here, or, through
+   * a relay, past what the relay holds of it (in documents not open here too), with a margin
+   * for what it pushes meanwhile, so that a writer that keeps pushing cannot stay ahead of it.
    */
-  async #cutoff(memberId: Uint8Array): Promise<number | null> {
-    const seen = this._sequences.highestSeen(memberId);
-    if (!this.relay) return seen;
-    const held = await this.relay.highestSeq(this.groupId, memberId);
-    const highest = Math.max(seen ?? -1, held ?? -1);
-    return highest < 0 ? null : Math.min(Number.MAX_SAFE_INTEGER, highest + CUTOFF_MARGIN);
+  async #cutoffs(devices: readonly Uint8Array[]): Promise<Map<string, number | null>> {
+    const cutoffs = new Map<string, number | null>();
+    for (const deviceId of devices) {
+      const seen = this._sequences.highestSeen(deviceId);
+      if (!this.relay) {
+        cutoffs.set(hex(deviceId), seen);
+        continue;
+      }
+      const held = await this.relay.highestSeq(this.groupId, deviceId);
+      const highest = Math.max(seen ?? -1, held ?? -1);
+      cutoffs.set(hex(deviceId), highest < 0 ? null : Math.min(Number.MAX_SAFE_INTEGER, highest + CUTOFF_MARGIN));
+    }
+    return cutoffs;
   }
 
   /** Admin: starts a new epoch with a fresh secret for the same members (a scheduled rotation). */
@@ -207,7 +261,7 @@ export class Group {
   }
 
   #by() {
-    return { admin: this.identity, keyring: this.keyring };
+    return { signer: this.signer, keyring: this.keyring };
   }
 
   async #append(op: Uint8Array): Promise<void> {

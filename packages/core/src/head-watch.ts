@@ -177,7 +177,7 @@ export class HeadWatch {
       return;
     }
     const log = this.#host.group.log;
-    if (!log.member(memberId)) {
+    if (!log.device(memberId)) {
       // Perhaps added by ops not here yet: evidence of a longer log, nothing more.
       if (beacon.logLength > log.length) this.#wantHead(beacon.head, beacon.logLength, member);
       return;
@@ -240,14 +240,14 @@ export class HeadWatch {
       if (want.head && index === undefined && want.length !== undefined) this.#compare(want.member, want.length, want.head);
     }
     for (const [member, peer] of this.#peers) {
-      if (!log.member(unhex(member))) {
+      if (!log.device(unhex(member))) {
         this.#peers.delete(member);
         continue;
       }
       this.#compare(member, peer.logLength, peer.head);
     }
     // Claims of members removed since count no more.
-    for (const [key, want] of this.#wantedHeads) if (want.ofMember && !log.member(unhex(want.member))) this.#wantedHeads.delete(key);
+    for (const [key, want] of this.#wantedHeads) if (want.ofMember && !log.device(unhex(want.member))) this.#wantedHeads.delete(key);
     if (wasBehind !== this.behind) this.#host.behindChanged();
     this.#soon();
   }
@@ -276,7 +276,7 @@ export class HeadWatch {
       return;
     }
     if (this.#wantedHeads.size >= MAX_WANTED_HEADS) return;
-    const ofMember = this.#host.group.log.member(unhex(member)) !== undefined;
+    const ofMember = this.#host.group.log.device(unhex(member)) !== undefined;
     this.#want(key, { head: head.slice(), length, member, ofMember, since: Date.now() });
   }
 
@@ -384,7 +384,7 @@ export class HeadWatch {
     const host = this.#host;
     const group = host.group;
     const log = group.log;
-    if (this.#sending || !log.member(group.identity.memberId)) return;
+    if (this.#sending || !log.device(group.deviceId)) return;
     this.#sending = true;
     this.#lastSent = Date.now();
     try {
@@ -402,14 +402,14 @@ export class HeadWatch {
       const body = {
         groupId: group.groupId,
         docId: host.docId,
-        signingPublicKey: group.identity.signingPublicKey,
+        signingPublicKey: group.keys.signingPublicKey,
         counter: this.#counter,
         logLength: log.length,
         head: log.head,
         echoes,
         authors: vouched.rangeCount > MAX_BEACON_RANGES ? [] : vouched.toAuthorRanges(),
       };
-      host.send({ type: 'beacon', ...body, signature: await signMessage(group.identity, BEACON_CONTEXT, beaconSignedBytes(body)) });
+      host.send({ type: 'beacon', ...body, signature: await signMessage(group.keys, BEACON_CONTEXT, beaconSignedBytes(body)) });
     } finally {
       this.#sending = false;
     }

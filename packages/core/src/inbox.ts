@@ -193,7 +193,7 @@ export class Inbox {
   /** Whether an envelope is under an epoch this member is not entitled to: a since-join group's epoch it was no member of. */
   #neverReadable(header: EnvelopeHeader): boolean {
     const log = this.#d.group.log;
-    return log.history === 'since-join' && header.epoch <= log.epoch && log.indexOf(header.head) !== undefined && !log.wasMemberAt(this.#d.group.identity.memberId, header.epoch);
+    return log.history === 'since-join' && header.epoch <= log.epoch && log.indexOf(header.head) !== undefined && !log.wasMemberAt(this.#d.group.personId, header.epoch);
   }
 
   /** Reports a peer's envelope that was refused; if it was parked (a forgery waiting for the log), it waits no more. */

@@ -279,7 +279,7 @@ export class JoinByInvitation {
   /** Admitted: the group's log comes from the relay, and this member's epoch secrets from it. */
   async #admit(): Promise<void> {
     const { identity, transport, storage } = this.#options;
-    const group = await fetchRelayGroup(transport, { identity, groupId: this.invitation.groupId, ...(storage ? { storage } : {}) });
+    const group = await fetchRelayGroup(transport, { signer: identity, groupId: this.invitation.groupId, ...(storage ? { storage } : {}) });
     this.#group = group;
     this.#set('admitted');
     this.#admitted.resolve(group);

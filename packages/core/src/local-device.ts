@@ -1,51 +1,116 @@
 /**
  * LocalDevice: what a device needs before it opens any document, in one place: its encrypted
  * store (only ciphertext lands there), the device key that seals what it keeps at rest, and
- * the person's identity (kept sealed under that key; created from fresh words the first time,
- * which the app must show once). Providers take it as their `device` option.
+ * who acts from it for its person.
+ *
+ * - A person's first device acts with the identity key pair itself (from fresh words, which
+ *   the app shows once), as every device made before devices existed does.
+ * - Restoring from the 24 words makes a new device: its own key pairs, certified by the
+ *   identity, so that it never shares sequence numbers with the person's other devices. It
+ *   joins the person's groups with {@link LocalDevice.enterRelayGroups}.
+ * - A device linked from another one holds its own key pairs and certificate, never the words.
  * @module
  */
-import { createGroup, generateMnemonic, Keyring, MembershipLog, type Identity } from '@sealdoc/crypto';
+import {
+  certifyDevice,
+  createGroup,
+  generateMnemonic,
+  Identity,
+  Keyring,
+  memberIdOf,
+  MembershipLog,
+  newDeviceKeys,
+  requestDeviceCertificate,
+  type Actor,
+  type CertifiedDevice,
+} from '@sealdoc/crypto';
 import { DeviceKey } from './device-key.js';
+import { loadDevice, saveDevice } from './device-store.js';
 import { Group } from './group.js';
 import { loadIdentity, saveIdentity } from './identity-store.js';
 import { IndexedDBStorage } from './indexeddb-storage.js';
-import { unhex } from './bytes.js';
+import { hex, unhex } from './bytes.js';
 import type { Storage } from './storage.js';
 import { OWN_GROUP_KEY } from './storage-keys.js';
+import { fetchRelayGroup, listRelayGroups } from './relay-groups.js';
+import type { WebSocketTransport } from './websocket-transport.js';
+
+/** Options of {@link LocalDevice.open}. */
+export interface LocalDeviceOptions {
+  /** Restore from these 24 words: a new device of that person, certified by its identity. */
+  mnemonic?: string;
+  /** The name this device shows to its person's other devices ("Laptop"); for a restored device. */
+  label?: string;
+}
 
 export class LocalDevice {
   readonly storage: Storage;
   readonly deviceKey: DeviceKey;
-  readonly identity: Identity;
+  /**
+   * The person's identity (from the 24 words), on a device that holds them: the one where
+   * they were made, or restored. Undefined on a device linked from another one.
+   */
+  readonly identity: Identity | undefined;
+  /** Who acts from this device: the identity key pair (a first device), or a certified device. */
+  readonly signer: Actor;
   /**
    * The 24 words of an identity this device created when it was opened (none was kept):
    * show them once, for recovery. Undefined when the identity was already kept.
    */
   readonly newWords: string | undefined;
 
-  private constructor(storage: Storage, deviceKey: DeviceKey, identity: Identity, newWords: string | undefined) {
+  private constructor(storage: Storage, deviceKey: DeviceKey, identity: Identity | undefined, signer: Actor, newWords: string | undefined) {
     this.storage = storage;
     this.deviceKey = deviceKey;
     this.identity = identity;
+    this.signer = signer;
     this.newWords = newWords;
   }
 
+  /** The member id of the person this device acts for. */
+  get personId(): Uint8Array {
+    return this.signer instanceof Identity ? this.signer.memberId : memberIdOf(this.signer.person.signingPublicKey);
+  }
+
+  /** This device's id: the author of what it seals (for a first device, the member id). */
+  get deviceId(): Uint8Array {
+    return (this.signer instanceof Identity ? this.signer : this.signer.keys).memberId;
+  }
+
+  /** This device's certificate, for a certified device; undefined for a first device. */
+  get certificate(): Uint8Array | undefined {
+    return this.signer instanceof Identity ? undefined : this.signer.certificate.slice();
+  }
+
   /**
-   * Opens the device on `storage` under `deviceKey`: loads the identity kept there, or creates
-   * one from fresh words (see {@link LocalDevice.newWords}), or from `mnemonic` when given (a
-   * restore). Throws AtRestError when the kept identity cannot be opened with this key.
+   * Opens the device on `storage` under `deviceKey`: loads who acts from it, or creates an
+   * identity from fresh words (see {@link LocalDevice.newWords}), or restores from
+   * `options.mnemonic`: a new device certified by that identity. Throws AtRestError when what
+   * is kept cannot be opened with this key.
    */
-  static async open(storage: Storage, deviceKey: DeviceKey, options: { mnemonic?: string } = {}): Promise<LocalDevice> {
-    const kept = options.mnemonic === undefined ? await loadIdentity(storage, deviceKey) : undefined;
-    if (kept) return new LocalDevice(storage, deviceKey, kept.identity, undefined);
-    const words = options.mnemonic ?? generateMnemonic();
-    const identity = await saveIdentity(storage, deviceKey, words);
-    return new LocalDevice(storage, deviceKey, identity, options.mnemonic === undefined ? words : undefined);
+  static async open(storage: Storage, deviceKey: DeviceKey, options: LocalDeviceOptions = {}): Promise<LocalDevice> {
+    if (options.mnemonic === undefined) {
+      const kept = await loadIdentity(storage, deviceKey);
+      const device = await loadDevice(storage, deviceKey);
+      if (device) return new LocalDevice(storage, deviceKey, kept?.identity, device, undefined);
+      if (kept) return new LocalDevice(storage, deviceKey, kept.identity, kept.identity, undefined);
+      const words = generateMnemonic();
+      const identity = await saveIdentity(storage, deviceKey, words);
+      return new LocalDevice(storage, deviceKey, identity, identity, words);
+    }
+    const identity = await saveIdentity(storage, deviceKey, options.mnemonic);
+    const keys = newDeviceKeys();
+    const device: CertifiedDevice = {
+      keys,
+      certificate: await certifyDevice(identity, await requestDeviceCertificate(keys, identity.memberId, options.label ?? 'Restored device')),
+      person: { signingPublicKey: identity.signingPublicKey, agreementPublicKey: identity.agreementPublicKey },
+    };
+    await saveDevice(storage, deviceKey, device);
+    return new LocalDevice(storage, deviceKey, identity, device, undefined);
   }
 
   /** In a browser: the IndexedDB store `database` (default `sealdoc`) and its non-extractable device key. */
-  static async inBrowser(database = 'sealdoc', options: { mnemonic?: string } = {}): Promise<LocalDevice> {
+  static async inBrowser(database = 'sealdoc', options: LocalDeviceOptions = {}): Promise<LocalDevice> {
     const storage = await IndexedDBStorage.open(database);
     return LocalDevice.open(storage, await DeviceKey.inBrowser(storage), options);
   }
@@ -57,21 +122,50 @@ export class LocalDevice {
 
   /**
    * The group `groupId` (hex or bytes) as this device keeps it; undefined when it keeps none
-   * such. Without an id: the group this device created for its person (a group of one, made
-   * and kept on the first call), never one that reached the device from the relay: anyone can
-   * make a group naming this person, and a document sealed to it would be theirs to read.
+   * such. Without an id: the group of this person's own (a group of one, made and kept on the
+   * first call, or the one a restore found), never one that reached the device from the relay
+   * otherwise: anyone can make a group naming this person, and a document sealed to it would
+   * be theirs to read.
    */
   group(): Promise<Group>;
   group(groupId: string | Uint8Array): Promise<Group | undefined>;
   async group(groupId?: string | Uint8Array): Promise<Group | undefined> {
     const id = typeof groupId === 'string' ? unhex(groupId) : groupId;
-    if (id) return Group.open({ identity: this.identity, groupId: id, storage: this.storage });
+    if (id) return Group.open({ signer: this.signer, groupId: id, storage: this.storage });
     const own = await this.storage.load(OWN_GROUP_KEY);
-    const kept = own && (await Group.open({ identity: this.identity, groupId: own, storage: this.storage }));
+    const kept = own && (await Group.open({ signer: this.signer, groupId: own, storage: this.storage }));
     if (kept) return kept;
-    const group = new Group({ identity: this.identity, log: await MembershipLog.fromOps([await createGroup(this.identity)]), keyring: new Keyring(), storage: this.storage });
+    const group = new Group({ signer: this.signer, log: await MembershipLog.fromOps([await createGroup(this.signer)]), keyring: new Keyring(), storage: this.storage });
     await group.refresh();
     await this.storage.save(OWN_GROUP_KEY, group.groupId);
     return group;
+  }
+
+  /**
+   * On a device restored from the words: brings it into every group its person belongs to at
+   * the relay. `transport` must say hello with the identity key (`{ identity: device.identity }`):
+   * each group's log is fetched and verified, this device is certified into it (an op signed by
+   * the identity, wrapping it the current epoch's secret) and the group is kept here. The
+   * person's own group (the oldest group the person founded alone) becomes this device's.
+   * Returns the groups, as this device acts in them. Throws when this device holds no identity.
+   */
+  async enterRelayGroups(transport: WebSocketTransport, options: { timeoutMs?: number } = {}): Promise<Group[]> {
+    const identity = this.identity;
+    if (!identity || this.signer instanceof Identity) throw new TypeError('only a device restored from the words enters its groups this way');
+    const groups: Group[] = [];
+    let own: { time: number; groupId: Uint8Array } | undefined;
+    for (const groupId of await listRelayGroups(transport)) {
+      const asIdentity = await fetchRelayGroup(transport, { signer: identity, groupId, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+      asIdentity.relay = transport;
+      if (!asIdentity.log.device(this.deviceId)) await asIdentity.addDevice(this.signer.certificate);
+      const group = new Group({ signer: this.signer, log: asIdentity.log, keyring: new Keyring(), storage: this.storage });
+      await group.refresh();
+      groups.push(group);
+      const genesis = group.log.opAt(0);
+      const alone = genesis.change.type === 'create' && genesis.change.members.length === 1 && hex(genesis.change.members[0]!.memberId) === hex(this.personId);
+      if (alone && (!own || genesis.time < own.time)) own = { time: genesis.time, groupId: group.groupId };
+    }
+    if (own && !(await this.storage.load(OWN_GROUP_KEY))) await this.storage.save(OWN_GROUP_KEY, own.groupId);
+    return groups;
   }
 }

@@ -135,7 +135,7 @@ export class Outbox {
       epoch,
       seq,
       head: group.log.head,
-      author: group.identity,
+      author: group.keys,
       keyring: group.keyring,
       plaintext,
     });
@@ -224,7 +224,7 @@ export class Outbox {
    */
   ownContext(): OpenContext {
     const group = this.#d.group;
-    const me = group.identity;
+    const me = group.keys;
     return {
       groupId: group.groupId,
       docId: this.#d.docId,

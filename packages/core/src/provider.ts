@@ -126,7 +126,7 @@ export class SealdocProvider extends ObservableV2<SealdocProviderEvents> {
     this.#ownsTransport = typeof serverUrl === 'string';
     this.transport =
       typeof serverUrl === 'string'
-        ? new WebSocketTransport({ url: withParams(serverUrl, options.params), identity: options.group.identity, ...(options.device ? { cursors: options.device.storage } : {}), ...(options.WebSocketPolyfill ? { WebSocket: options.WebSocketPolyfill } : {}) })
+        ? new WebSocketTransport({ url: withParams(serverUrl, options.params), identity: options.group.keys, ...(options.device ? { cursors: options.device.storage } : {}), ...(options.WebSocketPolyfill ? { WebSocket: options.WebSocketPolyfill } : {}) })
         : serverUrl;
     this.sealed = new SealedDoc(doc, {
       group: options.group,

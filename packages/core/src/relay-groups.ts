@@ -7,7 +7,7 @@
  * (withheld-ops), as for any member.
  * @module
  */
-import { MembershipError, MembershipLog, Keyring, type Identity } from '@sealdoc/crypto';
+import { Identity, MembershipError, MembershipLog, Keyring, type Actor } from '@sealdoc/crypto';
 import { hex } from './bytes.js';
 import { Group } from './group.js';
 import type { Storage } from './storage.js';
@@ -26,15 +26,17 @@ export async function listRelayGroups(transport: WebSocketTransport): Promise<Ui
 }
 
 /**
- * The group `groupId` from the relay's copy of its log, for `identity`: the log's pages are
- * gathered and verified until they name this member (its epoch secrets are then unwrapped),
+ * The group `groupId` from the relay's copy of its log, for `signer` (a person's identity key
+ * pair or one of its certified devices): the log's pages are gathered and verified until they
+ * name this device (its epoch secrets are then unwrapped),
  * kept in `storage` when given. Rejects with MembershipError when the log does not verify, is
  * another group's (`malformed`) or does not name this member 10 s after its last new page, or
  * no longer does once its later pages came (`not-a-member`), and TransportError('offline') when the relay sends nothing for 10 s
  * (`timeoutMs`) or the connection drops.
  */
-export async function fetchRelayGroup(transport: WebSocketTransport, options: { identity: Identity; groupId: Uint8Array; storage?: Storage; timeoutMs?: number }): Promise<Group> {
-  const { identity, groupId, storage, timeoutMs = FETCH_LOG_MS } = options;
+export async function fetchRelayGroup(transport: WebSocketTransport, options: { signer: Actor; groupId: Uint8Array; storage?: Storage; timeoutMs?: number }): Promise<Group> {
+  const { signer, groupId, storage, timeoutMs = FETCH_LOG_MS } = options;
+  const me = (signer instanceof Identity ? signer : signer.keys).memberId;
   const log = await new Promise<MembershipLog>((resolve, reject) => {
     let gathered: MembershipLog | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -57,11 +59,11 @@ export async function fetchRelayGroup(transport: WebSocketTransport, options: { 
     const arm = (ms: number) => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        if (gathered?.member(identity.memberId)) finish(undefined, gathered);
+        if (gathered?.device(me)) finish(undefined, gathered);
         else
           finish(
             gathered
-              ? new MembershipError('not-a-member', 'the group’s log, as the relay holds it, does not name this member')
+              ? new MembershipError('not-a-member', 'the group’s log, as the relay holds it, does not name this device')
               : new TransportError('offline', 'the relay did not send the group’s log'),
           );
       }, ms);
@@ -84,7 +86,7 @@ export async function fetchRelayGroup(transport: WebSocketTransport, options: { 
           return finish(error);
         }
         if (hex(gathered.groupId) !== hex(groupId)) return finish(new MembershipError('malformed', 'the relay sent another group’s log'));
-        if (gathered.length > before) arm(gathered.member(identity.memberId) ? SETTLE_MS : timeoutMs);
+        if (gathered.length > before) arm(gathered.device(me) ? SETTLE_MS : timeoutMs);
       });
     });
     try {
@@ -93,7 +95,7 @@ export async function fetchRelayGroup(transport: WebSocketTransport, options: { 
       finish(error);
     }
   });
-  const group = new Group({ identity, log, keyring: new Keyring(), ...(storage ? { storage } : {}) });
+  const group = new Group({ signer, log, keyring: new Keyring(), ...(storage ? { storage } : {}) });
   await group.refresh();
   return group;
 }

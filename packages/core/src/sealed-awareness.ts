@@ -64,7 +64,7 @@ export class SealedAwareness {
         epoch: group.log.epoch,
         seq: counter,
         head: group.log.head,
-        author: group.identity,
+        author: group.keys,
         keyring: group.keyring,
         plaintext: encodeAwarenessUpdate(awareness, [awareness.clientID], states as Map<number, Record<string, unknown>>),
       });

@@ -1,8 +1,9 @@
 /**
- * Sequence numbers in one group: this member's, handed out dense and never reused (persisted
- * before one is handed out), and the highest seen from each author. Sequence numbers are per
- * group, not per document, because a removal's cutoff is one number per member and group.
- * Numbers this member used on another device (or before a restore) are never handed out here.
+ * Sequence numbers in one group: this device's, handed out dense and never reused (persisted
+ * before one is handed out), and the highest seen from each author (a device). Sequence
+ * numbers are per group, not per document, because a removal's cutoff is one number per
+ * device and group. Numbers this device's key used elsewhere (the same identity key on two
+ * stores, or before a restore of the store) are never handed out here.
  * @module
  */
 import { hex } from './bytes.js';
@@ -23,10 +24,10 @@ export class Sequences {
   // The highest sequence number seen from each author (hex), for removal cutoffs.
   readonly #highestSeen = new Map<string, number>();
 
-  /** `group` and `me`: hex of the group's id and of this member's. */
-  constructor(storage: Storage | undefined, group: string, me: string) {
+  /** `group`, `me` and `person`: hex of the group's id, of this device's and of its person's. */
+  constructor(storage: Storage | undefined, group: string, me: string, person: string) {
     this.#storage = storage;
-    this.#key = seqKey(group);
+    this.#key = seqKey(group, me === person ? undefined : me);
     this.#me = me;
   }
 

@@ -49,8 +49,8 @@ export class Snapshots {
    */
   async attestCovers(seq: number, snapshot: SnapshotPayload): Promise<void> {
     const group = this.#d.group;
-    const body = { groupId: group.groupId, docId: this.#d.docId, author: group.identity.memberId, seq, authors: snapshot.covers };
-    const signature = await signMessage(group.identity, COVERS_CONTEXT, coversSignedBytes(body));
+    const body = { groupId: group.groupId, docId: this.#d.docId, author: group.keys.memberId, seq, authors: snapshot.covers };
+    const signature = await signMessage(group.keys, COVERS_CONTEXT, coversSignedBytes(body));
     this.#d.broadcast({ type: 'covers', ...body, signature });
   }
 

@@ -6,7 +6,10 @@
  * - `['identity']`: this device's identity, sealed under the device key (identity-store.ts).
  * - `['own-group']`: the id of the group LocalDevice created for its person (local-device.ts).
  * - `['log', group, index]`: the group's membership ops, signed and public, stored as they are.
- * - `['seq', group]`: this member's next sequence number in the group (sequence.ts).
+ * - `['device']`: this device's own key pairs and certificate, when it is a certified device
+ *   of its person (device-store.ts), sealed under the device key.
+ * - `['seq', group]`: the next sequence number in the group of the person's identity key
+ *   acting as a device; `['seq', group, device]`: of a certified device (sequence.ts).
  * - `['env', group, doc, author, seq]`: a document's envelopes offered to peers.
  * - `['unsent', group, doc, author, seq]`: this member's envelopes of the document not sent yet.
  * - `['local', group, doc]`: the document's state, sealed under the device key.
@@ -18,6 +21,9 @@ import type { StorageKey } from './storage.js';
 
 /** The identity's key. */
 export const IDENTITY_KEY: StorageKey = ['identity'];
+
+/** This device's key pairs and certificate (device-store.ts). */
+export const DEVICE_KEY: StorageKey = ['device'];
 
 /** The id (hex) of the group this device created for its person (LocalDevice.group()); never one that came from the relay. */
 export const OWN_GROUP_KEY: StorageKey = ['own-group'];
@@ -33,9 +39,12 @@ export function groupOfKey(key: StorageKey): string | undefined {
   return key[1];
 }
 
-/** The key of this member's next sequence number in a group. */
-export function seqKey(group: string): string[] {
-  return ['seq', group];
+/**
+ * The key of a device's next sequence number in a group: `device` (hex) for a certified
+ * device, none for the person's identity key (the key stores made before devices use).
+ */
+export function seqKey(group: string, device?: string): string[] {
+  return device === undefined ? ['seq', group] : ['seq', group, device];
 }
 
 /**

@@ -33,12 +33,12 @@ async function bobsDevice(world: World, fixture: DeviceFixture, options: { key?:
   let group: Group;
   if (options.fresh) {
     const identity = await saveIdentity(storage, key, mnemonicOf('bob'));
-    group = new Group({ identity, log: await MembershipLog.fromOps(bob.group.log.ops()), keyring: new Keyring(), storage });
+    group = new Group({ signer: identity, log: await MembershipLog.fromOps(bob.group.log.ops()), keyring: new Keyring(), storage });
     await group.refresh();
   } else {
     const kept = await loadIdentity(storage, key);
     assert.ok(kept, 'the identity was kept');
-    const opened = await Group.open({ identity: kept.identity, groupId: bob.group.groupId, storage });
+    const opened = await Group.open({ signer: kept.identity, groupId: bob.group.groupId, storage });
     assert.ok(opened, 'the log was kept');
     group = opened;
   }

@@ -173,7 +173,7 @@ describe('real editors on a sealed document (y-prosemirror and y-codemirror.next
 
     // The first paragraph and line, written before either page opens: each page's editor binds
     // to what is there instead of writing a first paragraph of its own.
-    const group = new Group({ identity: identityFromMnemonic(words.setup), log: await MembershipLog.fromOps(ops), keyring: new Keyring() });
+    const group = new Group({ signer: identityFromMnemonic(words.setup), log: await MembershipLog.fromOps(ops), keyring: new Keyring() });
     await group.refresh();
     const doc = new Y.Doc();
     const setup = new SealdocProvider(server.url, DOC_NAME, doc, { group, WebSocketPolyfill: WebSocket as unknown as new (url: string) => WebSocketLike });

@@ -84,7 +84,7 @@ export class World {
   async join(name: string, options: { connect?: boolean; awareness?: boolean } = {}): Promise<Peer> {
     const id = identity(name);
     const log = await MembershipLog.fromOps(this.#ops);
-    const group = new Group({ identity: id, log, keyring: new Keyring(), storage: new MemoryStorage() });
+    const group = new Group({ signer: id, log, keyring: new Keyring(), storage: new MemoryStorage() });
     await group.refresh();
     const doc = new Y.Doc();
     const transport = this.hub.transport(name);
@@ -129,7 +129,7 @@ export class World {
 
   /** The admin changes membership; only `deliverTo` learn of it at once (the others by resync). */
   async change(kind: 'add' | 'remove' | 'rotate', name: string, deliverTo: string[], options: { role?: MemberRole; cutoff?: number | null } = {}): Promise<void> {
-    const by = { admin: this.#admin, keyring: this.#adminKeys };
+    const by = { signer: this.#admin, keyring: this.#adminKeys };
     const op =
       kind === 'add'
         ? await addMember(this.#adminLog, by, identity(name), options.role ?? 'writer')

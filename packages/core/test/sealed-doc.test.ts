@@ -422,7 +422,7 @@ describe('a second device of one member', () => {
     }
     await world.settle();
     // Alice restores her identity on a laptop and types before it ever connected.
-    const group = new Group({ identity: identity('alice'), log: await MembershipLog.fromOps(alice.group.log.ops()), keyring: new Keyring() });
+    const group = new Group({ signer: identity('alice'), log: await MembershipLog.fromOps(alice.group.log.ops()), keyring: new Keyring() });
     await group.refresh();
     const transport = world.hub.transport('alice-laptop');
     const doc = new Y.Doc();
@@ -482,7 +482,7 @@ describe('a new device', () => {
     // Bob's new device (an empty store) learns from Alice alone: it gets Alice's edits too.
     world.peer('bob').sealed.destroy();
     await world.peer('bob').transport.disconnect();
-    const group = new Group({ identity: identity('bob'), log: await MembershipLog.fromOps(log.ops()), keyring: new Keyring() });
+    const group = new Group({ signer: identity('bob'), log: await MembershipLog.fromOps(log.ops()), keyring: new Keyring() });
     await group.refresh();
     const transport = world.hub.transport('bob-laptop');
     const doc = new Y.Doc();
@@ -505,7 +505,7 @@ describe('a new device', () => {
     }
     await world.settle();
     // Bob's second device: same identity, empty store.
-    const group = new Group({ identity: identity('bob'), log: await MembershipLog.fromOps(world.peer('bob').group.log.ops()), keyring: new Keyring() });
+    const group = new Group({ signer: identity('bob'), log: await MembershipLog.fromOps(world.peer('bob').group.log.ops()), keyring: new Keyring() });
     await group.refresh();
     const transport = world.hub.transport('bob-laptop');
     const received = new Map<string, string>();
@@ -611,11 +611,11 @@ describe('Group', () => {
     const { createGroup } = await import('@sealdoc/crypto');
     const log = await MembershipLog.fromOps([await createGroup(alice)]);
     const storage = new MemoryStorage();
-    const group = new Group({ identity: alice, log, keyring: new Keyring(), storage });
+    const group = new Group({ signer: alice, log, keyring: new Keyring(), storage });
     assert.deepEqual(await Promise.all([group.nextSeq(), group.nextSeq(), group.nextSeq()]), [0, 1, 2]);
-    const again = new Group({ identity: alice, log, keyring: new Keyring(), storage });
+    const again = new Group({ signer: alice, log, keyring: new Keyring(), storage });
     assert.equal(await again.nextSeq(), 3);
-    again.observeSeq(again.identity.memberId, 10);
+    again.observeSeq(again.keys.memberId, 10);
     assert.equal(await again.nextSeq(), 11);
   });
 });
@@ -634,7 +634,7 @@ describe('Group: an admin changes membership', () => {
     await alice!.group.removeMember(bob!.identity.memberId);
     await world.settle();
     const op = alice!.group.log.opAt(alice!.group.log.length - 1);
-    assert.deepEqual(op.change, { type: 'remove', memberId: bob!.identity.memberId, cutoff: Math.max(...bobSeqs) });
+    assert.deepEqual(op.change, { type: 'remove', memberId: bob!.identity.memberId, cutoffs: [{ deviceId: bob!.identity.memberId, cutoff: Math.max(...bobSeqs) }] });
     assert.equal(carol!.group.log.length, alice!.group.log.length);
     assert.equal(carol!.group.log.epoch, 1);
     assert.deepEqual(removed, [1]);

@@ -22,7 +22,7 @@ describe('WebSocketTransport in the browser', () => {
     const ops = [await createGroup(alice, { members: [{ keys: bob, role: 'writer' }] })];
     const docId = randomId();
     const open = async (identity: typeof alice) => {
-      const group = new Group({ identity, log: await MembershipLog.fromOps(ops), keyring: new Keyring() });
+      const group = new Group({ signer: identity, log: await MembershipLog.fromOps(ops), keyring: new Keyring() });
       await group.refresh();
       const doc = new Y.Doc();
       const transport = new WebSocketTransport({ url, identity, cursors: new MemoryStorage(), backoff: { minMs: 20, maxMs: 100 } });

@@ -135,7 +135,7 @@ async function startSession(): Promise<void> {
     draw();
   });
   for (const id of await Group.stored(app.storage!)) {
-    const group = await Group.open({ identity, groupId: fromHex(id), storage: app.storage! });
+    const group = await Group.open({ signer: identity, groupId: fromHex(id), storage: app.storage! });
     if (group) openDoc(group);
   }
   app.current ??= [...app.docs.keys()][0];
@@ -150,7 +150,7 @@ async function fetchGroups(): Promise<void> {
   try {
     for (const groupId of await listRelayGroups(transport)) {
       if (app.docs.has(hex(groupId))) continue;
-      const group = await fetchRelayGroup(transport, { identity: app.identity!, groupId, storage: app.storage! });
+      const group = await fetchRelayGroup(transport, { signer: app.identity!, groupId, storage: app.storage! });
       if (app.docs.has(hex(groupId))) continue;
       openDoc(group);
       app.current ??= hex(group.groupId);
@@ -191,7 +191,7 @@ function openDoc(group: Group): OpenDoc {
 
 async function newDocument(): Promise<void> {
   const identity = app.identity!;
-  const group = new Group({ identity, log: await MembershipLog.fromOps([await createGroup(identity)]), keyring: new Keyring(), storage: app.storage! });
+  const group = new Group({ signer: identity, log: await MembershipLog.fromOps([await createGroup(identity)]), keyring: new Keyring(), storage: app.storage! });
   await group.refresh();
   const open = openDoc(group);
   open.doc.getText('title').insert(0, 'Untitled document');
@@ -250,7 +250,7 @@ async function importBackup(): Promise<void> {
     app.identity = await saveIdentity(app.storage!, app.deviceKey!, payload.words);
     await startSession();
     for (const saved of payload.docs) {
-      const group = new Group({ identity: app.identity, log: await MembershipLog.fromOps(saved.ops.map(fromBase64)), keyring: new Keyring(), storage: app.storage! });
+      const group = new Group({ signer: app.identity, log: await MembershipLog.fromOps(saved.ops.map(fromBase64)), keyring: new Keyring(), storage: app.storage! });
       await group.refresh();
       const open = openDoc(group);
       Y.applyUpdate(open.doc, fromBase64(saved.state));

@@ -57,6 +57,11 @@ export type RelayErrorCode =
   | 'not-subscribed'
   /** The relay's operator does not admit this client (its authentication hook said no): retrying will not help. */
   | 'auth-failed'
+  /**
+   * This device was revoked by its person: the relay admits it no more. Before refusing, it
+   * sends the ops of the groups whose logs hold the revocation, which the device verifies.
+   */
+  | 'device-revoked'
   | (string & {});
 
 /** A message of the protocol. */

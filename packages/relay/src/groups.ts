@@ -49,7 +49,7 @@ export class GroupLogs {
   async indexMembership(): Promise<void> {
     for (const groupId of await this.store.unindexedGroups()) {
       const log = await MembershipLog.fromOps(await this.store.loadOps(groupId));
-      await this.store.setMembers(groupId, log.members().map((m) => m.memberId));
+      await this.store.setMembers(groupId, log.members().flatMap((m) => log.devices(m.memberId).map((d) => d.deviceId)));
     }
   }
 
@@ -95,7 +95,7 @@ export class GroupLogs {
   async standing(client: Client, groupId: Uint8Array): Promise<'member' | 'not-a-member' | 'unknown-group'> {
     const cached = this.#logs.get(hex(groupId));
     const log = cached && (await cached);
-    if (log) return log.member(client.memberId!) ? 'member' : 'not-a-member';
+    if (log) return log.device(client.memberId!) ? 'member' : 'not-a-member';
     return this.store.membership(groupId, client.memberId!);
   }
 
@@ -106,7 +106,7 @@ export class GroupLogs {
     if (standing === 'not-a-member') throw new Refusal('not-a-member', 'you are not a member of this group');
     const log = await this.group(groupId);
     if (!log) throw new Refusal('unknown-group', 'this relay serves no such group');
-    if (!log.member(client.memberId!)) throw new Refusal('not-a-member', 'you are not a member of this group');
+    if (!log.device(client.memberId!)) throw new Refusal('not-a-member', 'you are not a member of this group');
     return log;
   }
 

@@ -108,13 +108,13 @@ export class Intake {
           const author = log?.verifyContext().author(item.header);
           if (!author) throw new Refusal('not-a-member', 'the author is not a member of this group');
           if (author.role === 'reader') throw new Refusal('not-a-writer', 'the author may not write');
-          if (!log!.member(item.client.memberId!)) throw new Refusal('not-a-member', 'you are no longer a member of this group');
+          if (!log!.device(item.client.memberId!)) throw new Refusal('not-a-member', 'you are no longer a member of this group');
           // Removed (or made a reader) since: what the relay held of it counts, nothing new does,
           // whatever its sequence number (below a cutoff stretched by a jump, too).
-          const now = log!.member(item.header.author);
+          const now = log!.device(item.header.author);
           if (!now || now.role === 'reader') {
             const [held] = await this.store.envelopesBySeq(groupId, item.header.docId, item.header.author, item.header.seq, item.header.seq, Number.MAX_SAFE_INTEGER, 1);
-            if (!held) throw new Refusal('past-cutoff', 'its author was removed or made a reader: nothing new from it is accepted');
+            if (!held) throw new Refusal('past-cutoff', 'its author was removed, made a reader or revoked: nothing new from it is accepted');
           }
           checked.push(item);
         } catch (error) {

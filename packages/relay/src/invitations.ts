@@ -32,7 +32,7 @@ export class Invitations {
     const { limits } = this.connections;
     const admin = async (groupId: Uint8Array) => {
       const log = await this.groups.member(client, groupId);
-      if (log.member(client.memberId!)?.role !== 'admin') throw new Refusal('not-admin', 'only an admin of the group manages its invitations');
+      if (log.device(client.memberId!)?.role !== 'admin') throw new Refusal('not-admin', 'only an admin of the group manages its invitations');
     };
     switch (message.type) {
       case 'invite-open': {

@@ -105,7 +105,7 @@ export class LogAppend {
     if (usage.groups >= this.quotas.groupsPerIdentity) throw new Refusal('quota-exceeded', `this identity may create ${this.quotas.groupsPerIdentity} groups here`);
     const log = await MembershipLog.fromOps(ops);
     if (hex(log.groupId) !== hex(groupId)) throw new Refusal('malformed', 'the ops belong to another group');
-    if (!log.member(client.memberId!)) throw new Refusal('not-a-member', 'only a member creates a group here');
+    if (!log.device(client.memberId!)) throw new Refusal('not-a-member', 'only a member creates a group here');
     const decoded = ops.map((_, i) => log.opAt(i));
     for (const [i, d] of decoded.entries()) await this.#checkOpQuota(d.author, ops[i]!.length);
     if (!(await this.store.appendOps(groupId, 0, ops, opsEffect(decoded, log)))) throw new Refusal('stale-head', 'the group was created meanwhile');
@@ -120,13 +120,16 @@ export class LogAppend {
     if (usage.bytes + bytes > this.quotas.bytesPerIdentity) throw new Refusal('quota-exceeded', `this identity may store ${this.quotas.bytesPerIdentity} bytes here`);
   }
 
+  /** Each cutoff an op records (a removal, a demotion, a revoked device) must reach what this relay accepted from that device. */
   async #checkCutoff(groupId: Uint8Array, op: MembershipOp): Promise<void> {
     const change = op.change;
-    const cutoff = change.type === 'remove' ? change.cutoff : change.type === 'set-role' && change.role === 'reader' ? change.cutoff : undefined;
-    if (cutoff === undefined || (change.type !== 'remove' && change.type !== 'set-role')) return;
-    const highest = await this.store.highestSeq(groupId, change.memberId);
-    if (highest !== undefined && (cutoff === null || highest > cutoff))
-      throw new Refusal('cutoff-too-low', `this relay already accepted sequence number ${highest} from that member: the cutoff must be at least that`);
+    const cutoffs =
+      change.type === 'remove' || change.type === 'set-role' ? (change.cutoffs ?? []) : change.type === 'revoke-device' ? [{ deviceId: change.deviceId, cutoff: change.cutoff }] : [];
+    for (const { deviceId, cutoff } of cutoffs) {
+      const highest = await this.store.highestSeq(groupId, deviceId);
+      if (highest !== undefined && (cutoff === null || highest > cutoff))
+        throw new Refusal('cutoff-too-low', `this relay already accepted sequence number ${highest} from that device: the cutoff must be at least that`);
+    }
   }
 
   /** Another node appended ops: the log is read again, and what is new is announced here. */
@@ -139,18 +142,22 @@ export class LogAppend {
 }
 
 /**
- * What ops (now in `log`) change for the store: their authors, and the members they added or
- * removed, as they stand after them. Costs the ops, not the group's size.
+ * What ops (now in `log`) change for the store: their authors, and the devices (a person's
+ * identity key included) they added or removed, as they stand after them. Costs the ops, not
+ * the group's size.
  */
 function opsEffect(ops: readonly MembershipOp[], log: MembershipLog): OpsEffect {
   const authors: Uint8Array[] = [];
   const touched = new Map<string, Uint8Array>();
+  const touch = (id: Uint8Array) => touched.set(hex(id), id);
   for (const { author, change } of ops) {
     authors.push(author);
-    if (change.type === 'create') for (const m of change.members) touched.set(hex(m.memberId), m.memberId);
-    else if (change.type === 'add') touched.set(hex(change.member.memberId), change.member.memberId);
-    else if (change.type === 'remove') touched.set(hex(change.memberId), change.memberId);
+    const people = change.type === 'create' ? change.members : change.type === 'add' ? [change.member] : [];
+    for (const p of people) [p.memberId, ...p.devices.map((d) => d.deviceId)].forEach(touch);
+    if (change.type === 'remove') change.cutoffs.forEach((c) => touch(c.deviceId));
+    else if (change.type === 'certify-device') touch(change.device.deviceId);
+    else if (change.type === 'revoke-device') touch(change.deviceId);
   }
   const ids = [...touched.values()];
-  return { authors, joined: ids.filter((id) => log.member(id)), left: ids.filter((id) => !log.member(id)) };
+  return { authors, joined: ids.filter((id) => log.device(id)), left: ids.filter((id) => !log.device(id)) };
 }

@@ -213,7 +213,7 @@ export class Subscriptions {
           } else void send(client).catch((error: unknown) => this.connections.internal(client, error));
         }
         for (const s of subscribed) {
-          if (!log.member(client.memberId!)) client.subscriptions.delete(docKey(s.groupId, s.docId));
+          if (!log.device(client.memberId!)) client.subscriptions.delete(docKey(s.groupId, s.docId));
           else if (s.waiting) {
             s.waiting = false;
             void this.#pump(client, s).catch((error: unknown) => this.connections.internal(client, error));

@@ -61,7 +61,7 @@ describe('relay attacks: removal', () => {
     // The admin removes Mallory with the cutoff the relay demands: the highest it accepted.
     const keyring = new Keyring();
     await unlockEpochSecrets(log, alice, keyring);
-    const removal = await removeMember(log, { admin: alice, keyring }, mallory.memberId, MAX);
+    const removal = await removeMember(log, { signer: alice, keyring }, mallory.memberId, MAX);
     a.push({ type: 'ops', groupId, fromIndex: 1, ops: [removal] });
     await eventually(async () => (await store.loadOps(groupId)).length === 2, 2000, 'the removal is appended');
     assert.deepEqual(a.codes(), []);
@@ -83,7 +83,7 @@ describe('relay attacks: removal', () => {
     const late = await seal(3);
     const keyring = new Keyring();
     await unlockEpochSecrets(log, alice, keyring);
-    a.push({ type: 'ops', groupId, fromIndex: 1, ops: [await removeMember(log, { admin: alice, keyring }, mallory.memberId, 5)] });
+    a.push({ type: 'ops', groupId, fromIndex: 1, ops: [await removeMember(log, { signer: alice, keyring }, mallory.memberId, 5)] });
     await eventually(async () => (await store.loadOps(groupId)).length === 2, 2000, 'the removal');
     b.push({ type: 'push', ref: 1, envelope: late });
     await eventually(() => b.of('error').length === 1, 2000, 'the refusal');
@@ -138,7 +138,7 @@ describe('relay attacks: a writer that keeps pushing', () => {
       await bob.sealed.whenSynced;
       // A device of Bob's that has not heard of Alice's change makes its own on the same head.
       await alice.group.addMember(identity('carol'), 'writer');
-      const stale = new Group({ identity: identity('bob'), log: await MembershipLog.fromOps(team.ops), keyring: new Keyring() });
+      const stale = new Group({ signer: identity('bob'), log: await MembershipLog.fromOps(team.ops), keyring: new Keyring() });
       await stale.refresh();
       stale.relay = bob.transport;
       await assert.rejects(stale.addMember(identity('dave'), 'writer'), { code: 'stale-head' });
@@ -200,7 +200,7 @@ describe('relay attacks: CPU', () => {
     const keyring = new Keyring();
     await unlockEpochSecrets(log, alice, keyring);
     for (let i = 0; i < 300; i++) {
-      await log.append(await rotateEpoch(log, { admin: alice, keyring }));
+      await log.append(await rotateEpoch(log, { signer: alice, keyring }));
       await unlockEpochSecrets(log, alice, keyring);
     }
     const all = log.ops();
@@ -212,7 +212,7 @@ describe('relay attacks: CPU', () => {
     const fullReplayMs = performance.now() - started;
     assert.equal(replay.length, 301);
     // A stale op (built on the head before the last), a duplicate of the last op, and one from far back.
-    const stale = await rotateEpoch(await MembershipLog.fromOps(all.slice(0, 300)), { admin: alice, keyring });
+    const stale = await rotateEpoch(await MembershipLog.fromOps(all.slice(0, 300)), { signer: alice, keyring });
     const cpu = process.cpuUsage();
     const t0 = performance.now();
     for (let i = 0; i < 100; i++) {

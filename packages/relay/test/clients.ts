@@ -70,7 +70,7 @@ export class Team {
 
   /** The admin adds or removes a member; the op goes to `via`'s group (which announces it to the relay). */
   async change(kind: 'add' | 'remove', name: string, via: Client, options: { role?: MemberRole; cutoff?: number | null } = {}): Promise<void> {
-    const by = { admin: this.#admin, keyring: this.#adminKeys };
+    const by = { signer: this.#admin, keyring: this.#adminKeys };
     const op = kind === 'add' ? await addMember(this.#log, by, identity(name), options.role ?? 'writer') : await removeMember(this.#log, by, identity(name).memberId, options.cutoff ?? null);
     await this.#log.append(op);
     const { unlockEpochSecrets } = await import('@sealdoc/crypto');
@@ -86,7 +86,7 @@ export class Team {
     options: { cursors?: MemoryStorage; storage?: MemoryStorage; ops?: Uint8Array[]; WebSocket?: new (url: string) => WebSocketLike; beacons?: BeaconOptions; requestTimeoutMs?: number } = {},
   ): Promise<Client> {
     const id = identity(name);
-    const group = new Group({ identity: id, log: await MembershipLog.fromOps(options.ops ?? this.ops), keyring: new Keyring() });
+    const group = new Group({ signer: id, log: await MembershipLog.fromOps(options.ops ?? this.ops), keyring: new Keyring() });
     await group.refresh();
     const doc = new Y.Doc();
     const transport = new WebSocketTransport({

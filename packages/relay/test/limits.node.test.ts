@@ -69,8 +69,8 @@ describe('relay: limits', () => {
     const [keysA, keysB] = [new Keyring(), new Keyring()];
     await unlockEpochSecrets(logA, alice, keysA);
     await unlockEpochSecrets(logB, bob, keysB);
-    const opA = await addMember(logA, { admin: alice, keyring: keysA }, identity('carol'), 'writer');
-    const opB = await addMember(logB, { admin: bob, keyring: keysB }, identity('dave'), 'writer');
+    const opA = await addMember(logA, { signer: alice, keyring: keysA }, identity('carol'), 'writer');
+    const opB = await addMember(logB, { signer: bob, keyring: keysB }, identity('dave'), 'writer');
     a.push({ type: 'ops', groupId, fromIndex: 1, ops: [opA] });
     await eventually(async () => (await store.loadOps(groupId)).length === 2, 2000, "Alice's op");
     b.push({ type: 'ops', groupId, fromIndex: 1, ops: [opB] });
@@ -80,7 +80,7 @@ describe('relay: limits', () => {
     // Bob fetches the log, rebases and sends again.
     await logB.sync(await store.loadOps(groupId), 0);
     await unlockEpochSecrets(logB, bob, keysB);
-    const rebased = await rebaseOp(opB, logB, { admin: bob, keyring: keysB });
+    const rebased = await rebaseOp(opB, logB, { signer: bob, keyring: keysB });
     b.push({ type: 'ops', groupId, fromIndex: 2, ops: [rebased] });
     await eventually(async () => (await store.loadOps(groupId)).length === 3, 2000, 'the rebased op');
     relay.close();

@@ -14,7 +14,7 @@ import { eventually, identity, Team } from './clients.js';
 const Ws = WebSocket as unknown as new (url: string) => WebSocketLike;
 
 async function groupOf(team: Team, name: string): Promise<Group> {
-  const group = new Group({ identity: identity(name), log: await MembershipLog.fromOps(team.ops), keyring: new Keyring() });
+  const group = new Group({ signer: identity(name), log: await MembershipLog.fromOps(team.ops), keyring: new Keyring() });
   await group.refresh();
   return group;
 }
@@ -161,7 +161,7 @@ describe('SealdocProvider (Node, against a relay)', () => {
     const { server, close } = await relay();
     const team = await Team.create(['alice']);
     const group = await groupOf(team, 'alice');
-    const transport = new WebSocketTransport({ url: server.url, identity: group.identity, WebSocket: Ws });
+    const transport = new WebSocketTransport({ url: server.url, identity: group.keys, WebSocket: Ws });
     const first = new SealdocProvider(transport, 'one', new Y.Doc(), { group });
     const second = new SealdocProvider(transport, 'two', new Y.Doc(), { group });
     try {
@@ -212,7 +212,7 @@ describe('SealdocProvider (Node, against a relay)', () => {
     let foreign: Group;
     do {
       const mallory = identity(`mallory-${Math.random()}`);
-      foreign = new Group({ identity: device.identity, log: await MembershipLog.fromOps([await createGroup(mallory, { members: [{ keys: device.identity, role: 'writer' }] })]), keyring: new Keyring(), storage });
+      foreign = new Group({ signer: device.signer, log: await MembershipLog.fromOps([await createGroup(mallory, { members: [{ keys: device.identity!, role: 'writer' }] })]), keyring: new Keyring(), storage });
     } while (toHex(foreign.groupId) > toHex(group.groupId));
     await foreign.refresh();
 

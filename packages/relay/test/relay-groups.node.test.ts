@@ -23,7 +23,7 @@ describe('groups from the relay', () => {
       const ids = await listRelayGroups(transport);
       assert.deepEqual(ids.map(toHex), [toHex(team.groupId)]);
       const storage = new MemoryStorage();
-      const group = await fetchRelayGroup(transport, { identity: identity('bob'), groupId: ids[0]!, storage });
+      const group = await fetchRelayGroup(transport, { signer: identity('bob'), groupId: ids[0]!, storage });
       assert.equal(group.role, 'writer');
       assert.ok(group.keyring.has(team.groupId, group.log.epoch), 'its epoch secret is unwrapped');
       assert.deepEqual(await Group.stored(storage), [toHex(team.groupId)], 'kept in the store');
@@ -33,11 +33,11 @@ describe('groups from the relay', () => {
       await stranger.connect();
       stranger.events.on('error', () => undefined);
       assert.deepEqual(await listRelayGroups(stranger), []);
-      await assert.rejects(fetchRelayGroup(stranger, { identity: identity('mallory'), groupId: team.groupId, timeoutMs: 300 }), (e: Error) => e instanceof TransportError && e.code === 'offline');
+      await assert.rejects(fetchRelayGroup(stranger, { signer: identity('mallory'), groupId: team.groupId, timeoutMs: 300 }), (e: Error) => e instanceof TransportError && e.code === 'offline');
       await stranger.disconnect();
       // Offline: rejected at once.
       await transport.disconnect();
-      await assert.rejects(fetchRelayGroup(transport, { identity: identity('bob'), groupId: team.groupId }), (e: Error) => e instanceof TransportError && e.code === 'offline');
+      await assert.rejects(fetchRelayGroup(transport, { signer: identity('bob'), groupId: team.groupId }), (e: Error) => e instanceof TransportError && e.code === 'offline');
     } finally {
       await alice.close();
       await transport.disconnect();
@@ -59,7 +59,7 @@ describe('groups from the relay: a relay that plays with the pages', () => {
   it('two pages back to back: both verified, in order', async () => {
     const { ops, bob } = await history();
     const { transport, page } = fakeRelay();
-    const fetching = fetchRelayGroup(transport, { identity: bob, groupId: ops.groupId, timeoutMs: 2000 });
+    const fetching = fetchRelayGroup(transport, { signer: bob, groupId: ops.groupId, timeoutMs: 2000 });
     page(ops.groupId, 0, [ops.create]);
     page(ops.groupId, 1, [ops.add]);
     assert.equal((await fetching).log.length, 2);
@@ -68,7 +68,7 @@ describe('groups from the relay: a relay that plays with the pages', () => {
   it('the page that names the member, then its removal: not a member', async () => {
     const { ops, bob } = await history();
     const { transport, page } = fakeRelay();
-    const fetching = fetchRelayGroup(transport, { identity: bob, groupId: ops.groupId, timeoutMs: 2000 });
+    const fetching = fetchRelayGroup(transport, { signer: bob, groupId: ops.groupId, timeoutMs: 2000 });
     page(ops.groupId, 0, [ops.create, ops.add]);
     setTimeout(() => page(ops.groupId, 2, [ops.remove]), 50);
     await assert.rejects(fetching, (e: Error) => e instanceof MembershipError && e.code === 'not-a-member');
@@ -77,7 +77,7 @@ describe('groups from the relay: a relay that plays with the pages', () => {
   it('the same page again and again cannot hold the caller: the clock runs on', async () => {
     const { ops, bob } = await history();
     const { transport, page } = fakeRelay();
-    const fetching = fetchRelayGroup(transport, { identity: bob, groupId: ops.groupId, timeoutMs: 300 });
+    const fetching = fetchRelayGroup(transport, { signer: bob, groupId: ops.groupId, timeoutMs: 300 });
     const again = setInterval(() => page(ops.groupId, 0, [ops.create]), 50);
     try {
       await assert.rejects(fetching, (e: Error) => e instanceof MembershipError && e.code === 'not-a-member');
@@ -94,9 +94,9 @@ async function history() {
   const log = await MembershipLog.fromOps([await createGroup(alice)]);
   await unlockEpochSecrets(log, alice, keyring);
   const create = log.ops()[0]!;
-  const add = await addMember(log, { admin: alice, keyring }, bob, 'writer');
+  const add = await addMember(log, { signer: alice, keyring }, bob, 'writer');
   await log.append(add);
   await unlockEpochSecrets(log, alice, keyring);
-  const remove = await removeMember(log, { admin: alice, keyring }, bob.memberId, null);
+  const remove = await removeMember(log, { signer: alice, keyring }, bob.memberId, null);
   return { ops: { groupId: log.groupId, create, add, remove }, bob };
 }

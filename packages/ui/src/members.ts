@@ -146,7 +146,7 @@ export class SealdocMembers extends LitElement {
   override render() {
     const group = this.group;
     if (!group) return nothing;
-    const me = toHex(group.identity.memberId);
+    const me = toHex(group.personId);
     const admin = group.role === 'admin';
     // You first, then by name.
     const members = group.log

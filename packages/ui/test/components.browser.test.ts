@@ -298,7 +298,7 @@ describe('<sealdoc-invite>', () => {
     const url = (await executeServerCommand('relay-url')) as string;
     const alice = identityFromMnemonic(generateMnemonic());
     const bob = identityFromMnemonic(generateMnemonic());
-    const group = new Group({ identity: alice, log: await MembershipLog.fromOps([await createGroup(alice)]), keyring: new Keyring() });
+    const group = new Group({ signer: alice, log: await MembershipLog.fromOps([await createGroup(alice)]), keyring: new Keyring() });
     await group.refresh();
     const adminTransport = new WebSocketTransport({ url, identity: alice, backoff: { minMs: 20, maxMs: 100 } });
     const inviteeTransport = new WebSocketTransport({ url, identity: bob, backoff: { minMs: 20, maxMs: 100 } });

@@ -57,7 +57,7 @@ const fromBase64 = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCode
 
 async function main(config: EditorConfig): Promise<void> {
   const identity = identityFromMnemonic(config.mnemonic);
-  const group = new Group({ identity, log: await MembershipLog.fromOps(config.ops.map(fromBase64)), keyring: new Keyring() });
+  const group = new Group({ signer: identity, log: await MembershipLog.fromOps(config.ops.map(fromBase64)), keyring: new Keyring() });
   await group.refresh();
   const ydoc = new Y.Doc();
   const provider = new SealdocProvider(config.relayUrl, config.docName, ydoc, { group });
