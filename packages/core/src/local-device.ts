@@ -142,6 +142,16 @@ export class LocalDevice {
   }
 
   /**
+   * Deletes everything this device keeps in its store: documents, logs, unsent edits, the
+   * sealed identity and device keys. For a device its person revoked (the provider calls it
+   * once the revocation verified), or a person leaving a shared computer. Irreversible: the
+   * words restore the person on a new device.
+   */
+  async wipe(): Promise<void> {
+    await this.storage.removeRange([]);
+  }
+
+  /**
    * On a device restored from the words: brings it into every group its person belongs to at
    * the relay. `transport` must say hello with the identity key (`{ identity: device.identity }`):
    * each group's log is fetched and verified, this device is certified into it (an op signed by

@@ -122,7 +122,7 @@ export class Outbox {
     const holdBack = () => {
       if (kind === 'update') this.#heldBack.push(plaintext);
       this.pendingChanged();
-      if (!d.canWrite()) d.events.emit('access-removed', { epoch: group.log.epoch });
+      if (!d.canWrite()) d.events.emit('access-removed', { epoch: group.log.epoch, revoked: group.log.wasRevoked(group.deviceId) });
     };
     if (!d.readyToSeal()) return holdBack();
     const seq = await group.nextSeq();

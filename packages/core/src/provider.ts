@@ -69,8 +69,17 @@ export interface SealdocProviderEvents {
   alarms: (alarms: SyncError[]) => void;
   /** How many of this member's edits wait to be sent or acknowledged. */
   pending: (count: number) => void;
-  /** This member was removed from the group: nothing more is sent, nothing new can be read. */
-  'access-removed': (event: { epoch: number }) => void;
+  /**
+   * This device acts no more in the group: its person was removed, or (`revoked`) its person
+   * revoked this device. Nothing more is sent, nothing new can be read.
+   */
+  'access-removed': (event: { epoch: number; revoked: boolean }) => void;
+  /**
+   * This device was revoked by its person (a revocation it verified in the group's log, never
+   * the relay's word alone): the provider disconnected and, with a `device`, wiped the
+   * device's store (`wiped`). The app says so plainly and offers to restore from the words.
+   */
+  'device-revoked': (event: { epoch: number; wiped: boolean }) => void;
 }
 
 // The relay connections of the live providers of each group, oldest first.
@@ -168,7 +177,10 @@ export class SealdocProvider extends ObservableV2<SealdocProviderEvents> {
       }),
       events.on('alarms', ({ alarms }) => this.emit('alarms', [alarms])),
       events.on('pending', ({ count }) => this.emit('pending', [count])),
-      events.on('access-removed', (event) => this.emit('access-removed', [event])),
+      events.on('access-removed', (event) => {
+        this.emit('access-removed', [event]);
+        if (event.revoked) void this.#revoked(event.epoch, options.device);
+      }),
       this.transport.events.on('connection-close', (event) => this.emit('connection-close', [event, this])),
       this.transport.events.on('connection-error', ({ event }) => this.emit('connection-error', [event, this])),
     );
@@ -217,6 +229,20 @@ export class SealdocProvider extends ObservableV2<SealdocProviderEvents> {
    */
   disconnect(): void {
     void this.transport.disconnect();
+  }
+
+  /** This device was revoked: stop, wipe the device's store (what it holds can no longer be sent nor read anew), say so. */
+  async #revoked(epoch: number, device: LocalDevice | undefined): Promise<void> {
+    this.disconnect();
+    let wiped = false;
+    if (device) {
+      await this.sealed.destroy().catch(() => undefined);
+      wiped = await device.wipe().then(
+        () => true,
+        (error: unknown) => (this.emit('error', [error as Error]), false),
+      );
+    }
+    this.emit('device-revoked', [{ epoch, wiped }]);
   }
 
   /**

@@ -84,7 +84,8 @@ export interface SealedDocEvents extends Record<string, unknown> {
    */
   error: { error: Error; from?: PeerId };
   /** This member was removed: nothing more is sent, nothing new can be read. */
-  'access-removed': { epoch: number };
+  /** This device acts no more in the group: its person was removed, or (`revoked`) this device was revoked. */
+  'access-removed': { epoch: number; revoked: boolean };
   /** How many of this member's edits wait to be sent changed (see {@link SealedDoc.pending}). */
   pending: { count: number };
   /** What is wrong with the relay or the other members changed: one was raised (also an `error`), or resolved (see {@link SealedDoc.alarms}). */
@@ -122,7 +123,7 @@ export class SealedDoc {
     doc.on('update', onUpdate);
     this.#unsubscribe.push(() => doc.off('update', onUpdate));
     this.#unsubscribe.push(this.group.events.on('membership', () => d.background(this.#membershipChanged())));
-    this.#unsubscribe.push(this.group.events.on('removed', ({ epoch }) => this.events.emit('access-removed', { epoch })));
+    this.#unsubscribe.push(this.group.events.on('removed', ({ epoch, revoked }) => this.events.emit('access-removed', { epoch, revoked })));
     if (d.presence) this.#unsubscribe.push(d.presence.listen());
 
     const t = d.transport;

@@ -400,8 +400,9 @@ export class WebSocketTransport implements Transport {
         const refused = this.#pushes.get(message.ref);
         this.#pushes.delete(message.ref);
         const error = new RelayError(message.code, message.message, message.ref, refused?.group);
-        if (message.code === 'auth-failed') {
-          // The relay's operator does not admit this client: trying again would only be refused again.
+        if (message.code === 'auth-failed' || message.code === 'device-revoked') {
+          // The relay's operator does not admit this client, or its person revoked this device:
+          // trying again would only be refused again.
           this.#wanted = false;
           this.#rejectOnline?.(error);
           this.#online = undefined;

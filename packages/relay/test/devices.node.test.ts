@@ -1,0 +1,117 @@
+// One person, several devices, against a real relay: devices restored from the same words
+// write at once (offline spells included) and lose nothing; a revoked device is cut off,
+// told, and wipes its store.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as Y from 'yjs';
+import { WebSocket } from 'ws';
+import { DeviceKey, fetchRelayGroup, LocalDevice, MemoryStorage, SealdocProvider, WebSocketTransport, type Group, type WebSocketLike } from '@sealdoc/core';
+import { toHex } from '@sealdoc/crypto';
+import { MemoryRelayStore, startRelay } from '@sealdoc/relay';
+import { eventually } from './clients.js';
+
+const Ws = WebSocket as unknown as new (url: string) => WebSocketLike;
+
+async function relay() {
+  const store = new MemoryRelayStore();
+  const server = await startRelay({ port: 0, store });
+  return { server, close: () => server.close().then(() => store.close()) };
+}
+
+async function newDevice(options: { mnemonic?: string; label?: string } = {}): Promise<LocalDevice> {
+  return LocalDevice.open(new MemoryStorage(), await DeviceKey.generate(), options);
+}
+
+/** A device restored from `words` enters its person's groups at the relay (through a connection that says hello with the identity). */
+async function restore(url: string, words: string, label: string): Promise<LocalDevice> {
+  const device = await newDevice({ mnemonic: words, label });
+  const transport = new WebSocketTransport({ url, identity: device.identity!, WebSocket: Ws });
+  try {
+    await transport.connect();
+    await device.enterRelayGroups(transport);
+  } finally {
+    await transport.disconnect();
+  }
+  return device;
+}
+
+/** A member's first device fetches a group it was added to from the relay, and keeps it. */
+async function fetchGroup(url: string, device: LocalDevice, groupId: Uint8Array): Promise<Group> {
+  const transport = new WebSocketTransport({ url, identity: device.identity!, WebSocket: Ws });
+  try {
+    await transport.connect();
+    return await fetchRelayGroup(transport, { signer: device.signer, groupId, storage: device.storage });
+  } finally {
+    await transport.disconnect();
+  }
+}
+
+describe('one person, several devices, against a relay', () => {
+  it('devices restored from the same words write at once, offline spells included: every edit reaches everyone, nothing is refused', async () => {
+    const { server, close } = await relay();
+    const providers: SealdocProvider[] = [];
+    try {
+      // Alice's first device makes her identity and her own group, and adds Bob.
+      const laptop = await newDevice();
+      const bob = await newDevice();
+      const group = await laptop.group();
+      await group.addMember(bob.identity!, 'writer');
+      const open = async (device: LocalDevice, g: Group) => {
+        const provider = new SealdocProvider(server.url, 'notes', new Y.Doc(), { group: g, device, WebSocketPolyfill: Ws });
+        provider.on('error', (error) => errors.push(`${error.name}: ${error.message}`));
+        providers.push(provider);
+        await provider.whenSynced;
+        return provider;
+      };
+      const errors: string[] = [];
+      const alice = await open(laptop, group);
+      // Two more devices restored from the same 24 words.
+      const phone = await restore(server.url, laptop.newWords!, 'Phone');
+      const tablet = await restore(server.url, laptop.newWords!, 'Tablet');
+      assert.notEqual(toHex(phone.deviceId), toHex(tablet.deviceId), 'each restore is a device of its own');
+      assert.equal(toHex(phone.personId), toHex(laptop.personId));
+      const onPhone = await open(phone, (await phone.group(group.groupId))!);
+      const onTablet = await open(tablet, (await tablet.group(group.groupId))!);
+      const onBob = await open(bob, await fetchGroup(server.url, bob, group.groupId));
+      assert.equal(onPhone.sealed.group.log.devices(laptop.personId).length, 3);
+
+      // Everyone types at once; the tablet goes offline for a spell and types there too.
+      const writers = [alice, onPhone, onTablet, onBob];
+      for (let round = 0; round < 20; round++) {
+        for (const [i, p] of writers.entries()) p.doc.getText('t').insert(0, `${i}:${round};`);
+        if (round === 5) onTablet.disconnect();
+        if (round === 12) onTablet.connect();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const expected = writers.length * 20;
+      await eventually(
+        () => writers.every((p) => p.doc.getText('t').toString().split(';').filter(Boolean).length === expected && p.doc.getText('t').toString() === alice.doc.getText('t').toString()),
+        15000,
+        'every edit everywhere',
+      );
+      await eventually(() => writers.every((p) => p.sealed.pending === 0), 10000, 'nothing pending');
+      assert.deepEqual(errors, [], 'no conflict, no refusal');
+
+      // The tablet is lost: the phone revokes it. The group moves to a new epoch the tablet
+      // cannot read; the tablet is told, stops, and wipes its store.
+      const revoked: { epoch: number; wiped: boolean }[] = [];
+      onTablet.on('device-revoked', (event) => revoked.push(event));
+      const epoch = onPhone.sealed.group.log.epoch;
+      await onPhone.sealed.group.revokeDevice(tablet.deviceId);
+      assert.equal(onPhone.sealed.group.log.epoch, epoch + 1);
+      await eventually(() => revoked.length === 1, 5000, 'the tablet is told');
+      assert.deepEqual(revoked[0], { epoch: epoch + 1, wiped: true });
+      assert.deepEqual(await tablet.storage.loadRange([]), [], 'the tablet kept nothing');
+      // Edits go on between the others; none is sealed under a key the tablet holds.
+      onBob.doc.getText('t').insert(0, 'after;');
+      alice.doc.getText('t').insert(0, 'also after;');
+      await eventually(() => onPhone.doc.getText('t').toString().startsWith('also after;after;') || onPhone.doc.getText('t').toString().startsWith('after;also after;'), 5000, 'the others go on');
+      assert.ok(!onTablet.doc.getText('t').toString().includes('after;'), 'the tablet reads nothing new');
+      await eventually(() => alice.sealed.group.log.epoch === epoch + 1 && onBob.sealed.group.log.epoch === epoch + 1, 5000, 'everyone moved on');
+      assert.deepEqual(errors, []);
+    } finally {
+      for (const p of providers) await p.destroy().catch(() => undefined);
+      await close();
+    }
+  });
+});
