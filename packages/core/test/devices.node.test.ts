@@ -1,0 +1,62 @@
+// Devices in core, in Node: a store and a group written before devices existed open as they
+// were (the identity becomes the person's first device) and take devices from then on.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as Y from 'yjs';
+import { DeviceKey, Group, LocalDevice, MemoryStorage, SealdocPersistence } from '@sealdoc/core';
+import { openKeyFile, SqliteStorage } from '@sealdoc/core/node';
+import { identityFromMnemonic, Keyring, MembershipLog, toHex } from '@sealdoc/crypto';
+import { ALICE_WORDS, BOB_WORDS, FIXTURE_PASSPHRASE, FIXTURE_TEXT } from './fixtures/before-devices-manifest.js';
+
+const FIXTURE = new URL('./fixtures/before-devices', import.meta.url);
+
+describe('a store written before devices', () => {
+  it('opens: the identity is the first device, the group and the document are there, and a device joins', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealdoc-before-devices-'));
+    cpSync(FIXTURE, dir, { recursive: true });
+    const storage = SqliteStorage.open(join(dir, 'store.sqlite'));
+    try {
+      const device = await LocalDevice.open(storage, await openKeyFile(join(dir, 'device.key'), FIXTURE_PASSPHRASE));
+      const alice = identityFromMnemonic(ALICE_WORDS);
+      assert.equal(device.newWords, undefined, 'the kept identity, no new one');
+      assert.equal(toHex(device.personId), toHex(alice.memberId));
+      assert.equal(toHex(device.deviceId), toHex(alice.memberId), 'the old key pair is the first device');
+      assert.equal(device.certificate, undefined);
+      const group = await device.group();
+      assert.deepEqual(
+        Array.from({ length: group.log.length }, (_, i) => group.log.opAt(i).version),
+        [1, 1],
+        'the log holds the ops as the code before devices wrote them',
+      );
+      assert.deepEqual(group.log.members().map((m) => toHex(m.memberId)).sort(), [toHex(alice.memberId), toHex(identityFromMnemonic(BOB_WORDS).memberId)].sort());
+      assert.equal(group.role, 'admin');
+      const doc = new Y.Doc();
+      const persistence = new SealdocPersistence('notes', doc, { group, device });
+      await persistence.whenSynced;
+      assert.equal(doc.getText('t').toString(), FIXTURE_TEXT);
+
+      // From now on: a device restored from the words joins the group, and reads every epoch.
+      const phone = await LocalDevice.open(new MemoryStorage(), await DeviceKey.generate(), { mnemonic: ALICE_WORDS, label: 'Phone' });
+      await group.addDevice(phone.certificate!);
+      assert.equal(group.log.opAt(group.log.length - 1).version, 2);
+      const onPhone = new Group({ signer: phone.signer, log: await MembershipLog.fromOps(group.log.ops()), keyring: new Keyring() });
+      await onPhone.refresh();
+      assert.deepEqual(onPhone.keyring.epochs(onPhone.groupId), [0, 1]);
+      assert.equal(onPhone.role, 'admin');
+      // The first device goes on writing; what it wrote before is still there after a reopen.
+      doc.getText('t').insert(0, 'and after. ');
+      await persistence.destroy();
+      const again = new Y.Doc();
+      const reopened = new SealdocPersistence('notes', again, { group: (await device.group())!, device });
+      await reopened.whenSynced;
+      assert.equal(again.getText('t').toString(), `and after. ${FIXTURE_TEXT}`);
+      await reopened.destroy();
+    } finally {
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
