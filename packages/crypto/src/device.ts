@@ -107,14 +107,28 @@ export async function requestDeviceCertificate(device: Identity, personId: Uint8
  */
 export async function certifyDevice(identity: Identity, request: Uint8Array): Promise<Uint8Array> {
   if (!(identity instanceof Identity)) throw new CryptoInputError('identity must be an Identity');
+  const parsed = _readDeviceCertificateRequest(request);
+  if (!parsed.personId.every((b, i) => b === identity.memberId[i])) fail('wrong-person', 'the request names another person');
+  if (!(await parsed.verify())) fail('bad-signature', 'the device request is not signed by its device');
+  return _concat(request, await signMessage(identity, CERTIFY_CONTEXT, parsed.body));
+}
+
+/** What a device's certificate request says (see {@link requestDeviceCertificate}): to show before certifying it. */
+export type DeviceRequest = Omit<DeviceCertificate, 'bytes'>;
+
+/** Parses a certificate request (the format only). Throws MembershipError (`malformed`, `unsupported-version`, `bad-key`). */
+export function readDeviceRequest(request: Uint8Array): DeviceRequest {
+  const { personId, deviceId, signingPublicKey, agreementPublicKey, label, time } = _readDeviceCertificateRequest(request);
+  return { personId, deviceId, signingPublicKey, agreementPublicKey, label, time };
+}
+
+/** @internal A certificate request parsed, its signed body, and the check of the device's signature. */
+export function _readDeviceCertificateRequest(request: Uint8Array): Body & { verify(): Promise<boolean> } {
   const r = new _Reader(_bytes(request, 'request'), (why) => fail('malformed', `device request ${why}`));
   const parsed = readBody(r, request);
   const deviceSignature = r.take(SIGNATURE_LENGTH);
   r.end();
-  if (!parsed.personId.every((b, i) => b === identity.memberId[i])) fail('wrong-person', 'the request names another person');
-  if (!(await verifyMessage(parsed.signingPublicKey, REQUEST_CONTEXT, parsed.body, deviceSignature)))
-    fail('bad-signature', 'the device request is not signed by its device');
-  return _concat(request, await signMessage(identity, CERTIFY_CONTEXT, parsed.body));
+  return { ...parsed, verify: () => verifyMessage(parsed.signingPublicKey, REQUEST_CONTEXT, parsed.body, deviceSignature) };
 }
 
 function fail(code: 'malformed' | 'bad-key' | 'bad-signature' | 'wrong-person', message: string): never {

@@ -91,8 +91,20 @@ export {
   requestDeviceCertificate,
   certifyDevice,
   readDeviceCertificate,
+  readDeviceRequest,
   type DeviceCertificate,
+  type DeviceRequest,
 } from './device.js';
+export {
+  DEVICE_LINK_VALIDITY_MS,
+  createDeviceLink,
+  encodeDeviceLink,
+  decodeDeviceLink,
+  deviceLinkId,
+  sealLinkRequest,
+  openLinkRequest,
+  type DeviceLink,
+} from './device-link.js';
 export {
   MEMBERSHIP_OP_VERSION,
   MAX_DEVICES,

@@ -73,13 +73,13 @@ export function createInvitation(groupId: Uint8Array, role: MemberRole, validFor
 /** The invitation as text for a link's fragment (never its path or query: the fragment is not sent to servers). */
 export function encodeInvitation(invitation: Invitation): string {
   const bytes = _concat(Uint8Array.of(VERSION), _bytes(invitation.groupId, 'groupId', 16), _bytes(invitation.secret, 'secret', 32), _u64(invitation.expiresAt), Uint8Array.of(ROLES.indexOf(invitation.role)));
-  return base64url(bytes);
+  return _base64url(bytes);
 }
 
 /** Reads an invitation code (as {@link encodeInvitation} wrote it); throws InvitationError. */
 export function decodeInvitation(code: string): Invitation {
   if (typeof code !== 'string' || !/^[A-Za-z0-9_-]+$/.test(code)) fail('malformed', 'an invitation code is base64url text');
-  const bytes = fromBase64url(code);
+  const bytes = _fromBase64url(code);
   if (bytes.length !== 58) fail('malformed', 'an invitation code is 58 bytes');
   if (bytes[0] !== VERSION) fail('unsupported-version', `invitation version ${bytes[0]} is not supported`);
   const r = new _Reader(bytes, (m) => fail('malformed', m));
@@ -167,13 +167,15 @@ export function safetyCode(memberId: Uint8Array): string {
   return toHex(memberId.subarray(0, 10)).match(/.{4}/g)!.join(' ');
 }
 
-function base64url(bytes: Uint8Array): string {
+/** @internal Base64url without padding (invitation and device link codes). */
+export function _base64url(bytes: Uint8Array): string {
   let text = '';
   for (const b of bytes) text += String.fromCharCode(b);
   return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-function fromBase64url(text: string): Uint8Array {
+/** @internal The bytes of base64url text; throws InvitationError('malformed'). */
+export function _fromBase64url(text: string): Uint8Array {
   try {
     const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
     return Uint8Array.from(binary, (c) => c.charCodeAt(0));

@@ -21,6 +21,12 @@ import {
   setMemberRole,
   signMessage,
   unlockEpochSecrets,
+  createDeviceLink,
+  decodeDeviceLink,
+  deviceLinkId,
+  encodeDeviceLink,
+  openLinkRequest,
+  sealLinkRequest,
   type CertifiedDevice,
   type Identity,
   type OpAuthor,
@@ -299,3 +305,26 @@ describe('a person with several devices in a group', () => {
     assert.equal(readDeviceCertificate(cert).label, nfd.normalize('NFC'), 'written in NFC');
   });
 });
+
+describe('device links', () => {
+  it('carry a request sealed under the link only; codes decode or fail typed', async () => {
+    const groupId = new Uint8Array(16).fill(3);
+    const link = createDeviceLink(alice.memberId, groupId);
+    const decoded = decodeDeviceLink(encodeDeviceLink(link));
+    assert.deepEqual(decoded, link);
+    const keys = newDeviceKeys();
+    const request = await requestDeviceCertificate(keys, alice.memberId, 'Phone');
+    const sealed = sealLinkRequest(link, request);
+    assert.deepEqual(await openLinkRequest(link, sealed), request);
+    // Another link's key, a flipped bit, another person's request: refused.
+    await assert.rejects(openLinkRequest(createDeviceLink(alice.memberId, groupId), sealed), { code: 'bad-ciphertext' });
+    await assert.rejects(openLinkRequest(link, flipBit(sealed, 30 * 8)), { code: 'bad-ciphertext' });
+    const forMallory = await requestDeviceCertificate(newDeviceKeys(), mallory.memberId, 'x');
+    assert.throws(() => sealLinkRequest(link, forMallory), { code: 'malformed' });
+    assert.notEqual(toHex(deviceLinkId(link)), toHex(deviceLinkId(createDeviceLink(alice.memberId, groupId))));
+    const code = encodeDeviceLink(link);
+    for (let n = 0; n < code.length; n++) assert.throws(() => decodeDeviceLink(code.slice(0, n)), (e: { code?: string }) => e.code === 'malformed');
+    assert.throws(() => decodeDeviceLink('A'.repeat(119) + '!'), { code: 'malformed' });
+  });
+});
+

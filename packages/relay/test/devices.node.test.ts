@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as Y from 'yjs';
 import { WebSocket } from 'ws';
-import { DeviceKey, fetchRelayGroup, LocalDevice, MemoryStorage, SealdocProvider, WebSocketTransport, type Group, type WebSocketLike } from '@sealdoc/core';
-import { toHex } from '@sealdoc/crypto';
+import { DeviceKey, DeviceLinkOffer, fetchRelayGroup, Group, linkDevice, LocalDevice, MemoryStorage, SealdocProvider, WebSocketTransport, type WebSocketLike } from '@sealdoc/core';
+import { createGroup, Keyring, MembershipLog, toHex, type Identity } from '@sealdoc/crypto';
 import { MemoryRelayStore, startRelay } from '@sealdoc/relay';
 import { eventually } from './clients.js';
 
@@ -114,4 +114,63 @@ describe('one person, several devices, against a relay', () => {
       await close();
     }
   });
+
+  it('a new device is linked from one in use, without the words: one-time link, safety code, every group, and the link cannot be used again', async () => {
+    const { server, close } = await relay();
+    const providers: SealdocProvider[] = [];
+    const connect = (keys: Identity) => new WebSocketTransport({ url: server.url, identity: keys, WebSocket: Ws });
+    try {
+      const laptop = await newDevice();
+      const bob = await newDevice();
+      const own = await laptop.group();
+      const shared = new Group({ signer: laptop.signer, log: await MembershipLog.fromOps([await createGroup(laptop.signer, { members: [{ keys: bob.identity!, role: 'writer' }] })]), keyring: new Keyring(), storage: laptop.storage });
+      await shared.refresh();
+      const open = async (device: LocalDevice, g: Group, name = 'notes') => {
+        const provider = new SealdocProvider(server.url, name, new Y.Doc(), { group: g, device, WebSocketPolyfill: Ws });
+        providers.push(provider);
+        await provider.whenSynced;
+        return provider;
+      };
+      const onLaptop = await open(laptop, shared);
+      await open(laptop, own, 'mine');
+      const onBob = await open(bob, await fetchGroup(server.url, bob, shared.groupId));
+
+      const transport = connect(laptop.identity!);
+      await transport.connect();
+      const offer = await DeviceLinkOffer.open(laptop, transport);
+      const shown: string[] = [];
+      const approved = new Promise<unknown>((resolve, reject) =>
+        offer.events.on('request', ({ request }) => {
+          // The person compares the codes both devices show, then approves.
+          if (request.safetyCode !== shown[0] || request.label !== 'Phone') return reject(new Error('codes differ'));
+          offer.approve(request).then(resolve, reject);
+        }),
+      );
+      const phone = await linkDevice(offer.code, { storage: new MemoryStorage(), deviceKey: await DeviceKey.generate(), label: 'Phone', connect, onSafetyCode: (code) => shown.push(code) });
+      assert.deepEqual(await approved, [], 'brought into every group');
+      await transport.disconnect();
+      assert.equal(phone.identity, undefined, 'a linked device holds no words');
+      assert.equal(toHex(phone.personId), toHex(laptop.personId));
+      assert.equal(toHex((await phone.group()).groupId), toHex(own.groupId), 'the person’s own group');
+      assert.deepEqual((await phone.groups()).sort(), [toHex(own.groupId), toHex(shared.groupId)].sort());
+      assert.equal(shared.log.device(phone.deviceId)?.label, 'Phone');
+
+      // The phone writes in the shared document; everyone reads it, and it reads them.
+      const onPhone = await open(phone, (await phone.group(shared.groupId))!);
+      onPhone.doc.getText('t').insert(0, 'from the phone; ');
+      onBob.doc.getText('t').insert(0, 'from Bob; ');
+      const same = () => [onLaptop, onBob, onPhone].every((p) => p.doc.getText('t').toString() === onPhone.doc.getText('t').toString() && p.doc.getText('t').length === 26);
+      await eventually(same, 5000, 'the three converge');
+
+      // The link served once: a second device cannot use it.
+      await assert.rejects(
+        linkDevice(offer.code, { storage: new MemoryStorage(), deviceKey: await DeviceKey.generate(), label: 'Thief', connect, timeoutMs: 2000 }),
+        (error: { code?: string }) => error.code === 'invite-revoked',
+      );
+    } finally {
+      for (const p of providers) await p.destroy().catch(() => undefined);
+      await close();
+    }
+  });
 });
+
