@@ -16,7 +16,8 @@ import {
   openJoinRequest,
   safetyCode,
   sealJoinRequest,
-  type Identity,
+  Identity,
+  type Actor,
   type Invitation,
   type JoinRequest,
   type MemberRole,
@@ -129,7 +130,7 @@ export class GroupInvitation {
     if (!request || request.state !== 'pending') throw new InvitationError('malformed', 'no pending request from that member');
     if (this.state !== 'open') throw new RelayError(this.state === 'expired' ? 'invite-expired' : 'invite-revoked', `this invitation is ${this.state}`);
     const before = this.#group.log.length;
-    await this.#group.addMember(request.keys, this.invitation.role);
+    await this.#group.addMember(request.keys, this.invitation.role, request.devices);
     // The relay hears of it now, whether or not a document of the group is open.
     this.#transport.send({ type: 'ops', groupId: this.#group.groupId, fromIndex: before, ops: this.#group.log.ops().slice(before) });
     request.state = 'admitted';
@@ -163,11 +164,11 @@ export class GroupInvitation {
   async #received(requester: Uint8Array, bytes: Uint8Array): Promise<void> {
     try {
       const opened = await openJoinRequest(this.invitation, bytes);
-      // The relay authenticated the sender: the keys inside must be the sender's own.
-      if (hex(opened.memberId) !== hex(requester)) throw new InvitationError('bad-signature', 'the request carries keys that are not its sender’s');
+      // The relay authenticated the sender: the device that signed inside must be the sender.
+      if (hex(opened.deviceId) !== hex(requester)) throw new InvitationError('bad-signature', 'the request carries keys that are not its sender’s');
       const known = this.#requests.get(hex(opened.memberId));
       if (known && known.state !== 'pending') return;
-      const request: InvitationRequest = { ...opened, safetyCode: safetyCode(opened.memberId), state: this.#group.log.member(opened.memberId) ? 'admitted' : 'pending' };
+      const request: InvitationRequest = { ...opened, safetyCode: safetyCode(opened.deviceId), state: this.#group.log.member(opened.memberId) ? 'admitted' : 'pending' };
       this.#requests.set(hex(opened.memberId), request);
       this.events.emit('request', { request });
     } catch (error) {
@@ -187,7 +188,8 @@ export interface JoinEvents extends Record<string, unknown> {
 
 /** Options of {@link JoinByInvitation.start}. */
 export interface JoinOptions {
-  identity: Identity;
+  /** Who asks: the person's identity key pair (a first device), or a certified device (LocalDevice.signer). */
+  signer: Actor;
   transport: WebSocketTransport;
   /** The name the admin sees with the request. */
   name: string;
@@ -215,7 +217,7 @@ export class JoinByInvitation {
   private constructor(invitation: Invitation, options: JoinOptions & { pollMs: number }) {
     this.invitation = invitation;
     this.#options = options;
-    this.safetyCode = safetyCode(options.identity.memberId);
+    this.safetyCode = safetyCode((options.signer instanceof Identity ? options.signer : options.signer.keys).memberId);
     this.whenAdmitted = new Promise((resolve, reject) => (this.#admitted = { resolve, reject }));
     this.whenAdmitted.catch(() => undefined);
   }
@@ -243,11 +245,11 @@ export class JoinByInvitation {
   }
 
   async #send(): Promise<void> {
-    const { identity, transport, name } = this.#options;
+    const { signer, transport, name } = this.#options;
     if (Date.now() >= this.invitation.expiresAt) return this.#set('expired');
     try {
       if (transport.status !== 'online') await transport.connect();
-      await transport.request({ type: 'invite-request', ref: 0, inviteId: invitationId(this.invitation), request: await sealJoinRequest(this.invitation, identity, name) });
+      await transport.request({ type: 'invite-request', ref: 0, inviteId: invitationId(this.invitation), request: await sealJoinRequest(this.invitation, signer, name) });
       this.#set('pending');
     } catch (error) {
       const code = (error as { code?: string }).code;
@@ -278,8 +280,8 @@ export class JoinByInvitation {
 
   /** Admitted: the group's log comes from the relay, and this member's epoch secrets from it. */
   async #admit(): Promise<void> {
-    const { identity, transport, storage } = this.#options;
-    const group = await fetchRelayGroup(transport, { signer: identity, groupId: this.invitation.groupId, ...(storage ? { storage } : {}) });
+    const { signer, transport, storage } = this.#options;
+    const group = await fetchRelayGroup(transport, { signer, groupId: this.invitation.groupId, ...(storage ? { storage } : {}) });
     this.#group = group;
     this.#set('admitted');
     this.#admitted.resolve(group);

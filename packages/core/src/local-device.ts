@@ -142,6 +142,46 @@ export class LocalDevice {
   }
 
   /**
+   * Brings this person's other devices (those its own group knows) into `group`, which this
+   * device acts in (one it just joined, say): a certify-device op for each that is missing
+   * and was never revoked there, signed here. Resolves with the devices brought in.
+   */
+  async bringDevices(group: Group): Promise<Uint8Array[]> {
+    const own = await this.group();
+    const brought: Uint8Array[] = [];
+    for (const d of own.log.devices(this.personId)) {
+      if (d.identity || !d.certificate || group.log.device(d.deviceId) || group.log.wasRevoked(d.deviceId)) continue;
+      await group.addDevice(d.certificate);
+      brought.push(d.deviceId);
+    }
+    return brought;
+  }
+
+  /**
+   * Revokes a device of this person in every group this device keeps, and in those the relay
+   * lists for it (`transport`, which also carries the ops): each group moves to a new epoch the
+   * revoked device cannot read. Resolves with the groups where it failed (this device is no
+   * member there any more, say), empty when it went everywhere. Said with the identity's hello
+   * (a device that holds the words), the relay lists every group of the person.
+   */
+  async revokeDevice(deviceId: Uint8Array, transport: WebSocketTransport): Promise<{ groupId: string; error: Error }[]> {
+    const ids = new Set(await this.groups());
+    for (const id of await listRelayGroups(transport)) ids.add(hex(id));
+    const failed: { groupId: string; error: Error }[] = [];
+    for (const id of ids) {
+      try {
+        const group = (await this.group(id)) ?? (await fetchRelayGroup(transport, { signer: this.signer, groupId: unhex(id), storage: this.storage }));
+        if (!group.log.device(deviceId)) continue;
+        group.relay = transport;
+        await group.revokeDevice(deviceId);
+      } catch (error) {
+        failed.push({ groupId: id, error: error as Error });
+      }
+    }
+    return failed;
+  }
+
+  /**
    * Deletes everything this device keeps in its store: documents, logs, unsent edits, the
    * sealed identity and device keys. For a device its person revoked (the provider calls it
    * once the revocation verified), or a person leaving a shared computer. Irreversible: the

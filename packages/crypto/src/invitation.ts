@@ -9,8 +9,12 @@
  *   request = nonce 24 · XChaCha20-Poly1305(key, nonce, aad = "sealdoc/invite/request/v1" · id,
  *               u8 version 1 · signing key 32 · agreement key 32 · u8 name length · name (UTF-8)
  *               · Ed25519 signature 64 under the context "invite-request" over id · keys · name)
+ *   From a certified device (version 2): u8 version 2 · the person's signing key 32 · agreement
+ *               key 32 · u16 certificate length · the device's certificate · u8 name length ·
+ *               name · the device's signature 64 ("invite-request") over id · keys · certificate · name
  *
- * The signature proves the requester holds the signing key it sends. Whoever holds the link
+ * The signature proves the requester holds the signing key it sends (its identity's, or its
+ * device's, whose certificate binds it to the person). Whoever holds the link
  * can ask to join: the admin decides, comparing the safety code both sides show
  * ({@link safetyCode}) over another channel. Documented in docs/invitation.md.
  * @module
@@ -19,9 +23,11 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { _bytes, _concat, _Reader, _u64, _utf8, toHex } from './bytes.js';
+import { _bytes, _concat, _equal, _Reader, _u16, _u64, _utf8, toHex } from './bytes.js';
+import { _verifyDeviceCertificate, readDeviceCertificate, type DeviceCertificate } from './device.js';
+import { _actor, type Actor } from './membership-build.js';
 import { SealdocCryptoError } from './errors.js';
-import { memberIdOf, type Identity } from './identity.js';
+import { memberIdOf } from './identity.js';
 import type { MemberRole } from './envelope.js';
 import type { MemberKeys } from './membership-op.js';
 import { signMessage, verifyMessage } from './signature.js';
@@ -44,8 +50,14 @@ export interface Invitation {
 
 /** A join request, opened and verified. */
 export interface JoinRequest {
+  /** The person's identity keys. */
   keys: MemberKeys;
+  /** The person's member id. */
   memberId: Uint8Array;
+  /** The device that asked (the member id, for a person's first device). */
+  deviceId: Uint8Array;
+  /** Certificates of the person's devices to add with it (the asking device's, when certified). */
+  devices: Uint8Array[];
   /** The name the requester gave (its own word: check the safety code). */
   name: string;
 }
@@ -100,19 +112,24 @@ function requestKey(invitation: Pick<Invitation, 'groupId' | 'secret'>): Uint8Ar
   return hkdf(sha256, invitation.secret, invitation.groupId, KEY_INFO, 32);
 }
 
-function signedPart(id: Uint8Array, keys: MemberKeys, name: Uint8Array): Uint8Array {
-  return _concat(id, keys.signingPublicKey, keys.agreementPublicKey, Uint8Array.of(name.length), name);
+function signedPart(id: Uint8Array, keys: MemberKeys, name: Uint8Array, certificate?: Uint8Array): Uint8Array {
+  const cert = certificate ? _concat(_u16(certificate.length), certificate) : new Uint8Array(0);
+  return _concat(id, keys.signingPublicKey, keys.agreementPublicKey, cert, Uint8Array.of(name.length), name);
 }
 
-/** The invitee's sealed request: its public keys and name, signed, under the invitation's key. */
-export async function sealJoinRequest(invitation: Invitation, identity: Identity, name: string): Promise<Uint8Array> {
+/**
+ * The invitee's sealed request: its person's public keys and name, signed, under the
+ * invitation's key; from a certified device, with the device's certificate, signed by it.
+ */
+export async function sealJoinRequest(invitation: Invitation, signer: Actor, name: string): Promise<Uint8Array> {
   const nameBytes = _utf8(name.normalize('NFC').trim()).slice(0, MAX_NAME_BYTES);
   const id = invitationId(invitation);
-  const keys = { signingPublicKey: identity.signingPublicKey, agreementPublicKey: identity.agreementPublicKey };
-  const signed = signedPart(id, keys, nameBytes);
-  const signature = await signMessage(identity, REQUEST_CONTEXT, signed);
+  const actor = _actor(signer);
+  const keys = { signingPublicKey: actor.person.signingPublicKey, agreementPublicKey: actor.person.agreementPublicKey };
+  const signed = signedPart(id, keys, nameBytes, actor.certificate?.bytes);
+  const signature = await signMessage(actor.keys, REQUEST_CONTEXT, signed);
   const nonce = randomBytes(NONCE);
-  const plaintext = _concat(Uint8Array.of(VERSION), signed.subarray(16), signature);
+  const plaintext = _concat(Uint8Array.of(actor.certificate ? 2 : VERSION), signed.subarray(16), signature);
   const key = requestKey(invitation);
   try {
     return _concat(nonce, xchacha20poly1305(key, nonce, _concat(AAD_LABEL, id)).encrypt(plaintext));
@@ -137,8 +154,9 @@ export async function openJoinRequest(invitation: Invitation, request: Uint8Arra
   }
   const r = new _Reader(plaintext, (m) => fail('malformed', m));
   const version = r.u8();
-  if (version !== VERSION) fail('unsupported-version', `join request version ${version} is not supported`);
+  if (version !== VERSION && version !== 2) fail('unsupported-version', `join request version ${version} is not supported`);
   const keys = { signingPublicKey: r.take(32).slice(), agreementPublicKey: r.take(32).slice() };
+  const certificate = version === 2 ? r.take(r.u16()).slice() : undefined;
   const nameBytes = r.take(r.u8()).slice();
   const signature = r.take(64).slice();
   r.end();
@@ -154,9 +172,23 @@ export async function openJoinRequest(invitation: Invitation, request: Uint8Arra
   } catch {
     return fail('malformed', 'the signing key is not a valid Ed25519 key');
   }
-  if (!(await verifyMessage(keys.signingPublicKey, REQUEST_CONTEXT, signedPart(id, keys, nameBytes), signature).catch(() => false)))
+  let signingKey: Uint8Array = keys.signingPublicKey;
+  let deviceId: Uint8Array = memberId;
+  if (certificate) {
+    let cert: DeviceCertificate;
+    try {
+      cert = readDeviceCertificate(certificate);
+    } catch {
+      return fail('malformed', 'the device certificate does not parse');
+    }
+    if (!_equal(cert.personId, memberId) || !(await _verifyDeviceCertificate(certificate, keys.signingPublicKey).catch(() => false)))
+      fail('bad-signature', 'the device certificate is not the person’s');
+    signingKey = cert.signingPublicKey;
+    deviceId = cert.deviceId;
+  }
+  if (!(await verifyMessage(signingKey, REQUEST_CONTEXT, signedPart(id, keys, nameBytes, certificate), signature).catch(() => false)))
     fail('bad-signature', 'the join request is not signed by the key it carries');
-  return { keys, memberId, name };
+  return { keys, memberId, deviceId, devices: certificate ? [certificate] : [], name };
 }
 
 /**

@@ -27,6 +27,9 @@ import {
   encodeDeviceLink,
   openLinkRequest,
   sealLinkRequest,
+  createInvitation,
+  openJoinRequest,
+  sealJoinRequest,
   type CertifiedDevice,
   type Identity,
   type OpAuthor,
@@ -325,6 +328,25 @@ describe('device links', () => {
     const code = encodeDeviceLink(link);
     for (let n = 0; n < code.length; n++) assert.throws(() => decodeDeviceLink(code.slice(0, n)), (e: { code?: string }) => e.code === 'malformed');
     assert.throws(() => decodeDeviceLink('A'.repeat(119) + '!'), { code: 'malformed' });
+  });
+});
+
+describe('join requests from a certified device', () => {
+  it('carry the person and the device certificate, signed by the device; a certificate of another person is refused', async () => {
+    const invitation = createInvitation(new Uint8Array(16).fill(9), 'writer');
+    const phone = await device(alice, 'Phone');
+    const opened = await openJoinRequest(invitation, await sealJoinRequest(invitation, phone, 'Alice'));
+    assert.equal(toHex(opened.memberId), toHex(alice.memberId));
+    assert.equal(toHex(opened.deviceId), toHex(phone.keys.memberId));
+    assert.deepEqual(opened.devices, [phone.certificate]);
+    // Mallory presents Alice's person keys with a device of his own: the certificate is not Alice's.
+    const malloryDevice = await device(mallory, 'x');
+    const forged = { ...malloryDevice, person: alice };
+    await assert.rejects(sealJoinRequest(invitation, forged, 'Alice'), { code: 'bad-input' });
+    // The first device (the identity) asks as before: no certificate.
+    const first = await openJoinRequest(invitation, await sealJoinRequest(invitation, alice, 'Alice'));
+    assert.deepEqual(first.devices, []);
+    assert.equal(toHex(first.deviceId), toHex(alice.memberId));
   });
 });
 

@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as Y from 'yjs';
 import { WebSocket } from 'ws';
-import { DeviceKey, DeviceLinkOffer, fetchRelayGroup, Group, linkDevice, LocalDevice, MemoryStorage, SealdocProvider, WebSocketTransport, type WebSocketLike } from '@sealdoc/core';
-import { createGroup, Keyring, MembershipLog, toHex, type Identity } from '@sealdoc/crypto';
+import { DeviceKey, DeviceLinkOffer, fetchRelayGroup, Group, GroupInvitation, JoinByInvitation, linkDevice, LocalDevice, MemoryStorage, SealdocProvider, WebSocketTransport, type WebSocketLike } from '@sealdoc/core';
+import { createGroup, fromHex, Identity, Keyring, MembershipLog, toHex, type CertifiedDevice } from '@sealdoc/crypto';
 import { MemoryRelayStore, startRelay } from '@sealdoc/relay';
 import { eventually } from './clients.js';
 
@@ -169,6 +169,66 @@ describe('one person, several devices, against a relay', () => {
       );
     } finally {
       for (const p of providers) await p.destroy().catch(() => undefined);
+      await close();
+    }
+  });
+
+  it('invitations take a person with its devices; a person’s devices are brought into a group it joins; a revocation covers every group', async () => {
+    const { server, close } = await relay();
+    const connect = (keys: Identity) => new WebSocketTransport({ url: server.url, identity: keys, WebSocket: Ws });
+    const transports: WebSocketTransport[] = [];
+    const online = async (keys: Identity) => {
+      const t = connect(keys);
+      transports.push(t);
+      await t.connect();
+      return t;
+    };
+    try {
+      const laptop = await newDevice();
+      await laptop.group();
+      const fromLaptop = await online(laptop.identity!);
+      // The laptop links a phone.
+      const offer = await DeviceLinkOffer.open(laptop, fromLaptop);
+      offer.events.on('request', ({ request }) => void offer.approve(request));
+      const phone = await linkDevice(offer.code, { storage: new MemoryStorage(), deviceKey: await DeviceKey.generate(), label: 'Phone', connect });
+      // Carol invites Alice; the phone (no words) accepts: Alice joins with the phone.
+      const carol = await newDevice();
+      const carols = new Group({ signer: carol.signer, log: await MembershipLog.fromOps([await createGroup(carol.signer)]), keyring: new Keyring(), storage: carol.storage });
+      await carols.refresh();
+      const fromCarol = await online(carol.identity!);
+      carols.relay = fromCarol;
+      const invitation = await GroupInvitation.create({ group: carols, transport: fromCarol, role: 'writer', baseUrl: 'https://app.example/' });
+      const fromPhone = await online(phone.signer instanceof Identity ? phone.signer : (phone.signer as CertifiedDevice).keys);
+      const join = JoinByInvitation.start(invitation.link, { signer: phone.signer, transport: fromPhone, name: 'Alice', storage: phone.storage, pollMs: 30 });
+      await eventually(() => invitation.requests.length === 1, 5000, 'the request arrives');
+      const [request] = invitation.requests;
+      assert.equal(request!.safetyCode, join.safetyCode, 'both sides show the same code');
+      assert.equal(toHex(request!.memberId), toHex(laptop.personId), 'the person, not the device');
+      await invitation.admit(request!.memberId);
+      const joined = await join.whenAdmitted;
+      assert.equal(joined.role, 'writer');
+      assert.equal(toHex(joined.personId), toHex(laptop.personId));
+      // The laptop (the person's identity) is a member already; the phone brings nothing more.
+      const laptopsCopy = await fetchRelayGroup(fromLaptop, { signer: laptop.signer, groupId: carols.groupId, storage: laptop.storage });
+      laptopsCopy.relay = fromLaptop;
+      assert.deepEqual(await laptop.bringDevices(laptopsCopy), [], 'the phone came in with the invitation');
+      assert.equal(laptopsCopy.log.devices(laptop.personId).length, 2);
+
+      // A tablet linked later is brought into the groups the person joined before.
+      const offer2 = await DeviceLinkOffer.open(laptop, fromLaptop);
+      offer2.events.on('request', ({ request: r }) => void offer2.approve(r));
+      const tablet = await linkDevice(offer2.code, { storage: new MemoryStorage(), deviceKey: await DeviceKey.generate(), label: 'Tablet', connect });
+      assert.ok((await tablet.groups()).includes(toHex(carols.groupId)), 'the laptop brought the tablet into Carol’s group');
+
+      // The phone is lost: the tablet revokes it everywhere (its own group and Carol's).
+      const fromTablet = await online((tablet.signer as CertifiedDevice).keys);
+      assert.deepEqual(await tablet.revokeDevice(phone.deviceId, fromTablet), []);
+      for (const id of [toHex((await laptop.group()).groupId), toHex(carols.groupId)]) {
+        const g = await fetchRelayGroup(fromLaptop, { signer: laptop.signer, groupId: fromHex(id) });
+        assert.ok(g.log.wasRevoked(phone.deviceId), `revoked in ${id.slice(0, 8)}`);
+      }
+    } finally {
+      for (const t of transports) await t.disconnect();
       await close();
     }
   });

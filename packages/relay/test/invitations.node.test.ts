@@ -61,7 +61,7 @@ describe('invitations through the relay', () => {
       invitation.events.on('request', ({ request }) => seen.push({ ...request }));
 
       const carolTransport = await s.device('carol');
-      const join = JoinByInvitation.start(invitation.link, { identity: identity('carol'), transport: carolTransport, name: 'Carol', pollMs: 30 });
+      const join = JoinByInvitation.start(invitation.link, { signer: identity('carol'), transport: carolTransport, name: 'Carol', pollMs: 30 });
       const states: JoinState[] = [];
       join.events.on('state', ({ state }) => states.push(state));
       await eventually(() => seen.length === 1, 5000, 'the admin sees the request');
@@ -102,7 +102,7 @@ describe('invitations through the relay', () => {
       await revoked.revoke();
       assert.equal(revoked.state, 'revoked');
       const dave = await s.device('dave');
-      const j1 = JoinByInvitation.start(revoked.link, { identity: identity('dave'), transport: dave, name: 'Dave', pollMs: 30 });
+      const j1 = JoinByInvitation.start(revoked.link, { signer: identity('dave'), transport: dave, name: 'Dave', pollMs: 30 });
       await eventually(() => j1.state === 'revoked');
       await assert.rejects(j1.whenAdmitted, { code: 'invite-revoked' });
 
@@ -112,7 +112,7 @@ describe('invitations through the relay', () => {
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(short.state, 'expired');
       assert.deepEqual(states, ['expired']);
-      const j2 = JoinByInvitation.start(short.link, { identity: identity('dave'), transport: dave, name: 'Dave', pollMs: 30 });
+      const j2 = JoinByInvitation.start(short.link, { signer: identity('dave'), transport: dave, name: 'Dave', pollMs: 30 });
       await eventually(() => j2.state === 'expired');
       // The relay refuses it too, whatever a client believes.
       const raw = await RawClient.connect(s.server.url, identity('dave'));
@@ -120,7 +120,7 @@ describe('invitations through the relay', () => {
       assert.equal(((await raw.next('error')) as { code: string }).code, 'invite-expired');
 
       const never = createInvitation(s.team.groupId, 'writer');
-      const j3 = JoinByInvitation.start(`https://elsewhere/#invite=${encodeInvitation(never)}`, { identity: identity('dave'), transport: dave, name: 'Dave', pollMs: 30 });
+      const j3 = JoinByInvitation.start(`https://elsewhere/#invite=${encodeInvitation(never)}`, { signer: identity('dave'), transport: dave, name: 'Dave', pollMs: 30 });
       await eventually(() => j3.state === 'unknown');
       raw.close();
       for (const i of [revoked, short]) i.close();

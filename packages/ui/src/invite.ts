@@ -297,7 +297,7 @@ export class SealdocInvite extends LitElement {
     event.preventDefault();
     const name = (this.renderRoot.querySelector('#name') as HTMLInputElement).value;
     try {
-      const join = JoinByInvitation.start(this.link!, { identity: this.identity!, transport: this.transport!, name });
+      const join = JoinByInvitation.start(this.link!, { signer: this.identity!, transport: this.transport!, name });
       this._join = join;
       this.#off.push(
         join.events.on('state', ({ state }) => {
