@@ -13,7 +13,7 @@ import { html, nothing, render } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
 import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
-import { createGroup, fromHex, generateMnemonic, Keyring, MembershipLog, openBackup, sealBackup, toHex as hex, type Identity } from '@sealdoc/crypto';
+import { createGroup, fromHex, generateMnemonic, Identity, Keyring, MembershipLog, openBackup, sealBackup, toHex as hex, type Actor } from '@sealdoc/crypto';
 import {
   DeviceKey,
   Group,
@@ -22,6 +22,7 @@ import {
   fetchRelayGroup,
   listRelayGroups,
   loadIdentity,
+  LocalDevice,
   saveIdentity,
   SealedDoc,
   WebSocketTransport,
@@ -48,6 +49,8 @@ const app = {
   storage: undefined as Storage | undefined,
   deviceKey: undefined as DeviceKey | undefined,
   identity: undefined as Identity | undefined,
+  /** Who acts from this browser: the identity (where it was created), or a device of the person (restored from the words). */
+  signer: undefined as Actor | undefined,
   transport: undefined as WebSocketTransport | undefined,
   docs: new Map<string, OpenDoc>(),
   current: undefined as string | undefined,
@@ -92,7 +95,9 @@ async function boot(): Promise<void> {
       app.screen = 'welcome';
       return draw();
     }
+    const device = await LocalDevice.open(app.storage, app.deviceKey);
     app.identity = loaded.identity;
+    app.signer = device.signer;
     await startSession();
   } catch (error) {
     app.screen = 'welcome';
@@ -104,6 +109,7 @@ async function createIdentity(): Promise<void> {
   if (!saveName()) return;
   app.words = generateMnemonic();
   app.identity = await saveIdentity(app.storage!, app.deviceKey!, app.words);
+  app.signer = app.identity;
   app.screen = 'words';
   draw();
 }
@@ -119,23 +125,44 @@ function saveName(): boolean {
   return true;
 }
 
+/**
+ * Restored from the words: a new device of the person, certified by the identity (it never
+ * shares sequence numbers with the person's other browsers). Once online, it is brought into
+ * the person's groups through a connection that says hello with the identity.
+ */
 async function restoreFromWords(detail: RestoreDetail): Promise<void> {
-  app.identity = await saveIdentity(app.storage!, app.deviceKey!, detail.words);
+  const device = await LocalDevice.open(app.storage!, app.deviceKey!, { mnemonic: detail.words, label: 'Browser' });
+  app.identity = device.identity;
+  app.signer = device.signer;
+  const asIdentity = new WebSocketTransport({ url: RELAY_URL, identity: device.identity! });
+  try {
+    await asIdentity.connect();
+    await device.enterRelayGroups(asIdentity);
+  } catch (error) {
+    say(describeError(error));
+  } finally {
+    await asIdentity.disconnect();
+  }
   await startSession();
   say('Identity restored. Your documents come back from the server as it connects.');
 }
 
+/** The key pairs this browser signs and says hello with. */
+function keysOf(signer: Actor): Identity {
+  return signer instanceof Identity ? signer : signer.keys;
+}
+
 /** Online: a transport to the relay, every document kept here opened, the ones the relay knows of fetched. */
 async function startSession(): Promise<void> {
-  const identity = app.identity!;
+  const signer = app.signer!;
   app.words = '';
-  app.transport = new WebSocketTransport({ url: RELAY_URL, identity, cursors: app.storage! });
+  app.transport = new WebSocketTransport({ url: RELAY_URL, identity: keysOf(signer), cursors: app.storage! });
   app.transport.events.on('status', ({ status }) => {
     if (status === 'online') void fetchGroups();
     draw();
   });
   for (const id of await Group.stored(app.storage!)) {
-    const group = await Group.open({ signer: identity, groupId: fromHex(id), storage: app.storage! });
+    const group = await Group.open({ signer, groupId: fromHex(id), storage: app.storage! });
     if (group) openDoc(group);
   }
   app.current ??= [...app.docs.keys()][0];
@@ -150,7 +177,7 @@ async function fetchGroups(): Promise<void> {
   try {
     for (const groupId of await listRelayGroups(transport)) {
       if (app.docs.has(hex(groupId))) continue;
-      const group = await fetchRelayGroup(transport, { signer: app.identity!, groupId, storage: app.storage! });
+      const group = await fetchRelayGroup(transport, { signer: app.signer!, groupId, storage: app.storage! });
       if (app.docs.has(hex(groupId))) continue;
       openDoc(group);
       app.current ??= hex(group.groupId);
@@ -190,8 +217,8 @@ function openDoc(group: Group): OpenDoc {
 }
 
 async function newDocument(): Promise<void> {
-  const identity = app.identity!;
-  const group = new Group({ signer: identity, log: await MembershipLog.fromOps([await createGroup(identity)]), keyring: new Keyring(), storage: app.storage! });
+  const signer = app.signer!;
+  const group = new Group({ signer, log: await MembershipLog.fromOps([await createGroup(signer)]), keyring: new Keyring(), storage: app.storage! });
   await group.refresh();
   const open = openDoc(group);
   open.doc.getText('title').insert(0, 'Untitled document');
@@ -247,7 +274,10 @@ async function importBackup(): Promise<void> {
     const bytes = await openBackup(new Uint8Array(await file.arrayBuffer()), passphrase, { onProgress: (p) => say(`Opening the backup… ${Math.round(p * 100)} %`) });
     const payload = JSON.parse(new TextDecoder().decode(bytes)) as { words: string; name: string; docs: { ops: string[]; state: string }[] };
     if (payload.name) keep(names.setMine(payload.name));
+    // A backup restores the identity itself as this browser's device (issue: a backup-restored
+    // browser should be a device of its own, as a restore from the words is).
     app.identity = await saveIdentity(app.storage!, app.deviceKey!, payload.words);
+    app.signer = app.identity;
     await startSession();
     for (const saved of payload.docs) {
       const group = new Group({ signer: app.identity, log: await MembershipLog.fromOps(saved.ops.map(fromBase64)), keyring: new Keyring(), storage: app.storage! });
@@ -329,7 +359,7 @@ function view() {
     case 'join':
       return html`<section class="welcome">
         <h1>Join a document</h1>
-        <sealdoc-invite mode="join" .link=${app.invite} .identity=${app.identity} .transport=${app.transport} @sealdoc-joined=${joined}></sealdoc-invite>
+        <sealdoc-invite mode="join" .link=${app.invite} .identity=${app.signer} .transport=${app.transport} @sealdoc-joined=${joined}></sealdoc-invite>
         <p><button class="quiet" @click=${() => ((app.invite = ''), (app.screen = 'main'), draw())}>Not now</button></p>
       </section>`;
     case 'main':

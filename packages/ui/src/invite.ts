@@ -5,7 +5,7 @@
  */
 import { css, html, LitElement, nothing } from 'lit';
 import { GroupInvitation, JoinByInvitation, type Group, type InvitationRequest, type JoinState, type WebSocketTransport } from '@sealdoc/core';
-import type { Identity, MemberRole } from '@sealdoc/crypto';
+import type { Actor, MemberRole } from '@sealdoc/crypto';
 import { describeError } from './words.js';
 
 /** Detail of `sealdoc-member-admitted`. */
@@ -133,8 +133,8 @@ export class SealdocInvite extends LitElement {
   declare baseUrl: string | undefined;
   /** For `join`: the invitation link (or its code). */
   declare link: string | undefined;
-  /** For `join`: the identity that asks to join. */
-  declare identity: Identity | undefined;
+  /** For `join`: who asks to join: the person's identity, or a device of the person (LocalDevice.signer). */
+  declare identity: Actor | undefined;
   declare _invitation: GroupInvitation | undefined;
   declare _join: JoinByInvitation | undefined;
   declare _message: { text: string; bad: boolean };
