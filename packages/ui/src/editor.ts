@@ -1,12 +1,16 @@
 /**
  * `<sealdoc-editor>`: a plain-text editor bound to a Y.Text of a sealed document, with the
- * other members' carets and names from the sealed awareness.
+ * other members' carets and names from the sealed awareness. A caret is named by the person
+ * whose device proves it speaks for it (people.ts): "Alice", or "Alice (Phone)" when Alice
+ * has several devices, and "You (Phone)" for the viewer's own other devices.
  * @module
  */
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import type { SealedDoc } from '@sealdoc/core';
+import { toHex, type MemberDevice } from '@sealdoc/crypto';
+import { boundAuthor, checkDeviceClaim, claimDevice, presenceName } from './people.js';
 
 /** Who this member is to the others: shown at its caret. */
 export interface EditorUser {
@@ -29,6 +33,8 @@ interface RemoteCaret {
   index: number;
   name: string;
   color: string;
+  /** The device (hex) proven to speak for this caret, when one is. */
+  device?: string;
 }
 
 /** What this editor publishes in the awareness state. */
@@ -37,10 +43,19 @@ interface CaretState {
   head: unknown;
 }
 
+/** A remote client's device claim, checked (or being checked). */
+interface CheckedClaim {
+  key: string;
+  device: MemberDevice | undefined;
+}
+
 /**
  * Edits the Y.Text `field` of `doc` (a SealedDoc). Remote edits keep the local caret and
  * selection where they were in the text (Yjs relative positions); with `awareness`, the
- * others' carets and names are drawn and this member's caret is published (as `user`).
+ * others' carets and names are drawn and this member's caret is published (as `user`, with
+ * a signed claim of this device in `device`). A caret whose device claim checks is named by
+ * its person: from `names` (member id hex → name), else the name its state declares, with the
+ * device's label when the person has several devices; others show the name they declare.
  * Read-only when `readonly` is set, when the member is a reader, or once it was removed.
  *
  * Fires `sealdoc-edit` (detail {@link EditDetail}) for each local change. Parts: `textarea`,
@@ -52,6 +67,7 @@ export class SealdocEditor extends LitElement {
     doc: { attribute: false },
     awareness: { attribute: false },
     user: { attribute: false },
+    names: { attribute: false },
     field: {},
     label: {},
     readonly: { type: Boolean, reflect: true },
@@ -130,6 +146,8 @@ export class SealdocEditor extends LitElement {
   declare awareness: Awareness | undefined;
   /** This member's name and colour, as the others see them. */
   declare user: EditorUser | undefined;
+  /** Display names of persons by member id (hex), for the others' carets. */
+  declare names: Map<string, string> | undefined;
   /** Name of the Y.Text in the document (default `text`). */
   declare field: string;
   /** Accessible label of the text field (default "Document"). */
@@ -143,6 +161,8 @@ export class SealdocEditor extends LitElement {
   #value = '';
   #selection: { anchor: Y.RelativePosition; head: Y.RelativePosition; backward: boolean } | undefined;
   #unsubscribe: (() => void)[] = [];
+  // The device claims of remote Yjs clients, by client id.
+  readonly #claims = new Map<number, CheckedClaim>();
 
   constructor() {
     super();
@@ -161,6 +181,7 @@ export class SealdocEditor extends LitElement {
   override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('doc') || changed.has('field') || changed.has('awareness')) this.#bind();
     if (changed.has('user') && this.user) this.awareness?.setLocalStateField('user', this.user);
+    if (changed.has('names')) this.#drawCarets();
   }
 
   override connectedCallback(): void {
@@ -199,11 +220,25 @@ export class SealdocEditor extends LitElement {
       const role = doc.group.role;
       this._locked = role === undefined ? 'removed' : role === 'reader' ? 'reader' : '';
     };
-    this.#unsubscribe.push(doc.group.events.on('membership', lock), doc.events.on('access-removed', () => (this._locked = 'removed')));
+    this.#unsubscribe.push(
+      doc.group.events.on('membership', () => {
+        lock();
+        this.#drawCarets();
+      }),
+      doc.events.on('access-removed', () => (this._locked = 'removed')),
+    );
     lock();
+    this.#claims.clear();
     const awareness = this.awareness;
     if (awareness) {
       if (this.user) awareness.setLocalStateField('user', this.user);
+      // Which device speaks for this caret, signed (people.ts): the others name it by its person.
+      void claimDevice(doc, awareness.clientID).then(
+        (claim) => {
+          if (this.doc === doc && this.awareness === awareness) awareness.setLocalStateField('device', claim);
+        },
+        () => undefined, // unclaimed, the caret shows the name it declares
+      );
       const onAwareness = () => this.#drawCarets();
       awareness.on('change', onAwareness);
       this.#unsubscribe.push(() => awareness.off('change', onAwareness));
@@ -292,13 +327,47 @@ export class SealdocEditor extends LitElement {
       try {
         const head = Y.createAbsolutePositionFromRelativePosition(Y.createRelativePositionFromJSON(cursor.head), text.doc!);
         if (!head || head.type !== text) continue;
-        carets.push({ index: head.index, name: String(user?.name ?? 'Someone').slice(0, 40), color: safeColor(user?.color) });
+        const declared = String(user?.name ?? 'Someone').slice(0, 40);
+        const device = this.#deviceOf(clientId, (state as { device?: unknown }).device);
+        const name = device ? presenceName(this.doc!.group, device, this.names, typeof user?.name === 'string' ? declared : undefined).slice(0, 80) : declared;
+        carets.push({ index: head.index, name, color: safeColor(user?.color), ...(device ? { device: toHex(device.deviceId) } : {}) });
       } catch {
         // A state that is not a caret of this text: not drawn.
       }
     }
+    // Claims of clients gone are forgotten.
+    const states = awareness.getStates();
+    for (const client of this.#claims.keys()) if (!states.has(client)) this.#claims.delete(client);
     carets.sort((a, b) => a.index - b.index);
     this._carets = carets;
+  }
+
+  /**
+   * The current device a remote client's claim proves, once checked (the check runs in the
+   * background and draws the carets again); undefined while checking, or when it does not hold.
+   */
+  #deviceOf(clientId: number, claim: unknown): MemberDevice | undefined {
+    const doc = this.doc;
+    if (!doc) return undefined;
+    // The author of the sealed presence, when core tells it, is the authority.
+    const bound = boundAuthor(doc, clientId);
+    if (bound) return doc.group.log.device(bound);
+    if (typeof claim !== 'object' || claim === null) return undefined;
+    const { id, proof } = claim as { id?: unknown; proof?: unknown };
+    const key = `${String(id)}:${String(proof)}`;
+    const known = this.#claims.get(clientId);
+    if (known?.key === key) {
+      // Revoked or removed since: no longer its person's.
+      return known.device && doc.group.log.device(known.device.deviceId) ? known.device : undefined;
+    }
+    const checking: CheckedClaim = { key, device: undefined };
+    this.#claims.set(clientId, checking);
+    void checkDeviceClaim(doc, clientId, claim).then((device) => {
+      if (this.#claims.get(clientId) !== checking || this.doc !== doc) return;
+      checking.device = device;
+      if (device) this.#drawCarets();
+    });
+    return undefined;
   }
 
   #isReadonly(): boolean {
@@ -344,7 +413,7 @@ export class SealdocEditor extends LitElement {
       const index = Math.min(caret.index, this.#value.length);
       parts.push(this.#value.slice(at, index));
       parts.push(
-        html`<span class="caret" part="caret" style="--caret-color: ${caret.color}"><span class="caret-name" part="caret-name">${caret.name}</span></span>`,
+        html`<span class="caret" part="caret" style="--caret-color: ${caret.color}" data-device=${caret.device ?? nothing}><span class="caret-name" part="caret-name">${caret.name}</span></span>`,
       );
       at = index;
     }

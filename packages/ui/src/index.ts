@@ -4,15 +4,17 @@
  * Group) and calls its API. They work in a plain HTML page, with no framework.
  *
  * - `<sealdoc-editor>`: edits a Y.Text, with the others' carets from the sealed awareness.
- * - `<sealdoc-members>`: members and roles; an admin changes roles and removes members.
+ * - `<sealdoc-members>`: members (persons) with their roles and devices; an admin changes roles
+ *   and removes members; anyone removes its own other devices.
  * - `<sealdoc-sync-status>`: online / offline / syncing, pending edits, epoch, last error.
  * - `<sealdoc-recovery>`: shows the 24 words once and checks a few; restores from typed words.
  * - `<sealdoc-invite>`: an admin's invitation link and its requests; an invitee's request and its state.
  * @packageDocumentation
  */
 export { SealdocEditor, type EditDetail, type EditorUser } from './editor.js';
-export { SealdocMembers, type MemberChangeDetail } from './members.js';
+export { SealdocMembers, type MemberChangeDetail, type DeviceRevokedDetail } from './members.js';
 export { SealdocSyncStatus, type SyncState, type SyncStateDetail } from './sync-status.js';
 export { SealdocRecovery, type RestoreDetail } from './recovery.js';
 export { SealdocInvite, type AdmittedDetail, type JoinStateDetail } from './invite.js';
-export { describeError } from './words.js';
+export { describeError, describeDeviceRevoked } from './words.js';
+export { deviceName, personName, presenceName, PRESENCE_DEVICE_CONTEXT, type DeviceClaim, type PresenceAuthors } from './people.js';

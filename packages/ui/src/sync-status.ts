@@ -2,11 +2,13 @@
  * `<sealdoc-sync-status>`: online / offline / syncing, how many edits wait to be sent, the
  * current epoch, and the last error in words a person understands. While the document has an
  * alarm (a fork, withholding, a partition: SealedDoc.alarms), it says so instead of "up to date".
+ * When this device was revoked by its person, it says so, and (given the provider) whether its
+ * copy was erased.
  * @module
  */
 import { css, html, LitElement, type PropertyValues } from 'lit';
-import type { SealedDoc } from '@sealdoc/core';
-import { describeError } from './words.js';
+import type { SealdocProvider, SealedDoc } from '@sealdoc/core';
+import { describeDeviceRevoked, describeError } from './words.js';
 
 /** What the status shows, in one word. */
 export type SyncState = 'offline' | 'connecting' | 'syncing' | 'online' | 'warning' | 'removed';
@@ -34,7 +36,9 @@ const HINTS: Partial<Record<SyncState, string>> = {
 };
 
 /**
- * Shows a sealed document's sync state. Set `doc`; the element follows its events.
+ * Shows a sealed document's sync state. Set `doc` (a SealedDoc), or `provider` (a
+ * SealdocProvider: its sealed document, and its `device-revoked` event); the element follows
+ * their events.
  *
  * Fires `sealdoc-sync-state` (detail {@link SyncStateDetail}) when the state, the pending
  * count or the epoch changes. Parts: `status`, `dot`, `label`, `hint`, `pending`, `epoch`, `error`.
@@ -44,6 +48,7 @@ const HINTS: Partial<Record<SyncState, string>> = {
 export class SealdocSyncStatus extends LitElement {
   static override properties = {
     doc: { attribute: false },
+    provider: { attribute: false },
     _state: { state: true },
     _pending: { state: true },
     _epoch: { state: true },
@@ -90,12 +95,17 @@ export class SealdocSyncStatus extends LitElement {
 
   /** The sealed document to follow. */
   declare doc: SealedDoc | undefined;
+  /** A provider to follow instead of (or with) `doc`: its sealed document, and its `device-revoked` event. */
+  declare provider: SealdocProvider | undefined;
   declare _state: SyncState;
   declare _pending: number;
   declare _epoch: number;
   declare _error: string;
   #unsubscribe: (() => void)[] = [];
   #removed = false;
+  // This device was revoked by its person (not its person removed); the provider said whether its copy was erased.
+  #revoked = false;
+  #erasureTold = false;
 
   constructor() {
     super();
@@ -116,12 +126,12 @@ export class SealdocSyncStatus extends LitElement {
   }
 
   override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('doc')) this.#follow();
+    if (changed.has('doc') || changed.has('provider')) this.#follow();
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
-    if (this.doc && this.#unsubscribe.length === 0) this.#follow();
+    if ((this.doc || this.provider) && this.#unsubscribe.length === 0) this.#follow();
   }
 
   override disconnectedCallback(): void {
@@ -133,11 +143,28 @@ export class SealdocSyncStatus extends LitElement {
     for (const off of this.#unsubscribe.splice(0)) off();
   }
 
+  /** The sealed document followed: `doc`, else the provider's. */
+  get #doc(): SealedDoc | undefined {
+    return this.doc ?? this.provider?.sealed;
+  }
+
   #follow(): void {
     this.#stop();
     this.#removed = false;
+    this.#revoked = false;
+    this.#erasureTold = false;
     this._error = '';
-    const doc = this.doc;
+    const provider = this.provider;
+    if (provider) {
+      const onRevoked = ({ wiped }: { epoch: number; wiped: boolean }) => {
+        this.#removed = this.#revoked = this.#erasureTold = true;
+        this._error = describeDeviceRevoked(wiped);
+        this.#refresh();
+      };
+      provider.on('device-revoked', onRevoked);
+      this.#unsubscribe.push(() => provider.off('device-revoked', onRevoked));
+    }
+    const doc = this.#doc;
     if (!doc) return;
     const refresh = () => this.#refresh();
     this.#unsubscribe.push(
@@ -149,9 +176,11 @@ export class SealdocSyncStatus extends LitElement {
       doc.events.on('error', ({ error }) => {
         this._error = describeError(error);
       }),
-      doc.events.on('access-removed', () => {
+      doc.events.on('access-removed', ({ revoked }) => {
         this.#removed = true;
-        this._error = describeError({ code: 'access-removed' });
+        if (revoked) this.#revoked = true;
+        // The provider's device-revoked (the copy erased or not) says more; it comes after.
+        if (!this.#erasureTold) this._error = revoked ? describeDeviceRevoked(false) : describeError({ code: 'access-removed' });
         this.#refresh();
       }),
     );
@@ -159,10 +188,11 @@ export class SealdocSyncStatus extends LitElement {
   }
 
   #refresh(): void {
-    const doc = this.doc;
+    const doc = this.#doc;
     if (!doc) return;
     const status = doc.status;
     const alarm = doc.alarms.at(-1);
+    if (doc.group.log.wasRevoked(doc.group.deviceId)) this.#revoked = true;
     const state: SyncState = this.#removed || doc.group.role === undefined ? 'removed' : alarm ? 'warning' : status === 'online' ? (doc.synced ? 'online' : 'syncing') : status;
     // An alarm holds until resolved; back online and synced, an error about being offline no longer does.
     if (alarm && !this.#removed) this._error = describeError(alarm);
@@ -179,7 +209,7 @@ export class SealdocSyncStatus extends LitElement {
     return html`<div class="bar">
         <span class="dot" part="dot" data-state=${this._state} aria-hidden="true"></span>
         <span part="status" role="status" aria-live="polite">
-          <span part="label">${LABELS[this._state]}</span>${HINTS[this._state] ? html` · <span class="detail" part="hint">${HINTS[this._state]}</span>` : ''}${pending ? html` · <span class="detail" part="pending">${pending}</span>` : ''}
+          <span part="label">${this._state === 'removed' && this.#revoked ? 'This device was removed' : LABELS[this._state]}</span>${HINTS[this._state] ? html` · <span class="detail" part="hint">${HINTS[this._state]}</span>` : ''}${pending ? html` · <span class="detail" part="pending">${pending}</span>` : ''}
           · <span class="detail" part="epoch" title="Keys change at every new epoch">epoch ${this._epoch}</span>
         </span>
       </div>

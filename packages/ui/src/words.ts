@@ -52,6 +52,12 @@ const SENTENCES: Record<string, string> = {
   'already-member': 'That person is already a member.',
   'last-admin': 'A document needs at least one admin: make someone else an admin first.',
   'bad-key': 'A key was not valid, so nothing was changed.',
+  // Devices.
+  'wrong-person': 'That device belongs to someone else: only its own person can add or remove it.',
+  'not-a-device': 'That key cannot be removed this way: the key from your recovery words is not a device you can remove, and a device cannot remove itself (use another of your devices).',
+  'device-revoked': 'This device was removed by its owner and cannot come back. Restore from your recovery words to use it again.',
+  'too-many-devices': 'A person can have at most 16 devices in a document. Remove one you no longer use first.',
+  'bad-cutoffs': 'A change to the members did not say where a device’s edits end; it was refused. Try again.',
   // Content that did not check out.
   'wrong-group': 'Something arrived for another document; it was ignored.',
   'wrong-doc': 'Something arrived for another document; it was ignored.',
@@ -85,6 +91,13 @@ const SENTENCES: Record<string, string> = {
   tampered: 'This backup was changed after it was made; it cannot be trusted.',
   corrupted: 'This backup file is damaged.',
 };
+
+/** What this device is told once its person removed it, and its copy was erased (or not). */
+export function describeDeviceRevoked(wiped: boolean): string {
+  return wiped
+    ? 'This device was removed by its owner. Its copy has been erased; restore from your recovery words to use it again.'
+    : 'This device was removed by its owner: it receives nothing new and sends nothing. Restore from your recovery words to use it again.';
+}
 
 /** A sentence for an error: by its `code` when Sealdoc knows it, otherwise a general one. */
 export function describeError(error: unknown): string {

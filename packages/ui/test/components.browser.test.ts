@@ -3,10 +3,26 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { executeServerCommand } from '@web/test-runner-commands';
-import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, signMessage } from '@sealdoc/crypto';
+import * as Y from 'yjs';
+import { Awareness } from 'y-protocols/awareness';
+import {
+  certifyDevice,
+  createGroup,
+  generateMnemonic,
+  identityFromMnemonic,
+  Keyring,
+  MembershipLog,
+  newDeviceKeys,
+  requestDeviceCertificate,
+  signMessage,
+  type Actor,
+  type CertifiedDevice,
+  type Identity,
+} from '@sealdoc/crypto';
 import { BEACON_CONTEXT, beaconSignedBytes } from '@sealdoc/protocol';
-import { Group, RelayError, WebSocketTransport } from '@sealdoc/core';
-import { describeError, type SealdocEditor, type SealdocMembers } from '@sealdoc/ui';
+import { Group, MemoryStorage, RelayError, SealedDoc, WebSocketTransport } from '@sealdoc/core';
+import { MemoryHub } from '@sealdoc/core/testing';
+import { describeDeviceRevoked, describeError, type SealdocEditor, type SealdocMembers } from '@sealdoc/ui';
 import { eventually, identity, toHex, World, type Peer } from '../../core/test/helpers.js';
 
 const mount = <K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, id: string = tag): HTMLElementTagNameMap[K] => {
@@ -37,6 +53,82 @@ function typeInto(editor: SealdocEditor, at: number, text: string): void {
   area.value = area.value.slice(0, at) + text + area.value.slice(at);
   area.setSelectionRange(at + text.length, at + text.length);
   area.dispatchEvent(new InputEvent('input', { bubbles: true }));
+}
+
+/** A new device of `person`, certified by its identity key, labelled `label`. */
+async function newDevice(person: Identity, label: string): Promise<CertifiedDevice> {
+  const keys = newDeviceKeys();
+  const certificate = await certifyDevice(person, await requestDeviceCertificate(keys, person.memberId, label));
+  return { keys, certificate, person: { signingPublicKey: person.signingPublicKey, agreementPublicKey: person.agreementPublicKey } };
+}
+
+/**
+ * Persons with devices in one group: Alice (admin) with her first device (the key from her
+ * words), a Laptop and a Phone; Bob (writer) with his first device and, with `bobTablet`, a
+ * Tablet. Each device opens the group on its own, with a sealed document (and presence) on one
+ * in-memory hub.
+ */
+async function devicesWorld(options: { bobTablet?: boolean } = {}) {
+  const alice = identityFromMnemonic(generateMnemonic());
+  const bob = identityFromMnemonic(generateMnemonic());
+  const [laptop, phone] = [await newDevice(alice, 'Laptop'), await newDevice(alice, 'Phone')];
+  const tablet = options.bobTablet ? await newDevice(bob, 'Tablet') : undefined;
+  const ops = [
+    await createGroup(alice, {
+      creatorDevices: [laptop.certificate, phone.certificate],
+      members: [{ keys: bob, role: 'writer', devices: tablet ? [tablet.certificate] : [] }],
+      history: 'all',
+    }),
+  ];
+  const hub = new MemoryHub({ seed: 3 });
+  const docId = new Uint8Array(16).fill(9);
+  const open = async (name: string, signer: Actor) => {
+    const group = new Group({ signer, log: await MembershipLog.fromOps(ops), keyring: new Keyring(), storage: new MemoryStorage() });
+    await group.refresh();
+    const doc = new Y.Doc();
+    const awareness = new Awareness(doc);
+    const transport = hub.transport(name);
+    const sealed = new SealedDoc(doc, { group, docId, transport, storage: new MemoryStorage(), batch: { windowMs: 5 }, awareness });
+    await transport.connect();
+    return { group, doc, awareness, sealed, transport };
+  };
+  const devices = {
+    alice: await open('alice', alice),
+    laptop: await open('alice-laptop', laptop),
+    phone: await open('alice-phone', phone),
+    bob: await open('bob', bob),
+    ...(tablet ? { tablet: await open('bob-tablet', tablet) } : {}),
+  };
+  const all = Object.values(devices);
+  const settle = async (rounds = 4) => {
+    for (let i = 0; i < rounds; i++) {
+      for (const d of all) await d.sealed.flush();
+      await hub.flush();
+      for (const d of all) d.sealed.resync();
+      await hub.flush();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  /** Settles until `condition` holds (presence and its checks are asynchronous), failing after `ms`. */
+  const until = async (condition: () => boolean, ms = 5000) => {
+    const deadline = Date.now() + ms;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`timed out: ${condition.toString()}`);
+      await settle(1);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  const close = async () => {
+    for (const d of all) {
+      await d.sealed.destroy();
+      d.awareness.destroy();
+    }
+  };
+  const names = new Map([
+    [toHex(alice.memberId), 'Alice'],
+    [toHex(bob.memberId), 'Bob'],
+  ]);
+  return { alice, bob, laptop, phone, tablet, devices, settle, until, close, names };
 }
 
 describe('<sealdoc-sync-status>', () => {
@@ -99,6 +191,37 @@ describe('<sealdoc-sync-status>', () => {
     await eventually(() => status.state === 'removed');
     assert.match(shadow(status).textContent!, /Access removed/);
     assert.match(status.errorText, /access to this document was removed/);
+  });
+
+  it('a device revoked by its person says so in plain words, and that its copy was erased (the provider\'s device-revoked)', async () => {
+    const w = await devicesWorld();
+    await w.settle();
+    // A provider's events, as SealdocProvider emits them (on/off), over the Phone's sealed document.
+    const listeners = new Set<(event: { epoch: number; wiped: boolean }) => void>();
+    const provider = {
+      sealed: w.devices.phone.sealed,
+      on: (_name: string, f: (event: { epoch: number; wiped: boolean }) => void) => listeners.add(f),
+      off: (_name: string, f: (event: { epoch: number; wiped: boolean }) => void) => listeners.delete(f),
+    };
+    const status = mount('sealdoc-sync-status', { provider: provider as never }, 'sync-status-revoked');
+    await status.updateComplete;
+    assert.equal(status.state, 'online');
+
+    // Alice revokes her Phone from her Laptop; the Phone verifies it in the log.
+    await w.devices.laptop.group.revokeDevice(w.phone.keys.memberId);
+    await w.devices.phone.group.receiveOps(w.devices.laptop.group.log.ops(), 0);
+    await eventually(() => status.state === 'removed');
+    assert.equal(status.errorText, describeDeviceRevoked(false));
+    assert.match(shadow(status).querySelector('[part=label]')!.textContent!, /This device was removed/);
+    // The provider erased the device's store, and says so.
+    for (const f of listeners) f({ epoch: w.devices.laptop.group.log.epoch, wiped: true });
+    await status.updateComplete;
+    assert.equal(status.errorText, 'This device was removed by its owner. Its copy has been erased; restore from your recovery words to use it again.');
+    assert.equal(shadow(status).querySelector('[role=alert]')!.textContent, status.errorText);
+    await shot('#sync-status-revoked', 'sync-status-revoked');
+    status.remove();
+    assert.equal(listeners.size, 0, 'the element stops listening once gone');
+    await w.close();
   });
 });
 
@@ -244,6 +367,52 @@ describe('<sealdoc-editor>', () => {
     assert.ok(local < 50, `a keystroke took ${local.toFixed(1)} ms`);
     assert.equal(bob.text(), b.textarea!.value);
   });
+  it("carets of two devices of one person show the person's name with each device's label; one's own other device shows as You; a copied device claim does not make a caret someone else's", async () => {
+    const w = await devicesWorld();
+    const { laptop, phone, bob } = w.devices;
+    const editor = (d: typeof laptop, id: string, name: string, color: string) =>
+      mount('sealdoc-editor', { doc: d.sealed, awareness: d.awareness, field: 't', names: w.names, user: { name, color } }, id);
+    const onLaptop = editor(laptop, 'editor-laptop', 'Alice', '#c2410c');
+    const onPhone = editor(phone, 'editor-phone', 'Alice', '#c2410c');
+    const onBob = editor(bob, 'editor-bob', 'Bob', '#2457c5');
+    await Promise.all([onLaptop.updateComplete, onPhone.updateComplete, onBob.updateComplete]);
+    typeInto(onLaptop, 0, 'Shopping list: apples, pears');
+    await w.settle();
+    await eventually(() => onBob.textarea!.value === 'Shopping list: apples, pears' && onPhone.textarea!.value === onBob.textarea!.value);
+    const caretAt = (e: SealdocEditor, at: number) => {
+      e.textarea!.focus();
+      e.textarea!.setSelectionRange(at, at);
+      e.textarea!.dispatchEvent(new KeyboardEvent('keyup'));
+    };
+    caretAt(onLaptop, 8);
+    caretAt(onPhone, 22);
+    caretAt(onBob, 28);
+    const names = (e: SealdocEditor) => [...shadow(e).querySelectorAll('.caret-name')].map((n) => n.textContent).sort();
+    await w.until(() => names(onBob).join('|') === 'Alice (Laptop)|Alice (Phone)');
+    // Each caret is the device's own: the Laptop's at 8, the Phone's at 22.
+    const mirror = shadow(onBob).querySelector('.mirror')!.textContent!;
+    assert.equal(mirror.indexOf('Alice (Laptop)'), 8);
+    assert.equal(mirror.indexOf('Alice (Phone)'), 22 + 'Alice (Laptop)'.length);
+    assert.equal(shadow(onBob).querySelector('.caret[data-device]')!.getAttribute('data-device')!.length, 64);
+    await shot('#editor-bob', 'editor-devices');
+    // Alice's own other device is hers, not someone else's; Bob (one device) is just Bob.
+    await w.until(() => names(onLaptop).join('|') === 'Bob|You (Phone)');
+    await w.until(() => names(onPhone).join('|') === 'Bob|You (Laptop)');
+
+    // Bob copies the Laptop's signed claim into his own state, under another name: the claim
+    // names another Yjs client, so his caret is not shown as Alice's.
+    const claim = laptop.awareness.getLocalState()!.device;
+    assert.ok(claim);
+    bob.awareness.setLocalStateField('device', claim);
+    bob.awareness.setLocalStateField('user', { name: 'Mallory', color: '#2457c5' });
+    await w.until(() => (laptop.awareness.getStates().get(bob.awareness.clientID) as { user?: { name?: string } } | undefined)?.user?.name === 'Mallory');
+    await new Promise((r) => setTimeout(r, 200)); // the claim's check is over
+    await onLaptop.updateComplete;
+    // Named as he declares himself (or, where the document tells who sealed the presence, as Bob), never as Alice's Laptop.
+    assert.match(names(onLaptop).join('|'), /^(Mallory|Bob)\|You \(Phone\)$/);
+    for (const e of [onLaptop, onPhone, onBob]) e.remove();
+    await w.close();
+  });
 });
 
 describe('<sealdoc-members>', () => {
@@ -290,6 +459,90 @@ describe('<sealdoc-members>', () => {
     await world.settle();
     assert.equal(carol.group.role, 'reader');
     assert.equal(bob.group.role, undefined);
+  });
+});
+
+describe('<sealdoc-members> with devices', () => {
+  it('a person with 3 devices is one member with 3 devices; its own other device has a Remove that revokes it after a confirmation; other persons\' devices and the first device have none', async () => {
+    const w = await devicesWorld({ bobTablet: true });
+    const { laptop, phone, bob, alice } = w.devices;
+    const onLaptop = mount('sealdoc-members', { group: laptop.group, names: w.names }, 'members-laptop');
+    const onBob = mount('sealdoc-members', { group: bob.group, names: w.names }, 'members-bob-devices');
+    const revoked = events<{ deviceId: Uint8Array; personId: Uint8Array; epoch: number }>(onLaptop, 'sealdoc-device-revoked');
+    await Promise.all([onLaptop.updateComplete, onBob.updateComplete]);
+    const persons = (el: SealdocMembers) => [...shadow(el).querySelectorAll('li[part=member]')];
+    const devicesOf = (li: Element) => [...li.querySelectorAll('[part=device]')].map((d) => d.textContent!.replace(/\s+/g, ' ').trim());
+    assert.equal(persons(onLaptop).length, 2, 'two persons, not five devices');
+    const [aliceRow, bobRow] = persons(onLaptop) as [Element, Element];
+    assert.equal(aliceRow.querySelector('[part=name]')!.textContent, 'Alice');
+    assert.ok(aliceRow.querySelector('[part=you]'));
+    assert.deepEqual(devicesOf(aliceRow).sort(), ['First device', 'Laptop this device', 'Phone Remove device'].sort());
+    assert.deepEqual(devicesOf(bobRow).sort(), ['First device', 'Tablet']);
+    // Only the Phone can be removed here: not this device, not the first device, not Bob's.
+    const buttons = [...shadow(onLaptop).querySelectorAll<HTMLButtonElement>('button.revoke')];
+    assert.equal(buttons.length, 1);
+    assert.equal(buttons[0]!.closest('[part=device]')!.getAttribute('data-device'), toHex(w.phone.keys.memberId));
+    assert.equal(bobRow.querySelectorAll('[part=devices] button').length, 0, "no control on another person's devices (an admin removes the person)");
+    // Bob sees Alice's devices and his own Tablet, and can remove only his Tablet.
+    const bobsButtons = [...shadow(onBob).querySelectorAll<HTMLButtonElement>('button.revoke')];
+    assert.equal(bobsButtons.length, 1);
+    assert.equal(bobsButtons[0]!.closest('[part=device]')!.getAttribute('data-device'), toHex(w.tablet!.keys.memberId));
+    // From Alice's first device (her words), both other devices can be removed.
+    const onFirst = mount('sealdoc-members', { group: alice.group, names: w.names }, 'members-first');
+    await onFirst.updateComplete;
+    assert.equal(shadow(onFirst).querySelectorAll('button.revoke').length, 2);
+    onFirst.remove();
+    await shot('#members-laptop', 'members-devices');
+
+    // Cancel first: nothing happens.
+    buttons[0]!.click();
+    const dialog = shadow(onLaptop).querySelector('dialog')!;
+    await eventually(() => dialog.open);
+    assert.match(dialog.textContent!, /Remove your device “Phone”\?/);
+    [...dialog.querySelectorAll('button')].find((b) => b.textContent === 'Cancel')!.click();
+    await eventually(() => !dialog.open);
+    assert.equal(laptop.group.log.wasRevoked(w.phone.keys.memberId), false);
+
+    const epoch = laptop.group.log.epoch;
+    shadow(onLaptop).querySelector<HTMLButtonElement>('button.revoke')!.click();
+    await eventually(() => dialog.open);
+    dialog.querySelector<HTMLButtonElement>('button.remove')!.click();
+    await eventually(() => revoked.length === 1);
+    assert.equal(toHex(revoked[0]!.deviceId), toHex(w.phone.keys.memberId));
+    assert.equal(toHex(revoked[0]!.personId), toHex(w.alice.memberId));
+    assert.ok(laptop.group.log.wasRevoked(w.phone.keys.memberId), 'the log shows the Phone revoked');
+    assert.equal(laptop.group.log.epoch, epoch + 1, 'the keys rotated');
+    await onLaptop.updateComplete;
+    assert.match(shadow(onLaptop).querySelector('[role=status]')!.textContent!, /Your device “Phone” was removed\. New keys: epoch \d/);
+    assert.deepEqual(devicesOf(persons(onLaptop)[0]!).sort(), ['First device', 'Laptop this device']);
+    assert.equal(shadow(onLaptop).querySelectorAll('button.revoke').length, 0);
+    // The others learn it: the Phone no longer acts; Bob's list shows Alice with two devices.
+    await w.settle();
+    await eventually(() => phone.group.role === undefined && bob.group.log.wasRevoked(w.phone.keys.memberId));
+    await onBob.updateComplete;
+    assert.deepEqual(devicesOf(persons(onBob).find((p) => p.textContent!.includes('Alice'))!).sort(), ['First device', 'Laptop']);
+    await w.close();
+  });
+
+  it('a refused revocation is told in plain words, and changes nothing', async () => {
+    const w = await devicesWorld();
+    const { laptop } = w.devices;
+    const el = mount('sealdoc-members', { group: laptop.group, names: w.names }, 'members-refused');
+    await el.updateComplete;
+    // The relay had a concurrent change of the members (another device was first).
+    const button = shadow(el).querySelector<HTMLButtonElement>('button.revoke')!;
+    laptop.group.revokeDevice = async () => {
+      throw Object.assign(new Error('stale'), { code: 'stale-head' });
+    };
+    button.click();
+    const dialog = shadow(el).querySelector('dialog')!;
+    await eventually(() => dialog.open);
+    dialog.querySelector<HTMLButtonElement>('button.remove')!.click();
+    await eventually(() => shadow(el).querySelector('.status.bad') !== null);
+    assert.equal(shadow(el).querySelector('[role=status]')!.textContent, describeError({ code: 'stale-head' }));
+    assert.equal(laptop.group.log.wasRevoked(w.phone.keys.memberId), false);
+    assert.equal(shadow(el).querySelectorAll('button.revoke').length, 1, 'the Phone can still be removed');
+    await w.close();
   });
 });
 
