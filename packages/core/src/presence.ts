@@ -17,6 +17,11 @@ export class PresenceOwners {
   readonly #owner = new Map<number, string>();
   readonly #fromDoc = new Set<number>();
 
+  /** The author (device id, hex) a Yjs client id is bound to, if any. */
+  ownerOf(client: number): string | undefined {
+    return this.#owner.get(client);
+  }
+
   /** Binds `client` to `author` because the author's envelope carries its edits. Returns the author it displaced from a presence-only binding, if any. */
   bindFromDoc(client: number, author: string): string | undefined {
     const before = this.#owner.get(client);

@@ -21,7 +21,7 @@ import type * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import type { WireMessage } from '@sealdoc/protocol';
 import { DocBinding } from './binding.js';
-import { hex } from './bytes.js';
+import { hex, unhex } from './bytes.js';
 import { Emitter } from './events.js';
 import type { BeaconOptions } from './head-watch.js';
 import type { SyncError } from './sync-error.js';
@@ -221,6 +221,16 @@ export class SealedDoc {
   /** Asks every peer for its summary and sends it ours, so that each sends what the other lacks. */
   resync(): void {
     this.#d.sync.resync();
+  }
+
+  /**
+   * The device (id) whose sealed envelopes or presence carry Yjs client `clientId`: the
+   * author a remote caret belongs to, as verified here (map it to its person with
+   * `group.log.device(id)?.personId`). Undefined for a client not seen.
+   */
+  presenceAuthor(clientId: number): Uint8Array | undefined {
+    const owner = this.#d.presence?.owners.ownerOf(clientId);
+    return owner === undefined ? undefined : unhex(owner);
   }
 
   /**

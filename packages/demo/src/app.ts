@@ -131,20 +131,32 @@ function saveName(): boolean {
  * the person's groups through a connection that says hello with the identity.
  */
 async function restoreFromWords(detail: RestoreDetail): Promise<void> {
-  const device = await LocalDevice.open(app.storage!, app.deviceKey!, { mnemonic: detail.words, label: 'Browser' });
+  await restoreDevice(detail.words);
+  await startSession();
+  say('Identity restored. Your documents come back from the server as it connects.');
+}
+
+/** A new device of the person of `words`, brought into the person's groups at the relay; false when the relay could not be reached. */
+async function restoreDevice(words: string): Promise<boolean> {
+  const device = await LocalDevice.open(app.storage!, app.deviceKey!, { mnemonic: words, label: 'Browser' });
   app.identity = device.identity;
   app.signer = device.signer;
+  if (app.offline) return false;
   const asIdentity = new WebSocketTransport({ url: RELAY_URL, identity: device.identity! });
   try {
-    await asIdentity.connect();
+    // Not for ever: without the relay, the groups open as the identity (the backup's) or come later.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const reachable = await Promise.race([asIdentity.connect().then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 5000)))]);
+    clearTimeout(timer);
+    if (!reachable) return false;
     await device.enterRelayGroups(asIdentity);
+    return true;
   } catch (error) {
     say(describeError(error));
+    return false;
   } finally {
     await asIdentity.disconnect();
   }
-  await startSession();
-  say('Identity restored. Your documents come back from the server as it connects.');
 }
 
 /** The key pairs this browser signs and says hello with. */
@@ -274,13 +286,15 @@ async function importBackup(): Promise<void> {
     const bytes = await openBackup(new Uint8Array(await file.arrayBuffer()), passphrase, { onProgress: (p) => say(`Opening the backup… ${Math.round(p * 100)} %`) });
     const payload = JSON.parse(new TextDecoder().decode(bytes)) as { words: string; name: string; docs: { ops: string[]; state: string }[] };
     if (payload.name) keep(names.setMine(payload.name));
-    // A backup restores the identity itself as this browser's device (issue: a backup-restored
-    // browser should be a device of its own, as a restore from the words is).
-    app.identity = await saveIdentity(app.storage!, app.deviceKey!, payload.words);
-    app.signer = app.identity;
+    // A new device of the person, as with the words; the backup's documents open in the groups
+    // it entered at the relay. A group the relay does not have (or with no relay) opens as the
+    // identity itself, from the backup's log.
+    await restoreDevice(payload.words);
     await startSession();
     for (const saved of payload.docs) {
-      const group = new Group({ signer: app.identity, log: await MembershipLog.fromOps(saved.ops.map(fromBase64)), keyring: new Keyring(), storage: app.storage! });
+      const log = await MembershipLog.fromOps(saved.ops.map(fromBase64));
+      const entered = await Group.open({ signer: app.signer!, groupId: log.groupId, storage: app.storage! });
+      const group = entered ?? new Group({ signer: app.identity!, log, keyring: new Keyring(), storage: app.storage! });
       await group.refresh();
       const open = openDoc(group);
       Y.applyUpdate(open.doc, fromBase64(saved.state));
