@@ -9,8 +9,8 @@ import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import type { SealedDoc } from '@sealdoc/core';
-import { toHex, type MemberDevice } from '@sealdoc/crypto';
-import { boundAuthor, checkDeviceClaim, claimDevice, presenceName } from './people.js';
+import { toHex } from '@sealdoc/crypto';
+import { presenceName } from './people.js';
 
 /** Who this member is to the others: shown at its caret. */
 export interface EditorUser {
@@ -43,19 +43,13 @@ interface CaretState {
   head: unknown;
 }
 
-/** A remote client's device claim, checked (or being checked). */
-interface CheckedClaim {
-  key: string;
-  device: MemberDevice | undefined;
-}
-
 /**
  * Edits the Y.Text `field` of `doc` (a SealedDoc). Remote edits keep the local caret and
  * selection where they were in the text (Yjs relative positions); with `awareness`, the
- * others' carets and names are drawn and this member's caret is published (as `user`, with
- * a signed claim of this device in `device`). A caret whose device claim checks is named by
- * its person: from `names` (member id hex → name), else the name its state declares, with the
- * device's label when the person has several devices; others show the name they declare.
+ * others' carets and names are drawn and this member's caret is published (as `user`). A caret
+ * whose device the sealed presence proves (SealedDoc.presenceAuthor) is named by its person:
+ * from `names` (member id hex → name), else the name its state declares, with the device's
+ * label when the person has several devices; others show the name they declare.
  * Read-only when `readonly` is set, when the member is a reader, or once it was removed.
  *
  * Fires `sealdoc-edit` (detail {@link EditDetail}) for each local change. Parts: `textarea`,
@@ -161,8 +155,6 @@ export class SealdocEditor extends LitElement {
   #value = '';
   #selection: { anchor: Y.RelativePosition; head: Y.RelativePosition; backward: boolean } | undefined;
   #unsubscribe: (() => void)[] = [];
-  // The device claims of remote Yjs clients, by client id.
-  readonly #claims = new Map<number, CheckedClaim>();
 
   constructor() {
     super();
@@ -228,17 +220,9 @@ export class SealdocEditor extends LitElement {
       doc.events.on('access-removed', () => (this._locked = 'removed')),
     );
     lock();
-    this.#claims.clear();
     const awareness = this.awareness;
     if (awareness) {
       if (this.user) awareness.setLocalStateField('user', this.user);
-      // Which device speaks for this caret, signed (people.ts): the others name it by its person.
-      void claimDevice(doc, awareness.clientID).then(
-        (claim) => {
-          if (this.doc === doc && this.awareness === awareness) awareness.setLocalStateField('device', claim);
-        },
-        () => undefined, // unclaimed, the caret shows the name it declares
-      );
       const onAwareness = () => this.#drawCarets();
       awareness.on('change', onAwareness);
       this.#unsubscribe.push(() => awareness.off('change', onAwareness));
@@ -328,46 +312,16 @@ export class SealdocEditor extends LitElement {
         const head = Y.createAbsolutePositionFromRelativePosition(Y.createRelativePositionFromJSON(cursor.head), text.doc!);
         if (!head || head.type !== text) continue;
         const declared = String(user?.name ?? 'Someone').slice(0, 40);
-        const device = this.#deviceOf(clientId, (state as { device?: unknown }).device);
+        const author = this.doc!.presenceAuthor(clientId);
+        const device = author && this.doc!.group.log.device(author);
         const name = device ? presenceName(this.doc!.group, device, this.names, typeof user?.name === 'string' ? declared : undefined).slice(0, 80) : declared;
         carets.push({ index: head.index, name, color: safeColor(user?.color), ...(device ? { device: toHex(device.deviceId) } : {}) });
       } catch {
         // A state that is not a caret of this text: not drawn.
       }
     }
-    // Claims of clients gone are forgotten.
-    const states = awareness.getStates();
-    for (const client of this.#claims.keys()) if (!states.has(client)) this.#claims.delete(client);
     carets.sort((a, b) => a.index - b.index);
     this._carets = carets;
-  }
-
-  /**
-   * The current device a remote client's claim proves, once checked (the check runs in the
-   * background and draws the carets again); undefined while checking, or when it does not hold.
-   */
-  #deviceOf(clientId: number, claim: unknown): MemberDevice | undefined {
-    const doc = this.doc;
-    if (!doc) return undefined;
-    // The author of the sealed presence, when core tells it, is the authority.
-    const bound = boundAuthor(doc, clientId);
-    if (bound) return doc.group.log.device(bound);
-    if (typeof claim !== 'object' || claim === null) return undefined;
-    const { id, proof } = claim as { id?: unknown; proof?: unknown };
-    const key = `${String(id)}:${String(proof)}`;
-    const known = this.#claims.get(clientId);
-    if (known?.key === key) {
-      // Revoked or removed since: no longer its person's.
-      return known.device && doc.group.log.device(known.device.deviceId) ? known.device : undefined;
-    }
-    const checking: CheckedClaim = { key, device: undefined };
-    this.#claims.set(clientId, checking);
-    void checkDeviceClaim(doc, clientId, claim).then((device) => {
-      if (this.#claims.get(clientId) !== checking || this.doc !== doc) return;
-      checking.device = device;
-      if (device) this.#drawCarets();
-    });
-    return undefined;
   }
 
   #isReadonly(): boolean {

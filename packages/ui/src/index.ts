@@ -17,4 +17,4 @@ export { SealdocSyncStatus, type SyncState, type SyncStateDetail } from './sync-
 export { SealdocRecovery, type RestoreDetail } from './recovery.js';
 export { SealdocInvite, type AdmittedDetail, type JoinStateDetail } from './invite.js';
 export { describeError, describeDeviceRevoked } from './words.js';
-export { deviceName, personName, presenceName, PRESENCE_DEVICE_CONTEXT, type DeviceClaim, type PresenceAuthors } from './people.js';
+export { deviceName, personName, presenceName } from './people.js';

@@ -399,14 +399,12 @@ describe('<sealdoc-editor>', () => {
     await w.until(() => names(onLaptop).join('|') === 'Bob|You (Phone)');
     await w.until(() => names(onPhone).join('|') === 'Bob|You (Laptop)');
 
-    // Bob copies the Laptop's signed claim into his own state, under another name: the claim
-    // names another Yjs client, so his caret is not shown as Alice's.
-    const claim = laptop.awareness.getLocalState()!.device;
-    assert.ok(claim);
-    bob.awareness.setLocalStateField('device', claim);
+    // Bob claims, in his own state and under another name, to be the Laptop: a caret's device is
+    // the one whose sealed presence speaks for its Yjs client, so his is not shown as Alice's.
+    bob.awareness.setLocalStateField('device', { id: toHex(laptop.sealed.group.deviceId) });
     bob.awareness.setLocalStateField('user', { name: 'Mallory', color: '#2457c5' });
     await w.until(() => (laptop.awareness.getStates().get(bob.awareness.clientID) as { user?: { name?: string } } | undefined)?.user?.name === 'Mallory');
-    await new Promise((r) => setTimeout(r, 200)); // the claim's check is over
+    await new Promise((r) => setTimeout(r, 200));
     await onLaptop.updateComplete;
     // Named as he declares himself (or, where the document tells who sealed the presence, as Bob), never as Alice's Laptop.
     assert.match(names(onLaptop).join('|'), /^(Mallory|Bob)\|You \(Phone\)$/);
