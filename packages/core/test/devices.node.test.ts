@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as Y from 'yjs';
 import { DeviceKey, Group, LocalDevice, MemoryStorage, SealdocPersistence } from '@sealdoc/core';
 import { openKeyFile, SqliteStorage } from '@sealdoc/core/node';
-import { identityFromMnemonic, Keyring, MembershipLog, toHex } from '@sealdoc/crypto';
+import { exportDeviceKeys, identityFromMnemonic, Keyring, MembershipLog, toHex, type CertifiedDevice } from '@sealdoc/crypto';
 import { ALICE_WORDS, BOB_WORDS, FIXTURE_PASSPHRASE, FIXTURE_TEXT } from './fixtures/before-devices-manifest.js';
 
 const FIXTURE = new URL('./fixtures/before-devices', import.meta.url);
@@ -60,3 +60,28 @@ describe('a store written before devices', () => {
     }
   });
 });
+
+describe('a certified device at rest', () => {
+  it('keeps its key pairs and certificate sealed: no secret key byte in the store, and it opens again as the same device', async () => {
+    const storage = new MemoryStorage();
+    const deviceKey = await DeviceKey.generate();
+    const phone = await LocalDevice.open(storage, deviceKey, { mnemonic: ALICE_WORDS, label: 'Phone' });
+    const secrets = exportDeviceKeys((phone.signer as CertifiedDevice).keys);
+    const values = (await storage.loadRange([])).map((c) => c.data);
+    const contains = (hay: Uint8Array, needle: Uint8Array) => {
+      outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+        for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+        return true;
+      }
+      return false;
+    };
+    for (const part of [secrets.subarray(0, 32), secrets.subarray(32)]) assert.ok(!values.some((v) => contains(v, part)), 'a secret key is kept in the clear');
+    assert.ok(!values.some((v) => contains(v, phone.certificate!)), 'the certificate is sealed too');
+    const again = await LocalDevice.open(storage, deviceKey);
+    assert.equal(toHex(again.deviceId), toHex(phone.deviceId));
+    assert.deepEqual(again.certificate, phone.certificate);
+    // Another device key opens nothing.
+    await assert.rejects(LocalDevice.open(storage, await DeviceKey.generate()), { name: 'AtRestError' });
+  });
+});
+
