@@ -1,14 +1,21 @@
-// The measurement behind `npm run bench:groups`, identical in Node and in Chromium: remove one
-// member from a group of each size, with WebCrypto and with @noble.
+// The measurements behind `npm run bench:groups`, identical in Node and in Chromium: remove one
+// member from a group of each size, with WebCrypto and with @noble; and revoke one device in a
+// group of persons with several devices, beside a removal in a single-device group.
 import {
+  certifyDevice,
   createGroup,
   generateMnemonic,
   identityFromMnemonic,
   Keyring,
   MembershipLog,
+  newDeviceKeys,
   removeMember,
+  requestDeviceCertificate,
+  revokeDevice,
   unlockEpochSecrets,
   useCryptoBackend,
+  type CertifiedDevice,
+  type Identity,
   type MemberKeys,
 } from '@sealdoc/crypto';
 
@@ -77,4 +84,122 @@ export async function measureRemovals(sizes: readonly number[]): Promise<Removal
   }
   useCryptoBackend('auto');
   return out;
+}
+
+/** One side of the device comparison: a removal in a group of single-device persons, or a device revocation in a group of persons with several devices. */
+export interface RevocationFigures {
+  op: 'remove' | 'revoke-device';
+  members: number;
+  /** Wrap recipients per person: its identity key plus its certified devices. */
+  devices_per_member: number;
+  /** Wraps in the op: one per device after it. */
+  wraps: number;
+  sender_ms: number;
+  receiver_ms: number;
+  bytes: number;
+  bytes_per_device: number;
+}
+
+/** A person made of random keys (an Identity, so it can certify devices) with `extra` certified devices. */
+async function personWithDevices(extra: number): Promise<{ person: Identity; devices: CertifiedDevice[] }> {
+  const person = newDeviceKeys();
+  const devices = await Promise.all(
+    Array.from({ length: extra }, async (_, i) => {
+      const keys = newDeviceKeys();
+      const certificate = await certifyDevice(person, await requestDeviceCertificate(keys, person.memberId, `Device ${i + 1}`));
+      return { keys, certificate, person };
+    }),
+  );
+  return { person, devices };
+}
+
+const median = (times: number[]) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+
+/**
+ * Revoking one device in a group of `members` persons with `devicesPerMember` wrap recipients
+ * each (the identity key and devicesPerMember - 1 certified devices), beside removing one
+ * member of a group of `members` single-device persons; WebCrypto, builds alternating, the
+ * median of `runs` each. Setup (keys, certificates, the groups) is not timed.
+ */
+export async function measureRevocation(members = 1000, devicesPerMember = 3, runs = 3): Promise<RevocationFigures[]> {
+  useCryptoBackend('webcrypto');
+  try {
+    // The single-device group: as measureRemovals builds it.
+    const admin = identityFromMnemonic(generateMnemonic());
+    const receiver = identityFromMnemonic(generateMnemonic());
+    const others = await Promise.all(Array.from({ length: members - 3 }, randomMemberKeys));
+    const leaving = await randomMemberKeys();
+    const single = await createGroup(admin, {
+      members: [{ keys: receiver, role: 'writer' }, { keys: leaving, role: 'writer' }, ...others.map((keys) => ({ keys, role: 'writer' as const }))],
+    });
+    const singleLog = await MembershipLog.fromOps([single]);
+    const leavingId = singleLog.members().find((m) => m.signingPublicKey.every((b, i) => b === leaving.signingPublicKey[i]))!.memberId;
+    const adminKeys = new Keyring();
+    await unlockEpochSecrets(singleLog, admin, adminKeys);
+
+    // The group of persons with devices: every person an Identity certifying its devices.
+    const people = await Promise.all(Array.from({ length: members }, () => personWithDevices(devicesPerMember - 1)));
+    const [creator, revoker, reader] = people as [(typeof people)[0], (typeof people)[0], (typeof people)[0]];
+    const multi = await createGroup(creator.person, {
+      creatorDevices: creator.devices.map((d) => d.certificate),
+      members: people.slice(1).map((p) => ({ keys: p.person, role: 'writer' as const, devices: p.devices.map((d) => d.certificate) })),
+    });
+    const multiLog = await MembershipLog.fromOps([multi]);
+    // A writer revokes its second device (lost) from its first.
+    const [laptop, phone] = revoker.devices as [CertifiedDevice, CertifiedDevice];
+    const laptopKeys = new Keyring();
+    await unlockEpochSecrets(multiLog, laptop.keys, laptopKeys);
+
+    const removeTimes: number[] = [];
+    const revokeTimes: number[] = [];
+    let removeOp: Uint8Array = new Uint8Array(0);
+    let revokeOp: Uint8Array = new Uint8Array(0);
+    for (let run = 0; run < runs; run++) {
+      let start = performance.now();
+      removeOp = await removeMember(singleLog, { signer: admin, keyring: adminKeys }, leavingId, null);
+      removeTimes.push(performance.now() - start);
+      start = performance.now();
+      revokeOp = await revokeDevice(multiLog, { signer: laptop, keyring: laptopKeys }, phone.keys.memberId, null);
+      revokeTimes.push(performance.now() - start);
+    }
+
+    // Receivers: a single-device member, and another person's certified device.
+    const receiverMs = async (create: Uint8Array, op: Uint8Array, keys: Identity) => {
+      const log = await MembershipLog.fromOps([create]);
+      const keyring = new Keyring();
+      await unlockEpochSecrets(log, keys, keyring);
+      const start = performance.now();
+      await log.append(op);
+      const added = await unlockEpochSecrets(log, keys, keyring);
+      const ms = performance.now() - start;
+      if (added.join() !== '1') throw new Error(`the receiver unlocked ${added.join()} instead of epoch 1`);
+      return ms;
+    };
+    const removeWraps = members - 1;
+    const revokeWraps = members * devicesPerMember - 1;
+    return [
+      {
+        op: 'remove',
+        members,
+        devices_per_member: 1,
+        wraps: removeWraps,
+        sender_ms: median(removeTimes),
+        receiver_ms: await receiverMs(single, removeOp, receiver),
+        bytes: removeOp.length,
+        bytes_per_device: removeOp.length / removeWraps,
+      },
+      {
+        op: 'revoke-device',
+        members,
+        devices_per_member: devicesPerMember,
+        wraps: revokeWraps,
+        sender_ms: median(revokeTimes),
+        receiver_ms: await receiverMs(multi, revokeOp, reader.devices[0]!.keys),
+        bytes: revokeOp.length,
+        bytes_per_device: revokeOp.length / revokeWraps,
+      },
+    ];
+  } finally {
+    useCryptoBackend('auto');
+  }
 }

@@ -122,16 +122,18 @@ async function finish(d: Draft, keys: Uint8Array | undefined): Promise<Uint8Arra
 }
 
 interface Recipient {
+  /** The device id, and its hex (the sort key). */
   id: Uint8Array;
+  hex: string;
   agreementPublicKey: Uint8Array;
 }
 
 /** A fresh epoch secret, its commitment, the lineage to `previous`, and one wrap per device. */
 async function epochKeys(groupId: Uint8Array, epoch: number, recipients: Iterable<Recipient>, previous: Uint8Array | undefined): Promise<Uint8Array> {
-  const sorted = [...recipients].map((r) => [_hex(r.id), r] as const).sort(([a], [b]) => (a < b ? -1 : 1));
+  const sorted = [...recipients].sort((a, b) => (a.hex < b.hex ? -1 : 1));
   const secret = randomBytes(32);
   try {
-    const wraps = await Promise.all(sorted.map(([, r]) => _wrapSecret(secret, groupId, epoch, r.id, r.agreementPublicKey)));
+    const wraps = await Promise.all(sorted.map((r) => _wrapSecret(secret, groupId, epoch, r.id, r.agreementPublicKey)));
     const lineage = previous ? _concat(Uint8Array.of(1), _sealLineage(secret, previous, groupId, epoch)) : Uint8Array.of(0);
     return _concat(_epochCommitment(secret, groupId, epoch), lineage, _u32(sorted.length), ...wraps);
   } finally {
@@ -142,11 +144,15 @@ async function epochKeys(groupId: Uint8Array, epoch: number, recipients: Iterabl
 /** The devices an epoch secret is wrapped to after `change`: the log's, changed as it says. */
 function recipientsAfter(state: _LogState, change: MembershipChange): Recipient[] {
   const keys = new Map<string, Recipient>();
-  for (const [id, d] of state.devices) keys.set(id, { id: _unhex(id), agreementPublicKey: d.agreementPublicKey });
+  for (const [id, d] of state.devices) keys.set(id, { id: _unhex(id), hex: id, agreementPublicKey: d.agreementPublicKey });
   const people = change.type === 'create' ? change.members : change.type === 'add' ? [change.member] : [];
   for (const p of people) {
-    keys.set(_hex(p.memberId), { id: p.memberId, agreementPublicKey: p.agreementPublicKey });
-    for (const d of p.devices) keys.set(_hex(d.deviceId), { id: d.deviceId, agreementPublicKey: d.agreementPublicKey });
+    const person = _hex(p.memberId);
+    keys.set(person, { id: p.memberId, hex: person, agreementPublicKey: p.agreementPublicKey });
+    for (const d of p.devices) {
+      const device = _hex(d.deviceId);
+      keys.set(device, { id: d.deviceId, hex: device, agreementPublicKey: d.agreementPublicKey });
+    }
   }
   const ids = new Map([...keys.keys()].map((id) => [id, state.devices.get(id)?.person ?? id]));
   _applyToRecipients(ids, change);
