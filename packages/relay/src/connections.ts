@@ -1,13 +1,14 @@
 /**
  * The relay's connections, all together (connection.ts is one of them): who may connect (the
  * relay's and each network address's bound), the signed hello and the operator's
- * `authenticate` hook, the hello deadline, the frame and byte rates per connection and per
- * identity, and the queues: a connection that does not read is not read from, then closed,
- * and what waited for it to drain goes on once it has. Also how the relay answers a client
- * (`send`, `refuse`, `internal`), which every other part uses.
+ * `authenticate` hook, a revoked device's refusal (shown the logs that revoke it first), the
+ * hello deadline, the frame and byte rates per connection and per identity, and the queues: a
+ * connection that does not read is not read from, then closed, and what waited for it to
+ * drain goes on once it has. Also how the relay answers a client (`send`, `refuse`,
+ * `internal`), which every other part uses.
  * @module
  */
-import { memberIdOf, verifyMessage } from '@sealdoc/crypto';
+import { memberIdOf, verifyMessage, type MembershipLog } from '@sealdoc/crypto';
 import { encodeWire, HELLO_CONTEXT, type WireMessage } from '@sealdoc/protocol';
 import { hex } from './bytes.js';
 import { Client, type RelayConnection } from './connection.js';
@@ -67,6 +68,10 @@ export class Connections {
       handle: (client: Client, frame: Uint8Array) => Promise<void>;
       /** A client that had something waiting for it drained: what waited goes on. */
       drained: (client: Client) => void;
+      /** The groups whose logs revoke a device, with their logs (one indexed lookup; none for a key no log revokes). */
+      revocations: (deviceId: Uint8Array) => Promise<{ groupId: Uint8Array; log: MembershipLog }[]>;
+      /** Sends a group's log from `fromIndex`, page by page, as the client has room. */
+      sendOps: (client: Client, groupId: Uint8Array, log: MembershipLog, fromIndex: number) => Promise<void>;
     },
   ) {
     this.#bulk = new TokenBucket(limits.bulkBytesPerSecond, limits.bulkBytesPerSecond);
@@ -188,16 +193,29 @@ export class Connections {
       return;
     }
     const key = hex(memberId);
-    let identity = this.#identities.get(key);
-    if (identity && identity.connections >= this.limits.connectionsPerIdentity) {
+    // A device its person revoked (in any group: revocation is the person's intent, wherever it
+    // is certified still) gets the ops of the groups whose logs revoke it, then the refusal: it
+    // verifies the revocation itself, since a relay's word alone must never make a device wipe
+    // itself. One indexed lookup per hello; what is sent is charged to the identity's budget.
+    const revocations = await this.hooks.revocations(memberId);
+    if (client.closed) return;
+    if (revocations.length > 0) {
+      clearTimeout(client.helloTimer);
+      client.member = key.slice(0, 16);
+      client.sendBudget = this.#identity(key).sent;
+      for (const { groupId, log } of revocations) {
+        await this.hooks.sendOps(client, groupId, log, 0);
+        if (client.closed) return;
+      }
+      this.refuse(client, 0, new Refusal('device-revoked', 'this device was revoked by its person; it can no longer sync here'));
+      this.#close(client, CLOSE_POLICY, 'device revoked');
+      return;
+    }
+    const identity = this.#identity(key);
+    if (identity.connections >= this.limits.connectionsPerIdentity) {
       this.refuse(client, 0, new Refusal('quota-exceeded', `one identity may hold ${this.limits.connectionsPerIdentity} connections at once`));
       this.#close(client, CLOSE_POLICY, 'too many connections');
       return;
-    }
-    if (!identity) {
-      const { framesPerSecond: f, bytesPerSecond: b, storeRowsPerSecond: r, sendBytesPerSecond: o } = this.limits;
-      identity = { connections: 0, frames: new TokenBucket(f, f * 2), bytes: new TokenBucket(b, b * 2), rows: new TokenBucket(r, r * 5), sent: new TokenBucket(o, o) };
-      this.#identities.set(key, identity);
     }
     identity.connections++;
     client.sendBudget = identity.sent;
@@ -208,6 +226,17 @@ export class Connections {
     this.#pending.delete(client);
     this.log({ event: 'authenticated', connection: client.id, member: client.member });
     this.send(client, { type: 'welcome', memberId });
+  }
+
+  /** What the relay keeps for an identity (its shared buckets), made on first use. */
+  #identity(key: string): IdentityState {
+    let identity = this.#identities.get(key);
+    if (!identity) {
+      const { framesPerSecond: f, bytesPerSecond: b, storeRowsPerSecond: r, sendBytesPerSecond: o } = this.limits;
+      identity = { connections: 0, frames: new TokenBucket(f, f * 2), bytes: new TokenBucket(b, b * 2), rows: new TokenBucket(r, r * 5), sent: new TokenBucket(o, o) };
+      this.#identities.set(key, identity);
+    }
+    return identity;
   }
 
   /** Takes one of the groups the client's network address may create now; false when it has none left (limits.groupsPerAddressPerSecond). */

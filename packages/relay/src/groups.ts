@@ -2,8 +2,9 @@
  * The membership logs the relay holds in memory, and how it serves them: each group's log is
  * loaded from the store when needed and kept in a cache bounded by the bytes of its ops (an
  * unknown group leaves nothing behind); where a client stands in a group is looked up in the
- * store's membership index, so that a non-member never makes the relay read a log; a log goes
- * out in pages with fixed bounds, each encoded once and shared by the clients that ask. Each
+ * store's membership index, so that a non-member never makes the relay read a log (but a
+ * device its person revoked, to be shown the logs that revoke it, at most 16); a log goes out
+ * in pages with fixed bounds, each encoded once and shared by the clients that ask. Each
  * group's writes (ops, envelopes, retention) run one after another (`serial`), so that a
  * removal and the removed member's last envelopes are ordered the same way for everyone.
  * @module
@@ -20,6 +21,9 @@ import type { RelayStore } from './store.js';
 // An ops message holds what fits in a frame a client accepts (4 MiB, less room for the
 // header); a longer log goes in several.
 export const OPS_FRAME_BYTES = MAX_FRAME_BYTES - 64 * 1024;
+
+/** A revoked device's hello is sent the logs of this many of the groups that revoke it, at most. */
+export const MAX_REVOCATIONS_SHOWN = 16;
 
 export class GroupLogs {
   // Group logs by group (hex), weighed by the bytes of their ops; unknown groups are not kept.
@@ -45,12 +49,38 @@ export class GroupLogs {
     return this.#logs.size;
   }
 
-  /** Groups stored by a relay that kept no membership index get one, from their logs. */
+  /** Groups stored by a relay that kept no membership index get one, from their logs, and so do the devices their logs revoke. */
   async indexMembership(): Promise<void> {
     for (const groupId of await this.store.unindexedGroups()) {
       const log = await MembershipLog.fromOps(await this.store.loadOps(groupId));
-      await this.store.setMembers(groupId, log.members().flatMap((m) => log.devices(m.memberId).map((d) => d.deviceId)));
+      const revoked = new Map<string, Uint8Array>();
+      for (let i = 0; i < log.length; i++) {
+        const { change } = log.opAt(i);
+        if (change.type === 'revoke-device') revoked.set(hex(change.deviceId), change.deviceId);
+      }
+      await this.store.setMembers(groupId, log.members().flatMap((m) => log.devices(m.memberId).map((d) => d.deviceId)), [...revoked.values()]);
     }
+  }
+
+  /**
+   * The groups whose logs revoke a device (at most {@link MAX_REVOCATIONS_SHOWN}), with their
+   * logs: what a revoked device's hello is sent before it is refused, so that it verifies the
+   * revocation itself. One indexed lookup; a key that no log revokes makes the relay read no
+   * log. A cached log that does not show the revocation yet (another relay node appended it
+   * and this one has not heard) is read again; one that still does not is left out: the relay
+   * refuses a device only with the evidence in hand.
+   */
+  async revocations(deviceId: Uint8Array): Promise<{ groupId: Uint8Array; log: MembershipLog }[]> {
+    const found: { groupId: Uint8Array; log: MembershipLog }[] = [];
+    for (const groupId of await this.store.revokedIn(deviceId, MAX_REVOCATIONS_SHOWN)) {
+      let log = await this.group(groupId);
+      if (log && !log.wasRevoked(deviceId)) {
+        this.forget(groupId);
+        log = await this.group(groupId);
+      }
+      if (log?.wasRevoked(deviceId)) found.push({ groupId, log });
+    }
+    return found;
   }
 
   /** The group's log (loaded from the store, kept within the cache's bound); undefined for an unknown group, which is not kept. */

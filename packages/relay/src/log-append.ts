@@ -142,13 +142,15 @@ export class LogAppend {
 }
 
 /**
- * What ops (now in `log`) change for the store: their authors, and the devices (a person's
- * identity key included) they added or removed, as they stand after them. Costs the ops, not
- * the group's size.
+ * What ops (now in `log`) change for the store: their authors, the devices (a person's
+ * identity key included) they added or removed, as they stand after them, and the devices
+ * they revoke (the index a revoked device's hello is refused by). Costs the ops, not the
+ * group's size.
  */
 function opsEffect(ops: readonly MembershipOp[], log: MembershipLog): OpsEffect {
   const authors: Uint8Array[] = [];
   const touched = new Map<string, Uint8Array>();
+  const revoked = new Map<string, Uint8Array>();
   const touch = (id: Uint8Array) => touched.set(hex(id), id);
   for (const { author, change } of ops) {
     authors.push(author);
@@ -156,8 +158,11 @@ function opsEffect(ops: readonly MembershipOp[], log: MembershipLog): OpsEffect 
     for (const p of people) [p.memberId, ...p.devices.map((d) => d.deviceId)].forEach(touch);
     if (change.type === 'remove') change.cutoffs.forEach((c) => touch(c.deviceId));
     else if (change.type === 'certify-device') touch(change.device.deviceId);
-    else if (change.type === 'revoke-device') touch(change.deviceId);
+    else if (change.type === 'revoke-device') {
+      touch(change.deviceId);
+      revoked.set(hex(change.deviceId), change.deviceId);
+    }
   }
   const ids = [...touched.values()];
-  return { authors, joined: ids.filter((id) => log.device(id)), left: ids.filter((id) => !log.device(id)) };
+  return { authors, joined: ids.filter((id) => log.device(id)), left: ids.filter((id) => !log.device(id)), revoked: [...revoked.values()] };
 }

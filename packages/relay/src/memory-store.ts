@@ -25,6 +25,8 @@ export class MemoryRelayStore implements RelayStore {
   // group -> member ids (hex) after its last op; member -> usage
   readonly #members = new Map<string, Set<string>>();
   readonly #usage = new Map<string, Usage>();
+  // device (hex) -> groups (hex -> id) whose logs revoke it
+  readonly #revoked = new Map<string, Map<string, Uint8Array>>();
   readonly #byCursor = new Map<number, StoredEnvelope>();
   // group:doc -> envelopes in cursor order; group:doc:author:seq -> cursor; group:author -> highest seq
   readonly #docs = new Map<string, StoredEnvelope[]>();
@@ -58,7 +60,16 @@ export class MemoryRelayStore implements RelayStore {
     for (const m of effect.left) members.delete(hex(m));
     for (const m of effect.joined) members.add(hex(m));
     this.#members.set(hex(groupId), members);
+    this.#revoke(groupId, effect.revoked ?? []);
     return true;
+  }
+
+  #revoke(groupId: Uint8Array, devices: readonly Uint8Array[]): void {
+    for (const d of devices) {
+      const groups = this.#revoked.get(hex(d)) ?? new Map<string, Uint8Array>();
+      if (!groups.has(hex(groupId))) groups.set(hex(groupId), groupId.slice());
+      this.#revoked.set(hex(d), groups);
+    }
   }
 
   #count(member: Uint8Array, add: Partial<Usage>): void {
@@ -83,9 +94,15 @@ export class MemoryRelayStore implements RelayStore {
     return [...this.#logs].filter(([g]) => !this.#members.has(g)).map(([, l]) => l.id.slice());
   }
 
-  async setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): Promise<void> {
+  async setMembers(groupId: Uint8Array, members: readonly Uint8Array[], revoked: readonly Uint8Array[] = []): Promise<void> {
     this.#check();
     this.#members.set(hex(groupId), new Set(members.map(hex)));
+    this.#revoke(groupId, revoked);
+  }
+
+  async revokedIn(deviceId: Uint8Array, limit: number): Promise<Uint8Array[]> {
+    this.#check();
+    return [...(this.#revoked.get(hex(deviceId))?.values() ?? [])].slice(0, limit).map((g) => g.slice());
   }
 
   async usage(memberId: Uint8Array): Promise<Usage> {

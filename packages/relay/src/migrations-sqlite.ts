@@ -86,7 +86,21 @@ CREATE TABLE schema_version (
 );
 `;
 
-export const SQLITE_MIGRATIONS: readonly Migration[] = [V1, V2, V3].map((sql, i) => ({ version: i + 1, name: MIGRATION_NAMES[i + 1]!, sql }));
+// Version 4: the index of revoked devices (a device, and a group whose log revokes it), so
+// that a revoked device's hello is refused after one indexed lookup (RelayStore.revokedIn).
+// Filled as ops are appended, in the same transaction. Nothing is backfilled: groups stored
+// before this version were stored by releases that knew no devices (they came with this
+// version), so no log holds a revocation; and a group the relay indexes from its log at start
+// (GroupLogs.indexMembership) gets its rows then.
+const V4 = `
+CREATE TABLE revoked_devices (
+  device_id BLOB NOT NULL,
+  group_id BLOB NOT NULL,
+  PRIMARY KEY (device_id, group_id)
+) WITHOUT ROWID;
+`;
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [V1, V2, V3, V4].map((sql, i) => ({ version: i + 1, name: MIGRATION_NAMES[i + 1]!, sql }));
 
 /**
  * Brings the database to {@link SCHEMA_VERSION}: every missing migration and its history rows

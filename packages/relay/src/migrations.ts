@@ -12,7 +12,7 @@
  */
 
 /** The schema version this relay writes. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** One step of the schema: applied once, in order, never edited once released. */
 export interface Migration {
@@ -46,9 +46,13 @@ export function pendingMigrations(migrations: readonly Migration[], found: numbe
   return migrations.filter((m) => m.version > found);
 }
 
-/** Names of the migrations a release that kept no history applied: written into the history table when it is created. */
+/**
+ * The name of each migration, for the history table (those a release that kept no history
+ * applied are written into it when it is created).
+ */
 export const MIGRATION_NAMES: Readonly<Record<number, string>> = {
   1: 'envelopes, membership logs, covers, invitations, join requests',
   2: 'membership index and per-identity usage (quotas)',
   3: 'schema history',
+  4: 'revoked devices (index)',
 };

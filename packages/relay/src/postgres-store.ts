@@ -61,6 +61,9 @@ function channelsOf(schema: string): { store: string; presence: string } {
 const ADD_USAGE =
   'INSERT INTO sealdoc_usage (member_id, groups, documents, bytes) VALUES ($1, $2, $3, $4) ON CONFLICT (member_id) DO UPDATE SET groups = sealdoc_usage.groups + excluded.groups, documents = sealdoc_usage.documents + excluded.documents, bytes = sealdoc_usage.bytes + excluded.bytes';
 
+// A revocation is kept for good: a revoked device never comes back into that group.
+const ADD_REVOKED = 'INSERT INTO sealdoc_revoked_devices (device_id, group_id) SELECT d, $1 FROM unnest($2::bytea[]) AS d ON CONFLICT DO NOTHING';
+
 interface Row {
   cursor: string;
   group_id: Buffer;
@@ -210,6 +213,7 @@ export class PostgresRelayStore implements RelayStore {
         }
         await c.query('DELETE FROM sealdoc_members WHERE group_id = $1 AND member_id = ANY($2::bytea[])', [buf(groupId), effect.left.map(buf)]);
         await c.query('INSERT INTO sealdoc_members (group_id, member_id) SELECT $1, m FROM unnest($2::bytea[]) AS m ON CONFLICT DO NOTHING', [buf(groupId), effect.joined.map(buf)]);
+        if (effect.revoked?.length) await c.query(ADD_REVOKED, [buf(groupId), effect.revoked.map(buf)]);
         await this.#notify(c, { t: 'o', g: hex(groupId), l: fromIndex + ops.length });
         return true;
       });
@@ -238,11 +242,17 @@ export class PostgresRelayStore implements RelayStore {
     return rows.map((r) => new Uint8Array(r.group_id));
   }
 
-  async setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): Promise<void> {
+  async setMembers(groupId: Uint8Array, members: readonly Uint8Array[], revoked: readonly Uint8Array[] = []): Promise<void> {
     await this.#transaction(async (c) => {
       await c.query('DELETE FROM sealdoc_members WHERE group_id = $1', [buf(groupId)]);
       await c.query('INSERT INTO sealdoc_members (group_id, member_id) SELECT $1, m FROM unnest($2::bytea[]) AS m ON CONFLICT DO NOTHING', [buf(groupId), members.map(buf)]);
+      if (revoked.length) await c.query(ADD_REVOKED, [buf(groupId), revoked.map(buf)]);
     });
+  }
+
+  async revokedIn(deviceId: Uint8Array, limit: number): Promise<Uint8Array[]> {
+    const rows = await this.#query<{ group_id: Buffer }>('SELECT group_id FROM sealdoc_revoked_devices WHERE device_id = $1 LIMIT $2', [buf(deviceId), Math.min(limit, 2 ** 31 - 1)]);
+    return rows.map((r) => new Uint8Array(r.group_id));
   }
 
   async usage(memberId: Uint8Array): Promise<Usage> {

@@ -106,6 +106,8 @@ export class Relay {
     const connections = (this.#connections = new Connections(limits, log, options.authenticate, {
       handle: (client, frame) => this.#handle(client, frame),
       drained: (client) => this.#subscriptions.resume(client),
+      revocations: (deviceId) => this.#groups.revocations(deviceId),
+      sendOps: (client, groupId, log, fromIndex) => this.#groups.sendOps(client, groupId, log, fromIndex),
     }));
     const groups = (this.#groups = new GroupLogs(store, limits));
     const indexes = (this.#indexes = new DocIndexes(store, limits, groups, connections));

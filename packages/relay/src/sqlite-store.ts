@@ -71,6 +71,8 @@ export class SqliteRelayStore implements RelayStore {
       clearMembers: db.prepare<[Buffer]>('DELETE FROM members WHERE group_id = ?'),
       removeMember: db.prepare<[Buffer, Buffer]>('DELETE FROM members WHERE group_id = ? AND member_id = ?'),
       addMember: db.prepare<[Buffer, Buffer]>('INSERT INTO members (group_id, member_id) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      addRevoked: db.prepare<[Buffer, Buffer]>('INSERT INTO revoked_devices (device_id, group_id) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      revokedIn: db.prepare<[Buffer, number], { group_id: Buffer }>('SELECT group_id FROM revoked_devices WHERE device_id = ? LIMIT ?'),
       usage: db.prepare<[Buffer], Usage>('SELECT groups, documents, bytes FROM usage WHERE member_id = ?'),
       addUsage: db.prepare<[Buffer, number, number, number]>(ADD_USAGE),
       docExists: db.prepare<[Buffer, Buffer], { n: number }>('SELECT count(*) AS n FROM (SELECT 1 FROM envelopes WHERE group_id = ? AND doc_id = ? LIMIT 1)'),
@@ -157,6 +159,7 @@ export class SqliteRelayStore implements RelayStore {
         });
         for (const m of effect.left) this.#s.removeMember.run(buf(groupId), buf(m));
         for (const m of effect.joined) this.#s.addMember.run(buf(groupId), buf(m));
+        for (const d of effect.revoked ?? []) this.#s.addRevoked.run(buf(d), buf(groupId));
         return true;
       }).immediate(),
     );
@@ -177,15 +180,20 @@ export class SqliteRelayStore implements RelayStore {
     return this.#do(() => this.#s.unindexed.all().map((r) => new Uint8Array(r.group_id)));
   }
 
-  async setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): Promise<void> {
+  async setMembers(groupId: Uint8Array, members: readonly Uint8Array[], revoked: readonly Uint8Array[] = []): Promise<void> {
     this.#do(() =>
       this.#db
         .transaction(() => {
           this.#s.clearMembers.run(buf(groupId));
           for (const m of members) this.#s.addMember.run(buf(groupId), buf(m));
+          for (const d of revoked) this.#s.addRevoked.run(buf(d), buf(groupId));
         })
         .immediate(),
     );
+  }
+
+  async revokedIn(deviceId: Uint8Array, limit: number): Promise<Uint8Array[]> {
+    return this.#do(() => this.#s.revokedIn.all(buf(deviceId), Math.min(limit, 2 ** 31)).map((r) => new Uint8Array(r.group_id)));
   }
 
   async usage(memberId: Uint8Array): Promise<Usage> {

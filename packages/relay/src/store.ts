@@ -102,6 +102,11 @@ export interface OpsEffect {
   joined: readonly Uint8Array[];
   /** Member ids that were members before the ops and are not after. */
   left: readonly Uint8Array[];
+  /**
+   * Device ids the ops revoke (`revoke-device`), for {@link RelayStore.revokedIn}: kept for
+   * good (a revoked device never comes back into that group). None when omitted.
+   */
+  revoked?: readonly Uint8Array[];
 }
 
 /**
@@ -136,8 +141,16 @@ export interface RelayStore {
    * relay replays their logs once and calls {@link RelayStore.setMembers}.
    */
   unindexedGroups(): Promise<Uint8Array[]>;
-  /** Sets the membership index of a group (see {@link RelayStore.unindexedGroups}). */
-  setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Sets the membership index of a group (see {@link RelayStore.unindexedGroups}), and adds
+   * the devices its log revokes to the index of {@link RelayStore.revokedIn}.
+   */
+  setMembers(groupId: Uint8Array, members: readonly Uint8Array[], revoked?: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Ids of groups whose logs revoke the device (a `revoke-device` op), at most `limit`, in no
+   * particular order: one indexed lookup, no log replayed (every hello makes one).
+   */
+  revokedIn(deviceId: Uint8Array, limit: number): Promise<Uint8Array[]>;
   /** What `memberId` has put here (zero for an identity never seen). */
   usage(memberId: Uint8Array): Promise<Usage>;
   /**

@@ -1,6 +1,7 @@
 // Upgrades: a database written by the release with schema 2 (test/fixtures, made by
 // make-store-fixtures.ts with that release's code) opens with this code, is migrated once, and
 // every row reads back as that release read it; a relay started on it serves its envelopes.
+// A database at schema 3 (that fixture migrated, less what version 4 added) gets version 4 alone.
 // A database from a newer release is refused with a SchemaVersionError and left unchanged.
 // SQLite always; PostgreSQL when it answers (always under CI=true), with relay nodes starting
 // together on one schema.
@@ -22,7 +23,7 @@ import { readManifest, unhex, type StoreManifest } from './fixtures/store-manife
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const manifest = (name: string) => JSON.parse(readFileSync(join(fixtures, name), 'utf8')) as StoreManifest;
-const NEWEST = 3;
+const NEWEST = 4;
 
 /** Stores what a fourth envelope of alice's would be, at the next cursor; then a relay on the store hands alice's document to her. */
 async function stillWorks(store: RelayStore, expected: StoreManifest): Promise<void> {
@@ -82,8 +83,9 @@ describe('SQLite schema migrations', () => {
           [1, true],
           [2, true],
           [3, false],
+          [4, false],
         ],
-        'versions 1 and 2 came before the history; 3 was applied now',
+        'versions 1 and 2 came before the history; 3 and 4 were applied now',
       );
       assert.ok(history.every((h) => h.name.length > 0));
 
@@ -117,11 +119,36 @@ describe('SQLite schema migrations', () => {
       holder.close();
       assert.deepEqual(await Promise.all(opening), ['0 opened', '0 opened', '0 opened']);
       const db = new Database(path, { readonly: true });
-      assert.deepEqual(db.prepare('SELECT version FROM schema_version ORDER BY version').all(), [{ version: 1 }, { version: 2 }, { version: 3 }]);
+      assert.deepEqual(db.prepare('SELECT version FROM schema_version ORDER BY version').all(), [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
       db.close();
       const store = SqliteRelayStore.open(path);
       assert.deepEqual(await readManifest(store), manifest('relay-schema-2.sqlite.json'));
       await store.close();
+    }));
+
+  it('brings a database at schema 3 to 4: only the table of revoked devices is added, the rest untouched', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'relay.sqlite');
+      copyFileSync(join(fixtures, 'relay-schema-2.sqlite'), path);
+      await SqliteRelayStore.open(path).close();
+      // What the release with schema 3 leaves: version 4 is this table and its history row.
+      let db = new Database(path);
+      db.exec('DROP TABLE revoked_devices; DELETE FROM schema_version WHERE version = 4');
+      db.pragma('user_version = 3');
+      const before = db.prepare('SELECT version, name, applied_at FROM schema_version ORDER BY version').all();
+      db.close();
+
+      const store = SqliteRelayStore.open(path);
+      assert.deepEqual(await readManifest(store), manifest('relay-schema-2.sqlite.json'), 'every row as it was');
+      assert.deepEqual(await store.revokedIn(identity('alice').memberId, 16), [], 'nothing backfilled: no log of then revokes a device');
+      await store.close();
+      db = new Database(path, { readonly: true });
+      assert.equal(db.pragma('user_version', { simple: true }), 4);
+      const after = db.prepare('SELECT version, name, applied_at FROM schema_version ORDER BY version').all() as { version: number; name: string; applied_at: string | null }[];
+      assert.deepEqual(after.slice(0, 3), before, 'the history of 1 to 3 kept as it was');
+      assert.deepEqual([after[3]!.version, after[3]!.name, after[3]!.applied_at !== null], [4, 'revoked devices (index)', true]);
+      assert.deepEqual(db.prepare('SELECT count(*) AS n FROM revoked_devices').get(), { n: 0 });
+      db.close();
     }));
 
   it('keeps the history of a new database from its first open', () =>
@@ -132,7 +159,7 @@ describe('SQLite schema migrations', () => {
       assert.equal(db.pragma('user_version', { simple: true }), NEWEST);
       const rows = db.prepare('SELECT version, applied_at FROM schema_version ORDER BY version').all() as { version: number; applied_at: string | null }[];
       db.close();
-      assert.deepEqual(rows.map((r) => r.version), [1, 2, 3]);
+      assert.deepEqual(rows.map((r) => r.version), [1, 2, 3, 4]);
       assert.ok(rows.every((r) => r.applied_at !== null));
     }));
 
@@ -153,7 +180,7 @@ describe('SQLite schema migrations', () => {
           assert.equal(error.code, 'newer-schema');
           assert.equal(error.found, NEWEST + 1);
           assert.equal(error.known, NEWEST);
-          assert.match(error.message, /newer relay \(schema version 4; this relay knows 3 at most\)/);
+          assert.match(error.message, /newer relay \(schema version 5; this relay knows 4 at most\)/);
           assert.ok(error.message.includes(path), 'the message names the file');
           return true;
         },
@@ -201,6 +228,7 @@ if (await postgresAvailable()) {
             [1, false],
             [2, false],
             [3, true],
+            [4, true],
           ],
         );
         store = await PostgresRelayStore.connect(url);
@@ -232,7 +260,7 @@ if (await postgresAvailable()) {
               ['started', 'started', 'started', 'started'],
             );
             const rows = await history(url);
-            assert.deepEqual(rows.map((r) => r.version), [1, 2, 3]);
+            assert.deepEqual(rows.map((r) => r.version), [1, 2, 3, 4]);
             if (make === fixtureSchema) assert.deepEqual(await readManifest(stores[3]!), manifest('relay-schema-2.postgres.json'));
           } finally {
             await Promise.all(stores.map((s) => s.close()));
@@ -243,18 +271,45 @@ if (await postgresAvailable()) {
       }
     });
 
+    it('brings a schema at version 3 to 4: only the table of revoked devices is added, the rest untouched', async () => {
+      const { url, drop } = await fixtureSchema();
+      try {
+        await (await PostgresRelayStore.connect(url)).close();
+        // What the release with schema 3 leaves: version 4 is this table and its history row.
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        await client.query('DROP TABLE sealdoc_revoked_devices; DELETE FROM sealdoc_schema WHERE version = 4');
+        await client.end();
+        const before = await history(url);
+        assert.deepEqual(before.map((r) => r.version), [1, 2, 3]);
+
+        const store = await PostgresRelayStore.connect(url);
+        try {
+          assert.deepEqual(await readManifest(store), manifest('relay-schema-2.postgres.json'), 'every row as it was');
+          assert.deepEqual(await store.revokedIn(identity('alice').memberId, 16), [], 'nothing backfilled: no log of then revokes a device');
+        } finally {
+          await store.close();
+        }
+        const after = await history(url);
+        assert.deepEqual(after.slice(0, 3), before, 'the history of 1 to 3 kept as it was');
+        assert.deepEqual(after[3], { version: 4, name: 'revoked devices (index)', applied: true });
+      } finally {
+        await drop();
+      }
+    });
+
     it('refuses a schema a newer release wrote, with a SchemaVersionError, and leaves it unchanged', async () => {
       const { url, drop } = await freshSchema();
       try {
         await (await PostgresRelayStore.connect(url)).close();
         const client = new pg.Client({ connectionString: url });
         await client.connect();
-        await client.query("INSERT INTO sealdoc_schema (version, name, applied_at) VALUES (4, 'from the future', now())");
+        await client.query("INSERT INTO sealdoc_schema (version, name, applied_at) VALUES (5, 'from the future', now())");
         await client.end();
         const before = await history(url);
         await assert.rejects(PostgresRelayStore.connect(url), (error: unknown) => {
           assert.ok(error instanceof SchemaVersionError, String(error));
-          assert.equal(error.found, 4);
+          assert.equal(error.found, NEWEST + 1);
           assert.equal(error.known, NEWEST);
           assert.doesNotMatch(error.message, /postgres:\/\//, 'no URL (it may hold a password)');
           return true;
