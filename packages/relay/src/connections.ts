@@ -133,6 +133,19 @@ export class Connections {
   }
 
   /** Sends what is queued, closes, and forgets the connection at once (its transport may report the close later). */
+  /**
+   * A device was revoked here: its open connections on this node are closed (its next hello
+   * gets the ops that prove it, then `device-revoked`). Other nodes close theirs at its next hello.
+   */
+  revokedDevice(deviceId: Uint8Array): void {
+    const key = hex(deviceId);
+    for (const client of [...this.clients]) {
+      if (client.key !== key) continue;
+      this.refuse(client, 0, new Refusal('device-revoked', 'this device was revoked by its person; it can no longer sync here'));
+      this.#close(client, CLOSE_POLICY, 'device revoked');
+    }
+  }
+
   #close(client: Client, code: number, reason: string): void {
     client.close(code, reason);
     this.#forget(client);

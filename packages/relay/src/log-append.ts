@@ -18,6 +18,9 @@ import { Refusal } from './report.js';
 import type { OpsEffect, RelayStore, StoreEvent } from './store.js';
 import type { Subscriptions } from './subscriptions.js';
 
+// The type code of a revoke-device op (docs/membership.md).
+const REVOKE_DEVICE = 7;
+
 export class LogAppend {
   // Groups created, all clients together (limits.groupsPerSecond).
   readonly #creations: TokenBucket;
@@ -88,6 +91,7 @@ export class LogAppend {
       return { from: before, count: applied.length, error };
     });
     if (added.count > 0) this.subscriptions.announceOps(groupId, added.from, client);
+    for (const op of ops.slice(added.from - fromIndex, added.from - fromIndex + added.count)) if (op[1] === REVOKE_DEVICE) this.#closeRevoked(op);
     if (added.error) throw added.error;
     return added.from + added.count;
   }
@@ -112,6 +116,12 @@ export class LogAppend {
     this.groups.keep(groupId, log, ops.reduce((n, op) => n + op.length, 0));
     this.connections.log({ event: 'group-created', connection: client.id, member: client.member });
     return ops.length;
+  }
+
+  /** The connections of a device an appended op revoked are closed. */
+  #closeRevoked(op: Uint8Array): void {
+    const change = readMembershipOp(op).change;
+    if (change.type === 'revoke-device') this.connections.revokedDevice(change.deviceId);
   }
 
   /** An op counts towards its author's stored bytes. */

@@ -267,6 +267,35 @@ function relayScenarios(name: string, open: () => Promise<{ store: RelayStore; t
       }
     });
 
+    it('a connection the device holds open when it is revoked is closed with device-revoked', async () => {
+      const { store, teardown } = await open();
+      const server = await startRelay({ store, port: 0 });
+      try {
+        const { kept: a } = await Kept.create(alice, [bob]);
+        const laptop = await device(alice, 'Laptop');
+        const phone = await device(alice, 'Phone');
+        const aliceWire = await Wire.connect(server.url, alice);
+        aliceWire.send({ type: 'commit-ops', ref: 1, groupId: a.groupId, fromIndex: 0, ops: a.log.ops() });
+        assert.equal(await aliceWire.answer(1), 1);
+        await a.commit(aliceWire, 2, await addDevice(a.log, a.by(alice), laptop.certificate), [laptop.keys]);
+        await a.commit(aliceWire, 3, await addDevice(a.log, a.by(alice), phone.certificate), [phone.keys]);
+        aliceWire.close();
+        const laptopWire = await Wire.connect(server.url, laptop.keys);
+        const phoneWire = await Wire.connect(server.url, phone.keys);
+        await a.commit(phoneWire, 1, await revokeDevice(a.log, a.by(phone), laptop.keys.memberId, null));
+        const refusal = (await laptopWire.next('error')) as Extract<WireMessage, { type: 'error' }>;
+        assert.equal(refusal.code, 'device-revoked');
+        const until = Date.now() + 5000;
+        while (laptopWire.closedWith === undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(laptopWire.closedWith, 1008);
+        assert.equal(phoneWire.closedWith, undefined, 'the other devices stay');
+        phoneWire.close();
+      } finally {
+        await server.close();
+        await teardown();
+      }
+    });
+
     it('a never-revoked device and an unknown key pair are admitted as before', async () => {
       const { store, teardown } = await open();
       const server = await startRelay({ store, port: 0 });
