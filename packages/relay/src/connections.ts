@@ -134,13 +134,16 @@ export class Connections {
 
   /** Sends what is queued, closes, and forgets the connection at once (its transport may report the close later). */
   /**
-   * A device was revoked here: its open connections on this node are closed (its next hello
-   * gets the ops that prove it, then `device-revoked`). Other nodes close theirs at its next hello.
+   * A device was revoked in `groupId` (whose log is `log`) here: its open connections on this
+   * node get the log that proves it, then `device-revoked`, and are closed, as at a hello.
+   * Other nodes refuse it at its next hello.
    */
-  revokedDevice(deviceId: Uint8Array): void {
+  async revokedDevice(deviceId: Uint8Array, groupId: Uint8Array, log: MembershipLog): Promise<void> {
     const key = hex(deviceId);
     for (const client of [...this.clients]) {
-      if (client.key !== key) continue;
+      if (client.key !== key || client.closed) continue;
+      await this.hooks.sendOps(client, groupId, log, 0);
+      if (client.closed) continue;
       this.refuse(client, 0, new Refusal('device-revoked', 'this device was revoked by its person; it can no longer sync here'));
       this.#close(client, CLOSE_POLICY, 'device revoked');
     }

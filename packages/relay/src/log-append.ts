@@ -91,7 +91,7 @@ export class LogAppend {
       return { from: before, count: applied.length, error };
     });
     if (added.count > 0) this.subscriptions.announceOps(groupId, added.from, client);
-    for (const op of ops.slice(added.from - fromIndex, added.from - fromIndex + added.count)) if (op[1] === REVOKE_DEVICE) this.#closeRevoked(op);
+    for (const op of ops.slice(added.from - fromIndex, added.from - fromIndex + added.count)) if (op[1] === REVOKE_DEVICE) void this.#closeRevoked(groupId, op).catch(() => undefined); // a connection gone meanwhile: nothing to tell
     if (added.error) throw added.error;
     return added.from + added.count;
   }
@@ -118,10 +118,11 @@ export class LogAppend {
     return ops.length;
   }
 
-  /** The connections of a device an appended op revoked are closed. */
-  #closeRevoked(op: Uint8Array): void {
+  /** The connections of a device an appended op revoked get the proof and are closed. */
+  async #closeRevoked(groupId: Uint8Array, op: Uint8Array): Promise<void> {
     const change = readMembershipOp(op).change;
-    if (change.type === 'revoke-device') this.connections.revokedDevice(change.deviceId);
+    const log = await this.groups.group(groupId);
+    if (change.type === 'revoke-device' && log) await this.connections.revokedDevice(change.deviceId, groupId, log);
   }
 
   /** An op counts towards its author's stored bytes. */
