@@ -167,6 +167,17 @@ describe('one person, several devices, against a relay', () => {
       const same = () => [onLaptop, onBob, onPhone].every((p) => p.doc.getText('t').toString() === onPhone.doc.getText('t').toString() && p.doc.getText('t').length === 26);
       await eventually(same, 5000, 'the three converge');
 
+      // The phone is offline when the laptop revokes it; when it comes back, the relay shows it
+      // the log that revokes it and refuses it: it is told, and wipes its store.
+      onPhone.disconnect();
+      const told: { epoch: number; wiped: boolean }[] = [];
+      onPhone.on('device-revoked', (event) => told.push(event));
+      await shared.revokeDevice(phone.deviceId);
+      onPhone.connect();
+      await eventually(() => told.length === 1, 5000, 'the phone is told when it comes back');
+      assert.equal(told[0]!.wiped, true);
+      assert.deepEqual(await phone.storage.loadRange([]), []);
+
       // The link served once: a second device cannot use it.
       await assert.rejects(
         linkDevice(offer.code, { storage: new MemoryStorage(), deviceKey: await DeviceKey.generate(), label: 'Thief', connect, timeoutMs: 2000 }),
