@@ -27,6 +27,12 @@ export class HostileRelay {
   /** Which relay each member is shown (0 unless set: a fork sets some to 1). */
   readonly side = new Map<string, number>();
   policy: Policy = () => 'pass';
+  /**
+   * Members whose sockets stay open when the relay closes them (a relay that hides from a
+   * member that it was cut off: a revoked device, say). The relay's side is gone; what the
+   * member sends still goes through the policy, and reaches no relay.
+   */
+  readonly holdOpen = new Set<string>();
   /** Messages the adversary acted on (anything but pass), by kind of verdict. */
   readonly acted = { drop: 0, duplicate: 0, delay: 0, replace: 0 };
   readonly #pipes = new Set<Pipe>();
@@ -45,6 +51,12 @@ export class HostileRelay {
     this.stores[side] = store;
     this.relays[side] = new Relay({ store });
     for (const pipe of [...this.#pipes]) if (this.sideOf(pipe.member) === side) pipe.close();
+  }
+
+  /** Closes the sockets the relay closed and `holdOpen` kept open (their members reconnect); `holdOpen` is emptied. */
+  releaseHeld(): void {
+    this.holdOpen.clear();
+    for (const pipe of [...this.#pipes]) if (pipe._detached) pipe.close();
   }
 
   /** Sends `member` an old message again (a replay), on each of its open sockets. */
@@ -143,8 +155,8 @@ class Pipe implements WebSocketLike {
           const m = decodeWire(frame);
           for (const one of m.type === 'batch' ? m.messages : [m]) adversary._carry(this, 'down', one);
         },
-        close: () => this.close(),
-        terminate: () => this.close(),
+        close: () => this.#closedByRelay(),
+        terminate: () => this.#closedByRelay(),
         bufferedAmount: 0,
       };
       this.#handlers = relay.accept(connection);
@@ -154,6 +166,18 @@ class Pipe implements WebSocketLike {
   send(data: Uint8Array): void {
     if (this.readyState !== OPEN) return;
     this.#adversary._carry(this, 'up', decodeWire(data));
+  }
+
+  /** True once the relay closed this socket while the adversary held it open for the member. */
+  _detached = false;
+
+  #closedByRelay(): void {
+    if (this.readyState === CLOSED) return;
+    if (!this.#adversary.holdOpen.has(this.member)) return this.close();
+    this._detached = true;
+    const handlers = this.#handlers;
+    this.#handlers = undefined;
+    handlers?.closed();
   }
 
   close(): void {

@@ -9,6 +9,7 @@ import { toHex, readEnvelopeHeader } from '@sealdoc/crypto';
 import { RelayError, SyncError } from '@sealdoc/core';
 import { HostileRelay } from '../../../test/hostile/adversary.js';
 import { RELAY_SCENARIOS, runRelayScenario } from '../../../test/hostile/relay-scenarios.js';
+import { certified, connectDevice, DEVICE_SCENARIOS, runDeviceScenario } from '../../../test/hostile/device-scenarios.js';
 import { eventually, identity, Team, type Client } from './clients.js';
 
 const BEACONS = { intervalMs: 100, withholdMs: 600, freshnessMs: 2000 };
@@ -208,10 +209,101 @@ describe('members detect a lying relay', () => {
 });
 
 
+/**
+ * Alice's tablet (a certified device) in a group of Alice, Bob and Carol; Alice revokes it
+ * while the relay hides the revocation (and every op after it) from Carol and from the tablet,
+ * lies to them about the log's length, and forwards what the tablet pushes to Carol alone.
+ */
+async function hiddenRevocation() {
+  const adversary = new HostileRelay();
+  const { clients, errors, close } = await team(['alice', 'bob', 'carol'], adversary);
+  const { alice, bob, carol } = clients as Record<'alice' | 'bob' | 'carol', Client>;
+  const cert = await certified(identity('alice'), 'Tablet');
+  await alice.group.addDevice(cert.certificate);
+  const tablet = await connectDevice(cert, alice.group.log.ops(), adversary, 'tablet', BEACONS);
+  await tablet.sealed.whenSynced;
+  type(tablet, 'tablet, before. ');
+  await eventually(() => [alice, bob, carol].every((c) => c.text() === 'tablet, before. '), 3000, 'the tablet writes');
+  const lengths: Record<string, number> = { carol: carol.group.log.length, tablet: tablet.group.log.length };
+  // The relay's refusal of the revoked tablet, and its closing the tablet's socket, are hidden from it.
+  adversary.holdOpen.add('tablet');
+  adversary.policy = (member, direction, m) => {
+    if (member === 'tablet' && direction === 'down' && m.type === 'error') return 'drop';
+    if (member === 'tablet' && direction === 'up' && m.type === 'push') {
+      adversary.replay('carol', { type: 'envelope', envelope: m.envelope });
+      return 'drop';
+    }
+    if (!(member in lengths) || direction !== 'down') return 'pass';
+    if (m.type === 'ops') return 'drop';
+    return m.type === 'have' && m.logLength > lengths[member]! ? { replace: { ...m, logLength: lengths[member]! } } : 'pass';
+  };
+  const started = Date.now();
+  await alice.group.revokeDevice(cert.keys.memberId);
+  type(alice, 'Alice, after. ');
+  return { adversary, alice, bob, carol, tablet, errors, started, close: async () => Promise.all([close(), tablet.close()]).then(() => adversary.close()) };
+}
+
+describe('a revoked device and a lying relay', () => {
+  it('a revocation the relay hides from a member and from the revoked device: the member is told within the bound; the others never take the device’s new edits, nor does the member once shown the revocation', async () => {
+    const { adversary, bob, carol, tablet, started, close } = await hiddenRevocation();
+    type(tablet, 'tablet, unaware. ');
+    await eventually(() => carol.sealed.alarms.some((e) => e.code === 'withheld-ops'), 3000, 'Carol is told');
+    assert.ok(Date.now() - started < BEACONS.withholdMs + 4 * BEACONS.intervalMs + 1000, `told in ${Date.now() - started} ms`);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!bob.text().includes('tablet, unaware.'), 'Bob, shown the revocation, never takes it');
+    // The relay behaves: Carol catches up and learns of the revocation; the tablet too.
+    adversary.policy = () => 'pass';
+    adversary.releaseHeld();
+    const revokedAt = bob.group.log.length;
+    await eventually(() => carol.group.log.length >= revokedAt, 3000, 'Carol holds the revocation');
+    type(tablet, 'tablet, late. ');
+    await new Promise((r) => setTimeout(r, 800));
+    assert.ok(!carol.text().includes('tablet, late.') && !bob.text().includes('tablet, late.'), 'nothing the tablet writes once revoked is taken');
+    await close();
+  });
+
+  it(
+    'a member that took a revoked device’s edits while the relay hid the revocation goes on once shown it: what it writes then reaches the others, and no alarm stays',
+    {
+      todo: 'core: the member offers the revoked device’s envelopes to the relay again and again, the relay refuses them as past-cutoff, and sealed-doc.ts takes that refusal of another author’s envelope as its own standing denied (withheld-ops wanting a longer log that never comes): its new edits stay on the device for good (npm run hostile -- --only hide-revocation: stuck_members, reoffered_refused)',
+    },
+    async () => {
+      const { adversary, bob, carol, tablet, close } = await hiddenRevocation();
+      try {
+        type(tablet, 'tablet, unaware. ');
+        await eventually(() => carol.text().includes('tablet, unaware.'), 3000, 'forwarded to Carol');
+        await eventually(() => carol.sealed.alarms.some((e) => e.code === 'withheld-ops'), 3000, 'Carol is told');
+        // The relay behaves: Carol catches up, and offers the relay what she holds.
+        adversary.policy = () => 'pass';
+        adversary.releaseHeld();
+        const revokedAt = bob.group.log.length;
+        await eventually(() => carol.group.log.length >= revokedAt, 3000, 'Carol holds the revocation');
+        await new Promise((r) => setTimeout(r, 1000));
+        // At the start: an edit Yjs builds on none of the tablet's (what a member writes after
+        // the revoked device's edits reaches no one who lacks them: lasting_divergence).
+        carol.doc.getText('t').insert(0, 'Carol, once shown the revocation. ');
+        await eventually(() => bob.text().includes('Carol, once shown the revocation.'), 5000, 'Carol’s edit reaches Bob');
+        await eventually(() => carol.sealed.alarms.length === 0 && carol.sealed.pending === 0, 3000, 'no alarm stays on Carol, nothing waits');
+      } finally {
+        await close();
+      }
+    },
+  );
+});
+
 describe('a lying relay, randomized (short run of npm run hostile)', () => {
   for (const scenario of RELAY_SCENARIOS) {
     it(`${scenario}: no silent divergence, nothing undetected`, async () => {
       const result = await runRelayScenario(scenario, { runs: 3 });
+      assert.deepEqual({ silent: result.silent_divergences, undetected: result.undetected }, { silent: 0, undetected: 0 }, JSON.stringify(result));
+    });
+  }
+  // revoked-forge fails by design today (docs/security.md: a revoked device's envelopes up to
+  // its cutoff, forwarded by a hostile relay, are taken): run, reported, not counted.
+  for (const scenario of DEVICE_SCENARIOS) {
+    const todo = scenario === 'revoked-forge' ? { todo: 'a revoked device’s new envelopes within its cutoff (core’s CUTOFF_MARGIN) are taken by members who hold its revocation' } : {};
+    it(`${scenario}: no silent divergence, nothing undetected`, todo, async () => {
+      const result = await runDeviceScenario(scenario, { runs: 3 });
       assert.deepEqual({ silent: result.silent_divergences, undetected: result.undetected }, { silent: 0, undetected: 0 }, JSON.stringify(result));
     });
   }
