@@ -18,6 +18,7 @@ import {
   setMemberRole,
   unlockEpochSecrets,
   type Actor,
+  type OpAuthor,
   type MemberKeys,
   type MemberRole,
 } from '@sealdoc/crypto';
@@ -38,9 +39,12 @@ export interface GroupRelay {
   highestSeq(groupId: Uint8Array, deviceId: Uint8Array): Promise<number | null>;
 }
 
-// A removal through a relay records a cutoff this far past the highest sequence number the
-// relay held a moment before: the member may push meanwhile (a minute at the rate one identity
-// may send), and the relay accepts nothing new from it once it is removed, whatever the cutoff.
+// A removal or revocation through a relay records first the exact highest sequence number the
+// relay holds of each device, tried again this many times when the device pushed meanwhile;
+// then a cutoff this far past it (a minute at the rate one identity may send): the relay
+// accepts nothing new from a device once it is out, whatever the cutoff, but members would
+// take what a relay forwarded up to it.
+const EXACT_CUTOFF_TRIES = 3;
 const CUTOFF_MARGIN = 65_536;
 
 /** What a {@link Group} reports. */
@@ -73,6 +77,9 @@ export class Group {
   readonly keyring: Keyring;
   readonly #storage: Storage | undefined;
   #wasMember: boolean;
+  // The refreshes in turn, and the log's length when the last one began.
+  #refreshing: Promise<unknown> = Promise.resolve();
+  #refreshedLength = 0;
   // How many ops of the log the store holds.
   #savedOps = 0;
   /** The relay membership changes go through, when there is one (see {@link GroupRelay}). */
@@ -143,13 +150,26 @@ export class Group {
    * Unlocks what the log now entitles this member to and tells the documents. Call after
    * appending ops to the log; {@link Group.receiveOps} calls it itself.
    */
-  async refresh(): Promise<void> {
+  refresh(): Promise<void> {
+    // In turn: an action waits for the last one (see #by).
+    const run = this.#refreshing.then(() => this.#refresh());
+    this.#refreshing = run.catch(() => undefined);
+    return run;
+  }
+
+  async #refresh(): Promise<void> {
+    const length = this.log.length;
     await this.#saveLog();
-    await unlockEpochSecrets(this.log, this.keys, this.keyring);
+    // A member's noise in one epoch (bad-secret) does not keep the others from being unlocked,
+    // nor the membership from being told; the error is thrown after.
+    let error: unknown;
+    await unlockEpochSecrets(this.log, this.keys, this.keyring).catch((e: unknown) => (error = e));
+    this.#refreshedLength = length;
     const member = this.role !== undefined;
     if (this.#wasMember && !member) this.events.emit('removed', { epoch: this.log.epoch, revoked: this.log.wasRevoked(this.keys.memberId) });
     this.#wasMember = member;
     this.events.emit('membership', { epoch: this.log.epoch, length: this.log.length });
+    if (error) throw error;
   }
 
   /** Keeps the ops the store does not hold yet (they are signed and public: stored as they are). */
@@ -194,7 +214,8 @@ export class Group {
    * group send the op to their peers (the relay) at once.
    */
   async addMember(keys: MemberKeys, role: MemberRole, devices: readonly Uint8Array[] = []): Promise<void> {
-    await this.#append(await addMember(this.log, this.#by(), keys, role, devices));
+    const by = await this.#by();
+    await this.#append(await addMember(this.log, by, keys, role, devices));
   }
 
   /**
@@ -202,7 +223,8 @@ export class Group {
    * wrapped the current epoch's secret and reads what its person may read. Any member may.
    */
   async addDevice(certificate: Uint8Array): Promise<void> {
-    await this.#append(await addDevice(this.log, this.#by(), certificate));
+    const by = await this.#by();
+    await this.#append(await addDevice(this.log, by, certificate));
   }
 
   /**
@@ -211,8 +233,7 @@ export class Group {
    * highest sequence number seen of it, here and at the relay) are refused everywhere.
    */
   async revokeDevice(deviceId: Uint8Array): Promise<void> {
-    const cutoffs = await this.#cutoffs([deviceId]);
-    await this.#append(await revokeDevice(this.log, this.#by(), deviceId, cutoffs.get(hex(deviceId))!));
+    await this.#withCutoffs([deviceId], async (by, cutoffs) => revokeDevice(this.log, by, deviceId, cutoffs.get(hex(deviceId))!));
   }
 
   /**
@@ -222,13 +243,13 @@ export class Group {
    * removal (`cutoff-too-low`): sync, then try again.
    */
   async removeMember(memberId: Uint8Array): Promise<void> {
-    await this.#append(await removeMember(this.log, this.#by(), memberId, await this.#cutoffs(this.#devicesOf(memberId))));
+    await this.#withCutoffs(this.#devicesOf(memberId), (by, cutoffs) => removeMember(this.log, by, memberId, cutoffs));
   }
 
   /** Admin: changes a member's role; a demotion to reader records cutoffs as a removal does. */
   async setRole(memberId: Uint8Array, role: MemberRole): Promise<void> {
-    const cutoffs = role === 'reader' ? await this.#cutoffs(this.#devicesOf(memberId)) : undefined;
-    await this.#append(await setMemberRole(this.log, this.#by(), memberId, role, cutoffs));
+    if (role !== 'reader') return this.#append(await setMemberRole(this.log, await this.#by(), memberId, role));
+    await this.#withCutoffs(this.#devicesOf(memberId), (by, cutoffs) => setMemberRole(this.log, by, memberId, role, cutoffs));
   }
 
   #devicesOf(memberId: Uint8Array): Uint8Array[] {
@@ -236,31 +257,47 @@ export class Group {
   }
 
   /**
-   * Cutoffs for devices (by hex id): the highest sequence number of each seen here, or, through
-   * a relay, past what the relay holds of it (in documents not open here too), with a margin
-   * for what it pushes meanwhile, so that a writer that keeps pushing cannot stay ahead of it.
+   * Builds and appends an op that records cutoffs for `devices`. Through a relay, each cutoff
+   * is first the exact highest sequence number the relay holds of the device (none past it: a
+   * device that kept its keys forges nothing a member would take); if the device pushed
+   * meanwhile, the relay refuses the op (`cutoff-too-low`) and it is built again, and after a
+   * few tries with a margin past what the relay holds, so that a device that keeps pushing
+   * cannot stay ahead of its removal. Without a relay: the highest seen here.
    */
-  async #cutoffs(devices: readonly Uint8Array[]): Promise<Map<string, number | null>> {
+  async #withCutoffs(devices: readonly Uint8Array[], build: (by: OpAuthor, cutoffs: Map<string, number | null>) => Promise<Uint8Array>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const by = await this.#by();
+      const margin = attempt < EXACT_CUTOFF_TRIES ? 0 : CUTOFF_MARGIN;
+      try {
+        return await this.#append(await build(by, await this.#cutoffs(devices, margin)));
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'cutoff-too-low' || margin > 0) throw error;
+      }
+    }
+  }
+
+  /** Cutoffs for devices (by hex id): the highest sequence number seen here and, through a relay, held there, plus `margin`. */
+  async #cutoffs(devices: readonly Uint8Array[], margin: number): Promise<Map<string, number | null>> {
     const cutoffs = new Map<string, number | null>();
     for (const deviceId of devices) {
-      const seen = this._sequences.highestSeen(deviceId);
-      if (!this.relay) {
-        cutoffs.set(hex(deviceId), seen);
-        continue;
-      }
-      const held = await this.relay.highestSeq(this.groupId, deviceId);
-      const highest = Math.max(seen ?? -1, held ?? -1);
-      cutoffs.set(hex(deviceId), highest < 0 ? null : Math.min(Number.MAX_SAFE_INTEGER, highest + CUTOFF_MARGIN));
+      const seen = this._sequences.highestSeen(deviceId) ?? -1;
+      const held = this.relay ? ((await this.relay.highestSeq(this.groupId, deviceId)) ?? -1) : -1;
+      const highest = Math.min(Number.MAX_SAFE_INTEGER, Math.max(seen, held) + margin);
+      cutoffs.set(hex(deviceId), highest < 0 ? null : highest);
     }
     return cutoffs;
   }
 
   /** Admin: starts a new epoch with a fresh secret for the same members (a scheduled rotation). */
   async rotate(): Promise<void> {
-    await this.#append(await rotateEpoch(this.log, this.#by()));
+    const by = await this.#by();
+    await this.#append(await rotateEpoch(this.log, by));
   }
 
-  #by() {
+  /** Who signs, once what the log holds is unlocked (ops may have come while a refresh ran, or before it began). */
+  async #by(): Promise<OpAuthor> {
+    await this.#refreshing;
+    if (this.#refreshedLength !== this.log.length) await this.refresh();
     return { signer: this.signer, keyring: this.keyring };
   }
 

@@ -305,6 +305,8 @@ export class HeadWatch {
 
   /** What a member's beacon shows it holds and is not here: wanted, and told if it is still missing after the bound. */
   #checkEnvelopes(member: string, beacon: Beacon, now: number): void {
+    // A device cut off (its person removed, or it revoked) cannot read what it lacks: nothing to want.
+    if (this.#host.group.role === undefined) return;
     const theirs = SeqRanges.fromAuthorRanges(beacon.authors);
     const missing = SeqRanges.of(theirs.missingFrom(this.#host.holdings()));
     if (missing.rangeCount === 0) return this.#resolve(`withheld-envelopes:${member}`);
@@ -339,6 +341,7 @@ export class HeadWatch {
             ...(want.length ? { length: want.length } : {}),
           }),
         );
+    if (host.group.role === undefined) this.#wantedEnvelopes.length = 0;
     while (this.#wantedEnvelopes[0] && this.#wantedEnvelopes[0].since <= due) {
       const { member, missing } = this.#wantedEnvelopes.shift()!;
       const still = SeqRanges.of(missing.missingFrom(host.holdings()));

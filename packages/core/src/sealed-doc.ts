@@ -131,10 +131,12 @@ export class SealedDoc {
       this.#unsubscribe.push(t.events.on('message', ({ from, message }) => d.background(this.#ready.then(() => this.#receive(from, message)))));
       this.#unsubscribe.push(
         t.events.on('error', ({ error, from }) => {
-          // A push of this group refused as from no member (or no writer) while this log says
-          // otherwise: the relay holds ops not here, or lies. (A transport serves many groups:
-          // another group's refusal says nothing of this one.)
-          const denied = error instanceof RelayError && error.groupId === this.group._key && ['not-a-member', 'not-a-writer', 'past-cutoff'].includes(error.code);
+          // A push of this device's own envelope in this group refused as from no member (or no
+          // writer) while this log says otherwise: the relay holds ops not here, or lies. (A
+          // transport serves many groups: another group's refusal says nothing of this one; and
+          // another author's envelope offered on says nothing of this device's standing.)
+          const denied =
+            error instanceof RelayError && error.groupId === this.group._key && error.author === this.group._me && ['not-a-member', 'not-a-writer', 'past-cutoff'].includes(error.code);
           if (denied && d.canWrite()) d.watch?.standingDenied();
           this.events.emit('error', { error, ...(from !== undefined ? { from } : {}) });
         }),

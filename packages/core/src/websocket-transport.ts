@@ -30,11 +30,14 @@ export class RelayError extends Error {
   readonly ref: number;
   /** Hex of the group of the envelope it refused, when it answers a push. */
   readonly groupId: string | undefined;
-  constructor(code: RelayErrorCode, message: string, ref = 0, groupId?: string) {
+  /** Hex of the author (a device id) of the envelope it refused, when it answers a push. */
+  readonly author: string | undefined;
+  constructor(code: RelayErrorCode, message: string, ref = 0, groupId?: string, author?: string) {
     super(message);
     this.code = code;
     this.ref = ref;
     this.groupId = groupId;
+    this.author = author;
     this.name = 'RelayError';
   }
 }
@@ -399,7 +402,7 @@ export class WebSocketTransport implements Transport {
       case 'error': {
         const refused = this.#pushes.get(message.ref);
         this.#pushes.delete(message.ref);
-        const error = new RelayError(message.code, message.message, message.ref, refused?.group);
+        const error = new RelayError(message.code, message.message, message.ref, refused?.group, refused?.author);
         if (message.code === 'auth-failed' || message.code === 'device-revoked') {
           // The relay's operator does not admit this client, or its person revoked this device:
           // trying again would only be refused again.
