@@ -155,10 +155,6 @@ async function runDevices(seed: number): Promise<Record<Churn, number>> {
   const watch = (d: DevicePeer) => {
     d.sealed.events.on('error', ({ error }) => {
       const code = (error as { code?: string }).code;
-      // A cut-off device's watch over the relay keeps comparing the beacons of the members
-      // still in the group with what it holds, and after withholdMs (30 s: long runs only)
-      // blames the relay for edits it may no longer read. Reported (issue 16); not counted.
-      if (code === 'withheld-envelopes' && cutOff.has(d.name)) return;
       errors.set(d.name, [...(errors.get(d.name) ?? []), `${error.name}:${code}:${error.message}`]);
     });
     d.sealed.events.on('access-removed', ({ revoked }) => {

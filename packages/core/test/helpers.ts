@@ -16,7 +16,6 @@ import {
   readEnvelopeHeader,
   requestDeviceCertificate,
   rotateEpoch,
-  unlockEpochSecrets,
   type Actor,
   type CertifiedDevice,
   type Identity,
@@ -358,10 +357,6 @@ export class DeviceWorld {
   async act(by: string, change: (group: Group) => Promise<void>, deliverTo: string[]): Promise<number> {
     const actor = this.device(by);
     await actor.group.receiveOps(this.ops, 0);
-    // Ops a peer sent may have reached the log already, their epoch secrets still unlocking
-    // (Group.receiveOps then adds nothing and does not wait): unlocked here, or the op would
-    // be refused as missing-secret.
-    await unlockEpochSecrets(actor.group.log, actor.group.keys, actor.group.keyring);
     const before = this.ops.length;
     await change(actor.group);
     this.ops = actor.group.log.ops();
