@@ -15,13 +15,12 @@
  * compares the safety code both devices show before approving. Documented in docs/membership.md.
  * @module
  */
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { _bytes, _concat, _equal, _int, _Reader, _u64, _utf8 } from './bytes.js';
 import { _readDeviceCertificateRequest } from './device.js';
-import { InvitationError, _base64url, _fromBase64url } from './invitation.js';
+import { InvitationError, _base64url, _fromBase64url, _openRequest, _sealRequest } from './invitation.js';
 
 /** What a device link code holds. Secret while it is valid: whoever holds it may ask to link. */
 export interface DeviceLink {
@@ -39,7 +38,6 @@ const CODE_LENGTH = 1 + 32 + 16 + 32 + 8;
 const ID_INFO = _utf8('sealdoc/link/id/v1');
 const KEY_INFO = _utf8('sealdoc/link/key/v1');
 const AAD_LABEL = _utf8('sealdoc/link/request/v1');
-const NONCE = 24;
 /** Default validity of a link: 10 minutes. */
 export const DEVICE_LINK_VALIDITY_MS = 10 * 60 * 1000;
 
@@ -84,13 +82,7 @@ function key(link: Pick<DeviceLink, 'groupId' | 'secret'>): Uint8Array {
 export function sealLinkRequest(link: DeviceLink, request: Uint8Array): Uint8Array {
   const parsed = _readDeviceCertificateRequest(request);
   if (!_equal(parsed.personId, link.personId)) throw new InvitationError('malformed', 'the request names another person than the link');
-  const nonce = randomBytes(NONCE);
-  const k = key(link);
-  try {
-    return _concat(nonce, xchacha20poly1305(k, nonce, _concat(AAD_LABEL, deviceLinkId(link))).encrypt(request));
-  } finally {
-    k.fill(0);
-  }
+  return _sealRequest(key(link), _concat(AAD_LABEL, deviceLinkId(link)), request);
 }
 
 /**
@@ -99,17 +91,7 @@ export function sealLinkRequest(link: DeviceLink, request: Uint8Array): Uint8Arr
  * InvitationError (`bad-ciphertext`, `malformed`, `bad-signature`).
  */
 export async function openLinkRequest(link: DeviceLink, sealed: Uint8Array): Promise<Uint8Array> {
-  _bytes(sealed, 'request');
-  if (sealed.length < NONCE + 16) fail('malformed', 'a link request is too short');
-  const k = key(link);
-  let request: Uint8Array;
-  try {
-    request = xchacha20poly1305(k, sealed.subarray(0, NONCE), _concat(AAD_LABEL, deviceLinkId(link))).decrypt(sealed.subarray(NONCE));
-  } catch {
-    return fail('bad-ciphertext', 'the link request does not open under this link');
-  } finally {
-    k.fill(0);
-  }
+  const request = _openRequest(key(link), _concat(AAD_LABEL, deviceLinkId(link)), sealed, 'link request');
   let parsed: ReturnType<typeof _readDeviceCertificateRequest>;
   try {
     parsed = _readDeviceCertificateRequest(request);

@@ -128,11 +128,33 @@ export async function sealJoinRequest(invitation: Invitation, signer: Actor, nam
   const keys = { signingPublicKey: actor.person.signingPublicKey, agreementPublicKey: actor.person.agreementPublicKey };
   const signed = signedPart(id, keys, nameBytes, actor.certificate?.bytes);
   const signature = await signMessage(actor.keys, REQUEST_CONTEXT, signed);
-  const nonce = randomBytes(NONCE);
   const plaintext = _concat(Uint8Array.of(actor.certificate ? 2 : VERSION), signed.subarray(16), signature);
-  const key = requestKey(invitation);
+  return _sealRequest(requestKey(invitation), _concat(AAD_LABEL, id), plaintext);
+}
+
+/**
+ * @internal A request sealed under a one-time key (an invitation's, a device link's): nonce 24 ·
+ * XChaCha20-Poly1305(key, nonce, aad, plaintext). The key is wiped.
+ */
+export function _sealRequest(key: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  const nonce = randomBytes(NONCE);
   try {
-    return _concat(nonce, xchacha20poly1305(key, nonce, _concat(AAD_LABEL, id)).encrypt(plaintext));
+    return _concat(nonce, xchacha20poly1305(key, nonce, aad).encrypt(plaintext));
+  } finally {
+    key.fill(0);
+  }
+}
+
+/** @internal Opens what {@link _sealRequest} sealed; throws InvitationError (`malformed`, `bad-ciphertext`). The key is wiped. */
+export function _openRequest(key: Uint8Array, aad: Uint8Array, sealed: Uint8Array, what: string): Uint8Array {
+  try {
+    _bytes(sealed, 'request');
+    if (sealed.length < NONCE + 16) fail('malformed', `a ${what} is too short`);
+    try {
+      return xchacha20poly1305(key, sealed.subarray(0, NONCE), aad).decrypt(sealed.subarray(NONCE));
+    } catch {
+      return fail('bad-ciphertext', `the ${what} does not open with this code`);
+    }
   } finally {
     key.fill(0);
   }
@@ -140,18 +162,8 @@ export async function sealJoinRequest(invitation: Invitation, signer: Actor, nam
 
 /** Opens and verifies a join request; throws InvitationError. */
 export async function openJoinRequest(invitation: Invitation, request: Uint8Array): Promise<JoinRequest> {
-  _bytes(request, 'request');
-  if (request.length < NONCE + 16) fail('malformed', 'a join request is too short');
   const id = invitationId(invitation);
-  const key = requestKey(invitation);
-  let plaintext: Uint8Array;
-  try {
-    plaintext = xchacha20poly1305(key, request.subarray(0, NONCE), _concat(AAD_LABEL, id)).decrypt(request.subarray(NONCE));
-  } catch {
-    return fail('bad-ciphertext', 'the join request does not open under this invitation');
-  } finally {
-    key.fill(0);
-  }
+  const plaintext = _openRequest(requestKey(invitation), _concat(AAD_LABEL, id), request, 'join request');
   const r = new _Reader(plaintext, (m) => fail('malformed', m));
   const version = r.u8();
   if (version !== VERSION && version !== 2) fail('unsupported-version', `join request version ${version} is not supported`);
