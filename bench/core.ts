@@ -1,6 +1,7 @@
-// npm run bench:core [-- --json]
-// The sealed pipeline against plain Yjs on the automerge-paper editing trace (259,778 edits,
-// test/fixtures, with its licence), side by side in one run. See docs/performance.md.
+// npm run bench:core [-- --json] [-- --trace FILE]
+// The sealed pipeline against plain Yjs on an editing trace (by default the automerge-paper
+// trace, 259,778 edits, test/fixtures, with its licence; any trace in the editing-traces format
+// with --trace, see trace.ts), side by side in one run. See docs/performance.md.
 //   sync-vs-plain          edits -> batches of 100 -> seal -> in-memory transport -> open -> apply,
 //                          against the same pipeline unsealed, same batching
 //   sync-vs-per-keystroke  the sealed pipeline with batches of 100 against one envelope per edit
@@ -14,8 +15,6 @@
 //                          IndexedDB store (store, device key, identity, group, document)
 //                          against y-indexeddb holding the same document (median of 9)
 //   open-doc-vs-y-indexeddb   the same, the document alone (its group already open)
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import * as Y from 'yjs';
 import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, verifyEnvelope, type Identity } from '@sealdoc/crypto';
 import { Group, MemoryStorage, SealedDoc } from '@sealdoc/core';
@@ -24,13 +23,10 @@ import { encodeWire } from '@sealdoc/protocol';
 import { fileURLToPath } from 'node:url';
 import { runInChromium } from './chromium.js';
 import { report, type Row } from './harness.js';
+import { loadTrace, type Trace } from './trace.js';
 import type { OpenFigures } from './open.browser.js';
 
-interface Trace {
-  endContent: string;
-  txns: { patches: [pos: number, del: number, ins: string][] }[];
-}
-const trace = JSON.parse(gunzipSync(readFileSync(new URL('../test/fixtures/automerge-paper.json.gz', import.meta.url))).toString()) as Trace;
+const { name: traceName, trace, gzipped: traceFile } = loadTrace();
 const BATCH = 100;
 
 function applyTxn(text: Y.Text, txn: Trace['txns'][number]): void {
@@ -183,11 +179,10 @@ async function catchup(): Promise<{ sealedMs: number; plainMs: number; verifyMs:
 const all = trace.txns.length;
 const plain = await plainSync(all, BATCH);
 const sealed = await sealedSync(all, BATCH);
-const PREFIX = 5000;
+const PREFIX = Math.min(5000, all);
 const batchedPrefix = await sealedSync(PREFIX, BATCH);
 const perKeystroke = await sealedSync(PREFIX, 1);
 const { sealedMs, plainMs, verifyMs, envelopes } = await catchup();
-const traceFile = new Uint8Array(readFileSync(new URL('../test/fixtures/automerge-paper.json.gz', import.meta.url)));
 const open = await runInChromium<OpenFigures>(fileURLToPath(new URL('./open.browser.ts', import.meta.url)), '', { '/trace.json.gz': traceFile });
 
 const rows: Row[] = [
@@ -216,4 +211,4 @@ const rows: Row[] = [
   },
   { name: 'bytes-vs-plain', ratio: sealed.bytes / plain.bytes, baseline: 'plain-sync bytes', ms: 0, edits: all, bytes: sealed.bytes },
 ];
-report('Sealed sync against plain Yjs, automerge-paper trace (sync-vs-per-keystroke: how many times faster batching is)', rows);
+report(`Sealed sync against plain Yjs, ${traceName} trace (sync-vs-per-keystroke: how many times faster batching is)`, rows);
