@@ -37,6 +37,7 @@ import { saveDevice } from './device-store.js';
 import { Emitter } from './events.js';
 import { Group } from './group.js';
 import { LocalDevice } from './local-device.js';
+import { openAtRelay } from './invitations.js';
 import { fetchRelayGroup, listRelayGroups } from './relay-groups.js';
 import type { Storage } from './storage.js';
 import { OWN_GROUP_KEY } from './storage-keys.js';
@@ -86,12 +87,7 @@ export class DeviceLinkOffer {
     if (!device.identity) throw new TypeError('a device is linked from a device that holds the recovery words');
     const own = await device.group();
     const link = createDeviceLink(device.personId, own.groupId, options.validForMs);
-    const open = () => transport.request({ type: 'invite-open', ref: 0, groupId: own.groupId, inviteId: deviceLinkId(link), expiresAt: link.expiresAt });
-    await open().catch(async (error: unknown) => {
-      if ((error as { code?: string }).code !== 'unknown-group') throw error;
-      transport.send({ type: 'ops', groupId: own.groupId, fromIndex: 0, ops: own.log.ops() });
-      await open();
-    });
+    await openAtRelay(transport, own, deviceLinkId(link), link.expiresAt);
     const offer = new DeviceLinkOffer(device, transport, link);
     transport.watchInvitations(own.groupId);
     return offer;

@@ -9,7 +9,8 @@ import {
   addMember,
   Identity,
   Keyring,
-  memberIdOf,
+  actorKeys,
+  actorPersonId,
   MembershipError,
   MembershipLog,
   removeMember,
@@ -87,8 +88,8 @@ export class Group {
 
   constructor(options: { signer: Actor; log: MembershipLog; keyring: Keyring; storage?: Storage }) {
     this.signer = options.signer;
-    this.keys = options.signer instanceof Identity ? options.signer : options.signer.keys;
-    this.personId = options.signer instanceof Identity ? options.signer.memberId : memberIdOf(options.signer.person.signingPublicKey);
+    this.keys = actorKeys(options.signer);
+    this.personId = actorPersonId(options.signer);
     this.log = options.log;
     this.keyring = options.keyring;
     this.#storage = options.storage;

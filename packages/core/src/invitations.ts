@@ -16,7 +16,7 @@ import {
   openJoinRequest,
   safetyCode,
   sealJoinRequest,
-  Identity,
+  actorKeys,
   type Actor,
   type Invitation,
   type JoinRequest,
@@ -83,13 +83,7 @@ export class GroupInvitation {
   static async create(options: { group: Group; transport: WebSocketTransport; role: MemberRole; baseUrl: string; validForMs?: number }): Promise<GroupInvitation> {
     const { group, transport } = options;
     const invitation = createInvitation(group.groupId, options.role, options.validForMs);
-    const open = () => transport.request({ type: 'invite-open', ref: 0, groupId: group.groupId, inviteId: invitationId(invitation), expiresAt: invitation.expiresAt });
-    await open().catch(async (error: unknown) => {
-      if ((error as { code?: string }).code !== 'unknown-group') throw error;
-      // A group the relay has not heard of yet (just created): its log first, then again.
-      transport.send({ type: 'ops', groupId: group.groupId, fromIndex: 0, ops: group.log.ops() });
-      await open();
-    });
+    await openAtRelay(transport, group, invitationId(invitation), invitation.expiresAt);
     const created = new GroupInvitation(group, transport, invitation, options.baseUrl.split('#')[0]!);
     transport.watchInvitations(group.groupId);
     return created;
@@ -177,6 +171,19 @@ export class GroupInvitation {
   }
 }
 
+/**
+ * Opens an invitation (or a device link) `inviteId` under `group` at the relay, until
+ * `expiresAt`. A group the relay has not heard of yet (just created) goes with its log first.
+ */
+export async function openAtRelay(transport: WebSocketTransport, group: Group, inviteId: Uint8Array, expiresAt: number): Promise<void> {
+  const open = () => transport.request({ type: 'invite-open', ref: 0, groupId: group.groupId, inviteId, expiresAt });
+  await open().catch(async (error: unknown) => {
+    if ((error as { code?: string }).code !== 'unknown-group') throw error;
+    transport.send({ type: 'ops', groupId: group.groupId, fromIndex: 0, ops: group.log.ops() });
+    await open();
+  });
+}
+
 /** Where a join request stands for the invitee. */
 export type JoinState = 'sending' | InviteState;
 
@@ -217,7 +224,7 @@ export class JoinByInvitation {
   private constructor(invitation: Invitation, options: JoinOptions & { pollMs: number }) {
     this.invitation = invitation;
     this.#options = options;
-    this.safetyCode = safetyCode((options.signer instanceof Identity ? options.signer : options.signer.keys).memberId);
+    this.safetyCode = safetyCode(actorKeys(options.signer).memberId);
     this.whenAdmitted = new Promise((resolve, reject) => (this.#admitted = { resolve, reject }));
     this.whenAdmitted.catch(() => undefined);
   }

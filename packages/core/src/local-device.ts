@@ -17,7 +17,8 @@ import {
   generateMnemonic,
   Identity,
   Keyring,
-  memberIdOf,
+  actorKeys,
+  actorPersonId,
   MembershipLog,
   newDeviceKeys,
   requestDeviceCertificate,
@@ -69,12 +70,12 @@ export class LocalDevice {
 
   /** The member id of the person this device acts for. */
   get personId(): Uint8Array {
-    return this.signer instanceof Identity ? this.signer.memberId : memberIdOf(this.signer.person.signingPublicKey);
+    return actorPersonId(this.signer);
   }
 
   /** This device's id: the author of what it seals (for a first device, the member id). */
   get deviceId(): Uint8Array {
-    return (this.signer instanceof Identity ? this.signer : this.signer.keys).memberId;
+    return actorKeys(this.signer).memberId;
   }
 
   /** This device's certificate, for a certified device; undefined for a first device. */

@@ -7,7 +7,7 @@
  * (withheld-ops), as for any member.
  * @module
  */
-import { Identity, MembershipError, MembershipLog, Keyring, type Actor } from '@sealdoc/crypto';
+import { actorKeys, MembershipError, MembershipLog, Keyring, type Actor } from '@sealdoc/crypto';
 import { hex } from './bytes.js';
 import { Group } from './group.js';
 import type { Storage } from './storage.js';
@@ -36,7 +36,7 @@ export async function listRelayGroups(transport: WebSocketTransport): Promise<Ui
  */
 export async function fetchRelayGroup(transport: WebSocketTransport, options: { signer: Actor; groupId: Uint8Array; storage?: Storage; timeoutMs?: number }): Promise<Group> {
   const { signer, groupId, storage, timeoutMs = FETCH_LOG_MS } = options;
-  const me = (signer instanceof Identity ? signer : signer.keys).memberId;
+  const me = actorKeys(signer).memberId;
   const log = await new Promise<MembershipLog>((resolve, reject) => {
     let gathered: MembershipLog | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -127,6 +127,8 @@ export {
   addDevice,
   revokeDevice,
   rebaseOp,
+  actorKeys,
+  actorPersonId,
   type Actor,
   type CertifiedDevice,
   type Cutoffs,

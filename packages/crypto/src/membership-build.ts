@@ -27,6 +27,7 @@ import {
   _cutoffsField,
   _decodeOp,
   _devicesField,
+  _MAX_DEVICE_WRAPS,
   _fail,
   _GROUP_SALT_LENGTH,
   _groupIdOf,
@@ -82,6 +83,16 @@ interface Draft {
   time: number;
   body: Uint8Array;
   type: MembershipChange['type'];
+}
+
+/** The key pairs an actor signs, seals and unwraps with: the identity's, or the device's own. */
+export function actorKeys(actor: Actor): Identity {
+  return actor instanceof Identity ? actor : actor.keys;
+}
+
+/** The member id of the person an actor acts for. */
+export function actorPersonId(actor: Actor): Uint8Array {
+  return actor instanceof Identity ? actor.memberId : memberIdOf(actor.person.signingPublicKey);
 }
 
 /** The key pair that signs for an actor, its device certificate (none for an identity), and its person's keys. */
@@ -319,7 +330,7 @@ export async function addDevice(log: MembershipLog, by: OpAuthor, certificate: U
   const epochs = [log.epoch];
   // Back from the current epoch: where no lineage leads back (none, or one that does not open
   // to the secret before: a member sealed noise), the epoch before must be given.
-  for (let epoch = log.epoch; epoch > 0 && epochs.length < 4096; epoch--) {
+  for (let epoch = log.epoch; epoch > 0 && epochs.length < _MAX_DEVICE_WRAPS; epoch--) {
     if (leadsBack(log, by.keyring, epoch)) continue;
     if (!log.wasMemberAt(_unhex(signer.person), epoch - 1)) break;
     if (by.keyring.has(log.groupId, epoch - 1)) epochs.push(epoch - 1);
@@ -381,7 +392,7 @@ export async function rebaseOp(op: Uint8Array, log: MembershipLog, by: OpAuthor)
     case 'set-role':
       return setMemberRole(log, by, change.memberId, change.role, change.cutoffs && cutoffs(change.cutoffs, change.memberId));
     case 'rotate':
-      return rotateEpoch(log, by, { reset: decoded.keys!.lineage === undefined && _carriesLineage('rotate', log.history) });
+      return rotateEpoch(log, by, { reset: decoded.keys!.lineage === undefined });
     case 'certify-device':
       return addDevice(log, by, change.device.bytes);
     case 'revoke-device':

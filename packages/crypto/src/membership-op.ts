@@ -106,7 +106,7 @@ const MAX_MEMBERS = 100_000;
 export const MAX_DEVICES = 16;
 const MAX_WRAPS = MAX_MEMBERS * (MAX_DEVICES + 1);
 /** Most wraps a certify-device op gives its device (epochs no lineage leads back to, and the current one). */
-const MAX_DEVICE_WRAPS = 4096;
+export const _MAX_DEVICE_WRAPS = 4096;
 export const _GROUP_SALT_LENGTH = 16;
 const GROUP_ID_LABEL = _utf8('sealdoc/v1/group-id');
 export const _TYPE_CODE: Record<MembershipChange['type'], number> = {
@@ -282,7 +282,7 @@ export function _decodeOp(bytes: Uint8Array, checked = false): _DecodedOp {
   let deviceWraps: { epoch: number; wrap: Uint8Array }[] | undefined;
   if (type === 'certify-device') {
     const count = r.u16();
-    if (count < 1 || count > MAX_DEVICE_WRAPS) _fail('malformed', 'device wrap count out of range');
+    if (count < 1 || count > _MAX_DEVICE_WRAPS) _fail('malformed', 'device wrap count out of range');
     deviceWraps = [];
     for (let i = 0; i < count; i++) deviceWraps.push({ epoch: r.u32(), wrap: r.take(_WRAP_LENGTH).slice() });
   } else if (type !== 'set-role') {

@@ -143,10 +143,7 @@ export function _devicesOf(devices: ReadonlyMap<string, _DeviceState>, person: s
   return ids.sort();
 }
 
-/**
- * Applies a change to the map of recipients (device id hex -> person hex): who an epoch
- * secret is wrapped to after it. `signer` is the person who signed it.
- */
+/** Applies a change to the map of recipients (device id hex -> person hex): who an epoch secret is wrapped to after it. */
 export function _applyToRecipients(recipients: Map<string, string>, change: MembershipChange): void {
   const addPerson = (p: PersonKeys) => {
     const person = _hex(p.memberId);
@@ -168,18 +165,21 @@ function checkEpoch(op: _DecodedOp, previousEpoch: number): void {
   if (op.epoch !== expected || op.epoch > MAX_EPOCH) _fail('bad-epoch', `the op claims epoch ${op.epoch}, expected ${expected}`);
 }
 
+/** A key (hex) that would come into the group for `person`: never revoked here, never another person's, not in the group (nor in `seen`, the op's own). */
+function checkNewKey(log: _LogState, id: string, person: string, seen = new Set<string>()): void {
+  if (log.revoked.has(id)) _fail('device-revoked', 'a device revoked in this group cannot come back');
+  const owner = log.owners.get(id);
+  if (owner !== undefined && owner !== person) _fail('already-member', 'a key acts for one person only in a group');
+  if (seen.has(id) || log.devices.has(id) || log.members.has(id)) _fail('already-member', 'a person or device is listed twice');
+  seen.add(id);
+}
+
 function checkNewDevices(log: _LogState, people: readonly PersonKeys[]): void {
   const seen = new Set<string>();
   for (const p of people) {
     if (p.devices.length > MAX_DEVICES) _fail('too-many-devices', `a person may have ${MAX_DEVICES} devices`);
     const person = _hex(p.memberId);
-    for (const id of [person, ...p.devices.map((d) => _hex(d.deviceId))]) {
-      if (log.revoked.has(id)) _fail('device-revoked', 'a device revoked in this group cannot come back');
-      const owner = log.owners.get(id);
-      if (owner !== undefined && owner !== person) _fail('already-member', 'a key acts for one person only in a group');
-      if (seen.has(id) || log.devices.has(id) || log.members.has(id)) _fail('already-member', 'a person or device is listed twice');
-      seen.add(id);
-    }
+    for (const id of [person, ...p.devices.map((d) => _hex(d.deviceId))]) checkNewKey(log, id, person, seen);
   }
 }
 
@@ -227,10 +227,7 @@ export function _checkChange(log: _LogState, change: MembershipChange, signer: s
       const person = _hex(change.device.personId);
       if (person !== signer) _fail('wrong-person', 'a device is certified into a group by a device of its own person');
       if (_devicesOf(log.devices, person).length > MAX_DEVICES) _fail('too-many-devices', `a person may have ${MAX_DEVICES} devices`);
-      const id = _hex(change.device.deviceId);
-      if (log.revoked.has(id)) _fail('device-revoked', 'a device revoked in this group cannot come back');
-      const owner = log.owners.get(id);
-      if ((owner !== undefined && owner !== person) || log.devices.has(id) || log.members.has(id)) _fail('already-member', 'a key acts for one person only in a group');
+      checkNewKey(log, _hex(change.device.deviceId), person);
       return;
     }
     case 'revoke-device': {

@@ -13,7 +13,7 @@ import { html, nothing, render } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
 import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
-import { createGroup, fromHex, generateMnemonic, Identity, Keyring, MembershipLog, openBackup, sealBackup, toHex as hex, type Actor } from '@sealdoc/crypto';
+import { actorKeys, createGroup, fromHex, generateMnemonic, Identity, Keyring, MembershipLog, openBackup, sealBackup, toHex as hex, type Actor } from '@sealdoc/crypto';
 import {
   DeviceKey,
   Group,
@@ -159,16 +159,13 @@ async function restoreDevice(words: string): Promise<boolean> {
   }
 }
 
-/** The key pairs this browser signs and says hello with. */
-function keysOf(signer: Actor): Identity {
-  return signer instanceof Identity ? signer : signer.keys;
-}
+
 
 /** Online: a transport to the relay, every document kept here opened, the ones the relay knows of fetched. */
 async function startSession(): Promise<void> {
   const signer = app.signer!;
   app.words = '';
-  app.transport = new WebSocketTransport({ url: RELAY_URL, identity: keysOf(signer), cursors: app.storage! });
+  app.transport = new WebSocketTransport({ url: RELAY_URL, identity: actorKeys(signer), cursors: app.storage! });
   app.transport.events.on('status', ({ status }) => {
     if (status === 'online') void fetchGroups();
     draw();

@@ -140,13 +140,17 @@ export class Connections {
    */
   async revokedDevice(deviceId: Uint8Array, groupId: Uint8Array, log: MembershipLog): Promise<void> {
     const key = hex(deviceId);
-    for (const client of [...this.clients]) {
-      if (client.key !== key || client.closed) continue;
+    for (const client of [...this.clients]) if (client.key === key && !client.closed) await this.#refuseRevoked(client, [{ groupId, log }]);
+  }
+
+  /** The logs that revoke a device, then `device-revoked`, then the close: it verifies the revocation itself. */
+  async #refuseRevoked(client: Client, revocations: readonly { groupId: Uint8Array; log: MembershipLog }[]): Promise<void> {
+    for (const { groupId, log } of revocations) {
       await this.hooks.sendOps(client, groupId, log, 0);
-      if (client.closed) continue;
-      this.refuse(client, 0, new Refusal('device-revoked', 'this device was revoked by its person; it can no longer sync here'));
-      this.#close(client, CLOSE_POLICY, 'device revoked');
+      if (client.closed) return;
     }
+    this.refuse(client, 0, new Refusal('device-revoked', 'this device was revoked by its person; it can no longer sync here'));
+    this.#close(client, CLOSE_POLICY, 'device revoked');
   }
 
   #close(client: Client, code: number, reason: string): void {
@@ -219,13 +223,7 @@ export class Connections {
       clearTimeout(client.helloTimer);
       client.member = key.slice(0, 16);
       client.sendBudget = this.#identity(key).sent;
-      for (const { groupId, log } of revocations) {
-        await this.hooks.sendOps(client, groupId, log, 0);
-        if (client.closed) return;
-      }
-      this.refuse(client, 0, new Refusal('device-revoked', 'this device was revoked by its person; it can no longer sync here'));
-      this.#close(client, CLOSE_POLICY, 'device revoked');
-      return;
+      return this.#refuseRevoked(client, revocations);
     }
     const identity = this.#identity(key);
     if (identity.connections >= this.limits.connectionsPerIdentity) {

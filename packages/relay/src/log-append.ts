@@ -18,9 +18,6 @@ import { Refusal } from './report.js';
 import type { OpsEffect, RelayStore, StoreEvent } from './store.js';
 import type { Subscriptions } from './subscriptions.js';
 
-// The type code of a revoke-device op (docs/membership.md).
-const REVOKE_DEVICE = 7;
-
 export class LogAppend {
   // Groups created, all clients together (limits.groupsPerSecond).
   readonly #creations: TokenBucket;
@@ -46,7 +43,7 @@ export class LogAppend {
    */
   async append(client: Client, groupId: Uint8Array, fromIndex: number, ops: Uint8Array[]): Promise<number> {
     if (ops.length === 0) return fromIndex;
-    const added = await this.groups.serial(groupId, async (): Promise<{ from: number; count: number; error?: unknown }> => {
+    const added = await this.groups.serial(groupId, async (): Promise<{ from: number; count: number; error?: unknown; revoked?: { log: MembershipLog; devices: Uint8Array[] } }> => {
       const standing = await this.groups.standing(client, groupId);
       if (standing === 'unknown-group') return { from: 0, count: await this.#create(client, groupId, fromIndex, ops) };
       if (standing === 'not-a-member') throw new Refusal('not-a-member', 'you are not a member of this group');
@@ -88,10 +85,12 @@ export class LogAppend {
         }
         if (!stored) throw new Refusal('stale-head', 'the log moved meanwhile: fetch it and rebase');
       }
-      return { from: before, count: applied.length, error };
+      const devices = decoded.flatMap(({ change }) => (change.type === 'revoke-device' ? [change.deviceId] : []));
+      return { from: before, count: applied.length, error, ...(devices.length > 0 ? { revoked: { log, devices } } : {}) };
     });
     if (added.count > 0) this.subscriptions.announceOps(groupId, added.from, client);
-    for (const op of ops.slice(added.from - fromIndex, added.from - fromIndex + added.count)) if (op[1] === REVOKE_DEVICE) void this.#closeRevoked(groupId, op).catch(() => undefined); // a connection gone meanwhile: nothing to tell
+    // The revoked devices' connections here get the proof and are closed (a connection gone meanwhile: nothing to tell).
+    for (const deviceId of added.revoked?.devices ?? []) void this.connections.revokedDevice(deviceId, groupId, added.revoked!.log).catch(() => undefined);
     if (added.error) throw added.error;
     return added.from + added.count;
   }
@@ -116,13 +115,6 @@ export class LogAppend {
     this.groups.keep(groupId, log, ops.reduce((n, op) => n + op.length, 0));
     this.connections.log({ event: 'group-created', connection: client.id, member: client.member });
     return ops.length;
-  }
-
-  /** The connections of a device an appended op revoked get the proof and are closed. */
-  async #closeRevoked(groupId: Uint8Array, op: Uint8Array): Promise<void> {
-    const change = readMembershipOp(op).change;
-    const log = await this.groups.group(groupId);
-    if (change.type === 'revoke-device' && log) await this.connections.revokedDevice(change.deviceId, groupId, log);
   }
 
   /** An op counts towards its author's stored bytes. */
