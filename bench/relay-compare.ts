@@ -1,0 +1,222 @@
+// The comparison suite of bench:relay (the default): one workload driven through Sealdoc's relay
+// (sealdoc-relay, SQLite), Hocuspocus (in memory, and with its SQLite extension) and the
+// y-websocket server, each in a child process of its own, one after another in one run.
+// DOCS documents × PER_DOC clients; at a fixed load each client writes a small Yjs update every
+// INTERVAL ms for FIXED_S seconds (delivery latency: write at one client → arrival at another
+// client of the same document; server CPU per 1,000 updates from /proc; RSS), then a saturated
+// phase of SATURATED_S seconds in which each client keeps IN_FLIGHT writes unacknowledged
+// (acknowledged updates per second). Sealdoc twice: relay-only (envelopes sealed before the clock
+// starts, arrivals not opened) and the full client path (each write sealed as it is made, each
+// arrival verified and opened before it counts).
+// BENCH_RELAY_DOCS, BENCH_RELAY_PER_DOC, BENCH_RELAY_INTERVAL_MS, BENCH_RELAY_FIXED_S,
+// BENCH_RELAY_SATURATED_S, BENCH_RELAY_IN_FLIGHT, BENCH_RELAY_ROUNDS (medians over rounds),
+// BENCH_RELAY_SERVERS=sealdoc,sealdoc-full,hocuspocus,hocuspocus-sqlite,y-websocket;
+// BENCH_RELAY_NODE_ARGS passes flags to every server's node (e.g. "--cpu-prof").
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Row } from './harness.js';
+import { hocuspocusDriver, Recorder, sealdocDriver, yWebsocketDriver, type Driver, type LoadClient } from './relay-clients.js';
+import { cpuMs, startHocuspocus, startYWebsocket, statusMb, type ServerProcess } from './relay-process.js';
+import { startRelayProcess } from '../test/support/relay-process.js';
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const DOCS = env('BENCH_RELAY_DOCS', 20);
+const PER_DOC = env('BENCH_RELAY_PER_DOC', 5);
+const INTERVAL_MS = env('BENCH_RELAY_INTERVAL_MS', 100);
+const FIXED_S = env('BENCH_RELAY_FIXED_S', 15);
+const SATURATED_S = env('BENCH_RELAY_SATURATED_S', 5);
+const IN_FLIGHT = env('BENCH_RELAY_IN_FLIGHT', 4);
+const ROUNDS = env('BENCH_RELAY_ROUNDS', 1);
+/** Envelopes sealed in advance per client for the relay-only run (fixed load, then saturated until they run out). */
+const PRESEALED = env('BENCH_RELAY_PRESEALED', Math.ceil((FIXED_S * 1000) / INTERVAL_MS) + 600);
+const SERVERS = (process.env.BENCH_RELAY_SERVERS ?? 'sealdoc,sealdoc-full,hocuspocus,hocuspocus-sqlite,y-websocket').split(',');
+const NODE_ARGS = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/** The title of the comparison table. */
+export const COMPARE_TITLE = `Relay beside Hocuspocus and y-websocket: ${DOCS} documents × ${PER_DOC} clients, an update every ${INTERVAL_MS} ms for ${FIXED_S} s (latency, CPU), then ${SATURATED_S} s saturated with ${IN_FLIGHT} in flight per client`;
+
+/** What one server did in one run. */
+interface Measure {
+  name: string;
+  saturated_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  cpu_ms_per_1000: number;
+  rss_mb: number;
+  peak_rss_mb: number;
+  /** Arrivals at the fixed load over what was expected (each write at the other PER_DOC - 1 clients). */
+  delivered_share: number;
+  updates: number;
+}
+
+interface Subject {
+  key: string;
+  name: string;
+  start(dir: string): Promise<ServerProcess>;
+  driver: Driver;
+}
+
+const SUBJECTS: Subject[] = [
+  {
+    key: 'sealdoc',
+    name: 'sealdoc relay (sqlite), relay only',
+    start: (dir) => relay(dir),
+    driver: sealdocDriver({ preSealed: true, sealedPerClient: PRESEALED }),
+  },
+  {
+    key: 'sealdoc-full',
+    name: 'sealdoc relay (sqlite), full client path',
+    start: (dir) => relay(dir),
+    driver: sealdocDriver({ preSealed: false, sealedPerClient: 0 }),
+  },
+  { key: 'hocuspocus', name: 'hocuspocus (memory)', start: () => startHocuspocus(NODE_ARGS), driver: hocuspocusDriver },
+  { key: 'hocuspocus-sqlite', name: 'hocuspocus (sqlite extension)', start: (dir) => startHocuspocus(NODE_ARGS, join(dir, 'hocuspocus.sqlite')), driver: hocuspocusDriver },
+  { key: 'y-websocket', name: 'y-websocket server (memory)', start: () => startYWebsocket(NODE_ARGS), driver: yWebsocketDriver },
+];
+
+async function relay(dir: string): Promise<ServerProcess> {
+  const r = await startRelayProcess(['--port', '0', '--db', join(dir, 'relay.sqlite')], { nodeArgs: NODE_ARGS });
+  // SIGTERM: a --cpu-prof run writes its profile on the way out.
+  return { child: r.child, url: r.url, stop: () => void r.stop('SIGTERM', 5000) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One server, one run: connect, fixed load, saturated load. */
+async function measure(subject: Subject): Promise<Measure> {
+  const dir = mkdtempSync(join(tmpdir(), 'sealdoc-bench-compare-'));
+  const server = await subject.start(dir);
+  const pid = server.child.pid;
+  const recorder = new Recorder(DOCS * PER_DOC);
+  let clients: LoadClient[] = [];
+  try {
+    clients = await subject.driver.connect(server.url, DOCS, PER_DOC, recorder);
+    await sleep(500);
+
+    // Fixed load: every client writes every INTERVAL_MS, each from its own offset.
+    let writes = 0;
+    recorder.recording = true;
+    const arrivalsBefore = recorder.arrivals;
+    const cpuStart = cpuMs(pid);
+    const timers: ReturnType<typeof setInterval>[] = [];
+    const until = performance.now() + FIXED_S * 1000;
+    await Promise.all(
+      clients.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            setTimeout(() => {
+              const tick = () => {
+                if (performance.now() >= until) {
+                  clearInterval(timer);
+                  return resolve();
+                }
+                if (c.write()) writes++;
+              };
+              const timer = setInterval(tick, INTERVAL_MS);
+              timers.push(timer);
+              tick();
+            }, Math.random() * INTERVAL_MS);
+          }),
+      ),
+    );
+    // What is on its way arrives (and is counted) before the CPU is read.
+    await sleep(1000);
+    const cpuUsed = cpuMs(pid) - cpuStart;
+    recorder.recording = false;
+    const arrivals = recorder.arrivals - arrivalsBefore;
+    const rss = statusMb(pid, 'VmRSS');
+    const latencies = recorder.latencies.sort((a, b) => a - b);
+    const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
+
+    // Saturated: each client keeps IN_FLIGHT writes unacknowledged, for SATURATED_S.
+    let acked = 0;
+    let running = true;
+    let exhaustedAt: number | undefined;
+    const start = performance.now();
+    for (const c of clients) {
+      c.onAck = () => {
+        if (!running) return;
+        acked++;
+        if (!c.write()) exhaustedAt ??= performance.now();
+      };
+      for (let k = 0; k < IN_FLIGHT; k++) c.write();
+    }
+    while (performance.now() - start < SATURATED_S * 1000 && exhaustedAt === undefined) await sleep(20);
+    running = false;
+    const seconds = ((exhaustedAt ?? performance.now()) - start) / 1000;
+    const saturated = acked / seconds;
+    await sleep(500);
+    return {
+      name: subject.name,
+      saturated_per_s: saturated,
+      p50_ms: pick(0.5),
+      p99_ms: pick(0.99),
+      max_ms: latencies.at(-1) ?? Number.NaN,
+      cpu_ms_per_1000: (cpuUsed * 1000) / writes,
+      rss_mb: rss,
+      peak_rss_mb: statusMb(pid, 'VmHWM'),
+      delivered_share: arrivals / (writes * (PER_DOC - 1)),
+      updates: writes,
+    };
+  } finally {
+    for (const c of clients) c.close();
+    server.stop();
+    await sleep(300);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (values: number[]) => {
+  const s = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * The comparison rows: one per server (medians over BENCH_RELAY_ROUNDS rounds, the servers
+ * taking turns within each), then the ratios against Hocuspocus (in memory) and, given the
+ * verify floor's envelopes/s, Sealdoc's saturated throughput against it.
+ */
+export async function compareRows(verifyFloorPerSecond?: number): Promise<Row[]> {
+  const subjects = SUBJECTS.filter((s) => SERVERS.includes(s.key));
+  const runs = new Map<string, Measure[]>();
+  for (let round = 0; round < ROUNDS; round++)
+    for (const subject of subjects) {
+      const m = await measure(subject);
+      runs.set(subject.key, [...(runs.get(subject.key) ?? []), m]);
+      if (process.env.BENCH_RELAY_VERBOSE) console.error(JSON.stringify({ round, ...m }));
+    }
+  const medians = new Map<string, Measure>();
+  for (const [key, ms] of runs) {
+    const fields = Object.keys(ms[0]!).filter((k) => k !== 'name') as (keyof Omit<Measure, 'name'>)[];
+    medians.set(key, { name: ms[0]!.name, ...(Object.fromEntries(fields.map((f) => [f, median(ms.map((m) => m[f]))])) as Omit<Measure, 'name'>) });
+  }
+  const hocus = medians.get('hocuspocus');
+  const rows: Row[] = [];
+  for (const subject of subjects) {
+    const m = medians.get(subject.key)!;
+    const ms = runs.get(subject.key)!;
+    rows.push({
+      ...m,
+      ratio: hocus ? m.saturated_per_s / hocus.saturated_per_s : 1,
+      baseline: 'saturated updates/s over hocuspocus (memory)',
+      ...(ROUNDS > 1
+        ? {
+            runs: ms.length,
+            saturated_range: `${Math.round(Math.min(...ms.map((x) => x.saturated_per_s)))}-${Math.round(Math.max(...ms.map((x) => x.saturated_per_s)))}`,
+            p99_range: `${Math.min(...ms.map((x) => x.p99_ms)).toFixed(1)}-${Math.max(...ms.map((x) => x.p99_ms)).toFixed(1)}`,
+          }
+        : {}),
+    });
+  }
+  const sealdoc = medians.get('sealdoc');
+  if (sealdoc && hocus) {
+    rows.push({ name: 'relay-vs-hocuspocus', ratio: sealdoc.saturated_per_s / hocus.saturated_per_s, baseline: 'saturated updates/s, sealdoc relay-only / hocuspocus; target >= 0.8', sealdoc_per_s: sealdoc.saturated_per_s, hocuspocus_per_s: hocus.saturated_per_s });
+    rows.push({ name: 'relay-p99-vs-hocuspocus', ratio: sealdoc.p99_ms / hocus.p99_ms, baseline: 'p99 at the fixed load, sealdoc relay-only / hocuspocus; target: sealdoc p99 < 20 ms', sealdoc_p99_ms: sealdoc.p99_ms, hocuspocus_p99_ms: hocus.p99_ms });
+    rows.push({ name: 'relay-cpu-vs-hocuspocus', ratio: sealdoc.cpu_ms_per_1000 / hocus.cpu_ms_per_1000, baseline: 'server CPU per update at the fixed load, sealdoc / hocuspocus; target <= 1.5', sealdoc_cpu_ms_per_1000: sealdoc.cpu_ms_per_1000, hocuspocus_cpu_ms_per_1000: hocus.cpu_ms_per_1000 });
+  }
+  if (sealdoc && verifyFloorPerSecond)
+    rows.push({ name: 'relay-vs-verify-floor', ratio: sealdoc.saturated_per_s / verifyFloorPerSecond, baseline: 'saturated accepted envelopes/s / verify floor; target >= 0.6', sealdoc_per_s: sealdoc.saturated_per_s, verify_floor_per_s: verifyFloorPerSecond });
+  return rows;
+}

@@ -1,0 +1,82 @@
+// Processes bench:relay measures from outside: their CPU time and memory from /proc, and the
+// servers it compares the relay with (Hocuspocus, the y-websocket server), each started as a
+// child process of its own, the way their users run them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/** CPU time a process has used so far (user + system), in ms (Linux: /proc/PID/stat; NaN elsewhere). */
+export function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** A field of /proc/PID/status in MiB (VmRSS: resident now; VmHWM: its peak so far); NaN elsewhere. */
+export function statusMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** A server under test: its process and where to connect. */
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  stop(): void;
+}
+
+/** A port free now on 127.0.0.1 (for a server that takes its port from the environment). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Spawns `node args` and resolves once its output matches `listening` (whose first group, when it has one, is the port). */
+async function spawnServer(args: string[], env: NodeJS.ProcessEnv, listening: RegExp, port?: number): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let output = '';
+  const found = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${args.join(' ')} did not listen within 30 s: ${output}`));
+    }, 30_000);
+    const read = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-100_000);
+      const m = listening.exec(output);
+      if (!m) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', read);
+      resolve(m[1] !== undefined ? Number(m[1]) : port!);
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-100_000)));
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}): ${output}`)));
+  });
+  // What it prints later is read and dropped (a full pipe would stall it).
+  child.stdout!.resume();
+  return { child, url: `ws://127.0.0.1:${found}`, stop: () => child.kill('SIGKILL') };
+}
+
+/** Hocuspocus (@hocuspocus/server), in memory, or with its SQLite extension writing to `sqliteFile`. */
+export function startHocuspocus(nodeArgs: string[], sqliteFile?: string): Promise<ServerProcess> {
+  const script = fileURLToPath(new URL('./servers/hocuspocus.mjs', import.meta.url));
+  return spawnServer([...nodeArgs, script, ...(sqliteFile ? ['--sqlite', sqliteFile] : [])], {}, /"event":"listening","port":(\d+)/);
+}
+
+/** The y-websocket server (@y/websocket-server), as its own command runs it (in memory). */
+export async function startYWebsocket(nodeArgs: string[]): Promise<ServerProcess> {
+  const port = await freePort();
+  const script = fileURLToPath(new URL('../node_modules/@y/websocket-server/src/server.js', import.meta.url));
+  return spawnServer([...nodeArgs, script], { HOST: '127.0.0.1', PORT: String(port) }, /running at/, port);
+}
