@@ -1,60 +1,116 @@
 /**
- * `<sealdoc-editor>`: a plain-text editor bound to a Y.Text of a sealed document, with the
- * other members' carets and names from the sealed awareness. A caret is named by the person
- * whose device proves it speaks for it (people.ts): "Alice", or "Alice (Phone)" when Alice
- * has several devices, and "You (Phone)" for the viewer's own other devices.
+ * `<sealdoc-editor>`: a rich-text editor (ProseMirror through y-prosemirror) bound to a
+ * Y.XmlFragment of a sealed document, with a toolbar, the usual shortcuts, undo of one's own
+ * edits only, and the other members' carets and names from the sealed awareness. A caret is
+ * named by the person whose device proves it speaks for it (people.ts): "Alice", or "Alice
+ * (Phone)" when Alice has several devices, and "You (Phone)" for the viewer's own other
+ * devices, drawn outlined; each person has a colour of their own (colors.ts).
  * @module
  */
-import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
+import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
+import { EditorState, type Command, type Transaction } from 'prosemirror-state';
+import { EditorView } from 'prosemirror-view';
+import { initProseMirrorDoc, ySyncPlugin, ySyncPluginKey, yUndoPlugin } from 'y-prosemirror';
 import type { SealedDoc } from '@sealdoc/core';
 import { toHex } from '@sealdoc/crypto';
 import { presenceName } from './people.js';
+import { personColor, safeColor } from './colors.js';
+import { caretKey, caretPlugin, type CaretLook } from './carets.js';
+import { CheckItemView } from './check-item.js';
+import { convertPlainText, needsConversion } from './convert.js';
+import { editorStyles } from './editor-styles.js';
+import { placeholderPlugin } from './placeholder.js';
+import { activeState, editorInputRules, editorKeymaps, redo, setBlock, setLink, toggle, toggleList, undo, type ActiveState } from './rich-commands.js';
+import { richSchema, safeHref } from './rich-schema.js';
 
 /** Who this member is to the others: shown at its caret. */
 export interface EditorUser {
   name: string;
-  /** A CSS colour. */
+  /** A hex colour, for editors that colour a caret by what its state declares (this one colours persons by their id). */
   color: string;
 }
 
-/** Detail of `sealdoc-edit`: one local change, in characters. */
+/**
+ * Detail of `sealdoc-edit`: one local change, in the characters of the editor's plain text
+ * ({@link SealdocEditor.text}: blocks separated by a line break). `index` is computed when read.
+ */
 export interface EditDetail {
   index: number;
   deleted: number;
   inserted: string;
 }
 
-// Another member's colour goes into a style: only a hex colour, never arbitrary CSS.
-const safeColor = (color: unknown) => (typeof color === 'string' && /^#[0-9a-f]{3,8}$/i.test(color) ? color : '#6b5bd6');
-
-interface RemoteCaret {
-  index: number;
-  name: string;
-  color: string;
-  /** The device (hex) proven to speak for this caret, when one is. */
-  device?: string;
+interface Tool {
+  id: string;
+  label: string;
+  text: string;
+  /** The shortcut, as ProseMirror names it ("Mod-b"). */
+  keys?: string;
+  pressed?: (a: ActiveState) => boolean;
+  disabled?: (a: ActiveState) => boolean;
+  run: (a: ActiveState) => Command | 'link';
 }
 
-/** What this editor publishes in the awareness state. */
-interface CaretState {
-  anchor: unknown;
-  head: unknown;
+const TOOLS: (Tool | 'sep')[] = [
+  { id: 'strong', label: 'Bold', text: 'B', keys: 'Mod-b', pressed: (a) => a.strong, run: () => toggle('strong') },
+  { id: 'em', label: 'Italic', text: 'I', keys: 'Mod-i', pressed: (a) => a.em, run: () => toggle('em') },
+  { id: 'code', label: 'Code', text: '</>', keys: 'Mod-e', pressed: (a) => a.code, run: () => toggle('code') },
+  { id: 'link', label: 'Link', text: 'Link', keys: 'Mod-k', pressed: (a) => a.link !== undefined, run: () => 'link' },
+  'sep',
+  ...([1, 2, 3] as const).map(
+    (n): Tool => ({ id: `h${n}`, label: `Heading ${n}`, text: `H${n}`, keys: `Mod-Alt-${n}`, pressed: (a) => a.block === `h${n}`, run: (a) => setBlock(a.block === `h${n}` ? 'paragraph' : `h${n}`) }),
+  ),
+  'sep',
+  { id: 'bullet', label: 'Bulleted list', text: '• List', keys: 'Mod-Shift-8', pressed: (a) => a.list === 'bullet', run: () => toggleList('bullet') },
+  { id: 'ordered', label: 'Numbered list', text: '1. List', keys: 'Mod-Shift-7', pressed: (a) => a.list === 'ordered', run: () => toggleList('ordered') },
+  { id: 'check', label: 'Checklist', text: '☑ List', keys: 'Mod-Shift-9', pressed: (a) => a.list === 'check', run: () => toggleList('check') },
+  'sep',
+  { id: 'undo', label: 'Undo', text: '↶', keys: 'Mod-z', disabled: (a) => !a.undo, run: () => undo },
+  { id: 'redo', label: 'Redo', text: '↷', keys: 'Mod-Shift-z', disabled: (a) => !a.redo, run: () => redo },
+];
+const BUTTONS = TOOLS.filter((t): t is Tool => t !== 'sep');
+
+const isMac = () => typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
+/** "Mod-Shift-z" as a person reads it here ("Ctrl+Shift+Z", "⌘⇧Z"), and as aria-keyshortcuts wants it. */
+function shortcut(keys: string): { shown: string; aria: string } {
+  const parts = keys.split('-');
+  const key = parts.pop()!.toUpperCase();
+  const mac = isMac();
+  const names: Record<string, [string, string]> = { Mod: mac ? ['⌘', 'Meta'] : ['Ctrl', 'Control'], Shift: [mac ? '⇧' : 'Shift', 'Shift'], Alt: [mac ? '⌥' : 'Alt', 'Alt'] };
+  const shown = [...parts.map((p) => names[p]![0]), key].join(mac ? '' : '+');
+  return { shown, aria: [...parts.map((p) => names[p]![1]), key].join('+') };
 }
 
 /**
- * Edits the Y.Text `field` of `doc` (a SealedDoc). Remote edits keep the local caret and
- * selection where they were in the text (Yjs relative positions); with `awareness`, the
- * others' carets and names are drawn and this member's caret is published (as `user`). A caret
- * whose device the sealed presence proves (SealedDoc.presenceAuthor) is named by its person:
- * from `names` (member id hex → name), else the name its state declares, with the device's
- * label when the person has several devices; others show the name they declare.
- * Read-only when `readonly` is set, when the member is a reader, or once it was removed.
+ * Edits the Y.XmlFragment `field` (default `prosemirror`, y-prosemirror's usual name) of `doc`
+ * (a SealedDoc) as rich text: headings, bulleted, numbered and check lists, bold, italic,
+ * inline code, links (http, https and mailto only). A toolbar (an ARIA toolbar: arrow keys
+ * move in it, Alt+F10 reaches it from the text, Escape goes back) and shortcuts (Mod is Ctrl,
+ * or ⌘ on a Mac): Mod-B, Mod-I, Mod-E (code), Mod-K (link), Mod-Alt-1..3 (headings),
+ * Mod-Alt-0 (paragraph), Mod-Shift-7/8/9 (numbered, bulleted, check list), Tab and Shift-Tab
+ * in a list, Shift-Enter (line break), Mod-Z (undo), Mod-Shift-Z or Mod-Y (redo); "# ", "- ",
+ * "1. " and "[ ] " at the start of a line. Undo takes back this member's own edits, never
+ * another member's (Y.UndoManager over this editor's transactions).
  *
- * Fires `sealdoc-edit` (detail {@link EditDetail}) for each local change. Parts: `textarea`,
- * `caret`, `caret-name`, `notice`. Custom properties: `--sealdoc-editor-font`,
- * `--sealdoc-editor-min-height`, `--sealdoc-editor-border`, `--sealdoc-editor-background`.
+ * Remote edits keep the local caret and selection. With `awareness`, the others' carets and
+ * names are drawn and this member's caret is published (as `user`), at most five times a
+ * second. A caret whose device the sealed presence proves (SealedDoc.presenceAuthor) is named
+ * by its person: from `names` (member id hex → name), else the name its state declares, with
+ * the device's label when the person has several devices; its colour is its person's (one of
+ * twelve, distinct within a group); others show the name and hex colour they declare.
+ *
+ * A document from before (text in the Y.Text `legacyField`, default `text`) is converted once,
+ * a paragraph per line, when a writer opens it (see convert.ts); until then it is shown as it
+ * is. Read-only when `readonly` is set, when the member is a reader, or once it was removed.
+ *
+ * Fires `sealdoc-edit` (detail {@link EditDetail}) for each local change. Parts: `toolbar`,
+ * `button`, `editor`, `caret`, `caret-mine`, `caret-name`, `link-form`, `link-input`,
+ * `legacy`, `notice`. Custom properties: `--sealdoc-editor-font`,
+ * `--sealdoc-editor-min-height`, `--sealdoc-editor-border`, `--sealdoc-editor-background`,
+ * `--sealdoc-editor-readonly-background`, `--sealdoc-editor-toolbar-background`,
+ * `--sealdoc-accent`.
  */
 export class SealdocEditor extends LitElement {
   static override properties = {
@@ -63,122 +119,105 @@ export class SealdocEditor extends LitElement {
     user: { attribute: false },
     names: { attribute: false },
     field: {},
+    legacyField: { attribute: 'legacy-field' },
     label: {},
+    placeholder: {},
     readonly: { type: Boolean, reflect: true },
-    _carets: { state: true },
     _locked: { state: true },
+    _active: { state: true },
+    _legacy: { state: true },
+    _link: { state: true },
+    _focusIndex: { state: true },
   };
 
-  static override styles = css`
-    :host {
-      display: block;
-      position: relative;
-    }
-    .wrap {
-      position: relative;
-    }
-    textarea,
-    .mirror {
-      font: var(--sealdoc-editor-font, 1rem/1.5 ui-monospace, monospace);
-      padding: 0.75em;
-      border: var(--sealdoc-editor-border, 1px solid #bbb);
-      border-radius: 0.3em;
-      box-sizing: border-box;
-      width: 100%;
-      white-space: pre-wrap;
-      overflow-wrap: break-word;
-      letter-spacing: normal;
-      tab-size: 4;
-    }
-    textarea {
-      display: block;
-      min-height: var(--sealdoc-editor-min-height, 12em);
-      resize: vertical;
-      background: var(--sealdoc-editor-background, white);
-      color: inherit;
-      position: relative;
-    }
-    textarea[readonly] {
-      background: var(--sealdoc-editor-readonly-background, #f4f4f4);
-    }
-    .mirror {
-      position: absolute;
-      inset: 0;
-      overflow: hidden;
-      color: transparent;
-      border-color: transparent;
-      pointer-events: none;
-      z-index: 1;
-    }
-    .caret {
-      position: relative;
-      border-left: 2px solid var(--caret-color);
-      margin-left: -1px;
-      margin-right: -1px;
-    }
-    .caret-name {
-      position: absolute;
-      bottom: 1.2em;
-      left: -2px;
-      font: 0.7rem/1.2 system-ui, sans-serif;
-      color: white;
-      background: var(--caret-color);
-      padding: 0 0.3em;
-      border-radius: 0.2em 0.2em 0.2em 0;
-      white-space: nowrap;
-    }
-    .notice {
-      font-size: 0.85em;
-      opacity: 0.8;
-      margin: 0.25em 0 0;
-    }
-  `;
+  static override styles = editorStyles;
 
-  /** The sealed document whose text this edits. */
-  declare doc: SealedDoc | undefined;
+  /**
+   * The sealed document whose text this edits; or a plain Y.Doc (nothing sealed, no roles,
+   * carets named as they declare themselves: for a document kept elsewhere, and comparisons).
+   */
+  declare doc: SealedDoc | Y.Doc | undefined;
   /** The y-protocols Awareness given to the SealedDoc: carets of the others, and ours. */
   declare awareness: Awareness | undefined;
-  /** This member's name and colour, as the others see them. */
+  /** This member's name and colour, as the others' states see them. */
   declare user: EditorUser | undefined;
   /** Display names of persons by member id (hex), for the others' carets. */
   declare names: Map<string, string> | undefined;
-  /** Name of the Y.Text in the document (default `text`). */
+  /** Name of the Y.XmlFragment in the document (default `prosemirror`). */
   declare field: string;
-  /** Accessible label of the text field (default "Document"). */
+  /** Name of the Y.Text that documents from before the rich-text editor hold (default `text`): converted once. */
+  declare legacyField: string;
+  /** Accessible label of the text (default "Document"). */
   declare label: string;
+  /** Shown in an empty document, never written into it (default "Start writing…"). */
+  declare placeholder: string;
   /** Forces read-only. */
   declare readonly: boolean;
-  declare _carets: RemoteCaret[];
   declare _locked: '' | 'reader' | 'removed';
-  #text: Y.Text | undefined;
-  // The text as the textarea shows it: what a local input is compared with.
-  #value = '';
-  #selection: { anchor: Y.RelativePosition; head: Y.RelativePosition; backward: boolean } | undefined;
+  declare _active: ActiveState | undefined;
+  declare _legacy: string | undefined;
+  declare _link: { href: string; error: string } | undefined;
+  declare _focusIndex: number;
+  #view: EditorView | undefined;
+  // ProseMirror's element: made once, placed by the template, its content ProseMirror's own.
+  readonly #surface: HTMLDivElement = Object.assign(document.createElement('div'), { className: 'surface', id: 'text' });
+  #bound: { doc: SealedDoc | Y.Doc; field: string; legacyField: string; awareness: Awareness | undefined } | undefined;
   #unsubscribe: (() => void)[] = [];
+  #activeKey = '';
+  // The group's persons (hex), in which each person's caret colour is chosen; undefined: to compute again.
+  #persons: string[] | undefined;
 
   constructor() {
     super();
-    this.field = 'text';
+    this.field = 'prosemirror';
+    this.legacyField = 'text';
     this.label = 'Document';
+    this.placeholder = 'Start writing…';
     this.readonly = false;
-    this._carets = [];
     this._locked = '';
+    this._legacy = undefined;
+    this._link = undefined;
+    this._focusIndex = 0;
   }
 
-  /** The textarea (for tests and for focusing). */
-  get textarea(): HTMLTextAreaElement | null {
-    return this.renderRoot.querySelector('textarea');
+  /**
+   * The shadow root, with the one Document method y-prosemirror calls on ProseMirror's root
+   * that a ShadowRoot lacks: `createRange` (it checks whether the local caret is in view when a
+   * remote edit arrives, and would throw in a shadow root, leaving the edit unshown).
+   */
+  protected override createRenderRoot(): HTMLElement | DocumentFragment {
+    const root = super.createRenderRoot();
+    if (root instanceof ShadowRoot && !('createRange' in root)) Object.defineProperty(root, 'createRange', { value: () => document.createRange() });
+    return root;
+  }
+
+  /** The ProseMirror view (for tests, and for what a page adds to it); undefined until bound. */
+  get view(): EditorView | undefined {
+    return this.#view;
+  }
+
+  /** The text as plain text, blocks separated by a line break (a document not yet converted: its text). */
+  get text(): string {
+    const view = this.#view;
+    if (this._legacy !== undefined || !view) return this._legacy ?? '';
+    return view.state.doc.textBetween(0, view.state.doc.content.size, '\n', '\n');
+  }
+
+  /** Puts the focus in the text. */
+  override focus(): void {
+    this.#view?.focus();
   }
 
   override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('doc') || changed.has('field') || changed.has('awareness')) this.#bind();
-    if (changed.has('user') && this.user) this.awareness?.setLocalStateField('user', this.user);
-    if (changed.has('names')) this.#drawCarets();
+    const b = this.#bound;
+    if (this.isConnected && (b?.doc !== this.doc || b?.field !== this.field || b?.legacyField !== this.legacyField || b?.awareness !== this.awareness)) this.#bind();
+    else if (changed.has('user') && this.user) this.awareness?.setLocalStateField('user', this.user);
+    this.#surface.hidden = this._legacy !== undefined;
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
-    if (this.doc && this.#unsubscribe.length === 0) this.#bind();
+    if (this.hasUpdated) this.requestUpdate();
   }
 
   override disconnectedCallback(): void {
@@ -186,193 +225,308 @@ export class SealdocEditor extends LitElement {
     this.#unbind();
   }
 
-  override updated(): void {
-    const area = this.textarea;
-    if (area && area.value !== this.#value) area.value = this.#value;
-    this.#syncScroll();
+  override updated(changed: PropertyValues<this>): void {
+    if (changed.has('readonly') || changed.has('_locked') || changed.has('placeholder') || changed.has('label')) this.#view?.setProps({});
+    if (changed.has('names')) this.#redrawCarets();
+    if (changed.has('_link') && this._link && !changed.get('_link')) this.renderRoot.querySelector<HTMLInputElement>('.link-form input')?.focus();
   }
 
   #unbind(): void {
     for (const off of this.#unsubscribe.splice(0)) off();
+    this.#view?.destroy();
+    this.#view = undefined;
+    this.#bound = undefined;
+    this.#activeKey = '';
   }
 
   #bind(): void {
     this.#unbind();
-    const doc = this.doc;
-    if (!doc) return;
-    const text = doc.doc.getText(this.field);
-    this.#text = text;
-    this.#value = text.toString();
-    const onText = (_event: Y.YTextEvent, transaction: Y.Transaction) => {
-      if (transaction.origin !== this) this.#remoteChanged();
-    };
-    text.observe(onText);
-    this.#unsubscribe.push(() => text.unobserve(onText));
-    const lock = () => {
-      const role = doc.group.role;
-      this._locked = role === undefined ? 'removed' : role === 'reader' ? 'reader' : '';
-    };
-    this.#unsubscribe.push(
-      doc.group.events.on('membership', () => {
-        lock();
-        this.#drawCarets();
-      }),
-      doc.events.on('access-removed', () => (this._locked = 'removed')),
+    const given = this.doc;
+    if (!given) return;
+    const awareness = this.awareness;
+    this.#bound = { doc: given, field: this.field, legacyField: this.legacyField, awareness };
+    const sealed = given instanceof Y.Doc ? undefined : given;
+    const ydoc = sealed ? sealed.doc : (given as Y.Doc);
+    const fragment = ydoc.getXmlFragment(this.field);
+    let legacy: Y.Text | undefined;
+    try {
+      legacy = this.legacyField && this.legacyField !== this.field ? ydoc.getText(this.legacyField) : undefined;
+    } catch {
+      legacy = undefined; // a root of that name that is no text: nothing to convert
+    }
+
+    if (sealed) {
+      const lock = () => {
+        const role = sealed.group.role;
+        this._locked = role === undefined ? 'removed' : role === 'reader' ? 'reader' : '';
+      };
+      this.#unsubscribe.push(
+        sealed.group.events.on('membership', () => {
+          lock();
+          this.#persons = undefined;
+          this.#redrawCarets();
+          this.#convert(legacy, fragment);
+        }),
+        sealed.events.on('access-removed', () => (this._locked = 'removed')),
+      );
+      lock();
+    } else this._locked = '';
+    if (legacy) {
+      const text = legacy;
+      const onLegacy = () => this.#convert(text, fragment);
+      text.observe(onLegacy);
+      this.#unsubscribe.push(() => text.unobserve(onLegacy));
+      if (sealed) this.#unsubscribe.push(sealed.events.on('synced', onLegacy), sealed.events.on('status', onLegacy));
+    }
+    this.#convert(legacy, fragment);
+    if (awareness && this.user) awareness.setLocalStateField('user', this.user);
+
+    const surface = this.#surface;
+    const init = initProseMirrorDoc(fragment, richSchema);
+    const { mapping } = init;
+    // An empty fragment: one empty paragraph to type in, written to the document only once typed in.
+    const doc = init.doc.content.size > 0 ? init.doc : richSchema.topNodeType.createAndFill()!;
+    const state = EditorState.create({
+      schema: richSchema,
+      doc,
+      plugins: [
+        ySyncPlugin(fragment, { mapping }),
+        ...(awareness ? [caretPlugin({ awareness, describe: (client, s) => this.#describe(client, s), publish: () => !this.#isReadonly() })] : []),
+        yUndoPlugin(),
+        editorInputRules(),
+        ...editorKeymaps({
+          'Mod-k': () => (this.#openLink(), true),
+          'Alt-F10': () => (this.#focusToolbar(), true),
+        }),
+        placeholderPlugin(() => this.placeholder),
+      ],
+    });
+    this.#view = new EditorView(
+      { mount: surface },
+      {
+        state,
+        editable: () => !this.#isReadonly(),
+        attributes: () => ({
+          role: 'textbox',
+          'aria-multiline': 'true',
+          'aria-label': this.label,
+          'aria-placeholder': this.placeholder,
+          'aria-readonly': this.#isReadonly() ? 'true' : 'false',
+          part: 'editor',
+          spellcheck: 'true',
+          class: 'surface',
+        }),
+        nodeViews: { check_item: (node, view, getPos) => new CheckItemView(node, view, getPos) },
+        dispatchTransaction: (tr) => this.#dispatch(tr),
+      },
     );
-    lock();
-    const awareness = this.awareness;
-    if (awareness) {
-      if (this.user) awareness.setLocalStateField('user', this.user);
-      const onAwareness = () => this.#drawCarets();
-      awareness.on('change', onAwareness);
-      this.#unsubscribe.push(() => awareness.off('change', onAwareness));
-    }
-    this.#drawCarets();
-    this.requestUpdate();
+    this.#unsubscribe.push(() => {
+      // ProseMirror leaves its content on the mounted element: start clean.
+      surface.replaceChildren();
+      for (const name of surface.getAttributeNames()) if (name !== 'class' && name !== 'id' && name !== 'hidden') surface.removeAttribute(name);
+      surface.className = 'surface';
+    });
+    this.#refreshToolbar();
   }
 
-  /** A local edit: the difference from what was shown becomes one Yjs transaction. */
-  #input(): void {
-    const area = this.textarea!;
-    const text = this.#text;
-    const next = area.value;
-    if (!text || this.#isReadonly()) {
-      area.value = this.#value;
-      return;
-    }
-    const before = this.#value;
-    // The change sits around the caret: common prefix and suffix around it.
-    let start = 0;
-    const max = Math.min(before.length, next.length);
-    while (start < max && before.charCodeAt(start) === next.charCodeAt(start)) start++;
-    let end = 0;
-    while (end < max - start && before.charCodeAt(before.length - 1 - end) === next.charCodeAt(next.length - 1 - end)) end++;
-    const deleted = before.length - start - end;
-    const inserted = next.slice(start, next.length - end);
-    this.#value = next;
-    text.doc!.transact(() => {
-      if (deleted > 0) text.delete(start, deleted);
-      if (inserted) text.insert(start, inserted);
-    }, this);
-    this.#noteSelection();
-    this.dispatchEvent(new CustomEvent<EditDetail>('sealdoc-edit', { detail: { index: start, deleted, inserted }, bubbles: true, composed: true }));
+  /** Converts a document from before, when this member may write and the document is up to date (see convert.ts). */
+  #convert(legacy: Y.Text | undefined, fragment: Y.XmlFragment): void {
+    if (!legacy || this.#bound?.doc !== this.doc) return;
+    const sealed = this.doc instanceof Y.Doc ? undefined : this.doc;
+    // Up to date, or with no way to be: converting before the others' edits are in could convert twice.
+    const settled = !sealed || sealed.synced || sealed.status === 'offline';
+    if (needsConversion(legacy, fragment) && settled && !this.#isReadonly()) convertPlainText(legacy, fragment);
+    this._legacy = needsConversion(legacy, fragment) ? legacy.toString() : undefined;
   }
 
-  /** Remote edits: the text is shown again and the selection put back where it was in it. */
-  #remoteChanged(): void {
-    const area = this.textarea;
-    const text = this.#text!;
-    this.#value = text.toString();
-    if (!area) return this.requestUpdate();
-    const focused = this.shadowRoot?.activeElement === area;
-    const scroll = area.scrollTop;
-    area.value = this.#value;
-    if (this.#selection) {
-      const anchor = Y.createAbsolutePositionFromRelativePosition(this.#selection.anchor, text.doc!)?.index ?? 0;
-      const head = Y.createAbsolutePositionFromRelativePosition(this.#selection.head, text.doc!)?.index ?? 0;
-      area.setSelectionRange(Math.min(anchor, head), Math.max(anchor, head), this.#selection.backward ? 'backward' : 'forward');
-    }
-    area.scrollTop = scroll;
-    if (!focused && this.shadowRoot?.activeElement === area) area.blur();
-    this.#drawCarets();
+  #dispatch(tr: Transaction): void {
+    const view = this.#view;
+    if (!view) return;
+    const before = view.state;
+    view.updateState(before.apply(tr));
+    const remote = (tr.getMeta(ySyncPluginKey) as { isChangeOrigin?: boolean } | undefined)?.isChangeOrigin;
+    if (tr.docChanged && !remote) this.#announce(tr);
+    if (tr.docChanged || tr.selectionSet || tr.storedMarksSet) this.#refreshToolbar();
   }
 
-  /** Keeps the selection as Yjs relative positions, and tells the others where our caret is. */
-  #noteSelection(): void {
-    const area = this.textarea;
-    const text = this.#text;
-    if (!area || !text) return;
-    const backward = area.selectionDirection === 'backward';
-    const anchorIndex = backward ? area.selectionEnd : area.selectionStart;
-    const headIndex = backward ? area.selectionStart : area.selectionEnd;
-    const anchor = Y.createRelativePositionFromTypeIndex(text, anchorIndex);
-    const head = Y.createRelativePositionFromTypeIndex(text, headIndex);
-    this.#selection = { anchor, head, backward };
-    if (this.awareness && !this.#isReadonly()) {
-      const caret: CaretState = { anchor: Y.relativePositionToJSON(anchor), head: Y.relativePositionToJSON(head) };
-      this.awareness.setLocalStateField('cursor', caret);
-    }
+  /** `sealdoc-edit` for each replacement of a local transaction; where it is in the plain text is computed when read. */
+  #announce(tr: Transaction): void {
+    tr.steps.forEach((step, i) => {
+      // Replacements only (typing, deleting, pasting), not the wrapping of blocks; prosemirror-transform's ReplaceStep.
+      if (step.constructor.name !== 'ReplaceStep' && (step.toJSON() as { stepType?: string }).stepType !== 'replace') return;
+      const doc = tr.docs[i]!;
+      const { from, to, slice } = step as unknown as { from: number; to: number; slice: { content: { size: number; textBetween(a: number, b: number, s: string, l: string): string } } };
+      let index: number | undefined;
+      const detail: EditDetail = {
+        get index() {
+          return (index ??= doc.textBetween(0, from, '\n', '\n').length);
+        },
+        deleted: doc.textBetween(from, to, '\n', '\n').length,
+        inserted: slice.content.textBetween(0, slice.content.size, '\n', '\n'),
+      };
+      this.dispatchEvent(new CustomEvent<EditDetail>('sealdoc-edit', { detail, bubbles: true, composed: true }));
+    });
   }
 
-  /** The others' carets, from their awareness states. */
-  #drawCarets(): void {
-    const awareness = this.awareness;
-    const text = this.#text;
-    if (!awareness || !text) {
-      this._carets = [];
-      return;
+  #refreshToolbar(): void {
+    const view = this.#view;
+    if (!view) return;
+    const active = activeState(view.state);
+    const key = JSON.stringify(active);
+    if (key === this.#activeKey) return;
+    this.#activeKey = key;
+    this._active = active;
+  }
+
+  #redrawCarets(): void {
+    const view = this.#view;
+    if (view && this.awareness) view.dispatch(view.state.tr.setMeta(caretKey, true).setMeta('addToHistory', false));
+  }
+
+  /** How the caret of Yjs client `clientId` is shown (see the class's description). */
+  #describe(clientId: number, state: Record<string, unknown>): CaretLook | undefined {
+    const sealed = this.doc instanceof Y.Doc ? undefined : this.doc;
+    const user = state['user'] as Partial<EditorUser> | undefined;
+    const declared = typeof user?.name === 'string' ? user.name.slice(0, 40) : undefined;
+    const author = sealed?.presenceAuthor(clientId);
+    const device = sealed && author && sealed.group.log.device(author);
+    if (device) {
+      const person = toHex(device.personId);
+      this.#persons ??= sealed.group.log.members().map((m) => toHex(m.memberId));
+      return {
+        name: presenceName(sealed.group, device, this.names, declared).slice(0, 80),
+        color: personColor(person, this.#persons),
+        device: toHex(device.deviceId),
+        mine: person === toHex(sealed.group.personId),
+      };
     }
-    const carets: RemoteCaret[] = [];
-    for (const [clientId, state] of awareness.getStates()) {
-      if (clientId === awareness.clientID) continue;
-      const cursor = (state as { cursor?: CaretState }).cursor;
-      const user = (state as { user?: Partial<EditorUser> }).user;
-      if (!cursor) continue;
-      try {
-        const head = Y.createAbsolutePositionFromRelativePosition(Y.createRelativePositionFromJSON(cursor.head), text.doc!);
-        if (!head || head.type !== text) continue;
-        const declared = String(user?.name ?? 'Someone').slice(0, 40);
-        const author = this.doc!.presenceAuthor(clientId);
-        const device = author && this.doc!.group.log.device(author);
-        const name = device ? presenceName(this.doc!.group, device, this.names, typeof user?.name === 'string' ? declared : undefined).slice(0, 80) : declared;
-        carets.push({ index: head.index, name, color: safeColor(user?.color), ...(device ? { device: toHex(device.deviceId) } : {}) });
-      } catch {
-        // A state that is not a caret of this text: not drawn.
-      }
-    }
-    carets.sort((a, b) => a.index - b.index);
-    this._carets = carets;
+    return { name: declared ?? 'Someone', color: safeColor(user?.color, personColor(`client-${clientId}`)), mine: false };
   }
 
   #isReadonly(): boolean {
     return this.readonly || this._locked !== '';
   }
 
-  #syncScroll(): void {
-    const area = this.textarea;
-    const mirror = this.renderRoot.querySelector<HTMLElement>('.mirror');
-    if (area && mirror) mirror.scrollTop = area.scrollTop;
+  // ---- toolbar ----
+
+  #run(tool: Tool): void {
+    const view = this.#view;
+    const active = this._active;
+    if (!view || !active || this.#isReadonly() || tool.disabled?.(active)) return;
+    const command = tool.run(active);
+    if (command === 'link') return this.#openLink();
+    command(view.state, view.dispatch, view);
+    view.focus();
+  }
+
+  #openLink(): void {
+    if (this.#isReadonly()) return;
+    this._link = { href: this._active?.link ?? '', error: '' };
+  }
+
+  #closeLink(): void {
+    this._link = undefined;
+    this.#view?.focus();
+  }
+
+  #applyLink(event: Event): void {
+    event.preventDefault();
+    const view = this.#view;
+    const input = this.renderRoot.querySelector<HTMLInputElement>('.link-form input');
+    if (!view || !input) return;
+    const href = input.value.trim();
+    if (!href) return this.#removeLink();
+    if (!safeHref(href) || !setLink(href)(view.state, view.dispatch, view)) {
+      this._link = { href, error: 'Only web addresses (http, https) and e-mail links (mailto) can be linked.' };
+      return;
+    }
+    this.#closeLink();
+  }
+
+  #removeLink(): void {
+    const view = this.#view;
+    if (view) setLink(undefined)(view.state, view.dispatch, view);
+    this.#closeLink();
+  }
+
+  #focusToolbar(): void {
+    this.renderRoot.querySelectorAll<HTMLButtonElement>('[role=toolbar] button')[this._focusIndex]?.focus();
+  }
+
+  /** The ARIA toolbar's keys: arrows, Home and End move between its buttons; Escape goes back to the text. */
+  #toolbarKey(event: KeyboardEvent): void {
+    const count = BUTTONS.length;
+    const moves: Record<string, number> = { ArrowRight: this._focusIndex + 1, ArrowLeft: this._focusIndex - 1 + count, Home: 0, End: count - 1 };
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      this.#view?.focus();
+      return;
+    }
+    if (!(event.key in moves)) return;
+    event.preventDefault();
+    this._focusIndex = moves[event.key]! % count;
+    void this.updateComplete.then(() => this.#focusToolbar());
   }
 
   override render() {
     const readonly = this.#isReadonly();
     const notice =
-      this._locked === 'removed' ? 'Your access was removed: you can read what you had, nothing new arrives.' : this._locked === 'reader' ? 'You can read this document but not edit it.' : '';
-    return html`<div class="wrap">
-        <textarea
-          part="textarea"
-          aria-label=${this.label}
-          ?readonly=${readonly}
-          aria-readonly=${readonly ? 'true' : 'false'}
-          autocomplete="off"
-          spellcheck="false"
-          @input=${this.#input}
-          @keyup=${this.#noteSelection}
-          @mouseup=${this.#noteSelection}
-          @select=${this.#noteSelection}
-          @focus=${this.#noteSelection}
-          @selectionchange=${this.#noteSelection}
-          @scroll=${this.#syncScroll}
-        ></textarea>
-        ${this._carets.length ? this.#renderMirror() : nothing}
+      this._locked === 'removed'
+        ? 'Your access was removed: you can read what you had, nothing new arrives.'
+        : this._locked === 'reader'
+          ? 'You can read this document but not edit it.'
+          : this._legacy !== undefined && !readonly
+            ? 'This document was written before rich text: it becomes editable as soon as it is up to date.'
+            : '';
+    const active = this._active;
+    return html`<div class="frame ${readonly ? 'locked' : ''}">
+        ${readonly || this._legacy !== undefined ? nothing : this.#renderToolbar(active)} ${this._link && !readonly ? this.#renderLinkForm() : nothing}
+        ${this.#surface}
+        ${this._legacy !== undefined ? html`<div class="legacy" part="legacy" role="document" aria-label=${this.label}>${this._legacy}</div>` : nothing}
       </div>
       ${notice ? html`<p class="notice" part="notice" role="status">${notice}</p>` : nothing}`;
   }
 
-  /** A copy of the text, laid out as the textarea lays it out, with the others' carets in it. */
-  #renderMirror() {
-    const parts: unknown[] = [];
-    let at = 0;
-    for (const caret of this._carets) {
-      const index = Math.min(caret.index, this.#value.length);
-      parts.push(this.#value.slice(at, index));
-      parts.push(
-        html`<span class="caret" part="caret" style="--caret-color: ${caret.color}" data-device=${caret.device ?? nothing}><span class="caret-name" part="caret-name">${caret.name}</span></span>`,
-      );
-      at = index;
-    }
-    parts.push(this.#value.slice(at), '\n');
-    return html`<div class="mirror" aria-hidden="true">${parts}</div>`;
+  #renderToolbar(active: ActiveState | undefined) {
+    let index = -1;
+    return html`<div role="toolbar" part="toolbar" aria-label="Formatting" aria-controls="text" @keydown=${this.#toolbarKey}>
+      ${TOOLS.map((tool) => {
+        if (tool === 'sep') return html`<span class="sep" aria-hidden="true"></span>`;
+        const i = ++index;
+        const keys = tool.keys ? shortcut(tool.keys) : undefined;
+        const pressed = tool.pressed && active ? tool.pressed(active) : undefined;
+        const disabled = !active || (tool.disabled?.(active) ?? false);
+        return html`<button
+          type="button"
+          part="button"
+          class="tool-${tool.id}"
+          data-tool=${tool.id}
+          tabindex=${i === this._focusIndex ? 0 : -1}
+          aria-label=${tool.label}
+          title=${keys ? `${tool.label} (${keys.shown})` : tool.label}
+          aria-keyshortcuts=${keys?.aria ?? nothing}
+          aria-pressed=${pressed === undefined ? nothing : pressed ? 'true' : 'false'}
+          aria-disabled=${disabled ? 'true' : 'false'}
+          @mousedown=${(e: Event) => e.preventDefault()}
+          @focus=${() => (this._focusIndex = i)}
+          @click=${() => this.#run(tool)}
+        >
+          ${tool.text}
+        </button>`;
+      })}
+    </div>`;
+  }
+
+  #renderLinkForm() {
+    const link = this._link!;
+    return html`<form class="link-form" part="link-form" @submit=${this.#applyLink} @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && (e.preventDefault(), this.#closeLink())}>
+      <label for="link-href">Link address</label>
+      <input id="link-href" part="link-input" type="text" inputmode="url" autocomplete="off" spellcheck="false" placeholder="https://…" .value=${link.href} aria-invalid=${link.error ? 'true' : 'false'} aria-describedby=${link.error ? 'link-error' : nothing} />
+      <button type="submit">Apply</button>
+      ${this._active?.link !== undefined ? html`<button type="button" @click=${this.#removeLink}>Remove link</button>` : nothing}
+      <button type="button" @click=${this.#closeLink}>Cancel</button>
+      ${link.error ? html`<p class="error" id="link-error" role="alert">${link.error}</p>` : nothing}
+    </form>`;
   }
 }
 

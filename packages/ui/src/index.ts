@@ -3,7 +3,8 @@
  * elements; they hold no business logic: each observes `@sealdoc/core` state (a SealedDoc, a
  * Group) and calls its API. They work in a plain HTML page, with no framework.
  *
- * - `<sealdoc-editor>`: edits a Y.Text, with the others' carets from the sealed awareness.
+ * - `<sealdoc-editor>`: a rich-text editor (ProseMirror through y-prosemirror) of a Y.XmlFragment,
+ *   with a toolbar, undo of one's own edits, and the others' carets from the sealed awareness.
  * - `<sealdoc-members>`: members (persons) with their roles and devices; an admin changes roles
  *   and removes members; anyone removes its own other devices.
  * - `<sealdoc-sync-status>`: online / offline / syncing, pending edits, epoch, last error.
@@ -18,3 +19,6 @@ export { SealdocRecovery, type RestoreDetail } from './recovery.js';
 export { SealdocInvite, type AdmittedDetail, type JoinStateDetail } from './invite.js';
 export { describeError, describeDeviceRevoked } from './words.js';
 export { deviceName, personName, presenceName } from './people.js';
+export { CARET_PALETTE, personColor, safeColor } from './colors.js';
+export { richSchema, safeHref } from './rich-schema.js';
+export { convertPlainText, needsConversion, CONVERSION_ORIGIN } from './convert.js';
