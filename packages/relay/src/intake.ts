@@ -8,7 +8,7 @@
  * are the bytes received, whose header was read once.
  * @module
  */
-import { EnvelopeError, verifyEnvelope, type EnvelopeHeader } from '@sealdoc/crypto';
+import { EnvelopeError, type EnvelopeHeader } from '@sealdoc/crypto';
 import { hex } from './bytes.js';
 import type { Client } from './connection.js';
 import type { Connections } from './connections.js';
@@ -18,6 +18,7 @@ import type { RelayQuotas } from './limits.js';
 import { Refusal } from './report.js';
 import type { PutResult, RelayStore } from './store.js';
 import type { Subscriptions } from './subscriptions.js';
+import type { VerifyPool } from './verify-pool.js';
 
 /** A verified push waiting for its group's next write. */
 interface Pending {
@@ -41,12 +42,14 @@ export class Intake {
     readonly groups: GroupLogs,
     readonly indexes: DocIndexes,
     readonly subscriptions: Subscriptions,
+    /** Where signatures are checked: worker threads, or inline. */
+    readonly verifier: VerifyPool,
   ) {}
 
   /** Checks an envelope's signature and author (its header read already) against the log of its group, of which the client must be a member. */
   async verify(client: Client, header: EnvelopeHeader, bytes: Uint8Array, kinds: ('update' | 'snapshot' | 'awareness')[]): Promise<void> {
     const log = await this.groups.member(client, header.groupId);
-    await verifyEnvelope(bytes, log.verifyContext({ kinds }));
+    await this.verifier.verify(bytes, header, log.verifyContext({ kinds }));
   }
 
   /**

@@ -33,6 +33,7 @@ import { describe, Refusal, type RelayLogEvent } from './report.js';
 import { Retention } from './retention.js';
 import type { RelayStore, StoreEvent } from './store.js';
 import { Subscriptions } from './subscriptions.js';
+import { defaultVerifyThreads, VerifyPool } from './verify-pool.js';
 
 export type { RelayConnection } from './connection.js';
 export type { RelayLogEvent } from './report.js';
@@ -62,6 +63,12 @@ export interface RelayOptions {
    * closed; a client stops retrying on it. A hook that throws refuses too.
    */
   authenticate?: Authenticate;
+  /**
+   * Worker threads that check envelope signatures (started at the first envelope), so that the
+   * checks hold up no other connection's frames; 0 checks them on the main thread. Default: one
+   * per core but one, 1 to 4.
+   */
+  verifyThreads?: number;
 }
 
 /** Counters, for /healthz and benchmarks. */
@@ -93,6 +100,7 @@ export class Relay {
   readonly #retention: Retention;
   readonly #invitations: Invitations;
   readonly #presence: Presence;
+  readonly #verifier: VerifyPool;
   /** Resolves once the store's membership index is complete (a database from an earlier release is indexed first). */
   readonly ready: Promise<void>;
 
@@ -112,7 +120,10 @@ export class Relay {
     const groups = (this.#groups = new GroupLogs(store, limits));
     const indexes = (this.#indexes = new DocIndexes(store, limits, groups, connections));
     const subscriptions = (this.#subscriptions = new Subscriptions(store, connections, groups, indexes));
-    const intake = (this.#intake = new Intake(store, quotas, connections, groups, indexes, subscriptions));
+    const threads = options.verifyThreads ?? defaultVerifyThreads();
+    if (!(Number.isSafeInteger(threads) && threads >= 0 && threads <= 64)) throw new RangeError('verifyThreads is a whole number from 0 to 64');
+    this.#verifier = new VerifyPool(threads);
+    const intake = (this.#intake = new Intake(store, quotas, connections, groups, indexes, subscriptions, this.#verifier));
     this.#logAppend = new LogAppend(store, limits, quotas, connections, groups, subscriptions);
     this.#retention = new Retention(store, groups, indexes, log, after);
     this.#invitations = new Invitations(store, connections, groups);
@@ -159,6 +170,8 @@ export class Relay {
   close(): void {
     this.#retention.close();
     this.#connections.close();
+    // Its threads stop; a relay used again after close verifies inline.
+    void this.#verifier.close();
   }
 
   async #handle(client: Client, frame: Uint8Array): Promise<void> {

@@ -1,0 +1,140 @@
+/**
+ * Envelope signatures checked off the relay's main thread. In Node, WebCrypto's Ed25519 verify
+ * costs the calling thread about as much as the check itself (~0.1-0.15 ms), so on the main
+ * thread it holds up every other connection's frames: a pool of worker threads runs
+ * `verifyEnvelope` instead (verify-worker.ts), each request carrying the envelope's bytes and
+ * the author the main thread resolved from the group's log (the checks that need the log —
+ * head, epoch, cutoff, membership — stay where the log is). The same function makes the same
+ * checks in the same order; only the thread differs. Requests in flight are bounded (each
+ * connection verifies one frame at a time, and the pool refuses past `maxQueued`), and a pool
+ * of size 0, or one whose threads could not start, verifies inline.
+ * @module
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { EnvelopeError, verifyEnvelope, type EnvelopeAuthor, type EnvelopeHeader, type VerifyContext } from '@sealdoc/crypto';
+import type { VerifyAnswer, VerifyRequest } from './verify-worker.js';
+
+/** Why the pool could not verify an envelope (not a refusal of the envelope: the relay answers `internal`). */
+export class VerifyPoolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VerifyPoolError';
+  }
+}
+
+/** Worker threads a relay starts by default: one per core but the main thread's, 1 to 4. */
+export function defaultVerifyThreads(): number {
+  return Math.min(4, Math.max(1, availableParallelism() - 1));
+}
+
+interface Pending {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** A worker thread and the requests it holds. */
+interface Thread {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+export class VerifyPool {
+  readonly #threads: Thread[] = [];
+  #queued = 0;
+  #nextId = 0;
+  #closed = false;
+
+  #started = false;
+
+  /**
+   * `threads` worker threads (0: inline), started at the first envelope to verify; at most
+   * `maxQueued` requests in flight (past it, `verify` rejects).
+   */
+  constructor(
+    readonly size: number,
+    readonly maxQueued = 100_000,
+  ) {}
+
+  #start(): void {
+    this.#started = true;
+    for (let i = 0; i < this.size; i++) {
+      let worker: Worker;
+      try {
+        worker = new Worker(new URL('./verify-worker.js', import.meta.url));
+      } catch {
+        break; // no worker threads here: what started serves, or the checks run inline
+      }
+      worker.unref();
+      const thread: Thread = { worker, pending: new Map() };
+      worker.on('message', (answer: VerifyAnswer) => {
+        const pending = thread.pending.get(answer.id);
+        if (!pending) return;
+        thread.pending.delete(answer.id);
+        this.#queued--;
+        if (answer.code !== undefined) pending.reject(new EnvelopeError(answer.code as EnvelopeError['code'], answer.message ?? ''));
+        else if (answer.failure !== undefined) pending.reject(new VerifyPoolError(`the verify thread failed: ${answer.failure}`));
+        else pending.resolve();
+      });
+      worker.on('error', () => this.#lost(thread));
+      worker.on('exit', () => this.#lost(thread));
+      this.#threads.push(thread);
+    }
+  }
+
+  /** Worker threads serving now. */
+  get threads(): number {
+    return this.#threads.length;
+  }
+
+  /**
+   * Verifies an envelope as `verifyEnvelope(bytes, context)` would: the author is resolved here,
+   * from the context (its errors thrown here, as verifyEnvelope throws them, and only for a kind
+   * it accepts, so that a wrong kind is told first, as there), and the rest of the checks run on
+   * a worker thread. `header` is the envelope's, as readEnvelopeHeader read it. Rejects with the
+   * EnvelopeError verifyEnvelope throws.
+   */
+  async verify(bytes: Uint8Array, header: EnvelopeHeader, context: VerifyContext): Promise<void> {
+    if (!this.#started && !this.#closed) this.#start();
+    if (this.#threads.length === 0) {
+      await verifyEnvelope(bytes, context);
+      return;
+    }
+    if (this.#queued >= this.maxQueued) throw new VerifyPoolError('too many envelopes waiting to be verified');
+    let author: EnvelopeAuthor | undefined;
+    const kinds = context.kinds;
+    if (!kinds || kinds.includes(header.kind)) {
+      const found = context.author(header);
+      author = found && { signingPublicKey: found.signingPublicKey, role: found.role };
+    }
+    // The thread holding fewest requests.
+    let thread = this.#threads[0]!;
+    for (const t of this.#threads) if (t.pending.size < thread.pending.size) thread = t;
+    const id = ++this.#nextId;
+    this.#queued++;
+    return new Promise<void>((resolve, reject) => {
+      thread.pending.set(id, { resolve, reject });
+      const request: VerifyRequest = { id, bytes, groupId: context.groupId, docId: context.docId, kinds: kinds && [...kinds], author };
+      thread.worker.postMessage(request);
+    });
+  }
+
+  /** A thread that stopped: the requests it held fail (the relay answers `internal`; the client pushes again); the others serve on. */
+  #lost(thread: Thread): void {
+    const index = this.#threads.indexOf(thread);
+    if (index !== -1) this.#threads.splice(index, 1);
+    for (const [id, pending] of thread.pending) {
+      thread.pending.delete(id);
+      this.#queued--;
+      pending.reject(new VerifyPoolError(this.#closed ? 'the relay is closing' : 'a verify thread stopped'));
+    }
+  }
+
+  /** Stops the threads; what is pending fails. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const threads = this.#threads.splice(0);
+    for (const thread of threads) this.#lost(thread);
+    await Promise.all(threads.map((t) => t.worker.terminate()));
+  }
+}

@@ -1,0 +1,97 @@
+// The verify pool (verify-pool.ts) makes the checks verifyEnvelope makes, on worker threads:
+// the same outcome and the same error code for every envelope, whatever the thread.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createGroup, EnvelopeError, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, sealEnvelope, unlockEpochSecrets, verifyEnvelope, type EnvelopeKind, type VerifyContext } from '@sealdoc/crypto';
+import { readEnvelopeHeader } from '@sealdoc/crypto';
+import { VerifyPool } from '../dist/verify-pool.js';
+
+async function fixture() {
+  const [admin, writer, reader, outsider] = Array.from({ length: 4 }, () => identityFromMnemonic(generateMnemonic()));
+  const log = await MembershipLog.fromOps([
+    await createGroup(admin!, {
+      members: [
+        { keys: writer!, role: 'writer' as const },
+        { keys: reader!, role: 'reader' as const },
+      ],
+    }),
+  ]);
+  const seal = async (author: typeof admin, kind: EnvelopeKind, seq = 0) => {
+    const keyring = new Keyring();
+    // An outsider holds no key of the group: it seals under the admin's keyring, as a stolen key would.
+    await unlockEpochSecrets(log, author === outsider ? admin! : author!, keyring);
+    return sealEnvelope({ kind, groupId: log.groupId, docId: new Uint8Array(16).fill(3), epoch: log.epoch, seq, head: log.head, author: author!, keyring, plaintext: new Uint8Array(40).fill(seq) });
+  };
+  const good = await seal(writer, 'update');
+  const tampered = good.slice();
+  tampered[tampered.length - 1]! ^= 1;
+  const tamperedBody = good.slice();
+  tamperedBody[200]! ^= 1;
+  const cases: [string, Uint8Array][] = [
+    ['a writer', good],
+    ['the admin', await seal(admin, 'snapshot', 1)],
+    ['a flipped signature bit', tampered],
+    ['a flipped ciphertext bit', tamperedBody],
+    ['a reader', await seal(reader, 'update', 2)],
+    ['an outsider', await seal(outsider, 'update', 3)],
+    ['a kind not accepted', await seal(writer, 'awareness', 4)],
+  ];
+  return { log, cases };
+}
+
+/** What verifyEnvelope says: 'ok' or the error code. */
+async function outcome(run: () => Promise<unknown>): Promise<string> {
+  try {
+    await run();
+    return 'ok';
+  } catch (error) {
+    assert.ok(error instanceof EnvelopeError, `an EnvelopeError, not ${String(error)}`);
+    return error.code;
+  }
+}
+
+for (const threads of [2, 0]) {
+  test(`verify pool with ${threads} threads: the outcome and code of verifyEnvelope for every envelope`, async () => {
+    const { log, cases } = await fixture();
+    const pool = new VerifyPool(threads);
+    try {
+      const contexts: VerifyContext[] = [log.verifyContext({ kinds: ['update', 'snapshot'] }), log.verifyContext(), log.verifyContext({ docId: new Uint8Array(16).fill(4) })];
+      for (const context of contexts)
+        for (const [what, bytes] of cases) {
+          const expected = await outcome(() => verifyEnvelope(bytes, context));
+          const got = await outcome(() => pool.verify(bytes, readEnvelopeHeader(bytes), context));
+          assert.equal(got, expected, what);
+        }
+      // Many at once, answered each to its own request.
+      const results = await Promise.all(cases.flatMap(([, bytes]) => Array.from({ length: 20 }, () => outcome(() => pool.verify(bytes, readEnvelopeHeader(bytes), contexts[0]!)))));
+      const expected = await Promise.all(cases.flatMap(([, bytes]) => Array.from({ length: 20 }, () => outcome(() => verifyEnvelope(bytes, contexts[0]!)))));
+      assert.deepEqual(results, expected);
+      assert.ok(expected.includes('ok') && expected.includes('bad-signature') && expected.includes('not-a-writer') && expected.includes('not-a-member') && expected.includes('wrong-kind'));
+      assert.equal(pool.threads, threads);
+    } finally {
+      await pool.close();
+    }
+  });
+}
+
+test('verify pool: after close it verifies inline, and refuses past its bound', async () => {
+  const { log, cases } = await fixture();
+  const context = log.verifyContext({ kinds: ['update', 'snapshot'] });
+  const [, good] = cases[0]!;
+  const pool = new VerifyPool(1);
+  await pool.verify(good, readEnvelopeHeader(good), context);
+  await pool.close();
+  assert.equal(pool.threads, 0);
+  await pool.verify(good, readEnvelopeHeader(good), context);
+  const bounded = new VerifyPool(1, 2);
+  try {
+    const all = await Promise.allSettled(Array.from({ length: 5 }, () => bounded.verify(good, readEnvelopeHeader(good), context)));
+    assert.deepEqual(
+      all.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'rejected', 'rejected', 'rejected'],
+    );
+    assert.equal((all[2] as PromiseRejectedResult).reason.name, 'VerifyPoolError');
+  } finally {
+    await bounded.close();
+  }
+});
