@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { equalBytes } from './bytes.js';
 import { SchemaVersionError } from './migrations.js';
 import { migrateSqlite } from './migrations-sqlite.js';
+import { SqliteCheckpointer } from './sqlite-checkpoint.js';
 import {
   RelayStoreError,
   type IndexEntry,
@@ -56,9 +57,12 @@ const ADD_USAGE = 'INSERT INTO usage (member_id, groups, documents, bytes) VALUE
 export class SqliteRelayStore implements RelayStore {
   readonly #db: Database.Database;
   readonly #s;
+  /** Checkpoints the WAL on a thread of its own (a file database only). */
+  readonly #checkpointer: SqliteCheckpointer | undefined;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, path: string) {
     this.#db = db;
+    if (path !== ':memory:' && path !== '') this.#checkpointer = new SqliteCheckpointer(db, path);
     this.#s = {
       ops: db.prepare<[Buffer], { op: Buffer }>('SELECT op FROM ops WHERE group_id = ? ORDER BY idx'),
       // The log's length: its last index + 1, found by the primary key (no scan of the log).
@@ -128,7 +132,7 @@ export class SqliteRelayStore implements RelayStore {
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       migrateSqlite(db, `the relay database at ${path}`);
-      return new SqliteRelayStore(db);
+      return new SqliteRelayStore(db, path);
     } catch (error) {
       db?.close();
       if (error instanceof SchemaVersionError) throw error;
@@ -310,6 +314,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async close(): Promise<void> {
+    await this.#checkpointer?.stop();
     if (this.#db.open) this.#db.close();
   }
 }
