@@ -7,7 +7,7 @@
  * @module
  */
 import * as Y from 'yjs';
-import { EnvelopeError, equalBytes, openEnvelope, readEnvelopeHeader, type EnvelopeHeader } from '@sealdoc/crypto';
+import { EnvelopeError, equalBytes, openEnvelopes, readEnvelopeHeader, type EnvelopeHeader } from '@sealdoc/crypto';
 import { WireError } from '@sealdoc/protocol';
 import type { DocBinding } from './binding.js';
 import { hex } from './bytes.js';
@@ -74,10 +74,11 @@ export class Inbox {
   }
 
   /**
-   * Opens what the inbox holds, concurrently (signature checks pipeline on WebCrypto), and
-   * applies it in arrival order, in one transaction for the snapshots and one for the rest:
-   * applied one by one as checks finish, Yjs would juggle pending structs and observers
-   * would run per envelope. What arrives meanwhile gathers for the next round.
+   * Opens what the inbox holds together (one signature check per author's run of envelopes,
+   * the rest concurrently: envelope-batch in @sealdoc/crypto), and applies it in arrival order,
+   * in one transaction for the snapshots and one for the rest: applied one by one as checks
+   * finish, Yjs would juggle pending structs and observers would run per envelope. What
+   * arrives meanwhile gathers for the next round.
    */
   #drainInbox(): Promise<void> {
     this.#draining ??= (async () => {
@@ -95,16 +96,17 @@ export class Inbox {
     const group = this.#d.group;
     const logLength = group.log.length;
     const context = group.log.envelopeContext(group.keyring, { docId: this.#d.docId, kinds: ['update', 'snapshot'] });
-    const open = (item: Inbound): Promise<Opened> =>
-      openEnvelope(item.bytes, context).then(
-        ({ plaintext }) => ({ item, plaintext }),
-        (error: unknown) => ({ item, error }),
-      );
-    // Every check starts now; snapshots are applied first, while the tail's checks run on.
-    const snapshots = batch.filter((item) => item.header.kind === 'snapshot').map(open);
-    const updates = batch.filter((item) => item.header.kind !== 'snapshot').map(open);
-    const parkedSnapshots = await this.#applyOpened(await Promise.all(snapshots));
-    const parkedUpdates = await this.#applyOpened(await Promise.all(updates));
+    const outcomes = await openEnvelopes(
+      batch.map((item) => item.bytes),
+      context,
+    );
+    const opened: Opened[] = batch.map((item, i) => {
+      const outcome = outcomes[i]!;
+      return outcome.ok ? { item, plaintext: outcome.plaintext } : { item, error: outcome.error };
+    });
+    // Snapshots first: the updates that follow them apply on top.
+    const parkedSnapshots = await this.#applyOpened(opened.filter(({ item }) => item.header.kind === 'snapshot'));
+    const parkedUpdates = await this.#applyOpened(opened.filter(({ item }) => item.header.kind !== 'snapshot'));
     // The log moved while these were checked: what parked may open now.
     if ((parkedSnapshots || parkedUpdates) && group.log.length !== logLength) this.#d.background(this.retryParked());
   }

@@ -10,7 +10,7 @@
  * @module
  */
 import * as Y from 'yjs';
-import { openEnvelope, readEnvelopeHeader, sealEnvelope, type OpenContext } from '@sealdoc/crypto';
+import { envelopeHash, openEnvelope, readEnvelopeHeader, sealEnvelope, type OpenContext } from '@sealdoc/crypto';
 import type { DocBinding } from './binding.js';
 import { hex } from './bytes.js';
 import type { BatchOptions } from './sealed-doc.js';
@@ -50,6 +50,9 @@ export class Outbox {
   #flushing: Promise<void> = Promise.resolve();
   // Local edits taken from the batch but not stored as envelopes yet.
   #sealing = 0;
+  // The hash of the last envelope this device sealed for this document, named by the next
+  // (`prev`), so that a reader checks one signature for the run. Unknown after a restart.
+  #prev: Uint8Array | undefined;
 
   constructor(d: DocBinding, batch: BatchOptions | undefined) {
     this.#d = d;
@@ -138,7 +141,9 @@ export class Outbox {
       author: group.keys,
       keyring: group.keyring,
       plaintext,
+      ...(this.#prev ? { prev: this.#prev } : {}),
     });
+    this.#prev = await envelopeHash(bytes);
     // The log may have moved while sealing (a removal, a new epoch): then it waits, to be
     // re-sealed or held back by releaseUnsent.
     const send = d.sync.logCurrent() && group.log.epoch === epoch && d.canWrite();

@@ -9,6 +9,9 @@
  *   Poly1305 tag does not promise that; see Len, Grubbs, Ristenpart 2021).
  * - Length hiding: PADMÉ padding (Nikitin et al., PETS 2019) with a 0x80 marker.
  * - Authenticity: Ed25519 over header and ciphertext, so the relay can check it without keys.
+ * - Chaining (version 2): the header names the hash of its author's previous envelope in the
+ *   same document, so that one verified signature vouches for the run of envelopes before it
+ *   (envelope-batch.ts opens a catch-up that way).
  * @module
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
@@ -20,9 +23,13 @@ import { ID_LENGTH, MAX_EPOCH, type Keyring } from './keyring.js';
 import { _committedKeys } from './commitment.js';
 import { _pad, _paddedLength, _unpad } from './padding.js';
 import { signMessage, verifyMessage } from './signature.js';
+import { _sha256 } from './digest.js';
 
-/** The only envelope format version this code writes and reads. */
-export const ENVELOPE_VERSION = 1;
+/**
+ * The envelope format version this code writes. Version 1 (no `prev` field) is still read;
+ * docs/envelope.md documents both.
+ */
+export const ENVELOPE_VERSION = 2;
 /** What an envelope carries. */
 export type EnvelopeKind = 'update' | 'snapshot' | 'awareness';
 /** Role of a group member, as far as envelopes are concerned. */
@@ -34,8 +41,10 @@ const NONCE_LENGTH = 24;
 const HASH_LENGTH = 32;
 const TAG_LENGTH = 16;
 const SIGNATURE_LENGTH = 64;
-/** Bytes before the ciphertext: the AEAD's associated data. */
-export const ENVELOPE_HEADER_LENGTH = 1 + 1 + ID_LENGTH + ID_LENGTH + 4 + HASH_LENGTH + 8 + HASH_LENGTH + NONCE_LENGTH + HASH_LENGTH;
+const V1_HEADER_LENGTH = 1 + 1 + ID_LENGTH + ID_LENGTH + 4 + HASH_LENGTH + 8 + HASH_LENGTH + NONCE_LENGTH + HASH_LENGTH;
+/** Bytes before the ciphertext in the version this code writes: the AEAD's associated data. */
+export const ENVELOPE_HEADER_LENGTH = V1_HEADER_LENGTH + HASH_LENGTH;
+const NO_PREV = new Uint8Array(HASH_LENGTH);
 /** Default and largest plaintext accepted, 64 MiB. */
 export const MAX_ENVELOPE_PLAINTEXT = 64 * 1024 * 1024;
 const SIGNATURE_CONTEXT = 'envelope';
@@ -58,6 +67,11 @@ export interface EnvelopeHeader {
   seq: number;
   /** 32-byte hash of the membership log head the author had when sealing. */
   head: Uint8Array;
+  /**
+   * {@link envelopeHash} of the author's previous envelope in this document (version 2, kinds
+   * update and snapshot), when the author named one: the author vouches for those exact bytes.
+   */
+  prev?: Uint8Array;
   /** 24-byte random nonce. */
   nonce: Uint8Array;
 }
@@ -110,6 +124,11 @@ export interface SealParams {
   head: Uint8Array;
   /** Who signs the envelope. */
   author: Identity;
+  /**
+   * {@link envelopeHash} of the author's previous envelope in this document, if it knows it
+   * (updates and snapshots only): lets a reader check one signature for a run of envelopes.
+   */
+  prev?: Uint8Array;
   /** Holds the epoch secret. */
   keyring: Keyring;
   /** At most {@link MAX_ENVELOPE_PLAINTEXT} bytes. */
@@ -132,7 +151,9 @@ function largestEnvelope(maxPlaintext: number): number {
   return ENVELOPE_HEADER_LENGTH + _paddedLength(maxPlaintext) + TAG_LENGTH + SIGNATURE_LENGTH;
 }
 
-interface Decoded {
+/** An envelope split into its parts, structure checked (internal to the crypto package). */
+export interface _Decoded {
+  bytes: Uint8Array;
   header: EnvelopeHeader;
   commitment: Uint8Array;
   aad: Uint8Array;
@@ -141,25 +162,26 @@ interface Decoded {
   signature: Uint8Array;
 }
 
-function decode(bytes: Uint8Array, maxBytes: number): Decoded {
+/** Parses an envelope's structure (step 1 of opening); throws EnvelopeError. */
+export function _decodeEnvelope(bytes: Uint8Array, maxBytes = largestEnvelope(MAX_ENVELOPE_PLAINTEXT)): _Decoded {
   if (!(bytes instanceof Uint8Array)) fail('malformed', 'an envelope must be a Uint8Array');
   if (bytes.length > maxBytes) fail('too-large', `envelope of ${bytes.length} bytes exceeds the limit of ${maxBytes}`);
   const r = new _Reader(bytes, (why) => fail('malformed', `envelope ${why}`));
   const version = r.u8();
-  if (version !== ENVELOPE_VERSION) fail('unsupported-version', `envelope version ${version} is not supported`);
+  if (version !== 1 && version !== 2) fail('unsupported-version', `envelope version ${version} is not supported`);
   const kind = KINDS[r.u8() - 1];
   if (!kind) fail('malformed', 'unknown envelope kind');
-  const header: EnvelopeHeader = {
-    version,
-    kind,
-    groupId: r.take(ID_LENGTH).slice(),
-    docId: r.take(ID_LENGTH).slice(),
-    epoch: r.u32(),
-    author: r.take(HASH_LENGTH).slice(),
-    seq: r.u64(),
-    head: r.take(HASH_LENGTH).slice(),
-    nonce: r.take(NONCE_LENGTH).slice(),
-  };
+  const groupId = r.take(ID_LENGTH).slice();
+  const docId = r.take(ID_LENGTH).slice();
+  const epoch = r.u32();
+  const author = r.take(HASH_LENGTH).slice();
+  const seq = r.u64();
+  const head = r.take(HASH_LENGTH).slice();
+  const prev = version === 2 ? r.take(HASH_LENGTH) : NO_PREV;
+  if (kind === 'awareness' && !_equal(prev, NO_PREV)) fail('malformed', 'an awareness envelope names no previous envelope');
+  const header: EnvelopeHeader = { version, kind, groupId, docId, epoch, author, seq, head, nonce: r.take(NONCE_LENGTH).slice() };
+  if (!_equal(prev, NO_PREV)) header.prev = prev.slice();
+  const headerLength = r.position + HASH_LENGTH;
   const commitment = r.take(HASH_LENGTH);
   const ciphertextLength = r.remaining - SIGNATURE_LENGTH;
   if (ciphertextLength < _paddedLength(0) + TAG_LENGTH) fail('malformed', 'envelope is too short for its ciphertext and signature');
@@ -167,9 +189,10 @@ function decode(bytes: Uint8Array, maxBytes: number): Decoded {
   const signature = r.take(SIGNATURE_LENGTH);
   r.end();
   return {
+    bytes,
     header,
     commitment,
-    aad: bytes.subarray(0, ENVELOPE_HEADER_LENGTH),
+    aad: bytes.subarray(0, headerLength),
     ciphertext,
     signed: bytes.subarray(0, bytes.length - SIGNATURE_LENGTH),
     signature,
@@ -181,7 +204,15 @@ function decode(bytes: Uint8Array, maxBytes: number): Decoded {
  * indexing. Throws EnvelopeError (malformed, unsupported-version, too-large).
  */
 export function readEnvelopeHeader(bytes: Uint8Array, maxBytes = largestEnvelope(MAX_ENVELOPE_PLAINTEXT)): EnvelopeHeader {
-  return decode(bytes, maxBytes).header;
+  return _decodeEnvelope(bytes, maxBytes).header;
+}
+
+/**
+ * SHA-256 of a whole envelope: what the author's next envelope in the same document names as
+ * its `prev`.
+ */
+export function envelopeHash(bytes: Uint8Array): Promise<Uint8Array> {
+  return _sha256(_bytes(bytes, 'envelope'));
 }
 
 /**
@@ -197,6 +228,8 @@ export async function sealEnvelope(params: SealParams): Promise<Uint8Array> {
   const epoch = _int(params.epoch, 'epoch', 0, MAX_EPOCH);
   const seq = _int(params.seq, 'seq', 0, Number.MAX_SAFE_INTEGER);
   const head = _bytes(params.head, 'head', HASH_LENGTH);
+  const prev = params.prev === undefined ? NO_PREV : _bytes(params.prev, 'prev', HASH_LENGTH);
+  if (kind === 'awareness' && params.prev !== undefined) throw new CryptoInputError('an awareness envelope names no previous envelope');
   const plaintext = _bytes(params.plaintext, 'plaintext');
   if (plaintext.length > MAX_ENVELOPE_PLAINTEXT) fail('too-large', `plaintext exceeds ${MAX_ENVELOPE_PLAINTEXT} bytes`);
   _identitySecrets(author); // fails early for a wiped identity, before any work
@@ -213,6 +246,7 @@ export async function sealEnvelope(params: SealParams): Promise<Uint8Array> {
     author.memberId,
     _u64(seq),
     head,
+    prev,
     nonce,
     commitment,
   );
@@ -223,7 +257,8 @@ export async function sealEnvelope(params: SealParams): Promise<Uint8Array> {
   return _concat(signed, await signMessage(author, SIGNATURE_CONTEXT, signed));
 }
 
-async function verifyDecoded(d: Decoded, ctx: VerifyContext): Promise<EnvelopeAuthor> {
+/** Steps 2 and 3 of opening: group, document, kind, author and role; returns the author. */
+export function _checkEnvelope(d: _Decoded, ctx: VerifyContext): EnvelopeAuthor {
   const { header } = d;
   if (!_equal(header.groupId, _bytes(ctx.groupId, 'groupId', ID_LENGTH))) fail('wrong-group', 'envelope belongs to another group');
   if (ctx.docId !== undefined && !_equal(header.docId, _bytes(ctx.docId, 'docId', ID_LENGTH)))
@@ -232,9 +267,17 @@ async function verifyDecoded(d: Decoded, ctx: VerifyContext): Promise<EnvelopeAu
   const author = ctx.author(header);
   if (!author) fail('not-a-member', `the author was not a member at epoch ${header.epoch}`);
   if (author.role === 'reader') fail('not-a-writer', 'the author is a reader and cannot write');
+  return author;
+}
+
+/** Step 4 of opening: the author's signature; throws EnvelopeError('bad-signature'). */
+export async function _checkEnvelopeSignature(d: _Decoded, author: EnvelopeAuthor): Promise<void> {
   if (!(await verifyMessage(author.signingPublicKey, SIGNATURE_CONTEXT, d.signed, d.signature)))
     fail('bad-signature', 'envelope signature does not verify');
-  return author;
+}
+
+async function verifyDecoded(d: _Decoded, ctx: VerifyContext): Promise<void> {
+  await _checkEnvelopeSignature(d, _checkEnvelope(d, ctx));
 }
 
 /**
@@ -242,7 +285,7 @@ async function verifyDecoded(d: Decoded, ctx: VerifyContext): Promise<EnvelopeAu
  * what a relay can check. Returns the header or throws EnvelopeError.
  */
 export async function verifyEnvelope(bytes: Uint8Array, ctx: VerifyContext): Promise<EnvelopeHeader> {
-  const d = decode(bytes, ctx.maxBytes ?? largestEnvelope(MAX_ENVELOPE_PLAINTEXT));
+  const d = _decodeEnvelope(bytes, ctx.maxBytes);
   await verifyDecoded(d, ctx);
   return d.header;
 }
@@ -252,10 +295,15 @@ export async function verifyEnvelope(bytes: Uint8Array, ctx: VerifyContext): Pro
  * cannot be accepted; a failed open has no side effect.
  */
 export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext): Promise<OpenedEnvelope> {
-  const d = decode(bytes, ctx.maxBytes ?? largestEnvelope(MAX_ENVELOPE_PLAINTEXT));
+  const d = _decodeEnvelope(bytes, ctx.maxBytes);
   await verifyDecoded(d, ctx);
+  return _decryptEnvelope(d, ctx.keyring);
+}
+
+/** Steps 5 and 6 of opening, after the author is authenticated: key, commitment, AEAD, padding. */
+export function _decryptEnvelope(d: _Decoded, keyring: Keyring): OpenedEnvelope {
   const { header } = d;
-  const docKey = ctx.keyring._docKey(header.groupId, header.epoch, header.docId, header.kind);
+  const docKey = keyring._docKey(header.groupId, header.epoch, header.docId, header.kind);
   if (!docKey) fail('unknown-epoch', `no key is held for epoch ${header.epoch}`);
   const { subkey, commitment } = _committedKeys(docKey, header.nonce, 'envelope');
   try {

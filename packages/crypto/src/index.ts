@@ -6,7 +6,8 @@
  * - Domain-separated signatures: {@link signMessage}, {@link verifyMessage}.
  * - HPKE (RFC 9180) base mode for key wraps: {@link hpkeSeal}, {@link hpkeOpen}, exporters.
  * - Epoch secrets and per-document keys: {@link Keyring}.
- * - Sealed envelopes: {@link sealEnvelope}, {@link openEnvelope}, {@link verifyEnvelope}.
+ * - Sealed envelopes: {@link sealEnvelope}, {@link openEnvelope}, {@link verifyEnvelope};
+ *   many at once, one signature check per author's run: {@link openEnvelopes}.
  * - Devices: {@link newDeviceKeys}, {@link requestDeviceCertificate}, {@link certifyDevice}.
  * - Groups: {@link MembershipLog}, {@link createGroup}, {@link addMember}, {@link removeMember},
  *   {@link setMemberRole}, {@link rotateEpoch}, {@link addDevice}, {@link revokeDevice},
@@ -64,6 +65,7 @@ export {
   openEnvelope,
   verifyEnvelope,
   readEnvelopeHeader,
+  envelopeHash,
   type EnvelopeKind,
   type MemberRole,
   type EnvelopeHeader,
@@ -73,6 +75,7 @@ export {
   type SealParams,
   type OpenedEnvelope,
 } from './envelope.js';
+export { openEnvelopes, type EnvelopeOutcome, type BatchStats } from './envelope-batch.js';
 export {
   BACKUP_VERSION,
   BACKUP_SCRYPT_DEFAULT,

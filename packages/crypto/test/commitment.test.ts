@@ -75,7 +75,7 @@ describe('key commitment', () => {
       body[PADDED - 1] = 0x80 ^ ks1[PADDED - 1]!;
 
       const header = new Uint8Array([
-        1, 1, ...f.groupId, ...f.docId, 0, 0, 0, 3, ...f.author.memberId, 0, 0, 0, 0, 0, 0, 0, 1, ...f.head, ...nonce, ...commitFor(docKey1, nonce),
+        2, 1, ...f.groupId, ...f.docId, 0, 0, 0, 3, ...f.author.memberId, 0, 0, 0, 0, 0, 0, 0, 1, ...f.head, ...new Uint8Array(32), ...nonce, ...commitFor(docKey1, nonce),
       ]);
       assert.equal(header.length, ENVELOPE_HEADER_LENGTH);
       // Solve for the first ciphertext block so that tag1 == tag2.

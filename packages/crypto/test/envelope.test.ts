@@ -125,9 +125,11 @@ describe('envelope refusals: every code', () => {
   it('unsupported version, too large, malformed', async () => {
     const f = envelopeFixture();
     const bytes = await f.seal(utf8('x'));
-    const v2 = bytes.slice();
-    v2[0] = 2;
-    assert.equal(await envelopeErrorCode(openEnvelope(v2, f.ctx)), 'unsupported-version');
+    for (const version of [0, 3, 255]) {
+      const other = bytes.slice();
+      other[0] = version;
+      assert.equal(await envelopeErrorCode(openEnvelope(other, f.ctx)), 'unsupported-version');
+    }
     assert.equal(await envelopeErrorCode(openEnvelope(bytes, { ...f.ctx, maxBytes: bytes.length - 1 })), 'too-large');
     assert.equal(await envelopeErrorCode(openEnvelope(bytes.subarray(0, ENVELOPE_HEADER_LENGTH + 10), f.ctx)), 'malformed');
     assert.equal(await envelopeErrorCode(openEnvelope('nope' as unknown as Uint8Array, f.ctx)), 'malformed');

@@ -1,0 +1,124 @@
+/**
+ * Opening many envelopes at once (a catch-up, a fetched range): every envelope gets every check
+ * {@link openEnvelope} makes, but a run of one author's envelopes in one document costs one
+ * signature check instead of one each. A version 2 envelope names the hash of its author's
+ * previous envelope in the document (`prev`); once an envelope's signature verifies, its author
+ * vouches for the exact bytes of the envelope it names, which then needs no signature check of
+ * its own, and so on down the run.
+ *
+ * Only a verified link vouches: an envelope that fails any check vouches for nothing, the
+ * envelope below it is then checked by its own signature, and a link is taken only between two
+ * envelopes of one author and one document under the same signing key. An envelope no one in
+ * the batch vouches for is checked by its signature as before, so a broken or missing chain
+ * costs time, never safety. docs/envelope.md, "Chains".
+ * @module
+ */
+import { _bytes, _equal, _hex } from './bytes.js';
+import { _sha256 } from './digest.js';
+import { EnvelopeError } from './errors.js';
+import {
+  _checkEnvelope,
+  _checkEnvelopeSignature,
+  _decodeEnvelope,
+  _decryptEnvelope,
+  type _Decoded,
+  type EnvelopeAuthor,
+  type OpenContext,
+  type OpenedEnvelope,
+} from './envelope.js';
+
+/** What became of one envelope of a batch: opened, or refused with the error {@link openEnvelope} would throw. */
+export type EnvelopeOutcome = ({ ok: true } & OpenedEnvelope) | { ok: false; error: unknown };
+
+/** What {@link openEnvelopes} reports beside the outcomes. */
+export interface BatchStats {
+  /** Signatures verified (the rest were vouched for by their author's next envelope). */
+  signaturesChecked: number;
+}
+
+interface Item {
+  d: _Decoded;
+  author: EnvelopeAuthor;
+  /** The author's next envelope in this batch that names this one's hash, when one does. */
+  vouchedBy?: Item;
+  authentic?: Promise<boolean>;
+}
+
+/**
+ * Opens `envelopes` against `ctx`; the outcomes come in the same order. Never throws for a
+ * bad envelope: each refusal is an outcome with its EnvelopeError, and changes nothing.
+ */
+export async function openEnvelopes(envelopes: readonly Uint8Array[], ctx: OpenContext, stats?: BatchStats): Promise<EnvelopeOutcome[]> {
+  const outcomes: (EnvelopeOutcome | Item)[] = envelopes.map((bytes) => {
+    try {
+      const d = _decodeEnvelope(_bytes(bytes, 'envelope'), ctx.maxBytes);
+      return { d, author: _checkEnvelope(d, ctx) };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  });
+  const items = outcomes.filter((o): o is Item => 'd' in o);
+  await linkRuns(items);
+  const authentic = (item: Item): Promise<boolean> =>
+    (item.authentic ??= (async () => {
+      if (item.vouchedBy && (await authentic(item.vouchedBy))) return true;
+      if (stats) stats.signaturesChecked++;
+      try {
+        await _checkEnvelopeSignature(item.d, item.author);
+        return true;
+      } catch {
+        return false;
+      }
+    })());
+  await Promise.all(items.map(authentic));
+  return Promise.all(
+    outcomes.map(async (o) => {
+      if (!('d' in o)) return o;
+      if (!(await authentic(o))) return { ok: false, error: new EnvelopeError('bad-signature', 'envelope signature does not verify') };
+      try {
+        return { ok: true, ..._decryptEnvelope(o.d, ctx.keyring) };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    }),
+  );
+}
+
+/**
+ * Finds, for each envelope naming a `prev`, the envelope of the same author, document and key
+ * just below it in sequence numbers whose hash it names. Only candidates are hashed.
+ */
+async function linkRuns(items: Item[]): Promise<void> {
+  const runs = new Map<string, Item[]>();
+  for (const item of items) {
+    const { header } = item.d;
+    if (header.kind === 'awareness') continue;
+    const key = `${_hex(header.author)}:${_hex(header.docId)}`;
+    const run = runs.get(key);
+    if (run) run.push(item);
+    else runs.set(key, [item]);
+  }
+  const links: Promise<void>[] = [];
+  for (const run of runs.values()) {
+    if (run.length < 2) continue;
+    run.sort((a, b) => a.d.header.seq - b.d.header.seq);
+    for (let i = 1; i < run.length; i++) {
+      const upper = run[i]!;
+      const prev = upper.d.header.prev;
+      if (!prev) continue;
+      // Every envelope with the largest sequence number below (copies and forgeries share one).
+      const below = run[i - 1]!.d.header.seq;
+      if (below === upper.d.header.seq) continue;
+      for (let j = i - 1; j >= 0 && run[j]!.d.header.seq === below; j--) {
+        const lower = run[j]!;
+        if (lower.vouchedBy || !_equal(lower.author.signingPublicKey, upper.author.signingPublicKey)) continue;
+        links.push(
+          _sha256(lower.d.bytes).then((hash) => {
+            if (_equal(hash, prev) && !lower.vouchedBy) lower.vouchedBy = upper;
+          }),
+        );
+      }
+    }
+  }
+  await Promise.all(links);
+}
