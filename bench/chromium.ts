@@ -5,16 +5,18 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { CHROME_ARGS, findChrome, HOW_TO_GET_CHROME } from '../scripts/find-chrome.mjs';
 
 
 /**
  * Bundles `entry` (which must set `globalThis.benchResult` to a promise) and returns the
  * value that promise resolves to in Chromium. `query` reaches the page as location.search;
- * `files` are served at their names (e.g. '/trace.json.gz') for the page to fetch.
+ * `files` are served at their names (e.g. '/trace.json.gz') for the page to fetch. `drive`,
+ * when given, runs once the page has loaded, before its result is awaited: for what only the
+ * browser's driver can do (real key presses, DevTools metrics).
  */
-export async function runInChromium<T>(entry: string, query = '', files: Record<string, Uint8Array> = {}): Promise<T> {
+export async function runInChromium<T>(entry: string, query = '', files: Record<string, Uint8Array> = {}, drive?: (page: Page) => Promise<void>): Promise<T> {
   const executablePath = findChrome();
   if (!executablePath) throw new Error(HOW_TO_GET_CHROME);
   const bundle = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false });
@@ -41,6 +43,7 @@ export async function runInChromium<T>(entry: string, query = '', files: Record<
     if (process.env.BENCH_CONSOLE) page.on('console', (m) => console.error(m.text()));
     // A benchmark keeps the page busy for minutes: do not wait for its load event.
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/${query}`, { waitUntil: 'commit' });
+    if (drive) await drive(page);
     await page.waitForFunction(() => 'benchResult' in globalThis, undefined, { timeout: 120_000 });
     const result = await page.evaluate(() => (globalThis as unknown as { benchResult: Promise<unknown> }).benchResult, undefined);
     if (errors.length) throw new Error(errors.join('\n'));
