@@ -3,13 +3,21 @@
 // trace, 259,778 edits, test/fixtures, with its licence; any trace in the editing-traces format
 // with --trace, see trace.ts), side by side in one run. See docs/performance.md.
 //   sync-vs-plain          edits -> batches of 100 -> seal -> in-memory transport -> open -> apply,
-//                          against the same pipeline unsealed, same batching
+//                          against the same pipeline unsealed, same batching; the writer goes on
+//                          typing after each batch (one turn of the event loop, on both sides),
+//                          as an editor does: nothing waits for a batch to be sealed or sent
 //   sync-vs-per-keystroke  the sealed pipeline with batches of 100 against one envelope per edit
 //                          (on the first 5,000 edits: one per edit is that slow)
-//   catchup-vs-plain       a new device loading a snapshot and a tail of envelopes, against
-//                          plain Y.applyUpdate of the same snapshot and tail updates (median of 5)
-//   catchup-verify-floor   only verifying the same envelopes' signatures, all in flight, against
-//                          the same plain baseline: the part of catch-up no sealed design avoids
+//   catchup-vs-plain       a new device loading a snapshot and a tail of envelopes, against a
+//                          y-websocket client given the same snapshot and tail updates as messages
+//                          (Y.applyUpdate of each, an 'update' listener on the doc as the provider
+//                          has); median of 9, alternating, the heap collected before each
+//   catchup-vs-merged      the same catch-up against one merged update of the whole document (what
+//                          a y-websocket server, which can merge plaintext, sends a new client)
+//   catchup-memory         peak memory of the catch-up (VmHWM above the start, Linux) in a process
+//                          of its own, against the plain client's (median of 3 processes each)
+//   catchup-verify-floor   verifying every signature of the same envelopes one by one, all in
+//                          flight, against the plain baseline: what catch-up cost before chains
 //   bytes-vs-plain         bytes on the wire, sealed against plain
 //   open-vs-y-indexeddb    in Chromium: a cold open of the final document from the encrypted
 //                          IndexedDB store (store, device key, identity, group, document)
@@ -17,6 +25,10 @@
 //   open-doc-vs-y-indexeddb   the same, the document alone (its group already open)
 import * as Y from 'yjs';
 import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, verifyEnvelope, type Identity } from '@sealdoc/crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Group, MemoryStorage, SealedDoc } from '@sealdoc/core';
 import { MemoryHub } from '@sealdoc/core/testing';
 import { encodeWire } from '@sealdoc/protocol';
@@ -36,17 +48,23 @@ function applyTxn(text: Y.Text, txn: Trace['txns'][number]): void {
   }
 }
 
-async function members(): Promise<{ a: Group; b: Group }> {
+async function members(): Promise<{ a: Group; b: Group; ops: Uint8Array[]; bobWords: string }> {
   const alice = identityFromMnemonic(generateMnemonic());
-  const bob = identityFromMnemonic(generateMnemonic());
+  const bobWords = generateMnemonic();
+  const bob = identityFromMnemonic(bobWords);
   const ops = [await createGroup(alice, { members: [{ keys: bob, role: 'writer' }] })];
   const group = async (id: Identity) => {
     const g = new Group({ signer: id, log: await MembershipLog.fromOps(ops), keyring: new Keyring() });
     await g.refresh();
     return g;
   };
-  return { a: await group(alice), b: await group(bob) };
+  return { a: await group(alice), b: await group(bob), ops, bobWords };
 }
+
+/** Collects garbage left by what ran before (node --expose-gc, as the npm script runs it), so that no side pays for the other's. */
+const collect = () => (globalThis as { gc?: () => void }).gc?.();
+/** One turn of the event loop: what an editor gives the page between keystrokes. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const waitFor = async (condition: () => boolean) => {
   while (!condition()) await new Promise((r) => setTimeout(r, 1));
@@ -70,11 +88,16 @@ async function sealedSync(edits: number, perEnvelope: number): Promise<{ ms: num
   await hub.flush();
   const textA = docA.getText('t');
   const expected = edits === trace.txns.length ? trace.endContent.length : undefined;
+  collect();
   const start = performance.now();
   for (let i = 0; i < edits; i++) {
     applyTxn(textA, trace.txns[i]!);
-    if ((i + 1) % perEnvelope === 0 || i === edits - 1) await sealedA.flush();
+    if ((i + 1) % perEnvelope === 0 || i === edits - 1) {
+      void sealedA.flush();
+      await turn();
+    }
   }
+  await sealedA.flush();
   await waitFor(() => docB.getText('t').length === (expected ?? textA.length));
   const ms = performance.now() - start;
   sealedA.destroy();
@@ -99,12 +122,14 @@ async function plainSync(edits: number, perEnvelope: number): Promise<{ ms: numb
   let batch: Uint8Array[] = [];
   docA.on('update', (u: Uint8Array) => batch.push(u));
   const textA = docA.getText('t');
+  collect();
   const start = performance.now();
   for (let i = 0; i < edits; i++) {
     applyTxn(textA, trace.txns[i]!);
     if ((i + 1) % perEnvelope === 0 || i === edits - 1) {
       ta.send({ type: 'envelope', envelope: Y.mergeUpdates(batch) });
       batch = [];
+      await turn();
     }
   }
   await hub.flush();
@@ -112,13 +137,33 @@ async function plainSync(edits: number, perEnvelope: number): Promise<{ ms: numb
   return { ms: performance.now() - start, bytes };
 }
 
+/** What a catch-up needs, for a process of its own (catchup-memory.ts). */
+export interface CatchupData {
+  ops: string[];
+  words: string;
+  docId: string;
+  records: { key: string[]; data: string }[];
+  updates: string[];
+  endContent: string;
+}
+
+interface CatchupFigures {
+  sealedMs: number;
+  plainMs: number;
+  mergedMs: number;
+  verifyMs: number;
+  envelopes: number;
+  signatures: number;
+  memory: { sealedMb: number; plainMb: number };
+}
+
 /**
  * A new device: its store holds the snapshot sealed after 90 % of the trace and the tail
- * in envelopes of 100 edits (what retention keeps); a SealedDoc opens on it. Against plain
- * Y.applyUpdate of the same snapshot and tail updates.
+ * in envelopes of 100 edits (what retention keeps); a SealedDoc opens on it. Against a
+ * y-websocket client given the same snapshot and tail as messages, and against one merged update.
  */
-async function catchup(): Promise<{ sealedMs: number; plainMs: number; verifyMs: number; envelopes: number }> {
-  const { a, b } = await members();
+async function catchup(): Promise<CatchupFigures> {
+  const { a, b, ops, bobWords } = await members();
   const docId = new Uint8Array(16).fill(2);
   const storage = new MemoryStorage();
   const doc = new Y.Doc();
@@ -148,32 +193,79 @@ async function catchup(): Promise<{ sealedMs: number; plainMs: number; verifyMs:
     }
   }
   sealed.destroy();
+  const merged = Y.encodeStateAsUpdate(doc);
+  const records = await storage.loadRange([]);
+  const stored = records.map(({ data }) => data);
+  const updates = [snapshotState, ...tailUpdates];
 
-  const stored = (await storage.loadRange([])).map(({ data }) => data);
-  const runs: { sealedMs: number; plainMs: number; verifyMs: number }[] = [];
-  for (let run = 0; run < 5; run++) {
-    let start = performance.now();
-    const fresh = new Y.Doc();
-    const device = new SealedDoc(fresh, { group: b, docId, storage, snapshotEvery: 0 });
-    await device.whenSynced;
-    const sealedMs = performance.now() - start;
-    if (fresh.getText('t').toString() !== trace.endContent) throw new Error('sealed catch-up diverged');
-    device.destroy();
-
-    start = performance.now();
+  // A y-websocket client: each message applied as it comes, the provider listening for local updates.
+  const plainClient = (messages: Uint8Array[]) => {
     const plain = new Y.Doc();
-    Y.applyUpdate(plain, snapshotState);
-    for (const u of tailUpdates) Y.applyUpdate(plain, u);
-    const plainMs = performance.now() - start;
+    plain.on('update', (_u: Uint8Array, origin: unknown) => void (origin === 'provider' || origin));
+    for (const u of messages) Y.applyUpdate(plain, u, 'provider');
     if (plain.getText('t').toString() !== trace.endContent) throw new Error('plain catch-up diverged');
-
+  };
+  const timed = async (fn: () => unknown) => {
+    collect();
+    const start = performance.now();
+    await fn();
+    return performance.now() - start;
+  };
+  let signatures = 0;
+  const runs: { sealedMs: number; plainMs: number; mergedMs: number; verifyMs: number }[] = [];
+  for (let run = 0; run < 9; run++) {
+    const fresh = new Y.Doc();
+    let device: SealedDoc | undefined;
+    const sealedMs = await timed(async () => {
+      device = new SealedDoc(fresh, { group: b, docId, storage, snapshotEvery: 0 });
+      await device.whenSynced;
+    });
+    if (fresh.getText('t').toString() !== trace.endContent) throw new Error('sealed catch-up diverged');
+    device!.destroy();
+    const plainMs = await timed(() => plainClient(updates));
+    const mergedMs = await timed(() => plainClient([merged]));
     const context = b.log.verifyContext({ docId });
-    start = performance.now();
-    await Promise.all(stored.map((e) => verifyEnvelope(e, context)));
-    runs.push({ sealedMs, plainMs, verifyMs: performance.now() - start });
+    const verifyMs = await timed(() => Promise.all(stored.map((e) => verifyEnvelope(e, context))));
+    runs.push({ sealedMs, plainMs, mergedMs, verifyMs });
   }
-  const median = (pick: (r: (typeof runs)[number]) => number) => runs.map(pick).sort((x, y) => x - y)[runs.length >> 1]!;
-  return { sealedMs: median((r) => r.sealedMs), plainMs: median((r) => r.plainMs), verifyMs: median((r) => r.verifyMs), envelopes: stored.length };
+  // How many signatures the catch-up checked (the rest were vouched for by their author's next envelope).
+  const { openEnvelopes } = await import('@sealdoc/crypto');
+  const stats = { signaturesChecked: 0 };
+  await openEnvelopes(stored, b.log.envelopeContext(b.keyring, { docId }), stats);
+  signatures = stats.signaturesChecked;
+
+  // Peak memory, each side in a process of its own (the heap of one run would hide the other's).
+  const dir = mkdtempSync(join(tmpdir(), 'sealdoc-catchup-'));
+  const file = join(dir, 'data.json');
+  const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
+  const data: CatchupData = {
+    ops: ops.map(b64),
+    words: bobWords,
+    docId: b64(docId),
+    records: records.map(({ key, data }) => ({ key: [...key], data: b64(data) })),
+    updates: updates.map(b64),
+    endContent: trace.endContent,
+  };
+  writeFileSync(file, JSON.stringify(data));
+  const probe = (side: 'sealed' | 'plain') => {
+    const out = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./catchup-memory.ts', import.meta.url)), side, file], { encoding: 'utf8' });
+    if (out.status !== 0) throw new Error(`catchup-memory ${side} failed: ${out.stderr}`);
+    return (JSON.parse(out.stdout) as { peakMb: number }).peakMb;
+  };
+  const peaks = { sealed: [] as number[], plain: [] as number[] };
+  for (let i = 0; i < 3; i++) for (const side of ['sealed', 'plain'] as const) peaks[side].push(probe(side));
+  rmSync(dir, { recursive: true, force: true });
+  const mid = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+  const median = (pick: (r: (typeof runs)[number]) => number) => mid(runs.map(pick));
+  return {
+    sealedMs: median((r) => r.sealedMs),
+    plainMs: median((r) => r.plainMs),
+    mergedMs: median((r) => r.mergedMs),
+    verifyMs: median((r) => r.verifyMs),
+    envelopes: stored.length,
+    signatures,
+    memory: { sealedMb: mid(peaks.sealed), plainMb: mid(peaks.plain) },
+  };
 }
 
 const all = trace.txns.length;
@@ -182,7 +274,7 @@ const sealed = await sealedSync(all, BATCH);
 const PREFIX = Math.min(5000, all);
 const batchedPrefix = await sealedSync(PREFIX, BATCH);
 const perKeystroke = await sealedSync(PREFIX, 1);
-const { sealedMs, plainMs, verifyMs, envelopes } = await catchup();
+const { sealedMs, plainMs, mergedMs, verifyMs, envelopes, signatures, memory } = await catchup();
 const open = await runInChromium<OpenFigures>(fileURLToPath(new URL('./open.browser.ts', import.meta.url)), '', { '/trace.json.gz': traceFile });
 
 const rows: Row[] = [
@@ -190,8 +282,10 @@ const rows: Row[] = [
   { name: 'sync-vs-plain', ratio: sealed.ms / plain.ms, baseline: 'plain-sync', ms: sealed.ms, edits: all, bytes: sealed.bytes },
   { name: 'sync-vs-per-keystroke', ratio: perKeystroke.ms / batchedPrefix.ms, baseline: `sealed, ${BATCH} per envelope`, ms: batchedPrefix.ms, edits: PREFIX, bytes: batchedPrefix.bytes },
   { name: 'per-keystroke', ratio: 1, baseline: 'itself', ms: perKeystroke.ms, edits: PREFIX, bytes: perKeystroke.bytes },
-  { name: 'catchup-vs-plain', ratio: sealedMs / plainMs, baseline: `plain snapshot + tail, ${plainMs.toFixed(1)} ms`, ms: sealedMs, edits: all, bytes: 0 },
-  { name: 'catchup-verify-floor', ratio: verifyMs / plainMs, baseline: `plain snapshot + tail; ${envelopes} signatures`, ms: verifyMs, edits: all, bytes: 0 },
+  { name: 'catchup-vs-plain', ratio: sealedMs / plainMs, baseline: `y-websocket client, snapshot + tail, ${plainMs.toFixed(1)} ms`, ms: sealedMs, edits: all, bytes: 0, envelopes, signatures },
+  { name: 'catchup-vs-merged', ratio: sealedMs / mergedMs, baseline: `y-websocket client, one merged update, ${mergedMs.toFixed(1)} ms`, ms: sealedMs, edits: all, bytes: 0 },
+  { name: 'catchup-memory', ratio: memory.sealedMb / memory.plainMb, baseline: `y-websocket client, peak ${memory.plainMb.toFixed(1)} MB`, ms: 0, edits: all, bytes: 0, peak_mb: memory.sealedMb, plain_peak_mb: memory.plainMb },
+  { name: 'catchup-verify-floor', ratio: verifyMs / plainMs, baseline: `snapshot + tail; all ${envelopes} signatures`, ms: verifyMs, edits: all, bytes: 0 },
   {
     name: 'open-vs-y-indexeddb',
     ratio: open.sealedMs / open.yIndexeddbMs,
