@@ -260,8 +260,8 @@ export const editorStyles = css`
       font-size: var(--sealdoc-editor-phone-font-size, 1.0625rem);
     }
     [role='toolbar'] button {
-      min-width: 2.75em;
-      min-height: 2.75em;
+      min-width: 44px;
+      min-height: 44px;
     }
   }
 `;

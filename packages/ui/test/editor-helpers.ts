@@ -69,8 +69,14 @@ export async function typeKeys(editor: SealdocEditor, at: number, text: string):
   await sendKeys({ type: text });
 }
 
-/** Presses a key or chord (`Control+b`) in the focused editor. */
-export const press = (key: string) => sendKeys({ press: key });
+/** Presses a key or a chord (`Control+Shift+z`) in the focused element: modifiers held down, the key pressed, modifiers let go. */
+export async function press(chord: string): Promise<void> {
+  const keys = chord.split('+');
+  const key = keys.pop()!;
+  for (const modifier of keys) await sendKeys({ down: modifier });
+  await sendKeys({ press: key });
+  for (const modifier of keys.reverse()) await sendKeys({ up: modifier });
+}
 
 /** The text of a document's rich text (its Y.XmlFragment), textblocks separated by a line break, as the editor shows it. */
 export function plainText(doc: Y.Doc, field = 'prosemirror'): string {
