@@ -229,8 +229,7 @@ async function newDocument(): Promise<void> {
   const signer = app.signer!;
   const group = new Group({ signer, log: await MembershipLog.fromOps([await createGroup(signer)]), keyring: new Keyring(), storage: app.storage! });
   await group.refresh();
-  const open = openDoc(group);
-  open.doc.getText('title').insert(0, 'Untitled document');
+  openDoc(group); // no title yet: "Untitled document" is the field's placeholder, never text of the document
   app.current = hex(group.groupId);
   draw();
 }
@@ -378,9 +377,19 @@ function view() {
   }
 }
 
+let people: { key: string; map: Map<string, string> } | undefined;
+/** Member id (hex) → name, this person's included: the same Map while no name changes (the editor draws its carets again for a new one). */
+function peopleNames(me: string): Map<string, string> {
+  const entries: [string, string][] = [...names.others, [me, names.mine]];
+  const key = JSON.stringify(entries);
+  if (people?.key !== key) people = { key, map: new Map(entries) };
+  return people.map;
+}
+
 function mainView() {
   const open = app.current ? app.docs.get(app.current) : undefined;
   const me = hex(app.identity!.memberId);
+  const people = peopleNames(me);
   return html`<header>
       <strong>Sealdoc</strong>
       <span class="me">${names.mine}</span>
@@ -414,16 +423,25 @@ function mainView() {
             <input
               class="title"
               aria-label="Title"
+              placeholder="Untitled document"
               autocomplete="off"
               .value=${open.doc.getText('title').toString()}
               ?readonly=${open.group.role !== 'admin' && open.group.role !== 'writer'}
               @input=${setTitle}
             />
-            <sealdoc-editor .doc=${open.sealed} .awareness=${open.awareness} .user=${open.awareness.getLocalState()?.user} field="text" label="Document text"></sealdoc-editor>
+            <sealdoc-editor
+              .doc=${open.sealed}
+              .awareness=${open.awareness}
+              .user=${open.awareness.getLocalState()?.user}
+              .names=${people}
+              label="Document text"
+              placeholder="Start writing…"
+              style="--sealdoc-editor-min-height: max(16em, calc(100vh - 11em))"
+            ></sealdoc-editor>
           </main>
           <aside>
             <h2>Members</h2>
-            <sealdoc-members .group=${open.group} .names=${new Map([...names.others, [me, names.mine]])}></sealdoc-members>
+            <sealdoc-members .group=${open.group} .names=${people}></sealdoc-members>
             ${open.group.role === 'admin'
               ? html`<h2>Invite</h2>
                   <sealdoc-invite mode="create" .group=${open.group} .transport=${app.transport} .baseUrl=${location.origin + location.pathname} @sealdoc-member-admitted=${admitted}></sealdoc-invite>`

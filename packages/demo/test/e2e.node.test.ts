@@ -44,8 +44,9 @@ async function createIdentity(page: Page, name: string): Promise<string> {
   return words.join(' ');
 }
 
-const editor = (page: Page) => page.locator('sealdoc-editor textarea');
-const text = (page: Page) => editor(page).inputValue();
+// The rich-text editor's editable element (ProseMirror's, in the element's shadow root), and its text as plain text.
+const editor = (page: Page) => page.locator('sealdoc-editor .ProseMirror');
+const text = (page: Page): Promise<string> => page.locator('sealdoc-editor').evaluate((element) => (element as HTMLElement & { text: string }).text);
 async function typeAtEnd(page: Page, words: string): Promise<void> {
   await editor(page).click();
   await page.keyboard.press('Control+End');
@@ -255,6 +256,36 @@ describe('the demo, end to end (three people, three browser contexts)', () => {
       return a === b && a.includes('written offline by Alice') && a.includes('written offline by Bob');
     };
     await until('the offline edits merge', merged, 30_000);
+
+    // Formatting travels: a heading, bold and a checklist item of Alice's are Bob's too.
+    await typeAtEnd(alice, '');
+    await alice.keyboard.press('Enter');
+    await alice.click('sealdoc-editor [role=toolbar] button[data-tool=h2]');
+    await alice.keyboard.type('Decisions');
+    await alice.keyboard.press('Enter');
+    await alice.keyboard.press('Control+b');
+    await alice.keyboard.type('Ship it');
+    await alice.keyboard.press('Control+b');
+    await alice.keyboard.press('Enter');
+    await alice.keyboard.type('[ ] book the room');
+    await until('formatting at bob', async () => (await bob.locator('sealdoc-editor h2:has-text("Decisions")').count()) === 1 && (await bob.locator('sealdoc-editor strong:has-text("Ship it")').count()) === 1 && (await bob.locator('sealdoc-editor ul.checklist li:has-text("book the room") input[type=checkbox]').count()) === 1);
+    assert.equal(await alice.locator('sealdoc-editor [role=toolbar] button[data-tool=check]').getAttribute('aria-pressed'), 'true');
+
+    // Undo is local: Alice's Ctrl+Z takes back her last typing, never Bob's, on both sides.
+    await new Promise((r) => setTimeout(r, 700)); // a new undo step (typing within 0.5 s is one)
+    await typeAtEnd(bob, ' (Bob agrees)');
+    await until('bob agrees at alice', async () => (await text(alice)).includes('(Bob agrees)'));
+    await new Promise((r) => setTimeout(r, 700));
+    await typeAtEnd(alice, ' typo-by-alice');
+    await until('the typo at bob', async () => (await text(bob)).includes('typo-by-alice'));
+    await alice.keyboard.press('Control+z');
+    await until('alice undid her typing at bob', async () => !(await text(bob)).includes('typo-by-alice'));
+    for (const page of [alice, bob]) {
+      const shown = await text(page);
+      assert.ok(!shown.includes('typo-by-alice'), 'her typing undone');
+      assert.ok(shown.includes('(Bob agrees)'), "Bob's typing stays");
+      assert.ok(shown.includes('book the room') && shown.includes('written offline by Bob'));
+    }
 
     // Carol joins, then Alice removes her: Carol is told, and receives nothing new.
     const { page: carol } = await invite(alice, 'Carol');

@@ -25,6 +25,7 @@ export class CheckItemView implements NodeView {
     this.#box = document.createElement('input');
     this.#box.type = 'checkbox';
     this.#box.setAttribute('aria-label', 'Done');
+    this.#box.autocomplete = 'off'; // the document holds its state: never the browser's form memory
     this.#box.addEventListener('mousedown', (event) => event.preventDefault()); // the editor keeps its selection
     this.#box.addEventListener('change', () => {
       const pos = getPos();
