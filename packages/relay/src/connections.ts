@@ -68,6 +68,8 @@ export class Connections {
       handle: (client: Client, frame: Uint8Array) => Promise<void>;
       /** A client that had something waiting for it drained: what waited goes on. */
       drained: (client: Client) => void;
+      /** A client is gone (closed by either side): what is kept about it elsewhere goes. */
+      forgotten: (client: Client) => void;
       /** The groups whose logs revoke a device, with their logs (one indexed lookup; none for a key no log revokes). */
       revocations: (deviceId: Uint8Array) => Promise<{ groupId: Uint8Array; log: MembershipLog }[]>;
       /** Sends a group's log from `fromIndex`, page by page, as the client has room. */
@@ -161,6 +163,7 @@ export class Connections {
   #forget(client: Client): void {
     if (!this.clients.delete(client)) return;
     this.#pending.delete(client);
+    this.hooks.forgotten(client);
     client.closed = true;
     clearTimeout(client.helloTimer);
     client.wake();

@@ -15,6 +15,7 @@ import type { DocIndexes } from './doc-index.js';
 import { OPS_FRAME_BYTES, type GroupLogs } from './groups.js';
 import { Refusal } from './report.js';
 import type { RelayStore, StoreEvent } from './store.js';
+import { DocSubscribers } from './subscribers.js';
 
 const PAGE = 64;
 // Subscriptions to groups not known yet (their creator's ops may be on their way), per connection.
@@ -25,6 +26,8 @@ const MAX_SUMMARY_RANGES = 100_000;
 export class Subscriptions {
   /** Envelopes sent on subscriptions. */
   delivered = 0;
+  /** Each document's subscribers, in step with the connections' own subscriptions. */
+  readonly #subscribers = new DocSubscribers();
 
   constructor(
     readonly store: RelayStore,
@@ -44,14 +47,24 @@ export class Subscriptions {
     const waiting = standing === 'unknown-group';
     if (waiting && [...client.subscriptions.values()].filter((s) => s.waiting).length >= MAX_WAITING_SUBSCRIPTIONS)
       throw new Refusal('quota-exceeded', `one connection waits for ${MAX_WAITING_SUBSCRIPTIONS} unknown groups at most`);
+    // Gone while its standing was looked up: nothing to keep for it.
+    if (client.closed) return;
     const subscription: Subscription = { groupId, docId, from: cursor, sent: cursor, lagging: true, pumping: false, waiting, answered: new SeqRanges() };
     client.subscriptions.set(key, subscription);
+    this.#subscribers.add(key, client);
     // The backlog after the cursor comes from the store, page by page, then live.
     if (!waiting) await this.#pump(client, subscription);
   }
 
   unsubscribe(client: Client, groupId: Uint8Array, docId: Uint8Array): void {
-    client.subscriptions.delete(docKey(groupId, docId));
+    const key = docKey(groupId, docId);
+    client.subscriptions.delete(key);
+    this.#subscribers.remove(key, client);
+  }
+
+  /** A connection is gone: it leaves its documents' subscribers. */
+  forget(client: Client): void {
+    this.#subscribers.forget(client);
   }
 
   /** Sends a lagging subscription what the store holds after what it was sent, while the queue allows. */
@@ -103,9 +116,9 @@ export class Subscriptions {
     const key = docKey(groupId, docId);
     // One frame for every subscriber.
     const frame = encodeWire({ type: 'deliver', groupId, docId, cursor, envelope: bytes });
-    for (const client of this.connections.clients) {
+    for (const client of this.#subscribers.of(key)) {
       const s = client.subscriptions.get(key);
-      if (!s || s.waiting || client === except) continue;
+      if (!s || s.waiting || client === except || client.closed) continue;
       if (s.lagging || client.backlog > this.connections.limits.highWaterBytes) {
         // Behind: it catches up from the store, in order, once its queue drains.
         s.lagging = true;
@@ -126,12 +139,12 @@ export class Subscriptions {
   async storedElsewhere(event: Extract<StoreEvent, { type: 'envelope' }>): Promise<void> {
     this.indexes.indexed(event.groupId, event.docId, event.author, event.seq);
     const key = docKey(event.groupId, event.docId);
-    if (![...this.connections.clients].some((c) => c.subscriptions.has(key))) return;
+    if (this.#subscribers.of(key).size === 0) return;
     const [stored] = await this.store.envelopesAt([event.cursor]);
     if (!stored) return;
-    for (const client of this.connections.clients) {
+    for (const client of this.#subscribers.of(key)) {
       const s = client.subscriptions.get(key);
-      if (!s || s.waiting) continue;
+      if (!s || s.waiting || client.closed) continue;
       if (s.lagging || !client.hasRoom) {
         s.lagging = true;
         this.connections.watchDrain();
@@ -142,7 +155,7 @@ export class Subscriptions {
   /** Passes a frame that is never stored (presence, a beacon) to the document's subscribers (but `from`, who sent it) that have room for it. */
   forward(from: Client | undefined, groupId: Uint8Array, docId: Uint8Array, frame: Uint8Array): void {
     const key = docKey(groupId, docId);
-    for (const other of this.connections.clients) if (other !== from && other.subscriptions.has(key) && other.backlog <= this.connections.limits.highWaterBytes) other.queue(frame);
+    for (const other of this.#subscribers.of(key)) if (other !== from && !other.closed && other.backlog <= this.connections.limits.highWaterBytes) other.queue(frame);
   }
 
   /**
@@ -213,7 +226,11 @@ export class Subscriptions {
           } else void send(client).catch((error: unknown) => this.connections.internal(client, error));
         }
         for (const s of subscribed) {
-          if (!log.device(client.memberId!)) client.subscriptions.delete(docKey(s.groupId, s.docId));
+          if (!log.device(client.memberId!)) {
+            const key = docKey(s.groupId, s.docId);
+            client.subscriptions.delete(key);
+            this.#subscribers.remove(key, client);
+          }
           else if (s.waiting) {
             s.waiting = false;
             void this.#pump(client, s).catch((error: unknown) => this.connections.internal(client, error));
