@@ -13,7 +13,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { EnvelopeError, verifyEnvelope, type EnvelopeAuthor, type EnvelopeHeader, type VerifyContext } from '@sealdoc/crypto';
-import type { VerifyAnswer, VerifyRequest } from './verify-worker.js';
+import { packVerifyRequest, type VerifyAnswer } from './verify-request.js';
 
 /** Why the pool could not verify an envelope (not a refusal of the envelope: the relay answers `internal`). */
 export class VerifyPoolError extends Error {
@@ -33,10 +33,11 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-/** A worker thread and the requests it holds. */
+/** A worker thread, the requests it holds, and those not posted yet (they go together at the end of the event loop's turn). */
 interface Thread {
   worker: Worker;
   pending: Map<number, Pending>;
+  outbox: Uint8Array<ArrayBuffer>[];
 }
 
 export class VerifyPool {
@@ -66,15 +67,18 @@ export class VerifyPool {
         break; // no worker threads here: what started serves, or the checks run inline
       }
       worker.unref();
-      const thread: Thread = { worker, pending: new Map() };
-      worker.on('message', (answer: VerifyAnswer) => {
-        const pending = thread.pending.get(answer.id);
-        if (!pending) return;
-        thread.pending.delete(answer.id);
-        this.#queued--;
-        if (answer.code !== undefined) pending.reject(new EnvelopeError(answer.code as EnvelopeError['code'], answer.message ?? ''));
-        else if (answer.failure !== undefined) pending.reject(new VerifyPoolError(`the verify thread failed: ${answer.failure}`));
-        else pending.resolve();
+      const thread: Thread = { worker, pending: new Map(), outbox: [] };
+      worker.on('message', (answers: VerifyAnswer[]) => {
+        for (const answer of answers) {
+          const id = typeof answer === 'number' ? answer : answer.id;
+          const pending = thread.pending.get(id);
+          if (!pending) continue;
+          thread.pending.delete(id);
+          this.#queued--;
+          if (typeof answer === 'number') pending.resolve();
+          else if (answer.code !== undefined) pending.reject(new EnvelopeError(answer.code as EnvelopeError['code'], answer.message ?? ''));
+          else pending.reject(new VerifyPoolError(`the verify thread failed: ${answer.failure ?? 'unknown'}`));
+        }
       });
       worker.on('error', () => this.#lost(thread));
       worker.on('exit', () => this.#lost(thread));
@@ -110,17 +114,30 @@ export class VerifyPool {
     // The thread holding fewest requests.
     let thread = this.#threads[0]!;
     for (const t of this.#threads) if (t.pending.size < thread.pending.size) thread = t;
-    const id = ++this.#nextId;
+    // Ids wrap at 2^32 (a u32 on the wire); none is pending that long.
+    const id = (this.#nextId = (this.#nextId + 1) >>> 0);
     this.#queued++;
     return new Promise<void>((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
-      const request: VerifyRequest = { id, bytes, groupId: context.groupId, docId: context.docId, kinds: kinds && [...kinds], author };
-      thread.worker.postMessage(request);
+      // What this turn of the event loop asks goes in one message (each its own buffer, transferred).
+      if (thread.outbox.length === 0) setImmediate(() => this.#post(thread));
+      thread.outbox.push(packVerifyRequest({ id, bytes, groupId: context.groupId, docId: context.docId, kinds, author }));
     });
+  }
+
+  #post(thread: Thread): void {
+    const batch = thread.outbox;
+    thread.outbox = [];
+    if (batch.length === 0 || !this.#threads.includes(thread)) return;
+    thread.worker.postMessage(
+      batch,
+      batch.map((b) => b.buffer),
+    );
   }
 
   /** A thread that stopped: the requests it held fail (the relay answers `internal`; the client pushes again); the others serve on. */
   #lost(thread: Thread): void {
+    thread.outbox = [];
     const index = this.#threads.indexOf(thread);
     if (index !== -1) this.#threads.splice(index, 1);
     for (const [id, pending] of thread.pending) {

@@ -1,42 +1,45 @@
 /**
  * The body of a verify pool's worker thread (verify-pool.ts): it checks envelopes with
- * `verifyEnvelope` of @sealdoc/crypto (structure, group, kind, role and the Ed25519 signature),
- * against the author the relay's main thread resolved from the group's membership log, and
- * answers each request with its id: nothing, or the EnvelopeError's code and message.
+ * `verifyEnvelope` of @sealdoc/crypto (structure, group, document, kind, role and the Ed25519
+ * signature), against the author the relay's main thread resolved from the group's membership
+ * log, and answers each request (verify-request.ts) with its id: alone when it verified, with
+ * the EnvelopeError's code and message when it did not. Requests come in batches (what a turn of
+ * the relay's event loop asked), and answers go back the same way.
  * @module
  */
 import { parentPort } from 'node:worker_threads';
-import { EnvelopeError, verifyEnvelope, type EnvelopeAuthor, type EnvelopeKind } from '@sealdoc/crypto';
-
-/** A request from the pool. */
-export interface VerifyRequest {
-  id: number;
-  bytes: Uint8Array;
-  groupId: Uint8Array;
-  /** The document it must belong to, when the context names one. */
-  docId: Uint8Array | undefined;
-  /** Kinds accepted; all when undefined. */
-  kinds: EnvelopeKind[] | undefined;
-  /** The author as the log names it at the envelope's epoch and head; undefined for a non-member. */
-  author: EnvelopeAuthor | undefined;
-}
-
-/** The answer: `code` and `message` of the EnvelopeError when refused, `failure` for anything else. */
-export interface VerifyAnswer {
-  id: number;
-  code?: string;
-  message?: string;
-  failure?: string;
-}
+import { EnvelopeError, verifyEnvelope } from '@sealdoc/crypto';
+import { unpackVerifyRequest, type VerifyAnswer } from './verify-request.js';
 
 const port = parentPort;
-port?.on('message', (request: VerifyRequest) => {
-  const { id, bytes, groupId, docId, kinds, author } = request;
-  verifyEnvelope(bytes, { groupId, ...(docId ? { docId } : {}), ...(kinds ? { kinds } : {}), author: () => author }).then(
-    () => port.postMessage({ id } satisfies VerifyAnswer),
-    (error: unknown) =>
-      port.postMessage(
-        (error instanceof EnvelopeError ? { id, code: error.code, message: error.message } : { id, failure: error instanceof Error ? error.name : 'unknown' }) satisfies VerifyAnswer,
-      ),
-  );
+// Answers ready in this turn of the event loop go back together.
+let answers: VerifyAnswer[] = [];
+const answer = (a: VerifyAnswer) => {
+  if (answers.length === 0)
+    setImmediate(() => {
+      const batch = answers;
+      answers = [];
+      port?.postMessage(batch);
+    });
+  answers.push(a);
+};
+
+port?.on('message', (batch: Uint8Array[]) => {
+  for (const packed of batch) {
+    let id = 0;
+    try {
+      const { id: requestId, bytes, groupId, docId, kinds, author } = unpackVerifyRequest(packed);
+      id = requestId;
+      verifyEnvelope(bytes, { groupId, ...(docId ? { docId } : {}), ...(kinds ? { kinds } : {}), author: () => author }).then(
+        () => answer(id),
+        (error: unknown) => answer(answerOf(id, error)),
+      );
+    } catch (error) {
+      answer(answerOf(id, error));
+    }
+  }
 });
+
+function answerOf(id: number, error: unknown): VerifyAnswer {
+  return error instanceof EnvelopeError ? { id, code: error.code, message: error.message } : { id, failure: error instanceof Error ? error.name : 'unknown' };
+}
