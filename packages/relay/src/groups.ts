@@ -131,6 +131,13 @@ export class GroupLogs {
 
   /** The group's log, if the client is a current member of it; otherwise a refusal. Non-members never make the relay read a log. */
   async member(client: Client, groupId: Uint8Array): Promise<MembershipLog> {
+    // The log in memory answers at once (one lookup of the client's device in it).
+    const cached = this.#logs.get(hex(groupId));
+    const held = cached && (await cached);
+    if (held) {
+      if (!held.device(client.memberId!)) throw new Refusal('not-a-member', 'you are not a member of this group');
+      return held;
+    }
     const standing = await this.standing(client, groupId);
     if (standing === 'unknown-group') throw new Refusal('unknown-group', 'this relay serves no such group');
     if (standing === 'not-a-member') throw new Refusal('not-a-member', 'you are not a member of this group');

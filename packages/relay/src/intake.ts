@@ -9,7 +9,7 @@
  * @module
  */
 import { EnvelopeError, type EnvelopeHeader } from '@sealdoc/crypto';
-import { hex } from './bytes.js';
+import { equalBytes, hex } from './bytes.js';
 import type { Client } from './connection.js';
 import type { Connections } from './connections.js';
 import type { DocIndexes } from './doc-index.js';
@@ -19,6 +19,11 @@ import { Refusal } from './report.js';
 import type { PutResult, RelayStore } from './store.js';
 import type { Subscriptions } from './subscriptions.js';
 import type { VerifyPool } from './verify-pool.js';
+import { WeightedLru } from './lru.js';
+import { docKey } from './connection.js';
+
+/** Documents remembered as started (see Intake.#started). */
+const STARTED_DOCUMENTS = 100_000;
 
 /** A verified push waiting for its group's next write. */
 interface Pending {
@@ -34,6 +39,9 @@ export class Intake {
   readonly #batches = new Map<string, Pending[]>();
   /** Envelopes stored (replays not counted). */
   accepted = 0;
+  // Documents known to hold an envelope here ("group:doc"): their next envelope starts no
+  // document, so the quota check need not ask the store (bounded; a document not in it is asked about).
+  readonly #started = new WeightedLru<string, true>(STARTED_DOCUMENTS);
 
   constructor(
     readonly store: RelayStore,
@@ -105,16 +113,19 @@ export class Intake {
     if (this.#batches.get(key) === batch) this.#batches.delete(key);
     try {
       const log = await this.groups.group(groupId);
+      const context = log?.verifyContext();
       const checked: Pending[] = [];
       for (const item of batch) {
         try {
-          const author = log?.verifyContext().author(item.header);
+          const author = context?.author(item.header);
           if (!author) throw new Refusal('not-a-member', 'the author is not a member of this group');
           if (author.role === 'reader') throw new Refusal('not-a-writer', 'the author may not write');
-          if (!log!.device(item.client.memberId!)) throw new Refusal('not-a-member', 'you are no longer a member of this group');
+          const pusher = log!.device(item.client.memberId!);
+          if (!pusher) throw new Refusal('not-a-member', 'you are no longer a member of this group');
           // Removed (or made a reader) since: what the relay held of it counts, nothing new does,
-          // whatever its sequence number (below a cutoff stretched by a jump, too).
-          const now = log!.device(item.header.author);
+          // whatever its sequence number (below a cutoff stretched by a jump, too). A member
+          // pushing its own envelope: the same device, looked up once.
+          const now = equalBytes(item.client.memberId!, item.header.author) ? pusher : log!.device(item.header.author);
           if (!now || now.role === 'reader') {
             const [held] = await this.store.envelopesBySeq(groupId, item.header.docId, item.header.author, item.header.seq, item.header.seq, Number.MAX_SAFE_INTEGER, 1);
             if (!held) throw new Refusal('past-cutoff', 'its author was removed, made a reader or revoked: nothing new from it is accepted');
@@ -130,7 +141,10 @@ export class Intake {
         accepted.map(({ header, bytes }) => ({ groupId: header.groupId, docId: header.docId, author: header.author, seq: header.seq, bytes })),
       );
       accepted.forEach((item, i) => {
-        if (results[i]!.outcome === 'stored') this.indexes.indexed(groupId, item.header.docId, item.header.author, item.header.seq);
+        if (results[i]!.outcome === 'stored') {
+          this.indexes.indexed(groupId, item.header.docId, item.header.author, item.header.seq);
+          this.#started.set(docKey(groupId, item.header.docId), true, 1);
+        }
         item.resolve(results[i]!);
       });
     } catch (error) {
@@ -156,7 +170,7 @@ export class Intake {
         accepted.push(item);
         continue;
       }
-      if (!fresh.has(doc)) fresh.set(doc, (await this.store.envelopesAfter(groupId, item.header.docId, 0, 1)).length === 0);
+      if (!fresh.has(doc)) fresh.set(doc, !this.#started.get(docKey(groupId, item.header.docId)) && (await this.store.envelopesAfter(groupId, item.header.docId, 0, 1)).length === 0);
       const startsDocument = fresh.get(doc)!;
       if (used.bytes + item.bytes.length > this.quotas.bytesPerIdentity) {
         item.reject(new Refusal('quota-exceeded', `this identity may store ${this.quotas.bytesPerIdentity} bytes here`));
