@@ -52,6 +52,10 @@ const toEnvelope = (r: Row): StoredEnvelope => ({
 });
 const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
+/** Usage rows kept in memory at most (SqliteRelayStore.#usage). */
+const USAGE_CACHE = 100_000;
+const usageKey = (memberId: Uint8Array) => buf(memberId).toString('hex');
+
 const ADD_USAGE = 'INSERT INTO usage (member_id, groups, documents, bytes) VALUES (?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE SET groups = groups + excluded.groups, documents = documents + excluded.documents, bytes = bytes + excluded.bytes';
 
 export class SqliteRelayStore implements RelayStore {
@@ -59,6 +63,14 @@ export class SqliteRelayStore implements RelayStore {
   readonly #s;
   /** Checkpoints the WAL on a thread of its own (a file database only). */
   readonly #checkpointer: SqliteCheckpointer | undefined;
+  /**
+   * Usage rows read, kept up to date by this store's own writes (one relay process writes a
+   * SQLite file: nothing else changes them), so that a quota check costs no query; bounded,
+   * least recently read dropped first.
+   */
+  readonly #usage = new Map<string, Usage>();
+  /** Usage changes made in the transaction under way, applied to the cache once it commits. */
+  #usageDeltas: { key: string; groups: number; documents: number; bytes: number }[] = [];
 
   private constructor(db: Database.Database, path: string) {
     this.#db = db;
@@ -149,23 +161,47 @@ export class SqliteRelayStore implements RelayStore {
     }
   }
 
+  /** Adds to a member's usage in the transaction under way (and to the cache, once it commits: see #commit). */
+  #addUsage(memberId: Uint8Array, groups: number, documents: number, bytes: number): void {
+    this.#s.addUsage.run(buf(memberId), groups, documents, bytes);
+    this.#usageDeltas.push({ key: usageKey(memberId), groups, documents, bytes });
+  }
+
+  /** Runs `body` as one immediate transaction; the usage it changed reaches the cache only if it commits. */
+  #commit<T>(body: () => T): T {
+    this.#usageDeltas = [];
+    let result: T;
+    try {
+      result = this.#db.transaction(body).immediate();
+    } catch (error) {
+      this.#usageDeltas = [];
+      throw error;
+    }
+    for (const d of this.#usageDeltas) {
+      const cached = this.#usage.get(d.key);
+      if (cached) this.#usage.set(d.key, { groups: cached.groups + d.groups, documents: cached.documents + d.documents, bytes: cached.bytes + d.bytes });
+    }
+    this.#usageDeltas = [];
+    return result;
+  }
+
   async loadOps(groupId: Uint8Array): Promise<Uint8Array[]> {
     return this.#do(() => this.#s.ops.all(buf(groupId)).map((r) => new Uint8Array(r.op)));
   }
 
   async appendOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[], effect: OpsEffect): Promise<boolean> {
     return this.#do(() =>
-      this.#db.transaction(() => {
+      this.#commit(() => {
         if (this.#s.opCount.get(buf(groupId))!.n !== fromIndex) return false;
         ops.forEach((op, i) => {
           this.#s.insertOp.run(buf(groupId), fromIndex + i, buf(op));
-          this.#s.addUsage.run(buf(effect.authors[i]!), fromIndex + i === 0 ? 1 : 0, 0, op.length);
+          this.#addUsage(effect.authors[i]!, fromIndex + i === 0 ? 1 : 0, 0, op.length);
         });
         for (const m of effect.left) this.#s.removeMember.run(buf(groupId), buf(m));
         for (const m of effect.joined) this.#s.addMember.run(buf(groupId), buf(m));
         for (const d of effect.revoked ?? []) this.#s.addRevoked.run(buf(d), buf(groupId));
         return true;
-      }).immediate(),
+      }),
     );
   }
 
@@ -202,25 +238,36 @@ export class SqliteRelayStore implements RelayStore {
 
   async usage(memberId: Uint8Array): Promise<Usage> {
     return this.#do(() => {
+      const key = usageKey(memberId);
+      const cached = this.#usage.get(key);
+      if (cached) {
+        // Most recently read last: the first is the one dropped.
+        this.#usage.delete(key);
+        this.#usage.set(key, cached);
+        return { ...cached };
+      }
       const r = this.#s.usage.get(buf(memberId));
-      return r ? { groups: r.groups, documents: r.documents, bytes: r.bytes } : { groups: 0, documents: 0, bytes: 0 };
+      const usage = r ? { groups: r.groups, documents: r.documents, bytes: r.bytes } : { groups: 0, documents: 0, bytes: 0 };
+      this.#usage.set(key, usage);
+      if (this.#usage.size > USAGE_CACHE) this.#usage.delete(this.#usage.keys().next().value!);
+      return { ...usage };
     });
   }
 
   async putEnvelopes(envelopes: readonly NewEnvelope[]): Promise<PutResult[]> {
     return this.#do(() =>
-      this.#db.transaction(() =>
+      this.#commit(() =>
         envelopes.map((e): PutResult => {
           const firstOfDoc = this.#s.docExists.get(buf(e.groupId), buf(e.docId))!.n === 0;
           const { changes, lastInsertRowid } = this.#s.insert.run(buf(e.groupId), buf(e.docId), buf(e.author), e.seq, buf(e.bytes));
           if (changes === 1) {
-            this.#s.addUsage.run(buf(e.author), 0, firstOfDoc ? 1 : 0, e.bytes.length);
+            this.#addUsage(e.author, 0, firstOfDoc ? 1 : 0, e.bytes.length);
             return { outcome: 'stored', cursor: Number(lastInsertRowid) };
           }
           const found = this.#s.find.get(buf(e.groupId), buf(e.docId), buf(e.author), e.seq)!;
           return { outcome: found.bytes.length === 0 || equalBytes(new Uint8Array(found.bytes), e.bytes) ? 'duplicate' : 'conflict', cursor: found.cursor };
         }),
-      ).immediate(),
+      ),
     );
   }
 
@@ -249,16 +296,14 @@ export class SqliteRelayStore implements RelayStore {
 
   async dropEnvelopes(cursors: readonly number[]): Promise<void> {
     this.#do(() =>
-      this.#db
-        .transaction(() =>
-          cursors.forEach((c) => {
-            const found = this.#s.sizeAt.get(c);
-            if (!found || found.n === 0) return;
-            this.#s.addUsage.run(found.author, 0, 0, -found.n);
-            this.#s.drop.run(c);
-          }),
-        )
-        .immediate(),
+      this.#commit(() =>
+        cursors.forEach((c) => {
+          const found = this.#s.sizeAt.get(c);
+          if (!found || found.n === 0) return;
+          this.#addUsage(new Uint8Array(found.author), 0, 0, -found.n);
+          this.#s.drop.run(c);
+        }),
+      ),
     );
   }
 
