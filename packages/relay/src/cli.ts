@@ -45,6 +45,7 @@ async function main(log: Logger, config: RelayConfig): Promise<void> {
       ...(config.metricsToken !== undefined ? { token: config.metricsToken } : {}),
     },
     ...(config.retainSnapshots !== undefined ? { retention: { afterSnapshots: config.retainSnapshots } } : {}),
+    ...(config.verifyThreads !== undefined ? { verifyThreads: config.verifyThreads } : {}),
     ...(config.tls ? { tls: readTls(config.tls) } : {}),
     log: (event) => log[levelOf(event)](event),
   });

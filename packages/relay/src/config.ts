@@ -25,6 +25,8 @@ export interface RelayConfig {
   storage: StorageConfig;
   tls?: { cert: string; key: string };
   retainSnapshots?: number;
+  /** Worker threads that check envelope signatures (RelayOptions.verifyThreads); the relay's default when absent. */
+  verifyThreads?: number;
   trustProxy: boolean;
   limits: Partial<RelayLimits>;
   quotas: Partial<RelayQuotas>;
@@ -90,6 +92,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'cert', env: 'SEALDOC_TLS_CERT', kind: 'text', value: 'PATH', what: 'PEM certificate: serve wss:// and https:// (alias --tls-cert; reloaded on SIGHUP)' },
   { flag: 'key', env: 'SEALDOC_TLS_KEY', kind: 'text', value: 'PATH', what: 'PEM private key of --cert (alias --tls-key)' },
   { flag: 'retain-snapshots', env: 'SEALDOC_RETAIN_SNAPSHOTS', kind: 'count', value: 'N', min: 0, what: 'drop what a snapshot covers once N later snapshots are stored', default: 'keep everything' },
+  { flag: 'verify-threads', env: 'SEALDOC_VERIFY_THREADS', kind: 'count', value: 'N', min: 0, what: 'worker threads that check envelope signatures (0: on the main thread; at most 64)', default: 'one per core but one, 1 to 4' },
   { flag: 'trust-proxy', env: 'SEALDOC_TRUST_PROXY', kind: 'switch', what: 'behind a reverse proxy: count each client by the last X-Forwarded-For address' },
   { flag: 'log-level', env: 'SEALDOC_LOG_LEVEL', kind: 'level', value: 'LEVEL', what: `${LOG_LEVELS.join(', ')}`, default: 'info' },
   { flag: 'metrics-port', env: 'SEALDOC_METRICS_PORT', kind: 'port', value: 'N', what: 'serve /metrics on this port only (not on the relay port)' },
@@ -210,6 +213,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   if (cert !== undefined && key !== undefined) config.tls = { cert, key };
   const retain = value<number>('retain-snapshots');
   if (retain !== undefined) config.retainSnapshots = retain;
+  const verifyThreads = value<number>('verify-threads');
+  if (verifyThreads !== undefined) config.verifyThreads = verifyThreads;
   config.trustProxy = value<boolean>('trust-proxy') ?? false;
   config.logLevel = value<LogLevel>('log-level') ?? 'info';
   const metricsPort = value<number>('metrics-port');
