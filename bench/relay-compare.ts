@@ -10,15 +10,17 @@
 // arrival verified and opened before it counts).
 // BENCH_RELAY_DOCS, BENCH_RELAY_PER_DOC, BENCH_RELAY_INTERVAL_MS, BENCH_RELAY_FIXED_S,
 // BENCH_RELAY_SATURATED_S, BENCH_RELAY_IN_FLIGHT, BENCH_RELAY_ROUNDS (medians over rounds),
-// BENCH_RELAY_SERVERS=sealdoc,sealdoc-full,hocuspocus,hocuspocus-sqlite,y-websocket;
+// BENCH_RELAY_SERVERS=sealdoc,sealdoc-full,hocuspocus,hocuspocus-sqlite,y-websocket (and sealdoc-inline:
+// the relay with --verify-threads 0);
 // BENCH_RELAY_NODE_ARGS passes flags to every server's node (e.g. "--cpu-prof").
+// BENCH_RELAY_BEFORE_CLI=path/to/an/other/build/dist/cli.js adds that build of the relay
+// (relay-only, as `sealdoc-before`) to the same run: before and after a change, side by side.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Row } from './harness.js';
 import { hocuspocusDriver, Recorder, sealdocDriver, yWebsocketDriver, type Driver, type LoadClient } from './relay-clients.js';
-import { cpuMs, startHocuspocus, startYWebsocket, statusMb, type ServerProcess } from './relay-process.js';
-import { startRelayProcess } from '../test/support/relay-process.js';
+import { cpuMs, startHocuspocus, startSealdocRelay, startYWebsocket, statusMb, type ServerProcess } from './relay-process.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const DOCS = env('BENCH_RELAY_DOCS', 20);
@@ -30,7 +32,7 @@ const IN_FLIGHT = env('BENCH_RELAY_IN_FLIGHT', 4);
 const ROUNDS = env('BENCH_RELAY_ROUNDS', 1);
 /** Envelopes sealed in advance per client for the relay-only run (fixed load, then saturated until they run out). */
 const PRESEALED = env('BENCH_RELAY_PRESEALED', Math.ceil((FIXED_S * 1000) / INTERVAL_MS) + 600);
-const SERVERS = (process.env.BENCH_RELAY_SERVERS ?? 'sealdoc,sealdoc-full,hocuspocus,hocuspocus-sqlite,y-websocket').split(',');
+const SERVERS = [...(process.env.BENCH_RELAY_SERVERS ?? 'sealdoc,sealdoc-full,hocuspocus,hocuspocus-sqlite,y-websocket').split(','), ...(process.env.BENCH_RELAY_BEFORE_CLI ? ['sealdoc-before'] : [])];
 const NODE_ARGS = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** The title of the comparison table. */
@@ -44,6 +46,8 @@ interface Measure {
   p99_ms: number;
   max_ms: number;
   cpu_ms_per_1000: number;
+  /** Of which on the server's main thread (the event loop every connection waits on). */
+  main_thread_ms_per_1000: number;
   rss_mb: number;
   peak_rss_mb: number;
   /** Arrivals at the fixed load over what was expected (each write at the other PER_DOC - 1 clients). */
@@ -71,15 +75,31 @@ const SUBJECTS: Subject[] = [
     start: (dir) => relay(dir),
     driver: sealdocDriver({ preSealed: false, sealedPerClient: 0 }),
   },
+  {
+    // Not in the default list: signatures checked on the relay's main thread, to compare.
+    key: 'sealdoc-inline',
+    name: 'sealdoc relay (sqlite), relay only, --verify-threads 0',
+    start: (dir) => relay(dir, undefined, ['--verify-threads', '0']),
+    driver: sealdocDriver({ preSealed: true, sealedPerClient: PRESEALED }),
+  },
   { key: 'hocuspocus', name: 'hocuspocus (memory)', start: () => startHocuspocus(NODE_ARGS), driver: hocuspocusDriver },
   { key: 'hocuspocus-sqlite', name: 'hocuspocus (sqlite extension)', start: (dir) => startHocuspocus(NODE_ARGS, join(dir, 'hocuspocus.sqlite')), driver: hocuspocusDriver },
   { key: 'y-websocket', name: 'y-websocket server (memory)', start: () => startYWebsocket(NODE_ARGS), driver: yWebsocketDriver },
 ];
 
-async function relay(dir: string): Promise<ServerProcess> {
-  const r = await startRelayProcess(['--port', '0', '--db', join(dir, 'relay.sqlite')], { nodeArgs: NODE_ARGS });
+const BEFORE_CLI = process.env.BENCH_RELAY_BEFORE_CLI;
+if (BEFORE_CLI)
+  SUBJECTS.unshift({
+    key: 'sealdoc-before',
+    name: 'sealdoc relay (sqlite), relay only, BENCH_RELAY_BEFORE_CLI',
+    start: (dir) => relay(dir, BEFORE_CLI),
+    driver: sealdocDriver({ preSealed: true, sealedPerClient: PRESEALED }),
+  });
+
+async function relay(dir: string, cli?: string, args: string[] = []): Promise<ServerProcess> {
+  const r = await startSealdocRelay(NODE_ARGS, ['--db', join(dir, 'relay.sqlite'), ...args], cli);
   // SIGTERM: a --cpu-prof run writes its profile on the way out.
-  return { child: r.child, url: r.url, stop: () => void r.stop('SIGTERM', 5000) };
+  return { ...r, stop: () => r.child.kill('SIGTERM') };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -100,6 +120,7 @@ async function measure(subject: Subject): Promise<Measure> {
     recorder.recording = true;
     const arrivalsBefore = recorder.arrivals;
     const cpuStart = cpuMs(pid);
+    const mainStart = cpuMs(pid, true);
     const timers: ReturnType<typeof setInterval>[] = [];
     const until = performance.now() + FIXED_S * 1000;
     await Promise.all(
@@ -124,6 +145,7 @@ async function measure(subject: Subject): Promise<Measure> {
     // What is on its way arrives (and is counted) before the CPU is read.
     await sleep(1000);
     const cpuUsed = cpuMs(pid) - cpuStart;
+    const mainUsed = cpuMs(pid, true) - mainStart;
     recorder.recording = false;
     const arrivals = recorder.arrivals - arrivalsBefore;
     const rss = statusMb(pid, 'VmRSS');
@@ -155,6 +177,7 @@ async function measure(subject: Subject): Promise<Measure> {
       p99_ms: pick(0.99),
       max_ms: latencies.at(-1) ?? Number.NaN,
       cpu_ms_per_1000: (cpuUsed * 1000) / writes,
+      main_thread_ms_per_1000: (mainUsed * 1000) / writes,
       rss_mb: rss,
       peak_rss_mb: statusMb(pid, 'VmHWM'),
       delivered_share: arrivals / (writes * (PER_DOC - 1)),

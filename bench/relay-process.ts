@@ -6,10 +6,14 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-/** CPU time a process has used so far (user + system), in ms (Linux: /proc/PID/stat; NaN elsewhere). */
-export function cpuMs(pid: number | undefined): number {
+/**
+ * CPU time a process has used so far (user + system), in ms (Linux: /proc/PID/stat; NaN
+ * elsewhere); `mainThread`: its main thread's alone (/proc/PID/task/PID/stat: without worker
+ * threads, libuv's thread pool, the collector's helpers).
+ */
+export function cpuMs(pid: number | undefined, mainThread = false): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const fields = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
   } catch {
     return Number.NaN;
@@ -79,4 +83,9 @@ export async function startYWebsocket(nodeArgs: string[]): Promise<ServerProcess
   const port = await freePort();
   const script = fileURLToPath(new URL('../node_modules/@y/websocket-server/src/server.js', import.meta.url));
   return spawnServer([...nodeArgs, script], { HOST: '127.0.0.1', PORT: String(port) }, /running at/, port);
+}
+
+/** Sealdoc's relay (`sealdoc-relay`, this repository's build, or another build's dist/cli.js), with `args`. */
+export function startSealdocRelay(nodeArgs: string[], args: string[], cli = fileURLToPath(new URL('../packages/relay/dist/cli.js', import.meta.url))): Promise<ServerProcess> {
+  return spawnServer([...nodeArgs, cli, '--port', '0', ...args], {}, /"event":"listening"[^\n]*"port":(\d+)/);
 }
