@@ -18,9 +18,11 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { _native } from '#native';
 import { _concat, _equal, _u32, _utf8, _wipe } from './bytes.js';
 import { HpkeError } from './errors.js';
 import { hpkeOpen, hpkeSeal, type HpkeRecipient } from './hpke.js';
+import { _backendChoice } from './primitives.js';
 
 export const _WRAP_LENGTH = 80;
 export const _LINEAGE_LENGTH = 48;
@@ -44,6 +46,32 @@ function wrapInfo(groupId: Uint8Array, epoch: number, memberId: Uint8Array): Uin
 export async function _wrapSecret(secret: Uint8Array, groupId: Uint8Array, epoch: number, memberId: Uint8Array, agreementPublicKey: Uint8Array): Promise<Uint8Array> {
   const { enc, ciphertext } = await hpkeSeal(agreementPublicKey, secret, { info: wrapInfo(groupId, epoch, memberId) });
   return _concat(enc, ciphertext);
+}
+
+/** A device an epoch secret is wrapped to. */
+export interface _WrapRecipient {
+  id: Uint8Array;
+  agreementPublicKey: Uint8Array;
+}
+
+/**
+ * The wraps of `secret` to each recipient, in their order: n × 80 bytes. Where the platform has
+ * a native backend (Node) and no backend was forced, the wraps are sealed there, spread over
+ * its worker threads; otherwise one {@link _wrapSecret} each, at most `inFlight` at once.
+ */
+export async function _wrapSecrets(secret: Uint8Array, groupId: Uint8Array, epoch: number, recipients: readonly _WrapRecipient[], inFlight: number): Promise<Uint8Array> {
+  if (_native && _backendChoice() === 'auto') {
+    const packed = new Uint8Array(recipients.length * 64);
+    recipients.forEach((r, i) => {
+      packed.set(r.id, i * 64);
+      packed.set(r.agreementPublicKey, i * 64 + 32);
+    });
+    return _native.wrapAll(secret, wrapInfo(groupId, epoch, new Uint8Array(0)), packed);
+  }
+  const wraps: Uint8Array[] = [];
+  for (let i = 0; i < recipients.length; i += inFlight)
+    wraps.push(...(await Promise.all(recipients.slice(i, i + inFlight).map((r) => _wrapSecret(secret, groupId, epoch, r.id, r.agreementPublicKey)))));
+  return _concat(...wraps);
 }
 
 /** Opens a wrap addressed to `memberId`; undefined when it does not open. */

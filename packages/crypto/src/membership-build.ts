@@ -21,7 +21,7 @@ import { MAX_EPOCH, type Keyring } from './keyring.js';
 import type { MemberRole } from './envelope.js';
 import { _assertAgreementPublicKey } from './primitives.js';
 import { signMessage } from './signature.js';
-import { _checkEpochSecret, _epochCommitment, _openLineage, _sealLineage, _wrapSecret } from './epochs.js';
+import { _checkEpochSecret, _epochCommitment, _openLineage, _sealLineage, _wrapSecret, _wrapSecrets } from './epochs.js';
 import {
   _cutoffField,
   _cutoffsField,
@@ -150,11 +150,10 @@ async function epochKeys(groupId: Uint8Array, epoch: number, recipients: Iterabl
   try {
     // At most WRAPS_IN_FLIGHT at once: with every wrap in flight, thousands of ephemeral keys
     // and promises live together and the collector's work grows faster than their number.
-    const wraps: Uint8Array[] = [];
-    for (let i = 0; i < sorted.length; i += WRAPS_IN_FLIGHT)
-      wraps.push(...(await Promise.all(sorted.slice(i, i + WRAPS_IN_FLIGHT).map((r) => _wrapSecret(secret, groupId, epoch, r.id, r.agreementPublicKey)))));
+    // (In Node the wraps are sealed natively across worker threads instead: see native.node.ts.)
+    const wraps = await _wrapSecrets(secret, groupId, epoch, sorted, WRAPS_IN_FLIGHT);
     const lineage = previous ? _concat(Uint8Array.of(1), _sealLineage(secret, previous, groupId, epoch)) : Uint8Array.of(0);
-    return _concat(_epochCommitment(secret, groupId, epoch), lineage, _u32(sorted.length), ...wraps);
+    return _concat(_epochCommitment(secret, groupId, epoch), lineage, _u32(sorted.length), wraps);
   } finally {
     _wipe(secret);
   }

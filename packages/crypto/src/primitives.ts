@@ -78,6 +78,11 @@ export function useCryptoBackend(choice: CryptoBackend | 'auto'): void {
   preference = choice;
 }
 
+/** The choice {@link useCryptoBackend} made: native fast paths serve `'auto'` only. */
+export function _backendChoice(): CryptoBackend | 'auto' {
+  return preference;
+}
+
 /** Reports which implementation each curve uses under the current choice. */
 export async function activeCryptoBackends(): Promise<ActiveBackends> {
   if (preference === 'noble') return { ed25519: 'noble', x25519: 'noble' };

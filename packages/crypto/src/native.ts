@@ -1,0 +1,35 @@
+/**
+ * Native fast paths, by platform. This is the browser's (and any platform's but Node's)
+ * variant of the package's `#native` import: none, so callers take the portable path
+ * (WebCrypto, @noble). Node resolves `#native` to native.node.ts instead (package.json
+ * "imports", condition `node`), which never reaches a browser bundle.
+ * @module
+ */
+
+/** Sealed with HPKE: enc and ciphertext. */
+export interface _NativeSealed {
+  enc: Uint8Array;
+  ciphertext: Uint8Array;
+}
+
+/** What a native backend offers. Every output is byte for byte the portable path's. */
+export interface _NativeBackend {
+  /** Where it runs, for benchmarks and tests. */
+  readonly name: string;
+  /**
+   * The epoch wraps of n recipients, n × 80 bytes in their order: `recipients` is n × (device
+   * id 32 · X25519 public key 32); each wrap is HPKE SealBase of `secret` with
+   * info = `infoPrefix` || device id and empty aad, a fresh ephemeral key each.
+   * Throws HpkeError('bad-key') for a low-order key, WrapWorkerError if a worker fails.
+   */
+  wrapAll(secret: Uint8Array, infoPrefix: Uint8Array, recipients: Uint8Array): Promise<Uint8Array>;
+  /** Single-shot SealBase; `ephemeralSecret` fixes the ephemeral key (test vectors only). */
+  seal(recipientPublicKey: Uint8Array, plaintext: Uint8Array, info: Uint8Array, aad: Uint8Array, ephemeralSecret?: Uint8Array): _NativeSealed;
+  /** ChaCha20-Poly1305 (RFC 8439): ciphertext || tag. */
+  aeadSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /** Opens aeadSeal's output; undefined when it does not open. */
+  aeadOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined;
+}
+
+/** No native backend on this platform. */
+export const _native: _NativeBackend | undefined = undefined;
