@@ -1,4 +1,4 @@
-// npm run bench:ui [-- --json] [-- --keys N]
+// npm run bench:ui [-- --json] [-- --keys N] [-- --chars N]
 // Typing into <sealdoc-editor> on a sealed ~210 KB document (the automerge-paper result twice,
 // a paragraph per line; encrypted IndexedDB store, sealed presence, online) against the same
 // editor, same ProseMirror setup, on a plain Y.Doc, in real Chromium (ui.browser.ts). Each
@@ -22,6 +22,8 @@ const arg = (name: string, fallback: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const KEYS = arg('--keys', 120);
+/** With --chars N: a document of the first N characters instead (how the cost grows with its size). */
+const CHARS = arg('--chars', 0);
 const ROUNDS = 4;
 const CADENCE_MS = 120;
 const BUDGET_MS = 5;
@@ -77,7 +79,7 @@ async function drive(page: Page): Promise<void> {
 }
 
 const paper = readFileSync(fileURLToPath(new URL('../test/fixtures/automerge-paper-final.txt.gz', import.meta.url)));
-const setup = await runInChromium<UiSetup>(fileURLToPath(new URL('./ui.browser.ts', import.meta.url)), '', { '/paper.txt.gz': paper }, drive);
+const setup = await runInChromium<UiSetup>(fileURLToPath(new URL('./ui.browser.ts', import.meta.url)), CHARS ? `?chars=${CHARS}` : '', { '/paper.txt.gz': paper }, drive);
 for (const side of ['sealed', 'plain'] as const) {
   if (lengths[side].after - lengths[side].before !== typed[side]) throw new Error(`${side}: ${typed[side]} keys typed, the text grew by ${lengths[side].after - lengths[side].before}`);
 }
