@@ -7,12 +7,13 @@
 //   to the 99 others; SQLite, then PostgreSQL with 1, 2 and 3 nodes (BENCH_STORES, BENCH_NODES).
 // Both end with (or use) `verify floor`: the checks every push needs, with nothing else running.
 import { printRows, report, type Row } from './harness.js';
+import { clientCostRow } from './relay-client-cost.js';
 import { compareRows, COMPARE_TITLE } from './relay-compare.js';
 import { FANOUT_TITLE, fanoutRows, verifyFloor } from './relay-fanout.js';
 
 const SUITES = (process.env.BENCH_RELAY_SUITES ?? 'compare').split(',');
 const floor = await verifyFloor();
-if (SUITES.includes('compare')) report(COMPARE_TITLE, await compareRows(floor.accepted_per_s as number));
+if (SUITES.includes('compare')) report(COMPARE_TITLE, [...(await compareRows(floor.accepted_per_s as number)), await clientCostRow()]);
 if (SUITES.includes('fanout')) report(FANOUT_TITLE, [...(await fanoutRows()), floor]);
 else printRows('Verify floor', [floor as Row]);
 process.exit(0);
