@@ -206,7 +206,9 @@ function openDoc(group: Group): OpenDoc {
   const awareness = new Awareness(doc);
   const me = hex(app.identity!.memberId);
   awareness.setLocalStateField('user', { name: names.mine || 'Me', color: COLORS[parseInt(me.slice(0, 2), 16) % COLORS.length], id: me });
-  awareness.on('change', () => {
+  awareness.on('change', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
+    // This device's own caret moving (five times a second while typing) changes nothing shown here.
+    if (![...added, ...updated, ...removed].some((client) => client !== awareness.clientID)) return;
     for (const state of awareness.getStates().values()) {
       const user = (state as { user?: { id?: unknown; name?: unknown } }).user;
       if (typeof user?.id === 'string' && typeof user.name === 'string') keep(names.learn(user.id, user.name.slice(0, 60)));

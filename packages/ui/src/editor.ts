@@ -12,7 +12,7 @@ import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import { EditorState, type Command, type Transaction } from 'prosemirror-state';
 import { EditorView } from 'prosemirror-view';
-import { initProseMirrorDoc, ySyncPlugin, ySyncPluginKey, yUndoPlugin } from 'y-prosemirror';
+import { initProseMirrorDoc, ySyncPlugin, ySyncPluginKey, yUndoPlugin, yUndoPluginKey } from 'y-prosemirror';
 import type { SealedDoc } from '@sealdoc/core';
 import { toHex } from '@sealdoc/crypto';
 import { presenceName } from './people.js';
@@ -22,7 +22,7 @@ import { CheckItemView } from './check-item.js';
 import { convertPlainText, needsConversion } from './convert.js';
 import { editorStyles } from './editor-styles.js';
 import { placeholderPlugin } from './placeholder.js';
-import { activeState, editorInputRules, editorKeymaps, redo, setBlock, setLink, toggle, toggleList, undo, type ActiveState } from './rich-commands.js';
+import { activeState, editorInputRules, editorKeymaps, historyInputPlugin, redo, setBlock, setLink, toggle, toggleList, undo, type ActiveState } from './rich-commands.js';
 import { richSchema, safeHref } from './rich-schema.js';
 
 /** Who this member is to the others: shown at its caret. */
@@ -226,7 +226,11 @@ export class SealdocEditor extends LitElement {
   }
 
   override updated(changed: PropertyValues<this>): void {
-    if (changed.has('readonly') || changed.has('_locked') || changed.has('placeholder') || changed.has('label')) this.#view?.setProps({});
+    if (changed.has('readonly') || changed.has('_locked') || changed.has('placeholder') || changed.has('label')) {
+      this.#view?.setProps({});
+      // Checklist boxes follow (ProseMirror does not tell node views that editability changed).
+      for (const box of this.#surface.querySelectorAll<HTMLInputElement>('.check input')) box.disabled = this.#isReadonly();
+    }
     if (changed.has('names')) this.#redrawCarets();
     if (changed.has('_link') && this._link && !changed.get('_link')) this.renderRoot.querySelector<HTMLInputElement>('.link-form input')?.focus();
   }
@@ -293,6 +297,7 @@ export class SealdocEditor extends LitElement {
         ySyncPlugin(fragment, { mapping }),
         ...(awareness ? [caretPlugin({ awareness, describe: (client, s) => this.#describe(client, s), publish: () => !this.#isReadonly() })] : []),
         yUndoPlugin(),
+        historyInputPlugin(),
         editorInputRules(),
         ...editorKeymaps({
           'Mod-k': () => (this.#openLink(), true),
@@ -312,6 +317,8 @@ export class SealdocEditor extends LitElement {
           'aria-label': this.label,
           'aria-placeholder': this.placeholder,
           'aria-readonly': this.#isReadonly() ? 'true' : 'false',
+          // Read-only, the text is still reached with the keyboard, to read and select (as a read-only textarea).
+          ...(this.#isReadonly() ? { tabindex: '0' } : {}),
           part: 'editor',
           spellcheck: 'true',
           class: 'surface',
@@ -320,6 +327,19 @@ export class SealdocEditor extends LitElement {
         dispatchTransaction: (tr) => this.#dispatch(tr),
       },
     );
+    // The undo manager's stacks change after the transactions that the toolbar sees: it follows them.
+    const undoManager = (yUndoPluginKey.getState(this.#view.state) as { undoManager?: Y.UndoManager } | undefined)?.undoManager;
+    if (undoManager) {
+      const onStack = () => queueMicrotask(() => this.#refreshToolbar());
+      undoManager.on('stack-item-added', onStack);
+      undoManager.on('stack-item-popped', onStack);
+      undoManager.on('stack-cleared', onStack);
+      this.#unsubscribe.push(() => {
+        undoManager.off('stack-item-added', onStack);
+        undoManager.off('stack-item-popped', onStack);
+        undoManager.off('stack-cleared', onStack);
+      });
+    }
     this.#unsubscribe.push(() => {
       // ProseMirror leaves its content on the mounted element: start clean.
       surface.replaceChildren();

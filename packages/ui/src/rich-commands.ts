@@ -10,7 +10,7 @@ import { inputRules, textblockTypeInputRule, wrappingInputRule, undoInputRule } 
 import { keymap } from 'prosemirror-keymap';
 import type { MarkType, NodeType, Node as PmNode } from 'prosemirror-model';
 import { liftListItem, sinkListItem, splitListItem, wrapInList } from 'prosemirror-schema-list';
-import type { Command, EditorState, Plugin } from 'prosemirror-state';
+import { Plugin as PmPlugin, type Command, type EditorState, type Plugin } from 'prosemirror-state';
 import { redoCommand, undoCommand, yUndoPluginKey } from 'y-prosemirror';
 import { richSchema as schema, safeHref } from './rich-schema.js';
 
@@ -142,10 +142,40 @@ export function setLink(href: string | undefined): Command {
   };
 }
 
-/** Undo this member's last edit (never another member's): y-prosemirror's Y.UndoManager. */
-export const undo: Command = undoCommand;
-/** Redo what this member undid. */
-export const redo: Command = redoCommand;
+/**
+ * Undo this member's last edit (never another member's): y-prosemirror's Y.UndoManager. It
+ * always takes the key, even with nothing to undo: the browser's own undo of the editable
+ * element must never run (it would replay its typing history into the document).
+ */
+export const undo: Command = (state, dispatch) => {
+  if (dispatch) undoCommand(state, dispatch);
+  return true;
+};
+/** Redo what this member undid (taking the key, as {@link undo}). */
+export const redo: Command = (state, dispatch) => {
+  if (dispatch) redoCommand(state, dispatch);
+  return true;
+};
+
+/**
+ * The browser's own undo and redo (its Edit menu, a phone's shake or gesture) arrive as
+ * `beforeinput` events: they run this member's undo and redo instead.
+ */
+export function historyInputPlugin(): Plugin {
+  return new PmPlugin({
+    props: {
+      handleDOMEvents: {
+        beforeinput(view, event) {
+          const type = (event as InputEvent).inputType;
+          if (type !== 'historyUndo' && type !== 'historyRedo') return false;
+          event.preventDefault();
+          (type === 'historyUndo' ? undoCommand : redoCommand)(view.state, view.dispatch);
+          return true;
+        },
+      },
+    },
+  });
+}
 
 /** The editor's shortcuts (`Mod` is Cmd on a Mac, Ctrl elsewhere); `extra` come first. */
 export function editorKeymaps(extra: Record<string, Command> = {}): Plugin[] {

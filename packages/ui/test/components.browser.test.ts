@@ -320,6 +320,8 @@ describe('<sealdoc-editor>', () => {
     await eventually(() => !b.view!.editable && b.view!.dom.getAttribute('contenteditable') === 'false');
     assert.match(shadow(b).textContent!, /can read this document but not edit it/);
     const before = plainText(bob.doc);
+    caretAt(b, 0);
+    assert.equal(shadow(b).activeElement, b.view!.dom, "the keys go to the reader's own editor");
     await typeKeys(b, 0, 'sneaky');
     assert.equal(b.text, before);
     assert.equal(plainText(bob.doc), before);

@@ -41,7 +41,9 @@ export function posAt(doc: PmNode, index: number): number {
 /** Puts the editor's caret at character `at` of its plain text, with the focus. */
 export function caretAt(editor: SealdocEditor, at: number): void {
   const view = editor.view!;
-  view.focus();
+  // ProseMirror focuses an editable view only; a read-only one is focused as an element (it has a tabindex).
+  if (view.editable) view.focus();
+  else (view.dom as HTMLElement).focus();
   view.dispatch(view.state.tr.setSelection(TextSelection.create(view.state.doc, posAt(view.state.doc, at))));
 }
 
