@@ -259,7 +259,14 @@ export const editorStyles = css`
       padding: 0.6em 0.7em 2em;
       font-size: var(--sealdoc-editor-phone-font-size, 1.0625rem);
     }
+    /* One row that scrolls sideways: three rows of 44 px targets would take a third of the screen. */
+    [role='toolbar'] {
+      flex-wrap: nowrap;
+      overflow-x: auto;
+      scrollbar-width: thin;
+    }
     [role='toolbar'] button {
+      flex: none;
       min-width: 44px;
       min-height: 44px;
     }
