@@ -227,6 +227,11 @@ describe('the demo, end to end (three people, three browser contexts)', () => {
 
     // A document.
     await alice.click('#new-doc');
+    // Placeholders, not text: a new document has no title and no content until someone types.
+    assert.equal(await alice.inputValue('input.title'), '');
+    assert.equal(await alice.getAttribute('input.title', 'placeholder'), 'Untitled document');
+    assert.equal(await alice.getAttribute('sealdoc-editor .ProseMirror .placeholder', 'data-placeholder'), 'Start writing…');
+    assert.equal(await text(alice), '');
     await alice.fill('input.title', 'Quarterly plans');
     await typeAtEnd(alice, 'Hello from Alice.');
     await until('alice online', async () => (await alice.locator('sealdoc-sync-status [part=label]').textContent()) === 'Up to date');
