@@ -4,7 +4,8 @@
  * joins its group's next batch, written in one transaction (group commit) in order with the
  * group's membership changes, where its author's standing is checked again (a removal appended
  * meanwhile wins: nothing new from a removed member or a reader, whatever its sequence number)
- * and so are its author's quotas. The ack follows the commit; the bytes stored and fanned out
+ * and so are its author's quotas; the batches of all groups that a turn of the event loop
+ * flushes are written in one transaction (commit-round.ts). The ack follows the commit; the bytes stored and fanned out
  * are the bytes received, whose header was read once.
  * @module
  */
@@ -19,6 +20,7 @@ import { Refusal } from './report.js';
 import type { PutResult, RelayStore } from './store.js';
 import type { Subscriptions } from './subscriptions.js';
 import type { VerifyPool } from './verify-pool.js';
+import { CommitRound } from './commit-round.js';
 import { WeightedLru } from './lru.js';
 import { docKey } from './connection.js';
 
@@ -42,6 +44,9 @@ export class Intake {
   // Documents known to hold an envelope here ("group:doc"): their next envelope starts no
   // document, so the quota check need not ask the store (bounded; a document not in it is asked about).
   readonly #started = new WeightedLru<string, true>(STARTED_DOCUMENTS);
+  // The turn of the event loop whose batches write together (commit-round.ts): its round, once
+  // the turn comes, and how many batches it has so far.
+  #turn: { round: Promise<CommitRound>; batches: number } | undefined;
 
   constructor(
     readonly store: RelayStore,
@@ -61,15 +66,34 @@ export class Intake {
   }
 
   /**
-   * Verifies a push, then hands it to its group's next batch: the connection goes on with its
-   * next frame while the batch is written; the ack (or the refusal) follows the commit.
+   * Verifies a push, then hands it to its group's next batch; resolves at once, so that the
+   * connection goes on with its next frame while this one is verified (on a worker thread,
+   * verify-pool.ts) and written: a connection's pushes are checked side by side (as many as
+   * `pushesInFlight` allows, counted from here to the commit) and handed to their batches in the
+   * order they came, whatever order their checks finish in. Any other frame of the connection
+   * waits until the pushes before it were handed over (relay.ts), as it waited for their checks
+   * before. The ack (or the refusal) follows the commit; a push that does not verify is refused
+   * with its code, after those before it were handed over.
    */
-  async push(client: Client, ref: number, header: EnvelopeHeader, bytes: Uint8Array): Promise<void> {
-    await this.verify(client, header, bytes, ['update', 'snapshot']);
+  push(client: Client, ref: number, header: EnvelopeHeader, bytes: Uint8Array): Promise<void> {
     client.pushesInFlight++;
-    void this.#enqueue(client, header, bytes)
+    const verified = this.verify(client, header, bytes, ['update', 'snapshot']);
+    // This push is handed over once the one before it was (or was refused).
+    const previous = client.pushesHandedOver;
+    let handedOver!: () => void;
+    client.pushesHandedOver = new Promise<void>((resolve) => (handedOver = resolve));
+    const refuse = (error: unknown) => {
+      if (error instanceof Refusal) this.connections.refuse(client, ref, error);
+      else if (error instanceof EnvelopeError) this.connections.refuse(client, ref, new Refusal(error.code, error.message));
+      else this.connections.internal(client, error);
+    };
+    void verified
       .then(
-        ({ outcome, cursor }) => {
+        async () => {
+          await previous;
+          const stored = this.#enqueue(client, header, bytes);
+          handedOver();
+          const { outcome, cursor } = await stored;
           if (outcome === 'conflict') return this.connections.refuse(client, ref, new Refusal('conflict', `another envelope of this author already has sequence number ${header.seq}`));
           this.connections.send(client, { type: 'ack', ref, cursor });
           if (outcome === 'stored') {
@@ -77,16 +101,20 @@ export class Intake {
             this.subscriptions.fanOut(header.groupId, header.docId, cursor, bytes, client);
           }
         },
-        (error: unknown) => {
-          if (error instanceof Refusal) this.connections.refuse(client, ref, error);
-          else if (error instanceof EnvelopeError) this.connections.refuse(client, ref, new Refusal(error.code, error.message));
-          else this.connections.internal(client, error);
+        async (error: unknown) => {
+          await previous;
+          // Told before the connection's next frame that is not a push is handled (relay.ts).
+          refuse(error);
+          handedOver();
         },
       )
+      .catch(refuse)
       .finally(() => {
+        handedOver();
         client.pushesInFlight--;
         client.wake();
       });
+    return Promise.resolve();
   }
 
   /** Adds a verified envelope to its group's next batch; resolves once the batch is stored. */
@@ -97,20 +125,22 @@ export class Intake {
       const fresh: Pending[] = [];
       batch = fresh;
       this.#batches.set(key, fresh);
-      void this.groups.serial(header.groupId, () => this.#flush(key, header.groupId, fresh));
+      const round = this.#joinTurn();
+      void this.groups.serial(header.groupId, () => this.#flush(key, header.groupId, fresh, round));
     }
     return new Promise((resolve, reject) => batch.push({ client, header, bytes, resolve, reject }));
   }
 
   /**
-   * Writes a group's batch in one transaction (group commit), in order with the group's
-   * membership changes: each author is checked again against the log as it is now, so that a
+   * Writes a group's batch (group commit; in one transaction with the other groups' batches of
+   * its turn, commit-round.ts), in order with the group's membership changes: each author is checked again against the log as it is now, so that a
    * removal appended meanwhile wins, and against its quotas.
    */
-  async #flush(key: string, groupId: Uint8Array, batch: Pending[]): Promise<void> {
+  async #flush(key: string, groupId: Uint8Array, batch: Pending[], turn: Promise<CommitRound>): Promise<void> {
     // Pushes verified in this turn of the event loop join the batch.
-    await new Promise((resolve) => setImmediate(resolve));
+    const round = await turn;
     if (this.#batches.get(key) === batch) this.#batches.delete(key);
+    let written = false;
     try {
       const log = await this.groups.group(groupId);
       const context = log?.verifyContext();
@@ -137,9 +167,8 @@ export class Intake {
       }
       const accepted = await this.#withinQuotas(groupId, checked);
       if (accepted.length === 0) return;
-      const results = await this.store.putEnvelopes(
-        accepted.map(({ header, bytes }) => ({ groupId: header.groupId, docId: header.docId, author: header.author, seq: header.seq, bytes })),
-      );
+      written = true;
+      const results = await round.put(accepted.map(({ header, bytes }) => ({ groupId: header.groupId, docId: header.docId, author: header.author, seq: header.seq, bytes })));
       accepted.forEach((item, i) => {
         if (results[i]!.outcome === 'stored') {
           this.indexes.indexed(groupId, item.header.docId, item.header.author, item.header.seq);
@@ -149,7 +178,26 @@ export class Intake {
       });
     } catch (error) {
       for (const item of batch) item.reject(error);
+    } finally {
+      // A batch that wrote nothing lets its round write without waiting for it.
+      if (!written) round.skip();
     }
+  }
+
+  /** The round of this turn's batches (one more batch in it), opened by the first batch of the turn. */
+  #joinTurn(): Promise<CommitRound> {
+    if (!this.#turn) {
+      const turn: { round: Promise<CommitRound>; batches: number } = { round: undefined!, batches: 0 };
+      turn.round = new Promise((resolve) =>
+        setImmediate(() => {
+          this.#turn = undefined;
+          resolve(new CommitRound(this.store, turn.batches));
+        }),
+      );
+      this.#turn = turn;
+    }
+    this.#turn.batches++;
+    return this.#turn.round;
   }
 
   /** The pushes whose authors stay within their quotas (bytes, and documents for a document's first envelope); the rest are refused. */
