@@ -77,7 +77,10 @@ export class Client {
   fullSince: number | undefined;
   /** Per group (hex): the index from which ops announced while it had no room are still owed. */
   readonly opsOwed = new Map<string, { groupId: Uint8Array; fromIndex: number }>();
+  /** Pushes received and not yet stored (or refused): bounded by `limits.pushesInFlight`. */
   pushesInFlight = 0;
+  /** Resolves once the connection's latest push was handed to its batch (or refused): the next one waits for it (intake.ts). */
+  pushesHandedOver: Promise<void> = Promise.resolve();
   /** What bulk answers (a backlog, a log, what a `have` lacks) may send this identity's connections, shared by them. */
   sendBudget: TokenBucket | undefined;
   #outbox: Uint8Array[] = [];

@@ -36,6 +36,9 @@ import { Subscriptions } from './subscriptions.js';
 import { defaultVerifyThreads, VerifyPool } from './verify-pool.js';
 
 export type { RelayConnection } from './connection.js';
+
+/** The kind byte of an awareness envelope (the second byte of every envelope: docs/envelope.md). */
+const AWARENESS_KIND = 3;
 export type { RelayLogEvent } from './report.js';
 
 /** Options of a relay. */
@@ -148,6 +151,14 @@ export class Relay {
     };
   }
 
+  /**
+   * Starts the threads that check envelope signatures now rather than at the first envelope,
+   * and resolves once they are ready (startRelay does, before it listens).
+   */
+  prepare(): Promise<void> {
+    return this.#verifier.prepare();
+  }
+
   /** The limits in force (defaults filled in). */
   get limits(): Readonly<RelayLimits> {
     return this.#limits;
@@ -195,6 +206,10 @@ export class Relay {
       return connections.refuse(client, 0, new Refusal(error.code, error.message));
     }
     const ref = 'ref' in message ? message.ref : 0;
+    // Pushes are checked side by side (intake.ts); anything else comes after the pushes before
+    // it were handed to their batches (a snapshot's covers after the snapshot, ops after the
+    // envelopes sealed under the older head), as if they had been handled one by one.
+    if (message.type !== 'push' && !(message.type === 'envelope' && message.envelope[1] !== AWARENESS_KIND)) await client.pushesHandedOver;
     try {
       if (message.type === 'hello') return await connections.hello(client, message);
       if (!client.memberId) throw new Refusal('not-authenticated', 'say hello first');

@@ -273,7 +273,7 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
     });
     socket.on('error', () => socket.terminate());
   });
-  await relay.ready;
+  await Promise.all([relay.ready, relay.prepare()]);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => resolve());

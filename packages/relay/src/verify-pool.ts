@@ -36,6 +36,8 @@ interface Pending {
 /** A worker thread, the requests it holds, and those not posted yet (they go together at the end of the event loop's turn). */
 interface Thread {
   worker: Worker;
+  /** Resolves once the thread is ready to verify (or is gone). */
+  ready: Promise<void>;
   pending: Map<number, Pending>;
   outbox: Uint8Array<ArrayBuffer>[];
 }
@@ -57,6 +59,17 @@ export class VerifyPool {
     readonly maxQueued = 100_000,
   ) {}
 
+  /**
+   * Starts the threads now (rather than at the first envelope) and resolves once each has
+   * loaded what it runs and chosen its Ed25519 implementation, so that no envelope waits for a
+   * thread to boot (startRelay calls it before it listens). A thread that fails to start is
+   * left out.
+   */
+  async prepare(): Promise<void> {
+    if (!this.#started && !this.#closed) this.#start();
+    await Promise.all(this.#threads.map((t) => t.ready));
+  }
+
   #start(): void {
     this.#started = true;
     for (let i = 0; i < this.size; i++) {
@@ -67,8 +80,10 @@ export class VerifyPool {
         break; // no worker threads here: what started serves, or the checks run inline
       }
       worker.unref();
-      const thread: Thread = { worker, pending: new Map(), outbox: [] };
-      worker.on('message', (answers: VerifyAnswer[]) => {
+      let ready!: () => void;
+      const thread: Thread = { worker, pending: new Map(), outbox: [], ready: new Promise<void>((resolve) => (ready = resolve)) };
+      worker.on('message', (answers: VerifyAnswer[] | 'ready') => {
+        if (answers === 'ready') return ready();
         for (const answer of answers) {
           const id = typeof answer === 'number' ? answer : answer.id;
           const pending = thread.pending.get(id);
@@ -82,6 +97,7 @@ export class VerifyPool {
       });
       worker.on('error', () => this.#lost(thread));
       worker.on('exit', () => this.#lost(thread));
+      worker.once('exit', () => ready());
       this.#threads.push(thread);
     }
   }

@@ -8,7 +8,7 @@
  * @module
  */
 import { parentPort } from 'node:worker_threads';
-import { EnvelopeError, verifyEnvelope } from '@sealdoc/crypto';
+import { activeCryptoBackends, EnvelopeError, verifyEnvelope } from '@sealdoc/crypto';
 import { unpackVerifyRequest, type VerifyAnswer } from './verify-request.js';
 
 const port = parentPort;
@@ -23,6 +23,12 @@ const answer = (a: VerifyAnswer) => {
     });
   answers.push(a);
 };
+
+// Ready once the Ed25519 implementation is chosen (a probe, done once).
+void activeCryptoBackends().then(
+  () => port?.postMessage('ready'),
+  () => port?.postMessage('ready'),
+);
 
 port?.on('message', (batch: Uint8Array[]) => {
   for (const packed of batch) {
