@@ -7,11 +7,14 @@
  * Why: an epoch's wraps are one X25519 key generation and one agreement per device. Through
  * WebCrypto each costs several promises and key objects (about 200 µs a wrap here); natively,
  * synchronously, a whole wrap is about 110 µs, and the wraps of one op are independent, so
- * they are split across the cores: ranges of CHUNK wraps are handed to the workers as each
- * becomes free, and the main thread seals ranges too between them (it yields to the event
- * loop after each range, so a worker's answer is taken as soon as it comes).
+ * they are split across the cores: ranges of CHUNK wraps are handed to the workers (one per
+ * core) as each becomes free. The main thread seals no range while workers do: on Node 20
+ * (OpenSSL 3.0) synchronous node:crypto calls on the main thread at the same time as in a
+ * worker deadlocked here within seconds (both threads waiting, the main thread's timers
+ * included; cf. nodejs/node#52698), workers alone never did. An op with few wraps is sealed
+ * on the main thread, when no worker is busy.
  *
- * A worker that fails (an uncaught error, an exit) rejects the op's wraps with
+ * A worker that fails (an uncaught error, an exit, no answer within a minute) rejects the op's wraps with
  * WrapWorkerError('worker-failed'), never leaves them pending; it is dropped and the next op
  * starts a new one. Workers are kept between ops (started once: tens of ms) and do not keep
  * the process alive when idle.
@@ -35,17 +38,22 @@ const INLINE_BELOW = 2 * CHUNK;
 interface PoolWorker {
   worker: Worker;
   /** Jobs sent and not answered yet, oldest first (a worker answers in order; ops may share it). */
-  jobs: { resolve(out: Uint8Array): void; reject(error: Error): void }[];
+  jobs: { resolve(out: Uint8Array): void; reject(error: Error): void; timer: ReturnType<typeof setTimeout> }[];
   failed: Error | undefined;
 }
 
-const config = { workers: Math.max(1, availableParallelism() - 1), main: true };
+const config = { workers: Math.max(1, availableParallelism()), jobTimeoutMs: 60_000 };
 let pool: PoolWorker[] = [];
 
 function failure(w: PoolWorker, error: Error): void {
   w.failed ??= new WrapWorkerError('worker-failed', `a wrap worker failed: ${error.message}`);
   pool = pool.filter((p) => p !== w);
-  for (const job of w.jobs.splice(0)) job.reject(w.failed);
+  for (const job of w.jobs.splice(0)) {
+    clearTimeout(job.timer);
+    job.reject(w.failed);
+  }
+  // A worker that stopped answering is ended; one that exited is gone already.
+  void w.worker.terminate();
 }
 
 function spawn(): PoolWorker {
@@ -57,6 +65,7 @@ function spawn(): PoolWorker {
     const job = w.jobs.shift();
     if (w.jobs.length === 0) worker.unref();
     if (!job) return;
+    clearTimeout(job.timer);
     if (m.out) job.resolve(m.out);
     else job.reject(m.error === 'low-order' ? new HpkeError('bad-key', LOW_ORDER) : new WrapWorkerError('worker-failed', `a wrap worker failed: ${m.error}`));
   });
@@ -73,7 +82,11 @@ function run(w: PoolWorker, secret: Uint8Array, infoPrefix: Uint8Array, recipien
     // (new Uint8Array(view) copies: a Buffer's slice() would be a view of a shared pool.)
     const copy = new Uint8Array(secret);
     const range = new Uint8Array(recipients);
-    w.jobs.push({ resolve, reject });
+    // A worker that does not answer in time (stuck, starved) fails like one that crashed: the
+    // op is rejected, never left pending.
+    const timer = setTimeout(() => failure(w, new Error(`no answer in ${config.jobTimeoutMs} ms`)), config.jobTimeoutMs * (w.jobs.length + 1));
+    timer.unref();
+    w.jobs.push({ resolve, reject, timer });
     // While it holds a job the worker keeps the process alive, or an op could be left unfinished.
     w.worker.ref();
     try {
@@ -85,8 +98,6 @@ function run(w: PoolWorker, secret: Uint8Array, infoPrefix: Uint8Array, recipien
   });
 }
 
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 function lowOrder(error: unknown): never {
   if (error instanceof _LowOrderKey) throw new HpkeError('bad-key', LOW_ORDER);
   throw error;
@@ -95,7 +106,7 @@ function lowOrder(error: unknown): never {
 async function wrapAll(secret: Uint8Array, infoPrefix: Uint8Array, recipients: Uint8Array): Promise<Uint8Array> {
   const count = recipients.length / 64;
   const out = new Uint8Array(count * 80);
-  if (count < INLINE_BELOW || config.workers === 0) {
+  if (config.workers === 0 || (count < INLINE_BELOW && pool.every((w) => w.jobs.length === 0))) {
     try {
       _wrapRange(secret, infoPrefix, recipients, out);
     } catch (error) {
@@ -115,20 +126,8 @@ async function wrapAll(secret: Uint8Array, infoPrefix: Uint8Array, recipients: U
   const worker = async (w: PoolWorker) => {
     for (let r = take(); r; r = take()) out.set(await run(w, secret, infoPrefix, recipients.subarray(r[0] * 64, r[1] * 64)), r[0] * 80);
   };
-  const main = async () => {
-    // Let the workers take their first ranges before the main thread takes its own.
-    await yieldToLoop();
-    for (let r = take(); r; r = take()) {
-      try {
-        _wrapRange(secret, infoPrefix, recipients.subarray(r[0] * 64, r[1] * 64), out.subarray(r[0] * 80, r[1] * 80));
-      } catch (error) {
-        lowOrder(error);
-      }
-      await yieldToLoop();
-    }
-  };
   try {
-    await Promise.all([...pool.slice(0, config.workers).map(worker), ...(config.main ? [main()] : [])]);
+    await Promise.all(pool.slice(0, config.workers).map(worker));
   } catch (error) {
     stopped = true;
     throw error;
@@ -151,13 +150,13 @@ export const _native: _NativeBackend = {
 };
 
 /**
- * Tests and benchmarks: how many workers an op's wraps use (0: the main thread alone) and
- * whether the main thread seals ranges too. Returns the settings in force before.
+ * Tests and benchmarks: how many workers an op's wraps use (0: the main thread alone), how
+ * long a worker may take to answer. Returns the settings in force before.
  */
-export function _configureWrapPool(settings: { workers?: number; main?: boolean }): { workers: number; main: boolean } {
+export function _configureWrapPool(settings: { workers?: number; jobTimeoutMs?: number }): { workers: number; jobTimeoutMs: number } {
   const before = { ...config };
   if (settings.workers !== undefined) config.workers = settings.workers;
-  if (settings.main !== undefined) config.main = settings.main;
+  if (settings.jobTimeoutMs !== undefined) config.jobTimeoutMs = settings.jobTimeoutMs;
   return before;
 }
 

@@ -14,10 +14,16 @@ interface Job {
   recipients: Uint8Array;
   /** Tests only: fail the way a crashing worker does (an uncaught exception). */
   crash?: boolean;
+  /** Tests only: stop answering for this many ms (busy), as a stuck or starved worker would. */
+  stall?: number;
 }
 
 parentPort!.on('message', (job: Job) => {
   if (job.crash) throw new Error('wrap worker: crash asked for by a test');
+  if (job.stall) {
+    for (const until = Date.now() + job.stall; Date.now() < until; );
+    return;
+  }
   const out = new Uint8Array((job.recipients.length / 64) * 80);
   try {
     _wrapRange(job.secret, job.infoPrefix, job.recipients, out);

@@ -47,7 +47,7 @@ const concat = (...parts: Uint8Array[]) => {
 describe('native backend (Node)', () => {
   after(async () => {
     useCryptoBackend('auto');
-    _configureWrapPool({ workers: 1, main: true });
+    _configureWrapPool({ workers: 2 });
     await _stopWrapWorkers();
   });
 
@@ -98,9 +98,10 @@ describe('native backend (Node)', () => {
   });
 
   for (const [name, settings, n] of [
-    ['on the main thread', { workers: 0, main: true }, 40],
-    ['over one worker and the main thread', { workers: 1, main: true }, 700],
-    ['over two workers alone', { workers: 2, main: false }, 700],
+    ['on the main thread', { workers: 0 }, 40],
+    ['on the main thread when few, with workers about', { workers: 2 }, 40],
+    ['over one worker', { workers: 1 }, 700],
+    ['over two workers', { workers: 2 }, 700],
   ] as const) {
     it(`wraps ${name}: each opens for its device alone, with a fresh ephemeral key each`, async () => {
       _configureWrapPool(settings);
@@ -128,7 +129,7 @@ describe('native backend (Node)', () => {
   }
 
   it('a low-order recipient key is HpkeError bad-key, inline and in a worker', async () => {
-    for (const settings of [{ workers: 0, main: true }, { workers: 1, main: false }]) {
+    for (const settings of [{ workers: 0 }, { workers: 1 }]) {
       _configureWrapPool(settings);
       const { packed } = recipients(600);
       packed.fill(0, 300 * 64 + 32, 300 * 64 + 64);
@@ -137,7 +138,7 @@ describe('native backend (Node)', () => {
   });
 
   it('a worker that crashes or is stopped mid-op rejects it with WrapWorkerError; the next op gets new workers', async () => {
-    _configureWrapPool({ workers: 2, main: false });
+    _configureWrapPool({ workers: 2 });
     const { list, packed } = recipients(4000);
     // Crash: an uncaught exception in the worker.
     const crashing = native.wrapAll(random(32), random(10), packed);
@@ -157,12 +158,27 @@ describe('native backend (Node)', () => {
     useCryptoBackend('auto');
   });
 
+  it('a worker that stops answering rejects the op with WrapWorkerError after the job timeout, not a hang', async () => {
+    const before = _configureWrapPool({ workers: 1, jobTimeoutMs: 300 });
+    try {
+      const { packed } = recipients(600);
+      await native.wrapAll(random(32), random(10), packed);
+      _wrapWorkers()[0]!.postMessage({ stall: 20_000 });
+      const start = performance.now();
+      await assert.rejects(native.wrapAll(random(32), random(10), packed), (e: unknown) => e instanceof WrapWorkerError && e.code === 'worker-failed');
+      assert.ok(performance.now() - start < 10_000);
+    } finally {
+      _configureWrapPool(before);
+      await _stopWrapWorkers();
+    }
+  });
+
   it('a removal built natively verifies and unlocks under every backend, as one built on @noble does', async () => {
     const admin = testIdentity('admin');
     const others = Array.from({ length: 300 }, (_, i) => testIdentity(`member ${i}`));
     const create = await createGroup(admin, { members: others.map((keys) => ({ keys, role: 'writer' as const })) });
     for (const builder of ['auto', 'noble'] as const) {
-      _configureWrapPool({ workers: 1, main: true });
+      _configureWrapPool({ workers: 2 });
       useCryptoBackend(builder);
       const log = await MembershipLog.fromOps([create]);
       const keyring = new Keyring();
