@@ -1,7 +1,7 @@
 // The load generator's clients for bench:relay's comparison: one kind per server, each speaking
 // that server's own protocol on a raw WebSocket (no provider: the generator shares the machine
 // with the server, so it does only what the measure needs). Every client writes real Yjs
-// updates (one character inserted in a Y.Text of its own Y.Doc); a delivery is recognised by
+// updates (one character typed at the end of a Y.Text of its own Y.Doc); a delivery is recognised by
 // its writer and sequence number (for Yjs: the update's client id and clock, read with
 // Y.parseUpdateMeta, so that updates a server merges are each counted), and its latency is the
 // time from the write at one client to its arrival at another client of the same document.
@@ -60,10 +60,10 @@ class YWriter {
     this.doc.clientID = clientId;
     this.doc.on('update', (update: Uint8Array) => (this.#last = update));
   }
-  /** The next update and its clock (= how many this writer made before it). */
+  /** The next update and its clock (= how many this writer made before it): a character typed after its last one. */
   next(): { update: Uint8Array; seq: number } {
     const seq = Y.getState(this.doc.store, this.doc.clientID);
-    this.#text.insert(0, 'x');
+    this.#text.insert(this.#text.length, 'x');
     return { update: this.#last!, seq };
   }
 }

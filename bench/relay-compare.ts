@@ -42,6 +42,8 @@ export const COMPARE_TITLE = `Relay beside Hocuspocus and y-websocket: ${DOCS} d
 interface Measure {
   name: string;
   saturated_per_s: number;
+  /** Server CPU per 1,000 updates acknowledged in the saturated phase. */
+  saturated_cpu_ms_per_1000: number;
   p50_ms: number;
   p99_ms: number;
   max_ms: number;
@@ -157,6 +159,7 @@ async function measure(subject: Subject): Promise<Measure> {
     let running = true;
     let exhaustedAt: number | undefined;
     const start = performance.now();
+    const saturatedCpuStart = cpuMs(pid);
     for (const c of clients) {
       c.onAck = () => {
         if (!running) return;
@@ -167,12 +170,14 @@ async function measure(subject: Subject): Promise<Measure> {
     }
     while (performance.now() - start < SATURATED_S * 1000 && exhaustedAt === undefined) await sleep(20);
     running = false;
+    const saturatedCpu = cpuMs(pid) - saturatedCpuStart;
     const seconds = ((exhaustedAt ?? performance.now()) - start) / 1000;
     const saturated = acked / seconds;
     await sleep(500);
     return {
       name: subject.name,
       saturated_per_s: saturated,
+      saturated_cpu_ms_per_1000: (saturatedCpu * 1000) / acked,
       p50_ms: pick(0.5),
       p99_ms: pick(0.99),
       max_ms: latencies.at(-1) ?? Number.NaN,
