@@ -11,7 +11,7 @@
 //   catchup-vs-plain       a new device loading a snapshot and a tail of envelopes, against a
 //                          y-websocket client given the same snapshot and tail updates as messages
 //                          (Y.applyUpdate of each, an 'update' listener on the doc as the provider
-//                          has); median of 9, alternating, the heap collected before each
+//                          has); median of 9, alternating
 //   catchup-vs-merged      the same catch-up against one merged update of the whole document (what
 //                          a y-websocket server, which can merge plaintext, sends a new client)
 //   catchup-memory         peak memory of the catch-up (VmHWM above the start, Linux) in a process
@@ -61,8 +61,6 @@ async function members(): Promise<{ a: Group; b: Group; ops: Uint8Array[]; bobWo
   return { a: await group(alice), b: await group(bob), ops, bobWords };
 }
 
-/** Collects garbage left by what ran before (node --expose-gc, as the npm script runs it), so that no side pays for the other's. */
-const collect = () => (globalThis as { gc?: () => void }).gc?.();
 /** One turn of the event loop: what an editor gives the page between keystrokes. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -88,7 +86,6 @@ async function sealedSync(edits: number, perEnvelope: number): Promise<{ ms: num
   await hub.flush();
   const textA = docA.getText('t');
   const expected = edits === trace.txns.length ? trace.endContent.length : undefined;
-  collect();
   const start = performance.now();
   for (let i = 0; i < edits; i++) {
     applyTxn(textA, trace.txns[i]!);
@@ -122,7 +119,6 @@ async function plainSync(edits: number, perEnvelope: number): Promise<{ ms: numb
   let batch: Uint8Array[] = [];
   docA.on('update', (u: Uint8Array) => batch.push(u));
   const textA = docA.getText('t');
-  collect();
   const start = performance.now();
   for (let i = 0; i < edits; i++) {
     applyTxn(textA, trace.txns[i]!);
@@ -205,8 +201,9 @@ async function catchup(): Promise<CatchupFigures> {
     for (const u of messages) Y.applyUpdate(plain, u, 'provider');
     if (plain.getText('t').toString() !== trace.endContent) throw new Error('plain catch-up diverged');
   };
+  // No forced collection between sides: after one, V8 shrinks the heap and the next side pays
+  // for growing it again (both sides 3 times slower here); alternating keeps it fair instead.
   const timed = async (fn: () => unknown) => {
-    collect();
     const start = performance.now();
     await fn();
     return performance.now() - start;
