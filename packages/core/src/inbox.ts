@@ -76,9 +76,8 @@ export class Inbox {
   /**
    * Opens what the inbox holds together (one signature check per author's run of envelopes,
    * the rest concurrently: envelope-batch in @sealdoc/crypto), and applies it in arrival order,
-   * in one transaction for the snapshots and one for the rest: applied one by one as checks
-   * finish, Yjs would juggle pending structs and observers would run per envelope. What
-   * arrives meanwhile gathers for the next round.
+   * snapshots first: applied as checks finish, Yjs would juggle pending structs. What arrives
+   * meanwhile gathers for the next round.
    */
   #drainInbox(): Promise<void> {
     this.#draining ??= (async () => {
@@ -166,23 +165,20 @@ export class Inbox {
       this.parked.drop(item.id);
       d.holdings.hold(item.bytes);
     }
-    Y.transact(
-      d.doc,
-      () => {
-        for (const { item, update, snapshot } of accepted) {
-          // A member's plaintext that is no Yjs update is refused on its own; the rest applies.
-          try {
-            if (!item.store) d.store.noteLoaded(update);
-            if (!snapshot) d.presence?.bindClients(update, hex(item.header.author));
-            Y.applyUpdate(d.doc, update, d.origin);
-          } catch {
-            this.#refuse(item, new WireError('malformed', 'the envelope opened but holds no valid Yjs update'));
-          }
-          if (snapshot) d.holdings.noteSnapshot(item.id, snapshot);
-        }
-      },
-      d.origin,
-    );
+    // In arrival order, each in a transaction of its own, as a y-websocket client applies its
+    // messages: Yjs merges what each one brought before the next is integrated, where one
+    // transaction over a long tail would leave its structs unmerged and its lookups slow.
+    for (const { item, update, snapshot } of accepted) {
+      // A member's plaintext that is no Yjs update is refused on its own; the rest applies.
+      try {
+        if (!item.store) d.store.noteLoaded(update);
+        if (!snapshot) d.presence?.bindClients(update, hex(item.header.author));
+        Y.applyUpdate(d.doc, update, d.origin);
+      } catch {
+        this.#refuse(item, new WireError('malformed', 'the envelope opened but holds no valid Yjs update'));
+      }
+      if (snapshot) d.holdings.noteSnapshot(item.id, snapshot);
+    }
     d.snapshots.countTowardsSnapshot(accepted.filter(({ snapshot }) => !snapshot).length);
     if (accepted.length > 0) d.store.localChanged();
     // An edit sealed under an older epoch that arrives late: in a since-join group a newcomer

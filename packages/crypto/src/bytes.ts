@@ -72,11 +72,22 @@ export function _u64(n: number): Uint8Array {
   return out;
 }
 
-/** Lower-case hex of `bytes` (ids as map keys, storage keys, logs). */
+// ASCII codes of each byte's two hex digits, and a decoder that makes one string of them.
+const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef');
+const latin1 = new TextDecoder('latin1');
+
+/**
+ * Lower-case hex of `bytes` (ids as map keys, storage keys, logs). One string allocation: ids
+ * are turned to hex several times per envelope, and a string per digit was garbage a catch-up
+ * of thousands of envelopes paid for.
+ */
 export function toHex(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += b.toString(16).padStart(2, '0');
-  return s;
+  const codes = new Uint8Array(bytes.length * 2);
+  for (let i = 0; i < bytes.length; i++) {
+    codes[2 * i] = HEX_DIGITS[bytes[i]! >> 4]!;
+    codes[2 * i + 1] = HEX_DIGITS[bytes[i]! & 15]!;
+  }
+  return latin1.decode(codes);
 }
 
 /** @internal The same, under the package's internal naming. */

@@ -1,14 +1,19 @@
 /**
- * SHA-256 of possibly large inputs: WebCrypto's digest where the platform has it (native, off
- * the JavaScript heap), @noble/hashes otherwise; identical bytes either way.
+ * SHA-256 of inputs of any size, identical bytes on every path: @noble/hashes on the calling
+ * thread for small inputs (an envelope of a few KiB hashes in microseconds, where a WebCrypto
+ * call costs a round trip to another thread and a promise), WebCrypto's native digest for large
+ * ones (a snapshot of hundreds of KiB) where the platform has it.
  * @module
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 
+/** Above this many bytes WebCrypto's digest is worth its round trip. */
+const NATIVE_ABOVE = 16 * 1024;
+
 /** SHA-256 of `bytes`, 32 bytes. */
 export async function _sha256(bytes: Uint8Array): Promise<Uint8Array> {
   const subtle = globalThis.crypto?.subtle;
-  if (subtle) {
+  if (subtle && bytes.length > NATIVE_ABOVE) {
     try {
       return new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
     } catch {

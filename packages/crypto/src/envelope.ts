@@ -14,7 +14,6 @@
  *   (envelope-batch.ts opens a catch-up that way).
  * @module
  */
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { CryptoInputError, EnvelopeError, type EnvelopeErrorCode } from './errors.js';
 import { _bytes, _concat, _equal, _int, _Reader, _u32, _u64, _utf8, _wipe } from './bytes.js';
@@ -24,6 +23,7 @@ import { _committedKeys } from './commitment.js';
 import { _pad, _paddedLength, _unpad } from './padding.js';
 import { signMessage, verifyMessage } from './signature.js';
 import { _sha256 } from './digest.js';
+import { _xchachaOpen, _xchachaSeal } from './xchacha.js';
 
 /**
  * The envelope format version this code writes. Version 1 (no `prev` field) is still read;
@@ -251,7 +251,7 @@ export async function sealEnvelope(params: SealParams): Promise<Uint8Array> {
     commitment,
   );
   const padded = _pad(plaintext);
-  const ciphertext = xchacha20poly1305(subkey, nonce, header).encrypt(padded);
+  const ciphertext = _xchachaSeal(subkey, nonce, header, padded);
   _wipe(subkey, padded);
   const signed = _concat(header, ciphertext);
   return _concat(signed, await signMessage(author, SIGNATURE_CONTEXT, signed));
@@ -308,12 +308,8 @@ export function _decryptEnvelope(d: _Decoded, keyring: Keyring): OpenedEnvelope 
   const { subkey, commitment } = _committedKeys(docKey, header.nonce, 'envelope');
   try {
     if (!_equal(commitment, d.commitment)) fail('bad-ciphertext', 'key commitment does not match');
-    let padded: Uint8Array;
-    try {
-      padded = xchacha20poly1305(subkey, header.nonce, d.aad).decrypt(d.ciphertext);
-    } catch {
-      fail('bad-ciphertext', 'envelope ciphertext does not authenticate');
-    }
+    const padded = _xchachaOpen(subkey, header.nonce, d.aad, d.ciphertext);
+    if (!padded) fail('bad-ciphertext', 'envelope ciphertext does not authenticate');
     const plaintext = _unpad(padded);
     if (!plaintext) fail('malformed', 'envelope padding is invalid');
     return { header, plaintext: plaintext.slice() };
