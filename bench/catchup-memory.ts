@@ -1,8 +1,11 @@
 // A process of its own for one catch-up (bench/core.ts, row catchup-memory): `sealed` opens a
 // SealedDoc on the stored envelopes as a new device; `plain` applies the same snapshot and tail
-// as a y-websocket client. Prints {"peakMb"}: the peak resident memory (Linux VmHWM, reset
-// just before) above the resident memory at the start of the catch-up, heap collected first.
+// as a y-websocket client. Prints {"peakHeapMb", "peakRssMb"}, both above what the process used
+// when the catch-up started (heap collected first): the V8 heap's peak (the most it held before
+// any collection during the catch-up, or at its end: between collections it only grows), and the
+// peak resident memory (Linux VmHWM, reset just before).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 import * as Y from 'yjs';
 import { identityFromMnemonic, Keyring, MembershipLog } from '@sealdoc/crypto';
 import { Group, MemoryStorage, SealedDoc } from '@sealdoc/core';
@@ -37,8 +40,14 @@ if (side === 'sealed') {
 }
 (globalThis as { gc?: () => void }).gc?.();
 writeFileSync('/proc/self/clear_refs', '5'); // resets VmHWM to the current resident size
-const before = status('VmRSS');
+const rssBefore = status('VmRSS');
+const heapBefore = getHeapStatistics().used_heap_size;
+const profiler = new GCProfiler();
+profiler.start();
 const text = await run();
-const peak = status('VmHWM');
+const heapEnd = getHeapStatistics().used_heap_size;
+const peakRss = status('VmHWM');
+const peakHeap = Math.max(heapEnd, ...profiler.stop().statistics.map((gc) => gc.beforeGC.heapStatistics.usedHeapSize));
 if (text !== data.endContent) throw new Error(`${side} catch-up diverged`);
-process.stdout.write(JSON.stringify({ peakMb: peak - before }));
+const mb = (bytes: number) => bytes / 1024 / 1024;
+process.stdout.write(JSON.stringify({ peakHeapMb: mb(peakHeap - heapBefore), peakRssMb: peakRss - rssBefore }));
