@@ -17,6 +17,9 @@ import type { Storage, StorageWrite } from './storage.js';
 import { dirtyKey, envelopeKey, localStateKey } from './storage-keys.js';
 import { decodeLocalState, decodeSnapshot, encodeLocalState } from './wire.js';
 
+/** A local save waits for a pause in the changes, at most this many times its delay. */
+const SAVE_WAIT_FACTOR = 10;
+
 export class LocalStore {
   readonly #d: DocBinding;
   readonly #storage: Storage | undefined;
@@ -24,6 +27,9 @@ export class LocalStore {
   readonly #localSaveMs: number;
   #localTimer: ReturnType<typeof setTimeout> | undefined;
   #localDirty = false;
+  // When the first change not in the saved local state came (a save waits for a pause in the
+  // changes, but not longer than SAVE_WAIT_FACTOR times the delay after it).
+  #dirtySince: number | undefined;
   // Whether the store's "dirty" marker is set: envelopes were stored since the local state.
   #dirtyMarked = false;
   #storing = 0;
@@ -187,7 +193,15 @@ export class LocalStore {
   localChanged(): void {
     if (!this.#deviceKey || !this.#storage || this.#d.destroyed) return;
     this.#localDirty = true;
-    if (this.#localTimer === undefined) this.#localTimer = setTimeout(() => this.#d.background(this.saveLocal()), this.#localSaveMs);
+    const now = Date.now();
+    this.#dirtySince ??= now;
+    if (this.#localTimer !== undefined) {
+      // Typing goes on: the save (the whole document encoded and sealed) waits for a pause, so
+      // that it does not land between keystrokes every second; past the longest wait it goes.
+      if (now - this.#dirtySince >= SAVE_WAIT_FACTOR * this.#localSaveMs) return;
+      clearTimeout(this.#localTimer);
+    }
+    this.#localTimer = setTimeout(() => this.#d.background(this.saveLocal()), this.#localSaveMs);
   }
 
   /**
@@ -206,6 +220,7 @@ export class LocalStore {
       return;
     }
     this.#localDirty = false;
+    this.#dirtySince = undefined;
     const applied = d.holdings.appliedRanges();
     const best = d.holdings.best;
     const [bestAuthor, bestSeq] = best ? splitId(best.id) : ['', 0];

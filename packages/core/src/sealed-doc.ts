@@ -60,7 +60,10 @@ export interface SealedDocOptions {
    * envelopes it does not cover are checked and applied).
    */
   deviceKey?: DeviceKey;
-  /** How long after a change the local state is saved again, in ms (default 1000). */
+  /**
+   * How long after the last change the local state is saved again, in ms (default 1000): it
+   * waits for a pause in typing, 10 times this at most while changes go on.
+   */
   localSaveMs?: number;
   /**
    * Signed head beacons (with a transport): how often they go, and how long the relay has to

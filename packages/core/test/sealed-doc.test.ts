@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as Y from 'yjs';
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { EnvelopeError, Keyring, MembershipLog, readEnvelopeHeader, sealEnvelope } from '@sealdoc/crypto';
-import { encodeSnapshot, Group, MemoryStorage, SealedDoc, StorageError, SyncError, type StorageWrite } from '@sealdoc/core';
+import { DeviceKey, encodeSnapshot, Group, MemoryStorage, SealedDoc, StorageError, SyncError, type StorageWrite } from '@sealdoc/core';
 import type { WireMessage } from '@sealdoc/protocol';
 import { World, eventually, identity, toHex } from './helpers.js';
 
@@ -70,6 +70,33 @@ describe('SealedDoc: two peers', () => {
     const again = new SealedDoc(doc, { group: bob.group, docId: world.docId, storage: bob.storage });
     await again.whenSynced;
     assert.equal(doc.getText('t').toString(), 'kept');
+  });
+
+  it('saves its local state when typing pauses, not between keystrokes; at most ten delays late while typing goes on', async () => {
+    const world = await World.create(['alice']);
+    const alice = world.peer('alice');
+    alice.sealed.destroy();
+    const saves: number[] = [];
+    const storage = new MemoryStorage();
+    const write = storage.write.bind(storage);
+    storage.write = (writes: readonly StorageWrite[]) => {
+      if (writes.some((w) => w.key[0] === 'local' && w.op === 'save')) saves.push(performance.now());
+      return write(writes);
+    };
+    const doc = new Y.Doc();
+    const sealed = new SealedDoc(doc, { group: alice.group, docId: world.docId, storage, deviceKey: await DeviceKey.generate(), batch: { windowMs: 5 }, localSaveMs: 60 });
+    await sealed.whenLoaded;
+    const start = performance.now();
+    // A keystroke every 20 ms for 900 ms: never a 60 ms pause.
+    for (let i = 0; i < 45; i++) {
+      doc.getText('t').insert(i, 'x');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const typed = performance.now();
+    assert.ok(saves.length <= 2, `${saves.length} saves while typing`);
+    assert.ok(saves.every((t) => t - start >= 600 - 25), `a save ${Math.round(saves[0]! - start)} ms into typing, before ten delays`);
+    await eventually(() => saves.some((t) => t >= typed));
+    sealed.destroy();
   });
 });
 
