@@ -10,7 +10,7 @@
  * native.ts instead. Used by native.node.ts, on the main thread and in the wrap workers.
  * @module
  */
-import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPair, generateKeyPairSync, type KeyObject } from 'node:crypto';
 
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
@@ -50,10 +50,22 @@ function publicKeyObject(raw: Uint8Array): KeyObject {
   return key;
 }
 
+/** An X25519 key pair as node:crypto makes it. */
+export interface _KeyPair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+/** A fresh X25519 key pair made on libuv's thread pool (off the calling thread, on another core). */
+export function _keyPairAsync(): Promise<_KeyPair> {
+  return new Promise((resolve, reject) => generateKeyPair('x25519', {}, (error, publicKey, privateKey) => (error ? reject(error) : resolve({ publicKey, privateKey }))));
+}
+
 /** A fresh ephemeral X25519 key pair (a new one for every recipient, RFC 9180 Encap). */
-function ephemeral(secretKey?: Uint8Array): { privateKey: KeyObject; enc: Buffer } {
-  let pair: { privateKey: KeyObject; publicKey: KeyObject };
-  if (secretKey) {
+function ephemeral(secretKey?: Uint8Array, made?: _KeyPair): { privateKey: KeyObject; enc: Buffer } {
+  let pair: _KeyPair;
+  if (made) pair = made;
+  else if (secretKey) {
     const der = Buffer.concat([PKCS8_X25519, secretKey]);
     const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
     der.fill(0);
@@ -96,8 +108,8 @@ export function _chachaOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array,
  * ephemeral private key lives in an OpenSSL key object that is dropped here and cleansed when
  * it is freed.
  */
-export function _sealNative(pkR: Uint8Array, plaintext: Uint8Array, info: Uint8Array, aad: Uint8Array, ephemeralSecret?: Uint8Array): { enc: Uint8Array; ciphertext: Uint8Array } {
-  const { privateKey, enc } = ephemeral(ephemeralSecret);
+export function _sealNative(pkR: Uint8Array, plaintext: Uint8Array, info: Uint8Array, aad: Uint8Array, ephemeralSecret?: Uint8Array, pair?: _KeyPair): { enc: Uint8Array; ciphertext: Uint8Array } {
+  const { privateKey, enc } = ephemeral(ephemeralSecret, pair);
   let dh: Buffer;
   try {
     dh = diffieHellman({ privateKey, publicKey: publicKeyObject(pkR) });
@@ -133,15 +145,44 @@ export function _sealNative(pkR: Uint8Array, plaintext: Uint8Array, info: Uint8A
  * its X25519 public key (32); each wrap (enc 32 · ciphertext 48) seals `secret` with
  * info = `infoPrefix` || device id, into `out` at 80 × its index.
  */
-export function _wrapRange(secret: Uint8Array, infoPrefix: Uint8Array, recipients: Uint8Array, out: Uint8Array): void {
+export function _wrapRange(secret: Uint8Array, infoPrefix: Uint8Array, recipients: Uint8Array, out: Uint8Array, pairs?: readonly _KeyPair[]): void {
   const count = recipients.length / 64;
   const info = Buffer.alloc(infoPrefix.length + 32);
   info.set(infoPrefix);
   for (let i = 0; i < count; i++) {
     const at = i * 64;
     info.set(recipients.subarray(at, at + 32), infoPrefix.length);
-    const { enc, ciphertext } = _sealNative(recipients.subarray(at + 32, at + 64), secret, info, ZERO_KEY.subarray(0, 0));
+    const { enc, ciphertext } = _sealNative(recipients.subarray(at + 32, at + 64), secret, info, ZERO_KEY.subarray(0, 0), undefined, pairs?.[i]);
     out.set(enc, i * 80);
     out.set(ciphertext, i * 80 + 32);
+  }
+}
+
+/** Ephemeral keys made at once on the thread pool, ahead of the wraps that use them. */
+const PAIRS_AHEAD = 128;
+
+/**
+ * {@link _wrapRange} with the ephemeral key pairs made on libuv's thread pool, PAIRS_AHEAD
+ * ahead: while this thread does the agreements, key schedules and seals of one range, the
+ * pool (another core) makes the keys of the next. Each pair serves one recipient and is
+ * dropped.
+ */
+export async function _wrapRangeAhead(secret: Uint8Array, infoPrefix: Uint8Array, recipients: Uint8Array, out: Uint8Array): Promise<void> {
+  const count = recipients.length / 64;
+  const batch = (from: number) => Promise.all(Array.from({ length: Math.min(PAIRS_AHEAD, count - from) }, _keyPairAsync));
+  let ahead = batch(0);
+  for (let from = 0; from < count; from += PAIRS_AHEAD) {
+    const pairs = await ahead;
+    const to = Math.min(count, from + PAIRS_AHEAD);
+    if (to < count) ahead = batch(to);
+    try {
+      _wrapRange(secret, infoPrefix, recipients.subarray(from * 64, to * 64), out.subarray(from * 80, to * 80), pairs);
+    } catch (error) {
+      // Let the keys made ahead settle before the error goes up (none is left unhandled).
+      await ahead.catch(() => undefined);
+      throw error;
+    } finally {
+      pairs.length = 0;
+    }
   }
 }

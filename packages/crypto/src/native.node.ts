@@ -1,29 +1,26 @@
 /// <reference types="node" />
 /**
  * Node's variant of the package's `#native` import: HPKE seals and ChaCha20-Poly1305 on
- * node:crypto (OpenSSL; hpke-native.node.ts), and the epoch wraps of a membership op spread
- * over a pool of worker threads.
+ * node:crypto (OpenSSL; hpke-native.node.ts), for the epoch wraps of a membership op.
  *
  * Why: an epoch's wraps are one X25519 key generation and one agreement per device. Through
- * WebCrypto each costs several promises and key objects (about 200 µs a wrap here); natively,
- * synchronously, a whole wrap is about 110 µs, and the wraps of one op are independent, so
- * they are split across the cores: ranges of CHUNK wraps are handed to the workers (one per
- * core) as each becomes free. The main thread seals no range while workers do: on Node 20
- * (OpenSSL 3.0) synchronous node:crypto calls on the main thread at the same time as in a
- * worker deadlocked here within seconds (both threads waiting, the main thread's timers
- * included; cf. nodejs/node#52698), workers alone never did. An op with few wraps is sealed
- * on the main thread, when no worker is busy.
+ * WebCrypto each costs several promises and key objects (about 200 µs a wrap here); natively
+ * a whole wrap is about 110 µs on one thread. By default the ephemeral key pairs are made on
+ * libuv's thread pool, a range ahead (the other core), while the calling thread does the
+ * agreements, key schedules and seals (hpke-native.node.ts, _wrapRangeAhead).
  *
- * A worker that fails (an uncaught error, an exit, no answer within a minute) rejects the op's wraps with
- * WrapWorkerError('worker-failed'), never leaves them pending; it is dropped and the next op
- * starts a new one. Workers are kept between ops (started once: tens of ms) and do not keep
- * the process alive when idle.
+ * Worker threads (`_configureWrapPool({ workers })`) are off by default: on Node 20.20
+ * (OpenSSL 3.0) here, wraps sealed with node:crypto in worker threads deadlocked within tens
+ * of ops, with or without the main thread sealing too (the worker stops answering, at no
+ * CPU; cf. nodejs/node#52698). With workers on, ranges of CHUNK wraps are handed to them as
+ * each becomes free, and a worker that fails (an uncaught error, an exit, no answer within a
+ * minute) rejects the op with WrapWorkerError('worker-failed'), never leaves it pending; it
+ * is dropped and the next op starts a new one.
  * @module
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HpkeError, SealdocCryptoError } from './errors.js';
-import { _chachaOpen, _chachaSeal, _LowOrderKey, _sealNative, _wrapRange } from './hpke-native.node.js';
+import { _chachaOpen, _chachaSeal, _LowOrderKey, _sealNative, _wrapRange, _wrapRangeAhead } from './hpke-native.node.js';
 import type { _NativeBackend } from './native.js';
 
 /** A wrap worker failed (it threw or exited) while it held part of an op's wraps. */
@@ -42,7 +39,7 @@ interface PoolWorker {
   failed: Error | undefined;
 }
 
-const config = { workers: Math.max(1, availableParallelism()), jobTimeoutMs: 60_000 };
+const config = { workers: 0, ahead: true, jobTimeoutMs: 60_000 };
 let pool: PoolWorker[] = [];
 
 function failure(w: PoolWorker, error: Error): void {
@@ -108,7 +105,8 @@ async function wrapAll(secret: Uint8Array, infoPrefix: Uint8Array, recipients: U
   const out = new Uint8Array(count * 80);
   if (config.workers === 0 || (count < INLINE_BELOW && pool.every((w) => w.jobs.length === 0))) {
     try {
-      _wrapRange(secret, infoPrefix, recipients, out);
+      if (config.ahead && count >= INLINE_BELOW) await _wrapRangeAhead(secret, infoPrefix, recipients, out);
+      else _wrapRange(secret, infoPrefix, recipients, out);
     } catch (error) {
       lowOrder(error);
     }
@@ -153,9 +151,10 @@ export const _native: _NativeBackend = {
  * Tests and benchmarks: how many workers an op's wraps use (0: the main thread alone), how
  * long a worker may take to answer. Returns the settings in force before.
  */
-export function _configureWrapPool(settings: { workers?: number; jobTimeoutMs?: number }): { workers: number; jobTimeoutMs: number } {
+export function _configureWrapPool(settings: { workers?: number; ahead?: boolean; jobTimeoutMs?: number }): { workers: number; ahead: boolean; jobTimeoutMs: number } {
   const before = { ...config };
   if (settings.workers !== undefined) config.workers = settings.workers;
+  if (settings.ahead !== undefined) config.ahead = settings.ahead;
   if (settings.jobTimeoutMs !== undefined) config.jobTimeoutMs = settings.jobTimeoutMs;
   return before;
 }

@@ -1,4 +1,4 @@
-// Node's native backend (node:crypto, worker threads) for HPKE seals and epoch wraps: the
+// Node's native backend (node:crypto; the thread pool, opt-in worker threads) for HPKE seals and epoch wraps: the
 // RFC 9180 vectors, the same bytes as the @noble and WebCrypto paths, wraps that every
 // backend opens, and a failing worker that rejects the op instead of leaving it pending.
 import { describe, it, after } from 'node:test';
@@ -47,7 +47,7 @@ const concat = (...parts: Uint8Array[]) => {
 describe('native backend (Node)', () => {
   after(async () => {
     useCryptoBackend('auto');
-    _configureWrapPool({ workers: 2 });
+    _configureWrapPool({ workers: 0, ahead: true });
     await _stopWrapWorkers();
   });
 
@@ -98,7 +98,8 @@ describe('native backend (Node)', () => {
   });
 
   for (const [name, settings, n] of [
-    ['on the main thread', { workers: 0 }, 40],
+    ['on the main thread', { workers: 0, ahead: false }, 40],
+    ['on the main thread, the ephemeral keys made ahead on the thread pool (the default)', { workers: 0, ahead: true }, 700],
     ['on the main thread when few, with workers about', { workers: 2 }, 40],
     ['over one worker', { workers: 1 }, 700],
     ['over two workers', { workers: 2 }, 700],
@@ -129,7 +130,7 @@ describe('native backend (Node)', () => {
   }
 
   it('a low-order recipient key is HpkeError bad-key, inline and in a worker', async () => {
-    for (const settings of [{ workers: 0 }, { workers: 1 }]) {
+    for (const settings of [{ workers: 0, ahead: false }, { workers: 0, ahead: true }, { workers: 1 }]) {
       _configureWrapPool(settings);
       const { packed } = recipients(600);
       packed.fill(0, 300 * 64 + 32, 300 * 64 + 64);
@@ -178,7 +179,7 @@ describe('native backend (Node)', () => {
     const others = Array.from({ length: 300 }, (_, i) => testIdentity(`member ${i}`));
     const create = await createGroup(admin, { members: others.map((keys) => ({ keys, role: 'writer' as const })) });
     for (const builder of ['auto', 'noble'] as const) {
-      _configureWrapPool({ workers: 2 });
+      _configureWrapPool({ workers: 0, ahead: true });
       useCryptoBackend(builder);
       const log = await MembershipLog.fromOps([create]);
       const keyring = new Keyring();
