@@ -79,17 +79,22 @@ export class VerifyPool {
       } catch {
         break; // no worker threads here: what started serves, or the checks run inline
       }
-      worker.unref();
+      // It keeps the process up while it boots or holds requests (a caller waits for it, perhaps
+      // with nothing else to keep the process up), and only then.
       let ready!: () => void;
       const thread: Thread = { worker, pending: new Map(), outbox: [], ready: new Promise<void>((resolve) => (ready = resolve)) };
       worker.on('message', (answers: VerifyAnswer[] | 'ready') => {
-        if (answers === 'ready') return ready();
+        if (answers === 'ready') {
+          if (thread.pending.size === 0) worker.unref();
+          return ready();
+        }
         for (const answer of answers) {
           const id = typeof answer === 'number' ? answer : answer.id;
           const pending = thread.pending.get(id);
           if (!pending) continue;
           thread.pending.delete(id);
           this.#queued--;
+          if (thread.pending.size === 0) worker.unref();
           if (typeof answer === 'number') pending.resolve();
           else if (answer.code !== undefined) pending.reject(new EnvelopeError(answer.code as EnvelopeError['code'], answer.message ?? ''));
           else pending.reject(new VerifyPoolError(`the verify thread failed: ${answer.failure ?? 'unknown'}`));
@@ -134,6 +139,7 @@ export class VerifyPool {
     const id = (this.#nextId = (this.#nextId + 1) >>> 0);
     this.#queued++;
     return new Promise<void>((resolve, reject) => {
+      if (thread.pending.size === 0) thread.worker.ref();
       thread.pending.set(id, { resolve, reject });
       // What this turn of the event loop asks goes in one message (each its own buffer, transferred).
       if (thread.outbox.length === 0) setImmediate(() => this.#post(thread));
