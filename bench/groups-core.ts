@@ -1,5 +1,5 @@
 // The measurements behind `npm run bench:groups`, identical in Node and in Chromium: remove one
-// member from a group of each size, with WebCrypto and with @noble; and revoke one device in a
+// member from a group of each size (the default path, WebCrypto, @noble); and revoke one device in a
 // group of persons with several devices, beside a removal in a single-device group.
 import {
   certifyDevice,
@@ -19,14 +19,27 @@ import {
   type MemberKeys,
 } from '@sealdoc/crypto';
 
+/** How the wraps are built: `auto` is what an app gets (Node: native crypto over worker threads; browsers: WebCrypto). */
+export type RemovalImpl = 'auto' | 'webcrypto' | 'noble';
+
 export interface RemovalFigures {
   members: number;
-  impl: 'webcrypto' | 'noble';
+  /** native (node:crypto and worker threads), webcrypto or noble. */
+  impl: 'native' | 'webcrypto' | 'noble';
+  runs: number;
+  /** Median of the runs. */
   sender_ms: number;
+  sender_min_ms: number;
+  sender_max_ms: number;
+  /** The first build of the group (in Node it starts the wrap workers). */
+  first_ms: number;
   receiver_ms: number;
   bytes: number;
   bytes_per_member: number;
 }
+
+const median = (times: number[]) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 /** Public keys for members whose secrets the benchmark never needs, made fast with WebCrypto. */
 async function randomMemberKeys(): Promise<MemberKeys> {
@@ -39,10 +52,17 @@ async function randomMemberKeys(): Promise<MemberKeys> {
   };
 }
 
-export async function measureRemovals(sizes: readonly number[]): Promise<RemovalFigures[]> {
+/**
+ * Removing one member from a group of each size: `runs` builds by the admin (the median is
+ * the figure; one run for @noble from 5,000 members, where a build takes tens of seconds), then
+ * a receiver verifies, applies and unwraps. In a browser `auto` is WebCrypto, so `webcrypto`
+ * is skipped there when `auto` is asked for too.
+ */
+export async function measureRemovals(sizes: readonly number[], impls: readonly RemovalImpl[] = ['auto', 'webcrypto'], runs = 5): Promise<RemovalFigures[]> {
   const admin = identityFromMnemonic(generateMnemonic());
   const receiver = identityFromMnemonic(generateMnemonic());
   const out: RemovalFigures[] = [];
+  const chosen = impls.filter((impl) => isNode || impl !== 'webcrypto' || !impls.includes('auto'));
   for (const members of sizes) {
     useCryptoBackend('auto');
     const others = await Promise.all(Array.from({ length: members - 3 }, randomMemberKeys));
@@ -51,7 +71,7 @@ export async function measureRemovals(sizes: readonly number[]): Promise<Removal
       members: [{ keys: receiver, role: 'writer' }, { keys: leaving, role: 'writer' }, ...others.map((keys) => ({ keys, role: 'writer' as const }))],
     });
     const leavingId = (await MembershipLog.fromOps([create])).members().find((m) => m.signingPublicKey.every((b, i) => b === leaving.signingPublicKey[i]))!.memberId;
-    for (const impl of ['webcrypto', 'noble'] as const) {
+    for (const impl of chosen) {
       useCryptoBackend(impl);
       const adminLog = await MembershipLog.fromOps([create]);
       const adminKeys = new Keyring();
@@ -59,10 +79,9 @@ export async function measureRemovals(sizes: readonly number[]): Promise<Removal
       const receiverLog = await MembershipLog.fromOps([create]);
       const receiverKeys = new Keyring();
       await unlockEpochSecrets(receiverLog, receiver, receiverKeys);
-      // The median of three builds (one where a build takes tens of seconds).
       const times: number[] = [];
       let op: Uint8Array = new Uint8Array(0);
-      for (let run = 0; run < (impl === 'noble' && members >= 5000 ? 1 : 3); run++) {
+      for (let run = 0; run < (impl === 'noble' && members >= 5000 ? 1 : runs); run++) {
         const start = performance.now();
         op = await removeMember(adminLog, { signer: admin, keyring: adminKeys }, leavingId, null);
         times.push(performance.now() - start);
@@ -74,8 +93,12 @@ export async function measureRemovals(sizes: readonly number[]): Promise<Removal
       if (added.join() !== '1') throw new Error(`the receiver unlocked ${added.join()} instead of epoch 1`);
       out.push({
         members,
-        impl,
-        sender_ms: times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!,
+        impl: impl === 'auto' ? (isNode ? 'native' : 'webcrypto') : impl,
+        runs: times.length,
+        sender_ms: median(times),
+        sender_min_ms: Math.min(...times),
+        sender_max_ms: Math.max(...times),
+        first_ms: times[0]!,
         receiver_ms: receiverMs,
         bytes: op.length,
         bytes_per_member: op.length / (members - 1),
@@ -113,7 +136,6 @@ async function personWithDevices(extra: number): Promise<{ person: Identity; dev
   return { person, devices };
 }
 
-const median = (times: number[]) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
 
 /**
  * Revoking one device in a group of `members` persons with `devicesPerMember` wrap recipients
@@ -202,4 +224,72 @@ export async function measureRevocation(members = 1000, devicesPerMember = 3, ru
   } finally {
     useCryptoBackend('auto');
   }
+}
+
+/** A floor: the platform's X25519 alone for `members` wraps, no HKDF, no AEAD, no op. */
+export interface FloorFigures {
+  members: number;
+  what: string;
+  runs: number;
+  ms: number;
+  min_ms: number;
+}
+
+const X25519_FLOOR_WORKER = `
+const s = crypto.subtle;
+let keys = [];
+onmessage = async ({ data }) => {
+  if (data.publicKeys) {
+    keys = await Promise.all(data.publicKeys.map((p) => s.importKey('raw', p, { name: 'X25519' }, true, [])));
+    return postMessage('ready');
+  }
+  await Promise.all(keys.slice(0, data.count).map(async (pub) => {
+    const pair = await s.generateKey({ name: 'X25519' }, false, ['deriveBits']);
+    await s.exportKey('raw', pair.publicKey);
+    await s.deriveBits({ name: 'X25519', public: pub }, pair.privateKey, 256);
+  }));
+  postMessage('done');
+};`;
+
+/**
+ * What RFC 9180's Encap needs per recipient on WebCrypto, and nothing else: generateKey,
+ * exportKey (enc) and deriveBits for `members` recipients (their public keys imported
+ * beforehand), all in flight on the calling thread; in a browser also split over 2 Web Workers.
+ * The median of `runs`.
+ */
+export async function measureX25519Floor(sizes: readonly number[], runs = 5): Promise<FloorFigures[]> {
+  const s = crypto.subtle;
+  const out: FloorFigures[] = [];
+  for (const members of sizes) {
+    const raw = await Promise.all(Array.from({ length: members }, async () => (await randomMemberKeys()).agreementPublicKey));
+    const publicKeys = await Promise.all(raw.map((p) => s.importKey('raw', p as Uint8Array<ArrayBuffer>, { name: 'X25519' }, true, [])));
+    const time = async (what: string, fn: () => Promise<unknown>) => {
+      const times: number[] = [];
+      for (let run = 0; run < runs; run++) {
+        const start = performance.now();
+        await fn();
+        times.push(performance.now() - start);
+      }
+      out.push({ members, what, runs, ms: median(times), min_ms: Math.min(...times) });
+    };
+    await time('webcrypto generateKey+exportKey+deriveBits, all in flight', () =>
+      Promise.all(
+        publicKeys.map(async (pub) => {
+          const pair = (await s.generateKey({ name: 'X25519' }, false, ['deriveBits'])) as CryptoKeyPair;
+          await s.exportKey('raw', pair.publicKey);
+          await s.deriveBits({ name: 'X25519', public: pub } as EcdhKeyDeriveParams, pair.privateKey, 256);
+        }),
+      ),
+    );
+    if (!isNode && typeof Worker === 'function') {
+      const url = URL.createObjectURL(new Blob([X25519_FLOOR_WORKER], { type: 'text/javascript' }));
+      const workers = [new Worker(url), new Worker(url)];
+      const ask = (w: Worker, message: unknown) => new Promise((resolve) => ((w.onmessage = resolve), w.postMessage(message)));
+      await Promise.all(workers.map((w) => ask(w, { publicKeys: raw })));
+      await time('the same split over 2 Web Workers', () => Promise.all(workers.map((w) => ask(w, { count: Math.ceil(members / 2) }))));
+      for (const w of workers) w.terminate();
+      URL.revokeObjectURL(url);
+    }
+  }
+  return out;
 }
