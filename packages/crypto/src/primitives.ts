@@ -14,8 +14,10 @@
  * cannot disagree on any signature Sealdoc accepts.
  * @module
  */
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { randomBytes } from '@noble/hashes/utils.js';
+import { _native } from '#native';
 import { CryptoInputError, HpkeError } from './errors.js';
 import { _bytes, _concat, _hex } from './bytes.js';
 
@@ -313,4 +315,28 @@ export function _x25519FromSecret(secretKey: Uint8Array): _Ephemeral {
       }
     },
   };
+}
+
+/**
+ * ChaCha20-Poly1305 (RFC 8439) seal: ciphertext || 16-byte tag. On Node's native crypto where
+ * the platform has it (package import `#native`) and no backend was forced, on @noble/ciphers
+ * otherwise: the same bytes either way. The caller never reuses a key with a nonce.
+ */
+export function _aeadSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  _bytes(key, 'key', 32);
+  _bytes(nonce, 'nonce', 12);
+  if (_native && preference === 'auto') return _native.aeadSeal(key, nonce, aad, plaintext);
+  return chacha20poly1305(key, nonce, aad).encrypt(plaintext);
+}
+
+/** Opens {@link _aeadSeal}'s output; undefined when it does not open (wrong key, nonce, aad or bytes). */
+export function _aeadOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+  _bytes(key, 'key', 32);
+  _bytes(nonce, 'nonce', 12);
+  if (_native && preference === 'auto') return _native.aeadOpen(key, nonce, aad, sealed);
+  try {
+    return chacha20poly1305(key, nonce, aad).decrypt(sealed);
+  } catch {
+    return undefined;
+  }
 }
