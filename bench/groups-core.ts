@@ -19,19 +19,19 @@ import {
   type MemberKeys,
 } from '@sealdoc/crypto';
 
-/** How the wraps are built: `auto` is what an app gets (Node: native crypto over worker threads; browsers: WebCrypto). */
+/** How the wraps are built: `auto` is what an app gets (Node: native crypto, the ephemeral keys made ahead on the thread pool; browsers: WebCrypto). */
 export type RemovalImpl = 'auto' | 'webcrypto' | 'noble';
 
 export interface RemovalFigures {
   members: number;
-  /** native (node:crypto and worker threads), webcrypto or noble. */
+  /** native (node:crypto), webcrypto or noble. */
   impl: 'native' | 'webcrypto' | 'noble';
   runs: number;
   /** Median of the runs. */
   sender_ms: number;
   sender_min_ms: number;
   sender_max_ms: number;
-  /** The first build of the group (in Node it starts the wrap workers). */
+  /** The first build of the group (the first, still cold). */
   first_ms: number;
   receiver_ms: number;
   bytes: number;

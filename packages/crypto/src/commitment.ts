@@ -10,6 +10,7 @@
  */
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { _native } from '#native';
 import { _concat, _utf8 } from './bytes.js';
 
 /** Where a commitment is used: envelopes and backups have their own labels. */
@@ -22,6 +23,8 @@ const LABELS: Record<_CommitDomain, { subkey: Uint8Array; commit: Uint8Array }> 
 
 export function _committedKeys(key: Uint8Array, nonce: Uint8Array, domain: _CommitDomain): { subkey: Uint8Array; commitment: Uint8Array } {
   const labels = LABELS[domain];
+  // Natively where the platform has it (Node: a catch-up derives two per envelope); same bytes.
+  if (_native) return { subkey: _native.hmacSha256(key, labels.subkey, nonce), commitment: _native.hmacSha256(key, labels.commit, nonce) };
   return {
     subkey: hmac(sha256, key, _concat(labels.subkey, nonce)),
     commitment: hmac(sha256, key, _concat(labels.commit, nonce)),

@@ -74,8 +74,17 @@ function ephemeral(secretKey?: Uint8Array, made?: _KeyPair): { privateKey: KeyOb
   return { privateKey: pair.privateKey, enc: Buffer.from(pair.publicKey.export({ format: 'jwk' }).x!, 'base64url') };
 }
 
-/** The bytes of a Buffer as a plain Uint8Array, as every other path of the package returns them. */
-const plain = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.length);
+/**
+ * The bytes of a Buffer as a plain Uint8Array of its own, as every other path of the package
+ * returns them: a small Buffer is a slice of a pool shared with unrelated data, so it is copied
+ * out and its range in the pool wiped.
+ */
+export function _plain(b: Buffer): Uint8Array {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return new Uint8Array(b.buffer);
+  const out = new Uint8Array(b);
+  b.fill(0);
+  return out;
+}
 
 /** ChaCha20-Poly1305 (RFC 8439) on OpenSSL: ciphertext || 16-byte tag. */
 export function _chachaSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
@@ -83,7 +92,7 @@ export function _chachaSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array,
   if (aad.length) cipher.setAAD(aad, { plaintextLength: plaintext.length });
   const head = cipher.update(plaintext);
   const tail = cipher.final();
-  return plain(Buffer.concat([head, tail, cipher.getAuthTag()]));
+  return _plain(Buffer.concat([head, tail, cipher.getAuthTag()]));
 }
 
 /** Opens {@link _chachaSeal}'s output; undefined when the tag does not match. */
@@ -94,7 +103,7 @@ export function _chachaOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array,
   if (aad.length) decipher.setAAD(aad, { plaintextLength: sealed.length - 16 });
   const head = decipher.update(sealed.subarray(0, sealed.length - 16));
   try {
-    return plain(Buffer.concat([head, decipher.final()]));
+    return _plain(Buffer.concat([head, decipher.final()]));
   } catch {
     head.fill(0);
     return undefined;
@@ -129,7 +138,7 @@ export function _sealNative(pkR: Uint8Array, plaintext: Uint8Array, info: Uint8A
   const nonce = createHmac('sha256', secret).update(BASE_NONCE).update(ksc).update(ONE).digest().subarray(0, 12);
   try {
     // Sequence number 0: the nonce is base_nonce itself (5.2); this key seals nothing else.
-    return { enc: plain(enc), ciphertext: _chachaSeal(key, nonce, aad, plaintext) };
+    return { enc: _plain(enc), ciphertext: _chachaSeal(key, nonce, aad, plaintext) };
   } finally {
     dh.fill(0);
     eaePrk.fill(0);

@@ -20,7 +20,7 @@ export interface _NativeBackend {
    * The epoch wraps of n recipients, n × 80 bytes in their order: `recipients` is n × (device
    * id 32 · X25519 public key 32); each wrap is HPKE SealBase of `secret` with
    * info = `infoPrefix` || device id and empty aad, a fresh ephemeral key each.
-   * Throws HpkeError('bad-key') for a low-order key, WrapWorkerError if a worker fails.
+   * Throws HpkeError('bad-key') for a low-order key.
    */
   wrapAll(secret: Uint8Array, infoPrefix: Uint8Array, recipients: Uint8Array): Promise<Uint8Array>;
   /** Single-shot SealBase; `ephemeralSecret` fixes the ephemeral key (test vectors only). */
@@ -29,6 +29,10 @@ export interface _NativeBackend {
   aeadSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
   /** Opens aeadSeal's output; undefined when it does not open. */
   aeadOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined;
+  /** SHA-256 of `bytes`, on the calling thread. */
+  sha256(bytes: Uint8Array): Uint8Array;
+  /** HMAC-SHA256 under `key` of the concatenation of `parts`, on the calling thread. */
+  hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
 }
 
 /** No native backend on this platform. */

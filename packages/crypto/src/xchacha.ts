@@ -1,15 +1,15 @@
 /**
  * XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha-03) for envelopes: the subkey from HChaCha20 of
- * the key and the nonce's first 16 bytes, then ChaCha20-Poly1305 (RFC 8439) under it with
- * 4 zero bytes and the nonce's last 8. Where the platform has a native ChaCha20-Poly1305
- * (Node: OpenSSL, through the package's `#native` import) the second step runs there, about
- * twenty times faster on a large snapshot than @noble's JavaScript; elsewhere @noble/ciphers'
- * xchacha20poly1305 does it all. Identical bytes either way (`xchacha.test.ts`).
+ * the key and the nonce's first 16 bytes (@noble/ciphers), then ChaCha20-Poly1305 (RFC 8439)
+ * under it with 4 zero bytes and the nonce's last 8, through primitives.ts: natively where the
+ * platform has it (Node: OpenSSL, about twenty times faster than JavaScript on a large
+ * snapshot), @noble elsewhere. Identical bytes either way (`xchacha.test.ts`, with the draft's
+ * vector).
  * @module
  */
-import { hchacha, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { _native } from '#native';
+import { hchacha } from '@noble/ciphers/chacha.js';
 import { _wipe } from './bytes.js';
+import { _aeadOpen, _aeadSeal } from './primitives.js';
 
 // "expand 32-byte k", as four little-endian words.
 const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]);
@@ -37,15 +37,11 @@ function derive(key: Uint8Array, nonce: Uint8Array): { subkey: Uint8Array; nonce
   return { subkey, nonce12 };
 }
 
-/** Copies a native result into a plain Uint8Array of its own (a Buffer may share a pool). */
-const own = (bytes: Uint8Array) => new Uint8Array(bytes);
-
 /** Encrypts: ciphertext || 16-byte tag. */
 export function _xchachaSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  if (!_native) return xchacha20poly1305(key, nonce, aad).encrypt(plaintext);
   const { subkey, nonce12 } = derive(key, nonce);
   try {
-    return own(_native.aeadSeal(subkey, nonce12, aad, plaintext));
+    return _aeadSeal(subkey, nonce12, aad, plaintext);
   } finally {
     _wipe(subkey);
   }
@@ -53,20 +49,9 @@ export function _xchachaSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array
 
 /** Decrypts and authenticates; undefined when the tag does not match. */
 export function _xchachaOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
-  if (!_native) {
-    try {
-      return xchacha20poly1305(key, nonce, aad).decrypt(sealed);
-    } catch {
-      return undefined;
-    }
-  }
   const { subkey, nonce12 } = derive(key, nonce);
   try {
-    const opened = _native.aeadOpen(subkey, nonce12, aad, sealed);
-    if (!opened) return undefined;
-    const out = own(opened);
-    opened.fill(0);
-    return out;
+    return _aeadOpen(subkey, nonce12, aad, sealed);
   } finally {
     _wipe(subkey);
   }

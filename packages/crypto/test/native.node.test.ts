@@ -4,6 +4,8 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import {
   createGroup,
   HpkeError,
@@ -13,12 +15,11 @@ import {
   Keyring,
   MembershipLog,
   removeMember,
-  SealdocCryptoError,
   unlockEpochSecrets,
   useCryptoBackend,
 } from '@sealdoc/crypto';
 import { _native } from '#native';
-import { _configureWrapPool, _stopWrapWorkers, _wrapWorkers, WrapWorkerError } from '../dist/native.node.js';
+import { _configureWraps } from '../dist/native.node.js';
 import { RFC9180_A21 as V } from './vectors/rfc9180-a2.js';
 import { hex, testIdentity, toHex, utf8 } from './helpers.js';
 
@@ -47,8 +48,7 @@ const concat = (...parts: Uint8Array[]) => {
 describe('native backend (Node)', () => {
   after(async () => {
     useCryptoBackend('auto');
-    _configureWrapPool({ workers: 0, ahead: true });
-    await _stopWrapWorkers();
+    _configureWraps({ ahead: true });
   });
 
   it('is the one Node resolves #native to', () => {
@@ -81,6 +81,18 @@ describe('native backend (Node)', () => {
     useCryptoBackend('auto');
   });
 
+  it('SHA-256 and HMAC-SHA256: the bytes of @noble/hashes, for empty, small and large inputs, as plain Uint8Arrays', () => {
+    for (const size of [0, 1, 55, 64, 1000, 60_000]) {
+      const data = crypto.getRandomValues(new Uint8Array(size));
+      const key = crypto.getRandomValues(new Uint8Array(32));
+      const sha = _native!.sha256(data);
+      assert.deepEqual(sha, sha256(data));
+      const mac = _native!.hmacSha256(key, data.subarray(0, size >> 1), data.subarray(size >> 1));
+      assert.deepEqual(mac, hmac(sha256, key, data));
+      for (const out of [sha, mac]) assert.equal(Object.getPrototypeOf(out), Uint8Array.prototype);
+    }
+  });
+
   it('ChaCha20-Poly1305: the bytes of @noble/ciphers, with and without aad; a changed byte does not open', () => {
     for (const [aadLength, length] of [[0, 0], [0, 32], [13, 100], [7, 1000]] as const) {
       const key = random(32);
@@ -98,14 +110,12 @@ describe('native backend (Node)', () => {
   });
 
   for (const [name, settings, n] of [
-    ['on the main thread', { workers: 0, ahead: false }, 40],
-    ['on the main thread, the ephemeral keys made ahead on the thread pool (the default)', { workers: 0, ahead: true }, 700],
-    ['on the main thread when few, with workers about', { workers: 2 }, 40],
-    ['over one worker', { workers: 1 }, 700],
-    ['over two workers', { workers: 2 }, 700],
+    ['on the calling thread', { ahead: false }, 40],
+    ['on the calling thread, many', { ahead: false }, 700],
+    ['on the calling thread, the ephemeral keys made ahead on the thread pool (the default)', { ahead: true }, 700],
   ] as const) {
     it(`wraps ${name}: each opens for its device alone, with a fresh ephemeral key each`, async () => {
-      _configureWrapPool(settings);
+      _configureWraps(settings);
       const { list, packed } = recipients(n);
       const secret = random(32);
       const prefix = concat(WRAP_LABEL, random(16), Uint8Array.of(0, 0, 0, 7));
@@ -129,48 +139,12 @@ describe('native backend (Node)', () => {
     });
   }
 
-  it('a low-order recipient key is HpkeError bad-key, inline and in a worker', async () => {
-    for (const settings of [{ workers: 0, ahead: false }, { workers: 0, ahead: true }, { workers: 1 }]) {
-      _configureWrapPool(settings);
+  it('a low-order recipient key is HpkeError bad-key, with keys made inline or ahead', async () => {
+    for (const settings of [{ ahead: false }, { ahead: true }]) {
+      _configureWraps(settings);
       const { packed } = recipients(600);
       packed.fill(0, 300 * 64 + 32, 300 * 64 + 64);
       await assert.rejects(native.wrapAll(random(32), random(10), packed), (e: unknown) => e instanceof HpkeError && e.code === 'bad-key');
-    }
-  });
-
-  it('a worker that crashes or is stopped mid-op rejects it with WrapWorkerError; the next op gets new workers', async () => {
-    _configureWrapPool({ workers: 2 });
-    const { list, packed } = recipients(4000);
-    // Crash: an uncaught exception in the worker.
-    const crashing = native.wrapAll(random(32), random(10), packed);
-    _wrapWorkers()[0]!.postMessage({ crash: true });
-    await assert.rejects(crashing, (e: unknown) => e instanceof WrapWorkerError && e instanceof SealdocCryptoError && e.code === 'worker-failed');
-    // Stopped: the worker exits.
-    const stopped = assert.rejects(native.wrapAll(random(32), random(10), packed), (e: unknown) => e instanceof WrapWorkerError && e.code === 'worker-failed');
-    await _stopWrapWorkers();
-    await stopped;
-    // And the pool comes back.
-    const secret = random(32);
-    const prefix = random(10);
-    const wraps = await native.wrapAll(secret, prefix, packed.subarray(0, 600 * 64));
-    useCryptoBackend('noble');
-    const wrap = { enc: wraps.subarray(599 * 80, 599 * 80 + 32), ciphertext: wraps.subarray(599 * 80 + 32, 600 * 80) };
-    assert.deepEqual(await hpkeOpen(list[599]!.keys, wrap, { info: concat(prefix, list[599]!.id) }), secret);
-    useCryptoBackend('auto');
-  });
-
-  it('a worker that stops answering rejects the op with WrapWorkerError after the job timeout, not a hang', async () => {
-    const before = _configureWrapPool({ workers: 1, jobTimeoutMs: 300 });
-    try {
-      const { packed } = recipients(600);
-      await native.wrapAll(random(32), random(10), packed);
-      _wrapWorkers()[0]!.postMessage({ stall: 20_000 });
-      const start = performance.now();
-      await assert.rejects(native.wrapAll(random(32), random(10), packed), (e: unknown) => e instanceof WrapWorkerError && e.code === 'worker-failed');
-      assert.ok(performance.now() - start < 10_000);
-    } finally {
-      _configureWrapPool(before);
-      await _stopWrapWorkers();
     }
   });
 
@@ -179,7 +153,7 @@ describe('native backend (Node)', () => {
     const others = Array.from({ length: 300 }, (_, i) => testIdentity(`member ${i}`));
     const create = await createGroup(admin, { members: others.map((keys) => ({ keys, role: 'writer' as const })) });
     for (const builder of ['auto', 'noble'] as const) {
-      _configureWrapPool({ workers: 0, ahead: true });
+      _configureWraps({ ahead: true });
       useCryptoBackend(builder);
       const log = await MembershipLog.fromOps([create]);
       const keyring = new Keyring();
