@@ -62,6 +62,8 @@ interface Setting {
   default?: string;
   /** Smallest accepted (counts). */
   min?: number;
+  /** Largest accepted (counts). */
+  max?: number;
   /** Where a limit or a quota goes. */
   into?: readonly ['limits' | 'quotas', string];
 }
@@ -92,7 +94,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'cert', env: 'SEALDOC_TLS_CERT', kind: 'text', value: 'PATH', what: 'PEM certificate: serve wss:// and https:// (alias --tls-cert; reloaded on SIGHUP)' },
   { flag: 'key', env: 'SEALDOC_TLS_KEY', kind: 'text', value: 'PATH', what: 'PEM private key of --cert (alias --tls-key)' },
   { flag: 'retain-snapshots', env: 'SEALDOC_RETAIN_SNAPSHOTS', kind: 'count', value: 'N', min: 0, what: 'drop what a snapshot covers once N later snapshots are stored', default: 'keep everything' },
-  { flag: 'verify-threads', env: 'SEALDOC_VERIFY_THREADS', kind: 'count', value: 'N', min: 0, what: 'worker threads that check envelope signatures (0: on the main thread; at most 64)', default: 'one per core but one, 1 to 4' },
+  { flag: 'verify-threads', env: 'SEALDOC_VERIFY_THREADS', kind: 'count', value: 'N', min: 0, max: 64, what: 'worker threads that check envelope signatures (0: on the main thread; at most 64)', default: 'one per core but one, 1 to 4' },
   { flag: 'trust-proxy', env: 'SEALDOC_TRUST_PROXY', kind: 'switch', what: 'behind a reverse proxy: count each client by the last X-Forwarded-For address' },
   { flag: 'log-level', env: 'SEALDOC_LOG_LEVEL', kind: 'level', value: 'LEVEL', what: `${LOG_LEVELS.join(', ')}`, default: 'info' },
   { flag: 'metrics-port', env: 'SEALDOC_METRICS_PORT', kind: 'port', value: 'N', what: 'serve /metrics on this port only (not on the relay port)' },
@@ -140,8 +142,9 @@ function read(setting: Setting, text: string, source: string): string | number |
     case 'count': {
       const n = Number(text);
       const min = setting.min ?? 0;
-      if (/^\d+$/.test(text) && Number.isSafeInteger(n) && n >= min) return n;
-      throw new ConfigError(source, `${source} must be a whole number, at least ${min}`);
+      const max = setting.max ?? Number.MAX_SAFE_INTEGER;
+      if (/^\d+$/.test(text) && Number.isSafeInteger(n) && n >= min && n <= max) return n;
+      throw new ConfigError(source, `${source} must be a whole number, at least ${min}${setting.max === undefined ? '' : ` and at most ${max}`}`);
     }
     case 'switch': {
       const t = text.toLowerCase();

@@ -50,7 +50,7 @@ export interface RelayLimits {
   connectionsPerIdentity: number;
   /** Documents one connection may subscribe to (default 1,000); 64 of them at most for groups the relay does not know yet. */
   subscriptionsPerConnection: number;
-  /** Pushes of one connection verified but not yet stored (default 256): past it the relay reads nothing more from it until they are. */
+  /** Pushes of one connection received but not yet stored or refused (default 256): past it the relay reads nothing more from it until they are. */
   pushesInFlight: number;
   /**
    * Bytes of bulk answers (a subscription's backlog, a log, what a `have` lacks) the relay sends

@@ -317,7 +317,9 @@ export class PostgresRelayStore implements RelayStore {
         if (results[i]!.outcome === 'stored') tally(e.author, 0, e.bytes.length);
       });
       for (const f of firsts.rows) tally(new Uint8Array(f.author), 1, 0);
-      for (const t of added.values()) await c.query(ADD_USAGE, [buf(t.author), 0, t.documents, t.bytes]);
+      // In one order (by member id), as the document locks above: a transaction holds several
+      // groups' batches, and two nodes updating the same members' rows in two orders would deadlock.
+      for (const [, t] of [...added].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) await c.query(ADD_USAGE, [buf(t.author), 0, t.documents, t.bytes]);
       const notes = envelopes.flatMap((e, i) => (results[i]!.outcome === 'stored' ? [JSON.stringify({ t: 'e', g: hex(e.groupId), d: hex(e.docId), c: results[i]!.cursor, a: hex(e.author), s: e.seq, n: this.#node, m: Date.now() })] : []));
       if (notes.length) await c.query('SELECT pg_notify($1, x) FROM unnest($2::text[]) AS x', [this.#channels.store, notes]);
       return results;

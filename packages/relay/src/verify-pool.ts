@@ -6,7 +6,8 @@
  * the author the main thread resolved from the group's log (the checks that need the log —
  * head, epoch, cutoff, membership — stay where the log is). The same function makes the same
  * checks in the same order; only the thread differs. Requests in flight are bounded (each
- * connection verifies one frame at a time, and the pool refuses past `maxQueued`), and a pool
+ * connection has at most its pushes in flight, `limits.pushesInFlight`, and the pool refuses
+ * past `maxQueued`), and a pool
  * of size 0, or one whose threads could not start, verifies inline.
  * @module
  */

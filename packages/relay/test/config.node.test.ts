@@ -93,12 +93,16 @@ describe('relay configuration', () => {
       [[], { SEALDOC_LOG_LEVEL: 'loud' }, 'SEALDOC_LOG_LEVEL'],
       [['--nope'], {}, '--nope'],
       [['--db'], {}, '--db'],
+      [['--verify-threads', '65'], {}, '--verify-threads'],
+      [[], { SEALDOC_VERIFY_THREADS: '-1' }, 'SEALDOC_VERIFY_THREADS'],
     ];
     for (const [argv, env, source] of cases) {
       const error = refused(argv, env);
       assert.equal(error.source, source, `${argv.join(' ')} ${JSON.stringify(env)}: ${error.message}`);
       assert.ok(error.message.includes(source), error.message);
     }
+    assert.equal(parseConfig(['--verify-threads', '64'], {}).verifyThreads, 64);
+    assert.equal(parseConfig([], { SEALDOC_VERIFY_THREADS: '0' }).verifyThreads, 0);
     // A flag that is right makes its bad variable irrelevant: it is not read.
     assert.equal(parseConfig(['--port', '0'], { SEALDOC_PORT: 'abc' }).port, 0);
   });
