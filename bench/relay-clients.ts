@@ -11,6 +11,7 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, openEnvelope, readEnvelopeHeader, sealEnvelope, signMessage, unlockEpochSecrets, type Identity } from '@sealdoc/crypto';
 import { decodeWire, encodeWire, HELLO_CONTEXT, MESSAGE_TYPES, type WireMessage } from '@sealdoc/protocol';
+import { framesOf } from './relay-frames.js';
 
 /** Writes recorded per writer at most (the fixed-load phase writes 150 each). */
 const MAX_TIMED = 8192;
@@ -277,16 +278,7 @@ class RawRelayClient {
   constructor(readonly socket: WebSocket) {
     socket.on('message', (data: Buffer) => {
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      const frames: Uint8Array[] = [];
-      if (bytes[1] === MESSAGE_TYPES.batch) {
-        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        for (let i = 0, at = 6, n = view.getUint32(2); i < n; i++) {
-          const length = view.getUint32(at);
-          frames.push(bytes.subarray(at + 4, at + 4 + length));
-          at += 4 + length;
-        }
-      } else frames.push(bytes);
-      for (const frame of frames) {
+      for (const frame of framesOf(bytes)) {
         if (frame[1] === MESSAGE_TYPES.ack) this.onAck();
         else {
           const m = decodeWire(frame);

@@ -23,6 +23,7 @@ import { decodeWire, encodeWire, HELLO_CONTEXT, MESSAGE_TYPES, type WireMessage 
 import type { Row } from './harness.js';
 import { startRelayProcess } from '../test/support/relay-process.js';
 import { cpuMs } from './relay-process.js';
+import { framesOf } from './relay-frames.js';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 100);
 const PER_CLIENT = Number(process.env.BENCH_PER_CLIENT ?? 100);
@@ -46,16 +47,7 @@ class Client {
     // type byte of each frame in a batch), and decodes deliveries only when it times one.
     this.socket.on('message', (data: Buffer) => {
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      const frames: Uint8Array[] = [];
-      if (bytes[1] === MESSAGE_TYPES.batch) {
-        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        for (let i = 0, at = 6, n = view.getUint32(2); i < n; i++) {
-          const length = view.getUint32(at);
-          frames.push(bytes.subarray(at + 4, at + 4 + length));
-          at += 4 + length;
-        }
-      } else frames.push(bytes);
-      for (const frame of frames) {
+      for (const frame of framesOf(bytes)) {
         if (frame[1] === MESSAGE_TYPES.deliver) this.onDeliver(frame);
         else if (frame[1] === MESSAGE_TYPES.ack) this.onAck();
         else {
