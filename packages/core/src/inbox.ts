@@ -95,10 +95,7 @@ export class Inbox {
     const group = this.#d.group;
     const logLength = group.log.length;
     const context = group.log.envelopeContext(group.keyring, { docId: this.#d.docId, kinds: ['update', 'snapshot'] });
-    const outcomes = await openEnvelopes(
-      batch.map((item) => item.bytes),
-      context,
-    );
+    const outcomes = await openEnvelopes(batch.map((item) => item.bytes), context);
     const opened: Opened[] = batch.map((item, i) => {
       const outcome = outcomes[i]!;
       return outcome.ok ? { item, plaintext: outcome.plaintext } : { item, error: outcome.error };
