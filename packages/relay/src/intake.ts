@@ -19,7 +19,7 @@ import type { RelayQuotas } from './limits.js';
 import { Refusal } from './report.js';
 import type { PutResult, RelayStore } from './store.js';
 import type { Subscriptions } from './subscriptions.js';
-import type { VerifyPool } from './verify-pool.js';
+import { VerifyPoolError, type VerifyPool } from './verify-pool.js';
 import { CommitRound } from './commit-round.js';
 import { WeightedLru } from './lru.js';
 import { docKey } from './connection.js';
@@ -85,6 +85,9 @@ export class Intake {
     const refuse = (error: unknown) => {
       if (error instanceof Refusal) this.connections.refuse(client, ref, error);
       else if (error instanceof EnvelopeError) this.connections.refuse(client, ref, new Refusal(error.code, error.message));
+      // A flood of pushes (from any key pair) filled the checks' queue: this push is answered, by
+      // its ref, as one to offer again later, not as the relay's own failure.
+      else if (error instanceof VerifyPoolError && error.busy) this.connections.refuse(client, ref, new Refusal('busy', 'the relay is checking many edits right now: this one is sent again later'));
       else this.connections.internal(client, error);
     };
     void verified

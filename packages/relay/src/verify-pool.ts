@@ -16,9 +16,16 @@ import { Worker } from 'node:worker_threads';
 import { EnvelopeError, verifyEnvelope, type EnvelopeAuthor, type EnvelopeHeader, type VerifyContext } from '@sealdoc/crypto';
 import { packVerifyRequest, type VerifyAnswer } from './verify-request.js';
 
-/** Why the pool could not verify an envelope (not a refusal of the envelope: the relay answers `internal`). */
+/**
+ * Why the pool could not verify an envelope (not a refusal of the envelope): too many wait
+ * (`busy`: the relay answers the push `busy`, and the client offers it again), or a thread
+ * stopped (the relay answers `internal`).
+ */
 export class VerifyPoolError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly busy = false,
+  ) {
     super(message);
     this.name = 'VerifyPoolError';
   }
@@ -126,7 +133,7 @@ export class VerifyPool {
       await verifyEnvelope(bytes, context);
       return;
     }
-    if (this.#queued >= this.maxQueued) throw new VerifyPoolError('too many envelopes waiting to be verified');
+    if (this.#queued >= this.maxQueued) throw new VerifyPoolError('too many envelopes waiting to be verified', true);
     let author: EnvelopeAuthor | undefined;
     const kinds = context.kinds;
     if (!kinds || kinds.includes(header.kind)) {

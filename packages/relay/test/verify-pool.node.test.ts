@@ -91,6 +91,8 @@ test('verify pool: after close it verifies inline, and refuses past its bound', 
       ['fulfilled', 'fulfilled', 'rejected', 'rejected', 'rejected'],
     );
     assert.equal((all[2] as PromiseRejectedResult).reason.name, 'VerifyPoolError');
+    // A full queue is "busy" (the push is answered busy, by its ref), not a failure of the relay.
+    assert.equal((all[2] as PromiseRejectedResult).reason.busy, true);
   } finally {
     await bounded.close();
   }
