@@ -5,7 +5,10 @@ import { Keyring, MembershipLog, sealEnvelope, signMessage, unlockEpochSecrets, 
 import { decodeWire, encodeWire, HELLO_CONTEXT, type WireMessage } from '@sealdoc/protocol';
 
 export class RawClient {
+  /** What arrived and was not taken by {@link RawClient.next} yet. */
   readonly received: WireMessage[] = [];
+  /** Everything that arrived, in order (batches opened), taken or not. */
+  readonly heard: WireMessage[] = [];
   closedWith: number | undefined;
   readonly #socket: WebSocket;
 
@@ -13,13 +16,18 @@ export class RawClient {
     this.#socket = socket;
     socket.on('message', (data: Buffer) => {
       const message = decodeWire(new Uint8Array(data));
-      this.received.push(...(message.type === 'batch' ? message.messages : [message]));
+      const messages = message.type === 'batch' ? message.messages : [message];
+      this.received.push(...messages);
+      this.heard.push(...messages);
     });
     socket.on('close', (code) => (this.closedWith = code));
   }
 
-  /** Connects; with an identity, says hello (signing the challenge) and waits for the welcome. */
-  static async connect(url: string, identity?: Identity, options: { badSignature?: boolean; headers?: Record<string, string>; localAddress?: string } = {}): Promise<RawClient> {
+  /**
+   * Connects; with an identity (a person's or a device's keys), says hello (signing the
+   * challenge) and waits for the welcome, unless `welcome` is false (a hello that may be refused).
+   */
+  static async connect(url: string, identity?: Identity, options: { badSignature?: boolean; welcome?: boolean; headers?: Record<string, string>; localAddress?: string } = {}): Promise<RawClient> {
     const socket = new WebSocket(url, { headers: options.headers, localAddress: options.localAddress });
     const client = new RawClient(socket);
     await new Promise<void>((resolve, reject) => {
@@ -31,7 +39,7 @@ export class RawClient {
       const signature = await signMessage(identity, HELLO_CONTEXT, challenge.nonce);
       if (options.badSignature) signature[0]! ^= 1;
       client.send({ type: 'hello', signingPublicKey: identity.signingPublicKey, signature });
-      if (!options.badSignature) await client.next('welcome');
+      if (!options.badSignature && options.welcome !== false) await client.next('welcome');
     }
     return client;
   }
@@ -51,6 +59,18 @@ export class RawClient {
       const i = this.received.findIndex((m) => m.type === type);
       if (i >= 0) return this.received.splice(i, 1)[0]!;
       if (Date.now() > until || this.closedWith !== undefined) throw new Error(`no ${type} arrived (closed: ${this.closedWith})`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /** The answer to request `ref`: its ack's cursor, or a failure with the relay's refusal. */
+  async answer(ref: number, ms = 10_000): Promise<number> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const m = this.received.find((m) => (m.type === 'ack' || m.type === 'error') && m.ref === ref);
+      if (m?.type === 'ack') return m.cursor;
+      if (m?.type === 'error') throw new Error(`refused: ${m.code} ${m.message}`);
+      if (Date.now() > until || this.closedWith !== undefined) throw new Error(`no answer to ${ref}`);
       await new Promise((r) => setTimeout(r, 5));
     }
   }

@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { WebSocket } from 'ws';
 import {
   addDevice,
   certifyDevice,
@@ -22,95 +21,18 @@ import {
   requestDeviceCertificate,
   revokeDevice,
   sealEnvelope,
-  signMessage,
   toHex,
   unlockEpochSecrets,
   type CertifiedDevice,
   type Identity,
 } from '@sealdoc/crypto';
-import { decodeWire, encodeWire, HELLO_CONTEXT, type WireMessage } from '@sealdoc/protocol';
+import type { WireMessage } from '@sealdoc/protocol';
 import { MemoryRelayStore, PostgresRelayStore, SqliteRelayStore, startRelay, type RelayServer, type RelayStore } from '@sealdoc/relay';
 import { DOC_ID, identity } from './clients.js';
-import { yjsUpdate } from './raw-client.js';
+import { RawClient, yjsUpdate } from './raw-client.js';
 import { freshSchema, postgresAvailable } from './postgres.js';
 
 const REFUSAL = 'this device was revoked by its person; it can no longer sync here';
-
-/** A connection that keeps every message the relay sends, in order, and says hello with any key pair. */
-class Wire {
-  readonly received: WireMessage[] = [];
-  closedWith: number | undefined;
-  readonly #socket: WebSocket;
-
-  private constructor(socket: WebSocket) {
-    this.#socket = socket;
-    socket.on('message', (data: Buffer) => {
-      const message = decodeWire(new Uint8Array(data));
-      this.received.push(...(message.type === 'batch' ? message.messages : [message]));
-    });
-    socket.on('close', (code) => (this.closedWith = code));
-  }
-
-  /** Connects and says hello with `keys` (a person's identity or a device's keys); does not wait for the answer. */
-  static async hello(url: string, keys: Identity): Promise<Wire> {
-    const socket = new WebSocket(url);
-    const wire = new Wire(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
-    const challenge = (await wire.next('challenge')) as Extract<WireMessage, { type: 'challenge' }>;
-    wire.send({ type: 'hello', signingPublicKey: keys.signingPublicKey, signature: await signMessage(keys, HELLO_CONTEXT, challenge.nonce) });
-    return wire;
-  }
-
-  /** Connects, says hello and waits for the welcome. */
-  static async connect(url: string, keys: Identity): Promise<Wire> {
-    const wire = await Wire.hello(url, keys);
-    await wire.next('welcome');
-    return wire;
-  }
-
-  send(message: WireMessage): void {
-    this.#socket.send(encodeWire(message));
-  }
-
-  /** Finds (without taking it) the first message of `type`, waiting for it. */
-  async next(type: WireMessage['type'], ms = 10_000): Promise<WireMessage> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const found = this.received.find((m) => m.type === type);
-      if (found) return found;
-      if (Date.now() > until || this.closedWith !== undefined) throw new Error(`no ${type} arrived (closed: ${this.closedWith}; got ${this.received.map((m) => m.type).join(', ')})`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-
-  /** The answer to request `ref`: its ack's cursor, or a failure with the relay's refusal. */
-  async answer(ref: number): Promise<number> {
-    const until = Date.now() + 10_000;
-    for (;;) {
-      const m = this.received.find((m) => (m.type === 'ack' || m.type === 'error') && m.ref === ref);
-      if (m?.type === 'ack') return m.cursor;
-      if (m?.type === 'error') throw new Error(`refused: ${m.code} ${m.message}`);
-      if (Date.now() > until || this.closedWith !== undefined) throw new Error(`no answer to ${ref}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-
-  async closed(ms = 10_000): Promise<number> {
-    const until = Date.now() + ms;
-    while (this.closedWith === undefined) {
-      if (Date.now() > until) throw new Error('the relay did not close the connection');
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    return this.closedWith;
-  }
-
-  close(): void {
-    this.#socket.close();
-  }
-}
 
 async function device(person: Identity, label: string): Promise<CertifiedDevice> {
   const keys = newDeviceKeys();
@@ -149,7 +71,7 @@ class Kept {
   }
 
   /** Builds an op, appends it here and through `wire` to the relay (as a member would: commit-ops), and unlocks what it gives `unlock`. */
-  async commit(wire: Wire, ref: number, op: Uint8Array, unlock: Identity[] = []): Promise<void> {
+  async commit(wire: RawClient, ref: number, op: Uint8Array, unlock: Identity[] = []): Promise<void> {
     const fromIndex = this.log.length;
     await this.log.append(op);
     wire.send({ type: 'commit-ops', ref, groupId: this.groupId, fromIndex, ops: [op] });
@@ -159,11 +81,11 @@ class Kept {
 }
 
 /** The messages a hello got, up to the close: the order, the ops per group, the refusal. */
-function heard(wire: Wire) {
-  const types = wire.received.map((m) => m.type);
+function heard(wire: RawClient) {
+  const types = wire.heard.map((m) => m.type);
   const ops = new Map<string, Extract<WireMessage, { type: 'ops' }>[]>();
-  for (const m of wire.received) if (m.type === 'ops') ops.set(toHex(m.groupId), [...(ops.get(toHex(m.groupId)) ?? []), m]);
-  const errors = wire.received.flatMap((m) => (m.type === 'error' ? [m] : []));
+  for (const m of wire.heard) if (m.type === 'ops') ops.set(toHex(m.groupId), [...(ops.get(toHex(m.groupId)) ?? []), m]);
+  const errors = wire.heard.flatMap((m) => (m.type === 'error' ? [m] : []));
   return { types, ops, errors };
 }
 
@@ -190,7 +112,7 @@ async function revokedLaptop(url: string) {
   const { kept: b } = await Kept.create(alice, [bob]);
   const laptop = await device(alice, 'Laptop');
   const phone = await device(alice, 'Phone');
-  const aliceWire = await Wire.connect(url, alice);
+  const aliceWire = await RawClient.connect(url, alice);
   aliceWire.send({ type: 'commit-ops', ref: 1, groupId: a.groupId, fromIndex: 0, ops: a.log.ops() });
   assert.equal(await aliceWire.answer(1), 1);
   aliceWire.send({ type: 'commit-ops', ref: 2, groupId: b.groupId, fromIndex: 0, ops: b.log.ops() });
@@ -201,7 +123,7 @@ async function revokedLaptop(url: string) {
   aliceWire.close();
 
   // The laptop connects with its own key and syncs.
-  const laptopWire = await Wire.connect(url, laptop.keys);
+  const laptopWire = await RawClient.connect(url, laptop.keys);
   laptopWire.send({ type: 'subscribe', groupId: a.groupId, docId: DOC_ID, cursor: 0 });
   await laptopWire.next('caught-up');
   const envelope = await sealEnvelope({ kind: 'update', groupId: a.groupId, docId: DOC_ID, epoch: a.log.epoch, seq: 0, head: a.log.head, author: laptop.keys, keyring: a.keyring(laptop.keys), plaintext: yjsUpdate('from the laptop') });
@@ -210,7 +132,7 @@ async function revokedLaptop(url: string) {
   laptopWire.close();
 
   // The phone revokes the laptop in A, through the relay (cutoff 0: what the laptop sent stays).
-  const phoneWire = await Wire.connect(url, phone.keys);
+  const phoneWire = await RawClient.connect(url, phone.keys);
   await a.commit(phoneWire, 1, await revokeDevice(a.log, a.by(phone), laptop.keys.memberId, 0));
   phoneWire.close();
   assert.ok(a.log.wasRevoked(laptop.keys.memberId));
@@ -220,7 +142,7 @@ async function revokedLaptop(url: string) {
 
 /** The revoked laptop's hello: the ops of A (only), then the refusal, then the close; it verifies the revocation itself. */
 async function refusedWithEvidence(url: string, laptop: CertifiedDevice, a: Kept, b: Kept): Promise<void> {
-  const wire = await Wire.hello(url, laptop.keys);
+  const wire = await RawClient.connect(url, laptop.keys, { welcome: false });
   assert.equal(await wire.closed(), 1008, 'closed as an auth failure is');
   const { types, ops, errors } = heard(wire);
   assert.ok(!types.includes('welcome'), 'never welcomed');
@@ -241,9 +163,9 @@ async function refusedWithEvidence(url: string, laptop: CertifiedDevice, a: Kept
 /** A device never revoked, and a key pair the relay never saw, are welcomed as before. */
 async function othersAdmitted(url: string, phone: CertifiedDevice): Promise<void> {
   for (const keys of [phone.keys, newDeviceKeys(), alice, bob]) {
-    const wire = await Wire.connect(url, keys);
+    const wire = await RawClient.connect(url, keys);
     assert.deepEqual(
-      wire.received.map((m) => m.type),
+      wire.heard.map((m) => m.type),
       ['challenge', 'welcome'],
     );
     wire.close();
@@ -274,14 +196,14 @@ function relayScenarios(name: string, open: () => Promise<{ store: RelayStore; t
         const { kept: a } = await Kept.create(alice, [bob]);
         const laptop = await device(alice, 'Laptop');
         const phone = await device(alice, 'Phone');
-        const aliceWire = await Wire.connect(server.url, alice);
+        const aliceWire = await RawClient.connect(server.url, alice);
         aliceWire.send({ type: 'commit-ops', ref: 1, groupId: a.groupId, fromIndex: 0, ops: a.log.ops() });
         assert.equal(await aliceWire.answer(1), 1);
         await a.commit(aliceWire, 2, await addDevice(a.log, a.by(alice), laptop.certificate), [laptop.keys]);
         await a.commit(aliceWire, 3, await addDevice(a.log, a.by(alice), phone.certificate), [phone.keys]);
         aliceWire.close();
-        const laptopWire = await Wire.connect(server.url, laptop.keys);
-        const phoneWire = await Wire.connect(server.url, phone.keys);
+        const laptopWire = await RawClient.connect(server.url, laptop.keys);
+        const phoneWire = await RawClient.connect(server.url, phone.keys);
         await a.commit(phoneWire, 1, await revokeDevice(a.log, a.by(phone), laptop.keys.memberId, null));
         const refusal = (await laptopWire.next('error')) as Extract<WireMessage, { type: 'error' }>;
         assert.equal(refusal.code, 'device-revoked');
@@ -416,7 +338,7 @@ describe('a revoked device: what the relay keeps and reads', () => {
       const { phone } = await revokedLaptop(server.url);
       for (const keys of [newDeviceKeys(), phone.keys]) {
         calls.length = 0;
-        const wire = await Wire.connect(server.url, keys);
+        const wire = await RawClient.connect(server.url, keys);
         wire.close();
         assert.deepEqual(calls, ['revokedIn'], 'one lookup, no log loaded');
       }
