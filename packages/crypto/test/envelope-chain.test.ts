@@ -75,6 +75,12 @@ describe('envelope format version 2: prev', () => {
       sealEnvelope({ kind: 'awareness', groupId: f.groupId, docId: f.docId, epoch: 3, seq: 1, head: f.head, author: f.author, keyring: f.keyring, plaintext: utf8('x'), prev: new Uint8Array(32).fill(1) }),
       /names no previous envelope/,
     );
+    // Read back: an awareness envelope whose prev is not zero is malformed, before any signature.
+    const awareness = await f.seal(utf8('x'), 'awareness', 1);
+    const named = awareness.slice();
+    named[110] = 1;
+    await assert.rejects(openEnvelope(named, f.ctx), (e: unknown) => e instanceof EnvelopeError && e.code === 'malformed');
+    assert.throws(() => readEnvelopeHeader(named), (e: unknown) => e instanceof EnvelopeError && e.code === 'malformed');
   });
 });
 
