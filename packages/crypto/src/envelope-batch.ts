@@ -99,6 +99,14 @@ async function linkRuns(items: Item[]): Promise<void> {
     else runs.set(key, [item]);
   }
   const links: Promise<void>[] = [];
+  // Each envelope hashed once at most, however many copies above name it (a relay could send
+  // many copies of two numbers: pairing them must not hash anything twice).
+  const hashes = new Map<Item, Promise<Uint8Array>>();
+  const hashOf = (item: Item) => {
+    let hash = hashes.get(item);
+    if (!hash) hashes.set(item, (hash = _sha256(item.d.bytes)));
+    return hash;
+  };
   for (const run of runs.values()) {
     if (run.length < 2) continue;
     run.sort((a, b) => a.d.header.seq - b.d.header.seq);
@@ -113,7 +121,7 @@ async function linkRuns(items: Item[]): Promise<void> {
         const lower = run[j]!;
         if (lower.vouchedBy || !_equal(lower.author.signingPublicKey, upper.author.signingPublicKey)) continue;
         links.push(
-          _sha256(lower.d.bytes).then((hash) => {
+          hashOf(lower).then((hash) => {
             if (_equal(hash, prev) && !lower.vouchedBy) lower.vouchedBy = upper;
           }),
         );
