@@ -1,0 +1,185 @@
+/**
+ * A session of the demo: the identity created or restored, the connection to the relay, the
+ * documents opened (one group per document) and kept open while the page lives.
+ * @module
+ */
+import * as Y from 'yjs';
+import { Awareness } from 'y-protocols/awareness';
+import { actorKeys, fromHex, generateMnemonic, toHex as hex } from '@sealdoc/crypto';
+import { DeviceKey, Group, IndexedDBStorage, INVITE_FRAGMENT, fetchRelayGroup, listRelayGroups, loadIdentity, LocalDevice, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
+import { describeError, type RestoreDetail } from '@sealdoc/ui';
+import { app, DATABASE, draw, keep, names, RELAY_URL, say, type OpenDoc } from './state.js';
+
+const COLORS = ['#c2410c', '#2457c5', '#15803d', '#9333ea', '#be123c', '#0e7490'];
+
+/** Whether `link` is an invitation link. */
+export function isInvite(link: string): boolean {
+  return link !== '' && new URL(link).hash.includes(`${INVITE_FRAGMENT}=`);
+}
+
+/** Opens this browser's store; starts the session when it holds an identity, else shows the welcome. */
+export async function boot(): Promise<void> {
+  try {
+    app.storage = await IndexedDBStorage.open(DATABASE);
+    app.deviceKey = await DeviceKey.inBrowser(app.storage as IndexedDBStorage);
+    await names.load(app.storage, app.deviceKey);
+    const loaded = await loadIdentity(app.storage, app.deviceKey);
+    if (!loaded) {
+      app.screen = 'welcome';
+      return draw();
+    }
+    const device = await LocalDevice.open(app.storage, app.deviceKey);
+    app.identity = loaded.identity;
+    app.signer = device.signer;
+    await startSession();
+  } catch (error) {
+    app.screen = 'welcome';
+    say(describeError(error));
+  }
+}
+
+/** A new identity: its words shown next. */
+export async function createIdentity(): Promise<void> {
+  if (!saveName()) return;
+  app.words = generateMnemonic();
+  app.identity = await saveIdentity(app.storage!, app.deviceKey!, app.words);
+  app.signer = app.identity;
+  app.screen = 'words';
+  draw();
+}
+
+/** Keeps the name typed on the welcome screen; false (and said) when there is none. */
+export function saveName(): boolean {
+  const input = document.getElementById('my-name') as HTMLInputElement | null;
+  const name = input?.value.trim() ?? names.mine;
+  if (!name) {
+    say('Type the name others will see first.');
+    return false;
+  }
+  keep(names.setMine(name));
+  return true;
+}
+
+/**
+ * Restored from the words: a new device of the person, certified by the identity (it never
+ * shares sequence numbers with the person's other browsers). Once online, it is brought into
+ * the person's groups through a connection that says hello with the identity.
+ */
+export async function restoreFromWords(detail: RestoreDetail): Promise<void> {
+  await restoreDevice(detail.words);
+  await startSession();
+  say('Identity restored. Your documents come back from the server as it connects.');
+}
+
+/** A new device of the person of `words`, brought into the person's groups at the relay; false when the relay could not be reached. */
+export async function restoreDevice(words: string): Promise<boolean> {
+  const device = await LocalDevice.open(app.storage!, app.deviceKey!, { mnemonic: words, label: 'Browser' });
+  app.identity = device.identity;
+  app.signer = device.signer;
+  if (app.offline) return false;
+  const asIdentity = new WebSocketTransport({ url: RELAY_URL, identity: device.identity! });
+  try {
+    // Not for ever: without the relay, the groups open as the identity (the backup's) or come later.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const reachable = await Promise.race([asIdentity.connect().then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 5000)))]);
+    clearTimeout(timer);
+    if (!reachable) return false;
+    await device.enterRelayGroups(asIdentity);
+    return true;
+  } catch (error) {
+    say(describeError(error));
+    return false;
+  } finally {
+    await asIdentity.disconnect();
+  }
+}
+
+/** Online: a transport to the relay, every document kept here opened, the ones the relay knows of fetched. */
+export async function startSession(): Promise<void> {
+  const signer = app.signer!;
+  app.words = '';
+  app.transport = new WebSocketTransport({ url: RELAY_URL, identity: actorKeys(signer), cursors: app.storage! });
+  app.transport.events.on('status', ({ status }) => {
+    if (status === 'online') void fetchGroups();
+    draw();
+  });
+  for (const id of await Group.stored(app.storage!)) {
+    const group = await Group.open({ signer, groupId: fromHex(id), storage: app.storage! });
+    if (group) openDoc(group);
+  }
+  app.current ??= [...app.docs.keys()][0];
+  app.screen = app.invite ? 'join' : 'main';
+  if (!app.offline) app.transport.connect().catch(() => undefined); // a refusal reaches the status as an error event
+  draw();
+}
+
+/** The groups the relay says this member belongs to: those not kept here are fetched (a restore, another device). */
+async function fetchGroups(): Promise<void> {
+  const transport = app.transport!;
+  try {
+    for (const groupId of await listRelayGroups(transport)) {
+      if (app.docs.has(hex(groupId))) continue;
+      const group = await fetchRelayGroup(transport, { signer: app.signer!, groupId, storage: app.storage! });
+      if (app.docs.has(hex(groupId))) continue;
+      openDoc(group);
+      app.current ??= hex(group.groupId);
+      draw();
+    }
+  } catch (error) {
+    // Offline again (the next connection asks again), or a log that does not verify: said in the console, never applied.
+    console.warn('sealdoc:', (error as { code?: string }).code ?? (error as Error).name);
+  }
+}
+
+/** The document of `group`, opened once: its Y.Doc, presence and engine. */
+export function openDoc(group: Group): OpenDoc {
+  const key = hex(group.groupId);
+  const known = app.docs.get(key);
+  if (known) return known;
+  const doc = new Y.Doc();
+  const awareness = new Awareness(doc);
+  const me = hex(app.identity!.memberId);
+  awareness.setLocalStateField('user', { name: names.mine || 'Me', color: COLORS[parseInt(me.slice(0, 2), 16) % COLORS.length], id: me });
+  awareness.on('change', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
+    // This device's own caret moving (five times a second while typing) changes nothing shown here.
+    if (![...added, ...updated, ...removed].some((client) => client !== awareness.clientID)) return;
+    for (const state of awareness.getStates().values()) {
+      const user = (state as { user?: { id?: unknown; name?: unknown } }).user;
+      if (typeof user?.id === 'string' && typeof user.name === 'string') keep(names.learn(user.id, user.name.slice(0, 60)));
+    }
+    if (app.current === key) draw();
+  });
+  // Membership changes go through the relay: one it refuses changes nothing here.
+  group.relay = app.transport!;
+  // One document per group: its id is the group's.
+  const sealed = new SealedDoc(doc, { group, docId: group.groupId, storage: app.storage!, deviceKey: app.deviceKey!, transport: app.transport!, awareness });
+  sealed.events.on('error', ({ error }) => console.warn('sealdoc:', (error as { code?: string }).code ?? error.name));
+  doc.getText('title').observe(() => draw());
+  group.events.on('membership', () => draw());
+  const open = { group, doc, sealed, awareness };
+  app.docs.set(key, open);
+  return open;
+}
+
+/** The "Work offline" switch. */
+export async function toggleOffline(event: Event): Promise<void> {
+  app.offline = (event.target as HTMLInputElement).checked;
+  if (app.offline) await app.transport!.disconnect();
+  else app.transport!.connect().catch(() => undefined);
+  draw();
+}
+
+/** An invitation accepted: its document opens. */
+export function joined(event: CustomEvent<{ group: Group }>): void {
+  const open = openDoc(event.detail.group);
+  app.current = hex(open.group.groupId);
+  app.invite = '';
+  app.screen = 'main';
+  draw();
+}
+
+/** A member admitted through an invitation: its name kept. */
+export function admitted(event: CustomEvent<{ memberId: Uint8Array; name: string }>): void {
+  keep(names.learn(hex(event.detail.memberId), event.detail.name));
+  draw();
+}

@@ -1,0 +1,55 @@
+/**
+ * The open document: its title and editor, its members and invitations beside.
+ * @module
+ */
+import { html, nothing } from 'lit';
+import { keyed } from 'lit/directives/keyed.js';
+import { toHex as hex } from '@sealdoc/crypto';
+import { setTitle } from '../documents.js';
+import { admitted } from '../session.js';
+import { app, names, type OpenDoc } from '../state.js';
+
+let people: { key: string; map: Map<string, string> } | undefined;
+/** Member id (hex) → name, this person's included: the same Map while no name changes (the editor draws its carets again for a new one). */
+function peopleNames(me: string): Map<string, string> {
+  const entries: [string, string][] = [...names.others, [me, names.mine]];
+  const key = JSON.stringify(entries);
+  if (people?.key !== key) people = { key, map: new Map(entries) };
+  return people.map;
+}
+
+export function documentPaneView(open: OpenDoc | undefined) {
+  if (!open) return html`<main><p>No document yet. Create one, or open an invitation link.</p></main>`;
+  const people = peopleNames(hex(app.identity!.memberId));
+  return keyed(
+    app.current,
+    html`<main>
+        <input
+          class="title"
+          aria-label="Title"
+          placeholder="Untitled document"
+          autocomplete="off"
+          .value=${open.doc.getText('title').toString()}
+          ?readonly=${open.group.role !== 'admin' && open.group.role !== 'writer'}
+          @input=${setTitle}
+        />
+        <sealdoc-editor
+          .doc=${open.sealed}
+          .awareness=${open.awareness}
+          .user=${open.awareness.getLocalState()?.user}
+          .names=${people}
+          label="Document text"
+          placeholder="Start writing…"
+          style="--sealdoc-editor-min-height: max(16em, calc(100vh - 11em))"
+        ></sealdoc-editor>
+      </main>
+      <aside>
+        <h2>Members</h2>
+        <sealdoc-members .group=${open.group} .names=${people}></sealdoc-members>
+        ${open.group.role === 'admin'
+          ? html`<h2>Invite</h2>
+              <sealdoc-invite mode="create" .group=${open.group} .transport=${app.transport} .baseUrl=${location.origin + location.pathname} @sealdoc-member-admitted=${admitted}></sealdoc-invite>`
+          : nothing}
+      </aside>`,
+  );
+}
