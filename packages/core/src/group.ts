@@ -8,6 +8,7 @@ import {
   addDevice,
   addMember,
   Identity,
+  isLeave,
   Keyring,
   actorKeys,
   actorPersonId,
@@ -245,6 +246,27 @@ export class Group {
    */
   async removeMember(memberId: Uint8Array): Promise<void> {
     await this.#withCutoffs(this.#devicesOf(memberId), (by, cutoffs) => removeMember(this.log, by, memberId, cutoffs));
+  }
+
+  /**
+   * Leaves the group: this person's own removal, signed from this device whatever its role,
+   * with cutoffs for each of its devices as an admin's removal records them. The new epoch's
+   * secret, wrapped to the others, is one this device made (and did not keep): an admin
+   * replaces it ({@link Group.rekeyAfterLeave}). The last admin cannot leave (`last-admin`).
+   */
+  async leave(): Promise<void> {
+    await this.#withCutoffs(this.#devicesOf(this.personId), (by, cutoffs) => removeMember(this.log, by, this.personId, cutoffs));
+  }
+
+  /**
+   * Admin: when the current epoch was started by a member leaving (its secret is one the
+   * leaver made), starts a new one with a fresh secret; resolves whether it did. Another
+   * admin may be first: the relay then refuses this one (`stale-head`), and nothing is needed.
+   */
+  async rekeyAfterLeave(): Promise<boolean> {
+    if (this.role !== 'admin' || !isLeave(this.log.opAt(this.log.length - 1))) return false;
+    await this.rotate();
+    return true;
   }
 
   /** Admin: changes a member's role; a demotion to reader records cutoffs as a removal does. */

@@ -125,6 +125,7 @@ export {
   createGroup,
   addMember,
   removeMember,
+  isLeave,
   setMemberRole,
   rotateEpoch,
   addDevice,

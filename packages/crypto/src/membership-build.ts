@@ -43,6 +43,7 @@ import {
   type HistoryAccess,
   type MemberKeys,
   type MembershipChange,
+  type MembershipOp,
   type PersonKeys,
 } from './membership-op.js';
 import { _applyToRecipients, _carriesLineage, _checkChange, _devicesOf, type _LogState } from './membership-verify.js';
@@ -194,7 +195,8 @@ function currentSecret(log: MembershipLog, by: OpAuthor): Uint8Array {
 
 /** The change as it would be recorded, run through the same rules a verifier applies, starting a new epoch. */
 async function keyOp(log: MembershipLog, by: OpAuthor, change: MembershipChange, body: Uint8Array, reset = false): Promise<Uint8Array> {
-  const signer = requireSigner(log, by, change.type === 'revoke-device');
+  const leaves = change.type === 'remove' && log._state().devices.get(_hex(_actor(by.signer).keys.memberId))?.person === _hex(change.memberId);
+  const signer = requireSigner(log, by, change.type === 'revoke-device' || leaves);
   const state = log._state();
   _checkChange(state, change, signer.person, _hex(signer.keys.memberId));
   const epoch = log.epoch + 1;
@@ -283,11 +285,22 @@ export async function addMember(log: MembershipLog, by: OpAuthor, member: Member
 /**
  * An op removing a member: the member and all its devices are dropped and the new epoch's
  * secret is wrapped to the others in the same signed op (rotate before revoke). `cutoffs`:
- * each device's highest sequence number the admin accepted, or null when none was.
+ * each device's highest sequence number the admin accepted, or null when none was. Signed by
+ * an admin; or by a device of the member itself, whatever its role: it leaves the group (the
+ * new secret is then one it made: an admin rotates again, see {@link isLeave}).
  */
 export async function removeMember(log: MembershipLog, by: OpAuthor, memberId: Uint8Array, cutoffs: Cutoffs): Promise<Uint8Array> {
   const list = cutoffsFor(log, memberId, cutoffs);
   return keyOp(log, by, { type: 'remove', memberId, cutoffs: list }, _concat(memberId, _cutoffsField(list)));
+}
+
+/**
+ * Whether `op` is a member's removal signed by one of its own devices (it left the group): the
+ * epoch it started has a secret the leaver made, which an admin replaces with a rotation.
+ */
+export function isLeave(op: MembershipOp): boolean {
+  const change = op.change;
+  return change.type === 'remove' && (_equal(op.author, change.memberId) || change.cutoffs.some((c) => _equal(c.deviceId, op.author)));
 }
 
 /**

@@ -4,8 +4,8 @@
  * on its change and the epoch keys it carries. The log applies only ops that pass.
  *
  * - Ops are signed by a device of a member (its identity key is its first device). Only
- *   admins change membership; a person certifies and revokes its own devices, whatever its
- *   role. The last admin cannot be removed or demoted.
+ *   admins change membership; a person certifies and revokes its own devices, and removes
+ *   itself (leaves), whatever its role. The last admin cannot be removed or demoted.
  * - An op must name the current head as predecessor (`stale-head` otherwise: rebase it with
  *   rebaseOp). The create op is signed by the key the group id commits to.
  * - The rules on a change ({@link _checkChange}) are the builders' too: an admin's device
@@ -115,7 +115,8 @@ function certificatesOf(op: _DecodedOp, log: _LogState): Promise<boolean>[] {
 /**
  * Who signed an op: the key it must verify under and the person (hex) it acts for. The
  * creator (its identity key or one of the devices it brings) for create; else a current
- * device of a current member, an admin for every op but a person's own device changes.
+ * device of a current member, an admin for every op but a person's own device changes and
+ * its own removal (it leaves the group).
  */
 function signerOf(op: _DecodedOp, log: _LogState): { key: Uint8Array; person: string } {
   const change = op.change;
@@ -130,7 +131,9 @@ function signerOf(op: _DecodedOp, log: _LogState): { key: Uint8Array; person: st
     _fail('not-admin', 'the creator must be an admin of the group');
   }
   const device = log.devices.get(_hex(op.author));
-  const ownDevices = change.type === 'certify-device' || change.type === 'revoke-device';
+  // A person's own devices, and its own removal (it leaves): any member, whatever its role.
+  const leaves = change.type === 'remove' && device?.person === _hex(change.memberId);
+  const ownDevices = change.type === 'certify-device' || change.type === 'revoke-device' || leaves;
   if (!device) _fail(ownDevices ? 'not-a-member' : 'not-admin', log.revoked.has(_hex(op.author)) ? 'the signing device was revoked' : 'the signer is no device of a member');
   if (!ownDevices && log.members.get(device.person)!.role !== 'admin') _fail('not-admin', 'only an admin may change membership');
   return { key: device.signingPublicKey, person: device.person };

@@ -11,6 +11,7 @@ import {
   readMembershipOp,
   rebaseOp,
   removeMember,
+  isLeave,
   rotateEpoch,
   rotationDue,
   sealEnvelope,
@@ -333,6 +334,30 @@ describe('roles and refusals (each leaves the log unchanged)', () => {
     await g.apply(await setMemberRole(g.log, g.by(alice), bob.memberId, 'admin'), everyone);
     await g.apply(await setMemberRole(g.log, g.by(bob), alice.memberId, 'writer'), everyone);
     assert.equal(g.log.member(alice.memberId)?.role, 'writer');
+  });
+
+  it('a member leaves: its own removal, signed by it whatever its role, rotates; it removes no one else; the last admin cannot leave', async () => {
+    const g = await base();
+    // A writer removing another member is still refused, by the builder and by a verifier.
+    await assert.rejects(removeMember(g.log, g.by(bob), carol.memberId, null), { code: 'not-admin' });
+    await refused(g, resign(await removeMember(g.log, g.by(alice), carol.memberId, null), bob), 'not-admin');
+    const epoch = g.log.epoch;
+    const leave = await removeMember(g.log, g.by(bob), bob.memberId, null);
+    await g.apply(leave, everyone);
+    assert.equal(g.log.member(bob.memberId), undefined);
+    assert.equal(g.log.epoch, epoch + 1);
+    assert.equal(isLeave(g.log.opAt(g.log.length - 1)), true);
+    assert.equal(isLeave(g.log.opAt(1)), false);
+    // The leaver made the new secret: its keyring does not keep it, but a leaver that lies could
+    // have; an admin's rotation gives the others one it never had.
+    assert.equal(g.secret(bob, epoch + 1), undefined);
+    assert.equal(g.secret(alice, epoch + 1), g.secret(carol, epoch + 1));
+    await g.apply(await rotateEpoch(g.log, g.by(alice)), everyone);
+    assert.equal(g.secret(bob, epoch + 2), undefined);
+    assert.equal(g.secret(alice, epoch + 2), g.secret(carol, epoch + 2));
+    // Another copy of the log verifies the leave as it was signed.
+    assert.equal((await MembershipLog.fromOps(g.log.ops())).member(bob.memberId), undefined);
+    await assert.rejects(removeMember(g.log, g.by(alice), alice.memberId, null), { code: 'last-admin' });
   });
 
   it('a genesis under someone else\'s group id is refused', async () => {
