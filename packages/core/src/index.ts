@@ -49,6 +49,7 @@ export { fetchRelayGroup, listRelayGroups } from './relay-groups.js';
 export { SyncError, type SyncErrorCode, type SyncErrorDetails } from './sync-error.js';
 export { type BeaconOptions } from './head-watch.js';
 export { encodeSnapshot, decodeSnapshot, type SnapshotPayload } from './wire.js';
+export { type DocVersion } from './versions.js';
 export {
   GroupInvitation,
   JoinByInvitation,

@@ -30,6 +30,7 @@ import type { Storage } from './storage.js';
 import type { PeerId, Transport, TransportStatus } from './transport.js';
 import { RelayError } from './websocket-transport.js';
 import type { DeviceKey } from './device-key.js';
+import { listVersions, type DocVersion } from './versions.js';
 
 /** Batching of local edits before sealing. */
 export interface BatchOptions {
@@ -196,6 +197,15 @@ export class SealedDoc {
    */
   snapshot(): Promise<void> {
     return this.#d.snapshots.snapshot();
+  }
+
+  /**
+   * The versions of the document this device holds: its snapshots (sealed here with
+   * {@link SealedDoc.snapshot} or automatically, or received), each verified again, with its
+   * author and the time its author gave it, oldest first (see {@link DocVersion}).
+   */
+  versions(): Promise<DocVersion[]> {
+    return listVersions(this.#d);
   }
 
   /** The transport's status (`offline` without one). */

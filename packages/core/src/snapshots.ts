@@ -36,6 +36,7 @@ export class Snapshots {
     const covered = d.holdings.appliedRanges();
     const plaintext = encodeSnapshot({
       covers: covered.toAuthorRanges(),
+      time: Date.now(),
       state: Y.encodeStateAsUpdate(d.doc),
     });
     this.#sinceSnapshot = 0;

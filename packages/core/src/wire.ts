@@ -6,25 +6,33 @@
  */
 import { ByteReader, ByteWriter, WireError, type AuthorRanges } from '@sealdoc/protocol';
 
-const VERSION = 1;
+// Version 2 adds the time the author sealed it; version 1 is still read.
+const SNAPSHOT_VERSION = 2;
 
 /** What a snapshot envelope carries: the document state and the sequence ranges it covers. */
 export interface SnapshotPayload {
   covers: AuthorRanges;
+  /**
+   * When its author sealed it (ms since 1970, the author's clock: signed with the rest, so
+   * only the author can claim it); undefined for a snapshot of version 1.
+   */
+  time?: number;
   state: Uint8Array;
 }
 
-/** Encodes a snapshot's plaintext: u8 version · the covered ranges (as in `have`) · the Yjs state. */
+/** Encodes a snapshot's plaintext: u8 version (2) · the covered ranges (as in `have`) · u64 time (0: none) · the Yjs state. */
 export function encodeSnapshot(payload: SnapshotPayload): Uint8Array {
-  return new ByteWriter().u8(VERSION).ranges(payload.covers).bytes(payload.state).finish();
+  return new ByteWriter().u8(SNAPSHOT_VERSION).ranges(payload.covers).u64(payload.time ?? 0).bytes(payload.state).finish();
 }
 
-/** Decodes a snapshot's plaintext; throws WireError. */
+/** Decodes a snapshot's plaintext (versions 1 and 2); throws WireError. */
 export function decodeSnapshot(bytes: Uint8Array): SnapshotPayload {
   const r = new ByteReader(bytes);
   const version = r.u8();
-  if (version !== VERSION) throw new WireError('unsupported-version', `snapshot version ${version} is not supported`);
-  return { covers: r.ranges(), state: r.rest() };
+  if (version !== 1 && version !== SNAPSHOT_VERSION) throw new WireError('unsupported-version', `snapshot version ${version} is not supported`);
+  const covers = r.ranges();
+  const time = version === SNAPSHOT_VERSION ? r.u64() : 0;
+  return { covers, ...(time > 0 ? { time } : {}), state: r.rest() };
 }
 
 /**
