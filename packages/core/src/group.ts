@@ -28,7 +28,7 @@ import { hex } from './bytes.js';
 import { Emitter } from './events.js';
 import { Sequences } from './sequence.js';
 import type { Storage } from './storage.js';
-import { groupOfKey, logKey } from './storage-keys.js';
+import { cursorKey, groupOfKey, logKey } from './storage-keys.js';
 
 /**
  * The relay a group's membership changes go through (a {@link WebSocketTransport} is one):
@@ -84,6 +84,8 @@ export class Group {
   #refreshedLength = 0;
   // How many ops of the log the store holds.
   #savedOps = 0;
+  // A rekey after a member left, while it runs.
+  #rekeying: Promise<boolean> | undefined;
   /** The relay membership changes go through, when there is one (see {@link GroupRelay}). */
   relay: GroupRelay | undefined;
 
@@ -124,6 +126,16 @@ export class Group {
       if (group) ids.add(group);
     }
     return [...ids];
+  }
+
+  /**
+   * Deletes the group's log from `storage`: it opens no more from this store (its documents'
+   * data goes with SealedDoc.clearData). Its sequence numbers stay, so that this device never
+   * reuses one if the group comes back to it. Nothing changes at the relay or for the others.
+   */
+  static async forget(storage: Storage, groupId: Uint8Array): Promise<void> {
+    await storage.removeRange(logKey(hex(groupId)));
+    await storage.removeRange(cursorKey(hex(groupId)));
   }
 
   /** The group's id. */
@@ -263,10 +275,15 @@ export class Group {
    * leaver made), starts a new one with a fresh secret; resolves whether it did. Another
    * admin may be first: the relay then refuses this one (`stale-head`), and nothing is needed.
    */
-  async rekeyAfterLeave(): Promise<boolean> {
-    if (this.role !== 'admin' || !isLeave(this.log.opAt(this.log.length - 1))) return false;
-    await this.rotate();
-    return true;
+  rekeyAfterLeave(): Promise<boolean> {
+    // One at a time: membership events that come while a rekey runs see the leave still last.
+    this.#rekeying ??= (async () => {
+      await this.#refreshing;
+      if (this.role !== 'admin' || !isLeave(this.log.opAt(this.log.length - 1))) return false;
+      await this.rotate();
+      return true;
+    })().finally(() => (this.#rekeying = undefined));
+    return this.#rekeying;
   }
 
   /** Admin: changes a member's role; a demotion to reader records cutoffs as a removal does. */

@@ -66,7 +66,7 @@ export function dirtyKey(group: string, doc: string): string[] {
   return ['dirty', group, doc];
 }
 
-/** The key of a document's last relay cursor. */
-export function cursorKey(group: string, doc: string): string[] {
-  return ['cursor', group, doc];
+/** The key of a document's last relay cursor (without `doc`: the prefix of all of a group's). */
+export function cursorKey(group: string, doc?: string): string[] {
+  return doc === undefined ? ['cursor', group] : ['cursor', group, doc];
 }

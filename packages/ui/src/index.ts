@@ -10,6 +10,7 @@
  * - `<sealdoc-sync-status>`: online / offline / syncing, pending edits, epoch, last error.
  * - `<sealdoc-recovery>`: shows the 24 words once and checks a few; restores from typed words.
  * - `<sealdoc-invite>`: an admin's invitation link and its requests; an invitee's request and its state.
+ * - {@link toMarkdown} and {@link toHtml}: a document's text for export.
  * @packageDocumentation
  */
 export { SealdocEditor, type EditDetail, type EditorUser } from './editor.js';
@@ -21,4 +22,5 @@ export { describeError, describeDeviceRevoked } from './words.js';
 export { deviceName, personName, presenceName } from './people.js';
 export { CARET_PALETTE, personColor, safeColor } from './colors.js';
 export { richSchema, safeHref } from './rich-schema.js';
+export { toMarkdown, toHtml, fragmentToNode } from './export-formats.js';
 export { convertPlainText, needsConversion, CONVERSION_ORIGIN } from './convert.js';
