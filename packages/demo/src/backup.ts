@@ -8,28 +8,32 @@ import { Keyring, MembershipLog, openBackup, sealBackup, toHex as hex } from '@s
 import { Group, loadIdentity } from '@sealdoc/core';
 import { describeError } from '@sealdoc/ui';
 import { openDoc, restoreDevice, startSession } from './session.js';
-import { app, field, keep, names, say } from './state.js';
+import { download } from './export.js';
+import { app, field, keep, names, say, type OpenDoc } from './state.js';
 
 /** Seals the backup under the passphrase typed twice and downloads it. */
 export async function exportBackup(): Promise<void> {
   const [first, second] = [field('pass1'), field('pass2')];
   if (first.value.length < 8) return say('Choose a passphrase of 8 characters or more.');
   if (first.value !== second.value) return say('The two passphrases differ.');
+  download(await sealDocuments([...app.docs.values()], first.value), 'sealdoc-backup.sdbk', 'application/octet-stream');
+  first.value = second.value = '';
+  say('Backup saved. Keep it and its passphrase apart.');
+}
+
+/**
+ * The words, the name and `docs` (each its log and its state), sealed under `passphrase`: a
+ * backup that {@link importBackup} opens, of every document or of one.
+ */
+export async function sealDocuments(docs: readonly OpenDoc[], passphrase: string): Promise<Uint8Array> {
   const loaded = await loadIdentity(app.storage!, app.deviceKey!);
   const payload = {
     v: 1,
     words: loaded!.mnemonic,
     name: names.mine,
-    docs: [...app.docs.values()].map(({ group, doc }) => ({ ops: group.log.ops().map(toBase64), state: toBase64(Y.encodeStateAsUpdate(doc)) })),
+    docs: docs.map(({ group, doc }) => ({ ops: group.log.ops().map(toBase64), state: toBase64(Y.encodeStateAsUpdate(doc)) })),
   };
-  const sealed = await sealBackup(new TextEncoder().encode(JSON.stringify(payload)), first.value, { onProgress: (p) => say(`Sealing the backup… ${Math.round(p * 100)} %`) });
-  const link = document.createElement('a');
-  link.href = URL.createObjectURL(new Blob([new Uint8Array(sealed)], { type: 'application/octet-stream' }));
-  link.download = 'sealdoc-backup.sdbk';
-  link.click();
-  URL.revokeObjectURL(link.href);
-  first.value = second.value = '';
-  say('Backup saved. Keep it and its passphrase apart.');
+  return sealBackup(new TextEncoder().encode(JSON.stringify(payload)), passphrase, { onProgress: (p) => say(`Sealing the backup… ${Math.round(p * 100)} %`) });
 }
 
 /** Opens the chosen backup file with its passphrase: a new device of the person, its documents. */

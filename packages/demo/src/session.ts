@@ -8,6 +8,8 @@ import { Awareness } from 'y-protocols/awareness';
 import { actorKeys, fromHex, generateMnemonic, toHex as hex } from '@sealdoc/crypto';
 import { DeviceKey, Group, IndexedDBStorage, INVITE_FRAGMENT, fetchRelayGroup, listRelayGroups, loadIdentity, LocalDevice, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
 import { describeError, type RestoreDetail } from '@sealdoc/ui';
+import { rekeyAfterLeaves } from './documents.js';
+import { forgotten } from './forgotten.js';
 import { app, DATABASE, draw, keep, names, RELAY_URL, say, type OpenDoc } from './state.js';
 
 const COLORS = ['#c2410c', '#2457c5', '#15803d', '#9333ea', '#be123c', '#0e7490'];
@@ -23,6 +25,7 @@ export async function boot(): Promise<void> {
     app.storage = await IndexedDBStorage.open(DATABASE);
     app.deviceKey = await DeviceKey.inBrowser(app.storage as IndexedDBStorage);
     await names.load(app.storage, app.deviceKey);
+    await forgotten.load(app.storage, app.deviceKey);
     const loaded = await loadIdentity(app.storage, app.deviceKey);
     if (!loaded) {
       app.screen = 'welcome';
@@ -118,7 +121,7 @@ async function fetchGroups(): Promise<void> {
   const transport = app.transport!;
   try {
     for (const groupId of await listRelayGroups(transport)) {
-      if (app.docs.has(hex(groupId))) continue;
+      if (app.docs.has(hex(groupId)) || forgotten.has(hex(groupId))) continue;
       const group = await fetchRelayGroup(transport, { signer: app.signer!, groupId, storage: app.storage! });
       if (app.docs.has(hex(groupId))) continue;
       openDoc(group);
@@ -156,6 +159,7 @@ export function openDoc(group: Group): OpenDoc {
   sealed.events.on('error', ({ error }) => console.warn('sealdoc:', (error as { code?: string }).code ?? error.name));
   doc.getText('title').observe(() => draw());
   group.events.on('membership', () => draw());
+  rekeyAfterLeaves(group);
   const open = { group, doc, sealed, awareness };
   app.docs.set(key, open);
   return open;

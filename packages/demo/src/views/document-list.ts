@@ -1,21 +1,117 @@
 /**
- * The list of documents beside the open one, a new document, the backup.
+ * The list of documents beside the open one: each with its title, renamed in place, exported
+ * (Markdown, HTML, an encrypted backup of it), deleted for everyone or left, forgotten on this
+ * device; a new document; the backup of everything.
  * @module
  */
-import { html } from 'lit';
+import { html, nothing } from 'lit';
+import { ref } from 'lit/directives/ref.js';
+import { toHex as hex } from '@sealdoc/crypto';
 import { exportBackup } from '../backup.js';
-import { newDocument } from '../documents.js';
-import { app, draw, onEnter } from '../state.js';
+import { deleteDocument, forgetDocument, leaveDocument, listState, newDocument, rename, titleOf } from '../documents.js';
+import { exportDocumentBackup, exportHtml, exportMarkdown } from '../export.js';
+import { app, draw, names, onEnter, type OpenDoc } from '../state.js';
+
+/** The other members of `open`, by name, for the confirmations. */
+function others(open: OpenDoc): string {
+  const me = hex(open.group.personId);
+  const list = open.group.log
+    .members()
+    .map((m) => hex(m.memberId))
+    .filter((id) => id !== me)
+    .map((id) => names.others.get(id) ?? `Member ${id.slice(0, 8)}`);
+  return list.length === 0 ? 'No one else is a member' : list.length === 1 ? `${list[0]} loses access` : `${list.slice(0, -1).join(', ')} and ${list.at(-1)} lose access`;
+}
+
+function confirmation(open: OpenDoc, action: 'delete' | 'leave' | 'forget') {
+  const title = titleOf(open);
+  const [question, detail, button, run] =
+    action === 'delete'
+      ? [
+          `Delete “${title}” for everyone?`,
+          `${others(open)}: their devices receive nothing new and are told the document was deleted or their access removed; what they already have stays on their devices. This device forgets it. The server keeps only the encrypted copy, which it cannot read.`,
+          'Delete for everyone',
+          deleteDocument,
+        ]
+      : action === 'leave'
+        ? [`Leave “${title}”?`, 'You lose access: nothing new reaches you, the others see you gone, and this device forgets the document. An admin can invite you again.', 'Leave', leaveDocument]
+        : [
+            `Forget “${title}” on this device?`,
+            'It is deleted from this device only and will not be fetched here again. You stay a member: the others and your other devices keep it.',
+            'Forget on this device',
+            forgetDocument,
+          ];
+  return html`<div class="confirm" role="alertdialog" aria-labelledby="confirm-question" aria-describedby="confirm-detail">
+    <p id="confirm-question"><strong>${question}</strong></p>
+    <p id="confirm-detail">${detail}</p>
+    <button id="confirm-${action}" class="danger" @click=${() => ((listState.confirming = undefined), void run(open))}>${button}</button>
+    <button @click=${() => ((listState.confirming = undefined), draw())}>Cancel</button>
+  </div>`;
+}
+
+function renameField(key: string, open: OpenDoc) {
+  const done = (event: Event) => {
+    rename(open, (event.target as HTMLInputElement).value);
+    listState.renaming = undefined;
+    draw();
+  };
+  return html`<input
+    ${ref((element) => (element as HTMLInputElement | undefined)?.focus())}
+    class="rename"
+    aria-label="New title of “${titleOf(open)}”"
+    autocomplete="off"
+    placeholder="Untitled document"
+    .value=${open.doc.getText('title').toString()}
+    @keydown=${(event: KeyboardEvent) => {
+      if (event.key === 'Enter') done(event);
+      if (event.key === 'Escape') ((listState.renaming = undefined), draw());
+    }}
+    @blur=${(event: Event) => listState.renaming === key && done(event)}
+  />`;
+}
+
+function actions(key: string, open: OpenDoc) {
+  const role = open.group.role;
+  const writer = role === 'admin' || role === 'writer';
+  const set = (action: 'delete' | 'leave' | 'forget') => () => ((listState.confirming = { key, action }), (listState.menu = undefined), draw());
+  const backupFields = `backup-${key.slice(0, 8)}`;
+  const open_ = listState.menu === key;
+  const toggle = () => ((listState.menu = open_ ? undefined : key), draw());
+  return html`<button class="doc-menu quiet" aria-expanded=${open_ ? 'true' : 'false'} aria-controls="menu-${key.slice(0, 8)}" aria-label="Actions for “${titleOf(open)}”" @click=${toggle}>⋯</button>
+    ${open_
+      ? html`<div class="menu" id="menu-${key.slice(0, 8)}" @keydown=${(event: KeyboardEvent) => event.key === 'Escape' && toggle()}>
+          ${writer ? html`<button class="rename-doc" @click=${() => ((listState.renaming = key), (listState.menu = undefined), draw())}>Rename</button>` : nothing}
+          <button class="export-markdown" @click=${() => exportMarkdown(open)}>Export as Markdown</button>
+          <button class="export-html" @click=${() => exportHtml(open)}>Export as HTML</button>
+          <details class="doc-backup">
+            <summary>Encrypted backup of this document</summary>
+            <div class="fields" @keydown=${onEnter(() => exportDocumentBackup(open, ...backupInputs(backupFields)))}>
+              <label for="${backupFields}-1">Passphrase</label><input id="${backupFields}-1" type="password" autocomplete="new-password" />
+              <label for="${backupFields}-2">Again</label><input id="${backupFields}-2" type="password" autocomplete="new-password" />
+              <button class="export-doc-backup" @click=${() => void exportDocumentBackup(open, ...backupInputs(backupFields))}>Save encrypted backup</button>
+            </div>
+          </details>
+          ${role === 'admin' ? html`<button class="delete-doc danger" @click=${set('delete')}>Delete for everyone…</button>` : nothing}
+          ${role && role !== 'admin' ? html`<button class="leave-doc danger" @click=${set('leave')}>Leave…</button>` : nothing}
+          <button class="forget-doc" @click=${set('forget')}>Forget on this device…</button>
+        </div>`
+      : nothing}`;
+}
+
+const backupInputs = (id: string): [HTMLInputElement, HTMLInputElement] => [document.getElementById(`${id}-1`) as HTMLInputElement, document.getElementById(`${id}-2`) as HTMLInputElement];
 
 export function documentListView() {
   return html`<nav aria-label="Documents">
     <h2>Documents</h2>
-    <ul>
+    <ul class="documents">
       ${[...app.docs].map(
-        ([key, d]) => html`<li>
-          <button class="doc ${key === app.current ? 'current' : ''}" aria-current=${key === app.current ? 'page' : 'false'} @click=${() => ((app.current = key), draw())}>
-            ${d.doc.getText('title').toString() || 'Untitled'}${d.group.role ? '' : ' (access removed)'}
-          </button>
+        ([key, d]) => html`<li class="doc-entry">
+          ${listState.renaming === key
+            ? renameField(key, d)
+            : html`<button class="doc ${key === app.current ? 'current' : ''}" aria-current=${key === app.current ? 'page' : 'false'} @click=${() => ((app.current = key), draw())}>
+                ${d.doc.getText('title').toString() || 'Untitled'}${d.group.role ? '' : ' (access removed)'}
+              </button>`}
+          ${actions(key, d)} ${listState.confirming?.key === key ? confirmation(d, listState.confirming.action) : nothing}
         </li>`,
       )}
     </ul>

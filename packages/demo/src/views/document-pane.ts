@@ -5,7 +5,9 @@
 import { html, nothing } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
 import { toHex as hex } from '@sealdoc/crypto';
-import { setTitle } from '../documents.js';
+import { setTitle, titleOf } from '../documents.js';
+import { historyShown, showHistory } from '../history.js';
+import { historyView } from './history.js';
 import { admitted } from '../session.js';
 import { app, names, type OpenDoc } from '../state.js';
 
@@ -23,7 +25,13 @@ export function documentPaneView(open: OpenDoc | undefined) {
   const people = peopleNames(hex(app.identity!.memberId));
   return keyed(
     app.current,
-    html`<main>
+    html`${historyShown() ? historyView(open) : html`<main>
+        ${open.group.role
+          ? nothing
+          : html`<p class="notice" role="status">
+              You no longer have access to “${titleOf(open)}”: its admin deleted it or removed you. What this device already holds stays readable here;
+              to delete it, choose “Forget on this device” in its actions.
+            </p>`}
         <input
           class="title"
           aria-label="Title"
@@ -33,6 +41,7 @@ export function documentPaneView(open: OpenDoc | undefined) {
           ?readonly=${open.group.role !== 'admin' && open.group.role !== 'writer'}
           @input=${setTitle}
         />
+        <button id="show-history" class="quiet" @click=${() => void showHistory(open)}>History</button>
         <sealdoc-editor
           .doc=${open.sealed}
           .awareness=${open.awareness}
@@ -42,7 +51,7 @@ export function documentPaneView(open: OpenDoc | undefined) {
           placeholder="Start writing…"
           style="--sealdoc-editor-min-height: max(16em, calc(100vh - 11em))"
         ></sealdoc-editor>
-      </main>
+      </main>`}
       <aside>
         <h2>Members</h2>
         <sealdoc-members .group=${open.group} .names=${people}></sealdoc-members>

@@ -1,0 +1,165 @@
+// End to end: documents (rename, export as Markdown, HTML and an encrypted backup, leave,
+// delete for everyone) and history (versions with author and time, one viewed read-only,
+// restored as a new edit) — the demo on a free port, Chromium, a browser context per person.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Download, Page } from 'playwright-core';
+import { openBackup } from '@sealdoc/crypto';
+import { assertFieldsForgotten, createIdentity, editor, indexedDbHolds, invite, SHOTS, startE2E, text, typeAtEnd, until, type E2E } from './e2e-kit.js';
+
+let e2e: E2E;
+const person = (): Promise<Page> => e2e.person();
+
+/** The document entry of `title` in the list, and its actions. */
+const entry = (page: Page, title: string) => page.locator('nav li.doc-entry', { has: page.locator(`button.doc:has-text("${title}")`) });
+async function menu(page: Page, title: string): Promise<void> {
+  const button = entry(page, title).locator('button.doc-menu');
+  if ((await button.getAttribute('aria-expanded')) !== 'true') await button.click();
+}
+async function downloaded(page: Page, click: () => Promise<void>, name: string): Promise<Buffer> {
+  const [download] = (await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), click()])) as [Download, void];
+  const path = join(e2e.dataDir, name);
+  await download.saveAs(path);
+  assert.equal(download.suggestedFilename(), name);
+  return readFileSync(path);
+}
+const versions = (page: Page) => page.locator('main.history li.version');
+
+describe('documents and history, end to end', () => {
+  before(async () => {
+    e2e = await startE2E();
+  });
+
+  after(async () => {
+    await e2e?.close();
+  });
+
+  it('rename, export (Markdown, HTML, encrypted backup), history (versions, a read-only old one, restore), leave, delete', async () => {
+    const alice = await person();
+    await alice.goto(e2e.demo.url);
+    await alice.waitForSelector('#create-identity');
+    await createIdentity(alice, 'Alice');
+    await alice.click('#new-doc');
+    await alice.fill('input.title', 'Team notes');
+    // A heading, a list, bold.
+    await editor(alice).click();
+    await alice.keyboard.type('# Weekly plans');
+    await alice.keyboard.press('Enter');
+    await alice.keyboard.type('- first item');
+    await alice.keyboard.press('Enter');
+    await alice.keyboard.press('Enter');
+    await alice.keyboard.press('Control+b');
+    await alice.keyboard.type('bold words');
+    await alice.keyboard.press('Control+b');
+    await until('alice online', async () => (await alice.locator('sealdoc-sync-status [part=label]').textContent()) === 'Up to date');
+    const { page: bob } = await invite(alice, 'Bob', person);
+    await until('bob reads the document', async () => (await text(bob)).includes('bold words'));
+
+    // Rename from the list: the title field and the other member follow.
+    await menu(alice, 'Team notes');
+    await alice.locator('nav .menu button.rename-doc').click();
+    await assertFieldsForgotten(alice, 'renaming from the list');
+    await alice.locator('nav input.rename').fill('Project notes');
+    await alice.keyboard.press('Enter');
+    assert.equal(await alice.inputValue('input.title'), 'Project notes');
+    await until('bob sees the new title', async () => (await bob.locator('input.title').inputValue()) === 'Project notes' && (await entry(bob, 'Project notes').count()) === 1);
+
+    // Export as Markdown and HTML: the heading, the list, the bold words.
+    await menu(alice, 'Project notes');
+    await alice.screenshot({ path: `${SHOTS}/demo-documents.png` });
+    const markdown = (await downloaded(alice, () => alice.locator('nav .menu button.export-markdown').click(), 'project-notes.md')).toString('utf8');
+    assert.match(markdown, /^# Project notes\n/);
+    assert.match(markdown, /^# Weekly plans$/m);
+    assert.match(markdown, /^\* first item$/m);
+    assert.match(markdown, /\*\*bold words\*\*/);
+    const page = (await downloaded(alice, () => alice.locator('nav .menu button.export-html').click(), 'project-notes.html')).toString('utf8');
+    assert.match(page, /<title>Project notes<\/title>/);
+    assert.match(page, /<h1>Weekly plans<\/h1>/);
+    assert.match(page, /<ul><li><p>first item<\/p><\/li><\/ul>/);
+    assert.match(page, /<strong>bold words<\/strong>/);
+
+    // An encrypted backup of this document alone: nothing readable in it; it opens with the passphrase.
+    await alice.locator('nav .menu details.doc-backup summary').click();
+    await assertFieldsForgotten(alice, 'a document backup');
+    const passwords = alice.locator('nav .menu input[type=password]');
+    await passwords.nth(0).fill('correct horse battery');
+    await passwords.nth(1).fill('correct horse battery');
+    const sealed = await downloaded(alice, () => alice.locator('nav .menu button.export-doc-backup').click(), 'project-notes.sdbk');
+    for (const secret of ['Weekly plans', 'bold words', 'Project notes']) assert.ok(!sealed.toString('latin1').includes(secret), `${secret} in the backup`);
+    const payload = JSON.parse(new TextDecoder().decode(await openBackup(new Uint8Array(sealed), 'correct horse battery'))) as { docs: unknown[] };
+    assert.equal(payload.docs.length, 1);
+    await until('backup said', async () => /Encrypted backup of this document saved/.test((await alice.locator('#app > p.message').textContent()) ?? ''));
+
+    // History: versions (the engine's own, after Bob was added, and two saved here), with author and time, seen by both.
+    const openHistory = async (page: Page) => {
+      await page.click('#show-history');
+      await page.waitForSelector('main.history[aria-busy=false]');
+      return versions(page).count();
+    };
+    const first = await openHistory(alice);
+    await alice.click('#save-version');
+    await until('a first version', async () => (await versions(alice).count()) === first + 1);
+    await alice.click('#history-close');
+    await typeAtEnd(alice, ' and a later sentence');
+    await until('bob has the later sentence', async () => (await text(bob)).includes('a later sentence'));
+    await openHistory(alice);
+    await alice.click('#save-version');
+    await until('a second version', async () => (await versions(alice).count()) === first + 2);
+    for (const row of await versions(alice).all()) {
+      assert.match((await row.locator('.who').textContent()) ?? '', /^Alice \(you\)$/);
+      assert.match((await row.locator('.when').textContent()) ?? '', /\d{1,2}:\d{2}:\d{2}/);
+    }
+    await openHistory(bob);
+    await until('bob sees the versions, by Alice', async () => (await versions(bob).count()) === first + 2 && (await versions(bob).locator('.who').allTextContents()).every((t) => t === 'Alice'));
+    await bob.click('#history-close');
+
+    // The version saved first (second newest), read-only: typing in it changes nothing.
+    await versions(alice).nth(1).locator('button').click();
+    const old = alice.locator('.old-version sealdoc-editor');
+    await until('the old version shown', async () => ((await old.evaluate((e) => (e as HTMLElement & { text: string }).text)) ?? '').includes('bold words'));
+    const oldText = await old.evaluate((e) => (e as HTMLElement & { text: string }).text);
+    assert.ok(!oldText.includes('a later sentence'));
+    await old.locator('.ProseMirror').click();
+    await alice.keyboard.type('typed into the past');
+    assert.equal(await old.evaluate((e) => (e as HTMLElement & { text: string }).text), oldText);
+    assert.equal(await old.locator('.ProseMirror').getAttribute('contenteditable'), 'false');
+    await alice.screenshot({ path: `${SHOTS}/demo-history.png` });
+
+    // Restored as a new edit: both see it; the state before is a version of its own.
+    await alice.click('#restore-version');
+    await until('restored at alice', async () => !(await text(alice)).includes('a later sentence') && (await text(alice)).includes('bold words'));
+    await until('restored at bob', async () => !(await text(bob)).includes('a later sentence') && (await text(bob)).includes('bold words'), 20_000);
+    assert.equal(await openHistory(alice), first + 3, 'the state before the restore is kept as a version');
+    await alice.click('#history-close');
+
+    // Carol joins, then leaves: Alice sees her gone; her list no longer holds it.
+    const { page: carol } = await invite(alice, 'Carol', person);
+    await until('carol reads', async () => (await text(carol)).includes('bold words'));
+    const carolAtAlice = () => alice.locator('sealdoc-members .name', { hasText: 'Carol' }).count();
+    await until('carol among the members', async () => (await carolAtAlice()) === 1);
+    await menu(carol, 'Project notes');
+    await carol.locator('nav .menu button.leave-doc').click();
+    assert.match((await carol.locator('nav .confirm').textContent()) ?? '', /You lose access/);
+    await carol.click('#confirm-leave');
+    await until('carol forgot it', async () => (await carol.locator('nav li.doc-entry').count()) === 0);
+    await until('alice sees carol gone', async () => (await carolAtAlice()) === 0 && (await alice.locator('sealdoc-members .name').count()) === 2, 20_000);
+    await carol.reload();
+    await carol.waitForSelector('#new-doc');
+    await new Promise((r) => setTimeout(r, 1500)); // the relay's groups are fetched once online
+    assert.equal(await carol.locator('nav li.doc-entry').count(), 0, 'a document left does not come back');
+
+    // Alice deletes it for everyone: the confirmation says what happens; Bob is told in plain words.
+    await menu(alice, 'Project notes');
+    await alice.locator('nav .menu button.delete-doc').click();
+    const said = (await alice.locator('nav .confirm').textContent()) ?? '';
+    assert.match(said, /Delete “Project notes” for everyone\?/);
+    assert.match(said, /Bob loses access/);
+    assert.match(said, /server keeps only the encrypted copy/);
+    await alice.click('#confirm-delete');
+    await until('alice forgot it', async () => (await alice.locator('nav li.doc-entry').count()) === 0);
+    await until('bob told', async () => /no longer have access to “Project notes”: its admin deleted it or removed you/.test(((await bob.locator('main > p.notice').textContent()) ?? '').replace(/\s+/g, ' ')), 20_000);
+    assert.deepEqual(await indexedDbHolds(alice, ['Weekly plans', 'bold words', 'Project notes']), []);
+  });
+});
