@@ -74,6 +74,7 @@ describe('documents and history, end to end', () => {
     assert.match(markdown, /^# Weekly plans$/m);
     assert.match(markdown, /^\* first item$/m);
     assert.match(markdown, /\*\*bold words\*\*/);
+    await menu(alice, 'Project notes');
     const page = (await downloaded(alice, () => alice.locator('nav .menu button.export-html').click(), 'project-notes.html')).toString('utf8');
     assert.match(page, /<title>Project notes<\/title>/);
     assert.match(page, /<h1>Weekly plans<\/h1>/);
@@ -81,6 +82,7 @@ describe('documents and history, end to end', () => {
     assert.match(page, /<strong>bold words<\/strong>/);
 
     // An encrypted backup of this document alone: nothing readable in it; it opens with the passphrase.
+    await menu(alice, 'Project notes');
     await alice.locator('nav .menu details.doc-backup summary').click();
     await assertFieldsForgotten(alice, 'a document backup');
     const passwords = alice.locator('nav .menu input[type=password]');
@@ -91,6 +93,8 @@ describe('documents and history, end to end', () => {
     const payload = JSON.parse(new TextDecoder().decode(await openBackup(new Uint8Array(sealed), 'correct horse battery'))) as { docs: unknown[] };
     assert.equal(payload.docs.length, 1);
     await until('backup said', async () => /Encrypted backup of this document saved/.test((await alice.locator('#app > p.message').textContent()) ?? ''));
+    await entry(alice, 'Project notes').locator('button.doc-menu').click();
+    assert.equal(await alice.locator('nav .menu').count(), 0, 'the actions closed');
 
     // History: versions (the engine's own, after Bob was added, and two saved here), with author and time, seen by both.
     const openHistory = async (page: Page) => {

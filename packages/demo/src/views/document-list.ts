@@ -75,14 +75,14 @@ function actions(key: string, open: OpenDoc) {
   const writer = role === 'admin' || role === 'writer';
   const set = (action: 'delete' | 'leave' | 'forget') => () => ((listState.confirming = { key, action }), (listState.menu = undefined), draw());
   const backupFields = `backup-${key.slice(0, 8)}`;
-  const open_ = listState.menu === key;
-  const toggle = () => ((listState.menu = open_ ? undefined : key), draw());
-  return html`<button class="doc-menu quiet" aria-expanded=${open_ ? 'true' : 'false'} aria-controls="menu-${key.slice(0, 8)}" aria-label="Actions for “${titleOf(open)}”" @click=${toggle}>⋯</button>
-    ${open_
-      ? html`<div class="menu" id="menu-${key.slice(0, 8)}" @keydown=${(event: KeyboardEvent) => event.key === 'Escape' && toggle()}>
+  const shown = listState.menu === key;
+  const toggle = () => ((listState.menu = shown ? undefined : key), draw());
+  return html`<button class="doc-menu quiet" aria-expanded=${shown ? 'true' : 'false'} aria-controls=${shown ? `menu-${key.slice(0, 8)}` : nothing} aria-label="Actions for “${titleOf(open)}”" @click=${toggle}>⋯</button>
+    ${shown
+      ? html`<div class="menu" id="menu-${key.slice(0, 8)}" role="group" aria-label="Actions for “${titleOf(open)}”" @keydown=${(event: KeyboardEvent) => event.key === 'Escape' && toggle()}>
           ${writer ? html`<button class="rename-doc" @click=${() => ((listState.renaming = key), (listState.menu = undefined), draw())}>Rename</button>` : nothing}
-          <button class="export-markdown" @click=${() => exportMarkdown(open)}>Export as Markdown</button>
-          <button class="export-html" @click=${() => exportHtml(open)}>Export as HTML</button>
+          <button class="export-markdown" @click=${() => (exportMarkdown(open), toggle())}>Export as Markdown</button>
+          <button class="export-html" @click=${() => (exportHtml(open), toggle())}>Export as HTML</button>
           <details class="doc-backup">
             <summary>Encrypted backup of this document</summary>
             <div class="fields" @keydown=${onEnter(() => exportDocumentBackup(open, ...backupInputs(backupFields)))}>
