@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Download, Page } from 'playwright-core';
-import { openBackup } from '@sealdoc/crypto';
+import { isLeave, openBackup, readMembershipOp, type MembershipOp } from '@sealdoc/crypto';
 import { assertFieldsForgotten, createIdentity, editor, indexedDbHolds, invite, SHOTS, startE2E, text, typeAtEnd, until, type E2E } from './e2e-kit.js';
 
 let e2e: E2E;
@@ -26,6 +26,30 @@ async function downloaded(page: Page, click: () => Promise<void>, name: string):
   return readFileSync(path);
 }
 const versions = (page: Page) => page.locator('main.history li.version');
+
+/** The membership ops the page's store holds (signed and public, kept as they are), of each group, in order. */
+const STORED_OPS = `async () => {
+  const db = await new Promise((resolve, reject) => {
+    const r = indexedDB.open('sealdoc-demo');
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  const all = (method) => new Promise((resolve) => {
+    const r = db.transaction('records').objectStore('records')[method]();
+    r.onsuccess = () => resolve(r.result);
+  });
+  const [keys, values] = [await all('getAllKeys'), await all('getAll')];
+  db.close();
+  const logs = {};
+  keys.forEach((key, i) => {
+    if (Array.isArray(key) && key[0] === 'log' && key.length === 3) (logs[key[1]] ??= []).push([key[2], Array.from(new Uint8Array(values[i].buffer ?? values[i]))]);
+  });
+  return Object.values(logs).map((ops) => ops.sort(([a], [b]) => (a < b ? -1 : 1)).map(([, bytes]) => bytes));
+}`;
+async function storedLogs(page: Page): Promise<MembershipOp[][]> {
+  const logs = (await page.evaluate(`(${STORED_OPS})()`)) as number[][][];
+  return logs.map((ops) => ops.map((bytes) => readMembershipOp(Uint8Array.from(bytes))));
+}
 
 describe('documents and history, end to end', () => {
   before(async () => {
@@ -149,6 +173,11 @@ describe('documents and history, end to end', () => {
     await carol.click('#confirm-leave');
     await until('carol forgot it', async () => (await carol.locator('nav li.doc-entry').count()) === 0);
     await until('alice sees carol gone', async () => (await carolAtAlice()) === 0 && (await alice.locator('sealdoc-members .name').count()) === 2, 20_000);
+    // Alice's device replaced the key Carol made when she left: a rotation right after the leave.
+    await until('alice rekeyed after the leave', async () => {
+      const [log] = await storedLogs(alice);
+      return log!.length >= 2 && isLeave(log!.at(-2)!) && log!.at(-1)!.change.type === 'rotate';
+    });
     await carol.reload();
     await carol.waitForSelector('#new-doc');
     await new Promise((r) => setTimeout(r, 1500)); // the relay's groups are fetched once online
@@ -165,5 +194,29 @@ describe('documents and history, end to end', () => {
     await until('alice forgot it', async () => (await alice.locator('nav li.doc-entry').count()) === 0);
     await until('bob told', async () => /no longer have access to “Project notes”: its admin deleted it or removed you/.test(((await bob.locator('main > p.notice').textContent()) ?? '').replace(/\s+/g, ' ')), 20_000);
     assert.deepEqual(await indexedDbHolds(alice, ['Weekly plans', 'bold words', 'Project notes']), []);
+
+    // Bob forgets what he still held of it: gone from his list, and after a reload.
+    await menu(bob, 'Project notes');
+    await bob.locator('nav .menu button.forget-doc').click();
+    await bob.click('#confirm-forget');
+    await until('bob forgot it', async () => (await bob.locator('nav li.doc-entry').count()) === 0);
+    await bob.reload();
+    await bob.waitForSelector('#new-doc');
+    assert.equal(await bob.locator('nav li.doc-entry').count(), 0);
+
+    // A document Alice is still the member of, forgotten here: the relay still lists it, and it is not fetched again.
+    await alice.click('#new-doc');
+    await alice.fill('input.title', 'Scratch');
+    await typeAtEnd(alice, 'scratch text');
+    await until('scratch at the relay', async () => (await alice.locator('sealdoc-sync-status [part=label]').textContent()) === 'Up to date');
+    await menu(alice, 'Scratch');
+    await alice.locator('nav .menu button.forget-doc').click();
+    assert.match((await alice.locator('nav .confirm').textContent()) ?? '', /deleted from this device only.*You stay a member/s);
+    await alice.click('#confirm-forget');
+    await until('alice forgot scratch', async () => (await alice.locator('nav li.doc-entry').count()) === 0);
+    await alice.reload();
+    await alice.waitForSelector('#new-doc');
+    await new Promise((r) => setTimeout(r, 3000)); // the relay's list of groups, fetched once online
+    assert.equal(await alice.locator('nav li.doc-entry').count(), 0, 'a forgotten document is not fetched again');
   });
 });
