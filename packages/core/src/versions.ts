@@ -8,7 +8,6 @@
  */
 import { openEnvelopes } from '@sealdoc/crypto';
 import type { DocBinding } from './binding.js';
-import { hex } from './bytes.js';
 import { decodeSnapshot } from './wire.js';
 
 /** One version of a document: the state a snapshot holds, and who sealed it when. */
@@ -27,24 +26,28 @@ export interface DocVersion {
   state: Uint8Array;
 }
 
+// The versions opened so far, per document: each snapshot is verified and decrypted once.
+const opened = new WeakMap<DocBinding, Map<string, DocVersion>>();
+
 /**
  * The versions `d` holds, oldest first (by the time their authors gave them, then by id).
  * What the store holds is read first; a snapshot that does not open here (an epoch this
- * member holds no key to) is left out.
+ * member holds no key to yet) is left out, and tried again at the next call.
  */
 export async function listVersions(d: DocBinding): Promise<DocVersion[]> {
   await d.store.stored;
-  const held = [...d.holdings.byId.values()].filter(({ header }) => header.kind === 'snapshot');
+  let known = opened.get(d);
+  if (!known) opened.set(d, (known = new Map()));
+  const fresh = [...d.holdings.byId].filter(([id, { header }]) => header.kind === 'snapshot' && !known.has(id));
   const group = d.group;
   const context = group.log.envelopeContext(group.keyring, { docId: d.docId, kinds: ['snapshot'] });
   const outcomes = await openEnvelopes(
-    held.map(({ bytes }) => bytes),
+    fresh.map(([, { bytes }]) => bytes),
     context,
   );
-  const versions: DocVersion[] = [];
   outcomes.forEach((outcome, i) => {
     if (!outcome.ok) return;
-    const { header } = held[i]!;
+    const [id, { header }] = fresh[i]!;
     let payload;
     try {
       payload = decodeSnapshot(outcome.plaintext);
@@ -53,7 +56,8 @@ export async function listVersions(d: DocBinding): Promise<DocVersion[]> {
     }
     const device = group.log.device(header.author);
     const person = device ? device.personId : group.log.member(header.author) ? header.author : undefined;
-    versions.push({ id: `${hex(header.author)}:${header.seq}`, author: header.author, person, seq: header.seq, time: payload.time, state: payload.state });
+    known.set(id, { id, author: header.author, person, seq: header.seq, time: payload.time, state: payload.state });
   });
-  return versions.sort((a, b) => (a.time ?? 0) - (b.time ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // Only what is still held: an unsent snapshot re-sealed under a newer epoch is held under a new id.
+  return [...known.values()].filter((v) => d.holdings.byId.has(v.id)).sort((a, b) => (a.time ?? 0) - (b.time ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

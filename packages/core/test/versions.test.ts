@@ -36,6 +36,28 @@ describe('SealedDoc.versions', () => {
     }
   });
 
+  it('a version stays listed, with its author, once its author is removed', async () => {
+    const world = await World.create(['alice', 'bob']);
+    const [alice, bob] = [world.peer('alice'), world.peer('bob')];
+    bob.doc.getText('t').insert(0, 'by bob');
+    await world.settle();
+    await bob.sealed.snapshot();
+    await world.settle();
+    const before = await alice.sealed.versions();
+    assert.deepEqual(before.map((v) => toHex(v.person!)), [toHex(bob.identity.memberId)]);
+    await world.change('remove', 'bob', ['alice'], { cutoff: world.highestSeqOf('bob') });
+    await world.settle();
+    // Alice, who started the new epoch, sealed a snapshot under it: a version of hers after Bob's.
+    const after = await alice.sealed.versions();
+    assert.deepEqual(
+      after.map((v) => [v.id, toHex(v.person!), text(v.state)]),
+      [
+        [before[0]!.id, toHex(bob.identity.memberId), 'by bob'],
+        [after[1]!.id, toHex(alice.identity.memberId), 'by bob'],
+      ],
+    );
+  });
+
   it('a snapshot of version 1 (no time) still reads; a version past 2 is refused', () => {
     const covers: [Uint8Array, [number, number][]][] = [[new Uint8Array(32).fill(1), [[0, 3]]]];
     const state = new Uint8Array([9, 9]);
