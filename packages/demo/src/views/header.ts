@@ -9,7 +9,7 @@ import { app, names, type OpenDoc } from '../state.js';
 
 export function headerView(open: OpenDoc | undefined) {
   return html`<header>
-    <strong>Sealdoc</strong>
+    <h1>Sealdoc</h1>
     <span class="me">${names.mine}</span>
     ${open ? html`<sealdoc-sync-status .doc=${open.sealed}></sealdoc-sync-status>` : html`<span>${app.transport?.status ?? 'offline'}</span>`}
     <label class="toggle"><input type="checkbox" id="offline" autocomplete="off" .checked=${app.offline} @change=${(e: Event) => void toggleOffline(e)} /> Work offline</label>
