@@ -207,6 +207,9 @@ describe('accessibility (axe-core scans, the keyboard alone)', () => {
     await moveTo(page, /sealdoc-recovery >> button$/);
     await page.keyboard.press('Enter');
     await page.waitForSelector('sealdoc-recovery input');
+    const first = (await page.locator('sealdoc-recovery input').first().getAttribute('id'))!;
+    await until('the focus on the first word asked', async () => (await focus(page)).at.endsWith(`input#${first}`));
+    assert.ok((await focus(page)).visible);
     for (const input of await page.locator('sealdoc-recovery input').all()) {
       const id = (await input.getAttribute('id'))!;
       if (!(await focus(page)).at.endsWith(`input#${id}`)) await moveTo(page, new RegExp(`input#${id}$`));
