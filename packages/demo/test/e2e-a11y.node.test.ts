@@ -1,12 +1,14 @@
 // Accessibility, end to end: an axe-core scan of every screen of the demo in real Chromium
-// (no serious or critical violation), and the main flow done with the keyboard alone.
+// (no serious or critical violation), and every flow done with the keyboard alone.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { join as joinPath } from 'node:path';
 import type { Page } from 'playwright-core';
 import { expectAccessible, SHOTS, startE2E, text, typeAtEnd, until, type E2E } from './e2e-kit.js';
 
 /**
- * Where the focus is (through shadow roots: "host >> element"), and whether it shows: the
+ * Where the focus is (through shadow roots: "host >> element", a button or summary followed by
+ * its text in quotes), and whether it shows: the
  * element matches :focus-visible and has an outline or a shadow drawn. Sent as source text, like
  * e2e-kit's scans.
  */
@@ -21,7 +23,8 @@ const FOCUS = `() => {
   const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
   const style = element ? getComputedStyle(element) : undefined;
   const drawn = !!style && ((style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none');
-  return { at: path.map(name).join(' >> '), visible: !!element && element !== document.body && element.matches(':focus-visible') && drawn };
+  const said = element && ['BUTTON', 'SUMMARY'].includes(element.tagName) ? ' "' + element.textContent.trim() + '"' : '';
+  return { at: path.map(name).join(' >> ') + said, visible: !!element && element !== document.body && element.matches(':focus-visible') && drawn };
 }`;
 interface Focus {
   at: string;
@@ -36,7 +39,7 @@ const focus = (page: Page): Promise<Focus> => page.evaluate(`(${FOCUS})()`);
  * controls take it, shows as the body). Fails if the target is never reached: the
  * focus is stuck somewhere, or the target is out of the keyboard's reach.
  */
-async function moveTo(page: Page, target: RegExp, key: 'Tab' | 'Shift+Tab' = 'Tab', most = 40): Promise<void> {
+async function moveTo(page: Page, target: RegExp, key: 'Tab' | 'Shift+Tab' = 'Tab', most = 60): Promise<void> {
   const passed: string[] = [];
   for (let i = 0; i < most; i++) {
     await page.keyboard.press(key);
@@ -48,6 +51,30 @@ async function moveTo(page: Page, target: RegExp, key: 'Tab' | 'Shift+Tab' = 'Ta
     if (target.test(now.at)) return;
   }
   assert.fail(`${target} not reached with ${key}; the focus went through:\n${passed.join('\n')}`);
+}
+
+/** An identity made with the keyboard alone: the name, "Create my identity", the words read and the three asked typed back. Returns the words. */
+async function identityByKeyboard(page: Page, name: string): Promise<string[]> {
+  await moveTo(page, /input#my-name$/);
+  await page.keyboard.type(name);
+  await moveTo(page, /button#create-identity "/);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('sealdoc-recovery li');
+  const words = await page.locator('sealdoc-recovery li').allTextContents();
+  await moveTo(page, /sealdoc-recovery >> button "I have written them down"$/);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('sealdoc-recovery input');
+  // The button pressed is gone: the focus is on the first word asked.
+  const first = (await page.locator('sealdoc-recovery input').first().getAttribute('id'))!;
+  await until('the focus on the first word asked', async () => (await focus(page)).at.endsWith(`input#${first}`));
+  assert.ok((await focus(page)).visible);
+  for (const input of await page.locator('sealdoc-recovery input').all()) {
+    const id = (await input.getAttribute('id'))!;
+    if (!(await focus(page)).at.endsWith(`input#${id}`)) await moveTo(page, new RegExp(`input#${id}$`));
+    await page.keyboard.type(words[Number(id.slice(1))]!);
+  }
+  await page.keyboard.press('Enter');
+  return words;
 }
 
 let e2e: E2E;
@@ -191,35 +218,25 @@ describe('accessibility (axe-core scans, the keyboard alone)', () => {
     await importing.click('#restore-backup');
     await importing.waitForSelector('#file');
     await expectAccessible(importing, 'import a backup');
+
+    // The scan sees into shadow roots, and names what it finds: a button without a name, in one, fails it.
+    await importing.evaluate(`(() => {
+      const host = document.createElement('div');
+      host.attachShadow({ mode: 'open' }).innerHTML = '<button class="nameless"></button>';
+      document.querySelector('main').append(host);
+    })()`);
+    await assert.rejects(expectAccessible(importing, 'a nameless button'), (error: Error) => /button-name \(critical\)/.test(error.message) && /div >> \.nameless|\.nameless/.test(error.message) && /a nameless button/.test(error.message));
   });
   it('the main flow with the keyboard alone: focus always shows, is never stuck, and the editor is left with Escape then Tab', async () => {
     const page = await person();
     await page.goto(e2e.demo.url);
     await page.waitForSelector('#create-identity');
 
-    // An identity: the name, "Create my identity", the words read and three typed back.
-    await moveTo(page, /input#my-name$/);
-    await page.keyboard.type('Kim');
-    await moveTo(page, /button#create-identity$/);
-    await page.keyboard.press('Enter');
-    await page.waitForSelector('sealdoc-recovery li');
-    const words = await page.locator('sealdoc-recovery li').allTextContents();
-    await moveTo(page, /sealdoc-recovery >> button$/);
-    await page.keyboard.press('Enter');
-    await page.waitForSelector('sealdoc-recovery input');
-    const first = (await page.locator('sealdoc-recovery input').first().getAttribute('id'))!;
-    await until('the focus on the first word asked', async () => (await focus(page)).at.endsWith(`input#${first}`));
-    assert.ok((await focus(page)).visible);
-    for (const input of await page.locator('sealdoc-recovery input').all()) {
-      const id = (await input.getAttribute('id'))!;
-      if (!(await focus(page)).at.endsWith(`input#${id}`)) await moveTo(page, new RegExp(`input#${id}$`));
-      await page.keyboard.type(words[Number(id.slice(1))]!);
-    }
-    await page.keyboard.press('Enter');
+    assert.equal((await identityByKeyboard(page, 'Kim')).length, 24);
+    await page.waitForSelector('#new-doc');
 
     // A document: its title, then text with a word in bold (Ctrl+B).
-    await page.waitForSelector('#new-doc');
-    await moveTo(page, /button#new-doc$/);
+    await moveTo(page, /button#new-doc "/);
     await page.keyboard.press('Enter');
     await page.waitForSelector('sealdoc-editor .ProseMirror');
     await moveTo(page, /input\.title$/);
@@ -257,7 +274,7 @@ describe('accessibility (axe-core scans, the keyboard alone)', () => {
     assert.equal(await page.locator('sealdoc-editor li li li').count(), 0);
 
     // An invitation link, from the invite panel.
-    await moveTo(page, /sealdoc-invite >> button/);
+    await moveTo(page, /sealdoc-invite >> button "Create invitation link"/);
     await page.keyboard.press('Enter');
     await until('the invitation link', async () => /#invite=/.test(await page.locator('sealdoc-invite input.link').inputValue()));
     await moveTo(page, /sealdoc-invite >> input#link\.link$/);
@@ -271,5 +288,98 @@ describe('accessibility (axe-core scans, the keyboard alone)', () => {
     await page.keyboard.press('Space');
     assert.equal(await page.isChecked('#offline'), false);
     await until('online again', async () => (await page.locator('sealdoc-sync-status [part=label]').textContent()) === 'Up to date');
+  });
+  it('joining, admitting, removing, a backup and a restore with the keyboard alone', async () => {
+    // Lee, an admin, makes a document and a link.
+    const lee = await person();
+    await lee.goto(e2e.demo.url);
+    await lee.waitForSelector('#create-identity');
+    const leeWords = await identityByKeyboard(lee, 'Lee');
+    await lee.waitForSelector('#new-doc');
+    await moveTo(lee, /button#new-doc "/);
+    await lee.keyboard.press('Enter');
+    await lee.waitForSelector('sealdoc-editor .ProseMirror');
+    await moveTo(lee, /input\.title$/);
+    await lee.keyboard.type('Team notes');
+    await moveTo(lee, /sealdoc-editor >> div#text\./);
+    await lee.keyboard.type('Agenda.');
+    await moveTo(lee, /sealdoc-invite >> button "Create invitation link"/);
+    await lee.keyboard.press('Enter');
+    await until('the invitation link', async () => /#invite=/.test(await lee.locator('sealdoc-invite input.link').inputValue()));
+    const link = await lee.locator('sealdoc-invite input.link').inputValue();
+
+    // Max opens it, makes an identity and asks to join; Lee admits him.
+    const max = await person();
+    await max.goto(link);
+    await max.waitForSelector('#create-identity');
+    await identityByKeyboard(max, 'Max');
+    await max.waitForSelector('sealdoc-invite #name');
+    await moveTo(max, /sealdoc-invite >> input#name$/);
+    await max.keyboard.type('Max');
+    await max.keyboard.press('Enter');
+    await max.waitForSelector('sealdoc-invite .code');
+    await until("Max's request at Lee", async () => (await lee.locator('sealdoc-invite li:has-text("Max") button:has-text("Admit")').count()) === 1);
+    await moveTo(lee, /sealdoc-invite >> button "Admit"/);
+    await lee.keyboard.press('Enter');
+    await until('Max reads the document', async () => (await max.locator('sealdoc-editor .ProseMirror').count()) === 1 && (await text(max)) === 'Agenda.');
+
+    // Lee removes Max: the list's Remove, then the dialog's (Shift+Tab from Cancel: the page behind is out of reach).
+    await until('Max in the members', async () => (await lee.locator('sealdoc-members li:has-text("Max") button.remove').count()) === 1);
+    await moveTo(lee, /sealdoc-members >> button\.remove "Remove"/);
+    await lee.keyboard.press('Enter');
+    await lee.waitForSelector('sealdoc-members dialog[open]');
+    await moveTo(lee, /sealdoc-members >> button "Cancel"/);
+    await moveTo(lee, /sealdoc-members >> button\.remove "Remove"/, 'Shift+Tab');
+    assert.equal(await lee.locator('sealdoc-members dialog[open]').count(), 1);
+    await lee.keyboard.press('Enter');
+    await until('Max told', async () => /access was removed/i.test((await max.locator('sealdoc-editor [part=notice]').textContent()) ?? ''));
+
+    // A backup: the Backup details, the passphrase twice, Enter.
+    await moveTo(lee, /summary "Backup"/);
+    await lee.keyboard.press('Enter');
+    await moveTo(lee, /input#pass1$/);
+    await lee.keyboard.type('correct horse battery');
+    await moveTo(lee, /input#pass2$/);
+    await lee.keyboard.type('correct horse battery');
+    const [download] = await Promise.all([lee.waitForEvent('download', { timeout: 60_000 }), lee.keyboard.press('Enter')]);
+    const backup = joinPath(e2e.dataDir, 'keyboard.sdbk');
+    await download.saveAs(backup);
+
+    // Imported in a fresh profile: the file chooser opened with Space.
+    const imported = await person();
+    await imported.goto(e2e.demo.url);
+    await imported.waitForSelector('#create-identity');
+    await moveTo(imported, /input#my-name$/);
+    await imported.keyboard.type('Lee');
+    await moveTo(imported, /button#restore-backup[.]/);
+    await imported.keyboard.press('Enter');
+    await imported.waitForSelector('#file');
+    // Waited for before the key: Playwright takes over the browser's file chooser only once asked to, which takes a moment.
+    const choosing = imported.waitForEvent('filechooser', { timeout: 60_000 });
+    await moveTo(imported, /input#file$/);
+    await imported.keyboard.press('Space');
+    await (await choosing).setFiles(backup);
+    await moveTo(imported, /input#pass$/);
+    await imported.keyboard.type('correct horse battery');
+    await imported.keyboard.press('Enter');
+    await until('the backup opens', async () => (await text(imported)) === 'Agenda.', 60_000);
+
+    // Restored from the words in another.
+    const restored = await person();
+    await restored.goto(e2e.demo.url);
+    await restored.waitForSelector('#create-identity');
+    await moveTo(restored, /input#my-name$/);
+    await restored.keyboard.type('Lee');
+    await moveTo(restored, /button#restore-words[.]/);
+    await restored.keyboard.press('Enter');
+    await restored.waitForSelector('sealdoc-recovery textarea');
+    await moveTo(restored, /sealdoc-recovery >> textarea#phrase$/);
+    await restored.keyboard.type(leeWords.join(' '));
+    await moveTo(restored, /sealdoc-recovery >> button "Restore"/);
+    await restored.keyboard.press('Enter');
+    await until('the document after a restore', async () => (await restored.locator('nav button.doc').allTextContents()).some((t) => t.includes('Team notes')), 30_000);
+    await moveTo(restored, /button\.doc[^"]* "Team notes"/);
+    await restored.keyboard.press('Enter');
+    await until('its text', async () => (await text(restored)) === 'Agenda.', 30_000);
   });
 });
