@@ -153,6 +153,9 @@ describe('accessibility (axe-core scans, the keyboard alone)', () => {
     await alice.click('nav summary');
     await expectAccessible(alice, 'main (invitation link, backup details open)');
     await alice.click('nav summary');
+    await alice.setViewportSize({ width: 375, height: 740 });
+    await expectAccessible(alice, 'main (at a phone\'s width)');
+    await alice.setViewportSize({ width: 1280, height: 800 });
 
     // The join screen, as an invitee sees it before and after asking; the request at the admin.
     const link = await alice.locator('sealdoc-invite input.link').inputValue();
@@ -281,6 +284,7 @@ describe('accessibility (axe-core scans, the keyboard alone)', () => {
 
     // "Work offline", back up the page with Shift+Tab, then Space.
     await moveTo(page, /input#offline$/, 'Shift+Tab');
+    assert.equal(await page.locator('sealdoc-editor li li').count(), 2, 'Shift+Tab through the text, on the way up, changed no list');
     await page.keyboard.press('Space');
     assert.equal(await page.isChecked('#offline'), true);
     await until('offline shown', async () => (await page.locator('sealdoc-sync-status [part=label]').textContent()) !== 'Up to date');
@@ -381,5 +385,26 @@ describe('accessibility (axe-core scans, the keyboard alone)', () => {
     await moveTo(restored, /button\.doc[^"]* "Team notes"/);
     await restored.keyboard.press('Enter');
     await until('its text', async () => (await text(restored)) === 'Agenda.', 30_000);
+  });
+  it('Tab indents a list item at once after a click in it; the keyboard brings the focus in to pass', async () => {
+    const page = await person();
+    await page.goto(e2e.demo.url);
+    await newIdentity(page, 'Noor');
+    await page.click('#new-doc');
+    await typeAtEnd(page, '- one');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('two');
+    await page.locator('sealdoc-editor li:has-text("two")').click();
+    await page.keyboard.press('Tab');
+    await until('clicked in, Tab indents', async () => (await page.locator('sealdoc-editor li li').count()) === 1);
+    assert.match((await focus(page)).at, /div#text\./);
+    // Out with Escape; tabbed in again: the first Tab (or Shift+Tab) goes on, and the list stays as it is.
+    await page.keyboard.press('Escape');
+    await moveTo(page, /input\.title$/, 'Shift+Tab');
+    assert.equal(await page.locator('sealdoc-editor li li').count(), 1);
+    await moveTo(page, /sealdoc-editor >> div#text\./);
+    await page.keyboard.press('Shift+Tab');
+    assert.doesNotMatch((await focus(page)).at, /div#text/);
+    assert.equal(await page.locator('sealdoc-editor li li').count(), 1);
   });
 });

@@ -93,7 +93,7 @@ function shortcut(keys: string): { shown: string; aria: string } {
  * or ⌘ on a Mac): Mod-B, Mod-I, Mod-E (code), Mod-K (link), Mod-Alt-1..3 (headings),
  * Mod-Alt-0 (paragraph), Mod-Shift-7/8/9 (numbered, bulleted, check list), Tab and Shift-Tab
  * in a list (elsewhere they move the focus out of the text, as do Escape then Tab or Shift-Tab
- * anywhere), Shift-Enter (line break), Mod-Z (undo), Mod-Shift-Z or Mod-Y (redo); "# ", "- ",
+ * anywhere, and the first Tab after the keyboard brought the focus in), Shift-Enter (line break), Mod-Z (undo), Mod-Shift-Z or Mod-Y (redo); "# ", "- ",
  * "1. " and "[ ] " at the start of a line. Undo takes back this member's own edits, never
  * another member's (Y.UndoManager over this editor's transactions).
  *
@@ -169,8 +169,11 @@ export class SealdocEditor extends LitElement {
   #activeKey = '';
   // The group's persons (hex), in which each person's caret colour is chosen; undefined: to compute again.
   #persons: string[] | undefined;
-  // Escape was the last key in the text: the next Tab (or Shift+Tab) leaves it, even in a list.
+  // The next Tab (or Shift+Tab) leaves the text, even in a list: Escape was the last key, or the
+  // focus has just come in with the keyboard and nothing was pressed since.
   #leaving = false;
+  // A pointer pressed in the text: the focus it brings is to work there (Tab indents at once).
+  #pointer = false;
 
   constructor() {
     super();
@@ -186,10 +189,16 @@ export class SealdocEditor extends LitElement {
     // Before ProseMirror's own listener (capture listeners run first at the target): a Tab after
     // Escape never reaches its keymap, so the browser moves the focus on (docs/ui.md, Accessibility).
     this.#surface.addEventListener('keydown', this.#leaveKey, true);
-    this.#surface.addEventListener('blur', () => (this.#leaving = false));
+    this.#surface.addEventListener('pointerdown', () => (this.#pointer = true));
+    this.#surface.addEventListener('focus', () => ((this.#leaving = !this.#pointer), (this.#pointer = false)));
+    this.#surface.addEventListener('blur', () => (this.#pointer = false));
   }
 
-  /** Tab in a list indents; Escape then Tab (or Shift+Tab) leaves the text wherever the caret is. */
+  /**
+   * Tab in a list indents; Escape then Tab (or Shift+Tab) leaves the text wherever the caret is,
+   * and so does the first Tab after the keyboard brought the focus in: Tabbing through the page
+   * never changes a list on the way.
+   */
   readonly #leaveKey = (event: KeyboardEvent): void => {
     if (['Shift', 'Control', 'Alt', 'Meta'].includes(event.key)) return;
     if (event.key === 'Tab' && this.#leaving) event.stopImmediatePropagation();
