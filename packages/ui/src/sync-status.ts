@@ -210,7 +210,6 @@ export class SealdocSyncStatus extends LitElement {
         <span class="dot" part="dot" data-state=${this._state} aria-hidden="true"></span>
         <span part="status" role="status" aria-live="polite">
           <span part="label">${this._state === 'removed' && this.#revoked ? 'This device was removed' : LABELS[this._state]}</span>${HINTS[this._state] ? html` · <span class="detail" part="hint">${HINTS[this._state]}</span>` : ''}${pending ? html` · <span class="detail" part="pending">${pending}</span>` : ''}
-          · <span class="detail" part="epoch" title="Keys change at every new epoch">epoch ${this._epoch}</span>
         </span>
       </div>
       ${this._error ? html`<p class="error" part="error" role="alert">${this._error}</p>` : ''}`;
