@@ -81,9 +81,6 @@ export class SealdocMembers extends LitElement {
       align-items: center;
       gap: 0.6em;
     }
-    .person {
-      flex-wrap: wrap;
-    }
     .devices {
       margin: 0.2em 0 0 1.2em;
       font-size: 0.9em;
@@ -117,6 +114,18 @@ export class SealdocMembers extends LitElement {
     .device-here::before {
       content: '● ';
     }
+    /* On the person's line, a dot only (its words for screen readers and on hover): the devices say it in full. */
+    .here {
+      flex: none;
+    }
+    .sr {
+      position: absolute;
+      width: 1px;
+      height: 1px;
+      overflow: hidden;
+      clip-path: inset(50%);
+      white-space: nowrap;
+    }
     .code {
       font-size: 0.8em;
       opacity: 0.75;
@@ -134,8 +143,8 @@ export class SealdocMembers extends LitElement {
       padding: 0 0.3em;
     }
     .name {
-      flex: 1 1 5em;
-      min-width: 5em;
+      flex: 1;
+      min-width: 4em;
       overflow: hidden;
       text-overflow: ellipsis;
     }
@@ -295,7 +304,9 @@ export class SealdocMembers extends LitElement {
               <span class="color" part="color" style="background: ${personColor(m.id, persons)}" aria-hidden="true"></span>
               <span class="name" part="name" title="Safety code ${code}: compare it with theirs to be sure who this is">${name}${shared.has(name) ? html` <span class="code" part="code">${code}</span>` : nothing}</span>
               ${mine ? html`<span class="you" part="you">you</span>` : nothing}
-              ${otherDeviceHere ? html`<span class="here" part="here">you, other device</span>` : here.has(m.id) ? html`<span class="here" part="here">here now</span>` : nothing}
+              ${otherDeviceHere || here.has(m.id)
+                ? html`<span class="here" part="here" title=${otherDeviceHere ? 'You are here on another device too' : 'Here now'}><span class="sr">${otherDeviceHere ? 'you, other device' : 'here now'}</span></span>`
+                : nothing}
               ${admin && !mine
                 ? html`<select part="role" aria-label="Role of ${name}" ?disabled=${this._busy} @change=${(e: Event) => this.#setRole(m.memberId, (e.target as HTMLSelectElement).value as MemberRole, e)}>
                       ${ROLES.map((r) => html`<option value=${r} ?selected=${r === m.role}>${r}</option>`)}
