@@ -179,6 +179,21 @@ describe('<sealdoc-sync-status>', () => {
     assert.equal(status.errorText, describeError({ code: 'fork' }));
     assert.equal(states.at(-1)!.state, 'warning');
     await shot('#sealdoc-sync-status', 'sync-status-alarm');
+    // Its words can be dismissed (button, or Escape): the state still warns; the alarm's words
+    // do not come back by themselves, a new error's do.
+    shadow(status).querySelector<HTMLButtonElement>('button[part=dismiss]')!.click();
+    await status.updateComplete;
+    assert.equal(shadow(status).querySelector('[role=alert]'), null);
+    bob.sealed.events.emit('alarms', { alarms: [...bob.sealed.alarms] });
+    await status.updateComplete;
+    assert.equal(status.state, 'warning');
+    assert.equal(status.errorText, '');
+    bob.sealed.events.emit('error', { error: new RelayError('rate-limited', 'too many frames') });
+    await status.updateComplete;
+    assert.equal(status.errorText, describeError({ code: 'rate-limited' }));
+    status.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
+    await status.updateComplete;
+    assert.equal(status.errorText, '');
 
     await world.change('remove', 'bob', ['alice', 'bob'], { cutoff: world.highestSeqOf('bob') });
     await eventually(() => status.state === 'removed');
