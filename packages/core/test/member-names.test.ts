@@ -111,12 +111,16 @@ describe('MemberNames: names members give themselves', () => {
     assert.equal(nameAt(book.get('bob')!, 'carol'), undefined);
   });
 
-  it('refuses a name that is none, and a reader, in plain typed errors', async () => {
+  it('refuses a name that is none, and a reader\'s own, in plain typed errors; a reader sees the others\' names', async () => {
     const world = await World.create(['alice', 'rita'], { roles: { rita: 'reader' } });
     const book = await names(world);
     for (const bad of ['', '   ', 'x'.repeat(65), 'Al\nice', 'Al\u0000ice']) {
       await assert.rejects(book.get('alice')!.set(bad), (e: unknown) => e instanceof MemberNameError && e.code === 'bad-name');
     }
     await assert.rejects(book.get('rita')!.set('Rita'), (e: unknown) => e instanceof MemberNameError && e.code === 'not-a-writer');
+    // A reader reads the names all the same.
+    await book.get('alice')!.set('Alice');
+    await world.settle();
+    await eventually(() => nameAt(book.get('rita')!, 'alice') === 'Alice');
   });
 });
