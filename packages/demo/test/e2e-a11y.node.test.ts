@@ -152,6 +152,12 @@ describe('accessibility (axe-core scans, the keyboard alone)', () => {
     await alice.waitForSelector('sealdoc-invite input.link');
     await alice.click('nav summary');
     await expectAccessible(alice, 'main (invitation link, backup details open)');
+    // A message under the screen (a passphrase too short), with its button to dismiss it.
+    await alice.fill('#pass1', 'short');
+    await alice.click('#export-backup');
+    await alice.waitForSelector('p.message');
+    await expectAccessible(alice, 'main (a message)');
+    await alice.keyboard.press('Escape');
     await alice.click('nav summary');
     await alice.setViewportSize({ width: 375, height: 740 });
     await expectAccessible(alice, 'main (at a phone\'s width)');
