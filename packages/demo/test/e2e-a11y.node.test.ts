@@ -8,9 +8,8 @@ import { expectAccessible, SHOTS, startE2E, text, typeAtEnd, until, type E2E } f
 
 /**
  * Where the focus is (through shadow roots: "host >> element", a button or summary followed by
- * its text in quotes), and whether it shows: the
- * element matches :focus-visible and has an outline or a shadow drawn. Sent as source text, like
- * e2e-kit's scans.
+ * its text in quotes), and whether it shows: the element matches :focus-visible and has an
+ * outline or a shadow drawn. Sent as source text, like e2e-kit's scans.
  */
 const FOCUS = `() => {
   let element = document.activeElement;
@@ -36,8 +35,8 @@ const focus = (page: Page): Promise<Focus> => page.evaluate(`(${FOCUS})()`);
  * Presses `key` (Tab or Shift+Tab) until the focus is on an element whose path ends with
  * `target` (a regular expression over "host >> element" names), at most `most` times; each
  * element passed on the way must show its focus (the page's edge, where the browser's own
- * controls take it, shows as the body). Fails if the target is never reached: the
- * focus is stuck somewhere, or the target is out of the keyboard's reach.
+ * controls take it, shows as the body). Fails if the target is never reached: the focus
+ * is stuck somewhere, or the target is out of the keyboard's reach.
  */
 async function moveTo(page: Page, target: RegExp, key: 'Tab' | 'Shift+Tab' = 'Tab', most = 60): Promise<void> {
   const passed: string[] = [];
