@@ -57,6 +57,7 @@ export async function startE2E(): Promise<E2E> {
 export async function createIdentity(page: Page, name: string): Promise<string> {
   await page.fill('#my-name', name);
   await page.click('#create-identity');
+  await page.waitForSelector('sealdoc-recovery li');
   const words = await page.locator('sealdoc-recovery li').allTextContents();
   assert.equal(words.length, 24);
   await page.click('sealdoc-recovery button');
