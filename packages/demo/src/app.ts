@@ -14,6 +14,7 @@
 import { openedWith, takeFragment } from './fragment.js';
 import { html, nothing, render } from 'lit';
 import '@sealdoc/ui';
+import { startCheck } from './invite-check.js';
 import { boot, isInvite } from './session.js';
 import { app, draw, onDraw } from './state.js';
 import { documentListView } from './views/document-list.js';
@@ -53,6 +54,7 @@ window.addEventListener('hashchange', () => {
   const link = takeFragment();
   if (!isInvite(link)) return;
   app.invite = link;
+  void startCheck(link);
   if (app.identity) {
     app.screen = 'join';
     draw();

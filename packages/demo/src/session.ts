@@ -7,7 +7,9 @@ import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
 import { actorKeys, fromHex, generateMnemonic, toHex as hex } from '@sealdoc/crypto';
 import { DeviceKey, Group, IndexedDBStorage, INVITE_FRAGMENT, fetchRelayGroup, listRelayGroups, loadIdentity, LocalDevice, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
-import { describeError, type RestoreDetail } from '@sealdoc/ui';
+import { describeError, type InvitationDetail, type RestoreDetail } from '@sealdoc/ui';
+import { startCheck } from './invite-check.js';
+import { invites } from './invites.js';
 import { app, DATABASE, draw, keep, names, RELAY_URL, say, type OpenDoc } from './state.js';
 
 const COLORS = ['#c2410c', '#2457c5', '#15803d', '#9333ea', '#be123c', '#0e7490'];
@@ -23,6 +25,10 @@ export async function boot(): Promise<void> {
     app.storage = await IndexedDBStorage.open(DATABASE);
     app.deviceKey = await DeviceKey.inBrowser(app.storage as IndexedDBStorage);
     await names.load(app.storage, app.deviceKey);
+    await invites.load(app.storage, app.deviceKey);
+    invites.onChange = draw;
+    // Before anything is asked of the person: whether the link they opened can still let them in.
+    if (app.invite) void startCheck(app.invite);
     const loaded = await loadIdentity(app.storage, app.deviceKey);
     if (!loaded) {
       app.screen = 'welcome';
@@ -156,6 +162,8 @@ export function openDoc(group: Group): OpenDoc {
   sealed.events.on('error', ({ error }) => console.warn('sealdoc:', (error as { code?: string }).code ?? error.name));
   doc.getText('title').observe(() => draw());
   group.events.on('membership', () => draw());
+  // This admin's invitations of the group, kept across reloads: requests that came meanwhile show.
+  invites.resume(group, app.transport!, location.origin + location.pathname);
   const open = { group, doc, sealed, awareness };
   app.docs.set(key, open);
   return open;
@@ -175,6 +183,12 @@ export function joined(event: CustomEvent<{ group: Group }>): void {
   app.current = hex(open.group.groupId);
   app.invite = '';
   app.screen = 'main';
+  draw();
+}
+
+/** An invitation created here: kept (sealed) so that it outlives a reload. */
+export function invitationCreated(event: CustomEvent<InvitationDetail>): void {
+  keep(invites.keep(event.detail.invitation));
   draw();
 }
 

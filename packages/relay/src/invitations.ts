@@ -76,9 +76,9 @@ export class Invitations {
       }
       case 'invite-status': {
         const invitation = await this.store.invitation(message.inviteId);
-        const admitted = invitation && (await this.store.membership(invitation.groupId, client.memberId!)) === 'member';
-        const state = !invitation ? 'unknown' : admitted ? 'admitted' : invitation.revoked ? 'revoked' : invitation.expiresAt <= now ? 'expired' : 'pending';
-        this.connections.send(client, { type: 'invite-state', ref: message.ref, inviteId: message.inviteId, state });
+        if (!invitation) return this.connections.send(client, { type: 'invite-state', ref: message.ref, inviteId: message.inviteId, state: 'unknown', adminOnline: false });
+        const state = (await this.store.membership(invitation.groupId, client.memberId!)) === 'member' ? 'admitted' : invitation.revoked ? ((await this.#used(invitation.groupId, message.inviteId)) ? 'used' : 'revoked') : invitation.expiresAt <= now ? 'expired' : 'pending';
+        this.connections.send(client, { type: 'invite-state', ref: message.ref, inviteId: message.inviteId, state, adminOnline: this.#watched(invitation.groupId) });
         return;
       }
     }
@@ -88,6 +88,26 @@ export class Invitations {
   async requestedElsewhere(event: Extract<StoreEvent, { type: 'join-request' }>): Promise<void> {
     const [request] = (await this.store.joinRequests(event.groupId, Date.now())).filter((r) => hex(r.inviteId) === hex(event.inviteId) && hex(r.requester) === hex(event.requester));
     if (request) this.#toWatchers(event.groupId, request);
+  }
+
+  /**
+   * Whether a revoked invitation was closed because someone who asked with it was let in: one
+   * of its requesters (at most {@link MAX_JOIN_REQUESTS}) is a member of its group now.
+   */
+  async #used(groupId: Uint8Array, inviteId: Uint8Array): Promise<boolean> {
+    for (const requester of await this.store.requesters(inviteId)) if ((await this.store.membership(groupId, requester)) === 'member') return true;
+    return false;
+  }
+
+  /**
+   * Whether a device that can let a requester in is connected to this node: one that watches
+   * the group's invitations (only an admin may, and its app does while it holds one open).
+   * Admins connected to other nodes of a shared store are not seen here.
+   */
+  #watched(groupId: Uint8Array): boolean {
+    const key = hex(groupId);
+    for (const client of this.connections.clients) if (client.watches.has(key)) return true;
+    return false;
   }
 
   /** Sends a join request to the connections of admins watching its group. */
