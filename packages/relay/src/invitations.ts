@@ -4,7 +4,9 @@
  * it stands. The relay cannot read a request; it checks that the invitation is open, and bounds
  * how long one stays open, how many a group has open, a request's size and an invitation's
  * requesters (past which the link leaked: it is closed). Requests made on another node reach
- * the admins watching here.
+ * the admins watching here. Asked where an invitation stands, it says so to anyone holding its
+ * id (only the link gives it): open, expired, revoked, used (a requester is a member now) or
+ * unknown, and while it is open whether an admin's device watches the group here.
  * @module
  */
 import type { WireMessage } from '@sealdoc/protocol';
@@ -77,8 +79,9 @@ export class Invitations {
       case 'invite-status': {
         const invitation = await this.store.invitation(message.inviteId);
         if (!invitation) return this.connections.send(client, { type: 'invite-state', ref: message.ref, inviteId: message.inviteId, state: 'unknown', adminOnline: false });
-        const state = (await this.store.membership(invitation.groupId, client.memberId!)) === 'member' ? 'admitted' : invitation.revoked ? ((await this.#used(invitation.groupId, message.inviteId)) ? 'used' : 'revoked') : invitation.expiresAt <= now ? 'expired' : 'pending';
-        this.connections.send(client, { type: 'invite-state', ref: message.ref, inviteId: message.inviteId, state, adminOnline: this.#watched(invitation.groupId) });
+        const state = (await this.store.membership(invitation.groupId, client.memberId!)) === 'member' ? 'admitted' : invitation.revoked ? ((await this.#used(client, invitation.groupId, message.inviteId)) ? 'used' : 'revoked') : invitation.expiresAt <= now ? 'expired' : 'pending';
+        // Whether an admin is here is told while the invitation is open only: a link kept after it ended shows nothing of them.
+        this.connections.send(client, { type: 'invite-state', ref: message.ref, inviteId: message.inviteId, state, adminOnline: state === 'pending' && this.#watched(invitation.groupId) });
         return;
       }
     }
@@ -92,10 +95,13 @@ export class Invitations {
 
   /**
    * Whether a revoked invitation was closed because someone who asked with it was let in: one
-   * of its requesters (at most {@link MAX_JOIN_REQUESTS}) is a member of its group now.
+   * of its requesters (at most {@link MAX_JOIN_REQUESTS}) is a member of its group now. The
+   * rows read are charged to the client that asked.
    */
-  async #used(groupId: Uint8Array, inviteId: Uint8Array): Promise<boolean> {
-    for (const requester of await this.store.requesters(inviteId)) if ((await this.store.membership(groupId, requester)) === 'member') return true;
+  async #used(client: Client, groupId: Uint8Array, inviteId: Uint8Array): Promise<boolean> {
+    const requesters = await this.store.requesters(inviteId);
+    await this.connections.charge(client, requesters.length);
+    for (const requester of requesters) if ((await this.store.membership(groupId, requester)) === 'member') return true;
     return false;
   }
 

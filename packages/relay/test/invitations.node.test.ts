@@ -172,8 +172,11 @@ describe('invitations through the relay', () => {
       // Cancelled (nobody let in), unknown, expired (the link's own word: the relay is not asked).
       const cancelled = await GroupInvitation.create({ group: s.alice.group, transport: back, role: 'reader', baseUrl: 'https://app.example/' });
       await cancelled.revoke();
-      assert.equal((await check(cancelled.link)).state, 'revoked');
-      assert.equal((await check(`https://app.example/#invite=${encodeInvitation(createInvitation(s.team.groupId, 'writer'))}`)).state, 'unknown');
+      // The admin is online still, but a link that ended shows nothing of them.
+      assert.deepEqual(await check(cancelled.link).then(({ state, adminOnline }) => ({ state, adminOnline })), { state: 'revoked', adminOnline: false });
+      assert.equal((await check(invitation.link)).adminOnline, false);
+      // A guessed link (the right group, a secret of one's own): unknown, as any id the relay never saw.
+      assert.deepEqual(await check(`https://app.example/#invite=${encodeInvitation(createInvitation(s.team.groupId, 'writer'))}`).then(({ state, adminOnline }) => ({ state, adminOnline })), { state: 'unknown', adminOnline: false });
       const expired = encodeInvitation({ ...createInvitation(s.team.groupId, 'writer'), expiresAt: Date.now() - 1 });
       const offline = new WebSocketTransport({ url: 'ws://127.0.0.1:9', identity: throwawayIdentity(), WebSocket: Ws });
       assert.equal((await checkInvitation(expired, offline)).state, 'expired');
