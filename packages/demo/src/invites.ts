@@ -28,6 +28,7 @@ function about(code: string): { group: string; expiresAt: number } | undefined {
   }
 }
 
+/** The invitations an admin created on this device: their codes sealed in the store, the open ones listening for requests. */
 export class Invites {
   #codes: string[] = [];
   readonly #live = new Map<string, GroupInvitation>();
