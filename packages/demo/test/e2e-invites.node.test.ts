@@ -163,6 +163,12 @@ describe('invitation links, end to end', () => {
     await createIdentity(damaged.page, 'Dan');
     await damaged.page.waitForSelector('#new-doc');
     assert.equal(await damaged.page.locator('sealdoc-invite[mode=join]').count(), 0);
+    // With an identity, the cancelled link opened again: told the same, and not asked to join.
+    await damaged.page.goto(link);
+    await until('the diagnosis on the join screen', async () => /This invitation was cancelled/.test((await damaged.page.locator('#invite-check').textContent()) ?? ''));
+    assert.equal(await damaged.page.locator('sealdoc-invite[mode=join]').count(), 0);
+    await damaged.page.click('button:has-text("Back to my documents")');
+    await damaged.page.waitForSelector('#new-doc');
   });
 
   it('the admin away: the invitee is told the admin must be online, asks anyway, and is let in when the admin comes back', async () => {
