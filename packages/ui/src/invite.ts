@@ -212,11 +212,13 @@ export class SealdocInvite extends LitElement {
     this._join?.close();
   }
 
-  /** The invitations listed, newest first: open ones, and those created here whatever their state. */
+  override willUpdate(): void {
+    for (const invitation of this.invitations) this.#watch(invitation);
+  }
+
+  /** The invitations listed, newest first (those handed in are in the order they were created): open ones, and those created here whatever their state. */
   #listed(): GroupInvitation[] {
-    const all = [...new Set([...this.invitations, ...this.#created])].filter((i) => i.state === 'open' || this.#created.includes(i));
-    for (const invitation of all) this.#watch(invitation);
-    return all.sort((a, b) => b.invitation.expiresAt - a.invitation.expiresAt);
+    return [...new Set([...this.invitations, ...this.#created])].filter((i) => i.state === 'open' || this.#created.includes(i)).reverse();
   }
 
   /** Draws again when `invitation` changes (once per invitation). */
@@ -319,6 +321,7 @@ export class SealdocInvite extends LitElement {
     await this.#run(async () => {
       const invitation = await GroupInvitation.create({ group, transport, role, baseUrl: this.baseUrl ?? location.href });
       this.#created.push(invitation);
+      this.#watch(invitation);
       this._invitation = invitation;
       this.#say('Send this link over a channel you trust. Whoever holds it can ask to join; you decide.');
       this.dispatchEvent(new CustomEvent<InvitationDetail>('sealdoc-invitation-created', { detail: { link: invitation.link, invitation }, bubbles: true, composed: true }));
