@@ -23,6 +23,9 @@ const MAX_JOIN_REQUEST_BYTES = 1024;
 const MAX_JOIN_REQUESTS = 50;
 
 export class Invitations {
+  /** The connections watching each group's invitations (by group, hex): what fan-out and `adminOnline` read, not every connection. */
+  readonly #watchers = new Map<string, Set<Client>>();
+
   constructor(
     readonly store: RelayStore,
     readonly connections: Connections,
@@ -56,7 +59,11 @@ export class Invitations {
       }
       case 'invite-watch': {
         await admin(message.groupId);
-        client.watches.add(hex(message.groupId));
+        const key = hex(message.groupId);
+        client.watches.add(key);
+        let watchers = this.#watchers.get(key);
+        if (!watchers) this.#watchers.set(key, (watchers = new Set()));
+        watchers.add(client);
         for (const r of await this.store.joinRequests(message.groupId, now)) this.connections.send(client, { type: 'invite-requested', ...r });
         return;
       }
@@ -111,14 +118,20 @@ export class Invitations {
    * Admins connected to other nodes of a shared store are not seen here.
    */
   #watched(groupId: Uint8Array): boolean {
-    const key = hex(groupId);
-    for (const client of this.connections.clients) if (client.watches.has(key)) return true;
-    return false;
+    return (this.#watchers.get(hex(groupId))?.size ?? 0) > 0;
+  }
+
+  /** A connection that is gone: it watches nothing any more. */
+  forget(client: Client): void {
+    for (const key of client.watches) {
+      const watchers = this.#watchers.get(key);
+      watchers?.delete(client);
+      if (watchers?.size === 0) this.#watchers.delete(key);
+    }
   }
 
   /** Sends a join request to the connections of admins watching its group. */
   #toWatchers(groupId: Uint8Array, request: StoredJoinRequest): void {
-    const key = hex(groupId);
-    for (const client of this.connections.clients) if (client.watches.has(key)) this.connections.send(client, { type: 'invite-requested', ...request });
+    for (const client of this.#watchers.get(hex(groupId)) ?? []) this.connections.send(client, { type: 'invite-requested', ...request });
   }
 }
