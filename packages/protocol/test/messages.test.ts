@@ -81,6 +81,16 @@ describe('wire messages', () => {
     assert.equal(wireError(() => decodeWire(new Uint8Array(0))), 'malformed');
   });
 
+  it('an invitation state: an unknown state, or "admin online" other than 0 or 1, is malformed', () => {
+    const bytes = encodeWire({ type: 'invite-state', ref: 1, inviteId: id(3), state: 'used', adminOnline: true });
+    const at = (i: number, v: number) => Uint8Array.from(bytes, (b, j) => (j === i ? v : b));
+    assert.equal(bytes.at(-2), 5, 'used is 5');
+    assert.equal(bytes.at(-1), 1);
+    assert.equal(wireError(() => decodeWire(at(bytes.length - 2, 6))), 'malformed');
+    assert.equal(wireError(() => decodeWire(at(bytes.length - 1, 2))), 'malformed');
+    assert.deepEqual(decodeWire(at(bytes.length - 1, 0)), { type: 'invite-state', ref: 1, inviteId: id(3), state: 'used', adminOnline: false });
+  });
+
   it('summaries name each author once, with ranges ascending and apart: anything else is malformed (reading them costs their number)', () => {
     const have = (authors: [Uint8Array, [number, number][]][]) => encodeWire({ type: 'have', reply: false, groupId: id(1), docId: id(2), logLength: 0, authors });
     assert.equal(wireError(() => decodeWire(have([[key(1), [[0, 4], [6, 9]]]]))), 'no error');
