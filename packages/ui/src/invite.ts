@@ -292,7 +292,11 @@ export class SealdocInvite extends LitElement {
       <div class="row">
         <span part="state" role="status">${state}</span>
         ${open && !shownAbove ? html`<button class="quiet" part="button" @click=${() => this.#copy(invitation)}>Copy link</button>` : nothing}
-        ${open ? html`<button class="quiet cancel" part="button" ?disabled=${this._busy} @click=${() => this.#revoke(invitation)}>Cancel link</button>` : nothing}
+        ${open
+          ? html`<button class="quiet cancel" part="button" aria-label=${`Cancel the link for a ${invitation.invitation.role}, open until ${day(invitation.invitation.expiresAt)}`} ?disabled=${this._busy} @click=${() => this.#revoke(invitation)}>
+              Cancel link
+            </button>`
+          : nothing}
       </div>
       ${invitation.requests.length
         ? html`<ul aria-label="Requests to join">
