@@ -343,7 +343,7 @@ export class SealdocInvite extends LitElement {
 
   async #admit(invitation: GroupInvitation, request: InvitationRequest): Promise<void> {
     await this.#run(async () => {
-      this.#say(`Letting ${request.name || 'them'} in: the document gets new keys that they hold too…`);
+      this.#say(`Admitting ${request.name || 'them'}…`);
       await invitation.admit(request.memberId);
       const epoch = this.group!.log.epoch;
       this.#say(`${request.name || 'They'} can now open the document.`);
