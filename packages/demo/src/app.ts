@@ -14,6 +14,7 @@
 import { openedWith, takeFragment } from './fragment.js';
 import { html, nothing, render } from 'lit';
 import '@sealdoc/ui';
+import { startCheck } from './invite-check.js';
 import { boot, isInvite } from './session.js';
 import { app, dismiss, draw, onDraw } from './state.js';
 import { documentListView } from './views/document-list.js';
@@ -67,6 +68,7 @@ window.addEventListener('hashchange', () => {
   const link = takeFragment();
   if (!isInvite(link)) return;
   app.invite = link;
+  void startCheck(link);
   if (app.identity) {
     app.screen = 'join';
     draw();

@@ -7,7 +7,9 @@ import * as Y from 'yjs';
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
 import { actorKeys, fromHex, generateMnemonic, toHex as hex } from '@sealdoc/crypto';
 import { DeviceKey, Group, IndexedDBStorage, INVITE_FRAGMENT, fetchRelayGroup, listRelayGroups, loadIdentity, LocalDevice, MemberNames, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
-import { describeError, personColor, type RestoreDetail } from '@sealdoc/ui';
+import { describeError, personColor, type InvitationDetail, type RestoreDetail } from '@sealdoc/ui';
+import { startCheck } from './invite-check.js';
+import { invites } from './invites.js';
 import { app, DATABASE, draw, keep, names, RELAY_URL, say, type OpenDoc } from './state.js';
 
 /** Whether `link` is an invitation link. */
@@ -21,6 +23,10 @@ export async function boot(): Promise<void> {
     app.storage = await IndexedDBStorage.open(DATABASE);
     app.deviceKey = await DeviceKey.inBrowser(app.storage as IndexedDBStorage);
     await names.load(app.storage, app.deviceKey);
+    await invites.load(app.storage, app.deviceKey);
+    invites.onChange = draw;
+    // Before anything is asked of the person: whether the link they opened can still let them in.
+    if (app.invite) void startCheck(app.invite);
     const loaded = await loadIdentity(app.storage, app.deviceKey);
     if (!loaded) {
       app.screen = 'welcome';
@@ -160,6 +166,8 @@ export function openDoc(group: Group): OpenDoc {
   sealed.events.on('error', ({ error }) => console.warn('sealdoc:', (error as { code?: string }).code ?? error.name));
   doc.getText('title').observe(() => draw());
   group.events.on('membership', () => draw());
+  // This admin's invitations of the group, kept across reloads: requests that came meanwhile show.
+  invites.resume(group, app.transport!, location.origin + location.pathname);
   const open = { group, doc, sealed, awareness, people };
   app.docs.set(key, open);
   // This person's name, once the document's own records are read (nothing written when it holds it already).
@@ -212,6 +220,12 @@ export function joined(event: CustomEvent<{ group: Group }>): void {
   app.current = hex(open.group.groupId);
   app.invite = '';
   app.screen = 'main';
+  draw();
+}
+
+/** An invitation created here: kept (sealed) so that it outlives a reload. */
+export function invitationCreated(event: CustomEvent<InvitationDetail>): void {
+  keep(invites.keep(event.detail.invitation));
   draw();
 }
 
