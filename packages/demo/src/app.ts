@@ -14,8 +14,9 @@
 import { openedWith, takeFragment } from './fragment.js';
 import { html, nothing, render } from 'lit';
 import '@sealdoc/ui';
+import { startCheck } from './invite-check.js';
 import { boot, isInvite } from './session.js';
-import { app, draw, onDraw } from './state.js';
+import { app, dismiss, draw, onDraw } from './state.js';
 import { documentListView } from './views/document-list.js';
 import { documentPaneView } from './views/document-pane.js';
 import { headerView } from './views/header.js';
@@ -46,13 +47,28 @@ function view() {
   }
 }
 
-onDraw(() => render(html`${view()}${app.message ? html`<p class="message" role="status" aria-live="polite">${app.message}</p>` : nothing}`, root));
+onDraw(() =>
+  render(
+    html`${view()}${app.message
+      ? html`<p class="message" role="status" aria-live="polite">
+          <span>${app.message}</span>
+          <button class="quiet dismiss" aria-label="Dismiss this message" title="Dismiss (Escape)" @click=${dismiss}>✕</button>
+        </p>`
+      : nothing}`,
+    root,
+  ),
+);
+// Escape dismisses the message, wherever the focus is (a dialog open takes Escape for itself).
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && app.message && !document.querySelector('dialog[open]')) dismiss();
+});
 
 // A link pasted into the address bar of the open app: out of it at once, as at the start.
 window.addEventListener('hashchange', () => {
   const link = takeFragment();
   if (!isInvite(link)) return;
   app.invite = link;
+  void startCheck(link);
   if (app.identity) {
     app.screen = 'join';
     draw();

@@ -15,7 +15,7 @@ import { app, field, keep, names, say, type OpenDoc } from './state.js';
 export async function exportBackup(): Promise<void> {
   const [first, second] = [field('pass1'), field('pass2')];
   if (first.value.length < 8) return say('Choose a passphrase of 8 characters or more.');
-  if (first.value !== second.value) return say('The two passphrases differ.');
+  if (first.value !== second.value) return say('The two passphrases differ: type the same one in both fields.');
   download(await sealDocuments([...app.docs.values()], first.value), 'sealdoc-backup.sdbk', 'application/octet-stream');
   first.value = second.value = '';
   say('Backup saved. Keep it and its passphrase apart.');

@@ -96,6 +96,7 @@ async function forget(open: OpenDoc): Promise<void> {
   if (app.current === key) app.current = [...app.docs.keys()][0];
   draw();
   await open.sealed.clearData();
+  open.people.destroy();
   open.awareness.destroy();
   await Group.forget(app.storage!, open.group.groupId);
 }

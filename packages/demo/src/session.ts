@@ -4,15 +4,15 @@
  * @module
  */
 import * as Y from 'yjs';
-import { Awareness } from 'y-protocols/awareness';
+import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
 import { actorKeys, fromHex, generateMnemonic, toHex as hex } from '@sealdoc/crypto';
-import { DeviceKey, Group, IndexedDBStorage, INVITE_FRAGMENT, fetchRelayGroup, listRelayGroups, loadIdentity, LocalDevice, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
-import { describeError, type RestoreDetail } from '@sealdoc/ui';
+import { DeviceKey, Group, IndexedDBStorage, INVITE_FRAGMENT, fetchRelayGroup, listRelayGroups, loadIdentity, LocalDevice, MemberNames, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
+import { describeError, personColor, type InvitationDetail, type RestoreDetail } from '@sealdoc/ui';
 import { rekeyAfterLeaves } from './documents.js';
 import { forgotten } from './forgotten.js';
+import { startCheck } from './invite-check.js';
+import { invites } from './invites.js';
 import { app, DATABASE, draw, keep, names, RELAY_URL, say, type OpenDoc } from './state.js';
-
-const COLORS = ['#c2410c', '#2457c5', '#15803d', '#9333ea', '#be123c', '#0e7490'];
 
 /** Whether `link` is an invitation link. */
 export function isInvite(link: string): boolean {
@@ -26,6 +26,10 @@ export async function boot(): Promise<void> {
     app.deviceKey = await DeviceKey.inBrowser(app.storage as IndexedDBStorage);
     await names.load(app.storage, app.deviceKey);
     await forgotten.load(app.storage, app.deviceKey);
+    await invites.load(app.storage, app.deviceKey);
+    invites.onChange = draw;
+    // Before anything is asked of the person: whether the link they opened can still let them in.
+    if (app.invite) void startCheck(app.invite);
     const loaded = await loadIdentity(app.storage, app.deviceKey);
     if (!loaded) {
       app.screen = 'welcome';
@@ -103,7 +107,13 @@ export async function startSession(): Promise<void> {
   app.words = '';
   app.transport = new WebSocketTransport({ url: RELAY_URL, identity: actorKeys(signer), cursors: app.storage! });
   app.transport.events.on('status', ({ status }) => {
-    if (status === 'online') void fetchGroups();
+    if (status === 'online') {
+      void fetchGroups();
+      // Back: this device's presence anew (a newer clock than the "left" the others last had, which they would otherwise keep).
+      for (const { awareness } of app.docs.values()) awareness.setLocalState(awareness.getLocalState());
+    }
+    // Offline, the others' presence is stale: nobody shows as here (they come back with the relay).
+    else for (const { awareness } of app.docs.values()) removeAwarenessStates(awareness, [...awareness.getStates().keys()].filter((c) => c !== awareness.clientID), 'offline');
     draw();
   });
   for (const id of await Group.stored(app.storage!)) {
@@ -142,14 +152,14 @@ export function openDoc(group: Group): OpenDoc {
   const doc = new Y.Doc();
   const awareness = new Awareness(doc);
   const me = hex(app.identity!.memberId);
-  awareness.setLocalStateField('user', { name: names.mine || 'Me', color: COLORS[parseInt(me.slice(0, 2), 16) % COLORS.length], id: me });
-  awareness.on('change', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
-    // This device's own caret moving (five times a second while typing) changes nothing shown here.
-    if (![...added, ...updated, ...removed].some((client) => client !== awareness.clientID)) return;
-    for (const state of awareness.getStates().values()) {
-      const user = (state as { user?: { id?: unknown; name?: unknown } }).user;
-      if (typeof user?.id === 'string' && typeof user.name === 'string') keep(names.learn(user.id, user.name.slice(0, 60)));
-    }
+  awareness.setLocalStateField('user', { name: names.mine || 'Me', color: personColor(me, group.log.members().map((m) => hex(m.memberId))) });
+  // Names travel in the document, each signed by its person's device (MemberNames checks
+  // them); presence only says who is here, never who is who. Kept here for when no one is.
+  const people = new MemberNames(doc, group);
+  people.events.on('change', ({ person, name }) => {
+    if (name && person !== me) keep(names.learn(person, name));
+    // Renamed (or named) on another device of this person: this one takes it.
+    else if (name && people.get(person)?.device !== hex(group.deviceId)) keep(names.setMine(name));
     if (app.current === key) draw();
   });
   // Membership changes go through the relay: one it refuses changes nothing here.
@@ -160,16 +170,51 @@ export function openDoc(group: Group): OpenDoc {
   doc.getText('title').observe(() => draw());
   group.events.on('membership', () => draw());
   rekeyAfterLeaves(group);
-  const open = { group, doc, sealed, awareness };
+  // This admin's invitations of the group, kept across reloads: requests that came meanwhile show.
+  invites.resume(group, app.transport!, location.origin + location.pathname);
+  const open = { group, doc, sealed, awareness, people };
   app.docs.set(key, open);
+  // This person's name, once the document's own records are read (nothing written when it holds it already).
+  void sealed.whenLoaded.then(() => publishName(open, false));
+  group.events.on('membership', () => publishName(open, false));
   return open;
+}
+
+/**
+ * This person's name into the document of `open`, signed: always after a rename (`renamed`),
+ * else only when the document holds none of this person yet (one from another of its devices
+ * may be newer). A reader's cannot travel (it may not write), so it is not tried.
+ */
+function publishName(open: OpenDoc, renamed: boolean): void {
+  const role = open.group.role;
+  if (!names.mine || (role !== 'admin' && role !== 'writer')) return;
+  void open.people.checked
+    .then(() => (renamed || !open.people.get(hex(open.group.personId)) ? open.people.set(names.mine) : undefined))
+    .catch((error: unknown) => say(describeError(error)));
+}
+
+/** This person's new name: kept here, shown at its carets, and sent into every document. */
+export function rename(name: string): void {
+  const clean = name.trim();
+  if (!clean || clean === names.mine) return draw();
+  keep(names.setMine(clean));
+  for (const open of app.docs.values()) {
+    open.awareness.setLocalStateField('user', { ...(open.awareness.getLocalState()?.['user'] as object), name: clean });
+    publishName(open, true);
+  }
+  draw();
 }
 
 /** The "Work offline" switch. */
 export async function toggleOffline(event: Event): Promise<void> {
   app.offline = (event.target as HTMLInputElement).checked;
-  if (app.offline) await app.transport!.disconnect();
-  else app.transport!.connect().catch(() => undefined);
+  if (app.offline) {
+    // The others see this device leave at once, not after its presence times out (30 s): its
+    // "left" goes first (the transport sends what it is given a few microtasks later, in order).
+    for (const { sealed } of app.docs.values()) sealed.leaveNow();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await app.transport!.disconnect();
+  } else app.transport!.connect().catch(() => undefined);
   draw();
 }
 
@@ -179,6 +224,12 @@ export function joined(event: CustomEvent<{ group: Group }>): void {
   app.current = hex(open.group.groupId);
   app.invite = '';
   app.screen = 'main';
+  draw();
+}
+
+/** An invitation created here: kept (sealed) so that it outlives a reload. */
+export function invitationCreated(event: CustomEvent<InvitationDetail>): void {
+  keep(invites.keep(event.detail.invitation));
   draw();
 }
 

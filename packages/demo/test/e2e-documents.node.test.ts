@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Download, Page } from 'playwright-core';
 import { isLeave, openBackup, readMembershipOp, type MembershipOp } from '@sealdoc/crypto';
-import { assertFieldsForgotten, createIdentity, editor, indexedDbHolds, invite, SHOTS, startE2E, text, typeAtEnd, until, type E2E } from './e2e-kit.js';
+import { assertFieldsForgotten, createIdentity, editor, expectAccessible, indexedDbHolds, invite, SHOTS, startE2E, text, typeAtEnd, until, type E2E } from './e2e-kit.js';
 
 let e2e: E2E;
 const person = (): Promise<Page> => e2e.person();
@@ -92,6 +92,7 @@ describe('documents and history, end to end', () => {
 
     // Export as Markdown and HTML: the heading, the list, the bold words.
     await menu(alice, 'Project notes');
+    await expectAccessible(alice, 'a document\'s actions');
     await alice.screenshot({ path: `${SHOTS}/demo-documents.png` });
     const markdown = (await downloaded(alice, () => alice.locator('nav .menu button.export-markdown').click(), 'project-notes.md')).toString('utf8');
     assert.match(markdown, /^# Project notes\n/);
@@ -153,6 +154,7 @@ describe('documents and history, end to end', () => {
     await alice.keyboard.type('typed into the past');
     assert.equal(await old.evaluate((e) => (e as HTMLElement & { text: string }).text), oldText);
     assert.equal(await old.locator('.ProseMirror').getAttribute('contenteditable'), 'false');
+    await expectAccessible(alice, 'a document\'s history, an older version shown');
     await alice.screenshot({ path: `${SHOTS}/demo-history.png` });
 
     // Restored as a new edit: both see it; the state before is a version of its own.
@@ -190,6 +192,7 @@ describe('documents and history, end to end', () => {
     assert.match(said, /Delete “Project notes” for everyone\?/);
     assert.match(said, /Bob loses access/);
     assert.match(said, /server keeps only the encrypted copy/);
+    await expectAccessible(alice, 'the confirmation of a deletion');
     await alice.click('#confirm-delete');
     await until('alice forgot it', async () => (await alice.locator('nav li.doc-entry').count()) === 0);
     await until('bob told', async () => /no longer have access to “Project notes”: its admin deleted it or removed you/.test(((await bob.locator('main > p.notice').textContent()) ?? '').replace(/\s+/g, ' ')), 20_000);

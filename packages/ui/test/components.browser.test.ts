@@ -20,9 +20,9 @@ import {
   type Identity,
 } from '@sealdoc/crypto';
 import { BEACON_CONTEXT, beaconSignedBytes } from '@sealdoc/protocol';
-import { Group, MemoryStorage, RelayError, SealedDoc, WebSocketTransport } from '@sealdoc/core';
+import { Group, GroupInvitation, MemoryStorage, RelayError, SealedDoc, WebSocketTransport } from '@sealdoc/core';
 import { MemoryHub } from '@sealdoc/core/testing';
-import { convertPlainText, describeDeviceRevoked, describeError, type SealdocEditor, type SealdocMembers } from '@sealdoc/ui';
+import { convertPlainText, describeDeviceRevoked, describeError, describeInvitationCheck, type InvitationDetail, type SealdocEditor, type SealdocMembers } from '@sealdoc/ui';
 import { eventually, identity, toHex, World, type Peer } from '../../core/test/helpers.js';
 import { caretAt, caretIndex, inputText, plainText, typeKeys } from './editor-helpers.js';
 
@@ -137,7 +137,8 @@ describe('<sealdoc-sync-status>', () => {
     status.style.setProperty('--sealdoc-online', 'rgb(1, 2, 3)');
     assert.equal(getComputedStyle(shadow(status).querySelector('[part=dot]')!).backgroundColor, 'rgb(1, 2, 3)');
     assert.equal(shadow(status).querySelector('[part=status]')!.getAttribute('role'), 'status');
-    assert.match(shadow(status).textContent!, /epoch 0/);
+    // Keys and their changes are no business of the person reading: no "epoch" in sight.
+    assert.doesNotMatch(shadow(status).textContent!, /epoch/i);
 
     await bob.transport.disconnect();
     bob.doc.getText('t').insert(0, 'offline edit');
@@ -178,6 +179,21 @@ describe('<sealdoc-sync-status>', () => {
     assert.equal(status.errorText, describeError({ code: 'fork' }));
     assert.equal(states.at(-1)!.state, 'warning');
     await shot('#sealdoc-sync-status', 'sync-status-alarm');
+    // Its words can be dismissed (button, or Escape): the state still warns; the alarm's words
+    // do not come back by themselves, a new error's do.
+    shadow(status).querySelector<HTMLButtonElement>('button[part=dismiss]')!.click();
+    await status.updateComplete;
+    assert.equal(shadow(status).querySelector('[role=alert]'), null);
+    bob.sealed.events.emit('alarms', { alarms: [...bob.sealed.alarms] });
+    await status.updateComplete;
+    assert.equal(status.state, 'warning');
+    assert.equal(status.errorText, '');
+    bob.sealed.events.emit('error', { error: new RelayError('rate-limited', 'too many frames') });
+    await status.updateComplete;
+    assert.equal(status.errorText, describeError({ code: 'rate-limited' }));
+    status.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
+    await status.updateComplete;
+    assert.equal(status.errorText, '');
 
     await world.change('remove', 'bob', ['alice', 'bob'], { cutoff: world.highestSeqOf('bob') });
     await eventually(() => status.state === 'removed');
@@ -367,7 +383,7 @@ describe('<sealdoc-editor>', () => {
     assert.equal(plainText(bob.doc), b.text);
   });
 
-  it("carets of two devices of one person show the person's name with each device's label; one's own other device shows as You; a copied device claim does not make a caret someone else's", async () => {
+  it("carets of two devices of one person show the person's name with each device's label; one's own other device shows as You, other device; a copied device claim does not make a caret someone else's", async () => {
     const w = await devicesWorld();
     const { laptop, phone, bob } = w.devices;
     const editor = (d: typeof laptop, id: string, name: string, color: string) =>
@@ -392,15 +408,15 @@ describe('<sealdoc-editor>', () => {
     assert.equal(shadow(onBob).querySelector('.caret[data-device]')!.getAttribute('data-device')!.length, 64);
     await shot('#editor-bob', 'editor-devices');
     // Alice's own other device is hers, not someone else's; Bob (one device) is just Bob.
-    await w.until(() => names(onLaptop).join('|') === 'Bob|You (Phone)');
-    await w.until(() => names(onPhone).join('|') === 'Bob|You (Laptop)');
+    await w.until(() => names(onLaptop).join('|') === 'Bob|You, other device (Phone)');
+    await w.until(() => names(onPhone).join('|') === 'Bob|You, other device (Laptop)');
     // Drawn as one's own (outlined), in one's own colour; another person in another colour.
     const caretOf = (e: SealdocEditor, name: string) => [...shadow(e).querySelectorAll<HTMLElement>('.caret')].find((c) => c.textContent === name)!;
-    assert.ok(caretOf(onLaptop, 'You (Phone)').classList.contains('mine'));
+    assert.ok(caretOf(onLaptop, 'You, other device (Phone)').classList.contains('mine'));
     assert.ok(!caretOf(onLaptop, 'Bob').classList.contains('mine'));
     const color = (c: HTMLElement) => c.style.getPropertyValue('--caret-color');
     assert.equal(color(caretOf(onBob, 'Alice (Laptop)')), color(caretOf(onBob, 'Alice (Phone)')), "one person's devices share its colour");
-    assert.notEqual(color(caretOf(onLaptop, 'Bob')), color(caretOf(onLaptop, 'You (Phone)')), 'two persons, two colours');
+    assert.notEqual(color(caretOf(onLaptop, 'Bob')), color(caretOf(onLaptop, 'You, other device (Phone)')), 'two persons, two colours');
 
     // Bob claims, in his own state and under another name, to be the Laptop: a caret's device is
     // the one whose sealed presence speaks for its Yjs client, so his is not shown as Alice's.
@@ -410,7 +426,7 @@ describe('<sealdoc-editor>', () => {
     await new Promise((r) => setTimeout(r, 200));
     await onLaptop.updateComplete;
     // Named as he declares himself (or, where the document tells who sealed the presence, as Bob), never as Alice's Laptop.
-    assert.match(names(onLaptop).join('|'), /^(Mallory|Bob)\|You \(Phone\)$/);
+    assert.match(names(onLaptop).join('|'), /^(Mallory|Bob)\|You, other device \(Phone\)$/);
     for (const e of [onLaptop, onPhone, onBob]) e.remove();
     await w.close();
   });
@@ -455,7 +471,8 @@ describe('<sealdoc-members>', () => {
     assert.equal(toHex(removed[0]!.memberId), toHex(bob.identity.memberId));
     assert.equal(removed[0]!.epoch, alice.group.log.epoch);
     await admin.updateComplete;
-    assert.match(shadow(admin).querySelector('[role=status]')!.textContent!, /Bob was removed\. New keys: epoch \d/);
+    assert.match(shadow(admin).querySelector('[role=status]')!.textContent!, /Bob was removed\. The document's keys were changed, so they read nothing new\./);
+    assert.doesNotMatch(shadow(admin).textContent!, /epoch/i);
     assert.equal(rows(admin).length, 2);
     await world.settle();
     assert.equal(carol.group.role, 'reader');
@@ -514,7 +531,7 @@ describe('<sealdoc-members> with devices', () => {
     assert.ok(laptop.group.log.wasRevoked(w.phone.keys.memberId), 'the log shows the Phone revoked');
     assert.equal(laptop.group.log.epoch, epoch + 1, 'the keys rotated');
     await onLaptop.updateComplete;
-    assert.match(shadow(onLaptop).querySelector('[role=status]')!.textContent!, /Your device “Phone” was removed\. New keys: epoch \d/);
+    assert.match(shadow(onLaptop).querySelector('[role=status]')!.textContent!, /Your device “Phone” was removed\. The document's keys were changed, so it reads nothing new\./);
     assert.deepEqual(devicesOf(persons(onLaptop)[0]!).sort(), ['First device', 'Laptop this device']);
     assert.equal(shadow(onLaptop).querySelectorAll('button.revoke').length, 0);
     // The others learn it: the Phone no longer acts; Bob's list shows Alice with two devices.
@@ -599,6 +616,70 @@ describe('<sealdoc-invite>', () => {
       assert.equal(joined[0]!.group.role, 'writer');
       await invitee.updateComplete;
       assert.match(shadow(invitee).textContent!, /You are in/);
+    } finally {
+      await adminTransport.disconnect();
+      await inviteeTransport.disconnect();
+    }
+  });
+
+  it('lists the invitations handed in (kept across a reload) with those created here, each with a Cancel; an invitee whose admin is away is told so; a check in words', async () => {
+    const url = (await executeServerCommand('relay-url')) as string;
+    const alice = identityFromMnemonic(generateMnemonic());
+    const bob = identityFromMnemonic(generateMnemonic());
+    const group = new Group({ signer: alice, log: await MembershipLog.fromOps([await createGroup(alice)]), keyring: new Keyring() });
+    await group.refresh();
+    const adminTransport = new WebSocketTransport({ url, identity: alice, backoff: { minMs: 20, maxMs: 100 } });
+    const inviteeTransport = new WebSocketTransport({ url, identity: bob, backoff: { minMs: 20, maxMs: 100 } });
+    await Promise.all([adminTransport.connect(), inviteeTransport.connect()]);
+    try {
+      // The app's invitation, from before a reload.
+      const kept = await GroupInvitation.create({ group, transport: adminTransport, role: 'reader', baseUrl: 'https://sealdoc.example/app' });
+      const admin = mount('sealdoc-invite', { mode: 'create', group, transport: adminTransport, invitations: [kept], baseUrl: 'https://sealdoc.example/app' }, 'invite-admin');
+      const created = events<InvitationDetail>(admin, 'sealdoc-invitation-created');
+      const revoked = events<InvitationDetail>(admin, 'sealdoc-invitation-revoked');
+      await admin.updateComplete;
+      const listed = () => [...shadow(admin).querySelectorAll('section.invitation [part=state]')].map((e) => e.textContent!);
+      assert.equal(listed().length, 1);
+      assert.match(listed()[0]!, /^Open until .*, for a reader$/);
+      assert.equal(shadow(admin).querySelector('input.link'), null, 'no link field for a link not created here: a Copy button');
+      assert.ok(shadow(admin).querySelector('section.invitation button:not(.cancel)')!.textContent!.includes('Copy link'));
+
+      shadow(admin).querySelector<HTMLButtonElement>('#role + button')!.click();
+      await eventually(() => created.length === 1, 5000);
+      assert.equal(created[0]!.invitation, admin.invitation);
+      await admin.updateComplete;
+      assert.equal(listed().length, 2, 'the new link and the kept one');
+      assert.equal(shadow(admin).querySelector<HTMLInputElement>('input.link')!.value, created[0]!.link);
+
+      const readerSection = [...shadow(admin).querySelectorAll('section.invitation')].find((s) => /reader/.test(s.textContent!))!;
+      readerSection.querySelector<HTMLButtonElement>('button.cancel')!.click();
+      await eventually(() => revoked.length === 1, 5000);
+      assert.equal(revoked[0]!.invitation, kept);
+      assert.equal(kept.state, 'revoked');
+      await admin.updateComplete;
+      assert.deepEqual(listed().map((s) => s.replace(/ .*/, '')), ['Open'], 'a cancelled link handed in leaves the list');
+      assert.match(shadow(admin).querySelector('[part=message]')!.textContent!, /cancelled/);
+
+      // The admin goes away: an invitee who asks is told so.
+      await adminTransport.disconnect();
+      const invitee = mount('sealdoc-invite', { mode: 'join', link: created[0]!.link, identity: bob, transport: inviteeTransport }, 'invite-join');
+      await invitee.updateComplete;
+      shadow(invitee).querySelector<HTMLInputElement>('#name')!.value = 'Bob';
+      shadow(invitee).querySelector('form')!.requestSubmit();
+      await eventually(() => /not online right now/.test(shadow(invitee).querySelector('[part=state]')?.textContent ?? ''), 5000);
+      assert.match(shadow(invitee).querySelector('[part=state]')!.textContent!, /^Waiting for an admin to let you in\. The person who invited you is not online right now/);
+      await invitee.updateComplete;
+      await shot('#invite-join', 'invite-join-away');
+
+      const invitation = created[0]!.invitation.invitation;
+      assert.match(describeInvitationCheck({ state: 'used', adminOnline: false, invitation }), /^This invitation was already used.*Ask the person who sent it for a new link\.$/);
+      assert.match(describeInvitationCheck({ state: 'revoked', adminOnline: true, invitation }), /^This invitation was cancelled\. Ask the person who sent it for a new link\.$/);
+      assert.match(describeInvitationCheck({ state: 'expired', adminOnline: false, invitation }), /^This invitation expired on .+\. Ask the person who sent it for a new link\.$/);
+      assert.match(describeInvitationCheck({ state: 'unknown', adminOnline: false, invitation }), /not known to the server/);
+      assert.match(describeInvitationCheck({ state: 'open', adminOnline: true, invitation }), /^This invitation is open/);
+      assert.match(describeInvitationCheck({ state: 'open', adminOnline: false, invitation }), /not online right now.*waits for them until/);
+      for (const words of ['used', 'revoked', 'expired', 'unknown', 'open'].map((state) => describeInvitationCheck({ state: state as 'open', adminOnline: false, invitation })))
+        assert.doesNotMatch(words, /epoch|group id|envelope|[0-9a-f]{16}/i, 'no jargon, no hex');
     } finally {
       await adminTransport.disconnect();
       await inviteeTransport.disconnect();
