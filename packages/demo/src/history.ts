@@ -39,8 +39,14 @@ export async function showHistory(open: OpenDoc): Promise<void> {
   await readVersions(open);
 }
 
-/** Back to the document. */
-export function hideHistory(): void {
+/** Back to the document, the focus on its History button (where the keyboard was). */
+export function backToDocument(): void {
+  hideHistory();
+  document.getElementById('show-history')?.focus();
+}
+
+/** The history shows no more. */
+function hideHistory(): void {
   clearInterval(rereading);
   rereading = undefined;
   closeVersion();
@@ -126,7 +132,7 @@ export async function restoreVersion(open: OpenDoc, version: DocVersion): Promis
     });
     old.destroy();
     await open.sealed.flush();
-    hideHistory();
+    backToDocument();
     say(`Restored the version of ${timeOf(version)} by ${authorOf(version)}. The version before it is in History.`);
   } catch (error) {
     say(describeError(error));

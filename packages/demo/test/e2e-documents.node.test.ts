@@ -60,6 +60,72 @@ describe('documents and history, end to end', () => {
     await e2e?.close();
   });
 
+  it('the keyboard alone: a document\'s actions, renaming, a confirmation, its history', async () => {
+    const page = await person();
+    await page.goto(e2e.demo.url);
+    await page.waitForSelector('#create-identity');
+    await createIdentity(page, 'Dora');
+    await page.click('#new-doc');
+    await page.fill('input.title', 'Keys');
+    await typeAtEnd(page, 'typed by Dora');
+    /** What has the focus: tag, classes and id, and its text. */
+    const focused = () =>
+      page.evaluate(() => {
+        const a = document.activeElement as HTMLElement | null;
+        return a ? `${a.tagName.toLowerCase()}${[...a.classList].map((c) => `.${c}`).join('')}${a.id ? `#${a.id}` : ''} ${a.textContent?.trim() ?? ''}` : '';
+      });
+    /** Presses `key` until the focus is on what `matches` (at most 40 times). */
+    async function pressTo(key: string, matches: RegExp): Promise<void> {
+      for (let i = 0; i < 40 && !matches.test(await focused()); i++) await page.keyboard.press(key);
+      assert.match(await focused(), matches);
+    }
+    await page.focus('input.title');
+    await pressTo('Shift+Tab', /^button\.doc-menu/);
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    assert.match(await focused(), /^button\.rename-doc/);
+    await page.keyboard.press('Enter');
+    assert.match(await focused(), /^input\.rename/);
+    await page.keyboard.press('End');
+    await page.keyboard.type(' renamed');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.inputValue('input.title'), 'Keys renamed');
+    assert.match(await focused(), /^button\.doc-menu/, 'the focus back on the actions');
+    // Escape closes the actions; a confirmation opens on Cancel and Escape takes it back.
+    await page.keyboard.press('Enter');
+    assert.equal(await page.locator('nav .menu').count(), 1, `the actions open (focus: ${await focused()})`);
+    await pressTo('Tab', /^button\.forget-doc/);
+    await page.keyboard.press('Enter');
+    assert.match(await focused(), /^button Cancel$/);
+    await page.keyboard.press('Escape');
+    assert.equal(await page.locator('nav .confirm').count(), 0);
+    assert.match(await focused(), /^button\.doc-menu/);
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Escape');
+    assert.equal(await page.locator('nav .menu').count(), 0);
+    assert.match(await focused(), /^button\.doc-menu/);
+    // The history: open, save a version, view it, close it, back to the document.
+    await pressTo('Tab', /#show-history/);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('main.history[aria-busy=false]');
+    assert.match(await focused(), /#history-close/);
+    await pressTo('Tab', /#save-version/);
+    await page.keyboard.press('Enter');
+    await until('a version', async () => (await versions(page).count()) >= 1);
+    await pressTo('Tab', /^button\.view-version/);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.old-version sealdoc-editor');
+    await pressTo('Tab', /#close-version/);
+    await page.keyboard.press('Enter');
+    assert.equal(await page.locator('.old-version').count(), 0);
+    assert.match(await focused(), /^button\.view-version/);
+    await pressTo('Shift+Tab', /#history-close/);
+    await page.keyboard.press('Enter');
+    assert.match(await focused(), /#show-history/);
+    assert.equal(await text(page), 'typed by Dora');
+  });
+
   it('rename, export (Markdown, HTML, encrypted backup), history (versions, a read-only old one, restore), leave, delete', async () => {
     const alice = await person();
     await alice.goto(e2e.demo.url);

@@ -41,12 +41,25 @@ function confirmation(open: OpenDoc, action: 'delete' | 'leave' | 'forget') {
             'Forget on this device',
             forgetDocument,
           ];
-  return html`<div class="confirm" role="alertdialog" aria-labelledby="confirm-question" aria-describedby="confirm-detail">
+  const key = hex(open.group.groupId);
+  const cancel = () => ((listState.confirming = undefined), backTo(key));
+  return html`<div class="confirm" role="alertdialog" aria-labelledby="confirm-question" aria-describedby="confirm-detail" @keydown=${(event: KeyboardEvent) => event.key === 'Escape' && cancel()}>
     <p id="confirm-question"><strong>${question}</strong></p>
     <p id="confirm-detail">${detail}</p>
     <button id="confirm-${action}" class="danger" @click=${() => ((listState.confirming = undefined), void run(open))}>${button}</button>
-    <button @click=${() => ((listState.confirming = undefined), draw())}>Cancel</button>
+    <button ${ref(focusWhenShown)} @click=${cancel}>Cancel</button>
   </div>`;
+}
+
+/** Focuses an element once, when it is first drawn (one function, so that drawing again does not move the focus back to it). */
+const focusWhenShown = (element: Element | undefined) =>
+  // Once the render is done: a newly drawn element is in the page only then.
+  element && queueMicrotask(() => (element as HTMLElement).focus());
+
+/** Draws the list again and puts the focus on the actions button of document `key`: where the keyboard was before a menu, a field or a confirmation went away. */
+function backTo(key: string): void {
+  draw();
+  document.querySelector<HTMLButtonElement>(`nav button.doc-menu[data-doc="${key}"]`)?.focus();
 }
 
 function renameField(key: string, open: OpenDoc) {
@@ -56,15 +69,19 @@ function renameField(key: string, open: OpenDoc) {
     draw();
   };
   return html`<input
-    ${ref((element) => (element as HTMLInputElement | undefined)?.focus())}
+    ${ref(focusWhenShown)}
     class="rename"
     aria-label="New title of “${titleOf(open)}”"
     autocomplete="off"
     placeholder="Untitled document"
     .value=${open.doc.getText('title').toString()}
     @keydown=${(event: KeyboardEvent) => {
+      if (event.key !== 'Enter' && event.key !== 'Escape') return;
+      // The key stops here: the actions button, focused next, must not take it as a press.
+      event.preventDefault();
       if (event.key === 'Enter') done(event);
-      if (event.key === 'Escape') ((listState.renaming = undefined), draw());
+      else listState.renaming = undefined;
+      backTo(key);
     }}
     @blur=${(event: Event) => listState.renaming === key && done(event)}
   />`;
@@ -77,12 +94,13 @@ function actions(key: string, open: OpenDoc) {
   const backupFields = `backup-${key.slice(0, 8)}`;
   const shown = listState.menu === key;
   const toggle = () => ((listState.menu = shown ? undefined : key), draw());
-  return html`<button class="doc-menu quiet" aria-expanded=${shown ? 'true' : 'false'} aria-controls=${shown ? `menu-${key.slice(0, 8)}` : nothing} aria-label="Actions for “${titleOf(open)}”" @click=${toggle}>⋯</button>
+  const close = () => ((listState.menu = undefined), backTo(key));
+  return html`<button class="doc-menu quiet" data-doc=${key} aria-expanded=${shown ? 'true' : 'false'} aria-controls=${shown ? `menu-${key.slice(0, 8)}` : nothing} aria-label="Actions for “${titleOf(open)}”" @click=${toggle}>⋯</button>
     ${shown
-      ? html`<div class="menu" id="menu-${key.slice(0, 8)}" role="group" aria-label="Actions for “${titleOf(open)}”" @keydown=${(event: KeyboardEvent) => event.key === 'Escape' && toggle()}>
+      ? html`<div class="menu" id="menu-${key.slice(0, 8)}" role="group" aria-label="Actions for “${titleOf(open)}”" @keydown=${(event: KeyboardEvent) => event.key === 'Escape' && close()}>
           ${writer ? html`<button class="rename-doc" @click=${() => ((listState.renaming = key), (listState.menu = undefined), draw())}>Rename</button>` : nothing}
-          <button class="export-markdown" @click=${() => (exportMarkdown(open), toggle())}>Export as Markdown</button>
-          <button class="export-html" @click=${() => (exportHtml(open), toggle())}>Export as HTML</button>
+          <button class="export-markdown" @click=${() => (exportMarkdown(open), close())}>Export as Markdown</button>
+          <button class="export-html" @click=${() => (exportHtml(open), close())}>Export as HTML</button>
           <details class="doc-backup">
             <summary>Encrypted backup of this document</summary>
             <div class="fields" @keydown=${onEnter(() => exportDocumentBackup(open, ...backupInputs(backupFields)))}>

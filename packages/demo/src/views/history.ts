@@ -4,9 +4,15 @@
  * @module
  */
 import { html, nothing } from 'lit';
-import { authorOf, closeVersion, hideHistory, history, restoreVersion, saveVersion, timeOf, viewVersion } from '../history.js';
+import { ref } from 'lit/directives/ref.js';
+import { authorOf, backToDocument, closeVersion, history, restoreVersion, saveVersion, timeOf, viewVersion } from '../history.js';
 import { titleOf } from '../documents.js';
 import type { OpenDoc } from '../state.js';
+
+/** Focuses an element once, when it is first drawn: the history opens with the keyboard on its way back. */
+const focusWhenShown = (element: Element | undefined) =>
+  // Once the render is done: a newly drawn element is in the page only then.
+  element && queueMicrotask(() => (element as HTMLElement).focus());
 
 export function historyView(open: OpenDoc) {
   const viewing = history.viewing;
@@ -14,7 +20,7 @@ export function historyView(open: OpenDoc) {
   return html`<main class="history" aria-busy=${history.loaded ? 'false' : 'true'}>
     <h2>History of “${titleOf(open)}”</h2>
     <p>
-      <button id="history-close" @click=${hideHistory}>Back to the document</button>
+      <button id="history-close" ${ref(focusWhenShown)} @click=${backToDocument}>Back to the document</button>
       ${writer ? html`<button id="save-version" @click=${() => void saveVersion(open)}>Save this version</button>` : nothing}
     </p>
     ${!history.loaded
@@ -24,7 +30,7 @@ export function historyView(open: OpenDoc) {
       : html`<ol class="versions" aria-label="Versions, newest first">
           ${history.versions.map(
             (version) => html`<li class="version ${viewing?.version.id === version.id ? 'current' : ''}">
-              <button class="view-version" aria-pressed=${viewing?.version.id === version.id ? 'true' : 'false'} @click=${() => viewVersion(version)}>
+              <button class="view-version" data-version=${version.id} aria-pressed=${viewing?.version.id === version.id ? 'true' : 'false'} @click=${() => viewVersion(version)}>
                 <span class="when">${timeOf(version)}</span> · <span class="who">${authorOf(version)}</span>
               </button>
             </li>`,
@@ -36,7 +42,15 @@ export function historyView(open: OpenDoc) {
           <sealdoc-editor .doc=${viewing.doc} readonly label="The version of ${timeOf(viewing.version)} (read only)"></sealdoc-editor>
           <p>
             ${writer ? html`<button id="restore-version" @click=${() => void restoreVersion(open, viewing.version)}>Restore this version</button>` : nothing}
-            <button @click=${closeVersion}>Close</button>
+            <button
+              id="close-version"
+              @click=${() => {
+                closeVersion();
+                document.querySelector<HTMLButtonElement>(`button.view-version[data-version="${viewing.version.id}"]`)?.focus();
+              }}
+            >
+              Close
+            </button>
           </p>
         </section>`
       : nothing}
