@@ -58,6 +58,8 @@ function hideHistory(): void {
 async function readVersions(open: OpenDoc): Promise<void> {
   try {
     const versions = (await open.sealed.versions()).reverse();
+    // Read for a history that was closed (or opened on another document) meanwhile: not shown.
+    if (history.key !== hex(open.group.groupId)) return;
     // Unchanged: the same list, so that nothing is drawn again.
     if (history.loaded && versions.map((v) => v.id).join() === history.versions.map((v) => v.id).join()) return;
     history.versions = versions;
