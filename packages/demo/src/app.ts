@@ -20,9 +20,12 @@ import { documentListView } from './views/document-list.js';
 import { documentPaneView } from './views/document-pane.js';
 import { headerView } from './views/header.js';
 import { importView, joinView, restoreView, welcomeView, wordsView } from './views/welcome.js';
+import { linkCode } from './settings.js';
+import { linkView, settingsView } from './views/settings.js';
 
 const root = document.getElementById('app')!;
 app.invite = isInvite(openedWith) ? openedWith : '';
+app.link = linkCode(openedWith);
 
 function view() {
   switch (app.screen) {
@@ -38,6 +41,10 @@ function view() {
       return importView();
     case 'join':
       return joinView();
+    case 'settings':
+      return settingsView();
+    case 'link':
+      return linkView();
     case 'main': {
       const open = app.current ? app.docs.get(app.current) : undefined;
       return html`${headerView(open)}
@@ -51,9 +58,14 @@ onDraw(() => render(html`${view()}${app.message ? html`<p class="message" role="
 // A link pasted into the address bar of the open app: out of it at once, as at the start.
 window.addEventListener('hashchange', () => {
   const link = takeFragment();
+  if (linkCode(link) && !app.signer) {
+    app.link = linkCode(link);
+    app.screen = 'link';
+    return draw();
+  }
   if (!isInvite(link)) return;
   app.invite = link;
-  if (app.identity) {
+  if (app.signer) {
     app.screen = 'join';
     draw();
   }

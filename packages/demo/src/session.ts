@@ -5,8 +5,8 @@
  */
 import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
-import { actorKeys, fromHex, generateMnemonic, toHex as hex } from '@sealdoc/crypto';
-import { DeviceKey, Group, IndexedDBStorage, INVITE_FRAGMENT, fetchRelayGroup, listRelayGroups, loadIdentity, LocalDevice, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
+import { actorKeys, actorPersonId, fromHex, generateMnemonic, toHex as hex } from '@sealdoc/crypto';
+import { DeviceKey, Group, IndexedDBStorage, INVITE_FRAGMENT, fetchRelayGroup, listRelayGroups, LocalDevice, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
 import { describeError, type RestoreDetail } from '@sealdoc/ui';
 import { app, DATABASE, draw, keep, names, RELAY_URL, say, type OpenDoc } from './state.js';
 
@@ -17,19 +17,47 @@ export function isInvite(link: string): boolean {
   return link !== '' && new URL(link).hash.includes(`${INVITE_FRAGMENT}=`);
 }
 
-/** Opens this browser's store; starts the session when it holds an identity, else shows the welcome. */
-export async function boot(): Promise<void> {
-  try {
+let opening: Promise<void> | undefined;
+// The name typed before the store was open: kept once it is.
+let typedName = '';
+
+/** Opens this browser's store and device key, once, and the names it keeps. */
+export function openStore(): Promise<void> {
+  opening ??= (async () => {
     app.storage = await IndexedDBStorage.open(DATABASE);
     app.deviceKey = await DeviceKey.inBrowser(app.storage as IndexedDBStorage);
     await names.load(app.storage, app.deviceKey);
-    const loaded = await loadIdentity(app.storage, app.deviceKey);
-    if (!loaded) {
-      app.screen = 'welcome';
+    if (typedName) await names.setMine(typedName);
+  })().catch((error: unknown) => {
+    opening = undefined;
+    throw error;
+  });
+  return opening;
+}
+
+/**
+ * Whether this browser keeps something of the app's: a store, or names an earlier version left
+ * in localStorage (opening the store moves them in). A first visit, or a wiped device, keeps none.
+ */
+async function storeKept(): Promise<boolean> {
+  if (!indexedDB.databases || localStorage.length > 0) return true;
+  return (await indexedDB.databases()).some((database) => database.name === DATABASE);
+}
+
+/**
+ * Starts the session when this browser keeps a device (an identity, or a device linked or
+ * restored), else shows the welcome (or, opened with a device link, the screen that links
+ * this browser). A browser that keeps nothing is left so until its person acts: no store is
+ * made to look.
+ */
+export async function boot(): Promise<void> {
+  try {
+    const device = (await storeKept()) ? (await openStore(), await LocalDevice.load(app.storage!, app.deviceKey!)) : undefined;
+    if (!device) {
+      app.screen = app.link ? 'link' : 'welcome';
       return draw();
     }
-    const device = await LocalDevice.open(app.storage, app.deviceKey);
-    app.identity = loaded.identity;
+    app.identity = device.identity;
     app.signer = device.signer;
     await startSession();
   } catch (error) {
@@ -38,14 +66,28 @@ export async function boot(): Promise<void> {
   }
 }
 
-/** A new identity: its words shown next. */
+/**
+ * A new identity: its words shown next, and kept in memory only until its person types some
+ * of them back ({@link confirmIdentity}). A reload before that keeps no identity: the welcome
+ * again, never an identity whose words nobody wrote down.
+ */
 export async function createIdentity(): Promise<void> {
   if (!saveName()) return;
   app.words = generateMnemonic();
-  app.identity = await saveIdentity(app.storage!, app.deviceKey!, app.words);
-  app.signer = app.identity;
   app.screen = 'words';
   draw();
+}
+
+/** The words confirmed: the identity is kept (sealed under the device key) and the session starts. */
+export async function confirmIdentity(): Promise<void> {
+  try {
+    await openStore();
+    app.identity = await saveIdentity(app.storage!, app.deviceKey!, app.words);
+    app.signer = app.identity;
+    await startSession();
+  } catch (error) {
+    say(describeError(error));
+  }
 }
 
 /** Keeps the name typed on the welcome screen; false (and said) when there is none. */
@@ -56,7 +98,8 @@ export function saveName(): boolean {
     say('Type the name others will see first.');
     return false;
   }
-  keep(names.setMine(name));
+  typedName = name;
+  if (app.storage) keep(names.setMine(name));
   return true;
 }
 
@@ -73,6 +116,7 @@ export async function restoreFromWords(detail: RestoreDetail): Promise<void> {
 
 /** A new device of the person of `words`, brought into the person's groups at the relay; false when the relay could not be reached. */
 export async function restoreDevice(words: string): Promise<boolean> {
+  await openStore();
   const device = await LocalDevice.open(app.storage!, app.deviceKey!, { mnemonic: words, label: 'Browser' });
   app.identity = device.identity;
   app.signer = device.signer;
@@ -138,7 +182,7 @@ export function openDoc(group: Group): OpenDoc {
   if (known) return known;
   const doc = new Y.Doc();
   const awareness = new Awareness(doc);
-  const me = hex(app.identity!.memberId);
+  const me = hex(actorPersonId(app.signer!));
   awareness.setLocalStateField('user', { name: names.mine || 'Me', color: COLORS[parseInt(me.slice(0, 2), 16) % COLORS.length], id: me });
   awareness.on('change', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
     // This device's own caret moving (five times a second while typing) changes nothing shown here.
