@@ -1,7 +1,8 @@
 /**
- * The demo web app: a device's identity (shown once as 24 words), its documents (one group
- * per document), invitations, offline editing, removal, restore from the words or from an
- * encrypted backup. Everything it keeps is in IndexedDB under the device key (names too), and
+ * The demo web app: a device's identity (shown as 24 words, kept once some are typed back),
+ * its documents (one group per document), invitations, offline editing, removal, restore from
+ * the words or from an encrypted backup, settings (devices linked and removed, the words
+ * again, sign out and wipe). Everything it keeps is in IndexedDB under the device key (names too), and
  * nothing readable anywhere else in the browser: no localStorage, no field the browser
  * remembers, no invitation link left in the address bar. Everything it sends goes sealed to
  * the relay that served the page.
@@ -15,7 +16,7 @@ import { openedWith, takeFragment } from './fragment.js';
 import { html, nothing, render } from 'lit';
 import '@sealdoc/ui';
 import { boot, isInvite } from './session.js';
-import { app, draw, onDraw } from './state.js';
+import { app, draw, onDraw, say } from './state.js';
 import { documentListView } from './views/document-list.js';
 import { documentPaneView } from './views/document-pane.js';
 import { headerView } from './views/header.js';
@@ -58,7 +59,8 @@ onDraw(() => render(html`${view()}${app.message ? html`<p class="message" role="
 // A link pasted into the address bar of the open app: out of it at once, as at the start.
 window.addEventListener('hashchange', () => {
   const link = takeFragment();
-  if (linkCode(link) && !app.signer) {
+  if (linkCode(link)) {
+    if (app.signer) return say('This browser is already one of your devices: open the link in the browser you want to add.');
     app.link = linkCode(link);
     app.screen = 'link';
     return draw();

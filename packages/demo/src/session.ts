@@ -60,6 +60,8 @@ export async function boot(): Promise<void> {
     app.identity = device.identity;
     app.signer = device.signer;
     await startSession();
+    if (app.link) say('This browser is already one of your devices: open the link in the browser you want to add.');
+    app.link = '';
   } catch (error) {
     app.screen = 'welcome';
     say(describeError(error));
@@ -72,7 +74,7 @@ export async function boot(): Promise<void> {
  * again, never an identity whose words nobody wrote down.
  */
 export async function createIdentity(): Promise<void> {
-  if (!saveName()) return;
+  if (!saveName(false)) return;
   app.words = generateMnemonic();
   app.screen = 'words';
   draw();
@@ -90,8 +92,12 @@ export async function confirmIdentity(): Promise<void> {
   }
 }
 
-/** Keeps the name typed on the welcome screen; false (and said) when there is none. */
-export function saveName(): boolean {
+/**
+ * Keeps the name typed on the welcome screen; false (and said) when there is none. With no
+ * store open yet, it is kept once one is: opened now, unless `open` is false (a new identity,
+ * whose store waits for the words to be confirmed).
+ */
+export function saveName(open = true): boolean {
   const input = document.getElementById('my-name') as HTMLInputElement | null;
   const name = input?.value.trim() ?? names.mine;
   if (!name) {
@@ -100,6 +106,7 @@ export function saveName(): boolean {
   }
   typedName = name;
   if (app.storage) keep(names.setMine(name));
+  else if (open) keep(openStore());
   return true;
 }
 

@@ -11,7 +11,7 @@ import { app, names } from '../state.js';
 const date = (time: number) => new Date(time).toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric' });
 
 function deviceItem(d: DeviceEntry) {
-  const detail = d.first ? 'holds your recovery words' : d.since !== undefined ? `linked on ${date(d.since)}` : '';
+  const detail = d.first ? 'holds your recovery words' : d.since !== undefined ? `added on ${date(d.since)}` : '';
   return html`<li class="device" data-device=${d.name}>
     <span class="device-name">${d.name}</span>${d.here ? html` <span class="this-device">this device</span>` : nothing}
     ${detail ? html`<span class="detail"> · ${detail}</span>` : nothing}
