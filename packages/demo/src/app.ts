@@ -21,7 +21,7 @@ import { documentListView } from './views/document-list.js';
 import { documentPaneView } from './views/document-pane.js';
 import { headerView } from './views/header.js';
 import { importView, joinView, restoreView, welcomeView, wordsView } from './views/welcome.js';
-import { linkCode } from './settings.js';
+import { linkCode } from './link-code.js';
 import { linkView, settingsView } from './views/settings.js';
 
 const root = document.getElementById('app')!;

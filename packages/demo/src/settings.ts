@@ -11,17 +11,9 @@
 import { actorKeys, actorPersonId, Identity, readDeviceCertificate, toHex as hex, type Actor } from '@sealdoc/crypto';
 import { DeviceLinkOffer, Group, IndexedDBStorage, linkDevice, loadIdentity, LocalDevice, WebSocketTransport, type LinkRequest } from '@sealdoc/core';
 import { describeError, deviceName } from '@sealdoc/ui';
+import { linkAddress } from './link-code.js';
 import { openDoc, openStore, saveName, startSession } from './session.js';
 import { app, DATABASE, draw, field, RELAY_URL, say } from './state.js';
-
-/** The fragment key of a device link: `#link=<code>` (a fragment never reaches a server). */
-export const LINK_FRAGMENT = 'link';
-
-/** The code of the device link `address` carries, or '' when it carries none. */
-export function linkCode(address: string): string {
-  if (!address) return '';
-  return new RegExp(`^#${LINK_FRAGMENT}=([A-Za-z0-9_-]+)$`).exec(new URL(address).hash)?.[1] ?? '';
-}
 
 /** A device of this person, as the settings list it. */
 export interface DeviceEntry {
@@ -140,8 +132,8 @@ export function hidePhrase(): void {
 }
 
 /** The address a new device opens: this app, with the link's code in the fragment. */
-export function linkAddress(offer: DeviceLinkOffer): string {
-  return `${location.origin}${location.pathname}#${LINK_FRAGMENT}=${offer.code}`;
+export function offerAddress(offer: DeviceLinkOffer): string {
+  return linkAddress(location.origin + location.pathname, offer.code);
 }
 
 /**

@@ -87,7 +87,8 @@ describe('the identity and its devices, end to end', () => {
     await alice.click('#show-phrase');
     assert.equal(await alice.locator('.phrase').count(), 0, 'a confirmation first');
     assert.match((await alice.locator('.confirm').textContent())!, /Anyone who sees these words can read all your documents/);
-    await alice.click('#confirm-phrase');
+    assert.equal(await alice.evaluate('document.activeElement.id'), 'confirm-phrase', 'the confirmation has the focus');
+    await alice.keyboard.press('Enter');
     await alice.waitForSelector('.phrase li');
     assert.equal((await shownWords(alice, '.phrase')).join(' '), words, 'the words shown at creation');
     await alice.screenshot({ path: `${SHOTS}/demo-settings-phrase.png`, fullPage: true });
@@ -138,6 +139,7 @@ describe('the identity and its devices, end to end', () => {
     const asked = (await alice.locator('.confirm').textContent())!;
     assert.match(asked, /Remove “Phone”\?/);
     assert.match(asked, /read nothing new/);
+    assert.equal(await alice.evaluate('document.activeElement.textContent'), 'Cancel', 'the harmless answer has the focus');
     await alice.click('#confirm-revoke');
     await until('the removal done', async () => /“Phone” was removed/.test((await alice.locator('.settings .status').textContent())!), 30_000);
     assert.deepEqual(await deviceNames(alice), ['First device']);
@@ -151,6 +153,7 @@ describe('the identity and its devices, end to end', () => {
     // Sign out and wipe: a warning about the words, then no store at all and the welcome.
     await openSettings(alice);
     await alice.click('#wipe');
+    assert.equal(await alice.evaluate('document.activeElement.textContent'), 'Cancel', 'the harmless answer has the focus');
     assert.match((await alice.locator('.confirm').textContent())!, /Without your 24 recovery words you cannot get your identity back/);
     await alice.click('#confirm-wipe');
     await alice.waitForSelector('#create-identity');

@@ -5,8 +5,13 @@
  * @module
  */
 import { html, nothing } from 'lit';
-import { approve, cancel, cancelLink, confirm, devices, hidePhrase, leaveSettings, linkAddress, linking, linkThisBrowser, openLink, revoke, settings, showPhrase, wipeDevice, type DeviceEntry } from '../settings.js';
+import { ref } from 'lit/directives/ref.js';
+import { approve, cancel, cancelLink, confirm, devices, hidePhrase, leaveSettings, linking, linkThisBrowser, offerAddress, openLink, revoke, settings, showPhrase, wipeDevice, type DeviceEntry } from '../settings.js';
 import { app, names } from '../state.js';
+
+// A confirmation takes the focus when it appears, on its harmless answer where the other destroys (the same function each time: lit calls it once per element).
+// Focused once drawn: lit calls it before a new part of the page is attached.
+const focusOnAppear = (element?: Element) => element && queueMicrotask(() => (element as HTMLElement).focus());
 
 const date = (time: number) => new Date(time).toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric' });
 
@@ -31,7 +36,7 @@ function confirmation() {
       </p>
       <div class="actions">
         <button id="confirm-revoke" class="danger" @click=${() => void revoke(what.device)}>Remove “${what.device.name}”</button>
-        <button class="quiet" @click=${cancel}>Cancel</button>
+        <button class="quiet" ${ref(focusOnAppear)} @click=${cancel}>Cancel</button>
       </div>
     </div>`;
   return html`<div class="confirm" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text">
@@ -44,7 +49,7 @@ function confirmation() {
     </p>
     <div class="actions">
       <button id="confirm-wipe" class="danger" @click=${() => void wipeDevice()}>Wipe this browser</button>
-      <button class="quiet" @click=${cancel}>Cancel</button>
+      <button class="quiet" ${ref(focusOnAppear)} @click=${cancel}>Cancel</button>
     </div>
   </div>`;
 }
@@ -58,8 +63,8 @@ function linkSection() {
   return html`<ol class="steps">
       <li>
         On the other browser, open this link (it works once, for 10 minutes; keep this screen open):
-        <input class="link" readonly autocomplete="off" aria-label="Link for the new device" .value=${linkAddress(offer)} @focus=${(e: Event) => (e.target as HTMLInputElement).select()} />
-        <button class="quiet" @click=${() => void navigator.clipboard?.writeText(linkAddress(offer))}>Copy the link</button>
+        <input class="link" readonly autocomplete="off" aria-label="Link for the new device" .value=${offerAddress(offer)} @focus=${(e: Event) => (e.target as HTMLInputElement).select()} />
+        <button class="quiet" @click=${() => void navigator.clipboard?.writeText(offerAddress(offer))}>Copy the link</button>
       </li>
       <li>Give that browser a name there. It then shows a safety code.</li>
       <li>Approve below only if it shows the same code as here.</li>
@@ -86,7 +91,7 @@ function phraseSection() {
       return html`<div class="confirm" role="alertdialog" aria-labelledby="phrase-title">
         <p id="phrase-title"><strong>Anyone who sees these words can read all your documents and act as you.</strong> Check that no one can see your screen.</p>
         <div class="actions">
-          <button id="confirm-phrase" @click=${() => void showPhrase()}>Show them</button>
+          <button id="confirm-phrase" ${ref(focusOnAppear)} @click=${() => void showPhrase()}>Show them</button>
           <button class="quiet" @click=${hidePhrase}>Cancel</button>
         </div>
       </div>`;
