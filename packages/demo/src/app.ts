@@ -2,10 +2,10 @@
  * The demo web app: a device's identity (shown as 24 words, kept once some are typed back),
  * its documents (one group per document), invitations, offline editing, removal, restore from
  * the words or from an encrypted backup, settings (devices linked and removed, the words
- * again, sign out and wipe). Everything it keeps is in IndexedDB under the device key (names too), and
- * nothing readable anywhere else in the browser: no localStorage, no field the browser
- * remembers, no invitation link left in the address bar. Everything it sends goes sealed to
- * the relay that served the page.
+ * again, sign out and wipe). Everything it keeps is in IndexedDB under the device key (names
+ * too), and nothing readable anywhere else in the browser: no localStorage, no field the
+ * browser remembers, no invitation or device link left in the address bar. Everything it
+ * sends goes sealed to the relay that served the page.
  *
  * This module wires the rest together: state.ts holds what is open, session.ts opens it,
  * views/ draw each screen.

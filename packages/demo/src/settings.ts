@@ -46,8 +46,10 @@ export const settings = {
 /** The new device's side, on the link screen: the safety code to compare, once asked. */
 export const linking = { safetyCode: '', busy: false };
 
-/** Shows the settings. */
+/** Shows the settings, the phrase hidden (even if the screen was last left some other way than "Back to documents"). */
 export function openSettings(): void {
+  settings.phrase = 'hidden';
+  settings.words = '';
   app.screen = 'settings';
   draw();
 }

@@ -9,8 +9,9 @@ import { ref } from 'lit/directives/ref.js';
 import { approve, cancel, cancelLink, confirm, devices, hidePhrase, leaveSettings, linking, linkThisBrowser, offerAddress, openLink, revoke, settings, showPhrase, wipeDevice, type DeviceEntry } from '../settings.js';
 import { app, names } from '../state.js';
 
-// A confirmation takes the focus when it appears, on its harmless answer where the other destroys (the same function each time: lit calls it once per element).
-// Focused once drawn: lit calls it before a new part of the page is attached.
+// A confirmation takes the focus when it appears, on its harmless answer where the other
+// destroys. One function for every render, so lit calls it once per element; the focus waits
+// a microtask, since lit calls it before a new part of the page is attached.
 const focusOnAppear = (element?: Element) => element && queueMicrotask(() => (element as HTMLElement).focus());
 
 const date = (time: number) => new Date(time).toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric' });
