@@ -11,7 +11,7 @@
 import { actorKeys, actorPersonId, Identity, readDeviceCertificate, toHex as hex, type Actor } from '@sealdoc/crypto';
 import { DeviceLinkOffer, Group, IndexedDBStorage, linkDevice, loadIdentity, LocalDevice, WebSocketTransport, type LinkRequest } from '@sealdoc/core';
 import { describeError, deviceName } from '@sealdoc/ui';
-import { linkAddress } from './link-code.js';
+import { LINK_ENDED, linkAddress, linkProblem } from './link-code.js';
 import { openDoc, openStore, saveName, startSession } from './session.js';
 import { app, DATABASE, draw, field, RELAY_URL, say } from './state.js';
 
@@ -271,6 +271,8 @@ export async function linkThisBrowser(): Promise<void> {
   if (!saveName()) return;
   const label = field('device-label').value.trim();
   if (!label) return say('Give this browser a name, such as “Phone” or “Work laptop”.');
+  const problem = linkProblem(app.link);
+  if (problem) return say(problem);
   linking.busy = true;
   say('');
   try {
@@ -288,10 +290,16 @@ export async function linkThisBrowser(): Promise<void> {
     await startSession();
     say('This browser is linked. Your documents arrive as it connects.');
   } catch (error) {
-    say(describeError(error));
+    say(describeLinkError(error));
   } finally {
     linking.busy = false;
     linking.safetyCode = '';
     draw();
   }
+}
+
+/** A link's refusal in words for the new device: the relay's codes name invitations, which a device link is not. */
+function describeLinkError(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'invite-expired' || code === 'invite-revoked' || code === 'unknown-invite' ? LINK_ENDED : describeError(error);
 }

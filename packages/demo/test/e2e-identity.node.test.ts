@@ -128,6 +128,19 @@ describe('the identity and its devices, end to end', () => {
     assert.equal(await phone.locator('#show-phrase').count(), 0, 'a linked device holds no words');
     await phone.click('#back');
 
+    // The link served once: another browser opening it is told so, in words, before any wait;
+    // a link cut short is diagnosed as soon as it opens.
+    const stranger = await e2e.person();
+    await stranger.goto(link);
+    await stranger.fill('#my-name', 'Mallory');
+    await stranger.fill('#device-label', 'Stolen');
+    await stranger.click('#link-this');
+    await until('the used link refused', async () => /This link no longer works: it was used, cancelled/.test((await stranger.locator('.message').textContent()) ?? ''));
+    assert.equal(await stranger.locator('#create-identity, header').count(), 0, 'no session, no identity');
+    await stranger.goto(link.slice(0, -6));
+    assert.match((await stranger.locator('.welcome [role=alert]').textContent())!, /This link is incomplete or damaged/);
+    assert.deepEqual(await deviceNames(alice), ['First device', 'Phone'], 'no device was added');
+
     // Edits go both ways while it is linked.
     await typeAtEnd(phone, ' and on the phone');
     await alice.click('#back');

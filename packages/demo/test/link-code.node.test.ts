@@ -2,7 +2,8 @@
 // `#link=` fragment is taken for one.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { linkAddress, linkCode } from '../src/link-code.js';
+import { createDeviceLink, encodeDeviceLink } from '@sealdoc/crypto';
+import { LINK_DAMAGED, LINK_ENDED, linkAddress, linkCode, linkProblem } from '../src/link-code.js';
 
 describe('device link addresses', () => {
   it('carry the code in the fragment, and give it back', () => {
@@ -25,5 +26,14 @@ describe('device link addresses', () => {
       'not an address',
     ])
       assert.equal(linkCode(address), '', address);
+  });
+
+  it('say what is wrong with a link before anything is asked: damaged, or too old', () => {
+    const link = createDeviceLink(new Uint8Array(32).fill(1), new Uint8Array(16).fill(2), 60_000);
+    const code = encodeDeviceLink(link);
+    assert.equal(linkProblem(code), '');
+    assert.equal(linkProblem(code, link.expiresAt), LINK_ENDED);
+    for (const damaged of [code.slice(0, -4), code.slice(0, 10), `A${code}`, '', 'not a code']) assert.equal(linkProblem(damaged), LINK_DAMAGED, damaged);
+    assert.doesNotMatch(LINK_ENDED + LINK_DAMAGED, /epoch|group|hex|invite/i, 'plain words');
   });
 });

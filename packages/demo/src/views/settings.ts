@@ -7,6 +7,7 @@
 import { html, nothing } from 'lit';
 import { ref } from 'lit/directives/ref.js';
 import { approve, cancel, cancelLink, confirm, devices, hidePhrase, leaveSettings, linking, linkThisBrowser, offerAddress, openLink, revoke, settings, showPhrase, wipeDevice, type DeviceEntry } from '../settings.js';
+import { linkProblem } from '../link-code.js';
 import { app, names } from '../state.js';
 
 // A confirmation takes the focus when it appears, on its harmless answer where the other
@@ -132,9 +133,11 @@ export function settingsView() {
 
 /** A browser opened with a device link: a name for the person and for this browser, then the safety code to compare. */
 export function linkView() {
+  const problem = linkProblem(app.link);
   return html`<section class="welcome">
     <h1>Add this browser to your devices</h1>
     <p>You opened a link from your other device. This browser gets keys of its own; your recovery words stay where they are.</p>
+    ${problem ? html`<p class="note" role="alert">${problem}</p>` : nothing}
     <div class="fields">
       <label for="my-name">Your name, as others see it</label>
       <input id="my-name" autocomplete="off" maxlength="60" .value=${names.mine} ?disabled=${linking.busy} />
