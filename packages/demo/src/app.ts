@@ -15,6 +15,8 @@
 import { openedWith, takeFragment } from './fragment.js';
 import { html, nothing, render } from 'lit';
 import '@sealdoc/ui';
+import { describeDeviceRevoked } from '@sealdoc/ui';
+import { REMOVED_FRAGMENT } from './erase.js';
 import { boot, isInvite } from './session.js';
 import { app, draw, onDraw, say } from './state.js';
 import { documentListView } from './views/document-list.js';
@@ -27,6 +29,8 @@ import { linkView, settingsView } from './views/settings.js';
 const root = document.getElementById('app')!;
 app.invite = isInvite(openedWith) ? openedWith : '';
 app.link = linkCode(openedWith);
+// Erased after its person removed it: the welcome says so.
+if (openedWith && new URL(openedWith).hash === REMOVED_FRAGMENT) app.message = describeDeviceRevoked(true);
 
 function view() {
   switch (app.screen) {

@@ -8,6 +8,7 @@ import { Awareness } from 'y-protocols/awareness';
 import { actorKeys, actorPersonId, fromHex, generateMnemonic, toHex as hex } from '@sealdoc/crypto';
 import { DeviceKey, Group, IndexedDBStorage, INVITE_FRAGMENT, fetchRelayGroup, listRelayGroups, LocalDevice, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
 import { describeError, type RestoreDetail } from '@sealdoc/ui';
+import { eraseBrowser } from './erase.js';
 import { app, DATABASE, draw, keep, names, RELAY_URL, say, type OpenDoc } from './state.js';
 
 const COLORS = ['#c2410c', '#2457c5', '#15803d', '#9333ea', '#be123c', '#0e7490'];
@@ -205,6 +206,8 @@ export function openDoc(group: Group): OpenDoc {
   // One document per group: its id is the group's.
   const sealed = new SealedDoc(doc, { group, docId: group.groupId, storage: app.storage!, deviceKey: app.deviceKey!, transport: app.transport!, awareness });
   sealed.events.on('error', ({ error }) => console.warn('sealdoc:', (error as { code?: string }).code ?? error.name));
+  // This device revoked by its person (verified in the log, which no relay can forge): it erases its copy, as the provider does.
+  sealed.events.on('access-removed', ({ revoked }) => void (revoked && eraseBrowser({ removed: true }).catch((error: unknown) => say(describeError(error)))));
   doc.getText('title').observe(() => draw());
   group.events.on('membership', () => draw());
   const open = { group, doc, sealed, awareness };

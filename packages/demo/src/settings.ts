@@ -9,11 +9,12 @@
  * @module
  */
 import { actorKeys, actorPersonId, Identity, readDeviceCertificate, toHex as hex, type Actor } from '@sealdoc/crypto';
-import { DeviceLinkOffer, Group, IndexedDBStorage, linkDevice, loadIdentity, LocalDevice, WebSocketTransport, type LinkRequest } from '@sealdoc/core';
+import { DeviceLinkOffer, Group, linkDevice, loadIdentity, LocalDevice, WebSocketTransport, type LinkRequest } from '@sealdoc/core';
 import { describeError, deviceName } from '@sealdoc/ui';
+import { eraseBrowser } from './erase.js';
 import { LINK_ENDED, linkAddress, linkProblem } from './link-code.js';
 import { openDoc, openStore, saveName, startSession } from './session.js';
-import { app, DATABASE, draw, field, RELAY_URL, say } from './state.js';
+import { app, draw, field, RELAY_URL, say } from './state.js';
 
 /** A device of this person, as the settings list it. */
 export interface DeviceEntry {
@@ -240,9 +241,8 @@ export async function revoke(device: DeviceEntry): Promise<void> {
 }
 
 /**
- * Signs out and wipes this browser: the connection closes, the store (documents, unsent
- * edits, names, the sealed identity) and the device key are deleted, and the page starts
- * again at the welcome, with nothing of the session left in memory either.
+ * Signs out and wipes this browser (erase.ts): the store and the device key are deleted, and
+ * the page starts again at the welcome, with nothing of the session left in memory either.
  */
 export async function wipeDevice(): Promise<void> {
   settings.confirming = undefined;
@@ -251,11 +251,7 @@ export async function wipeDevice(): Promise<void> {
   draw();
   try {
     await closeLink();
-    await app.transport?.disconnect();
-    for (const open of app.docs.values()) await open.sealed.destroy().catch(() => undefined);
-    await (app.storage as IndexedDBStorage).close();
-    await IndexedDBStorage.deleteDatabase(DATABASE);
-    location.reload();
+    await eraseBrowser();
   } catch (error) {
     settings.busy = false;
     settings.status = describeError(error);

@@ -156,12 +156,16 @@ describe('the identity and its devices, end to end', () => {
     await alice.click('#confirm-revoke');
     await until('the removal done', async () => /“Phone” was removed/.test((await alice.locator('.settings .status').textContent())!), 30_000);
     assert.deepEqual(await deviceNames(alice), ['First device']);
-    await until('the phone told', async () => /This device was removed/.test((await phone.locator('sealdoc-sync-status [part=label]').textContent())!), 30_000);
+    // The phone learns of it from the log (signed ops: no relay can forge a removal), erases its copy and says so.
+    await until('the phone told', async () => /removed by its owner\. Its copy has been erased/.test((await phone.locator('.message').textContent()) ?? ''), 30_000);
+    await phone.waitForSelector('#create-identity');
+    assert.deepEqual(await databases(phone), [], 'the phone kept nothing');
     await alice.click('#back');
     await typeAtEnd(alice, ' — after the phone was removed');
     await until('the laptop’s edit sent', async () => (await alice.locator('sealdoc-sync-status [part=label]').textContent()) === 'Up to date');
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    assert.ok(!(await text(phone)).includes('after the phone was removed'), 'the removed device reads nothing new');
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    assert.ok(!(await phone.locator('body').textContent())!.includes('Written on the laptop'), 'the removed device shows nothing it read');
+    assert.ok(!(await phone.locator('body').textContent())!.includes('after the phone was removed'), 'the removed device reads nothing new');
 
     // Sign out and wipe: a warning about the words, then no store at all and the welcome.
     await openSettings(alice);
