@@ -6,6 +6,7 @@
  */
 import { html, nothing } from 'lit';
 import { ref } from 'lit/directives/ref.js';
+import { deviceName } from '@sealdoc/ui';
 import { approve, cancel, cancelLink, confirm, devices, hidePhrase, leaveSettings, linking, linkThisBrowser, offerAddress, openLink, revoke, settings, showPhrase, wipeDevice, type DeviceEntry } from '../settings.js';
 import { linkProblem } from '../link-code.js';
 import { app, names } from '../state.js';
@@ -74,12 +75,14 @@ function linkSection() {
     ${settings.requests.length === 0
       ? html`<p class="detail" role="status">Waiting for the other browser…</p>`
       : html`<ul class="requests">
-          ${settings.requests.map(
-            (r) => html`<li>
-              “${r.label}” asks to be linked. Safety code: <strong class="code">${r.safetyCode}</strong>
-              <button class="approve" ?disabled=${settings.busy} @click=${() => void approve(r)}>Approve “${r.label}”</button>
-            </li>`,
-          )}
+          ${settings.requests.map((r) => {
+            // The label is the asker's to choose: shown as text, trusted for nothing (the safety code is what counts).
+            const name = deviceName({ label: r.label, identity: false });
+            return html`<li>
+              “${name}” asks to be linked. Safety code: <strong class="code">${r.safetyCode}</strong>
+              <button class="approve" ?disabled=${settings.busy} @click=${() => void approve(r)}>Approve “${name}”</button>
+            </li>`;
+          })}
         </ul>`}
     <button class="quiet" @click=${() => void cancelLink()}>Cancel the link</button>`;
 }
