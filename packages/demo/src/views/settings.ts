@@ -27,11 +27,11 @@ function deviceItem(d: DeviceEntry) {
   </li>`;
 }
 
-function confirmation() {
+/** Asks before removing a device, under the list. */
+function revokeConfirmation() {
   const what = settings.confirming;
-  if (!what) return nothing;
-  if (what.kind === 'revoke')
-    return html`<div class="confirm" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text">
+  if (what?.kind !== 'revoke') return nothing;
+  return html`<div class="confirm" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text">
       <p id="confirm-title"><strong>Remove “${what.device.name}”?</strong></p>
       <p id="confirm-text">
         It will read nothing new and send nothing more: the keys of every document are changed, and it does not get the new ones. What it already
@@ -42,6 +42,11 @@ function confirmation() {
         <button class="quiet" ${ref(focusOnAppear)} @click=${cancel}>Cancel</button>
       </div>
     </div>`;
+}
+
+/** Asks before wiping this browser, under its button. */
+function wipeConfirmation() {
+  if (settings.confirming?.kind !== 'wipe') return nothing;
   return html`<div class="confirm" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text">
     <p id="confirm-title"><strong>Sign out and wipe this browser?</strong></p>
     <p id="confirm-text">
@@ -116,13 +121,13 @@ export function settingsView() {
       <span class="me">${names.mine}</span>
       <button id="back" class="quiet" @click=${leaveSettings}>Back to documents</button>
     </header>
-    <section class="settings">
+    <main class="settings">
       <h1>Settings</h1>
       <h2>Your devices</h2>
       <ul class="devices" aria-label="Your devices">
         ${list.map(deviceItem)}
       </ul>
-      ${confirmation()}
+      ${revokeConfirmation()}
       <h2>Link a new device</h2>
       ${linkSection()}
       <h2>Recovery phrase</h2>
@@ -130,8 +135,9 @@ export function settingsView() {
       <h2>This browser</h2>
       <p>Signing out deletes everything this browser keeps.</p>
       <button id="wipe" class="danger" ?disabled=${settings.busy} @click=${() => confirm({ kind: 'wipe' })}>Sign out and wipe this browser</button>
+      ${wipeConfirmation()}
       <p class="status" role="status" aria-live="polite">${settings.status}</p>
-    </section>`;
+    </main>`;
 }
 
 /** A browser opened with a device link: a name for the person and for this browser, then the safety code to compare. */
