@@ -18,7 +18,7 @@ import '@sealdoc/ui';
 import { describeDeviceRevoked } from '@sealdoc/ui';
 import { REMOVED_FRAGMENT } from './erase.js';
 import { boot, isInvite } from './session.js';
-import { app, draw, onDraw, say } from './state.js';
+import { app, dismiss, draw, onDraw, say } from './state.js';
 import { documentListView } from './views/document-list.js';
 import { documentPaneView } from './views/document-pane.js';
 import { headerView } from './views/header.js';
@@ -58,7 +58,21 @@ function view() {
   }
 }
 
-onDraw(() => render(html`${view()}${app.message ? html`<p class="message" role="status" aria-live="polite">${app.message}</p>` : nothing}`, root));
+onDraw(() =>
+  render(
+    html`${view()}${app.message
+      ? html`<p class="message" role="status" aria-live="polite">
+          <span>${app.message}</span>
+          <button class="quiet dismiss" aria-label="Dismiss this message" title="Dismiss (Escape)" @click=${dismiss}>✕</button>
+        </p>`
+      : nothing}`,
+    root,
+  ),
+);
+// Escape dismisses the message, wherever the focus is (a dialog open takes Escape for itself).
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && app.message && !document.querySelector('dialog[open]')) dismiss();
+});
 
 // A link pasted into the address bar of the open app: out of it at once, as at the start.
 window.addEventListener('hashchange', () => {

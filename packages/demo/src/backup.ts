@@ -14,7 +14,7 @@ import { app, field, keep, names, say } from './state.js';
 export async function exportBackup(): Promise<void> {
   const [first, second] = [field('pass1'), field('pass2')];
   if (first.value.length < 8) return say('Choose a passphrase of 8 characters or more.');
-  if (first.value !== second.value) return say('The two passphrases differ.');
+  if (first.value !== second.value) return say('The two passphrases differ: type the same one in both fields.');
   const loaded = await loadIdentity(app.storage!, app.deviceKey!);
   const payload = {
     v: 1,

@@ -1,6 +1,8 @@
 /**
  * The names this device shows: its own, as others see it, and those other members gave
- * themselves (presence, join requests), by member id. They tell who works with whom, so they
+ * themselves, by member id: as their signed records in the documents proved them
+ * (MemberNames, in core), or as a join request gave them to the admin before. Kept here so
+ * that they show while nobody is online, and for members who have left. They tell who works with whom, so they
  * are kept like the rest: one record in the store, sealed under the device key. Earlier
  * versions kept them readable in localStorage; {@link Names.load} moves them in and deletes
  * them there.

@@ -4,14 +4,12 @@
  * @module
  */
 import * as Y from 'yjs';
-import { Awareness } from 'y-protocols/awareness';
+import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
 import { actorKeys, actorPersonId, fromHex, generateMnemonic, toHex as hex } from '@sealdoc/crypto';
-import { DeviceKey, Group, IndexedDBStorage, INVITE_FRAGMENT, fetchRelayGroup, listRelayGroups, LocalDevice, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
-import { describeError, type RestoreDetail } from '@sealdoc/ui';
+import { DeviceKey, Group, IndexedDBStorage, INVITE_FRAGMENT, fetchRelayGroup, listRelayGroups, LocalDevice, MemberNames, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
+import { describeError, personColor, type RestoreDetail } from '@sealdoc/ui';
 import { eraseBrowser } from './erase.js';
 import { app, DATABASE, draw, keep, names, RELAY_URL, say, type OpenDoc } from './state.js';
-
-const COLORS = ['#c2410c', '#2457c5', '#15803d', '#9333ea', '#be123c', '#0e7490'];
 
 /** Whether `link` is an invitation link. */
 export function isInvite(link: string): boolean {
@@ -152,7 +150,13 @@ export async function startSession(): Promise<void> {
   app.words = '';
   app.transport = new WebSocketTransport({ url: RELAY_URL, identity: actorKeys(signer), cursors: app.storage! });
   app.transport.events.on('status', ({ status }) => {
-    if (status === 'online') void fetchGroups();
+    if (status === 'online') {
+      void fetchGroups();
+      // Back: this device's presence anew (a newer clock than the "left" the others last had, which they would otherwise keep).
+      for (const { awareness } of app.docs.values()) awareness.setLocalState(awareness.getLocalState());
+    }
+    // Offline, the others' presence is stale: nobody shows as here (they come back with the relay).
+    else for (const { awareness } of app.docs.values()) removeAwarenessStates(awareness, [...awareness.getStates().keys()].filter((c) => c !== awareness.clientID), 'offline');
     draw();
   });
   for (const id of await Group.stored(app.storage!)) {
@@ -191,14 +195,14 @@ export function openDoc(group: Group): OpenDoc {
   const doc = new Y.Doc();
   const awareness = new Awareness(doc);
   const me = hex(actorPersonId(app.signer!));
-  awareness.setLocalStateField('user', { name: names.mine || 'Me', color: COLORS[parseInt(me.slice(0, 2), 16) % COLORS.length], id: me });
-  awareness.on('change', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
-    // This device's own caret moving (five times a second while typing) changes nothing shown here.
-    if (![...added, ...updated, ...removed].some((client) => client !== awareness.clientID)) return;
-    for (const state of awareness.getStates().values()) {
-      const user = (state as { user?: { id?: unknown; name?: unknown } }).user;
-      if (typeof user?.id === 'string' && typeof user.name === 'string') keep(names.learn(user.id, user.name.slice(0, 60)));
-    }
+  awareness.setLocalStateField('user', { name: names.mine || 'Me', color: personColor(me, group.log.members().map((m) => hex(m.memberId))) });
+  // Names travel in the document, each signed by its person's device (MemberNames checks
+  // them); presence only says who is here, never who is who. Kept here for when no one is.
+  const people = new MemberNames(doc, group);
+  people.events.on('change', ({ person, name }) => {
+    if (name && person !== me) keep(names.learn(person, name));
+    // Renamed (or named) on another device of this person: this one takes it.
+    else if (name && people.get(person)?.device !== hex(group.deviceId)) keep(names.setMine(name));
     if (app.current === key) draw();
   });
   // Membership changes go through the relay: one it refuses changes nothing here.
@@ -210,16 +214,49 @@ export function openDoc(group: Group): OpenDoc {
   sealed.events.on('access-removed', ({ revoked }) => void (revoked && eraseBrowser({ removed: true }).catch((error: unknown) => say(describeError(error)))));
   doc.getText('title').observe(() => draw());
   group.events.on('membership', () => draw());
-  const open = { group, doc, sealed, awareness };
+  const open = { group, doc, sealed, awareness, people };
   app.docs.set(key, open);
+  // This person's name, once the document's own records are read (nothing written when it holds it already).
+  void sealed.whenLoaded.then(() => publishName(open, false));
+  group.events.on('membership', () => publishName(open, false));
   return open;
+}
+
+/**
+ * This person's name into the document of `open`, signed: always after a rename (`renamed`),
+ * else only when the document holds none of this person yet (one from another of its devices
+ * may be newer). A reader's cannot travel (it may not write), so it is not tried.
+ */
+function publishName(open: OpenDoc, renamed: boolean): void {
+  const role = open.group.role;
+  if (!names.mine || (role !== 'admin' && role !== 'writer')) return;
+  void open.people.checked
+    .then(() => (renamed || !open.people.get(hex(open.group.personId)) ? open.people.set(names.mine) : undefined))
+    .catch((error: unknown) => say(describeError(error)));
+}
+
+/** This person's new name: kept here, shown at its carets, and sent into every document. */
+export function rename(name: string): void {
+  const clean = name.trim();
+  if (!clean || clean === names.mine) return draw();
+  keep(names.setMine(clean));
+  for (const open of app.docs.values()) {
+    open.awareness.setLocalStateField('user', { ...(open.awareness.getLocalState()?.['user'] as object), name: clean });
+    publishName(open, true);
+  }
+  draw();
 }
 
 /** The "Work offline" switch. */
 export async function toggleOffline(event: Event): Promise<void> {
   app.offline = (event.target as HTMLInputElement).checked;
-  if (app.offline) await app.transport!.disconnect();
-  else app.transport!.connect().catch(() => undefined);
+  if (app.offline) {
+    // The others see this device leave at once, not after its presence times out (30 s): its
+    // "left" goes first (the transport sends what it is given a few microtasks later, in order).
+    for (const { sealed } of app.docs.values()) sealed.leaveNow();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await app.transport!.disconnect();
+  } else app.transport!.connect().catch(() => undefined);
   draw();
 }
 

@@ -7,7 +7,7 @@
 import type * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import type { Actor, Identity } from '@sealdoc/crypto';
-import type { DeviceKey, Group, SealedDoc, Storage, WebSocketTransport } from '@sealdoc/core';
+import type { DeviceKey, Group, MemberNames, SealedDoc, Storage, WebSocketTransport } from '@sealdoc/core';
 import { describeError } from '@sealdoc/ui';
 import { Names } from './names.js';
 
@@ -16,12 +16,13 @@ export const DATABASE = 'sealdoc-demo';
 /** The relay that served the page. */
 export const RELAY_URL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
 
-/** A document open in the app: its group (one per document), its Y.Doc, the engine and presence. */
+/** A document open in the app: its group (one per document), its Y.Doc, the engine, presence and the members' names. */
 export interface OpenDoc {
   group: Group;
   doc: Y.Doc;
   sealed: SealedDoc;
   awareness: Awareness;
+  people: MemberNames;
 }
 
 export type Screen = 'loading' | 'welcome' | 'words' | 'restore' | 'import' | 'main' | 'join' | 'settings' | 'link';
@@ -60,9 +61,15 @@ export function draw(): void {
   drawer();
 }
 
-/** Shows `message` under the screen. */
+/** Shows `message` under the screen, until it is dismissed (its close button, Escape) or another replaces it. */
 export function say(message: string): void {
   app.message = message;
+  draw();
+}
+
+/** Takes the message away. */
+export function dismiss(): void {
+  app.message = '';
   draw();
 }
 

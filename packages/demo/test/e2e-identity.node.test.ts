@@ -66,7 +66,7 @@ describe('the identity and its devices, end to end', () => {
     await page.reload();
     await page.waitForSelector('#new-doc');
     assert.equal(await page.locator('#create-identity').count(), 0);
-    assert.equal(await page.locator('header .me').textContent(), 'Dana', 'the name typed before the store was open is kept');
+    assert.equal(await page.inputValue('header #rename'), 'Dana', 'the name typed before the store was open is kept');
   });
 
   it('settings: the phrase again, a device linked and listed on both, removed and told, then sign out and wipe', async () => {

@@ -5,7 +5,7 @@
  *
  * - `<sealdoc-editor>`: a rich-text editor (ProseMirror through y-prosemirror) of a Y.XmlFragment,
  *   with a toolbar, undo of one's own edits, and the others' carets from the sealed awareness.
- * - `<sealdoc-members>`: members (persons) with their roles and devices; an admin changes roles
+ * - `<sealdoc-members>`: members (persons) with their roles and devices, who is here now; an admin changes roles
  *   and removes members; anyone removes its own other devices.
  * - `<sealdoc-sync-status>`: online / offline / syncing, pending edits, epoch, last error.
  * - `<sealdoc-recovery>`: shows the 24 words once and checks a few; restores from typed words.
@@ -18,7 +18,7 @@ export { SealdocSyncStatus, type SyncState, type SyncStateDetail } from './sync-
 export { SealdocRecovery, type RestoreDetail } from './recovery.js';
 export { SealdocInvite, type AdmittedDetail, type JoinStateDetail } from './invite.js';
 export { describeError, describeDeviceRevoked } from './words.js';
-export { deviceName, personName, presenceName } from './people.js';
+export { deviceName, personName, presenceName, presentDevices, safetyCode } from './people.js';
 export { CARET_PALETTE, personColor, safeColor } from './colors.js';
 export { richSchema, safeHref } from './rich-schema.js';
 export { convertPlainText, needsConversion, CONVERSION_ORIGIN } from './convert.js';

@@ -255,10 +255,10 @@ export class SealdocInvite extends LitElement {
   async #admit(request: InvitationRequest): Promise<void> {
     const invitation = this._invitation!;
     await this.#run(async () => {
-      this.#say(`Admitting ${request.name || 'them'} and rotating the keys…`);
+      this.#say(`Admitting ${request.name || 'them'}…`);
       await invitation.admit(request.memberId);
       const epoch = this.group!.log.epoch;
-      this.#say(`${request.name || 'They'} can now open the document. New keys: epoch ${epoch}.`);
+      this.#say(`${request.name || 'They'} can now open the document.`);
       this.dispatchEvent(new CustomEvent<AdmittedDetail>('sealdoc-member-admitted', { detail: { memberId: request.memberId, name: request.name, epoch }, bubbles: true, composed: true }));
     });
   }

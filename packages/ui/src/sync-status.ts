@@ -41,7 +41,9 @@ const HINTS: Partial<Record<SyncState, string>> = {
  * their events.
  *
  * Fires `sealdoc-sync-state` (detail {@link SyncStateDetail}) when the state, the pending
- * count or the epoch changes. Parts: `status`, `dot`, `label`, `hint`, `pending`, `epoch`, `error`.
+ * count or the epoch changes. The error's close button (or Escape) takes it away; the state
+ * stays (an alarm still says "Not safe to trust as up to date"), and a new error shows again.
+ * Parts: `status`, `dot`, `label`, `hint`, `pending`, `error`, `dismiss`.
  * Custom properties: `--sealdoc-online`, `--sealdoc-syncing`, `--sealdoc-offline`,
  * `--sealdoc-error` (colours).
  */
@@ -91,6 +93,19 @@ export class SealdocSyncStatus extends LitElement {
       color: var(--sealdoc-error, #b3261e);
       margin: 0;
     }
+    .error-line {
+      display: flex;
+      align-items: baseline;
+      gap: 0.4em;
+      color: var(--sealdoc-error, #b3261e);
+    }
+    .error-line button {
+      font: inherit;
+      border: none;
+      background: none;
+      color: inherit;
+      cursor: pointer;
+    }
   `;
 
   /** The sealed document to follow. */
@@ -106,6 +121,8 @@ export class SealdocSyncStatus extends LitElement {
   // This device was revoked by its person (not its person removed); the provider said whether its copy was erased.
   #revoked = false;
   #erasureTold = false;
+  // The alarm whose words were dismissed: not shown again until another comes.
+  #dismissed: unknown;
 
   constructor() {
     super();
@@ -132,11 +149,23 @@ export class SealdocSyncStatus extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     if ((this.doc || this.provider) && this.#unsubscribe.length === 0) this.#follow();
+    this.addEventListener('keydown', this.#onKey);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.#stop();
+    this.removeEventListener('keydown', this.#onKey);
+  }
+
+  readonly #onKey = (event: KeyboardEvent): void => {
+    if (event.key === 'Escape' && this._error) this.#dismiss();
+  };
+
+  /** The error's words go away (the state shown stays). */
+  #dismiss(): void {
+    this.#dismissed = this.#doc?.alarms.at(-1);
+    this._error = '';
   }
 
   #stop(): void {
@@ -195,7 +224,7 @@ export class SealdocSyncStatus extends LitElement {
     if (doc.group.log.wasRevoked(doc.group.deviceId)) this.#revoked = true;
     const state: SyncState = this.#removed || doc.group.role === undefined ? 'removed' : alarm ? 'warning' : status === 'online' ? (doc.synced ? 'online' : 'syncing') : status;
     // An alarm holds until resolved; back online and synced, an error about being offline no longer does.
-    if (alarm && !this.#removed) this._error = describeError(alarm);
+    if (alarm && !this.#removed && alarm !== this.#dismissed) this._error = describeError(alarm);
     else if (state === 'online' && this._state !== 'online' && !this.#removed) this._error = '';
     const changed = state !== this._state || doc.pending !== this._pending || doc.group.log.epoch !== this._epoch;
     this._state = state;
@@ -210,10 +239,11 @@ export class SealdocSyncStatus extends LitElement {
         <span class="dot" part="dot" data-state=${this._state} aria-hidden="true"></span>
         <span part="status" role="status" aria-live="polite">
           <span part="label">${this._state === 'removed' && this.#revoked ? 'This device was removed' : LABELS[this._state]}</span>${HINTS[this._state] ? html` · <span class="detail" part="hint">${HINTS[this._state]}</span>` : ''}${pending ? html` · <span class="detail" part="pending">${pending}</span>` : ''}
-          · <span class="detail" part="epoch" title="Keys change at every new epoch">epoch ${this._epoch}</span>
         </span>
       </div>
-      ${this._error ? html`<p class="error" part="error" role="alert">${this._error}</p>` : ''}`;
+      ${this._error
+        ? html`<div class="error-line"><p class="error" part="error" role="alert">${this._error}</p><button part="dismiss" aria-label="Dismiss this message" title="Dismiss (Escape)" @click=${() => this.#dismiss()}>✕</button></div>`
+        : ''}`;
   }
 }
 

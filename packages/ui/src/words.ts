@@ -52,6 +52,7 @@ const SENTENCES: Record<string, string> = {
   'already-member': 'That person is already a member.',
   'last-admin': 'A document needs at least one admin: make someone else an admin first.',
   'bad-key': 'A key was not valid, so nothing was changed.',
+  'bad-name': 'A name has 1 to 64 letters, on one line. Type another one.',
   // Devices.
   'wrong-person': 'That device belongs to someone else: only its own person can add or remove it.',
   'not-a-device': 'That key cannot be removed this way: the key from your recovery words is not a device you can remove, and a device cannot remove itself (use another of your devices).',

@@ -137,7 +137,8 @@ describe('<sealdoc-sync-status>', () => {
     status.style.setProperty('--sealdoc-online', 'rgb(1, 2, 3)');
     assert.equal(getComputedStyle(shadow(status).querySelector('[part=dot]')!).backgroundColor, 'rgb(1, 2, 3)');
     assert.equal(shadow(status).querySelector('[part=status]')!.getAttribute('role'), 'status');
-    assert.match(shadow(status).textContent!, /epoch 0/);
+    // Keys and their changes are no business of the person reading: no "epoch" in sight.
+    assert.doesNotMatch(shadow(status).textContent!, /epoch/i);
 
     await bob.transport.disconnect();
     bob.doc.getText('t').insert(0, 'offline edit');
@@ -178,6 +179,21 @@ describe('<sealdoc-sync-status>', () => {
     assert.equal(status.errorText, describeError({ code: 'fork' }));
     assert.equal(states.at(-1)!.state, 'warning');
     await shot('#sealdoc-sync-status', 'sync-status-alarm');
+    // Its words can be dismissed (button, or Escape): the state still warns; the alarm's words
+    // do not come back by themselves, a new error's do.
+    shadow(status).querySelector<HTMLButtonElement>('button[part=dismiss]')!.click();
+    await status.updateComplete;
+    assert.equal(shadow(status).querySelector('[role=alert]'), null);
+    bob.sealed.events.emit('alarms', { alarms: [...bob.sealed.alarms] });
+    await status.updateComplete;
+    assert.equal(status.state, 'warning');
+    assert.equal(status.errorText, '');
+    bob.sealed.events.emit('error', { error: new RelayError('rate-limited', 'too many frames') });
+    await status.updateComplete;
+    assert.equal(status.errorText, describeError({ code: 'rate-limited' }));
+    status.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
+    await status.updateComplete;
+    assert.equal(status.errorText, '');
 
     await world.change('remove', 'bob', ['alice', 'bob'], { cutoff: world.highestSeqOf('bob') });
     await eventually(() => status.state === 'removed');
@@ -367,7 +383,7 @@ describe('<sealdoc-editor>', () => {
     assert.equal(plainText(bob.doc), b.text);
   });
 
-  it("carets of two devices of one person show the person's name with each device's label; one's own other device shows as You; a copied device claim does not make a caret someone else's", async () => {
+  it("carets of two devices of one person show the person's name with each device's label; one's own other device shows as You, other device; a copied device claim does not make a caret someone else's", async () => {
     const w = await devicesWorld();
     const { laptop, phone, bob } = w.devices;
     const editor = (d: typeof laptop, id: string, name: string, color: string) =>
@@ -392,15 +408,15 @@ describe('<sealdoc-editor>', () => {
     assert.equal(shadow(onBob).querySelector('.caret[data-device]')!.getAttribute('data-device')!.length, 64);
     await shot('#editor-bob', 'editor-devices');
     // Alice's own other device is hers, not someone else's; Bob (one device) is just Bob.
-    await w.until(() => names(onLaptop).join('|') === 'Bob|You (Phone)');
-    await w.until(() => names(onPhone).join('|') === 'Bob|You (Laptop)');
+    await w.until(() => names(onLaptop).join('|') === 'Bob|You, other device (Phone)');
+    await w.until(() => names(onPhone).join('|') === 'Bob|You, other device (Laptop)');
     // Drawn as one's own (outlined), in one's own colour; another person in another colour.
     const caretOf = (e: SealdocEditor, name: string) => [...shadow(e).querySelectorAll<HTMLElement>('.caret')].find((c) => c.textContent === name)!;
-    assert.ok(caretOf(onLaptop, 'You (Phone)').classList.contains('mine'));
+    assert.ok(caretOf(onLaptop, 'You, other device (Phone)').classList.contains('mine'));
     assert.ok(!caretOf(onLaptop, 'Bob').classList.contains('mine'));
     const color = (c: HTMLElement) => c.style.getPropertyValue('--caret-color');
     assert.equal(color(caretOf(onBob, 'Alice (Laptop)')), color(caretOf(onBob, 'Alice (Phone)')), "one person's devices share its colour");
-    assert.notEqual(color(caretOf(onLaptop, 'Bob')), color(caretOf(onLaptop, 'You (Phone)')), 'two persons, two colours');
+    assert.notEqual(color(caretOf(onLaptop, 'Bob')), color(caretOf(onLaptop, 'You, other device (Phone)')), 'two persons, two colours');
 
     // Bob claims, in his own state and under another name, to be the Laptop: a caret's device is
     // the one whose sealed presence speaks for its Yjs client, so his is not shown as Alice's.
@@ -410,7 +426,7 @@ describe('<sealdoc-editor>', () => {
     await new Promise((r) => setTimeout(r, 200));
     await onLaptop.updateComplete;
     // Named as he declares himself (or, where the document tells who sealed the presence, as Bob), never as Alice's Laptop.
-    assert.match(names(onLaptop).join('|'), /^(Mallory|Bob)\|You \(Phone\)$/);
+    assert.match(names(onLaptop).join('|'), /^(Mallory|Bob)\|You, other device \(Phone\)$/);
     for (const e of [onLaptop, onPhone, onBob]) e.remove();
     await w.close();
   });
@@ -455,7 +471,8 @@ describe('<sealdoc-members>', () => {
     assert.equal(toHex(removed[0]!.memberId), toHex(bob.identity.memberId));
     assert.equal(removed[0]!.epoch, alice.group.log.epoch);
     await admin.updateComplete;
-    assert.match(shadow(admin).querySelector('[role=status]')!.textContent!, /Bob was removed\. New keys: epoch \d/);
+    assert.match(shadow(admin).querySelector('[role=status]')!.textContent!, /Bob was removed\. The document's keys were changed, so they read nothing new\./);
+    assert.doesNotMatch(shadow(admin).textContent!, /epoch/i);
     assert.equal(rows(admin).length, 2);
     await world.settle();
     assert.equal(carol.group.role, 'reader');
@@ -514,7 +531,7 @@ describe('<sealdoc-members> with devices', () => {
     assert.ok(laptop.group.log.wasRevoked(w.phone.keys.memberId), 'the log shows the Phone revoked');
     assert.equal(laptop.group.log.epoch, epoch + 1, 'the keys rotated');
     await onLaptop.updateComplete;
-    assert.match(shadow(onLaptop).querySelector('[role=status]')!.textContent!, /Your device “Phone” was removed\. New keys: epoch \d/);
+    assert.match(shadow(onLaptop).querySelector('[role=status]')!.textContent!, /Your device “Phone” was removed\. The document's keys were changed, so it reads nothing new\./);
     assert.deepEqual(devicesOf(persons(onLaptop)[0]!).sort(), ['First device', 'Laptop this device']);
     assert.equal(shadow(onLaptop).querySelectorAll('button.revoke').length, 0);
     // The others learn it: the Phone no longer acts; Bob's list shows Alice with two devices.

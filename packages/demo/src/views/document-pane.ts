@@ -45,7 +45,7 @@ export function documentPaneView(open: OpenDoc | undefined) {
       </main>
       <aside>
         <h2>Members</h2>
-        <sealdoc-members .group=${open.group} .names=${people}></sealdoc-members>
+        <sealdoc-members .group=${open.group} .names=${people} .sealed=${open.sealed} .awareness=${open.awareness}></sealdoc-members>
         ${open.group.role === 'admin'
           ? html`<h2>Invite</h2>
               <sealdoc-invite mode="create" .group=${open.group} .transport=${app.transport} .baseUrl=${location.origin + location.pathname} @sealdoc-member-admitted=${admitted}></sealdoc-invite>`

@@ -12,7 +12,7 @@ import { app, draw, names, onEnter } from '../state.js';
 export function welcomeView() {
   return html`<section class="welcome">
     <h1>Sealdoc</h1>
-    <p>Documents only you and the people you invite can read. The server in the middle stores and forwards ciphertext.</p>
+    <p>Documents only you and the people you invite can read. The server in the middle stores and passes on only what it cannot read.</p>
     ${app.invite ? html`<p class="note">You were invited to a document. First, an identity for this browser.</p>` : nothing}
     <label for="my-name">Your name, as others will see it</label>
     <input id="my-name" autocomplete="off" maxlength="60" .value=${names.mine} />
