@@ -126,7 +126,10 @@ describe('the identity and its devices, end to end', () => {
     assert.deepEqual((await deviceNames(phone)).sort(), ['First device', 'Phone']);
     assert.equal(await phone.locator('.device:has(.this-device) .device-name').textContent(), 'Phone');
     assert.equal(await phone.locator('#show-phrase').count(), 0, 'a linked device holds no words');
-    await phone.click('#back');
+    // A reload opens the linked device from its store, as any other.
+    await phone.reload();
+    await until('the phone after a reload', async () => (await text(phone)).includes('Written on the laptop'), 30_000);
+    assert.equal(await phone.inputValue('header #rename'), 'Alice');
 
     // The link served once: another browser opening it is told so, in words, before any wait;
     // a link cut short is diagnosed as soon as it opens.
