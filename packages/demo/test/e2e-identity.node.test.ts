@@ -14,6 +14,9 @@ const databases = (page: Page): Promise<string[]> => page.evaluate('indexedDB.da
 /** The words of the recovery phrase the page shows (at creation, or in the settings). */
 const shownWords = (page: Page, list: string): Promise<string[]> => page.locator(`${list} li`).allTextContents();
 
+/** The app's message (components have a `.message` of their own in their shadow roots, which locators reach). */
+const MESSAGE = '#app > p.message';
+
 /** The device names the settings list, in order. */
 const deviceNames = (page: Page): Promise<string[]> => page.locator('.settings .devices .device-name').allTextContents();
 
@@ -130,6 +133,12 @@ describe('the identity and its devices, end to end', () => {
     await phone.reload();
     await until('the phone after a reload', async () => (await text(phone)).includes('Written on the laptop'), 30_000);
     assert.equal(await phone.inputValue('header #rename'), 'Alice');
+    // A backup restores from the words, which a linked browser does not hold: it says where to make one.
+    await phone.click('nav summary');
+    await phone.fill('#pass1', 'correct horse battery');
+    await phone.fill('#pass2', 'correct horse battery');
+    await phone.click('#export-backup');
+    await until('the backup refused in words', async () => /does not hold your recovery words: export the backup there/.test((await phone.locator(MESSAGE).textContent()) ?? ''));
 
     // The link served once: another browser opening it is told so, in words, before any wait;
     // a link cut short is diagnosed as soon as it opens.
@@ -138,7 +147,7 @@ describe('the identity and its devices, end to end', () => {
     await stranger.fill('#my-name', 'Mallory');
     await stranger.fill('#device-label', 'Stolen');
     await stranger.click('#link-this');
-    await until('the used link refused', async () => /This link no longer works: it was used, cancelled/.test((await stranger.locator('.message').textContent()) ?? ''));
+    await until('the used link refused', async () => /This link no longer works: it was used, cancelled/.test((await stranger.locator(MESSAGE).textContent()) ?? ''));
     assert.equal(await stranger.locator('#create-identity, header').count(), 0, 'no session, no identity');
     await stranger.goto(link.slice(0, -6));
     assert.match((await stranger.locator('.welcome [role=alert]').textContent())!, /This link is incomplete or damaged/);
@@ -160,7 +169,7 @@ describe('the identity and its devices, end to end', () => {
     await until('the removal done', async () => /“Phone” was removed/.test((await alice.locator('.settings .status').textContent())!), 30_000);
     assert.deepEqual(await deviceNames(alice), ['First device']);
     // The phone learns of it from the log (signed ops: no relay can forge a removal), erases its copy and says so.
-    await until('the phone told', async () => /removed by its owner\. Its copy has been erased/.test((await phone.locator('.message').textContent()) ?? ''), 30_000);
+    await until('the phone told', async () => /removed by its owner\. Its copy has been erased/.test((await phone.locator(MESSAGE).textContent()) ?? ''), 30_000);
     await phone.waitForSelector('#create-identity');
     assert.deepEqual(await databases(phone), [], 'the phone kept nothing');
     await alice.click('#back');
