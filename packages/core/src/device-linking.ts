@@ -185,7 +185,7 @@ export async function linkDevice(code: string, options: LinkDeviceOptions): Prom
       const answer = await transport.request({ type: 'invite-status', ref: 0, inviteId });
       const state = answer.type === 'invite-state' ? answer.state : 'unknown';
       if (state === 'admitted') break;
-      if (state !== 'pending') throw new RelayError(state === 'expired' ? 'invite-expired' : state === 'revoked' ? 'invite-revoked' : 'unknown-invite', `this link is ${state}`);
+      if (state !== 'pending') throw new RelayError(state === 'unknown' ? 'unknown-invite' : `invite-${state}`, `this link is ${state}`);
       if (Date.now() >= deadline) throw new RelayError('invite-expired', 'the link was not approved in time');
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }

@@ -4,11 +4,14 @@
  * join requests that arrive sealed under it, admission (a new epoch whose secret the newcomer
  * gets) and revocation. The invitee's side, {@link JoinByInvitation}: the request sent, then
  * pending / admitted / expired / revoked as the relay reports it, and once admitted the
- * group, ready for sealed documents.
+ * group, ready for sealed documents. Before any of it, {@link checkInvitation}: what the relay
+ * can say of a link to someone holding only the link (open, expired, cancelled, used, unknown;
+ * whether an admin is online to let them in).
  * @module
  */
 import {
   createInvitation,
+  identityFromSeed,
   decodeInvitation,
   encodeInvitation,
   invitationId,
@@ -18,6 +21,7 @@ import {
   sealJoinRequest,
   actorKeys,
   type Actor,
+  type Identity,
   type Invitation,
   type JoinRequest,
   type MemberRole,
@@ -90,6 +94,21 @@ export class GroupInvitation {
   }
 
   /**
+   * Takes up again an invitation this admin created earlier (its code, kept sealed on this
+   * device: the secret opens the requests): listens for its requests (those that arrived
+   * meanwhile come first, from the relay) until it ends. Throws InvitationError for a code that
+   * is not an invitation to `group`.
+   */
+  static resume(options: { group: Group; transport: WebSocketTransport; code: string; baseUrl: string }): GroupInvitation {
+    const { group, transport } = options;
+    const invitation = decodeInvitation(options.code);
+    if (hex(invitation.groupId) !== hex(group.groupId)) throw new InvitationError('malformed', 'this invitation is for another group');
+    const resumed = new GroupInvitation(group, transport, invitation, options.baseUrl.split('#')[0]!);
+    transport.watchInvitations(group.groupId);
+    return resumed;
+  }
+
+  /**
    * Tells the expiry when it comes. A timer may fire a millisecond before the clock reaches it
    * (it is the expiry all the same); one longer than a timer can wait (about 24.8 days) is armed again.
    */
@@ -103,7 +122,12 @@ export class GroupInvitation {
 
   /** The link to hand the invitee (over a channel you trust: whoever holds it may ask to join). */
   get link(): string {
-    return `${this.#base}#${INVITE_FRAGMENT}=${encodeInvitation(this.invitation)}`;
+    return `${this.#base}#${INVITE_FRAGMENT}=${this.code}`;
+  }
+
+  /** The invitation's code (the link's fragment): its secret, to keep sealed if kept at all. */
+  get code(): string {
+    return encodeInvitation(this.invitation);
   }
 
   get state(): InvitationState {
@@ -190,8 +214,13 @@ export type JoinState = 'sending' | InviteState;
 /** What a {@link JoinByInvitation} reports. */
 export interface JoinEvents extends Record<string, unknown> {
   state: { state: JoinState };
+  /** Whether a device that can let this request in is connected to the relay, as the relay last said. */
+  admin: { online: boolean };
   error: { error: Error };
 }
+
+/** The states in which an invitation lets nobody in any more. */
+const ENDED: readonly string[] = ['expired', 'revoked', 'used', 'unknown'];
 
 /** Options of {@link JoinByInvitation.start}. */
 export interface JoinOptions {
@@ -215,6 +244,7 @@ export class JoinByInvitation {
   /** Resolves with the group once admitted (rejects if the invitation ends first). */
   readonly whenAdmitted: Promise<Group>;
   #state: JoinState = 'sending';
+  #adminOnline: boolean | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #group: Group | undefined;
@@ -235,14 +265,18 @@ export class JoinByInvitation {
    * Throws InvitationError for a link that is not an invitation.
    */
   static start(link: string, options: JoinOptions): JoinByInvitation {
-    const code = /(?:^|[#&])invite=([A-Za-z0-9_-]+)/.exec(link)?.[1] ?? link.trim();
-    const join = new JoinByInvitation(decodeInvitation(code), { ...options, pollMs: options.pollMs ?? 2000 });
+    const join = new JoinByInvitation(decodeInvitation(invitationCode(link)), { ...options, pollMs: options.pollMs ?? 2000 });
     void join.#send();
     return join;
   }
 
   get state(): JoinState {
     return this.#state;
+  }
+
+  /** Whether an admin's device is connected to let this request in (undefined until the relay said). */
+  get adminOnline(): boolean | undefined {
+    return this.#adminOnline;
   }
 
   /** Stops asking. */
@@ -261,7 +295,8 @@ export class JoinByInvitation {
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === 'invite-expired') return this.#set('expired');
-      if (code === 'invite-revoked') return this.#set('revoked');
+      // Closed: by its admin, or once used; the relay says which.
+      if (code === 'invite-revoked') return this.#poll();
       if (code === 'unknown-invite') return this.#set('unknown');
       this.events.emit('error', { error: error as Error });
       // Offline or a relay failure: try again later.
@@ -277,6 +312,10 @@ export class JoinByInvitation {
   async #poll(): Promise<void> {
     try {
       const answer = await this.#options.transport.request({ type: 'invite-status', ref: 0, inviteId: invitationId(this.invitation) });
+      if (answer.type === 'invite-state' && answer.adminOnline !== this.#adminOnline) {
+        this.#adminOnline = answer.adminOnline;
+        this.events.emit('admin', { online: answer.adminOnline });
+      }
       if (answer.type === 'invite-state' && answer.state === 'admitted') return await this.#admit();
       if (answer.type === 'invite-state' && answer.state !== 'pending') return this.#set(answer.state);
     } catch (error) {
@@ -298,7 +337,7 @@ export class JoinByInvitation {
     if (this.#state === state) return;
     this.#state = state;
     this.events.emit('state', { state });
-    if (state === 'expired' || state === 'revoked' || state === 'unknown') {
+    if (ENDED.includes(state)) {
       this.close();
       this.#admitted.reject(new RelayError(state === 'unknown' ? 'unknown-invite' : `invite-${state}`, `the invitation is ${state}`));
     }
@@ -309,4 +348,49 @@ export class JoinByInvitation {
   get group(): Group | undefined {
     return this.#group;
   }
+}
+
+/** What {@link checkInvitation} finds of a link. */
+export interface InvitationCheck {
+  /**
+   * `open` (anyone holding the link may ask), `expired`, `revoked` (cancelled by an admin, or
+   * closed by the relay after too many requests), `used` (closed once someone was let in with
+   * it), `unknown` (the relay never heard of it: a mistyped or truncated link, or another relay's).
+   */
+  state: 'open' | 'expired' | 'revoked' | 'used' | 'unknown';
+  /** Whether a device that can let a requester in is connected to the relay now. */
+  adminOnline: boolean;
+  /** The invitation as the link says it (its role and its expiry are the link's word, which its admin wrote). */
+  invitation: Invitation;
+}
+
+/**
+ * What the relay can say of `link` (a whole link, its fragment, or the code alone) to someone
+ * holding only the link, before they have an identity: `transport` may say hello with a
+ * throwaway key pair ({@link throwawayIdentity}) that is never kept. The relay learns the
+ * invitation's id and that someone asked, nothing it did not know. Throws InvitationError for
+ * a link that is not an invitation; an expired link is told without asking the relay.
+ */
+export async function checkInvitation(link: string, transport: WebSocketTransport): Promise<InvitationCheck> {
+  const invitation = decodeInvitation(invitationCode(link));
+  if (Date.now() >= invitation.expiresAt) return { state: 'expired', adminOnline: false, invitation };
+  if (transport.status !== 'online') await transport.connect();
+  const answer = await transport.request({ type: 'invite-status', ref: 0, inviteId: invitationId(invitation) });
+  if (answer.type !== 'invite-state') throw new RelayError('malformed', 'the relay answered something else');
+  // Pending: open to this client (it has not asked); admitted cannot be (a throwaway key is nobody's).
+  const state = answer.state === 'pending' || answer.state === 'admitted' ? 'open' : answer.state;
+  return { state, adminOnline: answer.adminOnline, invitation };
+}
+
+/**
+ * A key pair to say hello with and nothing else (asking where an invitation stands before the
+ * person has an identity): random, in memory only, a member of nothing.
+ */
+export function throwawayIdentity(): Identity {
+  return identityFromSeed(crypto.getRandomValues(new Uint8Array(64)));
+}
+
+/** The code of an invitation link (a whole link, its fragment, or the code alone). */
+function invitationCode(link: string): string {
+  return /(?:^|[#&])invite=([A-Za-z0-9_-]+)/.exec(link)?.[1] ?? link.trim();
 }

@@ -17,6 +17,7 @@ import { html, nothing, render } from 'lit';
 import '@sealdoc/ui';
 import { describeDeviceRevoked } from '@sealdoc/ui';
 import { REMOVED_FRAGMENT } from './erase.js';
+import { startCheck } from './invite-check.js';
 import { boot, isInvite } from './session.js';
 import { app, dismiss, draw, onDraw, say } from './state.js';
 import { documentListView } from './views/document-list.js';
@@ -85,6 +86,7 @@ window.addEventListener('hashchange', () => {
   }
   if (!isInvite(link)) return;
   app.invite = link;
+  void startCheck(link);
   if (app.signer) {
     app.screen = 'join';
     draw();

@@ -7,8 +7,10 @@ import * as Y from 'yjs';
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
 import { actorKeys, actorPersonId, fromHex, generateMnemonic, toHex as hex } from '@sealdoc/crypto';
 import { DeviceKey, Group, IndexedDBStorage, INVITE_FRAGMENT, fetchRelayGroup, listRelayGroups, LocalDevice, MemberNames, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
-import { describeError, personColor, type RestoreDetail } from '@sealdoc/ui';
+import { describeError, personColor, type InvitationDetail, type RestoreDetail } from '@sealdoc/ui';
 import { eraseBrowser } from './erase.js';
+import { startCheck } from './invite-check.js';
+import { invites } from './invites.js';
 import { app, DATABASE, draw, keep, names, RELAY_URL, say, type OpenDoc } from './state.js';
 
 /** Whether `link` is an invitation link. */
@@ -26,6 +28,8 @@ export function openStore(): Promise<void> {
     app.storage = await IndexedDBStorage.open(DATABASE);
     app.deviceKey = await DeviceKey.inBrowser(app.storage as IndexedDBStorage);
     await names.load(app.storage, app.deviceKey);
+    await invites.load(app.storage, app.deviceKey);
+    invites.onChange = draw;
     if (typedName) await names.setMine(typedName);
   })().catch((error: unknown) => {
     opening = undefined;
@@ -50,6 +54,8 @@ async function storeKept(): Promise<boolean> {
  * made to look.
  */
 export async function boot(): Promise<void> {
+  // Before anything is asked of the person: whether the link they opened can still let them in.
+  if (app.invite) void startCheck(app.invite);
   try {
     const device = (await storeKept()) ? (await openStore(), await LocalDevice.load(app.storage!, app.deviceKey!)) : undefined;
     if (!device) {
@@ -214,6 +220,8 @@ export function openDoc(group: Group): OpenDoc {
   sealed.events.on('access-removed', ({ revoked }) => void (revoked && eraseBrowser({ removed: true }).catch((error: unknown) => say(describeError(error)))));
   doc.getText('title').observe(() => draw());
   group.events.on('membership', () => draw());
+  // This admin's invitations of the group, kept across reloads: requests that came meanwhile show.
+  invites.resume(group, app.transport!, location.origin + location.pathname);
   const open = { group, doc, sealed, awareness, people };
   app.docs.set(key, open);
   // This person's name, once the document's own records are read (nothing written when it holds it already).
@@ -266,6 +274,12 @@ export function joined(event: CustomEvent<{ group: Group }>): void {
   app.current = hex(open.group.groupId);
   app.invite = '';
   app.screen = 'main';
+  draw();
+}
+
+/** An invitation created here: kept (sealed) so that it outlives a reload. */
+export function invitationCreated(event: CustomEvent<InvitationDetail>): void {
+  keep(invites.keep(event.detail.invitation));
   draw();
 }
 

@@ -106,8 +106,11 @@ export type WireMessage =
   | { type: 'groups'; ref: number; groupIds: Uint8Array[] }
   /** A join request for an invitation of a group the client watches (sealed: only the admin who made the invitation opens it). */
   | { type: 'invite-requested'; inviteId: Uint8Array; requester: Uint8Array; request: Uint8Array }
-  /** The state of the client's join request (answers `invite-status`). */
-  | { type: 'invite-state'; ref: number; inviteId: Uint8Array; state: InviteState }
+  /**
+   * The state of the client's join request (answers `invite-status`), and whether a device
+   * that can let it in (an admin's, watching the group's invitations) is connected now.
+   */
+  | { type: 'invite-state'; ref: number; inviteId: Uint8Array; state: InviteState; adminOnline: boolean }
   /** The answer to a client's `ping`, with its number: the link is alive both ways. */
   | { type: 'pong'; nonce: number }
   /** Several messages in one frame (never nested), to be handled in order: fewer frames under load. */
@@ -136,9 +139,14 @@ export type WireMessage =
   /** Ops as in `ops`, as a request: the relay answers `ack` (cursor = the log's length after them) once they are stored, or `error`. */
   | { type: 'commit-ops'; ref: number; groupId: Uint8Array; fromIndex: number; ops: Uint8Array[] };
 
-/** Where a join request stands, as the relay sees it. */
-export type InviteState = 'pending' | 'admitted' | 'expired' | 'revoked' | 'unknown';
-const INVITE_STATES: InviteState[] = ['pending', 'admitted', 'expired', 'revoked', 'unknown'];
+/**
+ * Where a join request stands, as the relay sees it: `pending` (the invitation is open),
+ * `admitted` (the client is a member), `expired`, `revoked` (closed by an admin, or by the
+ * relay past its requesters' bound), `used` (closed once someone who asked with it was let
+ * in), `unknown` (no such invitation).
+ */
+export type InviteState = 'pending' | 'admitted' | 'expired' | 'revoked' | 'unknown' | 'used';
+const INVITE_STATES: InviteState[] = ['pending', 'admitted', 'expired', 'revoked', 'unknown', 'used'];
 
 /** The type byte of each message. */
 export const MESSAGE_TYPES = {
@@ -313,7 +321,7 @@ export function encodeWire(message: WireMessage): Uint8Array {
     case 'invite-requested':
       return w.bytes(message.inviteId).bytes(message.requester).bytes(message.request).finish();
     case 'invite-state':
-      return w.u32(message.ref).bytes(message.inviteId).u8(INVITE_STATES.indexOf(message.state)).finish();
+      return w.u32(message.ref).bytes(message.inviteId).u8(INVITE_STATES.indexOf(message.state)).u8(message.adminOnline ? 1 : 0).finish();
     case 'invite-open':
       return w.u32(message.ref).bytes(message.groupId).bytes(message.inviteId).u64(message.expiresAt).finish();
     case 'invite-close':
@@ -423,7 +431,9 @@ function decodeBody(type: WireMessage['type'], r: ByteReader, maxBytes: number):
       const inviteId = r.take(ID);
       const state = INVITE_STATES[r.u8()];
       if (!state) throw new WireError('malformed', 'unknown invitation state');
-      return { type, ref, inviteId, state };
+      const online = r.u8();
+      if (online > 1) throw new WireError('malformed', 'an admin is online or not');
+      return { type, ref, inviteId, state, adminOnline: online === 1 };
     }
     case 'invite-open':
       return { type, ref: r.u32(), groupId: r.take(ID), inviteId: r.take(ID), expiresAt: r.u64() };

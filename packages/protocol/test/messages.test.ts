@@ -37,7 +37,8 @@ const EXAMPLES: WireMessage[] = [
   { type: 'fetch-ops', groupId: id(1), fromIndex: 0 },
   { type: 'list-groups', ref: 2 },
   { type: 'invite-requested', inviteId: id(3), requester: key(4), request: new Uint8Array([7, 7, 7]) },
-  { type: 'invite-state', ref: 5, inviteId: id(3), state: 'admitted' },
+  { type: 'invite-state', ref: 5, inviteId: id(3), state: 'admitted', adminOnline: false },
+  { type: 'invite-state', ref: 6, inviteId: id(3), state: 'used', adminOnline: true },
   { type: 'invite-open', ref: 6, groupId: id(1), inviteId: id(3), expiresAt: 1_800_000_000_000 },
   { type: 'invite-close', ref: 7, inviteId: id(3) },
   { type: 'invite-request', ref: 8, inviteId: id(3), request: new Uint8Array([1, 2]) },
@@ -78,6 +79,16 @@ describe('wire messages', () => {
     }
     assert.equal(wireError(() => decodeWire(Uint8Array.of(1, 99))), 'malformed');
     assert.equal(wireError(() => decodeWire(new Uint8Array(0))), 'malformed');
+  });
+
+  it('an invitation state: an unknown state, or "admin online" other than 0 or 1, is malformed', () => {
+    const bytes = encodeWire({ type: 'invite-state', ref: 1, inviteId: id(3), state: 'used', adminOnline: true });
+    const at = (i: number, v: number) => Uint8Array.from(bytes, (b, j) => (j === i ? v : b));
+    assert.equal(bytes.at(-2), 5, 'used is 5');
+    assert.equal(bytes.at(-1), 1);
+    assert.equal(wireError(() => decodeWire(at(bytes.length - 2, 6))), 'malformed');
+    assert.equal(wireError(() => decodeWire(at(bytes.length - 1, 2))), 'malformed');
+    assert.deepEqual(decodeWire(at(bytes.length - 1, 0)), { type: 'invite-state', ref: 1, inviteId: id(3), state: 'used', adminOnline: false });
   });
 
   it('summaries name each author once, with ranges ascending and apart: anything else is malformed (reading them costs their number)', () => {

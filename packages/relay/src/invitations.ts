@@ -4,7 +4,9 @@
  * it stands. The relay cannot read a request; it checks that the invitation is open, and bounds
  * how long one stays open, how many a group has open, a request's size and an invitation's
  * requesters (past which the link leaked: it is closed). Requests made on another node reach
- * the admins watching here.
+ * the admins watching here. Asked where an invitation stands, it says so to anyone holding its
+ * id (only the link gives it): open, expired, revoked, used (a requester is a member now) or
+ * unknown, and while it is open whether an admin's device watches the group here.
  * @module
  */
 import type { WireMessage } from '@sealdoc/protocol';
@@ -21,6 +23,9 @@ const MAX_JOIN_REQUEST_BYTES = 1024;
 const MAX_JOIN_REQUESTS = 50;
 
 export class Invitations {
+  /** The connections watching each group's invitations (by group, hex): what fan-out and `adminOnline` read, not every connection. */
+  readonly #watchers = new Map<string, Set<Client>>();
+
   constructor(
     readonly store: RelayStore,
     readonly connections: Connections,
@@ -54,7 +59,11 @@ export class Invitations {
       }
       case 'invite-watch': {
         await admin(message.groupId);
-        client.watches.add(hex(message.groupId));
+        const key = hex(message.groupId);
+        client.watches.add(key);
+        let watchers = this.#watchers.get(key);
+        if (!watchers) this.#watchers.set(key, (watchers = new Set()));
+        watchers.add(client);
         for (const r of await this.store.joinRequests(message.groupId, now)) this.connections.send(client, { type: 'invite-requested', ...r });
         return;
       }
@@ -76,9 +85,10 @@ export class Invitations {
       }
       case 'invite-status': {
         const invitation = await this.store.invitation(message.inviteId);
-        const admitted = invitation && (await this.store.membership(invitation.groupId, client.memberId!)) === 'member';
-        const state = !invitation ? 'unknown' : admitted ? 'admitted' : invitation.revoked ? 'revoked' : invitation.expiresAt <= now ? 'expired' : 'pending';
-        this.connections.send(client, { type: 'invite-state', ref: message.ref, inviteId: message.inviteId, state });
+        if (!invitation) return this.connections.send(client, { type: 'invite-state', ref: message.ref, inviteId: message.inviteId, state: 'unknown', adminOnline: false });
+        const state = (await this.store.membership(invitation.groupId, client.memberId!)) === 'member' ? 'admitted' : invitation.revoked ? ((await this.#used(client, invitation.groupId, message.inviteId)) ? 'used' : 'revoked') : invitation.expiresAt <= now ? 'expired' : 'pending';
+        // Whether an admin is here is told while the invitation is open only: a link kept after it ended shows nothing of them.
+        this.connections.send(client, { type: 'invite-state', ref: message.ref, inviteId: message.inviteId, state, adminOnline: state === 'pending' && this.#watched(invitation.groupId) });
         return;
       }
     }
@@ -90,9 +100,38 @@ export class Invitations {
     if (request) this.#toWatchers(event.groupId, request);
   }
 
+  /**
+   * Whether a revoked invitation was closed because someone who asked with it was let in: one
+   * of its requesters (at most {@link MAX_JOIN_REQUESTS}) is a member of its group now. The
+   * rows read are charged to the client that asked.
+   */
+  async #used(client: Client, groupId: Uint8Array, inviteId: Uint8Array): Promise<boolean> {
+    const requesters = await this.store.requesters(inviteId);
+    await this.connections.charge(client, requesters.length);
+    for (const requester of requesters) if ((await this.store.membership(groupId, requester)) === 'member') return true;
+    return false;
+  }
+
+  /**
+   * Whether a device that can let a requester in is connected to this node: one that watches
+   * the group's invitations (only an admin may, and its app does while it holds one open).
+   * Admins connected to other nodes of a shared store are not seen here.
+   */
+  #watched(groupId: Uint8Array): boolean {
+    return (this.#watchers.get(hex(groupId))?.size ?? 0) > 0;
+  }
+
+  /** A connection that is gone: it watches nothing any more. */
+  forget(client: Client): void {
+    for (const key of client.watches) {
+      const watchers = this.#watchers.get(key);
+      watchers?.delete(client);
+      if (watchers?.size === 0) this.#watchers.delete(key);
+    }
+  }
+
   /** Sends a join request to the connections of admins watching its group. */
   #toWatchers(groupId: Uint8Array, request: StoredJoinRequest): void {
-    const key = hex(groupId);
-    for (const client of this.connections.clients) if (client.watches.has(key)) this.connections.send(client, { type: 'invite-requested', ...request });
+    for (const client of this.#watchers.get(hex(groupId)) ?? []) this.connections.send(client, { type: 'invite-requested', ...request });
   }
 }

@@ -230,6 +230,11 @@ export class MemoryRelayStore implements RelayStore {
     return open.flatMap((i) => [...(this.#requests.get(hex(i.inviteId))?.values() ?? [])].map((r) => ({ ...r, request: r.request.slice() })));
   }
 
+  async requesters(inviteId: Uint8Array): Promise<Uint8Array[]> {
+    this.#check();
+    return [...(this.#requests.get(hex(inviteId))?.values() ?? [])].map((r) => r.requester.slice());
+  }
+
   async probe(): Promise<void> {
     this.#check();
   }

@@ -434,6 +434,11 @@ export class PostgresRelayStore implements RelayStore {
     return rows.map((r) => ({ inviteId: new Uint8Array(r.invite_id), requester: new Uint8Array(r.requester), request: new Uint8Array(r.request) }));
   }
 
+  async requesters(inviteId: Uint8Array): Promise<Uint8Array[]> {
+    const rows = await this.#query<{ requester: Buffer }>('SELECT requester FROM sealdoc_join_requests WHERE invite_id = $1', [buf(inviteId)]);
+    return rows.map((r) => new Uint8Array(r.requester));
+  }
+
   /** What other nodes store, and the presence they share, heard through LISTEN (this node's own is not repeated). */
   onEvent(listener: (event: StoreEvent) => void): void {
     this.#listeners.push(listener);

@@ -117,7 +117,10 @@ export class Relay {
     const connections = (this.#connections = new Connections(limits, log, options.authenticate, {
       handle: (client, frame) => this.#handle(client, frame),
       drained: (client) => this.#subscriptions.resume(client),
-      forgotten: (client) => this.#subscriptions.forget(client),
+      forgotten: (client) => {
+        this.#subscriptions.forget(client);
+        this.#invitations.forget(client);
+      },
       revocations: (deviceId) => this.#groups.revocations(deviceId),
       sendOps: (client, groupId, log, fromIndex) => this.#groups.sendOps(client, groupId, log, fromIndex),
     }));

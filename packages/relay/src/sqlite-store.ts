@@ -127,6 +127,7 @@ export class SqliteRelayStore implements RelayStore {
       requests: db.prepare<[Buffer, number], { invite_id: Buffer; requester: Buffer; request: Buffer }>(
         'SELECT r.invite_id, r.requester, r.request FROM join_requests r JOIN invitations i ON i.invite_id = r.invite_id WHERE i.group_id = ? AND i.revoked = 0 AND i.expires_at > ?',
       ),
+      requesters: db.prepare<[Buffer], { requester: Buffer }>('SELECT requester FROM join_requests WHERE invite_id = ?'),
       highest: db.prepare<[Buffer, Buffer], { seq: number | null }>('SELECT max(seq) AS seq FROM envelopes WHERE group_id = ? AND author = ?'),
     };
   }
@@ -351,6 +352,10 @@ export class SqliteRelayStore implements RelayStore {
     return this.#do(() =>
       this.#s.requests.all(buf(groupId), now).map((r) => ({ inviteId: new Uint8Array(r.invite_id), requester: new Uint8Array(r.requester), request: new Uint8Array(r.request) })),
     );
+  }
+
+  async requesters(inviteId: Uint8Array): Promise<Uint8Array[]> {
+    return this.#do(() => this.#s.requesters.all(buf(inviteId)).map((r) => new Uint8Array(r.requester)));
   }
 
   /** Takes the write lock (refused on a read-only or locked file) and reads, then lets go: nothing written. */

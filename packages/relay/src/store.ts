@@ -195,6 +195,8 @@ export interface RelayStore {
   putJoinRequest(request: StoredJoinRequest, groupId: Uint8Array): Promise<number>;
   /** The join requests of a group's invitations that are neither revoked nor expired at `now`. */
   joinRequests(groupId: Uint8Array, now: number): Promise<StoredJoinRequest[]>;
+  /** Who asked to join with an invitation (member ids), whatever its state: at most the relay's bound on requesters. */
+  requesters(inviteId: Uint8Array): Promise<Uint8Array[]>;
   /** Reports what other relay nodes store, and the presence they share (stores shared between nodes only). */
   onEvent?(listener: (event: StoreEvent) => void): void;
   /**

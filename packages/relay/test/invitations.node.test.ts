@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as Y from 'yjs';
 import { WebSocket } from 'ws';
-import { GroupInvitation, JoinByInvitation, SealedDoc, WebSocketTransport, type InvitationRequest, type JoinState, type WebSocketLike } from '@sealdoc/core';
+import { checkInvitation, GroupInvitation, JoinByInvitation, SealedDoc, throwawayIdentity, WebSocketTransport, type InvitationRequest, type JoinState, type WebSocketLike } from '@sealdoc/core';
 import { createInvitation, encodeInvitation, invitationId, sealJoinRequest } from '@sealdoc/crypto';
 import { SqliteRelayStore, startRelay } from '@sealdoc/relay';
 import { DOC_ID, eventually, identity, Team } from './clients.js';
@@ -125,6 +125,66 @@ describe('invitations through the relay', () => {
       raw.close();
       for (const i of [revoked, short]) i.close();
     } finally {
+      await s.done();
+    }
+  });
+
+  it('a stranger holding only the link (a throwaway key) is told open, admin away, used, cancelled or unknown; an admin takes an invitation up again after a reload and admits the request that came meanwhile', async () => {
+    const s = await setup();
+    // A stranger: a key pair made for asking, a member of nothing.
+    const stranger = new WebSocketTransport({ url: s.server.url, identity: throwawayIdentity(), WebSocket: Ws, backoff: { minMs: 20, maxMs: 100 } });
+    const check = (link: string) => checkInvitation(link, stranger);
+    try {
+      const adminDevice = await s.device('alice');
+      const invitation = await GroupInvitation.create({ group: s.alice.group, transport: adminDevice, role: 'writer', baseUrl: 'https://app.example/' });
+      const open = await check(invitation.link);
+      assert.equal(open.state, 'open');
+      assert.equal(open.adminOnline, true, 'the admin’s device watches the group’s invitations');
+      assert.equal(open.invitation.role, 'writer');
+
+      // The admin's page goes away (a reload, a closed laptop): nobody can let Carol in now.
+      const code = invitation.code;
+      invitation.close();
+      await adminDevice.disconnect();
+      await eventually(async () => (await check(invitation.link)).adminOnline === false, 5000, 'the admin seen away');
+      const carol = await s.device('carol');
+      const join = JoinByInvitation.start(invitation.link, { signer: identity('carol'), transport: carol, name: 'Carol', pollMs: 30 });
+      await eventually(() => join.state === 'pending' && join.adminOnline === false, 5000, 'Carol told the admin is away');
+
+      // Back, with only the code kept on the device: the request that came meanwhile shows.
+      const back = await s.device('alice');
+      const resumed = GroupInvitation.resume({ group: s.alice.group, transport: back, code, baseUrl: 'https://app.example/' });
+      assert.equal(resumed.link, invitation.link);
+      await eventually(() => resumed.requests.length === 1, 5000, 'the request that waited');
+      assert.equal(resumed.requests[0]!.name, 'Carol');
+      assert.equal(resumed.requests[0]!.safetyCode, join.safetyCode);
+      await eventually(() => join.adminOnline === true, 5000, 'Carol told the admin is back');
+      await resumed.admit(identity('carol').memberId);
+      assert.equal((await join.whenAdmitted).role, 'writer');
+
+      // Used: a stranger is told so, and so is a latecomer who asks.
+      assert.equal((await check(invitation.link)).state, 'used');
+      const dave = await s.device('dave');
+      const late = JoinByInvitation.start(invitation.link, { signer: identity('dave'), transport: dave, name: 'Dave', pollMs: 30 });
+      await eventually(() => late.state === 'used', 5000, 'the latecomer told it was used');
+      await assert.rejects(late.whenAdmitted, { code: 'invite-used' });
+
+      // Cancelled (nobody let in), unknown, expired (the link's own word: the relay is not asked).
+      const cancelled = await GroupInvitation.create({ group: s.alice.group, transport: back, role: 'reader', baseUrl: 'https://app.example/' });
+      await cancelled.revoke();
+      // The admin is online still, but a link that ended shows nothing of them.
+      assert.deepEqual(await check(cancelled.link).then(({ state, adminOnline }) => ({ state, adminOnline })), { state: 'revoked', adminOnline: false });
+      assert.equal((await check(invitation.link)).adminOnline, false);
+      // A guessed link (the right group, a secret of one's own): unknown, as any id the relay never saw.
+      assert.deepEqual(await check(`https://app.example/#invite=${encodeInvitation(createInvitation(s.team.groupId, 'writer'))}`).then(({ state, adminOnline }) => ({ state, adminOnline })), { state: 'unknown', adminOnline: false });
+      const expired = encodeInvitation({ ...createInvitation(s.team.groupId, 'writer'), expiresAt: Date.now() - 1 });
+      const offline = new WebSocketTransport({ url: 'ws://127.0.0.1:9', identity: throwawayIdentity(), WebSocket: Ws });
+      assert.equal((await checkInvitation(expired, offline)).state, 'expired');
+      await assert.rejects(check('https://app.example/#invite=AAAA'), { name: 'InvitationError' });
+      assert.throws(() => GroupInvitation.resume({ group: s.alice.group, transport: back, code: encodeInvitation(createInvitation(new Uint8Array(16).fill(3), 'writer')), baseUrl: 'https://app.example/' }), { name: 'InvitationError', code: 'malformed' });
+      for (const i of [resumed, cancelled]) i.close();
+    } finally {
+      await stranger.disconnect();
       await s.done();
     }
   });

@@ -163,6 +163,9 @@ export function relayStoreConformance(name: string, setup: () => Promise<RelaySt
       assert.equal(await store.openInvitations(id(1), now), 1);
       assert.equal((await store.invitation(id(23)))!.revoked, true);
       assert.deepEqual((await store.joinRequests(id(1), now)).map((r) => r.inviteId[0]).sort(), [21, 21]);
+      assert.deepEqual((await store.requesters(id(23))).map((r) => r[0]), [8], 'a revoked invitation still names who asked with it');
+      assert.deepEqual((await store.requesters(id(21))).map((r) => r[0]).sort(), [5, 6]);
+      assert.deepEqual(await store.requesters(id(99)), []);
     });
 
     test('concurrent writers each get their own cursor; nothing is lost', async ({ store }) => {

@@ -53,6 +53,8 @@ interface Tool {
   run: (a: ActiveState) => Command | 'link';
 }
 
+// Each label holds the button's visible text (WCAG 2.5.3, label in name): a person using voice
+// control says what they see ("click H1").
 const TOOLS: (Tool | 'sep')[] = [
   { id: 'strong', label: 'Bold', text: 'B', keys: 'Mod-b', pressed: (a) => a.strong, run: () => toggle('strong') },
   { id: 'em', label: 'Italic', text: 'I', keys: 'Mod-i', pressed: (a) => a.em, run: () => toggle('em') },
@@ -60,12 +62,12 @@ const TOOLS: (Tool | 'sep')[] = [
   { id: 'link', label: 'Link', text: 'Link', keys: 'Mod-k', pressed: (a) => a.link !== undefined, run: () => 'link' },
   'sep',
   ...([1, 2, 3] as const).map(
-    (n): Tool => ({ id: `h${n}`, label: `Heading ${n}`, text: `H${n}`, keys: `Mod-Alt-${n}`, pressed: (a) => a.block === `h${n}`, run: (a) => setBlock(a.block === `h${n}` ? 'paragraph' : `h${n}`) }),
+    (n): Tool => ({ id: `h${n}`, label: `H${n} heading`, text: `H${n}`, keys: `Mod-Alt-${n}`, pressed: (a) => a.block === `h${n}`, run: (a) => setBlock(a.block === `h${n}` ? 'paragraph' : `h${n}`) }),
   ),
   'sep',
   { id: 'bullet', label: 'Bulleted list', text: '• List', keys: 'Mod-Shift-8', pressed: (a) => a.list === 'bullet', run: () => toggleList('bullet') },
-  { id: 'ordered', label: 'Numbered list', text: '1. List', keys: 'Mod-Shift-7', pressed: (a) => a.list === 'ordered', run: () => toggleList('ordered') },
-  { id: 'check', label: 'Checklist', text: '☑ List', keys: 'Mod-Shift-9', pressed: (a) => a.list === 'check', run: () => toggleList('check') },
+  { id: 'ordered', label: '1. List, numbered', text: '1. List', keys: 'Mod-Shift-7', pressed: (a) => a.list === 'ordered', run: () => toggleList('ordered') },
+  { id: 'check', label: 'Check list', text: '☑ List', keys: 'Mod-Shift-9', pressed: (a) => a.list === 'check', run: () => toggleList('check') },
   'sep',
   { id: 'undo', label: 'Undo', text: '↶', keys: 'Mod-z', disabled: (a) => !a.undo, run: () => undo },
   { id: 'redo', label: 'Redo', text: '↷', keys: 'Mod-Shift-z', disabled: (a) => !a.redo, run: () => redo },
@@ -90,7 +92,8 @@ function shortcut(keys: string): { shown: string; aria: string } {
  * move in it, Alt+F10 reaches it from the text, Escape goes back) and shortcuts (Mod is Ctrl,
  * or ⌘ on a Mac): Mod-B, Mod-I, Mod-E (code), Mod-K (link), Mod-Alt-1..3 (headings),
  * Mod-Alt-0 (paragraph), Mod-Shift-7/8/9 (numbered, bulleted, check list), Tab and Shift-Tab
- * in a list, Shift-Enter (line break), Mod-Z (undo), Mod-Shift-Z or Mod-Y (redo); "# ", "- ",
+ * in a list (elsewhere they move the focus out of the text, as do Escape then Tab or Shift-Tab
+ * anywhere, and the first Tab after the keyboard brought the focus in), Shift-Enter (line break), Mod-Z (undo), Mod-Shift-Z or Mod-Y (redo); "# ", "- ",
  * "1. " and "[ ] " at the start of a line. Undo takes back this member's own edits, never
  * another member's (Y.UndoManager over this editor's transactions).
  *
@@ -166,6 +169,11 @@ export class SealdocEditor extends LitElement {
   #activeKey = '';
   // The group's persons (hex), in which each person's caret colour is chosen; undefined: to compute again.
   #persons: string[] | undefined;
+  // The next Tab (or Shift+Tab) leaves the text, even in a list: Escape was the last key, or the
+  // focus has just come in with the keyboard and nothing was pressed since.
+  #leaving = false;
+  // A pointer pressed in the text: the focus it brings is to work there (Tab indents at once).
+  #pointer = false;
 
   constructor() {
     super();
@@ -178,7 +186,24 @@ export class SealdocEditor extends LitElement {
     this._legacy = undefined;
     this._link = undefined;
     this._focusIndex = 0;
+    // Before ProseMirror's own listener (capture listeners run first at the target): a Tab after
+    // Escape never reaches its keymap, so the browser moves the focus on (docs/ui.md, Accessibility).
+    this.#surface.addEventListener('keydown', this.#leaveKey, true);
+    this.#surface.addEventListener('pointerdown', () => (this.#pointer = true));
+    this.#surface.addEventListener('focus', () => ((this.#leaving = !this.#pointer), (this.#pointer = false)));
+    this.#surface.addEventListener('blur', () => (this.#pointer = false));
   }
+
+  /**
+   * Tab in a list indents; Escape then Tab (or Shift+Tab) leaves the text wherever the caret is,
+   * and so does the first Tab after the keyboard brought the focus in: Tabbing through the page
+   * never changes a list on the way.
+   */
+  readonly #leaveKey = (event: KeyboardEvent): void => {
+    if (['Shift', 'Control', 'Alt', 'Meta'].includes(event.key)) return;
+    if (event.key === 'Tab' && this.#leaving) event.stopImmediatePropagation();
+    this.#leaving = event.key === 'Escape';
+  };
 
   /**
    * The shadow root, with the one Document method y-prosemirror calls on ProseMirror's root

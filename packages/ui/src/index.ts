@@ -9,14 +9,14 @@
  *   and removes members; anyone removes its own other devices.
  * - `<sealdoc-sync-status>`: online / offline / syncing, pending edits, epoch, last error.
  * - `<sealdoc-recovery>`: shows the 24 words once and checks a few; restores from typed words.
- * - `<sealdoc-invite>`: an admin's invitation link and its requests; an invitee's request and its state.
+ * - `<sealdoc-invite>`: an admin's invitation links (pending ones listed, each can be cancelled) and their requests; an invitee's request and its state; {@link describeInvitationCheck}, a link's check in words.
  * @packageDocumentation
  */
 export { SealdocEditor, type EditDetail, type EditorUser } from './editor.js';
 export { SealdocMembers, type MemberChangeDetail, type DeviceRevokedDetail } from './members.js';
 export { SealdocSyncStatus, type SyncState, type SyncStateDetail } from './sync-status.js';
 export { SealdocRecovery, type RestoreDetail } from './recovery.js';
-export { SealdocInvite, type AdmittedDetail, type JoinStateDetail } from './invite.js';
+export { describeInvitationCheck, SealdocInvite, type AdmittedDetail, type InvitationDetail, type JoinStateDetail } from './invite.js';
 export { describeError, describeDeviceRevoked } from './words.js';
 export { deviceName, personName, presenceName, presentDevices, safetyCode } from './people.js';
 export { CARET_PALETTE, personColor, safeColor } from './colors.js';

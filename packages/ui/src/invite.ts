@@ -1,10 +1,13 @@
 /**
- * `<sealdoc-invite>`: an admin creates an invitation link and admits whoever asks with it; an
- * invitee opens the link and sees its request pending, admitted, expired or revoked.
+ * `<sealdoc-invite>`: an admin creates invitation links, sees the pending ones (cancels one),
+ * and admits whoever asks with them; an invitee opens a link and sees its request pending
+ * (and whether an admin is online to let it in), admitted, expired, cancelled or used.
+ * {@link describeInvitationCheck} says in words what a link's check found, before the invitee
+ * has an identity.
  * @module
  */
 import { css, html, LitElement, nothing } from 'lit';
-import { GroupInvitation, JoinByInvitation, type Group, type InvitationRequest, type JoinState, type WebSocketTransport } from '@sealdoc/core';
+import { GroupInvitation, JoinByInvitation, type Group, type InvitationCheck, type InvitationRequest, type JoinState, type WebSocketTransport } from '@sealdoc/core';
 import type { Actor, MemberRole } from '@sealdoc/crypto';
 import { describeError } from './words.js';
 
@@ -20,20 +23,53 @@ export interface JoinStateDetail {
   state: JoinState;
 }
 
+/** Detail of `sealdoc-invitation-created` and `sealdoc-invitation-revoked`. */
+export interface InvitationDetail {
+  link: string;
+  invitation: GroupInvitation;
+}
+
+const ASK_AGAIN = 'Ask the person who sent it for a new link.';
 const JOIN_WORDS: Record<JoinState, string> = {
   sending: 'Sending your request…',
   pending: 'Waiting for an admin to let you in.',
   admitted: 'You are in.',
-  expired: 'This invitation has expired. Ask for a new link.',
-  revoked: 'This invitation was withdrawn. Ask for a new link.',
-  unknown: 'This link is not known to the server. Check that you have all of it.',
+  expired: `This invitation has expired. ${ASK_AGAIN}`,
+  revoked: `This invitation was cancelled. ${ASK_AGAIN}`,
+  used: `This invitation was already used: a link lets one person in. ${ASK_AGAIN}`,
+  unknown: 'This link is not known to the server. Check that you have all of it, or ask the person who sent it for a new link.',
 };
+
+const day = (ms: number) => new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** While an admin is away: their device must be online to open the request, which waits for them until the link expires. */
+const adminAway = (expiresAt: number) =>
+  `The person who invited you is not online right now, and they need to be to let you in. Your request waits for them until ${day(expiresAt)}: keep this page open, or open the link again later.`;
+
+/**
+ * What a link's check found, in words for the person holding it: why it cannot be used and
+ * what to do, or that it is open (and whether someone is online to let them in).
+ */
+export function describeInvitationCheck(check: InvitationCheck): string {
+  switch (check.state) {
+    case 'open':
+      return check.adminOnline ? 'This invitation is open. Create your identity, then ask to join: the person who invited you lets you in.' : adminAway(check.invitation.expiresAt);
+    case 'expired':
+      return `This invitation expired on ${day(check.invitation.expiresAt)}. ${ASK_AGAIN}`;
+    default:
+      return JOIN_WORDS[check.state];
+  }
+}
 
 /**
  * `mode="create"` (an admin; set `group` and `transport`): choose a role, create a link (the
- * secret is in its fragment, never sent to the server in clear), copy it, see requests with
- * their safety codes, admit or decline, revoke. Fires `sealdoc-invitation-created` `{ link }`,
- * `sealdoc-member-admitted` ({@link AdmittedDetail}), `sealdoc-invitation-revoked`.
+ * secret is in its fragment, never sent to the server in clear), copy it, see the pending
+ * links (those created here and those in `invitations`: the app's, kept across reloads) with
+ * their requests and safety codes, admit or decline, cancel a link. Fires
+ * `sealdoc-invitation-created` and `sealdoc-invitation-revoked` ({@link InvitationDetail}),
+ * `sealdoc-member-admitted` ({@link AdmittedDetail}). Invitations in `invitations` belong to
+ * the caller; one created here is closed when the element leaves the page unless the caller
+ * took it into `invitations` by then.
  *
  * `mode="join"` (an invitee; set `link`, `identity`, `transport`): type a name, ask to join,
  * read the safety code to the admin, follow the state. Fires `sealdoc-join-state`
@@ -50,6 +86,7 @@ export class SealdocInvite extends LitElement {
     baseUrl: { attribute: 'base-url' },
     link: {},
     identity: { attribute: false },
+    invitations: { attribute: false },
     _invitation: { state: true },
     _join: { state: true },
     _message: { state: true },
@@ -114,6 +151,14 @@ export class SealdocInvite extends LitElement {
     .name {
       flex: 1;
     }
+    h3 {
+      font-size: 1em;
+      margin: 0.8em 0 0.2em;
+    }
+    .invitation {
+      border-top: 1px solid #0002;
+      padding-top: 0.2em;
+    }
     .message {
       min-height: 1.4em;
       margin: 0.4em 0 0;
@@ -135,15 +180,21 @@ export class SealdocInvite extends LitElement {
   declare link: string | undefined;
   /** For `join`: who asks to join: the person's identity, or a device of the person (LocalDevice.signer). */
   declare identity: Actor | undefined;
+  /** For `create`: invitations of `group` the caller keeps (resumed after a reload), listed with those created here. */
+  declare invitations: GroupInvitation[];
   declare _invitation: GroupInvitation | undefined;
   declare _join: JoinByInvitation | undefined;
   declare _message: { text: string; bad: boolean };
   declare _busy: boolean;
   #off: (() => void)[] = [];
+  /** Created here, newest last. */
+  readonly #created: GroupInvitation[] = [];
+  readonly #watched = new Set<GroupInvitation>();
 
   constructor() {
     super();
     this.mode = 'create';
+    this.invitations = [];
     this._message = { text: '', bad: false };
     this._busy = false;
   }
@@ -156,8 +207,30 @@ export class SealdocInvite extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     for (const off of this.#off.splice(0)) off();
-    this._invitation?.close();
+    this.#watched.clear();
+    for (const invitation of this.#created) if (!this.invitations.includes(invitation)) invitation.close();
     this._join?.close();
+  }
+
+  override willUpdate(): void {
+    for (const invitation of this.invitations) this.#watch(invitation);
+  }
+
+  /** The invitations listed, newest first (those handed in are in the order they were created): open ones, and those created here whatever their state. */
+  #listed(): GroupInvitation[] {
+    return [...new Set([...this.invitations, ...this.#created])].filter((i) => i.state === 'open' || this.#created.includes(i)).reverse();
+  }
+
+  /** Draws again when `invitation` changes (once per invitation). */
+  #watch(invitation: GroupInvitation): void {
+    if (this.#watched.has(invitation)) return;
+    this.#watched.add(invitation);
+    const refresh = () => this.requestUpdate();
+    this.#off.push(
+      invitation.events.on('request', refresh),
+      invitation.events.on('state', refresh),
+      invitation.events.on('error', ({ error }) => this.#say(describeError(error), true)),
+    );
   }
 
   override render() {
@@ -180,9 +253,10 @@ export class SealdocInvite extends LitElement {
   }
 
   #renderCreate() {
-    const invitation = this._invitation;
+    const newest = this._invitation;
     const canCreate = this.group?.role === 'admin' && !!this.transport;
-    // Creating is always offered: a new link replaces the one shown (which stays valid until it ends).
+    const listed = this.#listed();
+    // Creating is always offered: a new link is added to the pending ones (each stays valid until it ends).
     const create = html`<div class="row">
       <label for="role">Invite as</label>
       <select id="role" part="role">
@@ -190,36 +264,57 @@ export class SealdocInvite extends LitElement {
         <option value="reader">reader</option>
         <option value="admin">admin</option>
       </select>
-      <button part="button" ?disabled=${!canCreate || this._busy} @click=${this.#create}>${invitation ? 'Create another link' : 'Create invitation link'}</button>
+      <button part="button" ?disabled=${!canCreate || this._busy} @click=${this.#create}>${newest ? 'Create another link' : 'Create invitation link'}</button>
     </div>`;
-    return html`${create}${invitation
+    return html`${create}${newest
         ? html`<div class="row">
-              <label for="link">Invitation link</label>
-              <input id="link" class="link" part="link" readonly autocomplete="off" .value=${invitation.link} @focus=${(e: Event) => (e.target as HTMLInputElement).select()} />
-              <button class="quiet" part="button" @click=${this.#copy}>Copy</button>
-            </div>
-            <div class="row">
-              <span part="state" role="status">${invitation.state === 'open' ? `Open until ${new Date(invitation.invitation.expiresAt).toLocaleString()}, for a ${invitation.invitation.role}` : invitation.state === 'expired' ? 'Expired' : 'Revoked'}</span>
-              ${invitation.state === 'open' ? html`<button class="quiet" part="button" ?disabled=${this._busy} @click=${this.#revoke}>Revoke</button>` : nothing}
-            </div>
-            ${invitation.requests.length
-              ? html`<ul aria-label="Requests to join">
-                  ${invitation.requests.map(
-                    (r) => html`<li part="request">
-                      <span class="name">${r.name || 'Someone'}</span>
-                      <span class="code" part="code" title="Ask them to read you their code: it must match">${r.safetyCode}</span>
-                      ${r.state === 'pending' && invitation.state === 'open'
-                        ? html`<button part="button" ?disabled=${this._busy} @click=${() => this.#admit(r)}>Admit</button>
-                            <button class="quiet" part="button" ?disabled=${this._busy} @click=${() => this.#decline(r)}>Decline</button>`
-                        : html`<span>${r.state}</span>`}
-                    </li>`,
-                  )}
-                </ul>`
-              : invitation.state === 'open'
-                ? html`<p>Nobody has used the link yet.</p>`
-                : nothing}`
+            <label for="link">Invitation link</label>
+            <input id="link" class="link" part="link" readonly autocomplete="off" .value=${newest.link} @focus=${(e: Event) => (e.target as HTMLInputElement).select()} />
+            <button class="quiet" part="button" @click=${() => this.#copy(newest)}>Copy</button>
+          </div>`
         : nothing}
+      ${listed.length ? html`<h3>${listed.length === 1 ? 'Pending link' : `Pending links (${listed.length})`}</h3>` : nothing}
+      ${listed.map((invitation) => this.#renderInvitation(invitation, invitation === newest))}
       <p class="message ${this._message.bad ? 'bad' : ''}" part="message" role=${this._message.bad ? 'alert' : 'status'}>${this._message.text}</p>`;
+  }
+
+  #renderInvitation(invitation: GroupInvitation, shownAbove: boolean) {
+    const open = invitation.state === 'open';
+    const used = invitation.requests.some((r) => r.state === 'admitted');
+    const state = open
+      ? `Open until ${day(invitation.invitation.expiresAt)}, for a ${invitation.invitation.role}`
+      : invitation.state === 'expired'
+        ? 'Expired'
+        : used
+          ? 'Revoked: used'
+          : 'Revoked: cancelled';
+    return html`<section class="invitation" part="invitation">
+      <div class="row">
+        <span part="state" role="status">${state}</span>
+        ${open && !shownAbove ? html`<button class="quiet" part="button" @click=${() => this.#copy(invitation)}>Copy link</button>` : nothing}
+        ${open
+          ? html`<button class="quiet cancel" part="button" aria-label=${`Cancel the link for a ${invitation.invitation.role}, open until ${day(invitation.invitation.expiresAt)}`} ?disabled=${this._busy} @click=${() => this.#revoke(invitation)}>
+              Cancel link
+            </button>`
+          : nothing}
+      </div>
+      ${invitation.requests.length
+        ? html`<ul aria-label="Requests to join">
+            ${invitation.requests.map(
+              (r) => html`<li part="request">
+                <span class="name">${r.name || 'Someone'}</span>
+                <span class="code" part="code" title="Ask them to read you their code: it must match">${r.safetyCode}</span>
+                ${r.state === 'pending' && open
+                  ? html`<button part="button" ?disabled=${this._busy} @click=${() => this.#admit(invitation, r)}>Admit</button>
+                      <button class="quiet" part="button" ?disabled=${this._busy} @click=${() => this.#decline(invitation, r)}>Decline</button>`
+                  : html`<span>${r.state}</span>`}
+              </li>`,
+            )}
+          </ul>`
+        : open
+          ? html`<p>Nobody has used this link yet.</p>`
+          : nothing}
+    </section>`;
   }
 
   async #create(): Promise<void> {
@@ -229,31 +324,24 @@ export class SealdocInvite extends LitElement {
     const role = (this.renderRoot.querySelector('#role') as HTMLSelectElement).value as MemberRole;
     await this.#run(async () => {
       const invitation = await GroupInvitation.create({ group, transport, role, baseUrl: this.baseUrl ?? location.href });
-      this._invitation?.close();
+      this.#created.push(invitation);
+      this.#watch(invitation);
       this._invitation = invitation;
-      const refresh = () => this.requestUpdate();
-      this.#off.push(
-        invitation.events.on('request', refresh),
-        invitation.events.on('state', refresh),
-        invitation.events.on('error', ({ error }) => this.#say(describeError(error), true)),
-      );
       this.#say('Send this link over a channel you trust. Whoever holds it can ask to join; you decide.');
-      this.dispatchEvent(new CustomEvent('sealdoc-invitation-created', { detail: { link: invitation.link }, bubbles: true, composed: true }));
+      this.dispatchEvent(new CustomEvent<InvitationDetail>('sealdoc-invitation-created', { detail: { link: invitation.link, invitation }, bubbles: true, composed: true }));
     });
   }
 
-  async #copy(): Promise<void> {
-    if (!this._invitation) return;
+  async #copy(invitation: GroupInvitation): Promise<void> {
     try {
-      await navigator.clipboard.writeText(this._invitation.link);
+      await navigator.clipboard.writeText(invitation.link);
       this.#say('Link copied.');
     } catch {
       this.#say('Select the link and copy it.');
     }
   }
 
-  async #admit(request: InvitationRequest): Promise<void> {
-    const invitation = this._invitation!;
+  async #admit(invitation: GroupInvitation, request: InvitationRequest): Promise<void> {
     await this.#run(async () => {
       this.#say(`Admitting ${request.name || 'them'}…`);
       await invitation.admit(request.memberId);
@@ -263,15 +351,15 @@ export class SealdocInvite extends LitElement {
     });
   }
 
-  #decline(request: InvitationRequest): void {
-    this._invitation?.decline(request.memberId);
+  #decline(invitation: GroupInvitation, request: InvitationRequest): void {
+    invitation.decline(request.memberId);
   }
 
-  async #revoke(): Promise<void> {
+  async #revoke(invitation: GroupInvitation): Promise<void> {
     await this.#run(async () => {
-      await this._invitation!.revoke();
-      this.#say('The link no longer works.');
-      this.dispatchEvent(new CustomEvent('sealdoc-invitation-revoked', { bubbles: true, composed: true }));
+      await invitation.revoke();
+      this.#say('That link was cancelled: whoever opens it is told so.');
+      this.dispatchEvent(new CustomEvent<InvitationDetail>('sealdoc-invitation-revoked', { detail: { link: invitation.link, invitation }, bubbles: true, composed: true }));
     });
   }
 
@@ -286,7 +374,8 @@ export class SealdocInvite extends LitElement {
         </div>
         <p class="message ${this._message.bad ? 'bad' : ''}" part="message" role=${this._message.bad ? 'alert' : 'status'}>${this._message.text}</p>
       </form>`;
-    return html`<p part="state" role="status" aria-live="polite">${JOIN_WORDS[join.state]}</p>
+    const away = join.state === 'pending' && join.adminOnline === false;
+    return html`<p part="state" role="status" aria-live="polite">${JOIN_WORDS[join.state]}${away ? html` <span class="away" part="away">${adminAway(join.invitation.expiresAt)}</span>` : nothing}</p>
       ${join.state === 'pending' || join.state === 'sending'
         ? html`<p>Your safety code: <strong class="code" part="code">${join.safetyCode}</strong><br />Read it to the admin: the code they see must be the same.</p>`
         : nothing}
@@ -305,6 +394,7 @@ export class SealdocInvite extends LitElement {
           this.dispatchEvent(new CustomEvent<JoinStateDetail>('sealdoc-join-state', { detail: { state }, bubbles: true, composed: true }));
           if (state === 'admitted') this.dispatchEvent(new CustomEvent('sealdoc-joined', { detail: { group: join.group }, bubbles: true, composed: true }));
         }),
+        join.events.on('admin', () => this.requestUpdate()),
         join.events.on('error', ({ error }) => this.#say(describeError(error), true)),
       );
     } catch (error) {

@@ -145,6 +145,8 @@ export class SealdocRecovery extends LitElement {
     this._asked = positions(CONFIRM_COUNT, PHRASE_WORDS);
     this._message = '';
     this._step = 'confirm';
+    // The button pressed is gone: the focus goes to the first word asked, not back to the page's start.
+    void this.updateComplete.then(() => this.renderRoot.querySelector('input')?.focus());
   }
 
   #confirm(event: SubmitEvent): void {

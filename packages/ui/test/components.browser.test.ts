@@ -20,9 +20,9 @@ import {
   type Identity,
 } from '@sealdoc/crypto';
 import { BEACON_CONTEXT, beaconSignedBytes } from '@sealdoc/protocol';
-import { Group, MemoryStorage, RelayError, SealedDoc, WebSocketTransport } from '@sealdoc/core';
+import { Group, GroupInvitation, MemoryStorage, RelayError, SealedDoc, WebSocketTransport } from '@sealdoc/core';
 import { MemoryHub } from '@sealdoc/core/testing';
-import { convertPlainText, describeDeviceRevoked, describeError, type SealdocEditor, type SealdocMembers } from '@sealdoc/ui';
+import { convertPlainText, describeDeviceRevoked, describeError, describeInvitationCheck, type InvitationDetail, type SealdocEditor, type SealdocMembers } from '@sealdoc/ui';
 import { eventually, identity, toHex, World, type Peer } from '../../core/test/helpers.js';
 import { caretAt, caretIndex, inputText, plainText, typeKeys } from './editor-helpers.js';
 
@@ -616,6 +616,70 @@ describe('<sealdoc-invite>', () => {
       assert.equal(joined[0]!.group.role, 'writer');
       await invitee.updateComplete;
       assert.match(shadow(invitee).textContent!, /You are in/);
+    } finally {
+      await adminTransport.disconnect();
+      await inviteeTransport.disconnect();
+    }
+  });
+
+  it('lists the invitations handed in (kept across a reload) with those created here, each with a Cancel; an invitee whose admin is away is told so; a check in words', async () => {
+    const url = (await executeServerCommand('relay-url')) as string;
+    const alice = identityFromMnemonic(generateMnemonic());
+    const bob = identityFromMnemonic(generateMnemonic());
+    const group = new Group({ signer: alice, log: await MembershipLog.fromOps([await createGroup(alice)]), keyring: new Keyring() });
+    await group.refresh();
+    const adminTransport = new WebSocketTransport({ url, identity: alice, backoff: { minMs: 20, maxMs: 100 } });
+    const inviteeTransport = new WebSocketTransport({ url, identity: bob, backoff: { minMs: 20, maxMs: 100 } });
+    await Promise.all([adminTransport.connect(), inviteeTransport.connect()]);
+    try {
+      // The app's invitation, from before a reload.
+      const kept = await GroupInvitation.create({ group, transport: adminTransport, role: 'reader', baseUrl: 'https://sealdoc.example/app' });
+      const admin = mount('sealdoc-invite', { mode: 'create', group, transport: adminTransport, invitations: [kept], baseUrl: 'https://sealdoc.example/app' }, 'invite-admin');
+      const created = events<InvitationDetail>(admin, 'sealdoc-invitation-created');
+      const revoked = events<InvitationDetail>(admin, 'sealdoc-invitation-revoked');
+      await admin.updateComplete;
+      const listed = () => [...shadow(admin).querySelectorAll('section.invitation [part=state]')].map((e) => e.textContent!);
+      assert.equal(listed().length, 1);
+      assert.match(listed()[0]!, /^Open until .*, for a reader$/);
+      assert.equal(shadow(admin).querySelector('input.link'), null, 'no link field for a link not created here: a Copy button');
+      assert.ok(shadow(admin).querySelector('section.invitation button:not(.cancel)')!.textContent!.includes('Copy link'));
+
+      shadow(admin).querySelector<HTMLButtonElement>('#role + button')!.click();
+      await eventually(() => created.length === 1, 5000);
+      assert.equal(created[0]!.invitation, admin.invitation);
+      await admin.updateComplete;
+      assert.equal(listed().length, 2, 'the new link and the kept one');
+      assert.equal(shadow(admin).querySelector<HTMLInputElement>('input.link')!.value, created[0]!.link);
+
+      const readerSection = [...shadow(admin).querySelectorAll('section.invitation')].find((s) => /reader/.test(s.textContent!))!;
+      readerSection.querySelector<HTMLButtonElement>('button.cancel')!.click();
+      await eventually(() => revoked.length === 1, 5000);
+      assert.equal(revoked[0]!.invitation, kept);
+      assert.equal(kept.state, 'revoked');
+      await admin.updateComplete;
+      assert.deepEqual(listed().map((s) => s.replace(/ .*/, '')), ['Open'], 'a cancelled link handed in leaves the list');
+      assert.match(shadow(admin).querySelector('[part=message]')!.textContent!, /cancelled/);
+
+      // The admin goes away: an invitee who asks is told so.
+      await adminTransport.disconnect();
+      const invitee = mount('sealdoc-invite', { mode: 'join', link: created[0]!.link, identity: bob, transport: inviteeTransport }, 'invite-join');
+      await invitee.updateComplete;
+      shadow(invitee).querySelector<HTMLInputElement>('#name')!.value = 'Bob';
+      shadow(invitee).querySelector('form')!.requestSubmit();
+      await eventually(() => /not online right now/.test(shadow(invitee).querySelector('[part=state]')?.textContent ?? ''), 5000);
+      assert.match(shadow(invitee).querySelector('[part=state]')!.textContent!, /^Waiting for an admin to let you in\. The person who invited you is not online right now/);
+      await invitee.updateComplete;
+      await shot('#invite-join', 'invite-join-away');
+
+      const invitation = created[0]!.invitation.invitation;
+      assert.match(describeInvitationCheck({ state: 'used', adminOnline: false, invitation }), /^This invitation was already used.*Ask the person who sent it for a new link\.$/);
+      assert.match(describeInvitationCheck({ state: 'revoked', adminOnline: true, invitation }), /^This invitation was cancelled\. Ask the person who sent it for a new link\.$/);
+      assert.match(describeInvitationCheck({ state: 'expired', adminOnline: false, invitation }), /^This invitation expired on .+\. Ask the person who sent it for a new link\.$/);
+      assert.match(describeInvitationCheck({ state: 'unknown', adminOnline: false, invitation }), /not known to the server/);
+      assert.match(describeInvitationCheck({ state: 'open', adminOnline: true, invitation }), /^This invitation is open/);
+      assert.match(describeInvitationCheck({ state: 'open', adminOnline: false, invitation }), /not online right now.*waits for them until/);
+      for (const words of ['used', 'revoked', 'expired', 'unknown', 'open'].map((state) => describeInvitationCheck({ state: state as 'open', adminOnline: false, invitation })))
+        assert.doesNotMatch(words, /epoch|group id|envelope|[0-9a-f]{16}/i, 'no jargon, no hex');
     } finally {
       await adminTransport.disconnect();
       await inviteeTransport.disconnect();

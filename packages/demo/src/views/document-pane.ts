@@ -6,7 +6,8 @@ import { html, nothing } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
 import { actorPersonId, toHex as hex } from '@sealdoc/crypto';
 import { setTitle } from '../documents.js';
-import { admitted } from '../session.js';
+import { invites } from '../invites.js';
+import { admitted, invitationCreated } from '../session.js';
 import { app, names, type OpenDoc } from '../state.js';
 
 let people: { key: string; map: Map<string, string> } | undefined;
@@ -48,7 +49,15 @@ export function documentPaneView(open: OpenDoc | undefined) {
         <sealdoc-members .group=${open.group} .names=${people} .sealed=${open.sealed} .awareness=${open.awareness}></sealdoc-members>
         ${open.group.role === 'admin'
           ? html`<h2>Invite</h2>
-              <sealdoc-invite mode="create" .group=${open.group} .transport=${app.transport} .baseUrl=${location.origin + location.pathname} @sealdoc-member-admitted=${admitted}></sealdoc-invite>`
+              <sealdoc-invite
+                mode="create"
+                .group=${open.group}
+                .transport=${app.transport}
+                .invitations=${invites.of(hex(open.group.groupId))}
+                .baseUrl=${location.origin + location.pathname}
+                @sealdoc-invitation-created=${invitationCreated}
+                @sealdoc-member-admitted=${admitted}
+              ></sealdoc-invite>`
           : nothing}
       </aside>`,
   );

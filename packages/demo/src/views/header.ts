@@ -11,7 +11,7 @@ import { app, names, type OpenDoc } from '../state.js';
 
 export function headerView(open: OpenDoc | undefined) {
   return html`<header>
-    <strong>Sealdoc</strong>
+    <h1>Sealdoc</h1>
     <input class="me" id="rename" aria-label="Your name, as others see it" title="Your name, as others see it: type a new one and press Enter" autocomplete="off" maxlength="64" .value=${live(names.mine)} @change=${(e: Event) => rename((e.target as HTMLInputElement).value)} />
     ${open ? html`<sealdoc-sync-status .doc=${open.sealed}></sealdoc-sync-status>` : html`<span>${app.transport?.status ?? 'offline'}</span>`}
     <label class="toggle"><input type="checkbox" id="offline" autocomplete="off" .checked=${app.offline} @change=${(e: Event) => void toggleOffline(e)} /> Work offline</label>

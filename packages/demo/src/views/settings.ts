@@ -143,7 +143,7 @@ export function settingsView() {
 /** A browser opened with a device link: a name for the person and for this browser, then the safety code to compare. */
 export function linkView() {
   const problem = linkProblem(app.link);
-  return html`<section class="welcome">
+  return html`<main class="welcome">
     <h1>Add this browser to your devices</h1>
     <p>You opened a link from your other device. This browser gets keys of its own; your recovery words stay where they are.</p>
     ${problem ? html`<p class="note" role="alert">${problem}</p>` : nothing}
@@ -157,5 +157,5 @@ export function linkView() {
     ${linking.safetyCode
       ? html`<p role="status">Safety code: <strong class="code">${linking.safetyCode}</strong>. Check that your other device shows the same code, and approve there.</p>`
       : nothing}
-  </section>`;
+  </main>`;
 }
