@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { assertFieldsForgotten, createIdentity, editor, indexedDbHolds, SHOTS, startE2E, text, typeAtEnd, until, type E2E } from './e2e-kit.js';
+import { assertFieldsForgotten, createIdentity, editor, expectAccessible, indexedDbHolds, SHOTS, startE2E, text, typeAtEnd, until, type E2E } from './e2e-kit.js';
 
 let e2e: E2E;
 
@@ -95,6 +95,7 @@ describe('the identity and its devices, end to end', () => {
     await alice.waitForSelector('.phrase li');
     assert.equal((await shownWords(alice, '.phrase')).join(' '), words, 'the words shown at creation');
     await alice.screenshot({ path: `${SHOTS}/demo-settings-phrase.png`, fullPage: true });
+    await expectAccessible(alice, 'settings (the phrase shown)');
     await alice.click('#back');
     await alice.waitForSelector('#new-doc');
     await openSettings(alice);
@@ -119,12 +120,15 @@ describe('the identity and its devices, end to end', () => {
     await alice.waitForSelector('.requests .code');
     assert.equal(await alice.locator('.requests .code').textContent(), code, 'both show the same safety code');
     await phone.screenshot({ path: `${SHOTS}/demo-link.png`, fullPage: true });
+    await expectAccessible(phone, 'link this browser (its safety code)');
+    await expectAccessible(alice, 'settings (a link open, a request to approve)');
     await alice.click('.requests button.approve');
     await until('the phone linked', async () => (await editor(phone).count()) === 1, 30_000);
     await until('the document on the phone', async () => (await text(phone)).includes('Written on the laptop'), 30_000);
     await until('the phone in the laptop’s list', async () => (await deviceNames(alice)).includes('Phone'));
     assert.deepEqual(await deviceNames(alice), ['First device', 'Phone']);
     await alice.screenshot({ path: `${SHOTS}/demo-settings.png`, fullPage: true });
+    await expectAccessible(alice, 'settings (two devices)');
     await openSettings(phone);
     assert.deepEqual((await deviceNames(phone)).sort(), ['First device', 'Phone']);
     assert.equal(await phone.locator('.device:has(.this-device) .device-name').textContent(), 'Phone');
@@ -151,6 +155,7 @@ describe('the identity and its devices, end to end', () => {
     assert.equal(await stranger.locator('#create-identity, header').count(), 0, 'no session, no identity');
     await stranger.goto(link.slice(0, -6));
     assert.match((await stranger.locator('.welcome [role=alert]').textContent())!, /This link is incomplete or damaged/);
+    await expectAccessible(stranger, 'link this browser (a damaged link)');
     assert.deepEqual(await deviceNames(alice), ['First device', 'Phone'], 'no device was added');
 
     // Edits go both ways while it is linked.
@@ -164,6 +169,7 @@ describe('the identity and its devices, end to end', () => {
     const asked = (await alice.locator('.confirm').textContent())!;
     assert.match(asked, /Remove “Phone”\?/);
     assert.match(asked, /read nothing new/);
+    await expectAccessible(alice, 'settings (removing a device asked)');
     assert.equal(await alice.evaluate('document.activeElement.textContent'), 'Cancel', 'the harmless answer has the focus');
     await alice.click('#confirm-revoke');
     await until('the removal done', async () => /“Phone” was removed/.test((await alice.locator('.settings .status').textContent())!), 30_000);
@@ -184,6 +190,7 @@ describe('the identity and its devices, end to end', () => {
     await alice.click('#wipe');
     assert.equal(await alice.evaluate('document.activeElement.textContent'), 'Cancel', 'the harmless answer has the focus');
     assert.match((await alice.locator('.confirm').textContent())!, /Without your 24 recovery words you cannot get your identity back/);
+    await expectAccessible(alice, 'settings (wiping asked)');
     await alice.click('#confirm-wipe');
     await alice.waitForSelector('#create-identity');
     assert.deepEqual(await databases(alice), [], 'no store left');
