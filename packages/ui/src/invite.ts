@@ -293,7 +293,7 @@ export class SealdocInvite extends LitElement {
         <span part="state" role="status">${state}</span>
         ${open && !shownAbove ? html`<button class="quiet" part="button" @click=${() => this.#copy(invitation)}>Copy link</button>` : nothing}
         ${open
-          ? html`<button class="quiet cancel" part="button" aria-label=${`Cancel the link for a ${invitation.invitation.role}, open until ${day(invitation.invitation.expiresAt)}`} ?disabled=${this._busy} @click=${() => this.#revoke(invitation)}>
+          ? html`<button class="quiet cancel" part="button" aria-label=${`Cancel link for a ${invitation.invitation.role}, open until ${day(invitation.invitation.expiresAt)}`} ?disabled=${this._busy} @click=${() => this.#revoke(invitation)}>
               Cancel link
             </button>`
           : nothing}
