@@ -16,9 +16,11 @@ export async function exportBackup(): Promise<void> {
   if (first.value.length < 8) return say('Choose a passphrase of 8 characters or more.');
   if (first.value !== second.value) return say('The two passphrases differ: type the same one in both fields.');
   const loaded = await loadIdentity(app.storage!, app.deviceKey!);
+  // A backup restores from the words: a linked browser holds none.
+  if (!loaded) return say('This browser was linked from another of your devices and does not hold your recovery words: export the backup there.');
   const payload = {
     v: 1,
-    words: loaded!.mnemonic,
+    words: loaded.mnemonic,
     name: names.mine,
     docs: [...app.docs.values()].map(({ group, doc }) => ({ ops: group.log.ops().map(toBase64), state: toBase64(Y.encodeStateAsUpdate(doc)) })),
   };
