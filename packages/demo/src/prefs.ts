@@ -13,6 +13,7 @@ interface PrefsRecord {
   offline: boolean;
 }
 
+/** This device's preferences, read from the store once it is open and kept there sealed at every change. */
 export class Prefs {
   #offline = false;
   #store: { storage: Storage; deviceKey: DeviceKey } | undefined;

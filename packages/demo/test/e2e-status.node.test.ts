@@ -133,6 +133,8 @@ describe('the sync status tells the truth (a proxy plays the network)', () => {
     assert.deepEqual(await indexedDbHolds(alice, ['"offline"', 'offline":true']), [], 'the preference is sealed');
     assert.deepEqual(await alice.evaluate('Object.keys(localStorage)'), [], 'nothing in localStorage');
 
+    // The edit sealed and its store write committed (and the local state saved, 1 s after typing stops) before the page goes.
+    await new Promise((r) => setTimeout(r, 1500));
     const sockets: string[] = [];
     alice.on('websocket', (socket) => sockets.push(socket.url()));
     const upgradesBefore = proxy.upgrades;
