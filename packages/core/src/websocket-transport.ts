@@ -95,6 +95,11 @@ export interface WebSocketTransportEvents extends TransportEvents {
   'connection-close': { code: number; reason: string };
   /** The socket reported an error (a close follows); `event` is the platform's error event. */
   'connection-error': { event: unknown };
+  /**
+   * The link went quiet (`quiet: true`: a ping unanswered for {@link QUIET_MS}, the link may be
+   * dead and is given up if it stays so) or was heard from again; see {@link WebSocketTransport.quiet}.
+   */
+  link: { quiet: boolean };
 }
 
 /** The relay's answer to a request: an `ack`, an `invite-state` or `groups`. */
@@ -102,6 +107,8 @@ export type RelayAnswer = Extract<WireMessage, { type: 'ack' | 'invite-state' | 
 
 /** The relay's name as a peer. */
 export const RELAY_PEER: PeerId = 'relay';
+/** How long a ping may go unanswered before the link counts as quiet (an answer normally takes well under a second). */
+export const QUIET_MS = 1500;
 const OPEN = 1;
 const CLOSED = 3;
 // How long a closing socket may wait for the relay's answer before it is cut.
@@ -150,6 +157,7 @@ export class WebSocketTransport implements Transport {
   #watchingNetwork = false;
   // The relay turned this connection away for its load (busy, over a quota): the next waits are a long outage's.
   #slowDown = false;
+  #quiet = false;
 
   constructor(options: WebSocketTransportOptions) {
     this.#options = options;
@@ -161,6 +169,15 @@ export class WebSocketTransport implements Transport {
 
   get status(): TransportStatus {
     return this.#status;
+  }
+
+  /**
+   * Online, but a ping has gone unanswered for {@link QUIET_MS}: the relay may be gone (a
+   * silent network) or slow. Nothing is sure of being delivered until it answers; the link is
+   * given up if it does not within the heartbeat's timeout. A `link` event reports changes.
+   */
+  get quiet(): boolean {
+    return this.#quiet;
   }
 
   /** Largest message: what the relay accepts, less a frame's header. */
@@ -318,6 +335,7 @@ export class WebSocketTransport implements Transport {
     socket.onmessage = ({ data }) => {
       if (socket !== this.#socket) return;
       this.#lastHeard = Date.now();
+      this.#setQuiet(false);
       const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : undefined;
       if (bytes) void this.#receive(socket, bytes);
     };
@@ -372,7 +390,8 @@ export class WebSocketTransport implements Transport {
         if (this.#pingAt !== 0 && now - this.#pingAt >= pongWait) {
           // Half-open: its close handshake may never finish, so it is given up on now.
           this.#giveUp(socket, 4000, 'heartbeat timeout', `the relay said nothing for ${Math.round(silent / 1000)} s: reconnecting`);
-        } else if (silent >= interval) this.#ping();
+        } else if (this.#pingAt !== 0 && now - this.#pingAt >= Math.min(QUIET_MS, pongWait / 2)) this.#setQuiet(true);
+        else if (silent >= interval) this.#ping();
       },
       Math.max(10, Math.min(interval, timeout) / 2),
     );
@@ -429,6 +448,7 @@ export class WebSocketTransport implements Transport {
     this.#heartbeat = undefined;
     clearTimeout(this.#connectTimer);
     this.#pingAt = 0;
+    this.#setQuiet(false);
     this.#pushes = new Map();
     this.#subscribed = new Set();
     for (const { reject } of this.#waiting.values()) reject(new TransportError('offline', 'the connection to the relay was lost'));
@@ -544,6 +564,12 @@ export class WebSocketTransport implements Transport {
 
   #emit(message: WireMessage): void {
     this.events.emit('message', { from: RELAY_PEER, message });
+  }
+
+  #setQuiet(quiet: boolean): void {
+    if (this.#quiet === quiet) return;
+    this.#quiet = quiet;
+    this.events.emit('link', { quiet });
   }
 
   #setStatus(status: TransportStatus): void {

@@ -86,6 +86,23 @@ describe('the sync status tells the truth (a proxy plays the network)', () => {
     await proxy?.close();
   });
 
+  it('an idle link gone silent: no longer "Up to date" once a ping goes unanswered, offline within 15 s, up to date within 2 s of its return', async (t) => {
+    await until('alice up to date', () => upToDate(alice));
+    proxy.silence();
+    const silencedAt = performance.now();
+    await until('not up to date', async () => (await label(alice)) !== 'Up to date', 10_000);
+    const doubtAfter = performance.now() - silencedAt;
+    assert.match(await statusText(alice), /^Syncing… · checking the connection/);
+    assert.ok(doubtAfter <= 7500, `in doubt after ${Math.round(doubtAfter)} ms (a ping after 2.5 s of silence, unanswered for 1.5 s, on a 1.25 s tick)`);
+    await until('offline', async () => /^Offline · the server can’t be reached; your edits are kept on this device/.test(await statusText(alice)), 15_000);
+    const offlineAfter = performance.now() - silencedAt;
+    assert.ok(offlineAfter <= 15_000, `offline after ${Math.round(offlineAfter)} ms`);
+    proxy.resume();
+    const back = await timeUntilLabel(alice, 'Up to date', 10_000);
+    assert.ok(back <= 2000, `up to date ${Math.round(back)} ms after the network's return (at most 2 s)`);
+    t.diagnostic(`in doubt ${Math.round(doubtAfter)} ms and offline ${Math.round(offlineAfter)} ms after the silence began; up to date ${Math.round(back)} ms after its return`);
+  });
+
   it('a silent network: "Offline — N changes saved on this device" within 15 s, never "Up to date" meanwhile; back and up to date within 2 s of its return; the edits reach Bob', async (t) => {
     await until('alice up to date', () => upToDate(alice));
     proxy.silence();

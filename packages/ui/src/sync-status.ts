@@ -11,7 +11,7 @@
  * @module
  */
 import { css, html, LitElement, type PropertyValues } from 'lit';
-import type { SealdocProvider, SealedDoc } from '@sealdoc/core';
+import type { SealdocProvider, SealedDoc, WebSocketTransport } from '@sealdoc/core';
 import { describeDeviceRevoked, describeError } from './words.js';
 
 /** What the status shows, in one word. */
@@ -66,6 +66,7 @@ export class SealdocSyncStatus extends LitElement {
   static override properties = {
     doc: { attribute: false },
     provider: { attribute: false },
+    transport: { attribute: false },
     _state: { state: true },
     _pending: { state: true },
     _epoch: { state: true },
@@ -128,6 +129,8 @@ export class SealdocSyncStatus extends LitElement {
   declare doc: SealedDoc | undefined;
   /** A provider to follow instead of (or with) `doc`: its sealed document, and its `device-revoked` event. */
   declare provider: SealdocProvider | undefined;
+  /** The document's relay transport, optionally: while its link is quiet (a ping unanswered), the status is not "Up to date". */
+  declare transport: Pick<WebSocketTransport, 'quiet' | 'events'> | undefined;
   declare _state: SyncState;
   declare _pending: number;
   declare _epoch: number;
@@ -167,7 +170,7 @@ export class SealdocSyncStatus extends LitElement {
   }
 
   override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('doc') || changed.has('provider')) this.#follow();
+    if (changed.has('doc') || changed.has('provider') || changed.has('transport')) this.#follow();
   }
 
   override connectedCallback(): void {
@@ -224,6 +227,7 @@ export class SealdocSyncStatus extends LitElement {
     const doc = this.#doc;
     if (!doc) return;
     const refresh = () => this.#refresh();
+    if (this.transport) this.#unsubscribe.push(this.transport.events.on('link', refresh));
     this.#unsubscribe.push(
       doc.events.on('status', refresh),
       doc.events.on('synced', refresh),
@@ -271,7 +275,7 @@ export class SealdocSyncStatus extends LitElement {
     if (status !== 'connecting') this.#connectingSince = undefined;
     if (status === 'online') {
       this.#wasOnline = true;
-      return synced && pending === 0 ? 'online' : 'syncing';
+      return synced && pending === 0 && !this.transport?.quiet ? 'online' : 'syncing';
     }
     if (status === 'offline' || this.#wasOnline) return 'offline';
     const now = Date.now();
@@ -286,7 +290,13 @@ export class SealdocSyncStatus extends LitElement {
   override render() {
     const offline = this._state === 'offline';
     const pending = this._pending === 0 ? '' : offline ? `${changes(this._pending)} saved on this device` : this._pending === 1 ? '1 edit waiting to be sent' : `${this._pending} edits waiting to be sent`;
-    const hint = offline ? offlineHint(this._trying, this._pending) : this._state === 'connecting' ? 'your edits are kept on this device' : '';
+    const hint = offline
+      ? offlineHint(this._trying, this._pending)
+      : this._state === 'connecting'
+        ? 'your edits are kept on this device'
+        : this._state === 'syncing' && this.transport?.quiet
+          ? 'checking the connection'
+          : '';
     return html`<div class="bar">
         <span class="dot" part="dot" data-state=${this._state} aria-hidden="true"></span>
         <span part="status" role="status" aria-live="polite">

@@ -229,6 +229,22 @@ describe('<sealdoc-sync-status>', () => {
     assert.equal(status.state, 'online');
     assert.match(line(), /^Up to date/);
 
+    // The relay's transport, given: a ping unanswered (the link quiet) is no longer "up to date".
+    const link = new Set<(event: never) => void>();
+    const transport = { quiet: false, events: { on: (_name: string, fn: (event: never) => void) => (link.add(fn), () => link.delete(fn)) } };
+    status.transport = transport as never;
+    await status.updateComplete;
+    assert.equal(status.state, 'online');
+    transport.quiet = true;
+    for (const fn of link) fn({ quiet: true } as never);
+    await status.updateComplete;
+    assert.equal(status.state, 'syncing');
+    assert.match(line(), /^Syncing… · checking the connection/);
+    transport.quiet = false;
+    for (const fn of link) fn({ quiet: false } as never);
+    await status.updateComplete;
+    assert.equal(status.state, 'online');
+
     doc.pending = 2; // sent, not acknowledged yet
     emit('pending', { count: 2 });
     await status.updateComplete;

@@ -16,7 +16,7 @@ export function headerView(open: OpenDoc | undefined) {
   return html`<header>
     <h1>Sealdoc</h1>
     <input class="me" id="rename" aria-label="Your name, as others see it" title="Your name, as others see it: type a new one and press Enter" autocomplete="off" maxlength="64" .value=${live(names.mine)} @change=${(e: Event) => rename((e.target as HTMLInputElement).value)} />
-    ${open ? html`<sealdoc-sync-status .doc=${open.sealed}></sealdoc-sync-status>` : html`<span role="status">${LINK[app.transport?.status ?? 'offline']}</span>`}
+    ${open ? html`<sealdoc-sync-status .doc=${open.sealed} .transport=${app.transport}></sealdoc-sync-status>` : html`<span role="status">${LINK[app.transport?.status ?? 'offline']}</span>`}
     <label class="toggle"><input type="checkbox" id="offline" autocomplete="off" .checked=${app.offline} @change=${(e: Event) => void toggleOffline(e)} /> Work offline</label>
   </header>`;
 }
