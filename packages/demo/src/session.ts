@@ -11,7 +11,7 @@ import { describeError, personColor, type InvitationDetail, type RestoreDetail }
 import { eraseBrowser } from './erase.js';
 import { startCheck } from './invite-check.js';
 import { invites } from './invites.js';
-import { app, DATABASE, draw, keep, names, RELAY_URL, say, type OpenDoc } from './state.js';
+import { app, DATABASE, draw, keep, names, prefs, RELAY_URL, say, type OpenDoc } from './state.js';
 
 /** Whether `link` is an invitation link. */
 export function isInvite(link: string): boolean {
@@ -28,6 +28,9 @@ export function openStore(): Promise<void> {
     app.storage = await IndexedDBStorage.open(DATABASE);
     app.deviceKey = await DeviceKey.inBrowser(app.storage as IndexedDBStorage);
     await names.load(app.storage, app.deviceKey);
+    // "Work offline" holds across a reload: with it on, no connection is opened at all.
+    await prefs.load(app.storage, app.deviceKey);
+    app.offline = prefs.offline;
     await invites.load(app.storage, app.deviceKey);
     invites.onChange = draw;
     if (typedName) await names.setMine(typedName);
@@ -255,9 +258,10 @@ export function rename(name: string): void {
   draw();
 }
 
-/** The "Work offline" switch. */
+/** The "Work offline" switch, kept for the next visit. */
 export async function toggleOffline(event: Event): Promise<void> {
   app.offline = (event.target as HTMLInputElement).checked;
+  keep(prefs.setOffline(app.offline));
   if (app.offline) {
     // The others see this device leave at once, not after its presence times out (30 s): its
     // "left" goes first (the transport sends what it is given a few microtasks later, in order).

@@ -10,6 +10,7 @@ import type { Actor, Identity } from '@sealdoc/crypto';
 import type { DeviceKey, Group, MemberNames, SealedDoc, Storage, WebSocketTransport } from '@sealdoc/core';
 import { describeError } from '@sealdoc/ui';
 import { Names } from './names.js';
+import { Prefs } from './prefs.js';
 
 /** The IndexedDB database the app keeps everything in. */
 export const DATABASE = 'sealdoc-demo';
@@ -48,6 +49,8 @@ export const app = {
 
 /** This device's name and the names others gave themselves, sealed in the store once it is open. */
 export const names = new Names();
+/** This device's preferences ("Work offline"), sealed in the store once it is open. */
+export const prefs = new Prefs();
 
 let drawer: () => void = () => undefined;
 
