@@ -36,7 +36,8 @@ export {
 } from './transport.js';
 export { IndexedDBStorage, type IndexedDBStorageOptions } from './indexeddb-storage.js';
 export { BroadcastTransport, type BroadcastTransportOptions } from './broadcast-transport.js';
-export { WebSocketTransport, RelayError, RELAY_PEER, type WebSocketTransportOptions, type WebSocketTransportEvents, type WebSocketLike, type RelayAnswer } from './websocket-transport.js';
+export { reconnectDelay, reconnectCap, BACKOFF_DEFAULTS, type BackoffOptions } from './reconnect.js';
+export { WebSocketTransport, RelayError, RELAY_PEER, QUIET_MS, type WebSocketTransportOptions, type WebSocketTransportEvents, type WebSocketLike, type RelayAnswer } from './websocket-transport.js';
 export { DeviceKey, AtRestError, type AtRestErrorCode, type DeviceKeyOptions } from './device-key.js';
 export { saveIdentity, loadIdentity, forgetIdentity } from './identity-store.js';
 export { Group, type GroupEvents, type GroupRelay } from './group.js';

@@ -91,10 +91,8 @@ export class LocalDevice {
    */
   static async open(storage: Storage, deviceKey: DeviceKey, options: LocalDeviceOptions = {}): Promise<LocalDevice> {
     if (options.mnemonic === undefined) {
-      const kept = await loadIdentity(storage, deviceKey);
-      const device = await loadDevice(storage, deviceKey);
-      if (device) return new LocalDevice(storage, deviceKey, kept?.identity, device, undefined);
-      if (kept) return new LocalDevice(storage, deviceKey, kept.identity, kept.identity, undefined);
+      const kept = await LocalDevice.load(storage, deviceKey);
+      if (kept) return kept;
       const words = generateMnemonic();
       const identity = await saveIdentity(storage, deviceKey, words);
       return new LocalDevice(storage, deviceKey, identity, identity, words);
@@ -110,6 +108,20 @@ export class LocalDevice {
     return new LocalDevice(storage, deviceKey, identity, device, undefined);
   }
 
+  /**
+   * The device kept on `storage` under `deviceKey`, or undefined when it keeps none: unlike
+   * {@link LocalDevice.open}, never creates an identity (an app shows its welcome instead, and
+   * keeps a new identity only once its person confirmed the words). Throws AtRestError when
+   * what is kept cannot be opened with this key.
+   */
+  static async load(storage: Storage, deviceKey: DeviceKey): Promise<LocalDevice | undefined> {
+    const kept = await loadIdentity(storage, deviceKey);
+    const device = await loadDevice(storage, deviceKey);
+    if (device) return new LocalDevice(storage, deviceKey, kept?.identity, device, undefined);
+    if (kept) return new LocalDevice(storage, deviceKey, kept.identity, kept.identity, undefined);
+    return undefined;
+  }
+
   /** In a browser: the IndexedDB store `database` (default `sealdoc`) and its non-extractable device key. */
   static async inBrowser(database = 'sealdoc', options: LocalDeviceOptions = {}): Promise<LocalDevice> {
     const storage = await IndexedDBStorage.open(database);
@@ -123,10 +135,11 @@ export class LocalDevice {
 
   /**
    * The group `groupId` (hex or bytes) as this device keeps it; undefined when it keeps none
-   * such. Without an id: the group of this person's own (a group of one, made and kept on the
-   * first call, or the one a restore found), never one that reached the device from the relay
-   * otherwise: anyone can make a group naming this person, and a document sealed to it would
-   * be theirs to read.
+   * such. Without an id: the group of this person's own (the one a restore found or a link
+   * named; else the oldest group this very device founded alone, such as an app's first
+   * document; else a group of one, made here), kept from the first call on. Never one that
+   * reached the device from the relay otherwise: anyone can make a group naming this person,
+   * and a document sealed to it would be theirs to read.
    */
   group(): Promise<Group>;
   group(groupId: string | Uint8Array): Promise<Group | undefined>;
@@ -136,10 +149,28 @@ export class LocalDevice {
     const own = await this.storage.load(OWN_GROUP_KEY);
     const kept = own && (await Group.open({ signer: this.signer, groupId: own, storage: this.storage }));
     if (kept) return kept;
+    const founded = await this.#foundedAlone();
+    if (founded) {
+      await this.storage.save(OWN_GROUP_KEY, founded.groupId);
+      return founded;
+    }
     const group = new Group({ signer: this.signer, log: await MembershipLog.fromOps([await createGroup(this.signer)]), keyring: new Keyring(), storage: this.storage });
     await group.refresh();
     await this.storage.save(OWN_GROUP_KEY, group.groupId);
     return group;
+  }
+
+  /** The oldest kept group whose creation this device signed with itself as the only member. */
+  async #foundedAlone(): Promise<Group | undefined> {
+    let oldest: { time: number; group: Group } | undefined;
+    for (const id of await this.groups()) {
+      const group = await this.group(id);
+      if (!group) continue;
+      const genesis = group.log.opAt(0);
+      const alone = genesis.change.type === 'create' && genesis.change.members.length === 1 && hex(genesis.change.members[0]!.memberId) === hex(this.personId);
+      if (alone && hex(genesis.author) === hex(this.deviceId) && (!oldest || genesis.time < oldest.time)) oldest = { time: genesis.time, group };
+    }
+    return oldest?.group;
   }
 
   /**

@@ -5,15 +5,18 @@
  * challenge), subscribes each document from the last cursor it saw (kept in a store, so that
  * a restart resumes where it stopped), turns envelopes into pushes the relay acknowledges (it
  * reads their header, nothing more) and the relay's deliveries into envelopes, and reconnects
- * with exponential backoff and jitter while it is wanted online (within a moment after a
- * relay node's 1012, "service restart": it went down on purpose). Each message is encoded once
- * on the way out and decoded once on the way in.
+ * while it is wanted online: with backoff and jitter (reconnect.ts), at once when the browser
+ * says the network is back or the page is shown again, and within a moment after a relay
+ * node's 1012 ("service restart": it went down on purpose). A link gone silent (a half-open
+ * socket) is noticed by an unanswered ping within seconds. Each message is encoded once on the
+ * way out and decoded once on the way in.
  * @module
  */
 import { readEnvelopeHeader, signMessage, type Identity } from '@sealdoc/crypto';
 import { decodeWire, encodeWire, HELLO_CONTEXT, MAX_FRAME_BYTES, type RelayErrorCode, type WireMessage } from '@sealdoc/protocol';
 import { hex } from './bytes.js';
 import { Emitter } from './events.js';
+import { reconnectDelay, type BackoffOptions } from './reconnect.js';
 import type { Storage } from './storage.js';
 import { cursorKey } from './storage-keys.js';
 import { encodeMessage, TransportError, type PeerId, type Transport, type TransportEvents, type TransportStatus } from './transport.js';
@@ -22,6 +25,8 @@ import { encodeMessage, TransportError, type PeerId, type Transport, type Transp
 const SERVICE_RESTART = 1012;
 /** After a 1012, clients reconnect within this (spread, so that a node's clients do not all arrive at once). */
 const RESTART_JITTER_MS = 250;
+/** What a relay says when it turns a connection away for its load: the client then waits as in a long outage. */
+const SLOW_DOWN = new Set<RelayErrorCode>(['busy', 'quota-exceeded', 'rate-limited']);
 
 /** What a relay refused, with its code (an EnvelopeError or MembershipError code, or the relay's own). */
 export class RelayError extends Error {
@@ -64,14 +69,20 @@ export interface WebSocketTransportOptions {
   WebSocket?: new (url: string) => WebSocketLike;
   /** Where the last cursor of each document is kept, to resume from it after a restart. */
   cursors?: Storage;
-  /** Reconnection delays: doubling from `minMs` (default 250) to `maxMs` (default 30 s), each with jitter. */
-  backoff?: { minMs?: number; maxMs?: number };
   /**
-   * Heartbeats: with nothing from the relay for `intervalMs` (default 5 s) a `ping` goes, and a
-   * link silent for `timeoutMs` (default 15 s) is taken as lost (a half-open socket): status
-   * leaves `online` and the transport reconnects.
+   * Reconnection waits: doubling from `minMs` (default 250), capped at `quickMaxMs` (1 s) for
+   * the first `quickForMs` (60 s) of an outage, then at a cap that doubles every `quickForMs`
+   * up to `maxMs` (30 s); each with jitter (see {@link reconnectDelay}).
+   */
+  backoff?: BackoffOptions;
+  /**
+   * Heartbeats: with nothing from the relay for `intervalMs` (default 2.5 s) a `ping` goes, and
+   * a link silent for `timeoutMs` (default 7.5 s) whose ping went unanswered is taken as lost (a
+   * half-open socket): status leaves `online` and the transport reconnects.
    */
   heartbeat?: { intervalMs?: number; timeoutMs?: number };
+  /** How long an attempt may take to be admitted by the relay before it is given up and tried again (default 10 s). */
+  connectTimeoutMs?: number;
   /** How long a request waits for the relay's answer before it fails with TransportError('timeout') (default 30 s). */
   requestTimeoutMs?: number;
 }
@@ -84,6 +95,11 @@ export interface WebSocketTransportEvents extends TransportEvents {
   'connection-close': { code: number; reason: string };
   /** The socket reported an error (a close follows); `event` is the platform's error event. */
   'connection-error': { event: unknown };
+  /**
+   * The link went quiet (`quiet: true`: a ping unanswered for {@link QUIET_MS}, the link may be
+   * dead and is given up if it stays so) or was heard from again; see {@link WebSocketTransport.quiet}.
+   */
+  link: { quiet: boolean };
 }
 
 /** The relay's answer to a request: an `ack`, an `invite-state` or `groups`. */
@@ -91,6 +107,8 @@ export type RelayAnswer = Extract<WireMessage, { type: 'ack' | 'invite-state' | 
 
 /** The relay's name as a peer. */
 export const RELAY_PEER: PeerId = 'relay';
+/** How long a ping may go unanswered before the link counts as quiet (an answer normally takes well under a second). */
+export const QUIET_MS = 1500;
 const OPEN = 1;
 const CLOSED = 3;
 // How long a closing socket may wait for the relay's answer before it is cut.
@@ -129,6 +147,17 @@ export class WebSocketTransport implements Transport {
   #pushes = new Map<number, { author: string; seq: number; group: string }>();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #lastHeard = 0;
+  // When the ping not answered yet went (0: none), and the last ping's number.
+  #pingAt = 0;
+  #pingNonce = 0;
+  // When the relay was last lost or first tried (undefined while online): how old the outage is.
+  #downSince: number | undefined;
+  // The attempt under way, given up if not admitted in time.
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #watchingNetwork = false;
+  // The relay turned this connection away for its load (busy, over a quota): the next waits are a long outage's.
+  #slowDown = false;
+  #quiet = false;
 
   constructor(options: WebSocketTransportOptions) {
     this.#options = options;
@@ -140,6 +169,15 @@ export class WebSocketTransport implements Transport {
 
   get status(): TransportStatus {
     return this.#status;
+  }
+
+  /**
+   * Online, but a ping has gone unanswered for {@link QUIET_MS}: the relay may be gone (a
+   * silent network) or slow. Nothing is sure of being delivered until it answers; the link is
+   * given up if it does not within the heartbeat's timeout. A `link` event reports changes.
+   */
+  get quiet(): boolean {
+    return this.#quiet;
   }
 
   /** Largest message: what the relay accepts, less a frame's header. */
@@ -158,6 +196,7 @@ export class WebSocketTransport implements Transport {
    */
   connect(): Promise<void> {
     this.#wanted = true;
+    this.#watchNetwork(true);
     if (this.#status === 'online') return Promise.resolve();
     this.#online ??= new Promise((resolve, reject) => {
       this.#resolveOnline = resolve;
@@ -169,8 +208,10 @@ export class WebSocketTransport implements Transport {
 
   async disconnect(): Promise<void> {
     this.#wanted = false;
+    this.#watchNetwork(false);
     clearTimeout(this.#retry);
     this.#retry = undefined;
+    this.#downSince = undefined;
     const socket = this.#socket;
     this.#socket = undefined;
     socket?.close(1000, 'bye');
@@ -274,6 +315,7 @@ export class WebSocketTransport implements Transport {
 
   #open(): void {
     this.#setStatus('connecting');
+    this.#downSince ??= Date.now();
     let socket: WebSocketLike;
     try {
       socket = new this.#WebSocket(this.#options.url);
@@ -283,9 +325,17 @@ export class WebSocketTransport implements Transport {
     }
     socket.binaryType = 'arraybuffer';
     this.#socket = socket;
+    // An attempt the network swallows (no answer, no refusal) would hold the transport for ever.
+    clearTimeout(this.#connectTimer);
+    const connectMs = this.#options.connectTimeoutMs ?? 10_000;
+    this.#connectTimer = setTimeout(() => {
+      if (socket !== this.#socket || this.#status === 'online') return;
+      this.#giveUp(socket, 4001, 'connect timeout', `the relay did not let this device in within ${Math.round(connectMs / 1000)} s: trying again`);
+    }, connectMs);
     socket.onmessage = ({ data }) => {
       if (socket !== this.#socket) return;
       this.#lastHeard = Date.now();
+      this.#setQuiet(false);
       const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : undefined;
       if (bytes) void this.#receive(socket, bytes);
     };
@@ -307,10 +357,12 @@ export class WebSocketTransport implements Transport {
   /** The next attempt after `after` ms (the backoff starting over), or after the backoff's next delay. */
   #scheduleRetry(after?: number): void {
     this.#setStatus('connecting');
-    const min = this.#options.backoff?.minMs ?? 250;
-    const max = this.#options.backoff?.maxMs ?? 30_000;
+    const now = Date.now();
+    this.#downSince ??= now;
     if (after !== undefined) this.#attempt = 0;
-    const delay = after ?? Math.min(max, min * 2 ** this.#attempt++) * (0.5 + Math.random() / 2);
+    // Turned away for its load, the relay gets a long outage's wait at once; otherwise the schedule runs from the outage's start.
+    const delay = after ?? (this.#slowDown ? reconnectDelay(Infinity, Infinity, this.#options.backoff) : reconnectDelay(this.#attempt++, now - this.#downSince, this.#options.backoff));
+    clearTimeout(this.#retry);
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
       if (this.#wanted) this.#open();
@@ -319,36 +371,84 @@ export class WebSocketTransport implements Transport {
 
   /**
    * While online: a `ping` when the relay has said nothing for a while, and the socket dropped
-   * (then reconnected) when it has said nothing for too long.
+   * (then reconnected) when that ping went unanswered for too long. A ping must have gone
+   * first: a page whose timers the browser slowed (a hidden tab) does not take its own
+   * slowness for the relay's silence.
    */
   #startHeartbeat(socket: WebSocketLike): void {
-    const interval = this.#options.heartbeat?.intervalMs ?? 5000;
-    const timeout = this.#options.heartbeat?.timeoutMs ?? 15_000;
-    let nonce = 0;
+    const interval = this.#options.heartbeat?.intervalMs ?? 2500;
+    const timeout = this.#options.heartbeat?.timeoutMs ?? 7500;
+    const pongWait = Math.max(10, timeout - interval);
+    this.#pingAt = 0;
     clearInterval(this.#heartbeat);
     this.#heartbeat = setInterval(
       () => {
         if (socket !== this.#socket) return clearInterval(this.#heartbeat);
-        const silent = Date.now() - this.#lastHeard;
-        if (silent >= timeout) {
+        const now = Date.now();
+        if (this.#pingAt !== 0 && this.#lastHeard >= this.#pingAt) this.#pingAt = 0; // answered, or something else came
+        const silent = now - this.#lastHeard;
+        if (this.#pingAt !== 0 && now - this.#pingAt >= pongWait) {
           // Half-open: its close handshake may never finish, so it is given up on now.
-          this.#socket = undefined;
-          socket.close(4000, 'heartbeat timeout');
-          this.events.emit('connection-close', { code: 4000, reason: 'heartbeat timeout' });
-          this.events.emit('error', { error: new TransportError('closed', `the relay said nothing for ${Math.round(silent / 1000)} s: reconnecting`) });
-          this.#lost();
-          if (this.#wanted) this.#scheduleRetry();
-          else this.#setStatus('offline');
-        } else if (silent >= interval && socket.readyState === OPEN) socket.send(encodeWire({ type: 'ping', nonce: ++nonce >>> 0 }));
+          this.#giveUp(socket, 4000, 'heartbeat timeout', `the relay said nothing for ${Math.round(silent / 1000)} s: reconnecting`);
+        } else if (this.#pingAt !== 0 && now - this.#pingAt >= Math.min(QUIET_MS, pongWait / 2)) this.#setQuiet(true);
+        else if (silent >= interval) this.#ping();
       },
       Math.max(10, Math.min(interval, timeout) / 2),
     );
   }
 
+  /** Sends a `ping` unless one is unanswered: the relay's silence after it tells a lost link. */
+  #ping(): void {
+    const socket = this.#socket;
+    if (this.#pingAt !== 0 || !socket || socket.readyState !== OPEN) return;
+    this.#pingAt = Date.now();
+    socket.send(encodeWire({ type: 'ping', nonce: (this.#pingNonce = (this.#pingNonce + 1) >>> 0) }));
+  }
+
+  /** Gives up `socket` (a silent link, an attempt not admitted in time) without waiting for its close handshake, then tries again. */
+  #giveUp(socket: WebSocketLike, code: number, reason: string, message: string): void {
+    this.#socket = undefined;
+    socket.close(code, reason);
+    this.events.emit('connection-close', { code, reason });
+    this.events.emit('error', { error: new TransportError('closed', message) });
+    this.#lost();
+    if (this.#wanted) this.#scheduleRetry();
+    else this.#setStatus('offline');
+  }
+
+  /**
+   * Follows the browser's word on the network and the page (where there is one): back online
+   * or shown again, a lost relay is tried at once rather than at the end of its wait, and a live
+   * link is checked at once (a ping: a laptop waking up may hold a socket that died asleep).
+   */
+  #watchNetwork(on: boolean): void {
+    const scope = globalThis as { addEventListener?: typeof addEventListener; removeEventListener?: typeof removeEventListener; document?: Document };
+    if (on === this.#watchingNetwork || typeof scope.addEventListener !== 'function') return;
+    this.#watchingNetwork = on;
+    const method = on ? 'addEventListener' : 'removeEventListener';
+    scope[method]!('online', this.#nudge);
+    scope[method]!('offline', this.#nudge);
+    scope.document?.[method]('visibilitychange', this.#nudge);
+  }
+
+  readonly #nudge = (event: Event): void => {
+    if (!this.#wanted || (globalThis as { document?: Document }).document?.visibilityState === 'hidden') return;
+    if (this.#status === 'online') return this.#ping();
+    if (event.type === 'offline') return; // nothing to try until the network is back
+    if (this.#retry === undefined) return; // an attempt is under way
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    this.#attempt = 0;
+    this.#open();
+  };
+
   /** The socket is gone: the relay is no longer a peer, subscriptions must be made again. */
   #lost(): void {
     clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
+    clearTimeout(this.#connectTimer);
+    this.#pingAt = 0;
+    this.#setQuiet(false);
     this.#pushes = new Map();
     this.#subscribed = new Set();
     for (const { reject } of this.#waiting.values()) reject(new TransportError('offline', 'the connection to the relay was lost'));
@@ -383,6 +483,9 @@ export class WebSocketTransport implements Transport {
       }
       case 'welcome':
         this.#attempt = 0;
+        this.#downSince = undefined;
+        this.#slowDown = false;
+        clearTimeout(this.#connectTimer);
         this.#startHeartbeat(socket);
         for (const groupId of this.#watches.values()) socket.send(encodeWire({ type: 'invite-watch', groupId }));
         this.#setStatus('online');
@@ -403,6 +506,8 @@ export class WebSocketTransport implements Transport {
         const refused = this.#pushes.get(message.ref);
         this.#pushes.delete(message.ref);
         const error = new RelayError(message.code, message.message, message.ref, refused?.group, refused?.author);
+        // Turned away for the relay's load before being let in: coming back every second would add to it.
+        if (this.#status !== 'online' && SLOW_DOWN.has(message.code)) this.#slowDown = true;
         if (message.code === 'auth-failed' || message.code === 'device-revoked') {
           // The relay's operator does not admit this client, or its person revoked this device:
           // trying again would only be refused again.
@@ -459,6 +564,12 @@ export class WebSocketTransport implements Transport {
 
   #emit(message: WireMessage): void {
     this.events.emit('message', { from: RELAY_PEER, message });
+  }
+
+  #setQuiet(quiet: boolean): void {
+    if (this.#quiet === quiet) return;
+    this.#quiet = quiet;
+    this.events.emit('link', { quiet });
   }
 
   #setStatus(status: TransportStatus): void {

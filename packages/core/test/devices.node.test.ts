@@ -6,9 +6,9 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as Y from 'yjs';
-import { DeviceKey, Group, LocalDevice, MemoryStorage, SealdocPersistence } from '@sealdoc/core';
+import { DeviceKey, Group, LocalDevice, MemoryStorage, saveIdentity, SealdocPersistence } from '@sealdoc/core';
 import { openKeyFile, SqliteStorage } from '@sealdoc/core/node';
-import { exportDeviceKeys, identityFromMnemonic, Keyring, MembershipLog, toHex, type CertifiedDevice } from '@sealdoc/crypto';
+import { createGroup, exportDeviceKeys, identityFromMnemonic, Keyring, MembershipLog, toHex, type CertifiedDevice } from '@sealdoc/crypto';
 import { ALICE_WORDS, BOB_WORDS, FIXTURE_PASSPHRASE, FIXTURE_TEXT } from './fixtures/before-devices-manifest.js';
 
 const FIXTURE = new URL('./fixtures/before-devices', import.meta.url);
@@ -85,3 +85,45 @@ describe('a certified device at rest', () => {
   });
 });
 
+
+describe('LocalDevice.load', () => {
+  it('opens what is kept and never creates an identity: an empty store gives undefined and stays empty', async () => {
+    const storage = new MemoryStorage();
+    const deviceKey = await DeviceKey.generate();
+    assert.equal(await LocalDevice.load(storage, deviceKey), undefined);
+    assert.deepEqual(await storage.loadRange([]), [], 'nothing was written');
+    const alice = await saveIdentity(storage, deviceKey, ALICE_WORDS);
+    const first = await LocalDevice.load(storage, deviceKey);
+    assert.equal(toHex(first!.deviceId), toHex(alice.memberId), 'the kept identity is the first device');
+    assert.equal(first!.newWords, undefined);
+    const phoneStorage = new MemoryStorage();
+    const phone = await LocalDevice.open(phoneStorage, deviceKey, { mnemonic: ALICE_WORDS, label: 'Phone' });
+    assert.equal(toHex((await LocalDevice.load(phoneStorage, deviceKey))!.deviceId), toHex(phone.deviceId), 'a certified device loads as itself');
+    await assert.rejects(LocalDevice.load(storage, await DeviceKey.generate()), { name: 'AtRestError' });
+  });
+});
+
+describe('a first device\'s own group', () => {
+  it('is the oldest group the device founded alone (an app\'s first document), never a group someone else founded, and stays that one', async () => {
+    const storage = new MemoryStorage();
+    const deviceKey = await DeviceKey.generate();
+    const device = await LocalDevice.open(storage, deviceKey);
+    const found = async (options: Parameters<typeof createGroup>[1]) => {
+      const group = new Group({ signer: device.signer, log: await MembershipLog.fromOps([await createGroup(device.signer, options)]), keyring: new Keyring(), storage });
+      await group.refresh();
+      return group;
+    };
+    // A group someone else founded, naming this person alone among its members besides them.
+    const bob = identityFromMnemonic(BOB_WORDS);
+    const strangers = new Group({ signer: device.signer, log: await MembershipLog.fromOps([await createGroup(bob, { members: [{ keys: device.identity!, role: 'writer' }] })]), keyring: new Keyring(), storage });
+    await strangers.refresh();
+    const shared = await found({ members: [{ keys: bob, role: 'writer' }], now: 1_000 });
+    const second = await found({ now: 3_000 });
+    const first = await found({ now: 2_000 });
+    const own = await device.group();
+    assert.equal(toHex(own.groupId), toHex(first.groupId), 'the oldest group it founded alone');
+    assert.equal((await device.groups()).length, 4, 'no new group made');
+    assert.equal(toHex((await (await LocalDevice.open(storage, deviceKey)).group()).groupId), toHex(first.groupId), 'kept: the same one again');
+    assert.ok(![shared, second, strangers].some((g) => toHex(g.groupId) === toHex(own.groupId)));
+  });
+});

@@ -16,20 +16,28 @@ export async function exportBackup(): Promise<void> {
   const [first, second] = [field('pass1'), field('pass2')];
   if (first.value.length < 8) return say('Choose a passphrase of 8 characters or more.');
   if (first.value !== second.value) return say('The two passphrases differ: type the same one in both fields.');
-  download(await sealDocuments([...app.docs.values()], first.value), 'sealdoc-backup.sdbk', 'application/octet-stream');
+  const sealed = await sealDocuments([...app.docs.values()], first.value);
+  if (!sealed) return;
+  download(sealed, 'sealdoc-backup.sdbk', 'application/octet-stream');
   first.value = second.value = '';
   say('Backup saved. Keep it and its passphrase apart.');
 }
 
 /**
  * The words, the name and `docs` (each its log and its state), sealed under `passphrase`: a
- * backup that {@link importBackup} opens, of every document or of one.
+ * backup that {@link importBackup} opens, of every document or of one. Undefined (and said)
+ * in a browser that holds no words.
  */
-export async function sealDocuments(docs: readonly OpenDoc[], passphrase: string): Promise<Uint8Array> {
+export async function sealDocuments(docs: readonly OpenDoc[], passphrase: string): Promise<Uint8Array | undefined> {
   const loaded = await loadIdentity(app.storage!, app.deviceKey!);
+  // A backup restores from the words: a linked browser holds none.
+  if (!loaded) {
+    say('This browser was linked from another of your devices and does not hold your recovery words: export the backup there.');
+    return undefined;
+  }
   const payload = {
     v: 1,
-    words: loaded!.mnemonic,
+    words: loaded.mnemonic,
     name: names.mine,
     docs: docs.map(({ group, doc }) => ({ ops: group.log.ops().map(toBase64), state: toBase64(Y.encodeStateAsUpdate(doc)) })),
   };

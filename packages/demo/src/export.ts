@@ -48,7 +48,9 @@ export async function exportDocumentBackup(open: OpenDoc, first: HTMLInputElemen
   if (first.value.length < 8) return say('Choose a passphrase of 8 characters or more.');
   if (first.value !== second.value) return say('The two passphrases differ.');
   try {
-    download(await sealDocuments([open], first.value), fileName(title(open), 'sdbk'), 'application/octet-stream');
+    const sealed = await sealDocuments([open], first.value);
+    if (!sealed) return;
+    download(sealed, fileName(title(open), 'sdbk'), 'application/octet-stream');
     first.value = second.value = '';
     say('Encrypted backup of this document saved. It holds your recovery words too: keep it and its passphrase apart.');
   } catch (error) {

@@ -5,65 +5,119 @@
  */
 import * as Y from 'yjs';
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
-import { actorKeys, fromHex, generateMnemonic, toHex as hex } from '@sealdoc/crypto';
-import { DeviceKey, Group, IndexedDBStorage, INVITE_FRAGMENT, fetchRelayGroup, listRelayGroups, loadIdentity, LocalDevice, MemberNames, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
+import { actorKeys, actorPersonId, fromHex, generateMnemonic, toHex as hex } from '@sealdoc/crypto';
+import { DeviceKey, Group, IndexedDBStorage, INVITE_FRAGMENT, fetchRelayGroup, listRelayGroups, LocalDevice, MemberNames, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
 import { describeError, personColor, type InvitationDetail, type RestoreDetail } from '@sealdoc/ui';
 import { rekeyAfterLeaves } from './documents.js';
+import { eraseBrowser } from './erase.js';
 import { forgotten } from './forgotten.js';
 import { startCheck } from './invite-check.js';
 import { invites } from './invites.js';
-import { app, DATABASE, draw, keep, names, RELAY_URL, say, type OpenDoc } from './state.js';
+import { app, DATABASE, draw, keep, names, prefs, RELAY_URL, say, type OpenDoc } from './state.js';
 
 /** Whether `link` is an invitation link. */
 export function isInvite(link: string): boolean {
   return link !== '' && new URL(link).hash.includes(`${INVITE_FRAGMENT}=`);
 }
 
-/** Opens this browser's store; starts the session when it holds an identity, else shows the welcome. */
-export async function boot(): Promise<void> {
-  try {
+let opening: Promise<void> | undefined;
+// The name typed before the store was open: kept once it is.
+let typedName = '';
+
+/** Opens this browser's store and device key, once, and the names it keeps. */
+export function openStore(): Promise<void> {
+  opening ??= (async () => {
     app.storage = await IndexedDBStorage.open(DATABASE);
     app.deviceKey = await DeviceKey.inBrowser(app.storage as IndexedDBStorage);
     await names.load(app.storage, app.deviceKey);
     await forgotten.load(app.storage, app.deviceKey);
+    // "Work offline" holds across a reload: with it on, no connection is opened at all.
+    await prefs.load(app.storage, app.deviceKey);
+    app.offline = prefs.offline;
     await invites.load(app.storage, app.deviceKey);
     invites.onChange = draw;
-    // Before anything is asked of the person: whether the link they opened can still let them in.
-    if (app.invite) void startCheck(app.invite);
-    const loaded = await loadIdentity(app.storage, app.deviceKey);
-    if (!loaded) {
-      app.screen = 'welcome';
+    if (typedName) await names.setMine(typedName);
+  })().catch((error: unknown) => {
+    opening = undefined;
+    throw error;
+  });
+  return opening;
+}
+
+/**
+ * Whether this browser keeps something of the app's: a store, or names an earlier version left
+ * in localStorage (opening the store moves them in). A first visit, or a wiped device, keeps none.
+ */
+async function storeKept(): Promise<boolean> {
+  if (!indexedDB.databases || localStorage.length > 0) return true;
+  return (await indexedDB.databases()).some((database) => database.name === DATABASE);
+}
+
+/**
+ * Starts the session when this browser keeps a device (an identity, or a device linked or
+ * restored), else shows the welcome (or, opened with a device link, the screen that links
+ * this browser). A browser that keeps nothing is left so until its person acts: no store is
+ * made to look.
+ */
+export async function boot(): Promise<void> {
+  // Before anything is asked of the person: whether the link they opened can still let them in.
+  if (app.invite) void startCheck(app.invite);
+  try {
+    const device = (await storeKept()) ? (await openStore(), await LocalDevice.load(app.storage!, app.deviceKey!)) : undefined;
+    if (!device) {
+      app.screen = app.link ? 'link' : 'welcome';
       return draw();
     }
-    const device = await LocalDevice.open(app.storage, app.deviceKey);
-    app.identity = loaded.identity;
+    app.identity = device.identity;
     app.signer = device.signer;
     await startSession();
+    if (app.link) say('This browser is already one of your devices: open the link in the browser you want to add.');
+    app.link = '';
   } catch (error) {
     app.screen = 'welcome';
     say(describeError(error));
   }
 }
 
-/** A new identity: its words shown next. */
+/**
+ * A new identity: its words shown next, and kept in memory only until its person types some
+ * of them back ({@link confirmIdentity}). A reload before that keeps no identity: the welcome
+ * again, never an identity whose words nobody wrote down.
+ */
 export async function createIdentity(): Promise<void> {
-  if (!saveName()) return;
+  if (!saveName(false)) return;
   app.words = generateMnemonic();
-  app.identity = await saveIdentity(app.storage!, app.deviceKey!, app.words);
-  app.signer = app.identity;
   app.screen = 'words';
   draw();
 }
 
-/** Keeps the name typed on the welcome screen; false (and said) when there is none. */
-export function saveName(): boolean {
+/** The words confirmed: the identity is kept (sealed under the device key) and the session starts. */
+export async function confirmIdentity(): Promise<void> {
+  try {
+    await openStore();
+    app.identity = await saveIdentity(app.storage!, app.deviceKey!, app.words);
+    app.signer = app.identity;
+    await startSession();
+  } catch (error) {
+    say(describeError(error));
+  }
+}
+
+/**
+ * Keeps the name typed on the welcome screen; false (and said) when there is none. With no
+ * store open yet, it is kept once one is: opened now, unless `open` is false (a new identity,
+ * whose store waits for the words to be confirmed).
+ */
+export function saveName(open = true): boolean {
   const input = document.getElementById('my-name') as HTMLInputElement | null;
   const name = input?.value.trim() ?? names.mine;
   if (!name) {
     say('Type the name others will see first.');
     return false;
   }
-  keep(names.setMine(name));
+  typedName = name;
+  if (app.storage) keep(names.setMine(name));
+  else if (open) keep(openStore());
   return true;
 }
 
@@ -80,6 +134,7 @@ export async function restoreFromWords(detail: RestoreDetail): Promise<void> {
 
 /** A new device of the person of `words`, brought into the person's groups at the relay; false when the relay could not be reached. */
 export async function restoreDevice(words: string): Promise<boolean> {
+  await openStore();
   const device = await LocalDevice.open(app.storage!, app.deviceKey!, { mnemonic: words, label: 'Browser' });
   app.identity = device.identity;
   app.signer = device.signer;
@@ -151,7 +206,7 @@ export function openDoc(group: Group): OpenDoc {
   if (known) return known;
   const doc = new Y.Doc();
   const awareness = new Awareness(doc);
-  const me = hex(app.identity!.memberId);
+  const me = hex(actorPersonId(app.signer!));
   awareness.setLocalStateField('user', { name: names.mine || 'Me', color: personColor(me, group.log.members().map((m) => hex(m.memberId))) });
   // Names travel in the document, each signed by its person's device (MemberNames checks
   // them); presence only says who is here, never who is who. Kept here for when no one is.
@@ -167,6 +222,8 @@ export function openDoc(group: Group): OpenDoc {
   // One document per group: its id is the group's.
   const sealed = new SealedDoc(doc, { group, docId: group.groupId, storage: app.storage!, deviceKey: app.deviceKey!, transport: app.transport!, awareness });
   sealed.events.on('error', ({ error }) => console.warn('sealdoc:', (error as { code?: string }).code ?? error.name));
+  // This device revoked by its person (verified in the log, which no relay can forge): it erases its copy, as the provider does.
+  sealed.events.on('access-removed', ({ revoked }) => void (revoked && eraseBrowser({ removed: true }).catch((error: unknown) => say(describeError(error)))));
   doc.getText('title').observe(() => draw());
   group.events.on('membership', () => draw());
   rekeyAfterLeaves(group);
@@ -205,9 +262,10 @@ export function rename(name: string): void {
   draw();
 }
 
-/** The "Work offline" switch. */
+/** The "Work offline" switch, kept for the next visit. */
 export async function toggleOffline(event: Event): Promise<void> {
   app.offline = (event.target as HTMLInputElement).checked;
+  keep(prefs.setOffline(app.offline));
   if (app.offline) {
     // The others see this device leave at once, not after its presence times out (30 s): its
     // "left" goes first (the transport sends what it is given a few microtasks later, in order).

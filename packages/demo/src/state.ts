@@ -10,6 +10,7 @@ import type { Actor, Identity } from '@sealdoc/crypto';
 import type { DeviceKey, Group, MemberNames, SealedDoc, Storage, WebSocketTransport } from '@sealdoc/core';
 import { describeError } from '@sealdoc/ui';
 import { Names } from './names.js';
+import { Prefs } from './prefs.js';
 
 /** The IndexedDB database the app keeps everything in. */
 export const DATABASE = 'sealdoc-demo';
@@ -25,13 +26,14 @@ export interface OpenDoc {
   people: MemberNames;
 }
 
-export type Screen = 'loading' | 'welcome' | 'words' | 'restore' | 'import' | 'main' | 'join';
+export type Screen = 'loading' | 'welcome' | 'words' | 'restore' | 'import' | 'main' | 'join' | 'settings' | 'link';
 
 export const app = {
   storage: undefined as Storage | undefined,
   deviceKey: undefined as DeviceKey | undefined,
+  /** The person's identity, on a browser that holds the words; undefined on a linked device. */
   identity: undefined as Identity | undefined,
-  /** Who acts from this browser: the identity (where it was created), or a device of the person (restored from the words). */
+  /** Who acts from this browser: the identity (where it was created), or a device of the person (restored from the words, or linked). */
   signer: undefined as Actor | undefined,
   transport: undefined as WebSocketTransport | undefined,
   docs: new Map<string, OpenDoc>(),
@@ -41,10 +43,14 @@ export const app = {
   screen: 'loading' as Screen,
   words: '',
   invite: '',
+  /** The code of a device link this page was opened with: this browser becomes another device of its person. */
+  link: '',
 };
 
 /** This device's name and the names others gave themselves, sealed in the store once it is open. */
 export const names = new Names();
+/** This device's preferences ("Work offline"), sealed in the store once it is open. */
+export const prefs = new Prefs();
 
 let drawer: () => void = () => undefined;
 

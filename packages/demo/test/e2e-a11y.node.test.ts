@@ -185,7 +185,7 @@ describe('accessibility (axe-core scans, the keyboard alone)', () => {
     // Offline, with changes waiting.
     await alice.check('#offline');
     await typeAtEnd(alice, ' Written offline.');
-    await until('pending edits shown', async () => /waiting to be sent/.test((await alice.locator('sealdoc-sync-status [part=pending]').textContent()) ?? ''));
+    await until('pending edits shown', async () => /saved on this device/.test((await alice.locator('sealdoc-sync-status [part=pending]').textContent()) ?? ''));
     await expectAccessible(alice, 'offline');
     await alice.uncheck('#offline');
 

@@ -13,17 +13,21 @@ import { assertFieldsForgotten, createIdentity, editor, indexedDbHolds, SHOTS, s
 let e2e: E2E;
 const person = (): Promise<Page> => e2e.person();
 
-/** The keys of the records this page's app keeps (its IndexedDB store), as JSON. */
-const RECORD_KEYS = `new Promise((resolve, reject) => {
+/**
+ * The keys of the records this page's app keeps (its IndexedDB store), as JSON. A browser that
+ * keeps no store has none: opening one to look would make it (the app makes it only once it
+ * keeps something), and the connection is closed once read.
+ */
+const RECORD_KEYS = `indexedDB.databases().then((all) => !all.some((d) => d.name === 'sealdoc-demo') ? [] : new Promise((resolve, reject) => {
   const open = indexedDB.open('sealdoc-demo');
   open.onerror = () => reject(open.error);
   open.onsuccess = () => {
     const db = open.result;
-    if (!db.objectStoreNames.contains('records')) return resolve([]);
+    if (!db.objectStoreNames.contains('records')) return db.close(), resolve([]);
     const all = db.transaction('records').objectStore('records').getAllKeys();
-    all.onsuccess = () => resolve(all.result.map((key) => JSON.stringify(key)));
+    all.onsuccess = () => (db.close(), resolve(all.result.map((key) => JSON.stringify(key))));
   };
-})`;
+}))`;
 const holdsIdentity = async (page: Page): Promise<boolean> => ((await page.evaluate(RECORD_KEYS)) as string[]).includes(JSON.stringify(['identity']));
 
 /** A new person opens the app at its start: a name, an identity, a new document (its admin). */

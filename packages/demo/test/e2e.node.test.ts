@@ -98,7 +98,7 @@ describe('the demo, end to end (three people, three browser contexts)', () => {
     await until('both offline', async () => (await bob.locator('sealdoc-sync-status [part=label]').textContent()) !== 'Up to date');
     await typeAtEnd(alice, ' (written offline by Alice)');
     await typeAtEnd(bob, ' (written offline by Bob)');
-    await until('pending edits shown', async () => /waiting to be sent/.test((await alice.locator('sealdoc-sync-status [part=pending]').textContent()) ?? ''));
+    await until('pending edits shown', async () => /saved on this device/.test((await alice.locator('sealdoc-sync-status [part=pending]').textContent()) ?? ''));
     await alice.screenshot({ path: `${SHOTS}/demo-offline.png` });
     await bob.context().setOffline(false);
     await alice.uncheck('#offline');

@@ -15,7 +15,7 @@
  */
 export { SealdocEditor, type EditDetail, type EditorUser } from './editor.js';
 export { SealdocMembers, type MemberChangeDetail, type DeviceRevokedDetail } from './members.js';
-export { SealdocSyncStatus, type SyncState, type SyncStateDetail } from './sync-status.js';
+export { CONNECTING_GRACE_MS, SealdocSyncStatus, type SyncState, type SyncStateDetail } from './sync-status.js';
 export { SealdocRecovery, type RestoreDetail } from './recovery.js';
 export { describeInvitationCheck, SealdocInvite, type AdmittedDetail, type InvitationDetail, type JoinStateDetail } from './invite.js';
 export { describeError, describeDeviceRevoked } from './words.js';

@@ -134,7 +134,7 @@ export class SealdocRecovery extends LitElement {
         <button part="button" type="submit">Confirm</button>
       </form>`;
     const list = split(this.words);
-    return html`<p>These ${list.length} words are the only way to recover your identity on a new device. Write them down, in order. They are shown once.</p>
+    return html`<p>These ${list.length} words are the only way to recover your identity on a new device. Write them down, in order, and keep them offline. Anyone who has them can read all your documents.</p>
       <ol part="words" aria-label="Recovery phrase">
         ${list.map((w) => html`<li part="word">${w}</li>`)}
       </ol>

@@ -1,13 +1,17 @@
 /**
  * `<sealdoc-sync-status>`: online / offline / syncing, how many edits wait to be sent, the
- * current epoch, and the last error in words a person understands. While the document has an
+ * current epoch, and the last error in words a person understands. "Up to date" only when the
+ * relay has acknowledged every edit of this device and a resync has settled; "Offline — N
+ * changes saved on this device" as soon as the link is lost (the transport noticed a silent
+ * link, or keeps trying to reach a relay it lost), or when the relay could not be reached for
+ * a few seconds after the start. While the document has an
  * alarm (a fork, withholding, a partition: SealedDoc.alarms), it says so instead of "up to date".
  * When this device was revoked by its person, it says so, and (given the provider) whether its
  * copy was erased.
  * @module
  */
 import { css, html, LitElement, type PropertyValues } from 'lit';
-import type { SealdocProvider, SealedDoc } from '@sealdoc/core';
+import type { SealdocProvider, SealedDoc, WebSocketTransport } from '@sealdoc/core';
 import { describeDeviceRevoked, describeError } from './words.js';
 
 /** What the status shows, in one word. */
@@ -29,11 +33,22 @@ const LABELS: Record<SyncState, string> = {
   removed: 'Access removed',
 };
 
-// What a person can expect while the server is out of reach.
-const HINTS: Partial<Record<SyncState, string>> = {
-  offline: 'your edits are kept on this device',
-  connecting: 'the server is out of reach; your edits are kept on this device',
-};
+/** How long a first attempt to reach the relay shows as "Connecting…" before it shows as offline. */
+export const CONNECTING_GRACE_MS = 3000;
+
+// Transport errors that say no more than the status does (the link was lost, the device is offline).
+const SHOWN_AS_STATUS = new Set(['closed', 'offline']);
+
+/** "1 change", "2 changes". */
+function changes(n: number): string {
+  return n === 1 ? '1 change' : `${n} changes`;
+}
+
+/** What a person can expect while offline: `trying` (the transport keeps trying to reach the relay), with `pending` edits kept here. */
+function offlineHint(trying: boolean, pending: number): string {
+  if (trying) return pending ? 'they are sent as soon as the server can be reached' : 'the server can’t be reached; your edits are kept on this device';
+  return pending ? 'they are sent once you are back online' : 'your edits are kept on this device';
+}
 
 /**
  * Shows a sealed document's sync state. Set `doc` (a SealedDoc), or `provider` (a
@@ -51,10 +66,12 @@ export class SealdocSyncStatus extends LitElement {
   static override properties = {
     doc: { attribute: false },
     provider: { attribute: false },
+    transport: { attribute: false },
     _state: { state: true },
     _pending: { state: true },
     _epoch: { state: true },
     _error: { state: true },
+    _trying: { state: true },
   };
 
   static override styles = css`
@@ -112,10 +129,14 @@ export class SealdocSyncStatus extends LitElement {
   declare doc: SealedDoc | undefined;
   /** A provider to follow instead of (or with) `doc`: its sealed document, and its `device-revoked` event. */
   declare provider: SealdocProvider | undefined;
+  /** The document's relay transport, optionally: while its link is quiet (a ping unanswered), the status is not "Up to date". */
+  declare transport: Pick<WebSocketTransport, 'quiet' | 'events'> | undefined;
   declare _state: SyncState;
   declare _pending: number;
   declare _epoch: number;
   declare _error: string;
+  /** The transport keeps trying to reach the relay (status `connecting`), though it may show as offline. */
+  declare _trying: boolean;
   #unsubscribe: (() => void)[] = [];
   #removed = false;
   // This device was revoked by its person (not its person removed); the provider said whether its copy was erased.
@@ -123,6 +144,11 @@ export class SealdocSyncStatus extends LitElement {
   #erasureTold = false;
   // The alarm whose words were dismissed: not shown again until another comes.
   #dismissed: unknown;
+  // The link was up since this element followed the document: a later attempt is a reconnection, shown as offline.
+  #wasOnline = false;
+  // When the transport began its first attempt (a start shown as "Connecting…" for a moment), and the timer that ends that moment.
+  #connectingSince: number | undefined;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
     super();
@@ -130,6 +156,7 @@ export class SealdocSyncStatus extends LitElement {
     this._pending = 0;
     this._epoch = 0;
     this._error = '';
+    this._trying = false;
   }
 
   /** The state shown now. */
@@ -143,7 +170,7 @@ export class SealdocSyncStatus extends LitElement {
   }
 
   override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('doc') || changed.has('provider')) this.#follow();
+    if (changed.has('doc') || changed.has('provider') || changed.has('transport')) this.#follow();
   }
 
   override connectedCallback(): void {
@@ -170,6 +197,8 @@ export class SealdocSyncStatus extends LitElement {
 
   #stop(): void {
     for (const off of this.#unsubscribe.splice(0)) off();
+    clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
   }
 
   /** The sealed document followed: `doc`, else the provider's. */
@@ -182,6 +211,8 @@ export class SealdocSyncStatus extends LitElement {
     this.#removed = false;
     this.#revoked = false;
     this.#erasureTold = false;
+    this.#wasOnline = false;
+    this.#connectingSince = undefined;
     this._error = '';
     const provider = this.provider;
     if (provider) {
@@ -196,6 +227,7 @@ export class SealdocSyncStatus extends LitElement {
     const doc = this.#doc;
     if (!doc) return;
     const refresh = () => this.#refresh();
+    if (this.transport) this.#unsubscribe.push(this.transport.events.on('link', refresh));
     this.#unsubscribe.push(
       doc.events.on('status', refresh),
       doc.events.on('synced', refresh),
@@ -203,7 +235,7 @@ export class SealdocSyncStatus extends LitElement {
       doc.events.on('alarms', refresh),
       doc.group.events.on('membership', refresh),
       doc.events.on('error', ({ error }) => {
-        this._error = describeError(error);
+        if (!SHOWN_AS_STATUS.has(String((error as { code?: unknown }).code))) this._error = describeError(error);
       }),
       doc.events.on('access-removed', ({ revoked }) => {
         this.#removed = true;
@@ -222,7 +254,7 @@ export class SealdocSyncStatus extends LitElement {
     const status = doc.status;
     const alarm = doc.alarms.at(-1);
     if (doc.group.log.wasRevoked(doc.group.deviceId)) this.#revoked = true;
-    const state: SyncState = this.#removed || doc.group.role === undefined ? 'removed' : alarm ? 'warning' : status === 'online' ? (doc.synced ? 'online' : 'syncing') : status;
+    const state: SyncState = this.#removed || doc.group.role === undefined ? 'removed' : alarm ? 'warning' : this.#linkState(status, doc.synced, doc.pending);
     // An alarm holds until resolved; back online and synced, an error about being offline no longer does.
     if (alarm && !this.#removed && alarm !== this.#dismissed) this._error = describeError(alarm);
     else if (state === 'online' && this._state !== 'online' && !this.#removed) this._error = '';
@@ -233,12 +265,42 @@ export class SealdocSyncStatus extends LitElement {
     if (changed) this.dispatchEvent(new CustomEvent<SyncStateDetail>('sealdoc-sync-state', { detail: { state, pending: this._pending, epoch: this._epoch }, bubbles: true, composed: true }));
   }
 
+  /**
+   * The state the link shows: up to date only once a resync settled and every edit was
+   * acknowledged; offline as soon as a link that was up is lost (while the transport tries
+   * again), or once a first attempt has taken longer than {@link CONNECTING_GRACE_MS}.
+   */
+  #linkState(status: SealedDoc['status'], synced: boolean, pending: number): SyncState {
+    this._trying = status === 'connecting';
+    if (status !== 'connecting') this.#connectingSince = undefined;
+    if (status === 'online') {
+      this.#wasOnline = true;
+      return synced && pending === 0 && !this.transport?.quiet ? 'online' : 'syncing';
+    }
+    if (status === 'offline' || this.#wasOnline) return 'offline';
+    const now = Date.now();
+    this.#connectingSince ??= now;
+    const left = this.#connectingSince + CONNECTING_GRACE_MS - now;
+    if (left <= 0) return 'offline';
+    clearTimeout(this.#graceTimer);
+    this.#graceTimer = setTimeout(() => this.#refresh(), left + 10);
+    return 'connecting';
+  }
+
   override render() {
-    const pending = this._pending === 0 ? '' : this._pending === 1 ? '1 edit waiting to be sent' : `${this._pending} edits waiting to be sent`;
+    const offline = this._state === 'offline';
+    const pending = this._pending === 0 ? '' : offline ? `${changes(this._pending)} saved on this device` : this._pending === 1 ? '1 edit waiting to be sent' : `${this._pending} edits waiting to be sent`;
+    const hint = offline
+      ? offlineHint(this._trying, this._pending)
+      : this._state === 'connecting'
+        ? 'your edits are kept on this device'
+        : this._state === 'syncing' && this.transport?.quiet
+          ? 'checking the connection'
+          : '';
     return html`<div class="bar">
         <span class="dot" part="dot" data-state=${this._state} aria-hidden="true"></span>
         <span part="status" role="status" aria-live="polite">
-          <span part="label">${this._state === 'removed' && this.#revoked ? 'This device was removed' : LABELS[this._state]}</span>${HINTS[this._state] ? html` · <span class="detail" part="hint">${HINTS[this._state]}</span>` : ''}${pending ? html` · <span class="detail" part="pending">${pending}</span>` : ''}
+          <span part="label">${this._state === 'removed' && this.#revoked ? 'This device was removed' : LABELS[this._state]}</span>${pending ? html`${offline ? ' — ' : ' · '}<span class="detail" part="pending">${pending}</span>` : ''}${hint ? html` · <span class="detail" part="hint">${hint}</span>` : ''}
         </span>
       </div>
       ${this._error

@@ -20,9 +20,9 @@ import {
   type Identity,
 } from '@sealdoc/crypto';
 import { BEACON_CONTEXT, beaconSignedBytes } from '@sealdoc/protocol';
-import { Group, GroupInvitation, MemoryStorage, RelayError, SealedDoc, WebSocketTransport } from '@sealdoc/core';
+import { Group, GroupInvitation, MemoryStorage, RelayError, SealedDoc, TransportError, WebSocketTransport } from '@sealdoc/core';
 import { MemoryHub } from '@sealdoc/core/testing';
-import { convertPlainText, describeDeviceRevoked, describeError, describeInvitationCheck, type InvitationDetail, type SealdocEditor, type SealdocMembers } from '@sealdoc/ui';
+import { CONNECTING_GRACE_MS, convertPlainText, describeDeviceRevoked, describeError, describeInvitationCheck, type InvitationDetail, type SealdocEditor, type SealdocMembers } from '@sealdoc/ui';
 import { eventually, identity, toHex, World, type Peer } from '../../core/test/helpers.js';
 import { caretAt, caretIndex, inputText, plainText, typeKeys } from './editor-helpers.js';
 
@@ -143,7 +143,7 @@ describe('<sealdoc-sync-status>', () => {
     await bob.transport.disconnect();
     bob.doc.getText('t').insert(0, 'offline edit');
     await bob.sealed.flush();
-    await eventually(() => status.state === 'offline' && /1 edit waiting to be sent/.test(shadow(status).textContent!));
+    await eventually(() => status.state === 'offline' && /Offline — 1 change saved on this device/.test(shadow(status).textContent!));
     await shot('#sealdoc-sync-status', 'sync-status-offline');
 
     await bob.transport.connect();
@@ -199,6 +199,99 @@ describe('<sealdoc-sync-status>', () => {
     await eventually(() => status.state === 'removed');
     assert.match(shadow(status).textContent!, /Access removed/);
     assert.match(status.errorText, /access to this document was removed/);
+  });
+
+  it('up to date only with every edit acknowledged; a lost link is offline at once, with the count in words; a first attempt shows as connecting for a moment only', async () => {
+    // A document as the element sees it: its status, resync, pending count and events, set by hand.
+    const listeners = new Map<string, Set<(event: never) => void>>();
+    const emitter = {
+      on: (name: string, fn: (event: never) => void) => {
+        if (!listeners.has(name)) listeners.set(name, new Set());
+        listeners.get(name)!.add(fn);
+        return () => listeners.get(name)!.delete(fn);
+      },
+    };
+    const emit = (name: string, event: unknown = {}) => {
+      for (const fn of listeners.get(name) ?? []) fn(event as never);
+    };
+    const fake = (status: string) => ({
+      status,
+      synced: true,
+      pending: 0,
+      alarms: [],
+      events: emitter,
+      group: { role: 'writer', deviceId: new Uint8Array(16), events: emitter, log: { epoch: 0, wasRevoked: () => false } },
+    });
+    const doc = fake('online');
+    const status = mount('sealdoc-sync-status', { doc: doc as never }, 'sync-status-truth');
+    const line = () => shadow(status).querySelector('[part=status]')!.textContent!.replace(/\s+/g, ' ').trim();
+    await status.updateComplete;
+    assert.equal(status.state, 'online');
+    assert.match(line(), /^Up to date/);
+
+    // The relay's transport, given: a ping unanswered (the link quiet) is no longer "up to date".
+    const link = new Set<(event: never) => void>();
+    const transport = { quiet: false, events: { on: (_name: string, fn: (event: never) => void) => (link.add(fn), () => link.delete(fn)) } };
+    status.transport = transport as never;
+    await status.updateComplete;
+    assert.equal(status.state, 'online');
+    transport.quiet = true;
+    for (const fn of link) fn({ quiet: true } as never);
+    await status.updateComplete;
+    assert.equal(status.state, 'syncing');
+    assert.match(line(), /^Syncing… · checking the connection/);
+    transport.quiet = false;
+    for (const fn of link) fn({ quiet: false } as never);
+    await status.updateComplete;
+    assert.equal(status.state, 'online');
+
+    doc.pending = 2; // sent, not acknowledged yet
+    emit('pending', { count: 2 });
+    await status.updateComplete;
+    assert.equal(status.state, 'syncing');
+    assert.match(line(), /^Syncing… · 2 edits waiting to be sent/);
+
+    doc.status = 'connecting'; // the link was lost: the transport tries again
+    emit('status', { status: 'connecting' });
+    emit('error', { error: new TransportError('closed', 'the relay said nothing for 8 s: reconnecting') });
+    await status.updateComplete;
+    assert.equal(status.state, 'offline');
+    assert.match(line(), /^Offline — 2 changes saved on this device · they are sent as soon as the server can be reached/);
+    assert.equal(status.errorText, '', 'a lost link is said by the status, not again as an error');
+    await shot('#sync-status-truth', 'sync-status-lost-link');
+
+    doc.pending = 1;
+    emit('pending', { count: 1 });
+    doc.status = 'offline';
+    emit('status', { status: 'offline' });
+    await status.updateComplete;
+    assert.match(line(), /^Offline — 1 change saved on this device · they are sent once you are back online/);
+
+    doc.status = 'online';
+    doc.synced = false;
+    emit('status', { status: 'online' });
+    await status.updateComplete;
+    assert.equal(status.state, 'syncing', 'not up to date before a resync settled');
+    doc.synced = true;
+    emit('synced', { synced: true });
+    await status.updateComplete;
+    assert.equal(status.state, 'syncing', 'nor with an edit unacknowledged');
+    doc.pending = 0;
+    emit('pending', { count: 0 });
+    await status.updateComplete;
+    assert.equal(status.state, 'online');
+
+    // A first attempt (never online yet): "Connecting…" for a moment, then offline, unreachable.
+    const starting = fake('connecting');
+    const first = mount('sealdoc-sync-status', { doc: starting as never }, 'sync-status-starting');
+    await first.updateComplete;
+    assert.equal(first.state, 'connecting');
+    assert.match(shadow(first).textContent!, /Connecting…/);
+    await new Promise((r) => setTimeout(r, CONNECTING_GRACE_MS + 200));
+    await first.updateComplete;
+    assert.equal(first.state, 'offline');
+    assert.match(shadow(first).querySelector('[part=status]')!.textContent!.replace(/\s+/g, ' '), /^ ?Offline · the server can’t be reached; your edits are kept on this device/);
+    first.remove();
   });
 
   it('a device revoked by its person says so in plain words, and that its copy was erased (the provider\'s device-revoked)', async () => {

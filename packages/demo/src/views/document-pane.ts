@@ -4,7 +4,7 @@
  */
 import { html, nothing } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
-import { toHex as hex } from '@sealdoc/crypto';
+import { actorPersonId, toHex as hex } from '@sealdoc/crypto';
 import { setTitle, titleOf } from '../documents.js';
 import { historyShown, showHistory } from '../history.js';
 import { historyView } from './history.js';
@@ -23,7 +23,7 @@ function peopleNames(me: string): Map<string, string> {
 
 export function documentPaneView(open: OpenDoc | undefined) {
   if (!open) return html`<main><p>No document yet. Create one, or open an invitation link.</p></main>`;
-  const people = peopleNames(hex(app.identity!.memberId));
+  const people = peopleNames(hex(actorPersonId(app.signer!)));
   return keyed(
     app.current,
     html`${historyShown() ? historyView(open) : html`<main>

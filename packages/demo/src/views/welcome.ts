@@ -6,7 +6,7 @@
 import { html, nothing } from 'lit';
 import type { RestoreDetail } from '@sealdoc/ui';
 import { importBackup } from '../backup.js';
-import { createIdentity, joined, restoreFromWords, saveName, startSession } from '../session.js';
+import { confirmIdentity, createIdentity, joined, restoreFromWords, saveName } from '../session.js';
 import { linkCheck } from '../invite-check.js';
 import { app, draw, names, onEnter } from '../state.js';
 
@@ -28,7 +28,7 @@ export function welcomeView() {
 export function wordsView() {
   return html`<main class="welcome">
     <h1>Your recovery phrase</h1>
-    <sealdoc-recovery mode="show" .words=${app.words} @sealdoc-recovery-confirmed=${() => void startSession()}></sealdoc-recovery>
+    <sealdoc-recovery mode="show" .words=${app.words} @sealdoc-recovery-confirmed=${() => void confirmIdentity()}></sealdoc-recovery>
   </main>`;
 }
 
