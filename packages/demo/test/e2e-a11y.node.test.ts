@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join as joinPath } from 'node:path';
 import type { Page } from 'playwright-core';
-import { expectAccessible, SHOTS, startE2E, text, typeAtEnd, until, type E2E } from './e2e-kit.js';
+import { createIdentity, expectAccessible, invite, SHOTS, startE2E, text, typeAtEnd, until, type E2E } from './e2e-kit.js';
 
 /**
  * Where the focus is (through shadow roots: "host >> element", a button or summary followed by
@@ -79,36 +79,9 @@ async function identityByKeyboard(page: Page, name: string): Promise<string[]> {
 let e2e: E2E;
 const person = (): Promise<Page> => e2e.person();
 
-/**
- * e2e-kit's createIdentity, waiting for the words before reading them (it reads them as soon as
- * the button is clicked: on a busy machine, before the keys are made and the words shown).
- */
-async function newIdentity(page: Page, name: string): Promise<void> {
-  await page.fill('#my-name', name);
-  await page.click('#create-identity');
-  await page.waitForSelector('sealdoc-recovery li');
-  const words = await page.locator('sealdoc-recovery li').allTextContents();
-  await page.click('sealdoc-recovery button');
-  await page.waitForSelector('sealdoc-recovery input');
-  for (const input of await page.locator('sealdoc-recovery input').all()) await input.fill(words[Number((await input.getAttribute('id'))!.slice(1))]!);
-  await page.click('sealdoc-recovery button[type=submit]');
-}
-
-/** `name` joins the admin's document by a new link (e2e-kit's invite, with {@link newIdentity}); returns the new member's page. */
+/** `name` joins the admin's document by a new link; returns the new member's page. */
 async function join(admin: Page, name: string): Promise<Page> {
-  const linkField = admin.locator('sealdoc-invite input.link');
-  const previous = await linkField.inputValue();
-  await admin.click('sealdoc-invite button[part=button]:has-text("Create another link")');
-  await until('the new link', async () => (await linkField.inputValue()) !== previous);
-  const page = await person();
-  await page.goto(await linkField.inputValue());
-  await newIdentity(page, name);
-  await page.fill('sealdoc-invite #name', name);
-  await page.click('sealdoc-invite button:has-text("Ask to join")');
-  await until(`${name}'s request at the admin`, async () => (await admin.locator(`sealdoc-invite li:has-text("${name}") button:has-text("Admit")`).count()) === 1);
-  await admin.click(`sealdoc-invite li:has-text("${name}") button:has-text("Admit")`);
-  await until(`${name} admitted`, async () => (await page.locator('sealdoc-editor .ProseMirror').count()) === 1);
-  return page;
+  return (await invite(admin, name, person)).page;
 }
 
 describe('accessibility (axe-core scans, the keyboard alone)', () => {
@@ -168,7 +141,7 @@ describe('accessibility (axe-core scans, the keyboard alone)', () => {
     await carol.goto(link);
     await carol.waitForSelector('#create-identity');
     await expectAccessible(carol, 'welcome (invited)');
-    await newIdentity(carol, 'Carol');
+    await createIdentity(carol, 'Carol');
     await carol.waitForSelector('sealdoc-invite #name');
     await expectAccessible(carol, 'join');
     await carol.fill('sealdoc-invite #name', 'Carol');
@@ -391,10 +364,11 @@ describe('accessibility (axe-core scans, the keyboard alone)', () => {
     await restored.keyboard.press('Enter');
     await until('its text', async () => (await text(restored)) === 'Agenda.', 30_000);
   });
+
   it('Tab indents a list item at once after a click in it; the keyboard brings the focus in to pass', async () => {
     const page = await person();
     await page.goto(e2e.demo.url);
-    await newIdentity(page, 'Noor');
+    await createIdentity(page, 'Noor');
     await page.click('#new-doc');
     await typeAtEnd(page, '- one');
     await page.keyboard.press('Enter');
