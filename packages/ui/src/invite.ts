@@ -286,8 +286,8 @@ export class SealdocInvite extends LitElement {
       : invitation.state === 'expired'
         ? 'Expired'
         : used
-          ? 'Revoked: used'
-          : 'Revoked: cancelled';
+          ? 'Used'
+          : 'Cancelled';
     return html`<section class="invitation" part="invitation">
       <div class="row">
         <span part="state" role="status">${state}</span>
