@@ -1,4 +1,5 @@
-// node --import tsx bench/ui-trace.ts [--side plain|sealed] [--keys N] [--chars N]; UI_QUERY=... as bench:ui.
+// node --import tsx bench/ui-trace.ts [--side plain|sealed] [--keys N] [--chars N] [--top N]; UI_QUERY=… as bench:ui;
+// UI_ENTRY=./ui-sections.browser.ts traces that experiment's page instead.
 // Types N keys into one side of bench:ui's page with a Chromium trace on (DevTools Tracing
 // domain) and prints, per keystroke, the renderer main thread's time by trace event
 // (inclusive: nested events are counted in their parents too), the largest first.
@@ -57,4 +58,4 @@ async function drive(page: Page): Promise<void> {
 }
 
 const paper = readFileSync(fileURLToPath(new URL('../test/fixtures/automerge-paper-final.txt.gz', import.meta.url)));
-await runInChromium(fileURLToPath(new URL('./ui.browser.ts', import.meta.url)), `?chars=${CHARS}&${process.env.UI_QUERY ?? ''}`, { '/paper.txt.gz': paper }, drive);
+await runInChromium(fileURLToPath(new URL(process.env.UI_ENTRY ?? './ui.browser.ts', import.meta.url)), `?chars=${CHARS}&${process.env.UI_QUERY ?? ''}`, { '/paper.txt.gz': paper }, drive);
