@@ -140,6 +140,14 @@ export const editorStyles = css`
   .surface > * {
     contain: layout style;
   }
+  /* A contained list is its own formatting context: the margins of its first and last
+     paragraphs no longer collapse through it. These two rules give the spacing it had. */
+  .surface > :is(ul, ol) > li:first-child > :first-child {
+    margin-top: 0;
+  }
+  .surface > :is(ul, ol) > li:last-child :last-child {
+    margin-bottom: 0;
+  }
   .surface p {
     margin: 0 0 0.6em;
   }
