@@ -54,9 +54,12 @@ function mount(id: string, props: Partial<SealdocEditor>): SealdocEditor {
   return editor;
 }
 
+// ?css=…: a style sheet added to both editors (experiments: what a CSS rule costs or saves).
+const params = new URLSearchParams(location.search);
+
 async function setup(): Promise<UiSetup> {
   // ?chars=N: the first N characters only (how the cost grows with the document).
-  const chars = Number(new URLSearchParams(location.search).get('chars')) || 0;
+  const chars = Number(params.get('chars')) || 0;
   const text = chars ? (await loadText()).slice(0, chars) : await loadText();
   await IndexedDBStorage.deleteDatabase(DB);
   const storage = await IndexedDBStorage.open(DB, { persist: false });
@@ -86,6 +89,11 @@ async function setup(): Promise<UiSetup> {
     plain: mount('plain', { doc: plainDoc, awareness: plainAwareness, user }),
   };
   await Promise.all([editors.sealed.updateComplete, editors.plain.updateComplete]);
+  if (params.get('css')) {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(params.get('css')!);
+    for (const e of Object.values(editors)) e.shadowRoot!.adoptedStyleSheets = [...e.shadowRoot!.adoptedStyleSheets, sheet];
+  }
   window.bench = {
     ready: true,
     focus(side) {

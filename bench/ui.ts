@@ -1,4 +1,4 @@
-// npm run bench:ui [-- --json] [-- --keys N] [-- --chars N]
+// npm run bench:ui [-- --json] [-- --keys N] [-- --chars N]; UI_QUERY='css=…' (URL-encoded) adds a style sheet to both editors
 // Typing into <sealdoc-editor> on a sealed ~210 KB document (the automerge-paper result twice,
 // a paragraph per line; encrypted IndexedDB store, sealed presence, online) against the same
 // editor, same ProseMirror setup, on a plain Y.Doc, in real Chromium (ui.browser.ts). Each
@@ -79,7 +79,7 @@ async function drive(page: Page): Promise<void> {
 }
 
 const paper = readFileSync(fileURLToPath(new URL('../test/fixtures/automerge-paper-final.txt.gz', import.meta.url)));
-const setup = await runInChromium<UiSetup>(fileURLToPath(new URL('./ui.browser.ts', import.meta.url)), CHARS ? `?chars=${CHARS}` : '', { '/paper.txt.gz': paper }, drive);
+const setup = await runInChromium<UiSetup>(fileURLToPath(new URL('./ui.browser.ts', import.meta.url)), `?chars=${CHARS}&${process.env.UI_QUERY ?? ''}`, { '/paper.txt.gz': paper }, drive);
 for (const side of ['sealed', 'plain'] as const) {
   if (lengths[side].after - lengths[side].before !== typed[side]) throw new Error(`${side}: ${typed[side]} keys typed, the text grew by ${lengths[side].after - lengths[side].before}`);
 }
