@@ -703,7 +703,7 @@ describe('<sealdoc-invite>', () => {
       assert.equal(admitted[0]!.name, 'Bob');
       assert.equal(admitted[0]!.epoch, 1);
       await admin.updateComplete;
-      assert.match(shadow(admin).querySelector('[part=state]')!.textContent!, /Revoked/);
+      assert.match(shadow(admin).querySelector('[part=state]')!.textContent!, /^\s*Used\s*$/, 'ended by its use');
 
       await eventually(() => joined.length === 1, 10_000);
       assert.equal(joined[0]!.group.role, 'writer');
