@@ -62,7 +62,9 @@ export class Outbox {
 
   /** See {@link SealedDoc.pending}. */
   get pending(): number {
-    return this.unsent.size + this.#heldBack.length + this.unacked.size;
+    // Edits batched or being sealed count as one envelope on its way: from the first keystroke,
+    // the count never says that nothing waits.
+    return this.unsent.size + this.#heldBack.length + this.unacked.size + (this.#batch.length > 0 || this.#sealing > 0 ? 1 : 0);
   }
 
   pendingChanged(): void {
@@ -91,10 +93,8 @@ export class Outbox {
     this.#batch = [];
     this.#batchBytes = 0;
     if (batch.length > 0) this.#sealing++;
-    const run = this.#flushing.then(() => (batch.length > 0 ? this.sealAndSend(mergeBounded(batch)) : undefined));
-    this.#flushing = run.catch(() => undefined).finally(() => {
-      if (batch.length > 0) this.#sealing--;
-    });
+    const run = this.#flushing.then(() => (batch.length > 0 ? this.sealAndSend(mergeBounded(batch), 'update', true) : undefined));
+    this.#flushing = run.catch(() => undefined);
     return run;
   }
 
@@ -102,6 +102,7 @@ export class Outbox {
     if (this.#d.destroyed) return;
     this.#batch.push(update);
     this.#batchBytes += update.length;
+    if (this.#batch.length === 1) this.pendingChanged();
     if (this.#batchBytes >= this.#maxBytes) this.#d.background(this.flush());
     else if (this.#timer === undefined) this.#timer = setTimeout(() => this.#d.background(this.flush()), this.#windowMs);
   }
@@ -110,12 +111,31 @@ export class Outbox {
   async sealHeldBack(): Promise<void> {
     if (this.#heldBack.length > 0 && this.#d.canWrite()) {
       const edits = this.#heldBack.splice(0);
-      this.pendingChanged();
-      await this.sealAndSend(mergeBounded(edits));
+      this.#sealing++;
+      await this.sealAndSend(mergeBounded(edits), 'update', true);
     }
   }
 
-  async sealAndSend(plaintext: Uint8Array, kind: 'update' | 'snapshot' = 'update'): Promise<void> {
+  /**
+   * Seals `plaintext` and stores it; sends it when this member is current. `taken`: the edits
+   * were taken from the batch or the held-back ones (counted in `#sealing`, so in `pending`,
+   * until they are held, stored or held back again: in the same turn, so the count never dips).
+   */
+  async sealAndSend(plaintext: Uint8Array, kind: 'update' | 'snapshot' = 'update', taken = false): Promise<void> {
+    let counted = taken;
+    const settle = () => {
+      if (counted) this.#sealing--;
+      counted = false;
+    };
+    try {
+      await this.#sealAndSend(plaintext, kind, settle);
+    } finally {
+      settle();
+      this.pendingChanged();
+    }
+  }
+
+  async #sealAndSend(plaintext: Uint8Array, kind: 'update' | 'snapshot', settle: () => void): Promise<void> {
     const d = this.#d;
     const group = d.group;
     // Nothing is sealed without the right to write, nor under an older epoch than the log's
@@ -123,6 +143,7 @@ export class Outbox {
     // wait in memory, never at rest in clear; a snapshot is simply made again later. Checked
     // again after the sequence number: the log may move meanwhile.
     const holdBack = () => {
+      settle();
       if (kind === 'update') this.#heldBack.push(plaintext);
       this.pendingChanged();
       if (!d.canWrite()) d.events.emit('access-removed', { epoch: group.log.epoch, revoked: group.log.wasRevoked(group.deviceId) });
@@ -154,11 +175,13 @@ export class Outbox {
     } catch (error) {
       // Not stored (a full disk, a closed store): the edit waits in memory and goes with the
       // next flush; the caller gets the typed error.
+      settle();
       if (kind === 'update') this.#heldBack.push(plaintext);
       this.pendingChanged();
       throw error;
     }
     const id = d.holdings.hold(bytes, !send);
+    settle();
     d.store.localChanged();
     if (!send) {
       this.unsent.add(id);

@@ -221,8 +221,8 @@ export class SealedDoc {
   /**
    * This member's edits that wait to be sent: envelopes sealed while offline (or while the log
    * might be behind), edits that could not be sealed yet, and, through a relay, envelopes sent
-   * but not yet acknowledged as stored. Edits still in the batching window (a few
-   * milliseconds) are not counted. A `pending` event reports each change.
+   * but not yet acknowledged as stored; edits still in the batching window or being sealed
+   * count as one envelope on its way. A `pending` event reports each change.
    */
   get pending(): number {
     return this.#d.outbox.pending;
