@@ -658,7 +658,8 @@ describe('<sealdoc-members> with devices', () => {
 });
 
 describe('<sealdoc-invite>', () => {
-  it('an admin creates a link; the invitee asks to join with it; the admin admits; both sides show each state; the link is revoked after use', async () => {
+  /** Alice, the admin of a new group, and Bob, a stranger: each connected to the test relay. */
+  async function adminAndInvitee() {
     const url = (await executeServerCommand('relay-url')) as string;
     const alice = identityFromMnemonic(generateMnemonic());
     const bob = identityFromMnemonic(generateMnemonic());
@@ -667,6 +668,11 @@ describe('<sealdoc-invite>', () => {
     const adminTransport = new WebSocketTransport({ url, identity: alice, backoff: { minMs: 20, maxMs: 100 } });
     const inviteeTransport = new WebSocketTransport({ url, identity: bob, backoff: { minMs: 20, maxMs: 100 } });
     await Promise.all([adminTransport.connect(), inviteeTransport.connect()]);
+    return { alice, bob, group, adminTransport, inviteeTransport };
+  }
+
+  it('an admin creates a link; the invitee asks to join with it; the admin admits; both sides show each state; the link is revoked after use', async () => {
+    const { bob, group, adminTransport, inviteeTransport } = await adminAndInvitee();
     try {
       const admin = mount('sealdoc-invite', { mode: 'create', group, transport: adminTransport, baseUrl: 'https://sealdoc.example/app' }, 'invite-admin');
       const created = events<{ link: string }>(admin, 'sealdoc-invitation-created');
@@ -716,14 +722,7 @@ describe('<sealdoc-invite>', () => {
   });
 
   it('lists the invitations handed in (kept across a reload) with those created here, each with a Cancel; an invitee whose admin is away is told so; a check in words', async () => {
-    const url = (await executeServerCommand('relay-url')) as string;
-    const alice = identityFromMnemonic(generateMnemonic());
-    const bob = identityFromMnemonic(generateMnemonic());
-    const group = new Group({ signer: alice, log: await MembershipLog.fromOps([await createGroup(alice)]), keyring: new Keyring() });
-    await group.refresh();
-    const adminTransport = new WebSocketTransport({ url, identity: alice, backoff: { minMs: 20, maxMs: 100 } });
-    const inviteeTransport = new WebSocketTransport({ url, identity: bob, backoff: { minMs: 20, maxMs: 100 } });
-    await Promise.all([adminTransport.connect(), inviteeTransport.connect()]);
+    const { bob, group, adminTransport, inviteeTransport } = await adminAndInvitee();
     try {
       // The app's invitation, from before a reload.
       const kept = await GroupInvitation.create({ group, transport: adminTransport, role: 'reader', baseUrl: 'https://sealdoc.example/app' });
