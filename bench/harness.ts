@@ -37,7 +37,8 @@ export interface Row {
   [field: string]: string | number;
 }
 
-const fmt = (v: string | number | boolean) => (typeof v === 'number' ? (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2)) : String(v));
+// Whole numbers (counts) as they are; others with two decimals below 100.
+const fmt = (v: string | number | boolean) => (typeof v === 'number' ? (Math.abs(v) >= 100 || Number.isInteger(v) ? Math.round(v).toLocaleString('en-US') : v.toFixed(2)) : String(v));
 
 /** Prints rows as a table, or as JSON lines when the script got --json. */
 export function report(title: string, rows: readonly Row[]): void {
