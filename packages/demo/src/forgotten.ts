@@ -6,21 +6,16 @@
  * @module
  */
 import type { DeviceKey, Storage } from '@sealdoc/core';
-
-const KEY = ['demo', 'forgotten'];
-const CONTEXT = KEY.join('/');
+import { SealedRecord } from './sealed-record.js';
 
 export class Forgotten {
   readonly #ids = new Set<string>();
-  #store: { storage: Storage; deviceKey: DeviceKey } | undefined;
-  #saving: Promise<void> = Promise.resolve();
+  readonly #record = new SealedRecord('forgotten');
 
   /** Reads the record kept in `storage` (none, or one this key cannot open: an empty list), and keeps every change there from then on. */
   async load(storage: Storage, deviceKey: DeviceKey): Promise<void> {
-    const sealed = await storage.load(KEY);
-    const ids = sealed && (await deviceKey.open(sealed, CONTEXT).then((bytes) => JSON.parse(new TextDecoder().decode(bytes)) as unknown, () => undefined));
+    const ids = await this.#record.load(storage, deviceKey);
     if (Array.isArray(ids)) for (const id of ids) if (typeof id === 'string') this.#ids.add(id);
-    this.#store = { storage, deviceKey };
   }
 
   /** Whether the group of id `id` (hex) was forgotten here. */
@@ -31,13 +26,7 @@ export class Forgotten {
   /** Notes the group of id `id` (hex) as forgotten; resolves once it is kept. */
   add(id: string): Promise<void> {
     this.#ids.add(id);
-    const store = this.#store;
-    if (!store) return Promise.resolve();
-    const saving = this.#saving.then(async () => {
-      await store.storage.save(KEY, await store.deviceKey.seal(new TextEncoder().encode(JSON.stringify([...this.#ids])), CONTEXT));
-    });
-    this.#saving = saving.catch(() => undefined);
-    return saving;
+    return this.#record.save(() => [...this.#ids]);
   }
 }
 

@@ -9,9 +9,7 @@
  */
 import { decodeInvitation, toHex as hex } from '@sealdoc/crypto';
 import { GroupInvitation, type DeviceKey, type Group, type Storage, type WebSocketTransport } from '@sealdoc/core';
-
-const KEY = ['demo', 'invitations'];
-const CONTEXT = KEY.join('/');
+import { SealedRecord } from './sealed-record.js';
 
 /** The codes of a record, whatever else it holds. */
 function codes(value: unknown): string[] {
@@ -32,8 +30,7 @@ function about(code: string): { group: string; expiresAt: number } | undefined {
 export class Invites {
   #codes: string[] = [];
   readonly #live = new Map<string, GroupInvitation>();
-  #store: { storage: Storage; deviceKey: DeviceKey } | undefined;
-  #saving: Promise<void> = Promise.resolve();
+  readonly #record = new SealedRecord('invitations');
   /** Called when an invitation ends or a request arrives (the app draws again). */
   onChange: () => void = () => undefined;
 
@@ -42,11 +39,9 @@ export class Invites {
    * every change there. A record this key cannot open is lost like everything sealed under it.
    */
   async load(storage: Storage, deviceKey: DeviceKey): Promise<void> {
-    const sealed = await storage.load(KEY);
-    const record = sealed && (await deviceKey.open(sealed, CONTEXT).then((bytes) => JSON.parse(new TextDecoder().decode(bytes)) as unknown, () => undefined));
+    const record = await this.#record.load(storage, deviceKey);
     const now = Date.now();
     this.#codes = codes(record).filter((code) => (about(code)?.expiresAt ?? 0) > now);
-    this.#store = { storage, deviceKey };
   }
 
   /** The codes kept (the invitations not known to have ended). */
@@ -71,7 +66,7 @@ export class Invites {
   /** Keeps an invitation just created here; resolves once it is sealed in the store. */
   keep(invitation: GroupInvitation): Promise<void> {
     const code = invitation.code;
-    if (this.#live.has(code)) return this.#saving;
+    if (this.#live.has(code)) return this.#record.saving;
     this.#track(code, invitation);
     this.#codes = [...this.#codes, code];
     return this.#save();
@@ -94,15 +89,8 @@ export class Invites {
     return this.#save();
   }
 
-  /** Seals the whole record once the save under way is done: the last change is the one kept. */
   #save(): Promise<void> {
-    const store = this.#store;
-    if (!store) return Promise.resolve();
-    const saving = this.#saving.then(async () => {
-      await store.storage.save(KEY, await store.deviceKey.seal(new TextEncoder().encode(JSON.stringify(this.#codes)), CONTEXT));
-    });
-    this.#saving = saving.catch(() => undefined);
-    return saving;
+    return this.#record.save(() => this.#codes);
   }
 }
 

@@ -9,9 +9,8 @@
  * @module
  */
 import type { DeviceKey, Storage } from '@sealdoc/core';
+import { SealedRecord } from './sealed-record.js';
 
-const KEY = ['demo', 'names'];
-const CONTEXT = KEY.join('/');
 /** Where earlier versions kept other members' names (JSON pairs) and this device's own. */
 const LEGACY_OTHERS = 'sealdoc-names';
 const LEGACY_MINE = 'sealdoc-my-name';
@@ -37,8 +36,7 @@ function parseLegacy(text: string | null): unknown {
 export class Names {
   #mine = '';
   readonly #others = new Map<string, string>();
-  #store: { storage: Storage; deviceKey: DeviceKey } | undefined;
-  #saving: Promise<void> = Promise.resolve();
+  readonly #record = new SealedRecord('names');
 
   /** This device's own name ('' until one is given). */
   get mine(): string {
@@ -56,15 +54,10 @@ export class Names {
    * memory only (a store that did not open).
    */
   async load(storage: Storage, deviceKey: DeviceKey): Promise<void> {
-    const sealed = await storage.load(KEY);
-    // A record this key cannot open was sealed under a key that is gone: lost like everything
-    // sealed under it, it is overwritten at the next change (names come back as people show up).
-    const record = sealed && (await deviceKey.open(sealed, CONTEXT).then((bytes) => JSON.parse(new TextDecoder().decode(bytes)) as NamesRecord, () => undefined));
-    if (record) {
-      this.#mine = record.mine;
-      for (const [id, name] of record.others) this.#others.set(id, name);
-    }
-    this.#store = { storage, deviceKey };
+    // None (or one sealed under a key that is gone): names come back as people show up.
+    const record = (await this.#record.load(storage, deviceKey)) as Partial<NamesRecord> | undefined;
+    if (typeof record?.mine === 'string') this.#mine = record.mine;
+    for (const [id, name] of pairs(record?.others)) this.#others.set(id, name);
     const legacyMine = localStorage.getItem(LEGACY_MINE);
     const legacyOthers = localStorage.getItem(LEGACY_OTHERS);
     if (legacyMine === null && legacyOthers === null) return;
@@ -79,27 +72,19 @@ export class Names {
 
   /** Sets this device's own name; resolves once it is kept. */
   setMine(name: string): Promise<void> {
-    if (name === this.#mine) return this.#saving;
+    if (name === this.#mine) return this.#record.saving;
     this.#mine = name;
     return this.#save();
   }
 
   /** Notes the name member `id` gave itself; resolves once it is kept. */
   learn(id: string, name: string): Promise<void> {
-    if (!name || this.#others.get(id) === name) return this.#saving;
+    if (!name || this.#others.get(id) === name) return this.#record.saving;
     this.#others.set(id, name);
     return this.#save();
   }
 
-  /** Seals the whole record once the save under way is done: the last change is the one kept. */
   #save(): Promise<void> {
-    const store = this.#store;
-    if (!store) return Promise.resolve();
-    const saving = this.#saving.then(async () => {
-      const record: NamesRecord = { mine: this.#mine, others: [...this.#others] };
-      await store.storage.save(KEY, await store.deviceKey.seal(new TextEncoder().encode(JSON.stringify(record)), CONTEXT));
-    });
-    this.#saving = saving.catch(() => undefined);
-    return saving;
+    return this.#record.save((): NamesRecord => ({ mine: this.#mine, others: [...this.#others] }));
   }
 }

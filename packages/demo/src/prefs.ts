@@ -5,9 +5,7 @@
  * @module
  */
 import type { DeviceKey, Storage } from '@sealdoc/core';
-
-const KEY = ['demo', 'prefs'];
-const CONTEXT = KEY.join('/');
+import { SealedRecord } from './sealed-record.js';
 
 interface PrefsRecord {
   offline: boolean;
@@ -16,8 +14,7 @@ interface PrefsRecord {
 /** This device's preferences, read from the store once it is open and kept there sealed at every change. */
 export class Prefs {
   #offline = false;
-  #store: { storage: Storage; deviceKey: DeviceKey } | undefined;
-  #saving: Promise<void> = Promise.resolve();
+  readonly #record = new SealedRecord('prefs');
 
   /** Whether this device works offline (false until the record is read). */
   get offline(): boolean {
@@ -30,28 +27,14 @@ export class Prefs {
    * none: the defaults hold and it is overwritten at the next change.
    */
   async load(storage: Storage, deviceKey: DeviceKey): Promise<void> {
-    const sealed = await storage.load(KEY);
-    const record = sealed && (await deviceKey.open(sealed, CONTEXT).then((bytes) => JSON.parse(new TextDecoder().decode(bytes)) as Partial<PrefsRecord>, () => undefined));
+    const record = (await this.#record.load(storage, deviceKey)) as Partial<PrefsRecord> | undefined;
     this.#offline = record?.offline === true;
-    this.#store = { storage, deviceKey };
   }
 
   /** Sets whether this device works offline; resolves once it is kept. */
   setOffline(offline: boolean): Promise<void> {
-    if (offline === this.#offline) return this.#saving;
+    if (offline === this.#offline) return this.#record.saving;
     this.#offline = offline;
-    return this.#save();
-  }
-
-  /** Seals the whole record once the save under way is done: the last change is the one kept. */
-  #save(): Promise<void> {
-    const store = this.#store;
-    if (!store) return Promise.resolve();
-    const saving = this.#saving.then(async () => {
-      const record: PrefsRecord = { offline: this.#offline };
-      await store.storage.save(KEY, await store.deviceKey.seal(new TextEncoder().encode(JSON.stringify(record)), CONTEXT));
-    });
-    this.#saving = saving.catch(() => undefined);
-    return saving;
+    return this.#record.save((): PrefsRecord => ({ offline: this.#offline }));
   }
 }
