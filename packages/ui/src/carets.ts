@@ -49,6 +49,9 @@ function build(state: EditorState, options: CaretOptions): DecorationSet {
   const { awareness } = options;
   const decorations: Decoration[] = [];
   const max = Math.max(state.doc.content.size - 1, 0);
+  // Sections holding a caret are drawn whole (class has-caret: no paint containment), so that a
+  // name above the section's first line is not clipped (sections.ts).
+  const withCaret = new Set<number>();
   for (const [clientId, raw] of awareness.getStates()) {
     if (clientId === awareness.clientID || clientId === ystate.doc.clientID) continue;
     const cursor = (raw as { cursor?: CursorState | null }).cursor;
@@ -68,12 +71,15 @@ function build(state: EditorState, options: CaretOptions): DecorationSet {
     head = Math.min(head, max);
     const key = `${clientId}|${look.name}|${look.color}|${look.mine}`;
     decorations.push(Decoration.widget(head, () => caretElement(look), { key, side: 10 }));
+    const $head = state.doc.resolve(head);
+    if ($head.depth > 0 && $head.node(1).type.name === 'section') withCaret.add($head.before(1));
     if (anchor !== head) {
       decorations.push(
         Decoration.inline(Math.min(anchor, head), Math.max(anchor, head), { class: 'remote-selection', style: `--caret-color: ${look.color}` }, { inclusiveStart: false, inclusiveEnd: true }),
       );
     }
   }
+  for (const pos of withCaret) decorations.push(Decoration.node(pos, pos + state.doc.nodeAt(pos)!.nodeSize, { class: 'has-caret' }));
   return DecorationSet.create(state.doc, decorations);
 }
 

@@ -131,13 +131,36 @@ export const editorStyles = css`
   .surface:focus-visible {
     outline-offset: -3px;
   }
-  .surface > :first-child {
+  .surface > :first-child,
+  .surface > section:first-child > :first-child {
     margin-top: 0;
   }
-  /* Each top-level block lays itself out alone: typing in one does not lay out the thousands
-     of others again (a quarter less main-thread time a keystroke on a 200 KB document; docs/ui.md,
-     Typing cost). Not paint containment: a caret's name above a block's first line would be clipped. */
-  .surface > * {
+  /* Sections (sections.ts): Chromium lays out, paints and hands the input method the text of
+     the sections in view only (docs/ui.md, Typing cost). "auto" keeps a section's height once
+     shown. A section with another member's caret is drawn whole: its name above the section's
+     first line would be clipped by the paint containment that "auto" brings. */
+  .surface > section {
+    content-visibility: auto;
+    contain-intrinsic-size: auto 30em;
+  }
+  .surface > section.has-caret {
+    content-visibility: visible;
+  }
+  /* A section is its own formatting context: margins do not collapse through its edges. These
+     rules give blocks at the edges of two sections the spacing they have side by side. */
+  .surface > section:not(:last-child) {
+    margin-bottom: 0.6em;
+  }
+  .surface > section > :last-child {
+    margin-bottom: 0;
+  }
+  .surface > section:not(:first-child) > :first-child:is(h1, h2, h3) {
+    margin-top: 0.3em;
+  }
+  /* A document from before sections: each top-level block lays itself out alone, so typing in
+     one does not lay out the thousands of others again. Not paint containment: a caret's name
+     above a block's first line would be clipped. */
+  .surface > :not(section) {
     contain: layout style;
   }
   /* A contained list is its own formatting context: the margins of its first and last

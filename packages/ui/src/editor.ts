@@ -24,6 +24,7 @@ import { editorStyles } from './editor-styles.js';
 import { placeholderPlugin } from './placeholder.js';
 import { activeState, editorInputRules, editorKeymaps, historyInputPlugin, redo, setBlock, setLink, toggle, toggleList, undo, type ActiveState } from './rich-commands.js';
 import { richSchema, safeHref } from './rich-schema.js';
+import { keepSections, pasteInSections } from './sections.js';
 
 /** Who this member is to the others: shown at its caret. */
 export interface EditorUser {
@@ -313,7 +314,7 @@ export class SealdocEditor extends LitElement {
     const surface = this.#surface;
     const init = initProseMirrorDoc(fragment, richSchema);
     const { mapping } = init;
-    // An empty fragment: one empty paragraph to type in, written to the document only once typed in.
+    // An empty fragment: one empty paragraph (in its section) to type in, written to the document only once typed in.
     const doc = init.doc.content.size > 0 ? init.doc : richSchema.topNodeType.createAndFill()!;
     const state = EditorState.create({
       schema: richSchema,
@@ -321,7 +322,8 @@ export class SealdocEditor extends LitElement {
       plugins: [
         ySyncPlugin(fragment, { mapping }),
         ...(awareness ? [caretPlugin({ awareness, describe: (client, s) => this.#describe(client, s), publish: () => !this.#isReadonly() })] : []),
-        yUndoPlugin(),
+        // Undo never deletes a paragraph or a section that holds something: another member may have typed in it.
+        yUndoPlugin({ protectedNodes: new Set(['paragraph', 'section']) }),
         historyInputPlugin(),
         editorInputRules(),
         ...editorKeymaps({
@@ -349,6 +351,7 @@ export class SealdocEditor extends LitElement {
           class: 'surface',
         }),
         nodeViews: { check_item: (node, view, getPos) => new CheckItemView(node, view, getPos) },
+        handlePaste: (view, _event, slice) => pasteInSections(view, slice),
         dispatchTransaction: (tr) => this.#dispatch(tr),
       },
     );
@@ -384,12 +387,14 @@ export class SealdocEditor extends LitElement {
     this._legacy = needsConversion(legacy, fragment) ? legacy.toString() : undefined;
   }
 
-  #dispatch(tr: Transaction): void {
+  #dispatch(given: Transaction): void {
     const view = this.#view;
     if (!view) return;
     const before = view.state;
+    const remote = (given.getMeta(ySyncPluginKey) as { isChangeOrigin?: boolean } | undefined)?.isChangeOrigin;
+    // A local replacement across sections is done section by section (sections.ts).
+    const tr = remote ? given : (keepSections(before, given) ?? given);
     view.updateState(before.apply(tr));
-    const remote = (tr.getMeta(ySyncPluginKey) as { isChangeOrigin?: boolean } | undefined)?.isChangeOrigin;
     if (tr.docChanged && !remote) this.#announce(tr);
     if (tr.docChanged || tr.selectionSet || tr.storedMarksSet) this.#refreshToolbar();
   }

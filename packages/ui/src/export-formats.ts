@@ -7,16 +7,18 @@
  * @module
  */
 import type * as Y from 'yjs';
-import { DOMSerializer, type Node as PmNode } from 'prosemirror-model';
+import { DOMSerializer, Fragment, type Node as PmNode } from 'prosemirror-model';
 import { defaultMarkdownSerializer, MarkdownSerializer, type MarkdownSerializerState } from 'prosemirror-markdown';
 import { yXmlFragmentToProseMirrorRootNode } from 'y-prosemirror';
 import { richSchema, safeHref } from './rich-schema.js';
+import { blocksOf } from './sections.js';
 
 const nodes = defaultMarkdownSerializer.nodes;
 
 const markdown = new MarkdownSerializer(
   {
     doc: (state, node) => state.renderContent(node),
+    section: (state, node) => state.renderContent(node),
     paragraph: nodes['paragraph']!,
     heading: (state, node) => {
       state.write(`${'#'.repeat(Math.min(3, Math.max(1, Number(node.attrs['level']) || 1)))} `);
@@ -63,11 +65,12 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 
 /**
  * `fragment` as a whole HTML page titled `title` (escaped), its body written by the schema's
- * DOMSerializer in `doc` (the page's document by default).
+ * DOMSerializer in `doc` (the page's document by default): its blocks, without the sections
+ * that hold them in the editor.
  */
 export function toHtml(fragment: Y.XmlFragment, title: string, doc: Document = document): string {
   const body = doc.createElement('div');
-  body.append(DOMSerializer.fromSchema(richSchema).serializeFragment(fragmentToNode(fragment).content, { document: doc }));
+  body.append(DOMSerializer.fromSchema(richSchema).serializeFragment(Fragment.fromArray(blocksOf(fragmentToNode(fragment))), { document: doc }));
   const heading = title ? `<h1>${escapeHtml(title)}</h1>\n` : '';
   return `<!doctype html>
 <html>

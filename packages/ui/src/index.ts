@@ -4,7 +4,8 @@
  * Group) and calls its API. They work in a plain HTML page, with no framework.
  *
  * - `<sealdoc-editor>`: a rich-text editor (ProseMirror through y-prosemirror) of a Y.XmlFragment,
- *   with a toolbar, undo of one's own edits, and the others' carets from the sealed awareness.
+ *   with a toolbar, undo of one's own edits, and the others' carets from the sealed awareness;
+ *   its blocks sit in sections of {@link SECTION_SIZE}, which keep typing fast in long documents.
  * - `<sealdoc-members>`: members (persons) with their roles and devices, who is here now; an admin changes roles
  *   and removes members; anyone removes its own other devices.
  * - `<sealdoc-sync-status>`: online / offline / syncing, pending edits, epoch, last error.
@@ -22,5 +23,6 @@ export { describeError, describeDeviceRevoked } from './words.js';
 export { deviceName, personName, presenceName, presentDevices, safetyCode } from './people.js';
 export { CARET_PALETTE, personColor, safeColor } from './colors.js';
 export { richSchema, safeHref } from './rich-schema.js';
+export { SECTION_SIZE } from './sections.js';
 export { toMarkdown, toHtml, fragmentToNode } from './export-formats.js';
 export { convertPlainText, needsConversion, CONVERSION_ORIGIN } from './convert.js';

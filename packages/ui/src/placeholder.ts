@@ -12,9 +12,13 @@ export function placeholderPlugin(text: () => string): Plugin {
     props: {
       decorations(state) {
         const { doc } = state;
+        // The one block, in its section (a document from before sections: at the top level).
         const first = doc.firstChild;
-        if (doc.childCount !== 1 || !first?.isTextblock || first.content.size !== 0) return DecorationSet.empty;
-        return DecorationSet.create(doc, [Decoration.node(0, first.nodeSize, { class: 'placeholder', 'data-placeholder': text() })]);
+        const inSection = first?.type.name === 'section';
+        const block = inSection && first.childCount === 1 ? first.firstChild : first;
+        if (doc.childCount !== 1 || !block?.isTextblock || block.content.size !== 0) return DecorationSet.empty;
+        const pos = inSection ? 1 : 0;
+        return DecorationSet.create(doc, [Decoration.node(pos, pos + block.nodeSize, { class: 'placeholder', 'data-placeholder': text() })]);
       },
     },
   });

@@ -13,6 +13,7 @@ import { liftListItem, sinkListItem, splitListItem, wrapInList } from 'prosemirr
 import { Plugin as PmPlugin, type Command, type EditorState, type Plugin } from 'prosemirror-state';
 import { redoCommand, undoCommand, yUndoPluginKey } from 'y-prosemirror';
 import { richSchema as schema, safeHref } from './rich-schema.js';
+import { joinSectionBackward, joinSectionForward, newSectionAtEnd } from './sections.js';
 
 /** A block style of the toolbar: a paragraph or a heading level. */
 export type BlockStyle = 'paragraph' | 'h1' | 'h2' | 'h3';
@@ -201,11 +202,16 @@ export function editorKeymaps(extra: Record<string, Command> = {}): Plugin[] {
       'Mod-Shift-8': toggleList('bullet'),
       'Mod-Shift-9': toggleList('check'),
       'Shift-Enter': hardBreak,
-      Enter: splitListItem(ITEMS),
+      Enter: chainCommands(newSectionAtEnd, splitListItem(ITEMS)),
       // Tab indents inside a list only: elsewhere it leaves the editor, as keyboard users expect.
       Tab: sinkListItem(ITEMS),
       'Shift-Tab': liftListItem(ITEMS),
-      Backspace: undoInputRule,
+      // At a section's edge (sections.ts): ProseMirror's own joins stop there.
+      Backspace: chainCommands(undoInputRule, joinSectionBackward),
+      'Mod-Backspace': joinSectionBackward,
+      'Shift-Backspace': joinSectionBackward,
+      Delete: joinSectionForward,
+      'Mod-Delete': joinSectionForward,
     }),
     keymap(baseKeymap),
   ];

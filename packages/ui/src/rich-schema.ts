@@ -1,8 +1,10 @@
 /**
  * The ProseMirror schema of `<sealdoc-editor>`: paragraphs, headings (levels 1 to 3), bullet,
- * numbered and check lists, hard breaks; bold, italic, inline code and links. What another
- * member writes reaches this schema through y-prosemirror without passing any HTML parser, so
- * every `toDOM` checks its attributes again: a link's address is kept only when it is
+ * numbered and check lists, hard breaks; bold, italic, inline code and links. The blocks sit
+ * in sections, a few dozen each (sections.ts: what keeps typing fast in a long document);
+ * documents from before sections hold their blocks at the top level, which stays valid.
+ * What another member writes reaches this schema through y-prosemirror without passing any
+ * HTML parser, so every `toDOM` checks its attributes again: a link's address is kept only when it is
  * http(s) or mailto, a heading's level is clamped, a check item's state is a boolean.
  * @module
  */
@@ -34,7 +36,16 @@ const level = (value: unknown) => Math.min(3, Math.max(1, Math.trunc(Number(valu
 /** The editor's schema (see the module's description). */
 export const richSchema = new Schema({
   nodes: {
-    doc: { content: 'block+' },
+    // Sections first: an empty document is filled with a section holding an empty paragraph.
+    doc: { content: '(section | block)+' },
+    section: {
+      content: 'block+',
+      // Editing commands never cross a section's edge (a join would move its blocks: see sections.ts).
+      isolating: true,
+      selectable: false,
+      // No parse rule: pasted HTML gives blocks, which sections.ts groups.
+      toDOM: (): DOMOutputSpec => ['section', 0],
+    },
     paragraph: {
       content: 'inline*',
       group: 'block',

@@ -454,7 +454,7 @@ describe('<sealdoc-editor>', () => {
     const response = await fetch('/test/fixtures/automerge-paper-final.txt.gz');
     const big = await new Response(response.body!.pipeThrough(new DecompressionStream('gzip'))).text();
     assert.equal(big.length, 104_852);
-    // Alice's document holds it as rich text, a paragraph per line.
+    // Alice's document holds it as rich text, a paragraph per line, in sections.
     alice.doc.getText('old').insert(0, big);
     convertPlainText(alice.doc.getText('old'), alice.doc.getXmlFragment('prosemirror'));
     await world.settle();
@@ -468,7 +468,9 @@ describe('<sealdoc-editor>', () => {
     const start = performance.now();
     view.dispatch(view.state.tr.insertText('x'));
     const local = performance.now() - start;
-    const first = (alice.doc.getXmlFragment('prosemirror').get(0) as Y.XmlElement).get(0) as Y.XmlText;
+    const section = alice.doc.getXmlFragment('prosemirror').get(0) as Y.XmlElement;
+    assert.equal(section.nodeName, 'section');
+    const first = (section.get(0) as Y.XmlElement).get(0) as Y.XmlText;
     first.insert(Math.min(10, first.length), 'y');
     await world.settle(1);
     await eventually(() => b.text.length === big.length + 2);

@@ -213,7 +213,11 @@ describe('<sealdoc-editor> rich text', () => {
     // Carol (a writer) opens it: converted, in one edit everybody receives.
     const c = mount('legacy-c', { doc: carol.sealed });
     await c.updateComplete;
-    await eventually(() => carol.doc.getXmlFragment('prosemirror').length === 4);
+    // One section of four paragraphs (sections.ts).
+    const converted = () => carol.doc.getXmlFragment('prosemirror').get(0) as Y.XmlElement | undefined;
+    await eventually(() => converted()?.length === 4);
+    assert.equal(carol.doc.getXmlFragment('prosemirror').length, 1);
+    assert.equal(converted()!.nodeName, 'section');
     assert.equal(carol.doc.getText('text').length, 0, 'the old text moved');
     assert.equal(c.text, notes);
     assert.equal(dom(c).querySelectorAll('p').length, 4);
@@ -227,7 +231,8 @@ describe('<sealdoc-editor> rich text', () => {
     await world.settle();
     await eventually(() => a.text === notes);
     assert.equal(plainText(alice.doc), notes);
-    assert.equal(alice.doc.getXmlFragment('prosemirror').length, 4);
+    assert.equal(alice.doc.getXmlFragment('prosemirror').length, 1);
+    assert.equal((alice.doc.getXmlFragment('prosemirror').get(0) as Y.XmlElement).length, 4);
     // Undo does not take the conversion back.
     again.view!.focus();
     await press('Control+z');

@@ -27,6 +27,26 @@ describe('toMarkdown', () => {
     );
   });
 
+  it('writes the blocks of sections as it writes them at the top level (a document from before sections)', () => {
+    const blocks = () => [
+      s.node('heading', { level: 1 }, [s.text('Notes')]),
+      p('one'),
+      s.node('bullet_list', null, [s.node('list_item', null, [p('a')]), s.node('list_item', null, [p('b')])]),
+      p('two'),
+      s.node('check_list', null, [s.node('check_item', { checked: false }, [p('c')])]),
+    ];
+    const markdown = (doc: ReturnType<typeof s.node>) => {
+      const fragment = new Y.Doc().getXmlFragment('prosemirror');
+      prosemirrorToYXmlFragment(doc, fragment);
+      return toMarkdown(fragment);
+    };
+    const [h, one, list, two, check] = blocks();
+    const sectioned = s.node('doc', null, [s.node('section', null, [h!, one!]), s.node('section', null, [list!]), s.node('section', null, [two!, check!])]);
+    const flat = s.node('doc', null, blocks());
+    assert.equal(markdown(sectioned), markdown(flat));
+    assert.equal(markdown(sectioned), ['# Notes', '', 'one', '', '* a', '', '* b', '', 'two', '', '- [ ] c'].join('\n'));
+  });
+
   it('an empty document is empty', () => {
     assert.equal(toMarkdown(new Y.Doc().getXmlFragment('prosemirror')), '');
   });
