@@ -158,8 +158,9 @@ export function pasteInSections(view: EditorView, slice: Slice): boolean {
   if ($from.depth < 1 || $from.index(0) !== $to.index(0)) return false;
   const nodes: PmNode[] = [];
   content.forEach((node) => nodes.push(node));
-  // Open at its end: the last block takes the (empty) rest of the text block at the caret.
-  const tr = view.state.tr.replaceSelection(new Slice(Fragment.fromArray(nodes.slice(0, SECTION_SIZE)), slice.openStart, 1));
+  // Open at its end when a text block ends it: it takes the (empty) rest of the text block at the caret.
+  const first = nodes.slice(0, SECTION_SIZE);
+  const tr = view.state.tr.replaceSelection(new Slice(Fragment.fromArray(first), slice.openStart, first.at(-1)!.isTextblock ? 1 : 0));
   const after = tr.mapping.map($to.after(1));
   const rest = grouped(nodes.slice(SECTION_SIZE));
   tr.insert(after, rest);
@@ -186,6 +187,7 @@ export function keepSections(state: EditorState, tr: Transaction): Transaction |
   const $to = doc.resolve(step.to);
   const a = $from.depth > 0 ? $from.node(1) : undefined;
   const b = $to.depth > 0 ? $to.node(1) : undefined;
+  if (!a && !b) return replaceWholeNodes(state, tr, step);
   if (a?.type !== section && b?.type !== section) return undefined;
   if (a && b && $from.index(0) === $to.index(0)) return undefined;
 
@@ -227,6 +229,33 @@ export function keepSections(state: EditorState, tr: Transaction): Transaction |
     out.replace(at, at, step.slice);
     caret = out.mapping.slice(before).map(at, 1);
   }
+  return finish(out, tr, caret);
+}
+
+/**
+ * A replacement of whole top-level nodes (all of the document, when everything is selected)
+ * by text or blocks, in a document with sections: what replaces them goes in a section, not
+ * at the top level (where ProseMirror would put a bare paragraph). Undefined otherwise.
+ */
+function replaceWholeNodes(state: EditorState, tr: Transaction, step: ReplaceStep): Transaction | undefined {
+  let sectioned = false;
+  state.doc.forEach((node) => (sectioned ||= node.type === section));
+  const { slice } = step;
+  if (!sectioned || slice.size === 0 || slice.content.firstChild?.type === section) return undefined;
+  // Whole blocks: the section holds them as they are.
+  if (slice.openStart === 0 && slice.openEnd === 0 && section.validContent(slice.content)) {
+    const out = state.tr.replaceWith(step.from, step.to, section.create(null, slice.content));
+    return finish(out, tr, out.mapping.map(step.to, 1) - 2);
+  }
+  const out = state.tr.replaceWith(step.from, step.to, section.create(null, paragraph.create()));
+  const at = out.mapping.map(step.from, -1) + 2;
+  const before = out.steps.length;
+  out.replace(at, at, slice);
+  return finish(out, tr, out.mapping.slice(before).map(at, 1));
+}
+
+/** `out` with the caret at `caret` and what `tr` carried besides its steps (stored marks, scrolling, its kind of event). */
+function finish(out: Transaction, tr: Transaction, caret: number): Transaction {
   out.setSelection(TextSelection.near(out.doc.resolve(Math.min(caret, out.doc.content.size))));
   if (tr.storedMarksSet) out.setStoredMarks(tr.storedMarks);
   if (tr.scrolledIntoView) out.scrollIntoView();

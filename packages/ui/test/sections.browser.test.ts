@@ -10,6 +10,7 @@ import { TextSelection } from 'prosemirror-state';
 import { SECTION_SIZE, toHtml, toMarkdown, type SealdocEditor } from '@sealdoc/ui';
 import '@sealdoc/ui';
 import { eventually, World, type Peer } from '../../core/test/helpers.js';
+import { prng } from '../../../test/support/prng.js';
 import { caretAt, plainText, posAt, press } from './editor-helpers.js';
 
 const mount = (id: string, doc: Peer['sealed'], awareness?: Peer['awareness'], user?: SealdocEditor['user']): SealdocEditor => {
@@ -187,6 +188,24 @@ describe('<sealdoc-editor> sections', () => {
     a.remove();
   });
 
+  it('everything selected and typed over, or deleted, leaves one section holding what was typed', async () => {
+    const { world, alice, bob, a } = await pair([lines('a', 2), lines('b', 2)]);
+    a.view!.focus();
+    await press('Control+a');
+    await press('T');
+    await converge(a, bob, 'T');
+    assert.deepEqual(top(alice.doc).map((s) => s.nodeName), ['section']);
+    await press('Control+a');
+    await press('Backspace');
+    await world.settle();
+    await converge(a, bob, '');
+    assert.deepEqual(top(alice.doc).map((s) => s.nodeName), ['section']);
+    await press('U');
+    await converge(a, bob, 'U');
+    assert.deepEqual(top(alice.doc).map((s) => s.nodeName), ['section']);
+    a.remove();
+  });
+
   it(`a long paste at the end of a section lands in new sections of ${SECTION_SIZE}; pasted in the middle of one it stays in it and nothing moves`, async () => {
     const { world, alice, bob, a } = await pair([lines('a', 3)]);
     const [first] = top(alice.doc);
@@ -252,4 +271,69 @@ describe('<sealdoc-editor> sections', () => {
     a.remove();
     b.remove();
   });
+
+  it('a section emptied by two members at once (each deleting one of its two paragraphs) is taken away, and the document stays one to type in', async () => {
+    const { world, alice, bob, a } = await pair([lines('a', 2), lines('b', 2), lines('c', 1)]);
+    const view = a.view!;
+    // Alice deletes b0 whole (from the end of a1 to the end of b0 would join: select b0's line and its break instead).
+    const start = posAt(view.state.doc, indexOf(a, 'b0'));
+    view.focus();
+    view.dispatch(view.state.tr.delete(start - 1, start + 3));
+    // Bob deletes b1 at the same moment.
+    (top(bob.doc)[1]!).delete(1, 1);
+    await world.settle();
+    await converge(a, bob, ['a0', 'a1', 'c0'].join('\n'));
+    await eventually(() => top(alice.doc).length === 2 && top(bob.doc).length === 2, 3000);
+    assert.ok(top(alice.doc).every((s) => s.length > 0));
+    view.state.doc.check();
+    // Both paragraphs of the only section deleted at once: one empty section is left to type in.
+    await press('Control+a');
+    await press('Backspace');
+    await world.settle();
+    await converge(a, bob, '');
+    caretAt(a, 0);
+    await press('W');
+    await world.settle();
+    await converge(a, bob, 'W');
+    a.remove();
+  });
+
+  for (const seed of [1, 2, 3]) {
+    it(`two members editing at random at once (typing, Enter, Backspace, Delete, selections across sections, long pastes) converge on a valid document: seed ${seed}`, async () => {
+      const random = prng(seed);
+      const { world, alice, bob, a } = await pair([lines('a', 4), lines('b', 4), lines('c', 4)]);
+      const b = mount('sections-b', bob.sealed, bob.awareness, { name: 'Bob', color: '#2457c5' });
+      await b.updateComplete;
+      const int = (n: number) => Math.floor(random() * n);
+      for (let step = 0; step < 60; step++) {
+        const editor = random() < 0.5 ? a : b;
+        const length = editor.text.length;
+        const view = editor.view!;
+        const r = random();
+        if (r < 0.25) {
+          // A selection from one place to another, anywhere (often across sections), then a key.
+          const [x, y] = [int(length + 1), int(length + 1)].sort((m, n) => m - n) as [number, number];
+          view.focus();
+          view.dispatch(view.state.tr.setSelection(TextSelection.create(view.state.doc, posAt(view.state.doc, x), posAt(view.state.doc, y))));
+          await press(['Backspace', 'Delete', 'k'][int(3)]!);
+        } else if (r < 0.3) {
+          caretAt(editor, int(length + 1));
+          view.pasteText(lines(`p${step}.`, 1 + int(SECTION_SIZE + 20)).join('\n'));
+        } else {
+          caretAt(editor, int(length + 1));
+          await press(['Enter', 'Backspace', 'Delete', 'x', 'y'][int(5)]!);
+        }
+        if (random() < 0.3) await world.settle(1);
+      }
+      await world.settle();
+      await eventually(() => a.text === b.text && plainText(alice.doc) === plainText(bob.doc), 3000).catch(() => undefined);
+      assert.equal(a.text, b.text, `seed ${seed}`);
+      assert.equal(plainText(alice.doc), plainText(bob.doc));
+      assert.equal(plainText(alice.doc), a.text);
+      for (const e of [a, b]) e.view!.state.doc.check();
+      for (const s of top(alice.doc)) if (s.nodeName === 'section') assert.ok(s.length > 0, 'no empty section');
+      a.remove();
+      b.remove();
+    });
+  }
 });
