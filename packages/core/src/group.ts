@@ -8,7 +8,6 @@ import {
   addDevice,
   addMember,
   Identity,
-  isLeave,
   Keyring,
   actorKeys,
   actorPersonId,
@@ -26,6 +25,8 @@ import {
 } from '@sealdoc/crypto';
 import { hex } from './bytes.js';
 import { Emitter } from './events.js';
+import { LeaveRotation, owesRekey, type RekeyError } from './leave-rotation.js';
+import type { BackoffOptions } from './reconnect.js';
 import { Sequences } from './sequence.js';
 import type { Storage } from './storage.js';
 import { cursorKey, groupOfKey, logKey } from './storage-keys.js';
@@ -58,6 +59,11 @@ export interface GroupEvents extends Record<string, unknown> {
    * device was revoked. It can read nothing new and send nothing.
    */
   removed: { epoch: number; revoked: boolean };
+  /**
+   * What this device does for the group by itself failed: the rotation an admin device makes
+   * after a member left (see {@link RekeyError}). The group's documents report it as theirs too.
+   */
+  error: { error: RekeyError };
 }
 
 
@@ -84,12 +90,17 @@ export class Group {
   #refreshedLength = 0;
   // How many ops of the log the store holds.
   #savedOps = 0;
-  // A rekey after a member left, while it runs.
-  #rekeying: Promise<boolean> | undefined;
+  // The rotations this device owes after members left (an admin's), one at a time.
+  readonly #leaveRotation: LeaveRotation;
   /** The relay membership changes go through, when there is one (see {@link GroupRelay}). */
   relay: GroupRelay | undefined;
 
-  constructor(options: { signer: Actor; log: MembershipLog; keyring: Keyring; storage?: Storage }) {
+  /**
+   * `rekeyBackoff`: how long an admin device waits before it tries again to replace a leaver's
+   * secret when the relay could not take the rotation (default: from 0.5 s, doubling, at most
+   * 15 s, six times; see {@link BackoffOptions}).
+   */
+  constructor(options: { signer: Actor; log: MembershipLog; keyring: Keyring; storage?: Storage; rekeyBackoff?: BackoffOptions }) {
     this.signer = options.signer;
     this.keys = actorKeys(options.signer);
     this.personId = actorPersonId(options.signer);
@@ -100,6 +111,7 @@ export class Group {
     this._key = hex(this.log.groupId);
     this._me = hex(this.keys.memberId);
     this._sequences = new Sequences(this.#storage, this._key, this._me, hex(this.personId));
+    this.#leaveRotation = new LeaveRotation(this, () => this.#rekeyAfterLeave(), (error) => this.events.emit('error', { error }), options.rekeyBackoff);
   }
 
   /**
@@ -197,11 +209,32 @@ export class Group {
     this.#savedOps = Math.max(this.#savedOps, to);
   }
 
-  /** Appends ops received from a peer (a copy of the log from `fromIndex`); returns how many were new. */
+  /**
+   * Appends ops received from a peer (a copy of the log from `fromIndex`); returns how many were
+   * new. On an admin device, a log that now ends in a member's leave is rotated at once (the
+   * leaver made the secret the others were given), without any call from the app; retried
+   * when the relay could not take it, reported on `error` when it refused it (see leave-rotation.ts).
+   */
   async receiveOps(ops: readonly Uint8Array[], fromIndex: number): Promise<number> {
     const added = await this.log.sync(ops, fromIndex);
-    if (added > 0) await this.refresh();
+    if (added === 0) return 0;
+    // Even when an epoch's secret does not open (bad-secret: the leaver's, say), the rotation is owed.
+    try {
+      await this.refresh();
+    } finally {
+      this.#leaveRotation.check();
+    }
     return added;
+  }
+
+  /**
+   * @internal A document of the group caught up with its relay (or peers) after connecting: a
+   * rotation still owed after a leave (one that failed while the relay was out of reach, or
+   * one in a log opened from a store or a relay's copy, before the group's relay was set) is
+   * tried now.
+   */
+  _caughtUp(): void {
+    this.#leaveRotation.check();
   }
 
   /**
@@ -263,27 +296,29 @@ export class Group {
   /**
    * Leaves the group: this person's own removal, signed from this device whatever its role,
    * with cutoffs for each of its devices as an admin's removal records them. The new epoch's
-   * secret, wrapped to the others, is one this device made (and did not keep): an admin
-   * replaces it ({@link Group.rekeyAfterLeave}). The last admin cannot leave (`last-admin`).
+   * secret, wrapped to the others, is one this device made (and did not keep): the first admin
+   * device to receive the leave replaces it by itself (see {@link Group.receiveOps}). The last
+   * admin cannot leave (`last-admin`).
    */
   async leave(): Promise<void> {
     await this.#withCutoffs(this.#devicesOf(this.personId), (by, cutoffs) => removeMember(this.log, by, this.personId, cutoffs));
   }
 
   /**
-   * Admin: when the current epoch was started by a member leaving (its secret is one the
-   * leaver made), starts a new one with a fresh secret; resolves whether it did. Another
-   * admin may be first: the relay then refuses this one (`stale-head`), and nothing is needed.
+   * Admin: when the log still ends in a leave once what it holds is unlocked, starts a new
+   * epoch with a fresh secret; resolves whether it did. Without lineage when this device could
+   * not open the leave's secret (`bad-secret`: a hostile leaver's). Another admin may be
+   * first: the relay then refuses this one (`stale-head`), and once its op is here nothing is
+   * owed. Run by {@link LeaveRotation}, one at a time.
    */
-  rekeyAfterLeave(): Promise<boolean> {
-    // One at a time: membership events that come while a rekey runs see the leave still last.
-    this.#rekeying ??= (async () => {
-      await this.#refreshing;
-      if (this.role !== 'admin' || !isLeave(this.log.opAt(this.log.length - 1))) return false;
-      await this.rotate();
-      return true;
-    })().finally(() => (this.#rekeying = undefined));
-    return this.#rekeying;
+  async #rekeyAfterLeave(): Promise<boolean> {
+    const by = await this.#by();
+    if (!owesRekey(this)) return false;
+    await this.#append(await rotateEpoch(this.log, by, { reset: !this.keyring.has(this.groupId, this.log.epoch) })).catch((error: { code?: string }) => {
+      // Appended, but the leave's secret still does not open: told where it came in, and now replaced.
+      if (error.code !== 'bad-secret' || owesRekey(this)) throw error;
+    });
+    return true;
   }
 
   /** Admin: changes a member's role; a demotion to reader records cutoffs as a removal does. */

@@ -41,6 +41,7 @@ export { WebSocketTransport, RelayError, RELAY_PEER, QUIET_MS, type WebSocketTra
 export { DeviceKey, AtRestError, type AtRestErrorCode, type DeviceKeyOptions } from './device-key.js';
 export { saveIdentity, loadIdentity, forgetIdentity } from './identity-store.js';
 export { Group, type GroupEvents, type GroupRelay } from './group.js';
+export { RekeyError, REKEY_RETRIES, type RekeyErrorCode } from './leave-rotation.js';
 export { MemberNames, MemberNameError, MEMBER_NAMES_FIELD, type MemberNameErrorCode, MAX_NAME_LENGTH, type MemberName, type MemberNamesEvents } from './member-names.js';
 export { SealedDoc, type SealedDocOptions, type SealedDocEvents, type BatchOptions } from './sealed-doc.js';
 export { SealdocProvider, type SealdocProviderOptions, type SealdocProviderEvents, type ProviderStatus } from './provider.js';

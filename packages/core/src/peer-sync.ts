@@ -164,11 +164,14 @@ export class PeerSync {
   }
 
   #settled(): void {
+    const caughtUp = !this.#synced;
     this.#resolveSynced();
     this.#synced = true;
     this.#d.watch?.settled();
     this.#syncedOnce = true;
     this.#d.snapshots.sealOwed();
+    // Caught up since connecting: a rotation the group owes after a leave is tried now.
+    if (caughtUp) this.#d.group._caughtUp();
     this.#d.events.emit('synced', { synced: true });
   }
 }

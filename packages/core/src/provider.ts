@@ -63,7 +63,7 @@ export interface SealdocProviderEvents {
   'connection-error': (event: unknown, provider: SealdocProvider) => void;
   /** The relay does not admit this client (its `authenticate` hook said no): the provider stops trying. */
   'auth-failed': (event: { reason: string }) => void;
-  /** Something was refused or went wrong: a peer's envelope, the relay's refusal, the store. */
+  /** Something was refused or went wrong: a peer's envelope, the relay's refusal, the store, the rotation an admin's device owes after a member left (a RekeyError). */
   error: (error: Error, from?: PeerId) => void;
   /** What is wrong with the relay or other members changed (see SealedDoc.alarms). */
   alarms: (alarms: SyncError[]) => void;

@@ -84,7 +84,8 @@ export interface SealedDocEvents extends Record<string, unknown> {
   status: { status: TransportStatus };
   /**
    * Something was refused or failed: a peer's envelope, op or message (with `from`; nothing
-   * was applied), or this provider's own work in the background (storage, sealing).
+   * was applied), or this provider's own work in the background (storage, sealing), or the
+   * group's (its `error` events: the rotation an admin device owes after a member left).
    */
   error: { error: Error; from?: PeerId };
   /** This member was removed: nothing more is sent, nothing new can be read. */
@@ -128,6 +129,7 @@ export class SealedDoc {
     this.#unsubscribe.push(() => doc.off('update', onUpdate));
     this.#unsubscribe.push(this.group.events.on('membership', () => d.background(this.#membershipChanged())));
     this.#unsubscribe.push(this.group.events.on('removed', ({ epoch, revoked }) => this.events.emit('access-removed', { epoch, revoked })));
+    this.#unsubscribe.push(this.group.events.on('error', ({ error }) => this.events.emit('error', { error })));
     if (d.presence) this.#unsubscribe.push(d.presence.listen());
 
     const t = d.transport;

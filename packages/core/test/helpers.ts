@@ -22,7 +22,7 @@ import {
   type MemberRole,
 } from '@sealdoc/crypto';
 import { decodeWire } from '@sealdoc/protocol';
-import { Group, MemoryStorage, SealedDoc, type GroupRelay } from '@sealdoc/core';
+import { Group, MemoryStorage, SealedDoc, type BackoffOptions, type GroupRelay } from '@sealdoc/core';
 import { MemoryHub, type Faults, type MemoryTransport } from '@sealdoc/core/testing';
 
 /** Waits until `condition` holds (processing is asynchronous), failing after `ms`. */
@@ -75,7 +75,10 @@ export class World {
     this.#admin = admin;
   }
 
-  static async create(names: string[], options: { seed?: number; faults?: Faults; roles?: Record<string, MemberRole>; history?: 'all' | 'since-join'; awareness?: boolean } = {}) {
+  static async create(
+    names: string[],
+    options: { seed?: number; faults?: Faults; roles?: Record<string, MemberRole>; history?: 'all' | 'since-join'; awareness?: boolean; rekeyBackoff?: BackoffOptions } = {},
+  ) {
     const [first, ...rest] = names;
     const world = new World(options.seed ?? 1, options.faults ?? {}, identity(first!));
     const founders = rest.map((n) => ({ keys: identity(n), role: options.roles?.[n] ?? ('writer' as MemberRole) }));
@@ -83,15 +86,15 @@ export class World {
     world.#adminLog = await MembershipLog.fromOps(world.#ops);
     const { unlockEpochSecrets } = await import('@sealdoc/crypto');
     await unlockEpochSecrets(world.#adminLog, world.#admin, world.#adminKeys);
-    for (const name of names) await world.join(name, { awareness: options.awareness ?? false });
+    for (const name of names) await world.join(name, { awareness: options.awareness ?? false, ...(options.rekeyBackoff ? { rekeyBackoff: options.rekeyBackoff } : {}) });
     return world;
   }
 
-  /** Opens `name`'s device: its own log copy, keyring, group, store, transport and document. */
-  async join(name: string, options: { connect?: boolean; awareness?: boolean } = {}): Promise<Peer> {
+  /** Opens `name`'s device: its own log copy, keyring, group, store, transport and document (`rekeyBackoff`: the group's). */
+  async join(name: string, options: { connect?: boolean; awareness?: boolean; rekeyBackoff?: BackoffOptions } = {}): Promise<Peer> {
     const id = identity(name);
     const log = await MembershipLog.fromOps(this.#ops);
-    const group = new Group({ signer: id, log, keyring: new Keyring(), storage: new MemoryStorage() });
+    const group = new Group({ signer: id, log, keyring: new Keyring(), storage: new MemoryStorage(), ...(options.rekeyBackoff ? { rekeyBackoff: options.rekeyBackoff } : {}) });
     await group.refresh();
     const doc = new Y.Doc();
     const transport = this.hub.transport(name);

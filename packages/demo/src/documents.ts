@@ -9,7 +9,7 @@ import { Group } from '@sealdoc/core';
 import { describeError } from '@sealdoc/ui';
 import { forgotten } from './forgotten.js';
 import { openDoc } from './session.js';
-import { app, draw, keep, say, type OpenDoc } from './state.js';
+import { app, draw, say, type OpenDoc } from './state.js';
 
 /** What the list shows of one document: its actions, its title being renamed, or an action waiting to be confirmed. */
 export const listState = {
@@ -99,14 +99,4 @@ async function forget(open: OpenDoc): Promise<void> {
   open.people.destroy();
   open.awareness.destroy();
   await Group.forget(app.storage!, open.group.groupId);
-}
-
-/**
- * An admin's device: when a member leaves, the key the leaver made for the others is
- * replaced at once. Another admin may be first; its rotation is enough.
- */
-export function rekeyAfterLeaves(group: Group): void {
-  group.events.on('membership', () => {
-    if (group.role === 'admin') keep(group.rekeyAfterLeave().then(() => undefined, (error: { code?: string }) => console.warn('sealdoc:', error.code ?? error)));
-  });
 }

@@ -8,7 +8,6 @@ import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
 import { actorKeys, actorPersonId, fromHex, generateMnemonic, toHex as hex } from '@sealdoc/crypto';
 import { DeviceKey, Group, IndexedDBStorage, INVITE_FRAGMENT, fetchRelayGroup, listRelayGroups, LocalDevice, MemberNames, saveIdentity, SealedDoc, WebSocketTransport } from '@sealdoc/core';
 import { describeError, personColor, type InvitationDetail, type RestoreDetail } from '@sealdoc/ui';
-import { rekeyAfterLeaves } from './documents.js';
 import { eraseBrowser } from './erase.js';
 import { forgotten } from './forgotten.js';
 import { startCheck } from './invite-check.js';
@@ -226,7 +225,6 @@ export function openDoc(group: Group): OpenDoc {
   sealed.events.on('access-removed', ({ revoked }) => void (revoked && eraseBrowser({ removed: true }).catch((error: unknown) => say(describeError(error)))));
   doc.getText('title').observe(() => draw());
   group.events.on('membership', () => draw());
-  rekeyAfterLeaves(group);
   // This admin's invitations of the group, kept across reloads: requests that came meanwhile show.
   invites.resume(group, app.transport!, location.origin + location.pathname);
   const open = { group, doc, sealed, awareness, people };

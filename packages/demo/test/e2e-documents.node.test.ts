@@ -241,7 +241,8 @@ describe('documents and history, end to end', () => {
     await carol.click('#confirm-leave');
     await until('carol forgot it', async () => (await carol.locator('nav li.doc-entry').count()) === 0);
     await until('alice sees carol gone', async () => (await carolAtAlice()) === 0 && (await alice.locator('sealdoc-members .name').count()) === 2, 20_000);
-    // Alice's device replaced the key Carol made when she left: a rotation right after the leave.
+    // Alice's device replaced the key Carol made when she left, by itself (the engine's, no call
+    // from the demo): a rotation right after the leave.
     await until('alice rekeyed after the leave', async () => {
       const [log] = await storedLogs(alice);
       return log!.length >= 2 && isLeave(log!.at(-2)!) && log!.at(-1)!.change.type === 'rotate';

@@ -30,6 +30,8 @@ const SENTENCES: Record<string, string> = {
   'stale-head': 'Someone changed the members at the same time. Try again.',
   'cutoff-too-low': 'That member’s latest edits have not reached you yet. Wait a moment and try again.',
   fork: 'Two different member lists exist for this document: the server may be showing people different versions. Contact its admin.',
+  'rekey-refused': 'Someone left this document, and this device could not change its key for the others. Until an admin’s device does, the person who left could read new edits if the server helped them. It is tried again when you reconnect.',
+  'rekey-stalled': 'Someone left this document, and the server has not taken the new key from this device yet. It is tried again when you reconnect; until then, the person who left could read new edits if the server helped them.',
   // What members see of the server and of each other.
   'withheld-ops': 'The server has not delivered a change to the members that others already have. Your new edits stay on this device until it does; if this lasts, the server may be holding it back.',
   'withheld-envelopes': 'Another member has edits that the server has not delivered to you. If this lasts, the server may be holding them back.',

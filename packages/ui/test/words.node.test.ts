@@ -28,6 +28,7 @@ describe('errors in words', () => {
       ...union(source('core/src/device-key.ts'), 'AtRestErrorCode'),
       ...union(source('core/src/sync-error.ts'), 'SyncErrorCode'),
       ...union(source('core/src/member-names.ts'), 'MemberNameErrorCode'),
+      ...union(source('core/src/leave-rotation.ts'), 'RekeyErrorCode'),
     ]);
     // Every file of the relay (it is split by duty): any refusal it can send a member (a
     // Refusal, or an error frame). The operator's tools (the backup command) speak to the
