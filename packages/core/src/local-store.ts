@@ -17,8 +17,13 @@ import type { Storage, StorageWrite } from './storage.js';
 import { dirtyKey, envelopeKey, localStateKey } from './storage-keys.js';
 import { decodeLocalState, decodeSnapshot, encodeLocalState } from './wire.js';
 
-/** A local save waits for a pause in the changes, at most this many times its delay. */
-const SAVE_WAIT_FACTOR = 10;
+/**
+ * A local save waits for a pause in the changes, at most this many times its delay (a minute
+ * by default): while typing goes on, each save (the whole document encoded and sealed, tens of
+ * milliseconds on a 200 KB one) is a stall between keystrokes, and what is not in the saved
+ * state is in the stored envelopes anyway (applied at the next open).
+ */
+const SAVE_WAIT_FACTOR = 60;
 
 export class LocalStore {
   readonly #d: DocBinding;
@@ -37,6 +42,11 @@ export class LocalStore {
   #loaded: Y.Doc | undefined;
   /** The rest of the store, read in the background after a cold open from the local state. */
   stored: Promise<void> = Promise.resolve();
+
+  /** The storage the envelopes go to (undefined: none). */
+  get storage(): Storage | undefined {
+    return this.#storage;
+  }
 
   constructor(d: DocBinding, options: { storage?: Storage; deviceKey?: DeviceKey; localSaveMs?: number }) {
     this.#d = d;

@@ -149,7 +149,8 @@ export class Outbox {
       if (!d.canWrite()) d.events.emit('access-removed', { epoch: group.log.epoch, revoked: group.log.wasRevoked(group.deviceId) });
     };
     if (!d.readyToSeal()) return holdBack();
-    const seq = await group.nextSeq();
+    // The counter is saved with the envelope, in the store's one write (sequence.ts).
+    const { seq, counter } = await group._sequences.take(d.store.storage);
     if (!d.readyToSeal()) return holdBack();
     const epoch = group.log.epoch;
     const bytes = await sealEnvelope({
@@ -171,7 +172,7 @@ export class Outbox {
     // Not sent (and not offered to peers) until this peer has caught up with the log: it may
     // be re-sealed under a newer epoch first.
     try {
-      await d.store.write([{ op: 'save', key: d.store.key(send ? 'env' : 'unsent', readEnvelopeHeader(bytes)), data: bytes }]);
+      await d.store.write([{ op: 'save', key: d.store.key(send ? 'env' : 'unsent', readEnvelopeHeader(bytes)), data: bytes }, ...counter()]);
     } catch (error) {
       // Not stored (a full disk, a closed store): the edit waits in memory and goes with the
       // next flush; the caller gets the typed error.

@@ -1,13 +1,14 @@
 /**
- * Sequence numbers in one group: this device's, handed out dense and never reused (persisted
- * before one is handed out), and the highest seen from each author (a device). Sequence
+ * Sequence numbers in one group: this device's, handed out dense and never reused (the counter
+ * persisted before one is handed out, or in the same storage transaction as the envelope that
+ * uses it: {@link Sequences.take}), and the highest seen from each author (a device). Sequence
  * numbers are per group, not per document, because a removal's cutoff is one number per
  * device and group. Numbers this device's key used elsewhere (the same identity key on two
  * stores, or before a restore of the store) are never handed out here.
  * @module
  */
 import { hex } from './bytes.js';
-import type { Storage } from './storage.js';
+import type { Storage, StorageWrite } from './storage.js';
 import { seqKey } from './storage-keys.js';
 
 export class Sequences {
@@ -31,8 +32,21 @@ export class Sequences {
     this.#me = me;
   }
 
-  /** This member's next sequence number (see Group.nextSeq). */
-  next(): Promise<number> {
+  /** This member's next sequence number (see Group.nextSeq), the counter saved before it is handed out. */
+  async next(): Promise<number> {
+    return (await this.take(undefined)).seq;
+  }
+
+  /**
+   * This member's next sequence number, for an envelope to be written to `storage`. When that
+   * is this group's storage, the counter is not saved here: `counter()` is the write that saves
+   * it, to be built right before the storage write of the envelope and written with it, in one
+   * transaction (one storage write a keystroke, not two). Nothing with the number is stored or
+   * sent without the counter then, and a write built later carries a counter at least as high
+   * (storage transactions commit in the order they are made). Otherwise (another storage, or
+   * none) the counter is saved before the number is handed out and `counter()` is empty.
+   */
+  take(storage: Storage | undefined): Promise<{ seq: number; counter: () => StorageWrite[] }> {
     const run = this.#seqQueue.then(async () => {
       if (!this.#seqLoaded) {
         const stored = await this.#storage?.load(this.#key);
@@ -42,15 +56,19 @@ export class Sequences {
       const seq = this.#nextSeq!;
       this.#nextSeq = seq + 1;
       this.#handedOut = true;
-      if (this.#storage) {
-        const out = new Uint8Array(8);
-        new DataView(out.buffer).setFloat64(0, this.#nextSeq);
-        await this.#storage.save(this.#key, out);
-      }
-      return seq;
+      const joined = this.#storage !== undefined && storage === this.#storage;
+      if (this.#storage && !joined) await this.#storage.write(this.#counterWrite());
+      return { seq, counter: () => (joined ? this.#counterWrite() : []) };
     });
     this.#seqQueue = run.catch(() => undefined);
     return run;
+  }
+
+  /** The write that saves the counter as it is now (the next number this device would hand out). */
+  #counterWrite(): StorageWrite[] {
+    const out = new Uint8Array(8);
+    new DataView(out.buffer).setFloat64(0, this.#nextSeq ?? 0);
+    return [{ op: 'save', key: this.#key, data: out }];
   }
 
   /**
