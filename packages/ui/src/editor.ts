@@ -26,6 +26,15 @@ import { activeState, editorInputRules, editorKeymaps, historyInputPlugin, redo,
 import { richSchema, safeHref } from './rich-schema.js';
 import { keepSections, pasteInSections } from './sections.js';
 
+/** {@link keepSections}, or undefined (ProseMirror's own transaction) should it fail on a document shaped as none of its cases: typing never stops for it. */
+function keepSectionsOrNot(state: EditorState, tr: Transaction): Transaction | undefined {
+  try {
+    return keepSections(state, tr);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Who this member is to the others: shown at its caret. */
 export interface EditorUser {
   name: string;
@@ -393,7 +402,7 @@ export class SealdocEditor extends LitElement {
     const before = view.state;
     const remote = (given.getMeta(ySyncPluginKey) as { isChangeOrigin?: boolean } | undefined)?.isChangeOrigin;
     // A local replacement across sections is done section by section (sections.ts).
-    const tr = remote ? given : (keepSections(before, given) ?? given);
+    const tr = remote ? given : (keepSectionsOrNot(before, given) ?? given);
     view.updateState(before.apply(tr));
     if (tr.docChanged && !remote) this.#announce(tr);
     if (tr.docChanged || tr.selectionSet || tr.storedMarksSet) this.#refreshToolbar();
