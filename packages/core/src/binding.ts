@@ -1,14 +1,16 @@
 /**
  * One sealed document's binding: the Y.Doc, group, document id and transport that a
  * {@link SealedDoc} ties together, its events, and its parts, each in a module named by what it
- * does: what it holds (holdings.ts), its local ciphertext store (local-store.ts), the outbox
- * (outbox.ts), the inbox (inbox.ts), peer sync (peer-sync.ts), snapshots (snapshots.ts),
- * sealed awareness (sealed-awareness.ts) and the watch over the relay (head-watch.ts). The
+ * does: what it holds (holdings.ts), its local ciphertext store (local-store.ts), the journal of
+ * edits not sealed yet (edit-journal.ts), the outbox (outbox.ts), the inbox (inbox.ts), peer
+ * sync (peer-sync.ts), snapshots (snapshots.ts), sealed awareness (sealed-awareness.ts) and the
+ * watch over the relay (head-watch.ts). The
  * parts reach each other through it; SealedDoc is the façade over them.
  * @module
  */
 import type * as Y from 'yjs';
 import { SeqRanges, type WireMessage } from '@sealdoc/protocol';
+import { EditJournal } from './edit-journal.js';
 import type { Emitter } from './events.js';
 import type { Group } from './group.js';
 import { HeadWatch, type BeaconOptions } from './head-watch.js';
@@ -36,6 +38,7 @@ export class DocBinding {
   destroyed = false;
   readonly holdings: Holdings;
   readonly store: LocalStore;
+  readonly journal: EditJournal;
   readonly outbox: Outbox;
   readonly inbox: Inbox;
   readonly sync: PeerSync;
@@ -55,6 +58,7 @@ export class DocBinding {
     this.events = origin.events;
     this.holdings = new Holdings(this.group);
     this.store = new LocalStore(this, options);
+    this.journal = new EditJournal(this, options);
     this.outbox = new Outbox(this, options.batch);
     this.inbox = new Inbox(this);
     this.sync = new PeerSync(this);

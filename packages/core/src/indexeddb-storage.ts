@@ -132,7 +132,7 @@ export class IndexedDBStorage implements Storage {
   async removeRange(prefix: StorageKey): Promise<void> {
     checkStorageKey(prefix, true);
     const bounds = range(prefix);
-    await this.#run('readwrite', 'remove a range', (store) => request(bounds ? store.delete(bounds) : store.clear()));
+    await this.#run('readwrite', 'remove a range', (store) => request(bounds ? store.delete(bounds) : store.clear()), true);
   }
 
   async write(writes: readonly StorageWrite[]): Promise<void> {
@@ -143,10 +143,15 @@ export class IndexedDBStorage implements Storage {
     }
     // Copies are taken now, so that the caller may reuse its buffers at once.
     const values = writes.map((w) => (w.op === 'save' ? copy(w.data).buffer : undefined));
-    await this.#run('readwrite', 'write', (store) => {
-      writes.forEach((w, i) => (w.op === 'save' ? store.put(values[i], [...w.key]) : store.delete([...w.key])));
-      return Promise.resolve();
-    });
+    await this.#run(
+      'readwrite',
+      'write',
+      (store) => {
+        writes.forEach((w, i) => (w.op === 'save' ? store.put(values[i], [...w.key]) : store.delete([...w.key])));
+        return Promise.resolve();
+      },
+      true,
+    );
   }
 
   async close(): Promise<void> {
@@ -154,8 +159,12 @@ export class IndexedDBStorage implements Storage {
     this.#db.close();
   }
 
-  /** Runs `body` in one transaction and resolves with its result once the transaction committed. */
-  async #run<T>(mode: IDBTransactionMode, what: string, body: (store: IDBObjectStore) => Promise<T>): Promise<T> {
+  /**
+   * Runs `body` in one transaction and resolves with its result once the transaction committed.
+   * `placed`: `body` places every request before it returns, so the transaction is committed at
+   * once, not after a round trip to the database: a page being unloaded still commits it.
+   */
+  async #run<T>(mode: IDBTransactionMode, what: string, body: (store: IDBObjectStore) => Promise<T>, placed = false): Promise<T> {
     if (this.#closed) throw new StorageError('closed', 'this store was closed');
     let tx: IDBTransaction;
     try {
@@ -168,7 +177,9 @@ export class IndexedDBStorage implements Storage {
       tx.onabort = () => reject(tx.error ?? new DOMException('transaction aborted', 'AbortError'));
     });
     try {
-      const [result] = await Promise.all([body(tx.objectStore(RECORDS)), done]);
+      const running = body(tx.objectStore(RECORDS));
+      if (placed) tx.commit?.();
+      const [result] = await Promise.all([running, done]);
       return result;
     } catch (error) {
       // A request that failed before reaching the database (a full quota, a value it cannot

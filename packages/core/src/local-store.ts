@@ -3,7 +3,8 @@
  * member's own never sent), and, with a device key, the document's state sealed under it. The
  * next open applies that state at once, with no signature checks and no replay of envelopes;
  * a "dirty" marker says envelopes were stored after it, which are then checked and applied
- * too. Nothing in the store is plaintext.
+ * too; last, the edits a session journaled and did not seal (edit-journal.ts). Nothing in the
+ * store is plaintext.
  * @module
  */
 import * as Y from 'yjs';
@@ -120,6 +121,8 @@ export class LocalStore {
         else throw error;
       }
     }
+    // Edits of a session that ended before they were sealed: on top of everything stored.
+    await d.journal.load();
     // Last, so that it does not hold up the reads above.
     if (lazy) {
       this.stored = this.#loadStored(trusted);
@@ -268,5 +271,6 @@ export class LocalStore {
     await this.#storage?.removeRange(this.key('unsent'));
     await this.#storage?.remove(this.#localKey());
     await this.#storage?.remove(this.#dirtyKey());
+    await this.#d.journal.clear();
   }
 }

@@ -98,8 +98,10 @@ export class Outbox {
     return run;
   }
 
-  queueLocal(update: Uint8Array): void {
+  /** A local edit into the batch; also into the journal, unless it comes from there (`journaled`). */
+  queueLocal(update: Uint8Array, journaled = false): void {
     if (this.#d.destroyed) return;
+    if (!journaled) this.#d.journal.note(update);
     this.#batch.push(update);
     this.#batchBytes += update.length;
     if (this.#batch.length === 1) this.pendingChanged();
@@ -132,6 +134,8 @@ export class Outbox {
     } finally {
       settle();
       this.pendingChanged();
+      // Every local edit stored as an envelope now: the journal's records are no longer needed.
+      this.#d.journal.retire();
     }
   }
 
@@ -210,9 +214,13 @@ export class Outbox {
     d.holdings.byId.delete(id);
     this.unsent.delete(id);
     const { plaintext } = await openEnvelope(held.bytes, this.ownContext());
+    if (held.header.kind === 'update') {
+      this.#heldBack.push(plaintext);
+      this.pendingChanged();
+      // Journaled before it leaves the store: a reload meanwhile still finds it.
+      await d.journal.keep(plaintext);
+    }
     await d.store.write([{ op: 'remove', key: d.store.key('unsent', held.header) }]);
-    if (held.header.kind === 'update') this.#heldBack.push(plaintext);
-    this.pendingChanged();
     d.background(this.flush());
   }
 

@@ -4,7 +4,9 @@
  *
  * - Local updates (any origin but this provider) are batched: merged over `windowMs` or until
  *   `maxBytes`, in bounded windows (never one huge Y.mergeUpdates), then sealed under the
- *   newest epoch held, stored and sent.
+ *   newest epoch held, stored and sent. With a store and a device key, each is also written at
+ *   once to a journal sealed under the device key, until it rests in the store as an envelope
+ *   (edit-journal.ts): a page closed or reloaded meanwhile loses nothing.
  * - Remote envelopes are verified, decrypted and checked against the membership log, then
  *   applied with this provider as origin. Duplicates are ignored; envelopes whose epoch or
  *   membership head is not known yet wait until the log catches up.
@@ -58,7 +60,8 @@ export interface SealedDocOptions {
   /**
    * With a store: keep the document's state there, sealed under this device key, so that the
    * next open applies it at once, with no signature checks and no replay of envelopes (only
-   * envelopes it does not cover are checked and applied).
+   * envelopes it does not cover are checked and applied); and keep each local edit there at
+   * once, sealed under it, until it is stored as an envelope (see {@link SealedDoc.unsaved}).
    */
   deviceKey?: DeviceKey;
   /**
@@ -123,7 +126,7 @@ export class SealedDoc {
     this.whenSynced = d.sync.whenSynced;
 
     const onUpdate = (update: Uint8Array, origin: unknown) => {
-      if (origin !== this) d.outbox.queueLocal(update);
+      if (origin !== this) d.outbox.queueLocal(update, origin === d.journal);
     };
     doc.on('update', onUpdate);
     this.#unsubscribe.push(() => doc.off('update', onUpdate));
@@ -228,6 +231,20 @@ export class SealedDoc {
    */
   get pending(): number {
     return this.#d.outbox.pending;
+  }
+
+  /**
+   * Whether local edits wait to be written to the store. With a device key, every edit is
+   * written at once to a journal sealed under it (the edits of one turn of the event loop
+   * together, in one encryption and one store write), long before it is batched, sealed and
+   * stored as an envelope: this is true only for those moments, and while a write fails.
+   * Without a device key, until the edit is sealed and stored (or, without a store, sealed).
+   * A page about to be unloaded can ask its person to stay while this is true (the demo does,
+   * on `beforeunload`).
+   */
+  get unsaved(): boolean {
+    const d = this.#d;
+    return !d.outbox.allStored && !(d.journal.enabled && d.journal.settled);
   }
 
   /** Seals and sends the pending batch now. */

@@ -14,6 +14,8 @@
  * - `['unsent', group, doc, author, seq]`: this member's envelopes of the document not sent yet.
  * - `['local', group, doc]`: the document's state, sealed under the device key.
  * - `['dirty', group, doc]`: present while envelopes were stored after that state.
+ * - `['journal', group, doc, session, n]`: local edits of the document not sealed as envelopes
+ *   yet, sealed under the device key (edit-journal.ts).
  * - `['cursor', group, doc]`: the last relay cursor seen of the document (websocket-transport.ts).
  * @module
  */
@@ -64,6 +66,15 @@ export function localStateKey(group: string, doc: string): string[] {
 /** The key of a document's "dirty" marker. */
 export function dirtyKey(group: string, doc: string): string[] {
   return ['dirty', group, doc];
+}
+
+/**
+ * The key of a record of a document's journal of edits not sealed yet: `session` (hex) tells
+ * writers apart, `n` orders a session's records. Without them, the prefix of the document's
+ * records. The key is also the context the record is sealed under, joined with '/'.
+ */
+export function journalKey(group: string, doc: string, session?: string, n?: number): string[] {
+  return session === undefined ? ['journal', group, doc] : ['journal', group, doc, session, String(n).padStart(10, '0')];
 }
 
 /** The key of a document's last relay cursor (without `doc`: the prefix of all of a group's). */

@@ -26,7 +26,7 @@ export interface DeviceFixture {
 
 
 /** Bob's device on `fixture`'s store, in a group with Alice (online on the world's hub). */
-async function bobsDevice(world: World, fixture: DeviceFixture, options: { key?: DeviceKey; fresh?: boolean } = {}) {
+async function bobsDevice(world: World, fixture: DeviceFixture, options: { key?: DeviceKey; fresh?: boolean; windowMs?: number } = {}) {
   const storage = await fixture.openStorage();
   const key = options.key ?? (await fixture.openKey());
   const bob = world.peer('bob');
@@ -44,7 +44,7 @@ async function bobsDevice(world: World, fixture: DeviceFixture, options: { key?:
   }
   const doc = new Y.Doc();
   const errors: Error[] = [];
-  const sealed = new SealedDoc(doc, { group, docId: world.docId, transport: bob.transport, storage, deviceKey: key, batch: { windowMs: 5 }, localSaveMs: 5 });
+  const sealed = new SealedDoc(doc, { group, docId: world.docId, transport: bob.transport, storage, deviceKey: key, batch: { windowMs: options.windowMs ?? 5 }, localSaveMs: 5 });
   sealed.events.on('error', ({ error }) => errors.push(error));
   await sealed.whenLoaded;
   return { storage, key, group, doc, sealed, errors, text: () => doc.getText('t').toString() };
@@ -88,6 +88,50 @@ export function atRestSuite(name: string, setup: () => Promise<DeviceFixture>): 
         const values = await fixture.rawValues();
         assert.ok(values.length >= 5, `${values.length} values scanned`);
         for (const value of values) for (const [what, bytes] of secrets) assert.ok(!contains(value, bytes), `${what} found at rest`);
+        await device.storage.close();
+      } finally {
+        await fixture.teardown();
+      }
+    });
+
+    it('an edit typed just before the page went (in the store within moments, sealed under the device key; never sealed as an envelope) comes back, is sealed and sent; the journal then empties', async () => {
+      const fixture = await setup();
+      try {
+        const world = await World.create(['alice', 'bob']);
+        world.peer('bob').sealed.destroy();
+        const alice = world.peer('alice');
+        alice.doc.getText('t').insert(0, 'Shared before. ');
+        await world.settle();
+        // A batching window that never ends here: the edit is journaled, never sealed as an envelope.
+        let device = await bobsDevice(world, fixture, { fresh: true, windowMs: 600_000 });
+        await world.settle();
+        assert.equal(device.sealed.unsaved, false);
+        device.doc.getText('t').insert(0, 'Typed as the tab closed. ');
+        assert.equal(device.sealed.unsaved, true, 'not in the store at the keystroke');
+        await eventually(() => !device.sealed.unsaved); // written to the journal
+        assert.equal(device.sealed.pending, 1, 'still batched, not sealed');
+        // The page goes: its store takes nothing more (what destroy() tries to seal fails).
+        await device.storage.close();
+        await device.sealed.destroy();
+        for (const value of await fixture.rawValues()) assert.ok(!contains(value, utf8('as the tab closed')), 'the journal holds no plaintext');
+
+        device = await bobsDevice(world, fixture);
+        assert.equal(device.text(), 'Typed as the tab closed. Shared before. ');
+        await world.settle();
+        await eventually(() => alice.doc.getText('t').toString() === 'Typed as the tab closed. Shared before. ', 5000); // sealed and sent after the reload
+        // The journal empties once the edit is an envelope in the store.
+        for (let tries = 0; (await device.storage.loadRange(['journal'])).length > 0; tries++) {
+          assert.ok(tries < 100, 'the journal emptied');
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.deepEqual(device.errors, []);
+        await device.sealed.destroy();
+
+        // Opened again: the edit comes from its envelope; the journal adds nothing twice.
+        device = await bobsDevice(world, fixture);
+        assert.equal(device.text(), 'Typed as the tab closed. Shared before. ');
+        assert.equal(device.sealed.pending, 0);
+        await device.sealed.destroy();
         await device.storage.close();
       } finally {
         await fixture.teardown();

@@ -72,6 +72,44 @@ describe('SealedDoc: two peers', () => {
     assert.equal(doc.getText('t').toString(), 'kept');
   });
 
+  it('unsaved: with a device key, only until the keystroke is in the journal (one write per turn, long before the batch is sealed); without one, until the batch is stored', async () => {
+    const world = await World.create(['alice']);
+    const alice = world.peer('alice');
+    alice.sealed.destroy();
+    const journaled: number[] = [];
+    const storage = new MemoryStorage();
+    const write = storage.write.bind(storage);
+    storage.write = (writes: readonly StorageWrite[]) => {
+      for (const w of writes) if (w.key[0] === 'journal' && w.op === 'save') journaled.push(w.data.length);
+      return write(writes);
+    };
+    const doc = new Y.Doc();
+    const sealed = new SealedDoc(doc, { group: alice.group, docId: world.docId, storage, deviceKey: await DeviceKey.generate(), batch: { windowMs: 200 } });
+    await sealed.whenLoaded;
+    assert.equal(sealed.unsaved, false);
+    for (let i = 0; i < 20; i++) doc.getText('t').insert(i, 'x'); // one turn of the event loop
+    assert.equal(sealed.unsaved, true);
+    await eventually(() => !sealed.unsaved, 150);
+    assert.equal(journaled.length, 1, 'one record for the turn');
+    assert.equal(sealed.pending, 1, 'the batch is not sealed yet');
+    await sealed.flush();
+    for (let tries = 0; (await storage.loadRange(['journal'])).length > 0; tries++) {
+      assert.ok(tries < 100, 'the journal emptied once the batch was stored');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await sealed.destroy();
+
+    // No device key: nothing is journaled (nothing rests in clear); unsaved until the envelope is stored.
+    const bare = new SealedDoc(new Y.Doc(), { group: alice.group, docId: world.docId, storage: new MemoryStorage(), batch: { windowMs: 200 } });
+    await bare.whenLoaded;
+    bare.doc.getText('t').insert(0, 'y');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(bare.unsaved, true);
+    await bare.flush();
+    assert.equal(bare.unsaved, false);
+    await bare.destroy();
+  });
+
   it('saves its local state when typing pauses, not between keystrokes; at most sixty delays late while typing goes on', async () => {
     const world = await World.create(['alice']);
     const alice = world.peer('alice');

@@ -20,6 +20,7 @@ import { REMOVED_FRAGMENT } from './erase.js';
 import { startCheck } from './invite-check.js';
 import { boot, isInvite } from './session.js';
 import { app, dismiss, draw, onDraw, say } from './state.js';
+import { guardUnload } from './unload.js';
 import { documentListView } from './views/document-list.js';
 import { documentPaneView } from './views/document-pane.js';
 import { headerView } from './views/header.js';
@@ -93,5 +94,6 @@ window.addEventListener('hashchange', () => {
   }
 });
 
+guardUnload();
 draw();
 void boot();

@@ -12,7 +12,12 @@ import { app, DATABASE } from './state.js';
 /** The fragment the page starts again with after a revocation erased it: the welcome says why. */
 export const REMOVED_FRAGMENT = '#removed';
 
-let erasing: Promise<void> | undefined;
+let erasure: Promise<void> | undefined;
+
+/** Whether this browser is being erased (the page then reloads on purpose). */
+export function erasing(): boolean {
+  return erasure !== undefined;
+}
 
 /**
  * Closes the connection and the documents, deletes the database, and loads the page again
@@ -20,7 +25,7 @@ let erasing: Promise<void> | undefined;
  * when the database could not be deleted.
  */
 export function eraseBrowser(options: { removed?: boolean } = {}): Promise<void> {
-  erasing ??= (async () => {
+  erasure ??= (async () => {
     await app.transport?.disconnect();
     for (const open of app.docs.values()) await open.sealed.destroy().catch(() => undefined);
     await (app.storage as IndexedDBStorage | undefined)?.close();
@@ -28,8 +33,8 @@ export function eraseBrowser(options: { removed?: boolean } = {}): Promise<void>
     if (options.removed) history.replaceState(history.state, '', REMOVED_FRAGMENT);
     location.reload();
   })().catch((error: unknown) => {
-    erasing = undefined;
+    erasure = undefined;
     throw error;
   });
-  return erasing;
+  return erasure;
 }
