@@ -63,15 +63,18 @@ export class GroupInvitation {
   readonly #transport: WebSocketTransport;
   readonly #requests = new Map<string, InvitationRequest>();
   readonly #base: string;
+  // Member ids (hex) whose requests were declined before (kept by the app): listed as declined.
+  readonly #declined: Set<string>;
   #revoked = false;
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #off: () => void;
 
-  private constructor(group: Group, transport: WebSocketTransport, invitation: Invitation, base: string) {
+  private constructor(group: Group, transport: WebSocketTransport, invitation: Invitation, base: string, declined: readonly Uint8Array[] = []) {
     this.#group = group;
     this.#transport = transport;
     this.invitation = invitation;
     this.#base = base;
+    this.#declined = new Set(declined.map(hex));
     const id = hex(invitationId(invitation));
     this.#off = transport.events.on('invite-requested', (event) => {
       if (hex(event.inviteId) === id) void this.#received(event.requester, event.request);
@@ -96,14 +99,16 @@ export class GroupInvitation {
   /**
    * Takes up again an invitation this admin created earlier (its code, kept sealed on this
    * device: the secret opens the requests): listens for its requests (those that arrived
-   * meanwhile come first, from the relay) until it ends. Throws InvitationError for a code that
-   * is not an invitation to `group`.
+   * meanwhile come first, from the relay) until it ends. `declined`: the member ids whose
+   * requests this admin declined before (the app keeps them, as it keeps the code): their
+   * requests are listed as declined, never as pending again. Throws InvitationError for a code
+   * that is not an invitation to `group`.
    */
-  static resume(options: { group: Group; transport: WebSocketTransport; code: string; baseUrl: string }): GroupInvitation {
+  static resume(options: { group: Group; transport: WebSocketTransport; code: string; baseUrl: string; declined?: readonly Uint8Array[] }): GroupInvitation {
     const { group, transport } = options;
     const invitation = decodeInvitation(options.code);
     if (hex(invitation.groupId) !== hex(group.groupId)) throw new InvitationError('malformed', 'this invitation is for another group');
-    const resumed = new GroupInvitation(group, transport, invitation, options.baseUrl.split('#')[0]!);
+    const resumed = new GroupInvitation(group, transport, invitation, options.baseUrl.split('#')[0]!, options.declined);
     transport.watchInvitations(group.groupId);
     return resumed;
   }
@@ -156,11 +161,16 @@ export class GroupInvitation {
     if (!options.keepOpen) await this.revoke();
   }
 
-  /** Declines a request (here only: the requester sees its request pending until the invitation ends). */
+  /**
+   * Declines a request, on this device: the requester is not told (its request stays pending at
+   * the relay until the invitation ends). A `request` event says so; an app that keeps the
+   * invitation across restarts keeps the member id too, and passes it to {@link GroupInvitation.resume}.
+   */
   decline(memberId: Uint8Array): void {
     const request = this.#requests.get(hex(memberId));
     if (!request || request.state !== 'pending') return;
     request.state = 'declined';
+    this.#declined.add(hex(memberId));
     this.events.emit('request', { request });
   }
 
@@ -186,7 +196,8 @@ export class GroupInvitation {
       if (hex(opened.deviceId) !== hex(requester)) throw new InvitationError('bad-signature', 'the request carries keys that are not its sender’s');
       const known = this.#requests.get(hex(opened.memberId));
       if (known && known.state !== 'pending') return;
-      const request: InvitationRequest = { ...opened, safetyCode: safetyCode(opened.deviceId), state: this.#group.log.member(opened.memberId) ? 'admitted' : 'pending' };
+      const state = this.#group.log.member(opened.memberId) ? 'admitted' : this.#declined.has(hex(opened.memberId)) ? 'declined' : 'pending';
+      const request: InvitationRequest = { ...opened, safetyCode: safetyCode(opened.deviceId), state };
       this.#requests.set(hex(opened.memberId), request);
       this.events.emit('request', { request });
     } catch (error) {

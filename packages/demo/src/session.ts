@@ -35,6 +35,7 @@ export function openStore(): Promise<void> {
     app.offline = prefs.offline;
     await invites.load(app.storage, app.deviceKey);
     invites.onChange = draw;
+    invites.onError = (error) => say(describeError(error));
     if (typedName) await names.setMine(typedName);
   })().catch((error: unknown) => {
     opening = undefined;

@@ -2,9 +2,9 @@
 // restarts, taken up again for their group, forgotten once they end.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createGroup, createInvitation, encodeInvitation, identityFromMnemonic, generateMnemonic, Keyring, MembershipLog, toHex as hex } from '@sealdoc/crypto';
+import { createGroup, createInvitation, encodeInvitation, identityFromMnemonic, identityFromSeed, generateMnemonic, invitationId, Keyring, MembershipLog, sealJoinRequest, toHex as hex, type Identity, type Invitation } from '@sealdoc/crypto';
 import { DeviceKey, Group, GroupInvitation, MemoryStorage, WebSocketTransport, type WebSocketLike } from '@sealdoc/core';
-import { Invites } from '../src/invites.js';
+import { Invites, MAX_DECLINED } from '../src/invites.js';
 
 /** Every stored record's bytes, as one string: a code in clear would show in it. */
 async function storedText(storage: MemoryStorage): Promise<string> {
@@ -24,6 +24,21 @@ async function adminOfNewGroup() {
 }
 
 const BASE = 'https://app.example/';
+
+/** Someone holding the link asks to join: the request as the relay hands it to the admin's transport. */
+async function ask(transport: WebSocketTransport, invitation: Invitation, who: Identity, name: string): Promise<void> {
+  transport.events.emit('invite-requested', { inviteId: invitationId(invitation), requester: who.memberId, request: await sealJoinRequest(invitation, who, name) });
+}
+
+/** Waits until `condition` holds (2 s at most). */
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (let tries = 0; !(await condition()); tries++) {
+    assert.ok(tries < 200, 'the condition did not come true in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const someone = () => identityFromSeed(crypto.getRandomValues(new Uint8Array(64)));
 
 describe('the demo keeps its invitations sealed under the device key', () => {
   it('keeps the codes across a restart, sealed; takes them up again for their group only; forgets one that ends', async () => {
@@ -62,6 +77,76 @@ describe('the demo keeps its invitations sealed under the device key', () => {
     const third = new Invites();
     await third.load(storage, deviceKey);
     assert.deepEqual([...third.codes].sort(), [long, elsewhere].sort());
+  });
+
+  it('keeps the requests declined here with their invitation (sealed, the newest 50): after a restart they come back declined, never pending', async () => {
+    const [storage, deviceKey] = [new MemoryStorage(), await DeviceKey.generate()];
+    const { group, transport } = await adminOfNewGroup();
+    const invitation = createInvitation(group.groupId, 'writer');
+    const code = encodeInvitation(invitation);
+    const invites = new Invites();
+    await invites.load(storage, deviceKey);
+    const live = GroupInvitation.resume({ group, transport, code, baseUrl: BASE });
+    await invites.keep(live);
+    const [carol, dave] = [someone(), someone()];
+    await ask(transport, invitation, carol, 'Carol');
+    await ask(transport, invitation, dave, 'Dave');
+    await until(() => live.requests.length === 2);
+    live.decline(carol.memberId);
+    const reloaded = async () => {
+      const fresh = new Invites();
+      await fresh.load(storage, deviceKey);
+      return fresh;
+    };
+    await until(async () => (await reloaded()).declined(code).length === 1);
+    assert.ok(!(await storedText(storage)).includes(hex(carol.memberId)), 'who was declined is sealed');
+
+    // A restart: the invitation is taken up again; the relay hands both requests over again.
+    const again = await reloaded();
+    assert.deepEqual(again.codes, [code]);
+    assert.deepEqual(again.declined(code), [hex(carol.memberId)]);
+    again.resume(group, transport, BASE);
+    const [resumed] = again.of(hex(group.groupId));
+    await ask(transport, invitation, carol, 'Carol');
+    await ask(transport, invitation, dave, 'Dave');
+    await until(() => resumed!.requests.length === 2);
+    assert.deepEqual(
+      resumed!.requests.map((r) => [r.name, r.state]),
+      [
+        ['Carol', 'declined'],
+        ['Dave', 'pending'],
+      ],
+    );
+    // Asking again changes nothing.
+    await ask(transport, invitation, carol, 'Carol, again');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(resumed!.requests.find((r) => r.name.startsWith('Carol'))!.state, 'declined');
+
+    // Bounded: past 50 declines (the relay lets no more ask with one link), the oldest go.
+    const many = Array.from({ length: MAX_DECLINED + 5 }, someone);
+    for (const [i, who] of many.entries()) await ask(transport, invitation, who, `Asker ${i}`);
+    await until(() => resumed!.requests.length === 2 + many.length);
+    for (const who of many) resumed!.decline(who.memberId);
+    const kept = async () => (await reloaded()).declined(code);
+    await until(async () => (await kept()).at(-1) === hex(many.at(-1)!.memberId));
+    assert.deepEqual(await kept(), many.slice(-MAX_DECLINED).map((who) => hex(who.memberId)));
+
+    // An invitation that ends is forgotten with its declines.
+    again.onChange = () => undefined;
+    resumed!.events.emit('state', { state: 'revoked' });
+    await until(async () => (await reloaded()).codes.length === 0);
+    for (const i of [live, resumed!]) i.close();
+  });
+
+  it('reads the record earlier versions kept (codes alone)', async () => {
+    const [storage, deviceKey] = [new MemoryStorage(), await DeviceKey.generate()];
+    const { group } = await adminOfNewGroup();
+    const code = encodeInvitation(createInvitation(group.groupId, 'writer'));
+    await storage.save(['demo', 'invitations'], await deviceKey.seal(new TextEncoder().encode(JSON.stringify([code, 7, { code: 8 }])), 'demo/invitations'));
+    const invites = new Invites();
+    await invites.load(storage, deviceKey);
+    assert.deepEqual(invites.codes, [code]);
+    assert.deepEqual(invites.declined(code), []);
   });
 
   it('a record another device key sealed is lost, not read: nothing is kept until the next change', async () => {
