@@ -6,11 +6,12 @@
  * requesters (past which the link leaked: it is closed). Requests made on another node reach
  * the admins watching here. Asked where an invitation stands, it says so to anyone holding its
  * id (only the link gives it): open, expired, revoked, used (a requester is a member now) or
- * unknown, and while it is open whether an admin's device watches the group here.
+ * unknown, and while it is open whether an admin's device watches the group, here or on another
+ * node of a shared store (postgres-watchers.ts).
  * @module
  */
 import type { WireMessage } from '@sealdoc/protocol';
-import { hex } from './bytes.js';
+import { hex, unhex } from './bytes.js';
 import type { Client } from './connection.js';
 import type { Connections } from './connections.js';
 import type { GroupLogs } from './groups.js';
@@ -62,7 +63,11 @@ export class Invitations {
         const key = hex(message.groupId);
         client.watches.add(key);
         let watchers = this.#watchers.get(key);
-        if (!watchers) this.#watchers.set(key, (watchers = new Set()));
+        if (!watchers) {
+          this.#watchers.set(key, (watchers = new Set()));
+          // The first here: the other nodes on a shared store count an admin online too.
+          this.store.shareInvitationWatch?.(message.groupId, true);
+        }
         watchers.add(client);
         for (const r of await this.store.joinRequests(message.groupId, now)) this.connections.send(client, { type: 'invite-requested', ...r });
         return;
@@ -88,7 +93,7 @@ export class Invitations {
         if (!invitation) return this.connections.send(client, { type: 'invite-state', ref: message.ref, inviteId: message.inviteId, state: 'unknown', adminOnline: false });
         const state = (await this.store.membership(invitation.groupId, client.memberId!)) === 'member' ? 'admitted' : invitation.revoked ? ((await this.#used(client, invitation.groupId, message.inviteId)) ? 'used' : 'revoked') : invitation.expiresAt <= now ? 'expired' : 'pending';
         // Whether an admin is here is told while the invitation is open only: a link kept after it ended shows nothing of them.
-        this.connections.send(client, { type: 'invite-state', ref: message.ref, inviteId: message.inviteId, state, adminOnline: state === 'pending' && this.#watched(invitation.groupId) });
+        this.connections.send(client, { type: 'invite-state', ref: message.ref, inviteId: message.inviteId, state, adminOnline: state === 'pending' && (await this.#watched(invitation.groupId)) });
         return;
       }
     }
@@ -113,12 +118,14 @@ export class Invitations {
   }
 
   /**
-   * Whether a device that can let a requester in is connected to this node: one that watches
-   * the group's invitations (only an admin may, and its app does while it holds one open).
-   * Admins connected to other nodes of a shared store are not seen here.
+   * Whether a device that can let a requester in is connected: one that watches the group's
+   * invitations (only an admin may, and its app does while it holds one open), on this node
+   * or, on a store shared by several nodes, on another one that is alive (the store is asked
+   * only when none is here).
    */
-  #watched(groupId: Uint8Array): boolean {
-    return (this.#watchers.get(hex(groupId))?.size ?? 0) > 0;
+  async #watched(groupId: Uint8Array): Promise<boolean> {
+    if ((this.#watchers.get(hex(groupId))?.size ?? 0) > 0) return true;
+    return (await this.store.invitationsWatchedElsewhere?.(groupId)) === true;
   }
 
   /** A connection that is gone: it watches nothing any more. */
@@ -126,7 +133,10 @@ export class Invitations {
     for (const key of client.watches) {
       const watchers = this.#watchers.get(key);
       watchers?.delete(client);
-      if (watchers?.size === 0) this.#watchers.delete(key);
+      if (watchers?.size === 0) {
+        this.#watchers.delete(key);
+        this.store.shareInvitationWatch?.(unhex(key), false);
+      }
     }
   }
 

@@ -3,7 +3,8 @@
  * write is one transaction; what one node stores is announced to the others with
  * LISTEN/NOTIFY (delivered on commit), so that clients connected to different nodes see each
  * other's edits at once. Presence (sealed awareness, beacons), which is never stored, crosses
- * nodes the same way (postgres-presence.ts).
+ * nodes the same way (postgres-presence.ts); which groups have an admin online, in two small
+ * unlogged tables (postgres-watchers.ts).
  *
  * Cursors come from a sequence: a transaction may commit after another that took a larger
  * cursor, so a node delivers what it hears of from the others whatever the cursor, and the
@@ -17,6 +18,7 @@ import { equalBytes, hex, unhex } from './bytes.js';
 import { SchemaVersionError } from './migrations.js';
 import { migratePostgres } from './migrations-postgres.js';
 import { PostgresPresence, PRESENCE_CHANNEL, PRESENCE_SCHEMA } from './postgres-presence.js';
+import { PostgresWatchers, WATCHERS_SCHEMA } from './postgres-watchers.js';
 
 /** pg, loaded when a PostgreSQL store connects: an optional peer that a relay on SQLite need not install. */
 function loadPg(): typeof pg {
@@ -89,11 +91,13 @@ export class PostgresRelayStore implements RelayStore {
   #listener: pg.Client | undefined;
   readonly #listeners: ((event: StoreEvent) => void)[] = [];
   #closed = false;
+  #closing = false;
   readonly #presence: PostgresPresence;
+  readonly #watchers: PostgresWatchers;
 
   readonly #channels: { store: string; presence: string };
 
-  private constructor(pool: pg.Pool, channels: { store: string; presence: string }) {
+  private constructor(pool: pg.Pool, channels: { store: string; presence: string }, heartbeatMs: number | undefined) {
     this.#pool = pool;
     this.#channels = channels;
     this.#presence = new PostgresPresence(
@@ -103,25 +107,30 @@ export class PostgresRelayStore implements RelayStore {
       (event) => this.#emit(event),
       () => this.#closed,
     );
+    this.#watchers = new PostgresWatchers((text, values) => this.#query(text, values), this.#node, () => this.#closed, heartbeatMs);
   }
 
   /**
    * Connects to `url` and brings the schema to this release's (creating the tables if they are
    * missing; migrations-postgres.ts: once, whichever nodes start together). Throws
-   * {@link SchemaVersionError} for a schema a newer release wrote.
+   * {@link SchemaVersionError} for a schema a newer release wrote. `max`: the pool's size (default
+   * 10); `heartbeatMs`: how often this node tells the others it is alive (default 10 s; its
+   * admins online count for three of these after the last: postgres-watchers.ts).
    */
-  static async connect(url: string, options: { max?: number } = {}): Promise<PostgresRelayStore> {
+  static async connect(url: string, options: { max?: number; heartbeatMs?: number } = {}): Promise<PostgresRelayStore> {
     const pool = new (loadPg().Pool)({ connectionString: url, max: options.max ?? 10 });
     pool.on('error', () => undefined); // an idle client lost: the pool replaces it
     let store: PostgresRelayStore | undefined;
     try {
       const { rows } = await pool.query<{ schema: string | null }>('SELECT current_schema() AS schema');
-      store = new PostgresRelayStore(pool, channelsOf(rows[0]?.schema ?? 'public'));
+      store = new PostgresRelayStore(pool, channelsOf(rows[0]?.schema ?? 'public'), options.heartbeatMs);
       await store.#transaction(async (c) => {
         await migratePostgres(c, 'the PostgreSQL database');
         await c.query(PRESENCE_SCHEMA);
+        await c.query(WATCHERS_SCHEMA);
       });
       await store.#listen(url);
+      await store.#watchers.heartbeat();
     } catch (error) {
       if (store) await store.close();
       else await pool.end();
@@ -449,7 +458,16 @@ export class PostgresRelayStore implements RelayStore {
     return this.#presence.share(groupId, docId, frame);
   }
 
-  /** A read of the envelopes table and a transaction id (refused by a read-only server or a standby). */
+  /** Tells the other nodes that this one has a connection watching the group's invitations, or no longer (postgres-watchers.ts). */
+  shareInvitationWatch(groupId: Uint8Array, watched: boolean): void {
+    this.#watchers.set(groupId, watched);
+  }
+
+  /** Whether another node, alive, has a connection watching the group's invitations (postgres-watchers.ts). */
+  invitationsWatchedElsewhere(groupId: Uint8Array): Promise<boolean> {
+    return this.#watchers.elsewhere(groupId);
+  }
+
   /**
    * Reachable and writable: a read of the envelopes' table, and a server that takes writes
    * (not a standby, not read-only), without drawing a transaction id (anyone may ask /readyz).
@@ -463,7 +481,10 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#closing) return;
+    this.#closing = true;
+    // The other nodes stop counting this one's admins at once, not a few heartbeats later.
+    await this.#watchers.close();
     this.#closed = true;
     this.#presence.close();
     await this.#listener?.end().catch(() => undefined);

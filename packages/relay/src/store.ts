@@ -207,6 +207,17 @@ export interface RelayStore {
    */
   sharePresence?(groupId: Uint8Array, docId: Uint8Array, frame: Uint8Array): Promise<boolean>;
   /**
+   * This relay node's first connection watching the invitations of `groupId` came (`watched`),
+   * or its last left: the other relay nodes on this store then count an admin online there
+   * (stores shared between nodes only). Written in the background, in order; nothing to await.
+   */
+  shareInvitationWatch?(groupId: Uint8Array, watched: boolean): void;
+  /**
+   * Whether another relay node on this store, alive, has a connection watching the invitations
+   * of `groupId` (stores shared between nodes only).
+   */
+  invitationsWatchedElsewhere?(groupId: Uint8Array): Promise<boolean>;
+  /**
    * Resolves when the store can be read and written now (a readiness check: cheap, no row
    * kept); rejects with a short reason when it cannot (the database is down, read-only, closed).
    */
