@@ -134,7 +134,7 @@ export class Outbox {
     } finally {
       settle();
       this.pendingChanged();
-      // Every local edit stored as an envelope now: the journal's records are no longer needed.
+      // Once every local edit is stored as an envelope, the journal's records are no longer needed.
       this.#d.journal.retire();
     }
   }
@@ -214,12 +214,10 @@ export class Outbox {
     d.holdings.byId.delete(id);
     this.unsent.delete(id);
     const { plaintext } = await openEnvelope(held.bytes, this.ownContext());
-    if (held.header.kind === 'update') {
-      this.#heldBack.push(plaintext);
-      this.pendingChanged();
-      // Journaled before it leaves the store: a reload meanwhile still finds it.
-      await d.journal.keep(plaintext);
-    }
+    if (held.header.kind === 'update') this.#heldBack.push(plaintext);
+    this.pendingChanged();
+    // Journaled before it leaves the store: a reload meanwhile still finds it.
+    if (held.header.kind === 'update') await d.journal.keep(plaintext);
     await d.store.write([{ op: 'remove', key: d.store.key('unsent', held.header) }]);
     d.background(this.flush());
   }
