@@ -1,6 +1,6 @@
 /**
  * A sealed document's journal of local edits not sealed yet. Edits wait in the outbox's batch
- * for up to `windowMs`, then take several asynchronous steps (a sequence number kept, a
+ * for up to `windowMs`, then take several asynchronous steps (a sequence number, a
  * signature, a store write) before they rest in the store as an envelope: a page reloaded or
  * closed, or a process killed, in those moments would lose them. So, with a store and a device
  * key, each edit is also written at once (the edits of one turn of the event loop together)
