@@ -3,11 +3,15 @@
  * for up to `windowMs`, then take several asynchronous steps (a sequence number, a
  * signature, a store write) before they rest in the store as an envelope: a page reloaded or
  * closed, or a process killed, in those moments would lose them. So, with a store and a device
- * key, each edit is also written at once (the edits of one turn of the event loop together)
- * under the device key: one encryption and one store write, which a page being unloaded still
- * finishes. The next open applies what the journal holds and seals it like any local edit.
- * Once every local edit is stored as an envelope, the journal's records are removed. Nothing in
- * it is plaintext at rest: each record is sealed under the device key, its key the context.
+ * key, edits are also written to the journal under the device key: one encryption and one
+ * store write, which a page being unloaded still finishes. The journal is written when asked
+ * (`writeNow`: SealedDoc.flush, which a page going away calls) and otherwise when an edit is
+ * still not an envelope {@link JOURNAL_AFTER_MS} after it came (sealing held back, slow, or the
+ * batching window long): while typing goes as usual, each batch is an envelope within that
+ * time and nothing is journaled, so a keystroke costs no store write of its own. The next open
+ * applies what the journal holds and seals it like any local edit. Once every local edit is
+ * stored as an envelope, the journal's records are removed. Nothing in it is plaintext at rest:
+ * each record is sealed under the device key, its key the context.
  *
  * Without a device key nothing is journaled (edits never rest in clear): they are safe once
  * sealed and stored, as before.
@@ -21,6 +25,12 @@ import type { Storage, StorageKey } from './storage.js';
 import { journalKey } from './storage-keys.js';
 import { mergeBounded } from './outbox.js';
 
+/**
+ * How long an edit may wait to become an envelope before the journal writes it: the default
+ * batching window (50 ms) and the sealing and storing after it, with room to spare.
+ */
+export const JOURNAL_AFTER_MS = 150;
+
 export class EditJournal {
   readonly #d: DocBinding;
   readonly #storage: Storage | undefined;
@@ -28,9 +38,10 @@ export class EditJournal {
   // Records of this session get keys of their own: another tab of the same store writes others.
   readonly #session = hex(crypto.getRandomValues(new Uint8Array(8)));
   #next = 0;
-  // Local edits not written yet (taken at the end of the turn of the event loop they came in).
+  // Local edits not written yet.
   #unwritten: Uint8Array[] = [];
-  #scheduled = false;
+  // Writes them JOURNAL_AFTER_MS after the first came, unless every edit is an envelope by then.
+  #timer: ReturnType<typeof setTimeout> | undefined;
   // Writes under way, by key (joined).
   readonly #writing = new Map<string, Promise<void>>();
   // Records written (or being written) since every local edit was last stored as an envelope.
@@ -52,16 +63,17 @@ export class EditJournal {
     return this.#unwritten.length === 0 && this.#writing.size === 0;
   }
 
-  /** A local edit: written at the end of this turn of the event loop, with the others of the turn. */
+  /** A local edit: written with the others waiting by {@link JOURNAL_AFTER_MS}, unless it is an envelope by then. */
   note(update: Uint8Array): void {
     if (!this.enabled) return;
     this.#unwritten.push(update);
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    queueMicrotask(() => {
-      const writing = this.#write();
-      if (writing) this.#d.background(writing);
-    });
+    this.#timer ??= setTimeout(() => this.writeNow(), JOURNAL_AFTER_MS);
+  }
+
+  /** Writes the edits waiting now, as one record (a page about to go: one encryption, one write). */
+  writeNow(): void {
+    const writing = this.#write();
+    if (writing) this.#d.background(writing);
   }
 
   /** Writes `update` (with what else was noted) now; resolves once it is in the store. */
@@ -73,7 +85,8 @@ export class EditJournal {
 
   /** Writes what was noted, as one record; the edits wait for the next write if it fails. */
   #write(): Promise<void> | undefined {
-    this.#scheduled = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#unwritten.length === 0) return undefined;
     const updates = this.#unwritten.splice(0);
     const key = journalKey(this.#d.group._key, this.#d.docKey, this.#session, this.#next++);
@@ -130,6 +143,8 @@ export class EditJournal {
   retire(): void {
     if (!this.enabled || !this.#d.outbox.allStored) return;
     this.#unwritten = [];
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#records.length === 0) return;
     const records = this.#records.splice(0);
     const writes = records.flatMap((key) => this.#writing.get(key.join('/')) ?? []);

@@ -4,9 +4,10 @@
  *
  * - Local updates (any origin but this provider) are batched: merged over `windowMs` or until
  *   `maxBytes`, in bounded windows (never one huge Y.mergeUpdates), then sealed under the
- *   newest epoch held, stored and sent. With a store and a device key, each is also written at
- *   once to a journal sealed under the device key, until it rests in the store as an envelope
- *   (edit-journal.ts): a page closed or reloaded meanwhile loses nothing.
+ *   newest epoch held, stored and sent. With a store and a device key, each is also written
+ *   to a journal sealed under the device key when it is not an envelope soon, or when the page
+ *   goes (`flush`), until it rests in the store as an envelope (edit-journal.ts): a page closed
+ *   or reloaded meanwhile loses nothing.
  * - Remote envelopes are verified, decrypted and checked against the membership log, then
  *   applied with this provider as origin. Duplicates are ignored; envelopes whose epoch or
  *   membership head is not known yet wait until the log catches up.
@@ -234,12 +235,12 @@ export class SealedDoc {
   }
 
   /**
-   * Whether local edits wait to be written to the store. With a device key, every edit is
-   * written at once to a journal sealed under it (the edits of one turn of the event loop
-   * together, in one encryption and one store write), long before it is batched, sealed and
-   * stored as an envelope: this is true only for those moments, and while a write fails.
-   * Without a device key, until the edit is sealed and stored (or, without a store, sealed).
-   * A page about to be unloaded can ask its person to stay while this is true (the demo does,
+   * Whether local edits wait to be written to the store: from the keystroke until its batch is
+   * stored as an envelope (the batching window and the sealing, tens of milliseconds) or, with
+   * a device key, written to the journal sealed under it (edit-journal.ts: at {@link flush},
+   * or when an edit is not an envelope 150 ms after it came), and while a write fails. A page
+   * about to be unloaded calls {@link flush} (whose journal write, one encryption and one store
+   * write, it still finishes) and can ask its person to stay while this is true (the demo does,
    * on `beforeunload`).
    */
   get unsaved(): boolean {
@@ -247,8 +248,13 @@ export class SealedDoc {
     return !d.outbox.allStored && !(d.journal.enabled && d.journal.settled);
   }
 
-  /** Seals and sends the pending batch now. */
+  /**
+   * Writes the edits not stored yet to the journal at once (with a device key: one encryption
+   * and one store write, which a page being unloaded still finishes), then seals and sends the
+   * pending batch.
+   */
   flush(): Promise<void> {
+    this.#d.journal.writeNow();
     return this.#d.outbox.flush();
   }
 
@@ -291,6 +297,7 @@ export class SealedDoc {
     d.store.stop();
     d.destroyed = true;
     for (const off of this.#unsubscribe.splice(0)) off();
+    d.journal.writeNow();
     this.#closing = Promise.all([d.outbox.flush(), d.presence?.send(true)])
       .then(() => d.store.saveLocal())
       .catch((error: unknown) => this.events.emit('error', { error: error instanceof Error ? error : new Error(String(error)) }))

@@ -72,7 +72,7 @@ describe('SealedDoc: two peers', () => {
     assert.equal(doc.getText('t').toString(), 'kept');
   });
 
-  it('unsaved: with a device key, only until the keystroke is in the journal (one write per turn, long before the batch is sealed); without one, until the batch is stored', async () => {
+  it('unsaved: with a device key, until the edits are an envelope or in the journal (written when they are not an envelope 150 ms after, or at once on flush; never while batches are stored in time); without one, until the batch is stored', async () => {
     const world = await World.create(['alice']);
     const alice = world.peer('alice');
     alice.sealed.destroy();
@@ -84,15 +84,35 @@ describe('SealedDoc: two peers', () => {
       return write(writes);
     };
     const doc = new Y.Doc();
-    const sealed = new SealedDoc(doc, { group: alice.group, docId: world.docId, storage, deviceKey: await DeviceKey.generate(), batch: { windowMs: 200 } });
+    const deviceKey = await DeviceKey.generate();
+    // Typing as usual (a batching window well under 150 ms): every batch is an envelope in time, nothing is journaled.
+    const quickDoc = new Y.Doc();
+    const quick = new SealedDoc(quickDoc, { group: alice.group, docId: new Uint8Array(16).fill(9), storage, deviceKey, batch: { windowMs: 5 } });
+    await quick.whenLoaded;
+    for (let i = 0; i < 20; i++) {
+      quickDoc.getText('t').insert(0, 'q');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await eventually(() => !quick.unsaved);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(journaled.length, 0, 'no journal write while batches are stored in time');
+    await quick.destroy();
+
+    const sealed = new SealedDoc(doc, { group: alice.group, docId: world.docId, storage, deviceKey, batch: { windowMs: 1000 } });
     await sealed.whenLoaded;
     assert.equal(sealed.unsaved, false);
-    for (let i = 0; i < 20; i++) doc.getText('t').insert(i, 'x'); // one turn of the event loop
+    for (let i = 0; i < 20; i++) doc.getText('t').insert(i, 'x');
     assert.equal(sealed.unsaved, true);
-    await eventually(() => !sealed.unsaved, 150);
-    assert.equal(journaled.length, 1, 'one record for the turn');
+    const typed = performance.now();
+    await eventually(() => !sealed.unsaved, 600);
+    assert.ok(performance.now() - typed >= 140, 'journaled once the edits waited 150 ms');
+    assert.equal(journaled.length, 1, 'one record for the edits waiting');
     assert.equal(sealed.pending, 1, 'the batch is not sealed yet');
+    // Flush (a page going away) writes the journal at once, before sealing.
+    doc.getText('t').insert(0, 'y');
+    assert.equal(sealed.unsaved, true);
     await sealed.flush();
+    assert.equal(journaled.length, 2, 'flush wrote the journal');
     for (let tries = 0; (await storage.loadRange(['journal'])).length > 0; tries++) {
       assert.ok(tries < 100, 'the journal emptied once the batch was stored');
       await new Promise((r) => setTimeout(r, 5));

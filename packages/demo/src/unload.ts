@@ -1,20 +1,21 @@
 /**
  * The page going away (a reload, a closed tab or window, another address) or hidden (another
- * tab, the phone's home screen): nothing typed is lost. The engine keeps every edit in this
- * device's store within moments of its keystroke (a journal sealed under the device key, until
- * the edit rests there as an envelope: SealedDoc.unsaved), so:
+ * tab, the phone's home screen): nothing typed is lost. The engine stores every edit within
+ * moments of its keystroke (as an envelope, or in a journal sealed under the device key:
+ * SealedDoc.unsaved), so:
  *
- * - leaving in those moments asks the browser to confirm (`beforeunload`), and only then: a
- *   page whose edits are all in the store leaves without a word;
- * - leaving or hidden, what is batched is sealed and sent at once, not a batching window later
- *   (the browser may stop a hidden page's timers, and a page being unloaded finishes only what
- *   takes one step: the journal's write already holds the edits).
+ * - leaving or hidden, every document is flushed: what is not stored yet is written to the
+ *   journal at once (one encryption and one store write, which a page being unloaded still
+ *   finishes), then sealed and sent, not a batching window later (the browser may stop a
+ *   hidden page's timers);
+ * - leaving while such a write is under way asks the browser to confirm (`beforeunload`), and
+ *   only then: a page whose edits are all in the store leaves without a word.
  * @module
  */
 import { erasing } from './erase.js';
 import { app } from './state.js';
 
-/** Seals and sends every document's batched edits now (best effort: their failures reach the documents' error events). */
+/** Journals, seals and sends every document's edits not stored yet, now (best effort: their failures reach the documents' error events). */
 function flushAll(): void {
   for (const { sealed } of app.docs.values()) sealed.flush().catch(() => undefined);
 }
