@@ -92,12 +92,12 @@ export function _wrapWorkersServe(count: number): boolean {
   return config.enabled && !unavailable && count >= config.minWraps && typeof Worker === 'function';
 }
 
-/** The worker stops and every task in its hands fails with `error`. */
-function retire(slot: Slot, error: WrapWorkerError): void {
+/** The worker stops and every task in its hands fails with `error`; `lost`: it failed (counted), rather than being reset. */
+function retire(slot: Slot, error: WrapWorkerError, lost = true): void {
   if (!slot.alive) return;
   slot.alive = false;
   slot.worker.terminate();
-  counts.failures++;
+  if (lost) counts.failures++;
   for (const pending of slot.tasks.values()) {
     clearTimeout(pending.timer);
     pending.reject(error);
@@ -252,7 +252,7 @@ export function _wrapWorkers(): { workers: Worker[]; unavailable: boolean; ops: 
 
 /** Tests: stops every worker and forgets that the platform had none. */
 export function _resetWrapWorkers(): void {
-  for (const slot of slots) retire(slot, new WrapWorkerError('worker-failed', 'the wrap workers were reset'));
+  for (const slot of slots) retire(slot, new WrapWorkerError('worker-failed', 'the wrap workers were reset'), false);
   slots = [];
   unavailable = false;
 }
