@@ -4,6 +4,7 @@
 // driven by playwright-core with the system's Chromium.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Page } from 'playwright-core';
 import { CHROME_ARGS, findChrome, HOW_TO_GET_CHROME } from '../scripts/find-chrome.mjs';
@@ -21,11 +22,17 @@ export async function runInChromium<T>(entry: string, query = '', files: Record<
   if (!executablePath) throw new Error(HOW_TO_GET_CHROME);
   const bundle = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false });
   const script = bundle.outputFiles[0]!.text;
+  // The wrap workers of @sealdoc/crypto load './wrap-worker.js' beside the page's script (wrap-pool.ts).
+  const worker = await build({ entryPoints: [fileURLToPath(new URL('../packages/crypto/dist/wrap-worker.js', import.meta.url))], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false });
+  const workerScript = worker.outputFiles[0]!.text;
   const server = createServer((req, res) => {
     const file = req.url ? files[req.url] : undefined;
     if (req.url?.startsWith('/bench.js')) {
       res.writeHead(200, { 'content-type': 'text/javascript' });
       res.end(script);
+    } else if (req.url === '/wrap-worker.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      res.end(workerScript);
     } else if (file) {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       res.end(file);

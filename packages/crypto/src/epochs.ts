@@ -23,6 +23,7 @@ import { _concat, _equal, _u32, _utf8, _wipe } from './bytes.js';
 import { HpkeError } from './errors.js';
 import { hpkeOpen, hpkeSeal, type HpkeRecipient } from './hpke.js';
 import { _backendChoice } from './primitives.js';
+import { _wrapInWorkers, _wrapWorkersServe } from './wrap-pool.js';
 
 export const _WRAP_LENGTH = 80;
 export const _LINEAGE_LENGTH = 48;
@@ -54,20 +55,40 @@ export interface _WrapRecipient {
   agreementPublicKey: Uint8Array;
 }
 
+/** Recipients as the native backend and the wrap workers take them: n × (device id 32 · X25519 public key 32). */
+export function _packRecipients(recipients: readonly _WrapRecipient[]): Uint8Array {
+  const packed = new Uint8Array(recipients.length * 64);
+  recipients.forEach((r, i) => {
+    packed.set(r.id, i * 64);
+    packed.set(r.agreementPublicKey, i * 64 + 32);
+  });
+  return packed;
+}
+
+/** The inverse of {@link _packRecipients}. */
+export function _unpackRecipients(packed: Uint8Array): _WrapRecipient[] {
+  return Array.from({ length: packed.length / 64 }, (_, i) => ({ id: packed.subarray(i * 64, i * 64 + 32), agreementPublicKey: packed.subarray(i * 64 + 32, i * 64 + 64) }));
+}
+
 /**
- * The wraps of `secret` to each recipient, in their order: n × 80 bytes. Where the platform has
- * a native backend (Node) and no backend was forced, the wraps are sealed there, spread over
- * its worker threads; otherwise one {@link _wrapSecret} each, at most `inFlight` at once.
+ * The wraps of `secret` to each recipient, in their order: n × 80 bytes. Where no backend was
+ * forced: on the platform's native backend (Node), or for a large op in a browser, in a pool
+ * of Web Workers (wrap-pool.ts); otherwise, or when the platform has no workers, on this
+ * thread ({@link _wrapSecretsHere}).
  */
 export async function _wrapSecrets(secret: Uint8Array, groupId: Uint8Array, epoch: number, recipients: readonly _WrapRecipient[], inFlight: number): Promise<Uint8Array> {
-  if (_native && _backendChoice() === 'auto') {
-    const packed = new Uint8Array(recipients.length * 64);
-    recipients.forEach((r, i) => {
-      packed.set(r.id, i * 64);
-      packed.set(r.agreementPublicKey, i * 64 + 32);
-    });
-    return _native.wrapAll(secret, wrapInfo(groupId, epoch, new Uint8Array(0)), packed);
+  if (_backendChoice() === 'auto') {
+    if (_native) return _native.wrapAll(secret, wrapInfo(groupId, epoch, new Uint8Array(0)), _packRecipients(recipients));
+    if (_wrapWorkersServe(recipients.length)) {
+      const made = await _wrapInWorkers(secret, groupId, epoch, _packRecipients(recipients));
+      if (made) return made;
+    }
   }
+  return _wrapSecretsHere(secret, groupId, epoch, recipients, inFlight);
+}
+
+/** The wraps of `secret` to each recipient on this thread: one {@link _wrapSecret} each, at most `inFlight` at once. */
+export async function _wrapSecretsHere(secret: Uint8Array, groupId: Uint8Array, epoch: number, recipients: readonly _WrapRecipient[], inFlight: number): Promise<Uint8Array> {
   const wraps: Uint8Array[] = [];
   for (let i = 0; i < recipients.length; i += inFlight)
     wraps.push(...(await Promise.all(recipients.slice(i, i + inFlight).map((r) => _wrapSecret(secret, groupId, epoch, r.id, r.agreementPublicKey)))));

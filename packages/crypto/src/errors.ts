@@ -116,3 +116,13 @@ export class CryptoInputError extends SealdocCryptoError<'bad-input'> {
     super('bad-input', message);
   }
 }
+
+/** Why the wrap workers could not finish a membership op's wraps. */
+export type WrapWorkerErrorCode = 'worker-failed' | 'worker-timeout';
+
+/**
+ * A Web Worker making a large op's epoch wraps failed (`worker-failed`: it raised an error or
+ * could not read its task) or stopped answering (`worker-timeout`). The op is not built and
+ * nothing changed; the worker is replaced, so building the op again may succeed.
+ */
+export class WrapWorkerError extends SealdocCryptoError<WrapWorkerErrorCode> {}

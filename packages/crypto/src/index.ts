@@ -23,11 +23,13 @@ export {
   BackupError,
   MembershipError,
   CryptoInputError,
+  WrapWorkerError,
   type MnemonicErrorCode,
   type HpkeErrorCode,
   type EnvelopeErrorCode,
   type BackupErrorCode,
   type MembershipErrorCode,
+  type WrapWorkerErrorCode,
 } from './errors.js';
 export { useCryptoBackend, activeCryptoBackends, type CryptoBackend, type ActiveBackends } from './primitives.js';
 export {

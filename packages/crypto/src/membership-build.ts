@@ -151,7 +151,8 @@ async function epochKeys(groupId: Uint8Array, epoch: number, recipients: Iterabl
   try {
     // At most WRAPS_IN_FLIGHT at once: with every wrap in flight, thousands of ephemeral keys
     // and promises live together and the collector's work grows faster than their number.
-    // (In Node the wraps are sealed natively across worker threads instead: see native.node.ts.)
+    // (In Node the wraps are sealed natively instead, see native.node.ts; in a browser a large
+    // op's wraps are made in Web Workers, see wrap-pool.ts.)
     const wraps = await _wrapSecrets(secret, groupId, epoch, sorted, WRAPS_IN_FLIGHT);
     const lineage = previous ? _concat(Uint8Array.of(1), _sealLineage(secret, previous, groupId, epoch)) : Uint8Array.of(0);
     return _concat(_epochCommitment(secret, groupId, epoch), lineage, _u32(sorted.length), wraps);

@@ -1,4 +1,6 @@
-// Bundles the demo's browser app (src/app.ts and what it imports) into public/app.js.
+// Bundles the demo's browser app (src/app.ts and what it imports) into public/app.js, and
+// @sealdoc/crypto's wrap worker into public/wrap-worker.js beside it, where the app's wrap pool
+// loads it (new URL('./wrap-worker.js', import.meta.url)).
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
@@ -6,6 +8,16 @@ const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 await build({
   entryPoints: [here('../src/app.ts')],
   outfile: here('../public/app.js'),
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  sourcemap: true,
+  minify: true,
+  logLevel: 'warning',
+});
+await build({
+  entryPoints: [here('../../crypto/dist/wrap-worker.js')],
+  outfile: here('../public/wrap-worker.js'),
   bundle: true,
   format: 'esm',
   target: 'es2022',

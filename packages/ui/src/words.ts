@@ -62,6 +62,9 @@ const SENTENCES: Record<string, string> = {
   'device-revoked': 'This device was removed by its owner and cannot come back. Restore from your recovery words to use it again.',
   'too-many-devices': 'A person can have at most 16 devices in a document. Remove one you no longer use first.',
   'bad-cutoffs': 'A change to the members did not say where a device’s edits end; it was refused. Try again.',
+  // Changing the members of a large document (the browser's background workers make its keys).
+  'worker-failed': 'The browser stopped a background task while changing the members. Nothing was changed; try again.',
+  'worker-timeout': 'A background task took too long while changing the members. Nothing was changed; try again.',
   // Content that did not check out.
   'wrong-group': 'Something arrived for another document; it was ignored.',
   'wrong-doc': 'Something arrived for another document; it was ignored.',

@@ -21,6 +21,7 @@ describe('errors in words', () => {
     const codes = new Set([
       ...union(crypto, 'EnvelopeErrorCode'),
       ...union(crypto, 'MembershipErrorCode'),
+      ...union(crypto, 'WrapWorkerErrorCode'),
       ...union(source('protocol/src/codec.ts'), 'WireErrorCode'),
       ...union(source('protocol/src/messages.ts'), 'RelayErrorCode'),
       ...union(source('core/src/transport.ts'), 'TransportErrorCode'),

@@ -1,0 +1,258 @@
+/**
+ * A pool of Web Workers that make the epoch wraps of a large membership op in a browser: each
+ * worker (wrap-worker.ts) takes a range of recipients and makes their whole HPKE wraps (RFC 9180
+ * SealBase: ephemeral key, agreement, key schedule, seal) with the same code as this thread
+ * (epochs.ts, `_wrapSecretsHere`), so the bytes have the same structure on every path. This
+ * thread keeps the rest of the op (commitment, lineage, signature).
+ *
+ * Why: in Chromium a wrap is one WebCrypto X25519 key generation and agreement (off the page's
+ * thread) plus about 100 µs of HKDF and ChaCha20-Poly1305 in JavaScript on it; at 10,000
+ * members that JavaScript alone is a second. Spread over workers it runs on every core.
+ *
+ * - Two workers by default, never more than `navigator.hardwareConcurrency`; started by the
+ *   first large op, stopped after a minute without work.
+ * - Ops of fewer than 128 wraps stay on this thread (a round trip costs more than a few wraps);
+ *   so does every op where `Worker` is missing or no worker starts (a bundle without the worker
+ *   file, a Content-Security-Policy without `worker-src 'self'`): then the page has no workers.
+ * - The epoch secret reaches each worker in a buffer transferred with its task (this thread
+ *   keeps no extra copy), which the worker wipes when the task is done. Nothing is logged.
+ * - A worker that raises an error, or does not answer within 30 s, is stopped and replaced on
+ *   the next op; the op it was working for fails with {@link WrapWorkerError}, unbuilt.
+ *
+ * The worker is loaded as `new URL('./wrap-worker.js', import.meta.url)`, a form Vite, webpack
+ * and Parcel bundle by themselves; with esbuild, bundle wrap-worker.js beside the app's script
+ * (see the demo's scripts/bundle.mjs).
+ * @module
+ */
+import { HpkeError, WrapWorkerError, type HpkeErrorCode } from './errors.js';
+
+/** A task as a worker takes it. Both buffers are transferred: the sender keeps no copy. */
+export interface _WrapTask {
+  id: number;
+  secret: Uint8Array;
+  groupId: Uint8Array;
+  epoch: number;
+  /** n × (device id 32 · X25519 public key 32), as epochs.ts `_packRecipients` makes them. */
+  recipients: Uint8Array;
+}
+
+/** What a worker says: that it is ready, a task's wraps (n × 80 bytes), or why a task failed. */
+export type _WrapAnswer = { ready: true } | { id: number; wraps: Uint8Array } | { id: number; error: { hpke?: HpkeErrorCode; message: string } };
+
+const config = {
+  enabled: true,
+  /** Workers in the pool, at most the platform's hardwareConcurrency. */
+  workers: 2,
+  /** Fewer wraps than this stay on this thread. */
+  minWraps: 128,
+  /** How long a worker may take to load before the pool gives it up. */
+  startMs: 10_000,
+  /** How long a task may take before its worker counts as dead. */
+  taskMs: 30_000,
+  /** Idle time after which the workers are stopped. */
+  idleMs: 60_000,
+};
+/** The settings of the pool, for tests and benchmarks. */
+export type _WrapWorkerSettings = typeof config;
+
+// A task is a range of recipients: small enough that the workers share an op evenly (each keeps
+// two in hand, so it never waits for a round trip), large enough that messages stay few.
+const MIN_TASK = 64;
+const MAX_TASK = 1024;
+const TASKS_PER_WORKER = 2;
+
+interface Pending {
+  resolve(wraps: Uint8Array): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+  length: number;
+}
+
+interface Slot {
+  worker: Worker;
+  tasks: Map<number, Pending>;
+  alive: boolean;
+}
+
+let slots: Slot[] = [];
+let starting: Promise<Slot[]> | undefined;
+let unavailable = false;
+let nextId = 0;
+let active = 0;
+let idle: ReturnType<typeof setTimeout> | undefined;
+const counts = { ops: 0, failures: 0 };
+
+function poolSize(): number {
+  const cores = globalThis.navigator?.hardwareConcurrency;
+  return Math.max(1, Math.min(config.workers, cores && cores > 0 ? cores : config.workers));
+}
+
+/** Whether an op of `count` wraps goes to the workers: a large one, on a platform that has them. */
+export function _wrapWorkersServe(count: number): boolean {
+  return config.enabled && !unavailable && count >= config.minWraps && typeof Worker === 'function';
+}
+
+/** The worker stops and every task in its hands fails with `error`; `lost`: it failed (counted), rather than being reset. */
+function retire(slot: Slot, error: WrapWorkerError, lost = true): void {
+  if (!slot.alive) return;
+  slot.alive = false;
+  slot.worker.terminate();
+  if (lost) counts.failures++;
+  for (const pending of slot.tasks.values()) {
+    clearTimeout(pending.timer);
+    pending.reject(error);
+  }
+  slot.tasks.clear();
+}
+
+function answer(slot: Slot, data: _WrapAnswer): void {
+  if (!('id' in data)) return;
+  const pending = slot.tasks.get(data.id);
+  if (!pending) return;
+  slot.tasks.delete(data.id);
+  clearTimeout(pending.timer);
+  if ('wraps' in data && data.wraps instanceof Uint8Array && data.wraps.length === pending.length) pending.resolve(data.wraps);
+  else if ('error' in data && data.error.hpke) pending.reject(new HpkeError(data.error.hpke, data.error.message));
+  else pending.reject(new WrapWorkerError('worker-failed', `a wrap worker failed: ${'error' in data ? data.error.message : 'its answer has the wrong length'}`));
+}
+
+/** One worker, once it has loaded and said so; undefined when it cannot start. */
+function startSlot(): Promise<Slot | undefined> {
+  let worker: Worker;
+  try {
+    worker = new Worker(new URL('./wrap-worker.js', import.meta.url), { type: 'module' });
+  } catch {
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve) => {
+    const gaveUp = setTimeout(() => {
+      worker.terminate();
+      resolve(undefined);
+    }, config.startMs);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      clearTimeout(gaveUp);
+      worker.terminate();
+      resolve(undefined);
+    };
+    worker.onmessage = (event: MessageEvent<_WrapAnswer>) => {
+      if (!('ready' in event.data)) return;
+      clearTimeout(gaveUp);
+      const slot: Slot = { worker, tasks: new Map(), alive: true };
+      worker.onmessage = (e: MessageEvent<_WrapAnswer>) => answer(slot, e.data);
+      worker.onerror = (e) => {
+        e.preventDefault();
+        retire(slot, new WrapWorkerError('worker-failed', 'a wrap worker raised an error'));
+      };
+      worker.onmessageerror = () => retire(slot, new WrapWorkerError('worker-failed', 'a wrap worker sent an answer that could not be read'));
+      resolve(slot);
+    };
+  });
+}
+
+/** The live workers, started up to the pool's size. None: the platform has no wrap workers. */
+function ready(): Promise<Slot[]> {
+  slots = slots.filter((s) => s.alive);
+  const want = poolSize();
+  if (slots.length >= want) return Promise.resolve(slots);
+  starting ??= (async () => {
+    const started = await Promise.all(Array.from({ length: want - slots.length }, startSlot));
+    for (const slot of started) if (slot) slots.push(slot);
+    if (slots.length === 0) unavailable = true;
+    return slots;
+  })().finally(() => {
+    starting = undefined;
+  });
+  return starting;
+}
+
+function send(slot: Slot, secret: Uint8Array, groupId: Uint8Array, epoch: number, recipients: Uint8Array): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const id = nextId++;
+    const timer = setTimeout(() => retire(slot, new WrapWorkerError('worker-timeout', 'a wrap worker stopped answering')), config.taskMs);
+    slot.tasks.set(id, { resolve, reject, timer, length: (recipients.length / 64) * 80 });
+    const task: _WrapTask = { id, secret: secret.slice(), groupId, epoch, recipients: recipients.slice() };
+    try {
+      slot.worker.postMessage(task, [task.secret.buffer, task.recipients.buffer]);
+    } catch {
+      task.secret.fill(0);
+      retire(slot, new WrapWorkerError('worker-failed', 'a task could not be handed to a wrap worker'));
+    }
+  });
+}
+
+function stopWhenIdle(): void {
+  clearTimeout(idle);
+  idle = setTimeout(() => {
+    if (active > 0) return;
+    for (const slot of slots) {
+      slot.alive = false;
+      slot.worker.terminate();
+    }
+    slots = [];
+  }, config.idleMs);
+}
+
+/**
+ * The wraps of `secret` to `recipients` (packed), made by the pool's workers: n × 80 bytes in
+ * their order, as epochs.ts `_wrapSecretsHere` makes them. Undefined when the platform has no
+ * workers (the caller makes them on this thread). Throws WrapWorkerError when a worker fails
+ * mid-op, HpkeError('bad-key') for a low-order recipient key.
+ */
+export async function _wrapInWorkers(secret: Uint8Array, groupId: Uint8Array, epoch: number, recipients: Uint8Array): Promise<Uint8Array | undefined> {
+  active++;
+  try {
+    const pool = await ready();
+    if (pool.length === 0) return undefined;
+    const count = recipients.length / 64;
+    const size = Math.min(MAX_TASK, Math.max(MIN_TASK, Math.ceil(count / (pool.length * 4))));
+    const out = new Uint8Array(count * 80);
+    await new Promise<void>((resolve, reject) => {
+      let next = 0;
+      let left = Math.ceil(count / size);
+      let failed = false;
+      const feed = (slot: Slot): void => {
+        while (!failed && slot.alive && slot.tasks.size < TASKS_PER_WORKER && next < count) {
+          const from = next;
+          next = Math.min(count, from + size);
+          send(slot, secret, groupId, epoch, recipients.subarray(from * 64, next * 64)).then(
+            (wraps) => {
+              out.set(wraps, from * 80);
+              if (--left === 0) resolve();
+              else feed(slot);
+            },
+            (error: Error) => {
+              failed = true;
+              reject(error);
+            },
+          );
+        }
+      };
+      pool.forEach(feed);
+    });
+    counts.ops++;
+    return out;
+  } finally {
+    active--;
+    stopWhenIdle();
+  }
+}
+
+/** Tests and benchmarks: changes the pool's settings; returns those in force before. */
+export function _configureWrapWorkers(settings: Partial<_WrapWorkerSettings>): _WrapWorkerSettings {
+  const before = { ...config };
+  Object.assign(config, settings);
+  return before;
+}
+
+/** Tests and benchmarks: the live workers, whether the platform was found to have none, ops made and workers lost. */
+export function _wrapWorkers(): { workers: Worker[]; unavailable: boolean; ops: number; failures: number } {
+  return { workers: slots.filter((s) => s.alive).map((s) => s.worker), unavailable, ops: counts.ops, failures: counts.failures };
+}
+
+/** Tests: stops every worker and forgets that the platform had none. */
+export function _resetWrapWorkers(): void {
+  for (const slot of slots) retire(slot, new WrapWorkerError('worker-failed', 'the wrap workers were reset'), false);
+  slots = [];
+  unavailable = false;
+}
