@@ -6,18 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 await build({
-  entryPoints: [here('../src/app.ts')],
-  outfile: here('../public/app.js'),
-  bundle: true,
-  format: 'esm',
-  target: 'es2022',
-  sourcemap: true,
-  minify: true,
-  logLevel: 'warning',
-});
-await build({
-  entryPoints: [here('../../crypto/dist/wrap-worker.js')],
-  outfile: here('../public/wrap-worker.js'),
+  entryPoints: { app: here('../src/app.ts'), 'wrap-worker': here('../../crypto/dist/wrap-worker.js') },
+  outdir: here('../public'),
   bundle: true,
   format: 'esm',
   target: 'es2022',
