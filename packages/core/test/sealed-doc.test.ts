@@ -151,7 +151,8 @@ describe('SealedDoc: two peers', () => {
       await new Promise((r) => setTimeout(r, 15));
     }
     const typed = performance.now();
-    assert.ok(saves.length >= 1 && saves.length <= 2, `${saves.length} saves while typing`);
+    // (A save past sixty delays also waits for every edit to be stored: with sealing this busy, none may come before the pause.)
+    assert.ok(saves.length <= 2, `${saves.length} saves while typing`);
     assert.ok(saves.every((t) => t - start >= 2400 - 25), `a save ${Math.round(saves[0]! - start)} ms into typing, before sixty delays`);
     await eventually(() => saves.some((t) => t >= typed));
     sealed.destroy();
