@@ -1,6 +1,6 @@
 // Chromium entry of bench/ui-sections.ts: ?per=N groups the paragraphs in sections of N
 // (a schema doc > section+ > paragraph+), ?css=… adds a style sheet, ?wrap=1 puts the view in a
-// scrolling box like bench:ui's.
+// scrolling box like bench:ui's, ?chars=N keeps the first N characters.
 import * as Y from 'yjs';
 import { Schema } from 'prosemirror-model';
 import { EditorState, TextSelection } from 'prosemirror-state';
@@ -21,7 +21,9 @@ const schema = new Schema({
 async function setup() {
   const response = await fetch('/paper.txt.gz');
   const t = await new Response(response.body!.pipeThrough(new DecompressionStream('gzip'))).text();
-  const lines = `${t}\n${t}`.split('\n');
+  // ?chars=N: the first N characters only (the floor on a short document).
+  const chars = Number(params.get('chars')) || 0;
+  const lines = (chars ? `${t}\n${t}`.slice(0, chars) : `${t}\n${t}`).split('\n');
   const p = (l: string) => schema.nodes.paragraph!.create(null, l ? schema.text(l) : null);
   let top;
   if (sectioned) {
