@@ -26,8 +26,9 @@ import { journalKey } from './storage-keys.js';
 import { mergeBounded } from './outbox.js';
 
 /**
- * How long an edit may wait to become an envelope before the journal writes it: the default
- * batching window (50 ms) and the sealing and storing after it, with room to spare.
+ * How long an edit may wait to become an envelope before the journal writes it, by default
+ * (`journalAfterMs`): the default batching window (50 ms) and the sealing and storing after
+ * it, with room to spare.
  */
 export const JOURNAL_AFTER_MS = 150;
 
@@ -47,10 +48,13 @@ export class EditJournal {
   // Records written (or being written) since every local edit was last stored as an envelope.
   #records: StorageKey[] = [];
 
-  constructor(d: DocBinding, options: { storage?: Storage; deviceKey?: DeviceKey }) {
+  readonly #afterMs: number;
+
+  constructor(d: DocBinding, options: { storage?: Storage; deviceKey?: DeviceKey; journalAfterMs?: number }) {
     this.#d = d;
     this.#storage = options.storage;
     this.#deviceKey = options.deviceKey;
+    this.#afterMs = options.journalAfterMs ?? JOURNAL_AFTER_MS;
   }
 
   /** Whether edits are journaled here: a store and a device key. */
@@ -63,11 +67,11 @@ export class EditJournal {
     return this.#unwritten.length === 0 && this.#writing.size === 0;
   }
 
-  /** A local edit: written with the others waiting by {@link JOURNAL_AFTER_MS}, unless it is an envelope by then. */
+  /** A local edit: written with the others waiting `journalAfterMs` after it came, unless it is an envelope by then. */
   note(update: Uint8Array): void {
     if (!this.enabled) return;
     this.#unwritten.push(update);
-    this.#timer ??= setTimeout(() => this.writeNow(), JOURNAL_AFTER_MS);
+    this.#timer ??= setTimeout(() => this.writeNow(), this.#afterMs);
   }
 
   /** Writes the edits waiting now, as one record (a page about to go: one encryption, one write). */

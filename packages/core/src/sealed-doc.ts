@@ -61,15 +61,22 @@ export interface SealedDocOptions {
   /**
    * With a store: keep the document's state there, sealed under this device key, so that the
    * next open applies it at once, with no signature checks and no replay of envelopes (only
-   * envelopes it does not cover are checked and applied); and keep each local edit there at
-   * once, sealed under it, until it is stored as an envelope (see {@link SealedDoc.unsaved}).
+   * envelopes it does not cover are checked and applied); and keep local edits there, sealed
+   * under it, when they are not stored as envelopes soon or the page goes, until they are
+   * (see {@link SealedDoc.unsaved}, {@link SealedDocOptions.journalAfterMs}).
    */
   deviceKey?: DeviceKey;
   /**
    * How long after the last change the local state is saved again, in ms (default 1000): it
-   * waits for a pause in typing, 10 times this at most while changes go on.
+   * waits for a pause in typing, 60 times this at most while changes go on.
    */
   localSaveMs?: number;
+  /**
+   * With a store and a device key: how long a local edit may wait to be stored as an envelope
+   * before it is written to the journal, in ms (default 150: the batching window and the
+   * sealing, with room to spare).
+   */
+  journalAfterMs?: number;
   /**
    * Signed head beacons (with a transport): how often they go, and how long the relay has to
    * deliver what they show before this member is told (see {@link BeaconOptions}).

@@ -85,9 +85,10 @@ describe('SealedDoc: two peers', () => {
     };
     const doc = new Y.Doc();
     const deviceKey = await DeviceKey.generate();
-    // Typing as usual (a batching window well under 150 ms): every batch is an envelope in time, nothing is journaled.
+    // Typing as usual (a batching window well under the journal's wait, here long so that a slow machine cannot stall
+    // past it): every batch is an envelope in time, nothing is journaled.
     const quickDoc = new Y.Doc();
-    const quick = new SealedDoc(quickDoc, { group: alice.group, docId: new Uint8Array(16).fill(9), storage, deviceKey, batch: { windowMs: 5 } });
+    const quick = new SealedDoc(quickDoc, { group: alice.group, docId: new Uint8Array(16).fill(9), storage, deviceKey, batch: { windowMs: 5 }, journalAfterMs: 5000 });
     await quick.whenLoaded;
     for (let i = 0; i < 20; i++) {
       quickDoc.getText('t').insert(0, 'q');
@@ -96,15 +97,16 @@ describe('SealedDoc: two peers', () => {
     await eventually(() => !quick.unsaved);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(journaled.length, 0, 'no journal write while batches are stored in time');
+    assert.equal((await storage.loadRange(['journal'])).length, 0);
     await quick.destroy();
 
-    const sealed = new SealedDoc(doc, { group: alice.group, docId: world.docId, storage, deviceKey, batch: { windowMs: 1000 } });
+    const sealed = new SealedDoc(doc, { group: alice.group, docId: world.docId, storage, deviceKey, batch: { windowMs: 2000 } });
     await sealed.whenLoaded;
     assert.equal(sealed.unsaved, false);
     for (let i = 0; i < 20; i++) doc.getText('t').insert(i, 'x');
     assert.equal(sealed.unsaved, true);
     const typed = performance.now();
-    await eventually(() => !sealed.unsaved, 600);
+    await eventually(() => !sealed.unsaved, 1500);
     assert.ok(performance.now() - typed >= 140, 'journaled once the edits waited 150 ms');
     assert.equal(journaled.length, 1, 'one record for the edits waiting');
     assert.equal(sealed.pending, 1, 'the batch is not sealed yet');
