@@ -732,6 +732,28 @@ describe('Group', () => {
     const again = new Group({ signer: alice.identity, log: alice.group.log, keyring: alice.group.keyring, storage });
     assert.equal(await again.nextSeq(), 3);
   });
+
+  it("two documents of a group sealing at once on one storage: the counter saved with their envelopes never falls behind a number used, so a restart reuses none", async () => {
+    const world = await World.create(['alice']);
+    const alice = world.peer('alice');
+    alice.sealed.destroy();
+    const storage = new MemoryStorage();
+    const group = new Group({ signer: alice.identity, log: alice.group.log, keyring: alice.group.keyring, storage });
+    const docs = [1, 2, 3].map((n) => {
+      const doc = new Y.Doc();
+      return { doc, sealed: new SealedDoc(doc, { group, docId: new Uint8Array(16).fill(n), storage, batch: { windowMs: 1 } }) };
+    });
+    await Promise.all(docs.map((d) => d.sealed.whenLoaded));
+    for (let round = 0; round < 10; round++) {
+      docs.forEach((d, i) => d.doc.getText('t').insert(0, `${round}.${i} `));
+      await Promise.all(docs.map((d) => d.sealed.flush()));
+    }
+    const used = (await storage.loadRange(['env'])).concat(await storage.loadRange(['unsent'])).map(({ data }) => readEnvelopeHeader(data).seq);
+    assert.equal(new Set(used).size, used.length, 'no number used twice');
+    for (const d of docs) await d.sealed.destroy();
+    const again = new Group({ signer: alice.identity, log: alice.group.log, keyring: alice.group.keyring, storage });
+    assert.ok((await again.nextSeq()) > Math.max(...used), 'the restarted counter is past every number used');
+  });
 });
 
 describe('Group: an admin changes membership', () => {

@@ -26,11 +26,18 @@ import { activeState, editorInputRules, editorKeymaps, historyInputPlugin, redo,
 import { richSchema, safeHref } from './rich-schema.js';
 import { keepSections, pasteInSections } from './sections.js';
 
-/** {@link keepSections}, or undefined (ProseMirror's own transaction) should it fail on a document shaped as none of its cases: typing never stops for it. */
+/**
+ * {@link keepSections}, or undefined (ProseMirror's own transaction) should it fail on a
+ * document shaped as none of its cases: typing never stops for it, and the failure is reported
+ * as an uncaught error (the page's error handlers, the console), not swallowed.
+ */
 function keepSectionsOrNot(state: EditorState, tr: Transaction): Transaction | undefined {
   try {
     return keepSections(state, tr);
-  } catch {
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
     return undefined;
   }
 }

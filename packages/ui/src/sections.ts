@@ -60,7 +60,7 @@ function atSectionEdge($pos: ResolvedPos, side: 'start' | 'end'): boolean {
 }
 
 /** The range that removes the block around `$pos` (depth 1 or 2): its section too when it is the section's only block. */
-function blockRange($pos: ResolvedPos): [number, number] {
+function removalRange($pos: ResolvedPos): [number, number] {
   const whole = $pos.depth === 1 || $pos.node(1).childCount === 1;
   return whole ? [$pos.before(1), $pos.after(1)] : [$pos.before(2), $pos.after(2)];
 }
@@ -108,7 +108,7 @@ export const joinSectionBackward: Command = (state, dispatch) => {
   const end = lastTextblockEnd(before, $cursor.before(1) - before.nodeSize);
   if (end === undefined) return false;
   if (dispatch) {
-    const [from, to] = blockRange($cursor);
+    const [from, to] = removalRange($cursor);
     const tr = state.tr.delete(from, to).insert(end, $cursor.parent.content);
     dispatch(tr.setSelection(TextSelection.create(tr.doc, end)).scrollIntoView());
   }
@@ -133,7 +133,7 @@ export const joinSectionForward: Command = (state, dispatch) => {
   // Handled, so that the browser does not join across the edge on its own.
   if (!$first.parent.isTextblock) return true;
   if (dispatch) {
-    const [from, to] = blockRange($first);
+    const [from, to] = removalRange($first);
     const tr = state.tr.delete(from, to).insert($cursor.pos, $first.parent.content);
     dispatch(tr.setSelection(TextSelection.create(tr.doc, $cursor.pos)).scrollIntoView());
   }
@@ -208,7 +208,7 @@ export function keepSections(state: EditorState, tr: Transaction): Transaction |
     if (bPos !== undefined && $from.parent.isTextblock) {
       const $first = out.doc.resolve(out.doc.nodeAt(bPos)!.type === section ? bPos + 2 : bPos + 1);
       if ($first.parent.isTextblock) {
-        const [from, to] = blockRange($first);
+        const [from, to] = removalRange($first);
         out.delete(from, to).insert(at, $first.parent.content);
       }
     }
