@@ -229,7 +229,7 @@ function personBytes(p: PersonKeys): Uint8Array {
 /** The cutoffs of every device of a person, ascending by device id. */
 function cutoffsFor(log: MembershipLog, memberId: Uint8Array, cutoffs: Cutoffs): DeviceCutoff[] {
   _bytes(memberId, 'memberId', 32);
-  return _devicesOf(log._state().devices, _hex(memberId)).map((id) => {
+  return _devicesOf(log._state(), _hex(memberId)).map((id) => {
     const cutoff = cutoffs instanceof Map ? cutoffs.get(id) : cutoffs;
     if (cutoff === undefined) _fail('bad-cutoffs', `no cutoff given for device ${id.slice(0, 16)}`);
     checkCutoff(cutoff as number | null);
@@ -268,7 +268,7 @@ export async function createGroup(
     checkRole(role);
     return { ...personOf(keys, devices), role };
   });
-  const empty = { ops: [], byHash: new Map(), members: new Map(), devices: new Map(), revoked: new Set<string>(), owners: new Map(), admins: 0, history };
+  const empty = { ops: [], byHash: new Map(), members: new Map(), devices: new Map(), devicesByPerson: new Map(), revoked: new Set<string>(), owners: new Map(), admins: 0, history };
   const change: MembershipChange = { type: 'create', history, salt, members };
   _checkChange(empty, change, _hex(actor.person.memberId));
   const body = _concat(Uint8Array.of(_HISTORIES.indexOf(history)), salt, _u32(members.length), ...members.map((m) => _concat(personBytes(m), Uint8Array.of(_ROLE_CODE[m.role]))));

@@ -75,6 +75,7 @@ export class MembershipLog {
   readonly #members = new Map<string, Member>();
   readonly #events = new Map<string, MemberEvent[]>();
   readonly #devices = new Map<string, _DeviceState>();
+  readonly #devicesByPerson = new Map<string, Set<string>>();
   readonly #deviceEvents = new Map<string, { person: string; signingPublicKey: Uint8Array; events: DeviceEvent[] }>();
   readonly #revoked = new Set<string>();
   readonly #owners = new Map<string, string>();
@@ -154,7 +155,7 @@ export class MembershipLog {
   /** The current devices of a member, its identity key first, then by device id; empty for a non-member. */
   devices(memberId: Uint8Array): MemberDevice[] {
     const person = _hex(memberId);
-    const ids = _devicesOf(this.#devices, person);
+    const ids = _devicesOf({ devicesByPerson: this.#devicesByPerson }, person);
     return ids.map((id) => this.#deviceView(id)!).sort((a, b) => Number(b.identity) - Number(a.identity));
   }
 
@@ -327,7 +328,7 @@ export class MembershipLog {
 
   /** @internal The state an op is verified against (read only). */
   _state(): _LogState {
-    return { ops: this.#ops, byHash: this.#byHash, members: this.#members, devices: this.#devices, revoked: this.#revoked, owners: this.#owners, admins: this.#admins, history: this.#history };
+    return { ops: this.#ops, byHash: this.#byHash, members: this.#members, devices: this.#devices, devicesByPerson: this.#devicesByPerson, revoked: this.#revoked, owners: this.#owners, admins: this.#admins, history: this.#history };
   }
 
   /** @internal */
@@ -371,18 +372,24 @@ export class MembershipLog {
         this.#owners.set(id, person);
       }
     };
+    const addDevice = (id: string, device: _DeviceState) => {
+      this.#devices.set(id, device);
+      const ids = this.#devicesByPerson.get(device.person);
+      if (ids) ids.add(id);
+      else this.#devicesByPerson.set(device.person, new Set([id]));
+    };
     const join = (p: PersonKeys, r: MemberRole) => {
       const person = _hex(p.memberId);
       this.#members.set(person, { memberId: p.memberId, signingPublicKey: p.signingPublicKey, agreementPublicKey: p.agreementPublicKey, role: r });
       if (r === 'admin') this.#admins++;
       role(person, r);
-      this.#devices.set(person, { person, signingPublicKey: p.signingPublicKey, agreementPublicKey: p.agreementPublicKey, certificate: undefined });
+      addDevice(person, { person, signingPublicKey: p.signingPublicKey, agreementPublicKey: p.agreementPublicKey, certificate: undefined });
       deviceEvent(person, person, p, { index, present: true });
       for (const d of p.devices) certify(d);
     };
     const certify = (d: DeviceCertificate) => {
       const id = _hex(d.deviceId);
-      this.#devices.set(id, { person: _hex(d.personId), signingPublicKey: d.signingPublicKey, agreementPublicKey: d.agreementPublicKey, certificate: d });
+      addDevice(id, { person: _hex(d.personId), signingPublicKey: d.signingPublicKey, agreementPublicKey: d.agreementPublicKey, certificate: d });
       deviceEvent(id, _hex(d.personId), d, { index, present: true });
     };
     const cut = (cutoffs: readonly DeviceCutoff[], present: boolean) => {
@@ -390,7 +397,12 @@ export class MembershipLog {
         const id = _hex(deviceId);
         const device = this.#devices.get(id)!;
         deviceEvent(id, device.person, device, { index, present, cutoff });
-        if (!present) this.#devices.delete(id);
+        if (!present) {
+          this.#devices.delete(id);
+          const others = this.#devicesByPerson.get(device.person)!;
+          others.delete(id);
+          if (others.size === 0) this.#devicesByPerson.delete(device.person);
+        }
       }
     };
     const change = op.change;

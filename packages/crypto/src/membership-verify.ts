@@ -53,6 +53,8 @@ export interface _LogState {
   readonly members: ReadonlyMap<string, Member>;
   /** Current devices of current members (identity keys included), by device id (hex). */
   readonly devices: ReadonlyMap<string, _DeviceState>;
+  /** The same devices by person (hex): device ids (hex), so that no lookup scans every device. */
+  readonly devicesByPerson: ReadonlyMap<string, ReadonlySet<string>>;
   /** Devices revoked in this log, ever (hex): none comes back. */
   readonly revoked: ReadonlySet<string>;
   /** The person (hex) of every device this log ever named (hex): a device acts for one person only. */
@@ -140,10 +142,8 @@ function signerOf(op: _DecodedOp, log: _LogState): { key: Uint8Array; person: st
 }
 
 /** The devices of a person (hex) now, identity key included, ascending by device id (hex). */
-export function _devicesOf(devices: ReadonlyMap<string, _DeviceState>, person: string): string[] {
-  const ids: string[] = [];
-  for (const [id, d] of devices) if (d.person === person) ids.push(id);
-  return ids.sort();
+export function _devicesOf(log: Pick<_LogState, 'devicesByPerson'>, person: string): string[] {
+  return [...(log.devicesByPerson.get(person) ?? [])].sort();
 }
 
 /** Applies a change to the map of recipients (device id hex -> person hex): who an epoch secret is wrapped to after it. */
@@ -187,7 +187,7 @@ function checkNewDevices(log: _LogState, people: readonly PersonKeys[]): void {
 }
 
 function checkCutoffs(log: _LogState, memberId: Uint8Array, cutoffs: readonly DeviceCutoff[]): void {
-  const expected = _devicesOf(log.devices, _hex(memberId));
+  const expected = _devicesOf(log, _hex(memberId));
   const given = cutoffs.map((c) => _hex(c.deviceId));
   if (given.length !== expected.length || given.some((id, i) => id !== expected[i]))
     _fail('bad-cutoffs', 'a cutoff is recorded for each of the person\'s devices, by ascending device id');
@@ -229,7 +229,7 @@ export function _checkChange(log: _LogState, change: MembershipChange, signer: s
     case 'certify-device': {
       const person = _hex(change.device.personId);
       if (person !== signer) _fail('wrong-person', 'a device is certified into a group by a device of its own person');
-      if (_devicesOf(log.devices, person).length > MAX_DEVICES) _fail('too-many-devices', `a person may have ${MAX_DEVICES} devices`);
+      if (_devicesOf(log, person).length > MAX_DEVICES) _fail('too-many-devices', `a person may have ${MAX_DEVICES} devices`);
       checkNewKey(log, _hex(change.device.deviceId), person);
       return;
     }
