@@ -32,7 +32,6 @@
 // relay behaved for the whole settle (stuck), and the envelopes of the revoked device members
 // offered the relay again once it behaved (refused: past-cutoff).
 import * as Y from 'yjs';
-import { Awareness } from 'y-protocols/awareness';
 import {
   certifyDevice,
   EnvelopeError,
@@ -47,8 +46,8 @@ import {
   unlockEpochSecrets,
   type CertifiedDevice,
 } from '@sealdoc/crypto';
-import { Group, SealedDoc, SyncError, WebSocketTransport } from '@sealdoc/core';
-import { DOC_ID, identity, Team, type Client } from '../../packages/relay/test/clients.js';
+import { SyncError } from '@sealdoc/core';
+import { DOC_ID, identity, openClient, Team, type Client } from '../../packages/relay/test/clients.js';
 import { prng } from '../support/prng.js';
 import { HostileRelay, type Verdict } from './adversary.js';
 import { DETECT_BOUND_MS } from './relay-scenarios.js';
@@ -434,30 +433,5 @@ function divergent(clients: Map<string, Client>): boolean {
 
 /** A certified device's client on the adversary, its socket opened for `name` (Team.connect opens identities only). */
 export async function connectDevice(device: CertifiedDevice, ops: Uint8Array[], adversary: HostileRelay, name = DEVICE, beacons = BEACONS): Promise<Client> {
-  const group = new Group({ signer: device, log: await MembershipLog.fromOps(ops), keyring: new Keyring() });
-  await group.refresh();
-  const doc = new Y.Doc();
-  const transport = new WebSocketTransport({ url: 'ws://adversary', identity: device.keys, WebSocket: adversary.socketFor(name), backoff: { minMs: 20, maxMs: 200 }, requestTimeoutMs: 1000 });
-  group.relay = transport;
-  const awareness = new Awareness(doc);
-  const sealed = new SealedDoc(doc, { group, docId: DOC_ID, transport, awareness, batch: { windowMs: 5 }, beacons });
-  const errors: string[] = [];
-  sealed.events.on('error', ({ error }) => errors.push(`${error.name}:${(error as { code?: string }).code}`));
-  await transport.connect();
-  return {
-    name,
-    identity: device.keys,
-    group,
-    doc,
-    sealed,
-    transport,
-    awareness,
-    errors,
-    text: () => doc.getText('t').toString(),
-    close: async () => {
-      await sealed.destroy();
-      awareness.destroy();
-      await transport.disconnect();
-    },
-  };
+  return openClient(name, device, ops, { url: 'ws://adversary', WebSocket: adversary.socketFor(name), requestTimeoutMs: 1000 }, { beacons });
 }

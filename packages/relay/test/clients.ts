@@ -2,8 +2,8 @@
 import * as Y from 'yjs';
 import { WebSocket } from 'ws';
 import { Awareness } from 'y-protocols/awareness';
-import { addMember, createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, removeMember, type Identity, type MemberRole } from '@sealdoc/crypto';
-import { Group, MemoryStorage, SealedDoc, WebSocketTransport, type BeaconOptions, type WebSocketLike } from '@sealdoc/core';
+import { actorKeys, addMember, createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, removeMember, type Actor, type Identity, type MemberRole } from '@sealdoc/crypto';
+import { Group, MemoryStorage, SealedDoc, WebSocketTransport, type BeaconOptions, type SealedDocOptions, type WebSocketLike, type WebSocketTransportOptions } from '@sealdoc/core';
 
 export const DOC_ID = new Uint8Array(16).fill(5);
 
@@ -86,38 +86,55 @@ export class Team {
     options: { cursors?: MemoryStorage; storage?: MemoryStorage; ops?: Uint8Array[]; WebSocket?: new (url: string) => WebSocketLike; beacons?: BeaconOptions; requestTimeoutMs?: number } = {},
   ): Promise<Client> {
     const id = identity(name);
-    const group = new Group({ signer: id, log: await MembershipLog.fromOps(options.ops ?? this.ops), keyring: new Keyring() });
-    await group.refresh();
-    const doc = new Y.Doc();
-    const transport = new WebSocketTransport({
+    return openClient(name, id, options.ops ?? this.ops, {
       url,
-      identity: id,
       WebSocket: options.WebSocket ?? (WebSocket as unknown as new (url: string) => WebSocketLike),
-      backoff: { minMs: 20, maxMs: 200 },
       ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
       ...(options.cursors ? { cursors: options.cursors } : {}),
+    }, {
+      ...(options.storage ? { storage: options.storage } : {}),
+      ...(options.beacons ? { beacons: options.beacons } : {}),
     });
-    group.relay = transport;
-    const awareness = new Awareness(doc);
-    const sealed = new SealedDoc(doc, { group, docId: DOC_ID, transport, awareness, batch: { windowMs: 5 }, ...(options.storage ? { storage: options.storage } : {}), ...(options.beacons ? { beacons: options.beacons } : {}) });
-    const errors: string[] = [];
-    sealed.events.on('error', ({ error }) => errors.push(`${error.name}:${(error as { code?: string }).code}`));
-    await transport.connect();
-    return {
-      name,
-      identity: id,
-      group,
-      doc,
-      sealed,
-      transport,
-      awareness,
-      errors,
-      text: () => doc.getText('t').toString(),
-      close: async () => {
-        await sealed.destroy();
-        awareness.destroy();
-        await transport.disconnect();
-      },
-    };
   }
+}
+
+/**
+ * Opens a device's client: its group from `ops`, a sealed document on a WebSocket transport
+ * (`transport` gives the address and socket), connected. `signer` is an identity or a certified
+ * device; the client's errors are collected as `name:code`.
+ */
+export async function openClient(
+  name: string,
+  signer: Actor,
+  ops: Uint8Array[],
+  transport: Pick<WebSocketTransportOptions, 'url' | 'WebSocket' | 'requestTimeoutMs' | 'cursors'>,
+  sealedOptions: Pick<SealedDocOptions, 'storage' | 'beacons'> = {},
+): Promise<Client> {
+  const group = new Group({ signer, log: await MembershipLog.fromOps(ops), keyring: new Keyring() });
+  await group.refresh();
+  const doc = new Y.Doc();
+  const keys = actorKeys(signer);
+  const socket = new WebSocketTransport({ identity: keys, backoff: { minMs: 20, maxMs: 200 }, ...transport });
+  group.relay = socket;
+  const awareness = new Awareness(doc);
+  const sealed = new SealedDoc(doc, { group, docId: DOC_ID, transport: socket, awareness, batch: { windowMs: 5 }, ...sealedOptions });
+  const errors: string[] = [];
+  sealed.events.on('error', ({ error }) => errors.push(`${error.name}:${(error as { code?: string }).code}`));
+  await socket.connect();
+  return {
+    name,
+    identity: keys,
+    group,
+    doc,
+    sealed,
+    transport: socket,
+    awareness,
+    errors,
+    text: () => doc.getText('t').toString(),
+    close: async () => {
+      await sealed.destroy();
+      awareness.destroy();
+      await socket.disconnect();
+    },
+  };
 }
