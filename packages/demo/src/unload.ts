@@ -9,7 +9,10 @@
  *   finishes), then sealed and sent, not a batching window later (the browser may stop a
  *   hidden page's timers);
  * - leaving while such a write is under way asks the browser to confirm (`beforeunload`), and
- *   only then: a page whose edits are all in the store leaves without a word.
+ *   only then: a page whose edits are all in the store leaves without a word;
+ * - a page that goes (`pagehide`) takes its presence with it: the others see this device leave
+ *   at once, not when its presence times out (its "left" is sealed in advance, as the provider
+ *   does); one restored from the back/forward cache shows itself again.
  * @module
  */
 import { erasing } from './erase.js';
@@ -36,7 +39,14 @@ export function guardUnload(): void {
     // Older browsers ask only when a value is set; none shows it (each says it in its own words).
     event.returnValue = '';
   });
-  addEventListener('pagehide', flushAll);
+  addEventListener('pagehide', () => {
+    flushAll();
+    for (const { sealed } of app.docs.values()) sealed.leaveNow();
+  });
+  addEventListener('pageshow', (event) => {
+    if (!event.persisted) return;
+    for (const { awareness } of app.docs.values()) awareness.setLocalState(awareness.getLocalState());
+  });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'hidden') flushAll();
   });

@@ -101,6 +101,13 @@ describe('the demo, end to end: people (names, presence, own devices, messages)'
     await until('carol gone at alice', async () => !(await isHere(alice, 'Carol')), 45_000);
     assert.ok(Date.now() - carolClosed < 45_000);
     await carol.context().setOffline(false);
+    await until('carol back at alice', () => isHere(alice, 'Carol'), 30_000);
+    // A page that goes away (a closed tab, another address) takes its presence with it: gone at
+    // once, not after the time-out.
+    const carolLeft = Date.now();
+    await carol.goto('about:blank');
+    await until('carol gone at alice after leaving the page', async () => !(await isHere(alice, 'Carol')), 10_000);
+    assert.ok(Date.now() - carolLeft < 5_000, `Carol's leaving took ${Date.now() - carolLeft} ms to show`);
 
     // Alice's second device (restored from her words in another profile): Alice, not a stranger.
     const alice2 = await person();
