@@ -21,7 +21,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { _native } from '#native';
 import { _concat, _equal, _u32, _utf8, _wipe } from './bytes.js';
 import { HpkeError } from './errors.js';
-import { hpkeOpen, hpkeSeal, type HpkeRecipient } from './hpke.js';
+import { _hpkeSealToMany, hpkeOpen, hpkeSeal, type HpkeRecipient } from './hpke.js';
 import { _backendChoice } from './primitives.js';
 import { _wrapInWorkers, _wrapWorkersServe } from './wrap-pool.js';
 
@@ -87,12 +87,18 @@ export async function _wrapSecrets(secret: Uint8Array, groupId: Uint8Array, epoc
   return _wrapSecretsHere(secret, groupId, epoch, recipients, inFlight);
 }
 
-/** The wraps of `secret` to each recipient on this thread: one {@link _wrapSecret} each, at most `inFlight` at once. */
+/**
+ * The wraps of `secret` to each recipient on this thread, at most `inFlight` agreements at once:
+ * the bytes of one {@link _wrapSecret} each, made in one batch (hpke.ts `_hpkeSealToMany`).
+ */
 export async function _wrapSecretsHere(secret: Uint8Array, groupId: Uint8Array, epoch: number, recipients: readonly _WrapRecipient[], inFlight: number): Promise<Uint8Array> {
-  const wraps: Uint8Array[] = [];
-  for (let i = 0; i < recipients.length; i += inFlight)
-    wraps.push(...(await Promise.all(recipients.slice(i, i + inFlight).map((r) => _wrapSecret(secret, groupId, epoch, r.id, r.agreementPublicKey)))));
-  return _concat(...wraps);
+  return _hpkeSealToMany(
+    recipients.map((r) => r.agreementPublicKey),
+    wrapInfo(groupId, epoch, new Uint8Array(0)),
+    recipients.map((r) => r.id),
+    secret,
+    inFlight,
+  );
 }
 
 /** Opens a wrap addressed to `memberId`; undefined when it does not open. */

@@ -14,7 +14,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { HpkeError } from './errors.js';
 import { _bytes, _concat, _u16, _utf8, _wipe } from './bytes.js';
 import { _identitySecrets, Identity } from './identity.js';
-import { _x25519, _x25519Ephemeral, _x25519FromSecret, _x25519PublicKey, type _Ephemeral } from './primitives.js';
+import { _x25519, _x25519Ephemeral, _x25519EphemeralAgreements, _x25519FromSecret, _x25519PublicKey, type _Ephemeral } from './primitives.js';
 
 const KEM_ID = 0x0020;
 const KDF_ID = 0x0001;
@@ -215,6 +215,151 @@ export async function hpkeOpen(recipient: HpkeRecipient, sealed: HpkeSealed, opt
   } finally {
     wipeContext(ctx);
   }
+}
+
+// SealBase to many recipients at once (the epoch wraps of a membership op, epochs.ts): the same
+// bytes as one hpkeSeal each, with what is constant per call computed once. The X25519 part of
+// a range comes first, all in flight (primitives.ts `_x25519EphemeralAgreements`); then the
+// key schedules and seals run in one synchronous loop, without a promise per recipient: the
+// HMAC inputs' fixed parts are encoded once (below), Extract with the empty salt and info_hash
+// (whose first block, info's shared prefix, is hashed once) start from keyed states cloned into
+// one reused object, only the three HMACs keyed per recipient are made anew, and the AEAD
+// writes into the output. Measured in Chromium (renderer CPU beside that of the X25519 calls):
+// from about 85-95 µs a wrap to 50-65; the loop alone, in Node, from 59 to 32 µs. WebCrypto's
+// HKDF for the key schedule was tried too: no gain measured (its calls cost what the HMACs save).
+const EAE_PRK_IN = _concat(VERSION, KEM_SUITE, _utf8('eae_prk'));
+const SHARED_SECRET_IN = _concat(_u16(N_SECRET), VERSION, KEM_SUITE, _utf8('shared_secret'));
+const SECRET_IN = _concat(VERSION, HPKE_SUITE, _utf8('secret'));
+const KEY_IN = _concat(_u16(N_K), VERSION, HPKE_SUITE, _utf8('key'));
+const BASE_NONCE_IN = _concat(_u16(N_N), VERSION, HPKE_SUITE, _utf8('base_nonce'));
+const BLOCK_1 = Uint8Array.of(1);
+
+/** Per call: the keyed states and scratch of {@link sealAgreed}; `wipe` clears every secret. */
+function sealScratch(infoPrefix: Uint8Array) {
+  pskIdHash ??= labeledExtract(HPKE_SUITE, EMPTY, 'psk_id_hash', EMPTY);
+  const ksc = new Uint8Array(1 + 2 * N_H);
+  ksc[0] = MODE_BASE;
+  ksc.set(pskIdHash, 1);
+  const scratch = {
+    infoHash: ZERO_SALT.clone().update(_concat(VERSION, HPKE_SUITE, label('info_hash'), infoPrefix)),
+    mac: ZERO_SALT.clone(),
+    ksc,
+    prk: new Uint8Array(N_H),
+    shared: new Uint8Array(N_SECRET),
+    secret: new Uint8Array(N_H),
+    key: new Uint8Array(N_H),
+    nonce: new Uint8Array(N_H),
+    wipe(): void {
+      scratch.mac.destroy();
+      scratch.infoHash.destroy();
+      _wipe(scratch.prk, scratch.shared, scratch.secret, scratch.key, scratch.nonce);
+    },
+  };
+  return scratch;
+}
+
+/**
+ * Encap's second half, KeySchedule and Seal (sequence 0) for recipients [from, to): `encs` and
+ * `dhs` hold their ephemeral keys and agreements from `from` on; each one's enc || ciphertext
+ * goes to `out` at its index × stride.
+ */
+function sealAgreed(
+  scratch: ReturnType<typeof sealScratch>,
+  encs: Uint8Array,
+  dhs: Uint8Array,
+  publicKeys: readonly Uint8Array[],
+  infoSuffixes: readonly Uint8Array[],
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+  out: Uint8Array,
+  from: number,
+  to: number,
+): void {
+  const { mac, ksc, prk, shared, secret, key, nonce } = scratch;
+  const stride = N_ENC + plaintext.length + 16;
+  const infoHash = ksc.subarray(1 + N_H);
+  for (let i = from; i < to; i++) {
+    const at = (i - from) * 32;
+    const enc = encs.subarray(at, at + 32);
+    // 4.1 ExtractAndExpand: eae_prk, then shared_secret over kem_context = enc || pkR.
+    ZERO_SALT._cloneInto(mac).update(EAE_PRK_IN).update(dhs.subarray(at, at + 32)).digestInto(prk);
+    hmac.create(sha256, prk).update(SHARED_SECRET_IN).update(enc).update(publicKeys[i]!).update(BLOCK_1).digestInto(shared);
+    // 5.1 KeySchedule (base mode): info_hash, secret, key and base_nonce.
+    scratch.infoHash._cloneInto(mac).update(infoSuffixes[i]!).digestInto(infoHash);
+    hmac.create(sha256, shared).update(SECRET_IN).digestInto(secret);
+    const keyed = hmac.create(sha256, secret);
+    keyed._cloneInto(mac).update(KEY_IN).update(ksc).update(BLOCK_1).digestInto(key);
+    keyed.update(BASE_NONCE_IN).update(ksc).update(BLOCK_1).digestInto(nonce);
+    const o = i * stride;
+    out.set(enc, o);
+    chacha20poly1305(key, nonce.subarray(0, N_N), aad).encrypt(plaintext, out.subarray(o + N_ENC, o + stride));
+  }
+}
+
+/**
+ * {@link _hpkeSealToMany} with the agreements given (n × 32 bytes each of encs and dhs): for
+ * tests and benchmarks, which pin its bytes with RFC 9180's vectors. Wipes nothing it is given.
+ */
+export function _hpkeSealAgreed(encs: Uint8Array, dhs: Uint8Array, publicKeys: readonly Uint8Array[], infoPrefix: Uint8Array, infoSuffixes: readonly Uint8Array[], plaintext: Uint8Array, aad: Uint8Array = EMPTY): Uint8Array {
+  const out = new Uint8Array(publicKeys.length * (N_ENC + plaintext.length + 16));
+  const scratch = sealScratch(infoPrefix);
+  try {
+    sealAgreed(scratch, encs, dhs, publicKeys, infoSuffixes, plaintext, aad, out, 0, publicKeys.length);
+  } finally {
+    scratch.wipe();
+  }
+  return out;
+}
+
+/**
+ * SealBase (RFC 9180 6.1) of `plaintext` to each of `publicKeys`, with the given aad and
+ * info = `infoPrefix` || `infoSuffixes[i]`: n × (enc 32 · ciphertext), in their order, the same
+ * bytes one {@link hpkeSeal} each would give (fresh ephemeral keys). At most `inFlight`
+ * agreements are pending at once. Throws HpkeError('bad-key') when a key is not 32 bytes or
+ * does not agree (low order).
+ */
+export async function _hpkeSealToMany(
+  publicKeys: readonly Uint8Array[],
+  infoPrefix: Uint8Array,
+  infoSuffixes: readonly Uint8Array[],
+  plaintext: Uint8Array,
+  inFlight: number,
+  aad: Uint8Array = EMPTY,
+): Promise<Uint8Array> {
+  const n = publicKeys.length;
+  _bytes(plaintext, 'plaintext');
+  _bytes(aad, 'aad');
+  _bytes(infoPrefix, 'info');
+  if (infoSuffixes.length !== n) throw new HpkeError('bad-length', 'one info suffix per recipient');
+  for (let i = 0; i < n; i++) {
+    const pk = publicKeys[i];
+    if (!(pk instanceof Uint8Array) || pk.length !== 32) throw new HpkeError('bad-key', 'recipient public key must be 32 bytes');
+    if (infoPrefix.length + _bytes(infoSuffixes[i], 'info').length > MAX_INPUT) throw new HpkeError('bad-length', `info is limited to ${MAX_INPUT} bytes`);
+  }
+  const out = new Uint8Array(n * (N_ENC + plaintext.length + 16));
+  if (n === 0) return out;
+  // Two ranges in hand: the next one's WebCrypto calls are issued before this thread seals the
+  // current one; together they stay within `inFlight`.
+  const range = Math.max(1, Math.min(n, Math.ceil(inFlight / 2)));
+  const agree = (from: number) => _x25519EphemeralAgreements(publicKeys.slice(from, Math.min(n, from + range)));
+  const scratch = sealScratch(infoPrefix);
+  let next: Promise<{ encs: Uint8Array; shared: Uint8Array }> | undefined = agree(0);
+  try {
+    for (let from = 0; from < n; from += range) {
+      const { encs, shared } = await next!;
+      next = from + range < n ? agree(from + range) : undefined;
+      next?.catch(() => {});
+      try {
+        sealAgreed(scratch, encs, shared, publicKeys, infoSuffixes, plaintext, aad, out, from, Math.min(n, from + range));
+      } finally {
+        shared.fill(0);
+      }
+    }
+  } finally {
+    scratch.wipe();
+    next?.then(({ shared }) => shared.fill(0), () => {});
+  }
+  return out;
 }
 
 // Section 5.3: the exporter. Inputs are checked before any key agreement runs.

@@ -261,8 +261,10 @@ export async function _x25519(secretKey: Uint8Array, publicKey: Uint8Array): Pro
 const MAX_AGREEMENT_KEYS = 16_384;
 const agreementPublicKeys = new Map<string, Promise<CryptoKey>>();
 
+// Keyed by the key's bytes as a 32-character string: cheaper than hex (TextDecoder) in Chromium,
+// where a large op looks up thousands.
 function agreementPublicKey(s: SubtleCrypto, publicKey: Uint8Array): Promise<CryptoKey> {
-  const id = _hex(publicKey);
+  const id = String.fromCharCode.apply(null, publicKey as unknown as number[]);
   let key = agreementPublicKeys.get(id);
   if (!key) {
     if (agreementPublicKeys.size >= MAX_AGREEMENT_KEYS) agreementPublicKeys.delete(agreementPublicKeys.keys().next().value!);
@@ -300,6 +302,88 @@ export async function _x25519Ephemeral(): Promise<_Ephemeral> {
     return { publicKey, agree: (pk) => deriveX25519(s, pair.privateKey, pk) };
   }
   return _x25519FromSecret(randomBytes(32));
+}
+
+/**
+ * For each of `publicKeys`, a fresh ephemeral X25519 key pair and its agreement with that key
+ * (RFC 9180 DHKEM Encap's first half): `encs` and `shared`, n × 32 bytes each, in their order.
+ * On WebCrypto the calls of every key are issued at once with no async function around each
+ * (generateKey, then exportKey and deriveBits together): a membership op makes thousands.
+ * Throws HpkeError('bad-key') when a key does not agree (low order: all-zero output). The
+ * caller wipes `shared`.
+ */
+export async function _x25519EphemeralAgreements(publicKeys: readonly Uint8Array[]): Promise<{ encs: Uint8Array; shared: Uint8Array }> {
+  const n = publicKeys.length;
+  const encs = new Uint8Array(n * 32);
+  const shared = new Uint8Array(n * 32);
+  if ((await activeCryptoBackends()).x25519 === 'webcrypto') {
+    const s = subtle()!;
+    const generate = { name: 'X25519' };
+    const usages: KeyUsage[] = ['deriveBits'];
+    // Three phases of n calls each, no closure or promise per key beyond WebCrypto's own.
+    const pubs: Promise<CryptoKey>[] = new Array(n);
+    const made: Promise<CryptoKeyPair>[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      pubs[i] = agreementPublicKey(s, publicKeys[i]!);
+      made[i] = s.generateKey(generate, false, usages) as Promise<CryptoKeyPair>;
+    }
+    const pairs = await Promise.all(made);
+    const exported: Promise<ArrayBuffer>[] = new Array(n);
+    for (let i = 0; i < n; i++) exported[i] = s.exportKey('raw', pairs[i]!.publicKey);
+    let bits: ArrayBuffer[];
+    try {
+      const keys = await Promise.all(pubs);
+      const derived: Promise<ArrayBuffer>[] = new Array(n);
+      for (let i = 0; i < n; i++) derived[i] = s.deriveBits({ name: 'X25519', public: keys[i]! } as EcdhKeyDeriveParams, pairs[i]!.privateKey, 256);
+      bits = await Promise.all(derived);
+    } catch {
+      exported.forEach((e) => e.catch(() => {}));
+      throw new HpkeError('bad-key', ZERO_SHARED);
+    }
+    try {
+      const encBuffers = await Promise.all(exported);
+      for (let i = 0; i < n; i++) {
+        shared.set(new Uint8Array(bits[i]!), i * 32);
+        encs.set(new Uint8Array(encBuffers[i]!), i * 32);
+      }
+    } finally {
+      for (const b of bits) new Uint8Array(b).fill(0);
+    }
+    if (anyZero(shared)) {
+      shared.fill(0);
+      throw new HpkeError('bad-key', ZERO_SHARED);
+    }
+    return { encs, shared };
+  }
+  try {
+    for (let i = 0; i < n; i++) {
+      const secretKey = randomBytes(32);
+      try {
+        encs.set(x25519.getPublicKey(secretKey), i * 32);
+        shared.set(x25519.getSharedSecret(secretKey, publicKeys[i]!), i * 32);
+      } finally {
+        secretKey.fill(0);
+      }
+    }
+  } catch {
+    shared.fill(0);
+    throw new HpkeError('bad-key', ZERO_SHARED);
+  }
+  if (anyZero(shared)) {
+    shared.fill(0);
+    throw new HpkeError('bad-key', ZERO_SHARED);
+  }
+  return { encs, shared };
+}
+
+/** Whether any 32-byte output in `shared` is all zero. */
+function anyZero(shared: Uint8Array): boolean {
+  for (let at = 0; at < shared.length; at += 32) {
+    let bits = 0;
+    for (let j = 0; j < 32; j++) bits |= shared[at + j]!;
+    if (bits === 0) return true;
+  }
+  return false;
 }
 
 /** An ephemeral from given secret bytes: the RFC 9180 vectors fix it; wiped after one use. */

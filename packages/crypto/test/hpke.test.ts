@@ -14,6 +14,8 @@ import {
   useCryptoBackend,
   type CryptoBackend,
 } from '@sealdoc/crypto';
+import { x25519 } from '@noble/curves/ed25519.js';
+import { _hpkeSealAgreed, _hpkeSealToMany } from '../dist/hpke.js';
 import { RFC9180_A21 as V } from './vectors/rfc9180-a2.js';
 import { hex, testIdentity, toHex, utf8 } from './helpers.js';
 
@@ -132,4 +134,58 @@ describe('HPKE: refusals', () => {
       await assert.rejects(hpkeOpen(bob, { enc: flipped.subarray(0, 32), ciphertext: flipped.subarray(32) }, { info: utf8('wrap') }), HpkeError);
     }
   });
+});
+
+// The batch that makes a membership op's epoch wraps (epochs.ts): its key schedule and seal
+// are pinned by the RFC's vector; with fresh ephemeral keys, each wrap opens on the single-shot
+// path (which the vectors above pin), for its own info alone.
+describe('HPKE: SealBase to many recipients (_hpkeSealToMany)', () => {
+  after(() => useCryptoBackend('auto'));
+
+  it('given the agreement, reproduces the RFC 9180 A.2.1 ciphertext at sequence 0, for any split of info', () => {
+    const enc0 = V.encryptions[0];
+    const dh = x25519.getSharedSecret(hex(V.skEm), hex(V.pkRm));
+    const info = hex(V.info);
+    for (const cut of [0, 7, info.length]) {
+      const out = _hpkeSealAgreed(hex(V.pkEm), dh, [hex(V.pkRm)], info.subarray(0, cut), [info.subarray(cut)], hex(enc0.pt), hex(enc0.aad));
+      assert.equal(toHex(out), V.enc + enc0.ct);
+    }
+    // Three recipients in one call: each the same bytes as alone.
+    const three = _hpkeSealAgreed(hex(V.pkEm + V.pkEm + V.pkEm), new Uint8Array([...dh, ...dh, ...dh]), [hex(V.pkRm), hex(V.pkRm), hex(V.pkRm)], info, [new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)], hex(enc0.pt), hex(enc0.aad));
+    assert.equal(toHex(three), (V.enc + enc0.ct).repeat(3));
+  });
+
+  for (const backend of BACKENDS) {
+    it(`each wrap opens for its recipient and info alone, fresh ephemeral keys, over several ranges (${backend})`, async () => {
+      useCryptoBackend(backend);
+      const n = 37;
+      const pairs = Array.from({ length: n }, () => hpkeDeriveKeyPair(crypto.getRandomValues(new Uint8Array(32))));
+      const ids = pairs.map(() => crypto.getRandomValues(new Uint8Array(32)));
+      const prefix = utf8('sealdoc/test/prefix');
+      const secret = crypto.getRandomValues(new Uint8Array(32));
+      const aad = utf8('aad');
+      const wraps = await _hpkeSealToMany(pairs.map((p) => p.publicKey), prefix, ids, secret, 8, aad);
+      assert.equal(wraps.length, n * 80);
+      const encs = new Set<string>();
+      for (let i = 0; i < n; i++) {
+        const sealed = { enc: wraps.subarray(i * 80, i * 80 + 32), ciphertext: wraps.subarray(i * 80 + 32, i * 80 + 80) };
+        encs.add(toHex(sealed.enc));
+        assert.deepEqual(await hpkeOpen(pairs[i]!, sealed, { info: new Uint8Array([...prefix, ...ids[i]!]), aad }), secret);
+        await assert.rejects(hpkeOpen(pairs[i]!, sealed, { info: new Uint8Array([...prefix, ...ids[(i + 1) % n]!]), aad }), (e: unknown) => e instanceof HpkeError && e.code === 'open-failed');
+      }
+      assert.equal(encs.size, n);
+      assert.equal((await _hpkeSealToMany([], prefix, [], secret, 8)).length, 0);
+    });
+
+    it(`a low-order or malformed recipient key is HpkeError bad-key (${backend})`, async () => {
+      useCryptoBackend(backend);
+      const keys = Array.from({ length: 20 }, () => hpkeDeriveKeyPair(crypto.getRandomValues(new Uint8Array(32))).publicKey);
+      const ids = keys.map(() => new Uint8Array(32));
+      for (const bad of [new Uint8Array(32), new Uint8Array(31)]) {
+        const list = keys.slice();
+        list[13] = bad;
+        await assert.rejects(_hpkeSealToMany(list, new Uint8Array(0), ids, new Uint8Array(32), 8), (e: unknown) => e instanceof HpkeError && e.code === 'bad-key');
+      }
+    });
+  }
 });
