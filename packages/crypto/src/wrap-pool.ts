@@ -6,8 +6,9 @@
  * thread keeps the rest of the op (commitment, lineage, signature).
  *
  * Why: in Chromium a wrap is one WebCrypto X25519 key generation and agreement (off the page's
- * thread) plus about 100 µs of HKDF and ChaCha20-Poly1305 in JavaScript on it; at 10,000
- * members that JavaScript alone is a second. Spread over workers it runs on every core.
+ * thread) plus 50 to 65 µs of HKDF and ChaCha20-Poly1305 in JavaScript on it (hpke.ts,
+ * `_hpkeSealToMany`); at 10,000 members that JavaScript alone is over half a second. Spread over
+ * workers it runs on every core.
  *
  * - Two workers by default, never more than `navigator.hardwareConcurrency`; started by the
  *   first large op, stopped after a minute without work.
