@@ -153,13 +153,13 @@ export class Intake {
           const author = context?.author(item.header);
           if (!author) throw new Refusal('not-a-member', 'the author is not a member of this group');
           if (author.role === 'reader') throw new Refusal('not-a-writer', 'the author may not write');
-          const pusher = log!.device(item.client.memberId!);
+          const pusher = log!.deviceRole(item.client.memberId!);
           if (!pusher) throw new Refusal('not-a-member', 'you are no longer a member of this group');
           // Removed (or made a reader) since: what the relay held of it counts, nothing new does,
           // whatever its sequence number (below a cutoff stretched by a jump, too). A member
           // pushing its own envelope: the same device, looked up once.
-          const now = equalBytes(item.client.memberId!, item.header.author) ? pusher : log!.device(item.header.author);
-          if (!now || now.role === 'reader') {
+          const now = equalBytes(item.client.memberId!, item.header.author) ? pusher : log!.deviceRole(item.header.author);
+          if (!now || now === 'reader') {
             const [held] = await this.store.envelopesBySeq(groupId, item.header.docId, item.header.author, item.header.seq, item.header.seq, Number.MAX_SAFE_INTEGER, 1);
             if (!held) throw new Refusal('past-cutoff', 'its author was removed, made a reader or revoked: nothing new from it is accepted');
           }
