@@ -168,6 +168,16 @@ export class MembershipLog {
     return view && { ...view, role: this.#members.get(_hex(view.personId))!.role };
   }
 
+  /**
+   * The role of the member a current device belongs to; undefined for a key that is no current
+   * device. What {@link device} tells of it, without copying the device's keys: a relay asks it
+   * of every push.
+   */
+  deviceRole(deviceId: Uint8Array): MemberRole | undefined {
+    const d = this.#devices.get(_hex(deviceId));
+    return d && this.#members.get(d.person)!.role;
+  }
+
   /** Whether the device was revoked in this log (revoked devices never come back). */
   wasRevoked(deviceId: Uint8Array): boolean {
     return this.#revoked.has(_hex(deviceId));

@@ -29,6 +29,12 @@ export interface _NativeBackend {
   aeadSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
   /** Opens aeadSeal's output; undefined when it does not open. */
   aeadOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined;
+  /**
+   * Ed25519 (RFC 8032, pure) verification on the calling thread, of a key the caller found
+   * canonical and of full order and of a signature whose S it found below L (the checks
+   * `_ed25519Verify` makes first, the same on every backend); false when it does not verify.
+   */
+  ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
   /** SHA-256 of `bytes`, on the calling thread. */
   sha256(bytes: Uint8Array): Uint8Array;
   /** HMAC-SHA256 under `key` of the concatenation of `parts`, on the calling thread. */

@@ -6,7 +6,9 @@
  *
  * WebCrypto is the default because it is several times faster for these curves, which
  * decides whether catch-up (thousands of signature checks) and rotation (one HPKE wrap
- * per member) are usable. Key objects are imported once and cached.
+ * per member) are usable. Key objects are imported once and cached. On Node, with no backend
+ * forced, Ed25519 verification runs through node:crypto's one-shot verify instead (native.node.ts:
+ * the same OpenSSL as Node's WebCrypto, synchronous, without its promise and job round trips).
  *
  * Verification policy, identical on both paths: signatures with S >= L are refused
  * (noble with `zip215: false`, as OpenSSL/BoringSSL do), and a public key must be canonical
@@ -205,6 +207,9 @@ function acceptableKey(publicKey: Uint8Array): boolean {
 
 export async function _ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
   if (signature.length !== 64 || publicKey.length !== 32 || !acceptableKey(publicKey)) return false;
+  // Node, no backend forced: OpenSSL one-shot (native.node.ts), synchronous; the same library
+  // and checks as Node's WebCrypto below.
+  if (_native && preference === 'auto') return scalarBelowOrder(signature.subarray(32)) && _native.ed25519Verify(signature, message, publicKey);
   if ((await activeCryptoBackends()).ed25519 === 'webcrypto') {
     // RFC 8032 5.1.7: S must be below the group order L; OpenSSL and BoringSSL check this too,
     // but the check is cheap and makes the rule explicit on every platform.

@@ -123,6 +123,8 @@ describe('a person with several devices in a group', () => {
     await g.open(early);
     assert.equal(g.log.devices(alice.memberId).length, 2);
     assert.equal(g.log.device(laptop.keys.memberId)?.role, 'admin');
+    assert.equal(g.log.deviceRole(laptop.keys.memberId), 'admin');
+    assert.equal(g.log.deviceRole(alice.memberId), 'admin');
     assert.deepEqual(g.log.device(laptop.keys.memberId)?.personId, alice.memberId);
     // The device acts for its person: as an admin here.
     await g.log.append(await rotateEpoch(g.log, g.by(laptop)));
@@ -172,6 +174,7 @@ describe('a person with several devices in a group', () => {
     assert.deepEqual(await g.unlock(laptop), [], 'the laptop holds no wrap of the new epoch');
     assert.ok(g.log.wasRevoked(laptop.keys.memberId));
     assert.equal(g.log.device(laptop.keys.memberId), undefined);
+    assert.equal(g.log.deviceRole(laptop.keys.memberId), undefined);
     await g.unlock(alice);
     await g.unlock(bob);
     await g.unlock(phone);

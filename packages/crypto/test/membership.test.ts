@@ -92,14 +92,17 @@ describe('membership log: the life of a group', () => {
     await g.apply(await addMember(g.log, g.by(alice), bob, 'writer'), everyone);
     await g.apply(await addMember(g.log, g.by(alice), carol, 'reader'), everyone);
     assert.equal(g.log.epoch, 2);
+    assert.equal(g.log.deviceRole(carol.memberId), 'reader');
     await g.apply(await setMemberRole(g.log, g.by(alice), carol.memberId, 'writer'), everyone);
     assert.equal(g.log.epoch, 2, 'set-role keeps the epoch');
     assert.equal(g.log.member(carol.memberId)?.role, 'writer');
+    assert.equal(g.log.deviceRole(carol.memberId), 'writer');
     await g.apply(await rotateEpoch(g.log, g.by(alice)), everyone);
     await g.apply(await removeMember(g.log, g.by(alice), bob.memberId, 4), everyone);
     assert.equal(g.log.epoch, 4);
     assert.equal(g.log.length, 6);
     assert.equal(g.log.member(bob.memberId), undefined);
+    assert.equal(g.log.deviceRole(bob.memberId), undefined);
     const member = g.log.member(carol.memberId)!;
     assert.deepEqual(member.signingPublicKey, carol.signingPublicKey);
     assert.deepEqual(member.agreementPublicKey, carol.agreementPublicKey);

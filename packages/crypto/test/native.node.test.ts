@@ -16,8 +16,11 @@ import {
   MembershipLog,
   removeMember,
   unlockEpochSecrets,
+  signMessage,
   useCryptoBackend,
+  verifyMessage,
 } from '@sealdoc/crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { _native } from '#native';
 import { _configureWraps } from '../dist/native.node.js';
 import { RFC9180_A21 as V } from './vectors/rfc9180-a2.js';
@@ -171,5 +174,83 @@ describe('native backend (Node)', () => {
       }
     }
     useCryptoBackend('auto');
+  });
+
+  describe('Ed25519 verification on node:crypto (one-shot), beside WebCrypto and @noble', () => {
+    const alice = testIdentity('alice');
+    const message = utf8('an envelope');
+    const le = (n: bigint) => {
+      const out = new Uint8Array(32);
+      for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 0xffn);
+      return out;
+    };
+    const L = ed25519.Point.Fn.ORDER;
+    const P = 2n ** 255n - 19n;
+    // The small-order points (orders 1, 2, 4, 8), canonical and not, and keys whose y is at or above p.
+    const SMALL_ORDER = [
+      '0100000000000000000000000000000000000000000000000000000000000000',
+      '0100000000000000000000000000000000000000000000000000000000000080',
+      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+      '0000000000000000000000000000000000000000000000000000000000000000',
+      '0000000000000000000000000000000000000000000000000000000000000080',
+      'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+      'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+      '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+      '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+      'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+      'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+      'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+    ].map(hex);
+
+    /** What each backend says of (key, signature) over the message; 'auto' is node:crypto here. */
+    async function verdicts(publicKey: Uint8Array, signature: Uint8Array): Promise<boolean[]> {
+      const out: boolean[] = [];
+      for (const backend of ['auto', 'webcrypto', 'noble'] as const) {
+        useCryptoBackend(backend);
+        out.push(await verifyMessage(publicKey, 'native', message, signature));
+      }
+      useCryptoBackend('auto');
+      return out;
+    }
+
+    after(() => useCryptoBackend('auto'));
+
+    it('accepts what the others accept and refuses S >= L, small-order and non-canonical keys, as they do', async () => {
+      const signature = await signMessage(alice, 'native', message);
+      assert.deepEqual(await verdicts(alice.signingPublicKey, signature), [true, true, true]);
+      let s = 0n;
+      for (let i = 31; i >= 0; i--) s = (s << 8n) | BigInt(signature[32 + i]!);
+      for (const bad of [s + L, L, 2n ** 256n - 1n]) {
+        const malleated = signature.slice();
+        malleated.set(le(bad), 32);
+        assert.deepEqual(await verdicts(alice.signingPublicKey, malleated), [false, false, false]);
+        // OpenSSL refuses S >= L of itself, too (not only the check before it).
+        assert.equal(native.ed25519Verify(malleated, utf8('x'), alice.signingPublicKey), false);
+      }
+      // A signature under the identity key: [s]B = R holds for every message (OpenSSL accepts
+      // it; the key check before it refuses the key, on every backend).
+      const forged = new Uint8Array(64);
+      forged.set(ed25519.Point.BASE.multiply(12345n).toBytes());
+      forged.set(le(12345n), 32);
+      for (const key of SMALL_ORDER) assert.deepEqual(await verdicts(key, forged), [false, false, false]);
+      // A key encoded with y + p (y < 19: y = 2..18 with the sign bit clear), and R's encodings at or above p.
+      for (let y = 2n; y < 19n; y++) assert.deepEqual(await verdicts(le(y + P), signature), [false, false, false]);
+      for (const r of [P, P + 1n, 2n ** 255n - 1n]) {
+        const odd = signature.slice();
+        odd.set(le(r), 0);
+        assert.deepEqual(await verdicts(alice.signingPublicKey, odd), [false, false, false]);
+      }
+    });
+
+    it('agrees with WebCrypto and @noble on 300 signatures with a byte changed', async () => {
+      const signature = await signMessage(alice, 'native', message);
+      for (let i = 0; i < 300; i++) {
+        const changed = signature.slice();
+        changed[i % 64]! ^= 1 << (i % 8);
+        const v = await verdicts(alice.signingPublicKey, changed);
+        assert.ok(v[0] === v[1] && v[1] === v[2], `byte ${i % 64}: ${v.join(', ')}`);
+      }
+    });
   });
 });

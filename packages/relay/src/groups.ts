@@ -125,7 +125,7 @@ export class GroupLogs {
   async standing(client: Client, groupId: Uint8Array): Promise<'member' | 'not-a-member' | 'unknown-group'> {
     const cached = this.#logs.get(hex(groupId));
     const log = cached && (await cached);
-    if (log) return log.device(client.memberId!) ? 'member' : 'not-a-member';
+    if (log) return log.deviceRole(client.memberId!) ? 'member' : 'not-a-member';
     return this.store.membership(groupId, client.memberId!);
   }
 
@@ -135,7 +135,7 @@ export class GroupLogs {
     const cached = this.#logs.get(hex(groupId));
     const held = cached && (await cached);
     if (held) {
-      if (!held.device(client.memberId!)) throw new Refusal('not-a-member', 'you are not a member of this group');
+      if (!held.deviceRole(client.memberId!)) throw new Refusal('not-a-member', 'you are not a member of this group');
       return held;
     }
     const standing = await this.standing(client, groupId);
@@ -143,7 +143,7 @@ export class GroupLogs {
     if (standing === 'not-a-member') throw new Refusal('not-a-member', 'you are not a member of this group');
     const log = await this.group(groupId);
     if (!log) throw new Refusal('unknown-group', 'this relay serves no such group');
-    if (!log.device(client.memberId!)) throw new Refusal('not-a-member', 'you are not a member of this group');
+    if (!log.deviceRole(client.memberId!)) throw new Refusal('not-a-member', 'you are not a member of this group');
     return log;
   }
 

@@ -1,5 +1,6 @@
-// The verify pool (verify-pool.ts) makes the checks verifyEnvelope makes, on worker threads:
-// the same outcome and the same error code for every envelope, whatever the thread.
+// The verify pool (verify-pool.ts) makes the checks verifyEnvelope makes, on worker threads (or
+// on the calling thread, for a turn that asks one): the same outcome and the same error code for
+// every envelope, whatever the thread.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createGroup, EnvelopeError, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, sealEnvelope, unlockEpochSecrets, verifyEnvelope, type EnvelopeKind, type VerifyContext } from '@sealdoc/crypto';
@@ -59,8 +60,11 @@ for (const threads of [2, 0]) {
       for (const context of contexts)
         for (const [what, bytes] of cases) {
           const expected = await outcome(() => verifyEnvelope(bytes, context));
+          // Alone in its turn (checked on the calling thread), and two in a turn (on the threads, when there are).
           const got = await outcome(() => pool.verify(bytes, readEnvelopeHeader(bytes), context));
           assert.equal(got, expected, what);
+          const pair = await Promise.all([0, 1].map(() => outcome(() => pool.verify(bytes, readEnvelopeHeader(bytes), context))));
+          assert.deepEqual(pair, [expected, expected], what);
         }
       // Many at once, answered each to its own request.
       const results = await Promise.all(cases.flatMap(([, bytes]) => Array.from({ length: 20 }, () => outcome(() => pool.verify(bytes, readEnvelopeHeader(bytes), contexts[0]!)))));
