@@ -54,6 +54,8 @@ interface Thread {
   /** Resolves once the thread is ready to verify (or is gone). */
   ready: Promise<void>;
   pending: Map<number, Pending>;
+  /** When it last answered, or was given work while it held none (performance.now()). */
+  heard: number;
 }
 
 /**
@@ -67,6 +69,20 @@ interface Thread {
  */
 const INLINE_MAX = 1;
 
+/** Options of a {@link VerifyPool} beyond its size. */
+export interface VerifyPoolOptions {
+  /**
+   * A thread that holds requests and answers none for this long (ms) is given up: its requests
+   * fail (VerifyPoolError: the client pushes again), it is stopped, and the others, or this
+   * thread's own checks inline, serve on. A verify takes well under a millisecond; a thread
+   * silent for seconds is stuck (a native call that never returns), and without this its
+   * requests, and with them its pushers' connections, would wait forever. 10 s by default.
+   */
+  stallMs?: number;
+  /** The module each thread runs (tests give one that never answers); verify-worker.js by default. */
+  workerUrl?: URL;
+}
+
 export class VerifyPool {
   readonly #threads: Thread[] = [];
   // What this turn of the event loop asked: posted together at its end (verify-pool's #post).
@@ -76,6 +92,9 @@ export class VerifyPool {
   #closed = false;
 
   #started = false;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  readonly #stallMs: number;
+  readonly #workerUrl: URL;
 
   /**
    * `threads` worker threads (0: inline), started at the first envelope to verify; at most
@@ -84,7 +103,11 @@ export class VerifyPool {
   constructor(
     readonly size: number,
     readonly maxQueued = 100_000,
-  ) {}
+    options: VerifyPoolOptions = {},
+  ) {
+    this.#stallMs = options.stallMs ?? 10_000;
+    this.#workerUrl = options.workerUrl ?? new URL('./verify-worker.js', import.meta.url);
+  }
 
   /**
    * Starts the threads now (rather than at the first envelope) and resolves once each has
@@ -102,19 +125,20 @@ export class VerifyPool {
     for (let i = 0; i < this.size; i++) {
       let worker: Worker;
       try {
-        worker = new Worker(new URL('./verify-worker.js', import.meta.url));
+        worker = new Worker(this.#workerUrl);
       } catch {
         break; // no worker threads here: what started serves, or the checks run inline
       }
       // It keeps the process up while it boots or holds requests (a caller waits for it, perhaps
       // with nothing else to keep the process up), and only then.
       let ready!: () => void;
-      const thread: Thread = { worker, pending: new Map(), ready: new Promise<void>((resolve) => (ready = resolve)) };
+      const thread: Thread = { worker, pending: new Map(), heard: 0, ready: new Promise<void>((resolve) => (ready = resolve)) };
       worker.on('message', (answers: VerifyAnswer[] | 'ready') => {
         if (answers === 'ready') {
           if (thread.pending.size === 0) worker.unref();
           return ready();
         }
+        thread.heard = performance.now();
         for (const answer of answers) {
           const id = typeof answer === 'number' ? answer : answer.id;
           const pending = thread.pending.get(id);
@@ -131,6 +155,20 @@ export class VerifyPool {
       worker.on('exit', () => this.#lost(thread));
       worker.once('exit', () => ready());
       this.#threads.push(thread);
+    }
+    if (this.#threads.length > 0) {
+      this.#watchdog = setInterval(() => this.#giveUpStalled(), Math.min(1000, this.#stallMs));
+      this.#watchdog.unref();
+    }
+  }
+
+  /** Gives up the threads that hold requests and have answered none for stallMs (VerifyPoolOptions). */
+  #giveUpStalled(): void {
+    const now = performance.now();
+    for (const thread of [...this.#threads]) {
+      if (thread.pending.size === 0 || now - thread.heard < this.#stallMs) continue;
+      this.#lost(thread, 'a verify thread stopped answering');
+      void thread.worker.terminate().catch(() => undefined);
     }
   }
 
@@ -185,7 +223,10 @@ export class VerifyPool {
     for (const { request, pending } of batch) {
       let thread = this.#threads[0]!;
       for (const t of this.#threads) if (t.pending.size < thread.pending.size) thread = t;
-      if (thread.pending.size === 0) thread.worker.ref();
+      if (thread.pending.size === 0) {
+        thread.worker.ref();
+        thread.heard = performance.now();
+      }
       thread.pending.set(request.id, pending);
       let part = parts.get(thread);
       if (!part) parts.set(thread, (part = []));
@@ -206,19 +247,20 @@ export class VerifyPool {
   }
 
   /** A thread that stopped: the requests it held fail (the relay answers `internal`; the client pushes again); the others serve on. */
-  #lost(thread: Thread): void {
+  #lost(thread: Thread, why = 'a verify thread stopped'): void {
     const index = this.#threads.indexOf(thread);
     if (index !== -1) this.#threads.splice(index, 1);
     for (const [id, pending] of thread.pending) {
       thread.pending.delete(id);
       this.#queued--;
-      pending.reject(new VerifyPoolError(this.#closed ? 'the relay is closing' : 'a verify thread stopped'));
+      pending.reject(new VerifyPoolError(this.#closed ? 'the relay is closing' : why));
     }
   }
 
   /** Stops the threads; what is pending fails. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#watchdog);
     const outbox = this.#outbox;
     this.#outbox = [];
     for (const { pending } of outbox) {

@@ -101,3 +101,29 @@ test('verify pool: after close it verifies inline, and refuses past its bound', 
     await bounded.close();
   }
 });
+
+test('verify pool: a thread that stops answering is given up; its requests fail (typed), the checks go on inline', async () => {
+  const { log, cases } = await fixture();
+  const context = log.verifyContext({ kinds: ['update', 'snapshot'] });
+  const [, good] = cases[0]!;
+  const pool = new VerifyPool(1, 100, { stallMs: 300, workerUrl: new URL('./fixtures/silent-verify-worker.mjs', import.meta.url) });
+  try {
+    await pool.prepare();
+    assert.equal(pool.threads, 1);
+    // Two in a turn go to the thread, which never answers.
+    const started = performance.now();
+    const stuck = await Promise.allSettled([0, 1].map(() => pool.verify(good, readEnvelopeHeader(good), context)));
+    const waited = performance.now() - started;
+    for (const r of stuck) {
+      assert.equal(r.status, 'rejected');
+      assert.equal((r as PromiseRejectedResult).reason.name, 'VerifyPoolError');
+      assert.match((r as PromiseRejectedResult).reason.message, /stopped answering/);
+    }
+    assert.ok(waited >= 300 && waited < 5000, `given up after ${waited} ms`);
+    assert.equal(pool.threads, 0);
+    // The pool serves on, inline, with the same outcomes.
+    await Promise.all([0, 1].map(() => pool.verify(good, readEnvelopeHeader(good), context)));
+  } finally {
+    await pool.close();
+  }
+});
