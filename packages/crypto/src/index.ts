@@ -31,7 +31,7 @@ export {
   type MembershipErrorCode,
   type WrapWorkerErrorCode,
 } from './errors.js';
-export { useCryptoBackend, activeCryptoBackends, type CryptoBackend, type ActiveBackends } from './primitives.js';
+export { useCryptoBackend, verifyOnCallingThread, activeCryptoBackends, type CryptoBackend, type ActiveBackends } from './primitives.js';
 export {
   Identity,
   MNEMONIC_WORDS,

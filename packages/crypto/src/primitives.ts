@@ -6,9 +6,9 @@
  *
  * WebCrypto is the default because it is several times faster for these curves, which
  * decides whether catch-up (thousands of signature checks) and rotation (one HPKE wrap
- * per member) are usable. Key objects are imported once and cached. On Node, with no backend
- * forced, Ed25519 verification runs through node:crypto's one-shot verify instead (native.node.ts:
- * the same OpenSSL as Node's WebCrypto, synchronous, without its promise and job round trips).
+ * per member) are usable. Key objects are imported once and cached. On Node, a server may have
+ * Ed25519 verification run through node:crypto's one-shot verify instead
+ * ({@link verifyOnCallingThread}: the same OpenSSL as Node's WebCrypto, on the calling thread).
  *
  * Verification policy, identical on both paths: signatures with S >= L are refused
  * (noble with `zip215: false`, as OpenSSL/BoringSSL do), and a public key must be canonical
@@ -80,6 +80,21 @@ export function useCryptoBackend(choice: CryptoBackend | 'auto'): void {
   if (choice !== 'auto' && choice !== 'webcrypto' && choice !== 'noble')
     throw new CryptoInputError('backend must be auto, webcrypto or noble');
   preference = choice;
+}
+
+let verifyHere = false;
+
+/**
+ * Where Ed25519 verification runs in Node (no effect in browsers, nor with a backend forced):
+ * by default through WebCrypto, whose work runs on libuv's thread pool (the calling thread pays
+ * about 20 µs a check, the pool about 100): what an app whose thread also runs Yjs wants. With
+ * `true`, through node:crypto's one-shot verify on the calling thread (about 100 µs there, less
+ * CPU in all, no promise or job round trip): what a server that checks on threads of its own
+ * wants (the relay's verify threads and its lone checks). The same checks and outcomes either
+ * way (native.node.test.ts). Per thread: each worker thread chooses for itself.
+ */
+export function verifyOnCallingThread(on: boolean): void {
+  verifyHere = on;
 }
 
 /** The choice {@link useCryptoBackend} made: native fast paths serve `'auto'` only. */
@@ -207,9 +222,9 @@ function acceptableKey(publicKey: Uint8Array): boolean {
 
 export async function _ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
   if (signature.length !== 64 || publicKey.length !== 32 || !acceptableKey(publicKey)) return false;
-  // Node, no backend forced: OpenSSL one-shot (native.node.ts), synchronous; the same library
-  // and checks as Node's WebCrypto below.
-  if (_native && preference === 'auto') return scalarBelowOrder(signature.subarray(32)) && _native.ed25519Verify(signature, message, publicKey);
+  // Node, no backend forced, chosen by verifyOnCallingThread: OpenSSL one-shot (native.node.ts),
+  // synchronous; the same library and checks as Node's WebCrypto below.
+  if (_native && verifyHere && preference === 'auto') return scalarBelowOrder(signature.subarray(32)) && _native.ed25519Verify(signature, message, publicKey);
   if ((await activeCryptoBackends()).ed25519 === 'webcrypto') {
     // RFC 8032 5.1.7: S must be below the group order L; OpenSSL and BoringSSL check this too,
     // but the check is cheap and makes the rule explicit on every platform.

@@ -18,6 +18,7 @@ import {
   unlockEpochSecrets,
   signMessage,
   useCryptoBackend,
+  verifyOnCallingThread,
   verifyMessage,
 } from '@sealdoc/crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -203,14 +204,16 @@ describe('native backend (Node)', () => {
       'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
     ].map(hex);
 
-    /** What each backend says of (key, signature) over the message; 'auto' is node:crypto here. */
+    /** What each backend says of (key, signature) over the message: node:crypto on this thread (verifyOnCallingThread), WebCrypto, @noble. */
     async function verdicts(publicKey: Uint8Array, signature: Uint8Array): Promise<boolean[]> {
       const out: boolean[] = [];
       for (const backend of ['auto', 'webcrypto', 'noble'] as const) {
         useCryptoBackend(backend);
+        verifyOnCallingThread(backend === 'auto');
         out.push(await verifyMessage(publicKey, 'native', message, signature));
       }
       useCryptoBackend('auto');
+      verifyOnCallingThread(false);
       return out;
     }
 

@@ -9,6 +9,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { verifyOnCallingThread } from '@sealdoc/crypto';
 import { ConfigError, parseConfig, USAGE, type RelayConfig } from './config.js';
 import { createLogger, levelOf, type Logger } from './logger.js';
 import { MemoryRelayStore } from './memory-store.js';
@@ -30,6 +31,9 @@ async function openStore(config: RelayConfig): Promise<{ store: RelayStore; stor
 }
 
 async function main(log: Logger, config: RelayConfig): Promise<void> {
+  // This process is the relay's alone: a check it makes on its main thread (a quiet turn's lone
+  // check, verify-pool.ts) runs on node:crypto there, not through WebCrypto's thread pool.
+  verifyOnCallingThread(true);
   const { store, storage } = await openStore(config);
   const readTls = (tls: { cert: string; key: string }) => ({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) });
   const server = await startRelay({

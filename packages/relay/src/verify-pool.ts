@@ -60,7 +60,8 @@ interface Thread {
 
 /**
  * A turn that asks this many checks or fewer has them made here, on the main thread, not on a
- * worker thread. With Ed25519 on node:crypto (one-shot, synchronous) a check costs the calling
+ * worker thread. With Ed25519 on node:crypto (one-shot, synchronous: the relay's process and
+ * threads choose it, `verifyOnCallingThread` of @sealdoc/crypto) a check costs the calling
  * thread about what the check costs; handing it over costs two messages, a wake-up of each
  * thread and two turns, more CPU than the check itself when a message carries one request
  * (bench:relay at the fixed load, 1,000 pushes/s: about 10 % less relay CPU per update

@@ -8,8 +8,11 @@
  * @module
  */
 import { parentPort } from 'node:worker_threads';
-import { activeCryptoBackends, EnvelopeError, verifyEnvelope } from '@sealdoc/crypto';
+import { activeCryptoBackends, EnvelopeError, verifyEnvelope, verifyOnCallingThread } from '@sealdoc/crypto';
 import { unpackVerifyRequest, type VerifyAnswer } from './verify-request.js';
+
+// This thread does nothing but check: node:crypto's one-shot verify, here (not WebCrypto's pool).
+verifyOnCallingThread(true);
 
 const port = parentPort;
 // Answers ready in this turn of the event loop go back together.
