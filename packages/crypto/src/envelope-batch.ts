@@ -13,18 +13,19 @@
  * costs time, never safety. docs/envelope.md, "Chains".
  * @module
  */
-import { _bytes, _equal, _hex } from './bytes.js';
+import { _equal, _hex } from './bytes.js';
 import { _sha256 } from './digest.js';
 import { EnvelopeError } from './errors.js';
 import {
   _checkEnvelope,
   _checkEnvelopeSignature,
-  _decodeEnvelope,
+  _decodedOf,
   _decryptEnvelope,
   type _Decoded,
   type EnvelopeAuthor,
   type OpenContext,
   type OpenedEnvelope,
+  type ReadEnvelope,
 } from './envelope.js';
 
 /** What became of one envelope of a batch: opened, or refused with the error {@link openEnvelope} would throw. */
@@ -46,12 +47,13 @@ interface Item {
 
 /**
  * Opens `envelopes` against `ctx`; the outcomes come in the same order. Never throws for a
- * bad envelope: each refusal is an outcome with its EnvelopeError, and changes nothing.
+ * bad envelope: each refusal is an outcome with its EnvelopeError, and changes nothing. An
+ * envelope may be given as {@link readEnvelope} parsed it: it is not parsed again.
  */
-export async function openEnvelopes(envelopes: readonly Uint8Array[], ctx: OpenContext, stats?: BatchStats): Promise<EnvelopeOutcome[]> {
-  const outcomes: (EnvelopeOutcome | Item)[] = envelopes.map((bytes) => {
+export async function openEnvelopes(envelopes: readonly (Uint8Array | ReadEnvelope)[], ctx: OpenContext, stats?: BatchStats): Promise<EnvelopeOutcome[]> {
+  const outcomes: (EnvelopeOutcome | Item)[] = envelopes.map((envelope) => {
     try {
-      const d = _decodeEnvelope(_bytes(bytes, 'envelope'), ctx.maxBytes);
+      const d = _decodedOf(envelope, ctx.maxBytes);
       return { d, author: _checkEnvelope(d, ctx) };
     } catch (error) {
       return { ok: false, error };

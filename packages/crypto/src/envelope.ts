@@ -207,6 +207,38 @@ export function readEnvelopeHeader(bytes: Uint8Array, maxBytes = largestEnvelope
   return _decodeEnvelope(bytes, maxBytes).header;
 }
 
+/** An envelope whose structure {@link readEnvelope} parsed: its bytes and header, nothing checked yet. */
+export interface ReadEnvelope {
+  readonly bytes: Uint8Array;
+  readonly header: EnvelopeHeader;
+}
+
+// What readEnvelope returned: openEnvelopes takes those as parsed, and parses anything else.
+const parsedHere = new WeakSet<object>();
+
+/**
+ * Parses an envelope's structure, as {@link readEnvelopeHeader} does, and keeps the parse:
+ * {@link openEnvelopes} given the result makes every check on it without parsing the bytes
+ * again (a catch-up reads each header to route it, then opens it). The caller must not change
+ * the bytes or the header meanwhile. Throws EnvelopeError (malformed, unsupported-version,
+ * too-large).
+ */
+export function readEnvelope(bytes: Uint8Array, maxBytes = largestEnvelope(MAX_ENVELOPE_PLAINTEXT)): ReadEnvelope {
+  const d = _decodeEnvelope(bytes, maxBytes);
+  parsedHere.add(d);
+  return d;
+}
+
+/** `item` parsed by {@link readEnvelope} within `maxBytes`, or its bytes parsed now (internal). */
+export function _decodedOf(item: Uint8Array | ReadEnvelope, maxBytes = largestEnvelope(MAX_ENVELOPE_PLAINTEXT)): _Decoded {
+  if (!(item instanceof Uint8Array) && parsedHere.has(item)) {
+    const d = item as _Decoded;
+    if (d.bytes.length > maxBytes) fail('too-large', `envelope of ${d.bytes.length} bytes exceeds the limit of ${maxBytes}`);
+    return d;
+  }
+  return _decodeEnvelope(_bytes(item as Uint8Array, 'envelope'), maxBytes);
+}
+
 /**
  * SHA-256 of a whole envelope: what the author's next envelope in the same document names as
  * its `prev`.
