@@ -332,10 +332,17 @@ export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext): Promise
   return _decryptEnvelope(d, ctx.keyring);
 }
 
-/** Steps 5 and 6 of opening, after the author is authenticated: key, commitment, AEAD, padding. */
-export function _decryptEnvelope(d: _Decoded, keyring: Keyring): OpenedEnvelope {
+/**
+ * Steps 5 and 6 of opening, after the author is authenticated: key, commitment, AEAD, padding.
+ * `docKey` looks the document key up (a batch remembers it between envelopes).
+ */
+export function _decryptEnvelope(
+  d: _Decoded,
+  keyring: Keyring,
+  docKeyOf: (header: EnvelopeHeader) => Uint8Array | undefined = (h) => keyring._docKey(h.groupId, h.epoch, h.docId, h.kind),
+): OpenedEnvelope {
   const { header } = d;
-  const docKey = keyring._docKey(header.groupId, header.epoch, header.docId, header.kind);
+  const docKey = docKeyOf(header);
   if (!docKey) fail('unknown-epoch', `no key is held for epoch ${header.epoch}`);
   const { subkey, commitment } = _committedKeys(docKey, header.nonce, 'envelope');
   try {
