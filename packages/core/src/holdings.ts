@@ -46,7 +46,7 @@ export class Holdings {
     const author = id.slice(0, id.indexOf(':'));
     this.byId.set(id, { header, bytes });
     if (!unsent) this.known.add(author, header.seq);
-    this.#group.observeSeq(header.author, header.seq);
+    this.#group._sequences.observe(author, header.seq);
     return id;
   }
 

@@ -58,7 +58,7 @@ export class Inbox {
       return;
     }
     const header = read.header;
-    if (hex(header.groupId) !== d.group._key || hex(header.docId) !== d.docKey) return;
+    if (!equalBytes(header.groupId, d.group.groupId) || !equalBytes(header.docId, d.docId)) return;
     if (header.kind === 'awareness') return d.presence?.receive(bytes, header, from);
     const author = hex(header.author);
     const id = `${author}:${header.seq}`;
@@ -155,8 +155,8 @@ export class Inbox {
         accepted.push(snapshot ? { item, update: snapshot.state, snapshot } : { item, update: plaintext });
         seen.set(item.id, item.bytes);
         // Sealed under a head the group has left: its author may be kept behind by the relay.
-        const index = group.log.indexOf(item.header.head);
-        if (!snapshot && index !== undefined && index < group.log.length - 1) d.watch?.staleHead(hex(item.header.author), index);
+        const index = d.watch && !snapshot ? group.log.indexOf(item.header.head) : undefined;
+        if (index !== undefined && index < group.log.length - 1) d.watch?.staleHead(hex(item.header.author), index);
       }
     }
     const toStore = accepted.filter(({ item }) => item.store);
