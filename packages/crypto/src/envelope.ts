@@ -229,7 +229,10 @@ export function readEnvelope(bytes: Uint8Array, maxBytes = largestEnvelope(MAX_E
   return d;
 }
 
-/** `item` parsed by {@link readEnvelope} within `maxBytes`, or its bytes parsed now (internal). */
+/**
+ * `item` as {@link readEnvelope} parsed it (its size checked against `maxBytes` again), or, when
+ * it is bytes, parsed now; anything else (an object that only looks parsed) is refused as input.
+ */
 export function _decodedOf(item: Uint8Array | ReadEnvelope, maxBytes = largestEnvelope(MAX_ENVELOPE_PLAINTEXT)): _Decoded {
   if (!(item instanceof Uint8Array) && parsedHere.has(item)) {
     const d = item as _Decoded;
