@@ -38,14 +38,15 @@ export class Holdings {
     this.#group = group;
   }
 
-  /** Records an envelope as held (stored already, or not to be); returns its id. */
-  hold(bytes: Uint8Array, unsent = false): string {
-    const header = readEnvelopeHeader(bytes);
-    const author = hex(header.author);
-    const id = `${author}:${header.seq}`;
+  /**
+   * Records an envelope as held (stored already, or not to be); returns its id. `header` and
+   * `id`, when given, are the envelope's own, as parsed already (the inbox has them).
+   */
+  hold(bytes: Uint8Array, unsent = false, header = readEnvelopeHeader(bytes), id = `${hex(header.author)}:${header.seq}`): string {
+    const author = id.slice(0, id.indexOf(':'));
     this.byId.set(id, { header, bytes });
     if (!unsent) this.known.add(author, header.seq);
-    this.#group.observeSeq(header.author, header.seq);
+    this.#group._sequences.observe(author, header.seq);
     return id;
   }
 

@@ -7,7 +7,7 @@
  * @module
  */
 import * as Y from 'yjs';
-import { EnvelopeError, equalBytes, openEnvelopes, readEnvelopeHeader, type EnvelopeHeader } from '@sealdoc/crypto';
+import { EnvelopeError, equalBytes, openEnvelopes, readEnvelope, type EnvelopeHeader, type ReadEnvelope } from '@sealdoc/crypto';
 import { WireError } from '@sealdoc/protocol';
 import type { DocBinding } from './binding.js';
 import { hex } from './bytes.js';
@@ -24,6 +24,8 @@ const MAX_PARKED_BYTES = 64 * 1024 * 1024;
 /** An envelope waiting in the inbox to be opened and applied. */
 interface Inbound extends Held {
   id: string;
+  /** The envelope as parsed on arrival: opened without parsing it again. */
+  read: ReadEnvelope;
   store: boolean;
   from?: PeerId;
 }
@@ -48,14 +50,15 @@ export class Inbox {
   /** Takes an envelope from a peer (`from`) or from the store (`store` false: stored already). */
   async receiveEnvelope(bytes: Uint8Array, from?: PeerId, store = true): Promise<void> {
     const d = this.#d;
-    let header: EnvelopeHeader;
+    let read: ReadEnvelope;
     try {
-      header = readEnvelopeHeader(bytes);
+      read = readEnvelope(bytes);
     } catch (error) {
       if (error instanceof EnvelopeError) d.events.emit('error', { error, ...(from ? { from } : {}) });
       return;
     }
-    if (hex(header.groupId) !== d.group._key || hex(header.docId) !== d.docKey) return;
+    const header = read.header;
+    if (!equalBytes(header.groupId, d.group.groupId) || !equalBytes(header.docId, d.docId)) return;
     if (header.kind === 'awareness') return d.presence?.receive(bytes, header, from);
     const author = hex(header.author);
     const id = `${author}:${header.seq}`;
@@ -69,7 +72,7 @@ export class Inbox {
       d.group._sequences.noteUsedElsewhere(header.seq);
       if (held) await d.outbox.resealUnsent(id);
     }
-    this.#inbox.push({ id, header, bytes, store, ...(from ? { from } : {}) });
+    this.#inbox.push({ id, header, bytes, read, store, ...(from ? { from } : {}) });
     return this.#drainInbox();
   }
 
@@ -95,7 +98,7 @@ export class Inbox {
     const group = this.#d.group;
     const logLength = group.log.length;
     const context = group.log.envelopeContext(group.keyring, { docId: this.#d.docId, kinds: ['update', 'snapshot'] });
-    const outcomes = await openEnvelopes(batch.map((item) => item.bytes), context);
+    const outcomes = await openEnvelopes(batch.map((item) => item.read), context);
     const opened: Opened[] = batch.map((item, i) => {
       const outcome = outcomes[i]!;
       return outcome.ok ? { item, plaintext: outcome.plaintext } : { item, error: outcome.error };
@@ -152,15 +155,15 @@ export class Inbox {
         accepted.push(snapshot ? { item, update: snapshot.state, snapshot } : { item, update: plaintext });
         seen.set(item.id, item.bytes);
         // Sealed under a head the group has left: its author may be kept behind by the relay.
-        const index = group.log.indexOf(item.header.head);
-        if (!snapshot && index !== undefined && index < group.log.length - 1) d.watch?.staleHead(hex(item.header.author), index);
+        const index = d.watch && !snapshot ? group.log.indexOf(item.header.head) : undefined;
+        if (index !== undefined && index < group.log.length - 1) d.watch?.staleHead(hex(item.header.author), index);
       }
     }
     const toStore = accepted.filter(({ item }) => item.store);
     await d.store.write(toStore.map(({ item }) => ({ op: 'save', key: d.store.key('env', item.header), data: item.bytes })));
     for (const { item } of accepted) {
       this.parked.drop(item.id);
-      d.holdings.hold(item.bytes);
+      d.holdings.hold(item.bytes, false, item.header, item.id);
     }
     // In arrival order, each in a transaction of its own, as a y-websocket client applies its
     // messages: Yjs merges what each one brought before the next is integrated, where one

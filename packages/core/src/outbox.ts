@@ -175,8 +175,9 @@ export class Outbox {
     const send = d.sync.logCurrent() && group.log.epoch === epoch && d.canWrite();
     // Not sent (and not offered to peers) until this peer has caught up with the log: it may
     // be re-sealed under a newer epoch first.
+    const header = readEnvelopeHeader(bytes);
     try {
-      await d.store.write([{ op: 'save', key: d.store.key(send ? 'env' : 'unsent', readEnvelopeHeader(bytes)), data: bytes }, ...counter()]);
+      await d.store.write([{ op: 'save', key: d.store.key(send ? 'env' : 'unsent', header), data: bytes }, ...counter()]);
     } catch (error) {
       // Not stored (a full disk, a closed store): the edit waits in memory and goes with the
       // next flush; the caller gets the typed error.
@@ -185,7 +186,7 @@ export class Outbox {
       this.pendingChanged();
       throw error;
     }
-    const id = d.holdings.hold(bytes, !send);
+    const id = d.holdings.hold(bytes, !send, header);
     settle();
     d.store.localChanged();
     if (!send) {

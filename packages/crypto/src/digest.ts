@@ -11,6 +11,11 @@ import { _native } from '#native';
 /** Above this many bytes WebCrypto's digest is worth its round trip. */
 const NATIVE_ABOVE = 16 * 1024;
 
+/** SHA-256 of `bytes` on the calling thread where the platform has a native one; undefined elsewhere. */
+export function _sha256Now(bytes: Uint8Array): Uint8Array | undefined {
+  return _native?.sha256(bytes);
+}
+
 /** SHA-256 of `bytes`, 32 bytes. */
 export async function _sha256(bytes: Uint8Array): Promise<Uint8Array> {
   if (_native) return _native.sha256(bytes);

@@ -13,18 +13,20 @@
  * costs time, never safety. docs/envelope.md, "Chains".
  * @module
  */
-import { _bytes, _equal, _hex } from './bytes.js';
-import { _sha256 } from './digest.js';
+import { _equal, _hex, _wipe } from './bytes.js';
+import { _sha256, _sha256Now } from './digest.js';
 import { EnvelopeError } from './errors.js';
 import {
   _checkEnvelope,
   _checkEnvelopeSignature,
-  _decodeEnvelope,
+  _decodedOf,
   _decryptEnvelope,
   type _Decoded,
   type EnvelopeAuthor,
+  type EnvelopeHeader,
   type OpenContext,
   type OpenedEnvelope,
+  type ReadEnvelope,
 } from './envelope.js';
 
 /** What became of one envelope of a batch: opened, or refused with the error {@link openEnvelope} would throw. */
@@ -46,12 +48,13 @@ interface Item {
 
 /**
  * Opens `envelopes` against `ctx`; the outcomes come in the same order. Never throws for a
- * bad envelope: each refusal is an outcome with its EnvelopeError, and changes nothing.
+ * bad envelope: each refusal is an outcome with its EnvelopeError, and changes nothing. An
+ * envelope may be given as {@link readEnvelope} parsed it: it is not parsed again.
  */
-export async function openEnvelopes(envelopes: readonly Uint8Array[], ctx: OpenContext, stats?: BatchStats): Promise<EnvelopeOutcome[]> {
-  const outcomes: (EnvelopeOutcome | Item)[] = envelopes.map((bytes) => {
+export async function openEnvelopes(envelopes: readonly (Uint8Array | ReadEnvelope)[], ctx: OpenContext, stats?: BatchStats): Promise<EnvelopeOutcome[]> {
+  const outcomes: (EnvelopeOutcome | Item)[] = envelopes.map((envelope) => {
     try {
-      const d = _decodeEnvelope(_bytes(bytes, 'envelope'), ctx.maxBytes);
+      const d = _decodedOf(envelope, ctx.maxBytes);
       return { d, author: _checkEnvelope(d, ctx) };
     } catch (error) {
       return { ok: false, error };
@@ -70,18 +73,35 @@ export async function openEnvelopes(envelopes: readonly Uint8Array[], ctx: OpenC
         return false;
       }
     })());
-  await Promise.all(items.map(authentic));
-  return Promise.all(
-    outcomes.map(async (o) => {
+  const verdicts = new Map<Item, boolean>();
+  await Promise.all(items.map(async (item) => verdicts.set(item, await authentic(item))));
+  // Decrypted in one synchronous pass, each (epoch, kind) key looked up once: every envelope
+  // here passed _checkEnvelope, so its group is the context's, and so is its document when one
+  // is set. The pass keeps copies (the keyring may wipe a key it evicts), wiped at its end.
+  const docKeys = new Map<string, Uint8Array>();
+  const docKeyOf = (h: EnvelopeHeader): Uint8Array | undefined => {
+    if (ctx.docId === undefined) return ctx.keyring._docKey(h.groupId, h.epoch, h.docId, h.kind);
+    const id = `${h.epoch}:${h.kind}`;
+    let key = docKeys.get(id);
+    if (!key) {
+      key = ctx.keyring._docKey(h.groupId, h.epoch, h.docId, h.kind)?.slice();
+      if (key) docKeys.set(id, key);
+    }
+    return key;
+  };
+  try {
+    return outcomes.map((o): EnvelopeOutcome => {
       if (!('d' in o)) return o;
-      if (!(await authentic(o))) return { ok: false, error: new EnvelopeError('bad-signature', 'envelope signature does not verify') };
+      if (!verdicts.get(o)) return { ok: false, error: new EnvelopeError('bad-signature', 'envelope signature does not verify') };
       try {
-        return { ok: true, ..._decryptEnvelope(o.d, ctx.keyring) };
+        return { ok: true, ..._decryptEnvelope(o.d, ctx.keyring, docKeyOf) };
       } catch (error) {
         return { ok: false, error };
       }
-    }),
-  );
+    });
+  } finally {
+    for (const key of docKeys.values()) _wipe(key);
+  }
 }
 
 /**
@@ -120,6 +140,13 @@ async function linkRuns(items: Item[]): Promise<void> {
       for (let j = i - 1; j >= 0 && run[j]!.d.header.seq === below; j--) {
         const lower = run[j]!;
         if (lower.vouchedBy || !_equal(lower.author.signingPublicKey, upper.author.signingPublicKey)) continue;
+        // Hashed at once where the platform hashes natively (no promise per link).
+        const now = hashes.has(lower) ? undefined : _sha256Now(lower.d.bytes);
+        if (now) {
+          hashes.set(lower, Promise.resolve(now));
+          if (_equal(now, prev)) lower.vouchedBy = upper;
+          continue;
+        }
         links.push(
           hashOf(lower).then((hash) => {
             if (_equal(hash, prev) && !lower.vouchedBy) lower.vouchedBy = upper;

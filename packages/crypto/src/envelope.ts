@@ -207,6 +207,41 @@ export function readEnvelopeHeader(bytes: Uint8Array, maxBytes = largestEnvelope
   return _decodeEnvelope(bytes, maxBytes).header;
 }
 
+/** An envelope whose structure {@link readEnvelope} parsed: its bytes and header, nothing checked yet. */
+export interface ReadEnvelope {
+  readonly bytes: Uint8Array;
+  readonly header: EnvelopeHeader;
+}
+
+// What readEnvelope returned: openEnvelopes takes those as parsed, and parses anything else.
+const parsedHere = new WeakSet<object>();
+
+/**
+ * Parses an envelope's structure, as {@link readEnvelopeHeader} does, and keeps the parse:
+ * {@link openEnvelopes} given the result makes every check on it without parsing the bytes
+ * again (a catch-up reads each header to route it, then opens it). The caller must not change
+ * the bytes or the header meanwhile. Throws EnvelopeError (malformed, unsupported-version,
+ * too-large).
+ */
+export function readEnvelope(bytes: Uint8Array, maxBytes = largestEnvelope(MAX_ENVELOPE_PLAINTEXT)): ReadEnvelope {
+  const d = _decodeEnvelope(bytes, maxBytes);
+  parsedHere.add(d);
+  return d;
+}
+
+/**
+ * `item` as {@link readEnvelope} parsed it (its size checked against `maxBytes` again), or, when
+ * it is bytes, parsed now; anything else (an object that only looks parsed) is refused as input.
+ */
+export function _decodedOf(item: Uint8Array | ReadEnvelope, maxBytes = largestEnvelope(MAX_ENVELOPE_PLAINTEXT)): _Decoded {
+  if (!(item instanceof Uint8Array) && parsedHere.has(item)) {
+    const d = item as _Decoded;
+    if (d.bytes.length > maxBytes) fail('too-large', `envelope of ${d.bytes.length} bytes exceeds the limit of ${maxBytes}`);
+    return d;
+  }
+  return _decodeEnvelope(_bytes(item as Uint8Array, 'envelope'), maxBytes);
+}
+
 /**
  * SHA-256 of a whole envelope: what the author's next envelope in the same document names as
  * its `prev`.
@@ -300,10 +335,17 @@ export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext): Promise
   return _decryptEnvelope(d, ctx.keyring);
 }
 
-/** Steps 5 and 6 of opening, after the author is authenticated: key, commitment, AEAD, padding. */
-export function _decryptEnvelope(d: _Decoded, keyring: Keyring): OpenedEnvelope {
+/**
+ * Steps 5 and 6 of opening, after the author is authenticated: key, commitment, AEAD, padding.
+ * `docKey` looks the document key up (a batch remembers it between envelopes).
+ */
+export function _decryptEnvelope(
+  d: _Decoded,
+  keyring: Keyring,
+  docKeyOf: (header: EnvelopeHeader) => Uint8Array | undefined = (h) => keyring._docKey(h.groupId, h.epoch, h.docId, h.kind),
+): OpenedEnvelope {
   const { header } = d;
-  const docKey = keyring._docKey(header.groupId, header.epoch, header.docId, header.kind);
+  const docKey = docKeyOf(header);
   if (!docKey) fail('unknown-epoch', `no key is held for epoch ${header.epoch}`);
   const { subkey, commitment } = _committedKeys(docKey, header.nonce, 'envelope');
   try {

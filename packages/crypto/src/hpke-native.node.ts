@@ -103,7 +103,9 @@ export function _chachaOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array,
   if (aad.length) decipher.setAAD(aad, { plaintextLength: sealed.length - 16 });
   const head = decipher.update(sealed.subarray(0, sealed.length - 16));
   try {
-    return _plain(Buffer.concat([head, decipher.final()]));
+    // A stream cipher's final() authenticates and adds nothing: no second buffer, no copy.
+    const tail = decipher.final();
+    return _plain(tail.length === 0 ? head : Buffer.concat([head, tail]));
   } catch {
     head.fill(0);
     return undefined;

@@ -67,6 +67,7 @@ export {
   openEnvelope,
   verifyEnvelope,
   readEnvelopeHeader,
+  readEnvelope,
   envelopeHash,
   type EnvelopeKind,
   type MemberRole,
@@ -76,6 +77,7 @@ export {
   type OpenContext,
   type SealParams,
   type OpenedEnvelope,
+  type ReadEnvelope,
 } from './envelope.js';
 export { openEnvelopes, type EnvelopeOutcome, type BatchStats } from './envelope-batch.js';
 export {

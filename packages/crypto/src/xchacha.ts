@@ -14,26 +14,31 @@ import { _aeadOpen, _aeadSeal } from './primitives.js';
 // "expand 32-byte k", as four little-endian words.
 const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]);
 
-/** Little-endian words of `bytes` (a multiple of 4 long). */
-function words(bytes: Uint8Array): Uint32Array {
-  const out = new Uint32Array(bytes.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = bytes[4 * i]! | (bytes[4 * i + 1]! << 8) | (bytes[4 * i + 2]! << 16) | (bytes[4 * i + 3]! << 24);
+/** The first `count` little-endian words of `bytes`. */
+function words(bytes: Uint8Array, count: number): Uint32Array {
+  const out = new Uint32Array(count);
+  for (let i = 0; i < count; i++) out[i] = bytes[4 * i]! | (bytes[4 * i + 1]! << 8) | (bytes[4 * i + 2]! << 16) | (bytes[4 * i + 3]! << 24);
   return out;
 }
 
 /** The ChaCha20-Poly1305 key and 12-byte nonce that XChaCha20-Poly1305 under (key, nonce) uses. */
 function derive(key: Uint8Array, nonce: Uint8Array): { subkey: Uint8Array; nonce12: Uint8Array } {
-  const k = words(key);
+  // Written byte by byte, with no temporary arrays: a catch-up derives one per envelope.
+  const k = words(key, 8);
   const out = new Uint32Array(8);
-  hchacha(SIGMA, k, words(nonce.subarray(0, 16)), out);
+  hchacha(SIGMA, k, words(nonce, 4), out);
   const subkey = new Uint8Array(32);
   for (let i = 0; i < 8; i++) {
     const w = out[i]!;
-    subkey.set([w & 0xff, (w >>> 8) & 0xff, (w >>> 16) & 0xff, w >>> 24], 4 * i);
+    subkey[4 * i] = w & 0xff;
+    subkey[4 * i + 1] = (w >>> 8) & 0xff;
+    subkey[4 * i + 2] = (w >>> 16) & 0xff;
+    subkey[4 * i + 3] = w >>> 24;
   }
-  _wipe(new Uint8Array(k.buffer), new Uint8Array(out.buffer));
+  k.fill(0);
+  out.fill(0);
   const nonce12 = new Uint8Array(12);
-  nonce12.set(nonce.subarray(16, 24), 4);
+  for (let i = 0; i < 8; i++) nonce12[4 + i] = nonce[16 + i]!;
   return { subkey, nonce12 };
 }
 

@@ -10,6 +10,7 @@ import {
   Keyring,
   openEnvelope,
   openEnvelopes,
+  readEnvelope,
   readEnvelopeHeader,
   sealEnvelope,
   type BatchStats,
@@ -92,6 +93,31 @@ describe('openEnvelopes: one signature per run', () => {
     const { outcomes, stats } = await open(shuffled, f.ctx);
     assert.deepEqual(outcomes.map(text), shuffled.map((_, i) => `edit ${100 - i}`));
     assert.equal(stats.signaturesChecked, 1);
+  });
+
+  it('takes envelopes as readEnvelope parsed them: the same outcomes and checks as from their bytes', async () => {
+    const f = envelopeFixture();
+    const list = await run(f, 6);
+    const mixed = [list[0]!, flipBit(list[1]!, 600), list[2]!, list[3]!, flipBit(list[4]!, 40), list[5]!];
+    const fromBytes = await open(mixed, f.ctx);
+    const stats = { signaturesChecked: 0 };
+    const parsed = mixed.map((bytes) => readEnvelope(bytes));
+    const fromParsed = await openEnvelopes(parsed, f.ctx, stats);
+    assert.deepEqual(fromParsed.map(text), fromBytes.outcomes.map(text));
+    assert.equal(stats.signaturesChecked, fromBytes.stats.signaturesChecked);
+    // A smaller limit in the context still applies to what was parsed under the default one.
+    const [small] = await openEnvelopes([readEnvelope(list[0]!)], { ...f.ctx, maxBytes: list[0]!.length - 1 });
+    assert.equal(text(small!), 'refused: too-large');
+  });
+
+  it('an object that only looks like a parsed envelope is refused as input, whatever its header says', async () => {
+    const f = envelopeFixture();
+    const [a] = await run(f, 1);
+    const other = envelopeFixture();
+    // The header claims the fixture's group, document and author; the bytes are another group's.
+    const [foreign] = await run(other, 1);
+    const outcomes = await openEnvelopes([{ bytes: foreign!, header: readEnvelopeHeader(a!) }, { bytes: a!, header: readEnvelopeHeader(a!) }], f.ctx);
+    assert.deepEqual(outcomes.map(text), ['refused: bad-input', 'refused: bad-input']);
   });
 
   it('gives the same outcome as openEnvelope for every envelope, good or bad', async () => {
