@@ -68,6 +68,12 @@ export function inputText(editor: SealdocEditor, at: number, text: string): void
 /** Types `text` at `at` key by key with the keyboard (the browser's real key events). */
 export async function typeKeys(editor: SealdocEditor, at: number, text: string): Promise<void> {
   caretAt(editor, at);
+  // A section not drawn yet (content-visibility: auto, just mounted or out of view) is drawn in
+  // the next frames once the caret is in it; until then Chromium keeps the DOM caret before it,
+  // where a key typed at once lands outside its paragraph. A person's first key comes frames
+  // later; so do these, with the caret placed again in the section drawn.
+  for (let frame = 0; frame < 2; frame++) await new Promise((resolve) => requestAnimationFrame(resolve));
+  caretAt(editor, at);
   await sendKeys({ type: text });
 }
 
