@@ -11,6 +11,9 @@ import { hex } from './bytes.js';
 import type { Group } from './group.js';
 import type { SnapshotPayload } from './wire.js';
 
+/** An envelope's id: its author (hex) and sequence number, "author:seq". */
+export const heldId = (author: string, seq: number): string => `${author}:${seq}`;
+
 /** "author:seq" -> [author, seq] */
 export const splitId = (id: string): [author: string, seq: number] => {
   const colon = id.indexOf(':');
@@ -39,11 +42,12 @@ export class Holdings {
   }
 
   /**
-   * Records an envelope as held (stored already, or not to be); returns its id. `header` and
-   * `id`, when given, are the envelope's own, as parsed already (the inbox has them).
+   * Records an envelope as held (stored already, or not to be); returns its id. `header`, when
+   * given, is the envelope's own, as parsed already (the inbox and the outbox have it).
    */
-  hold(bytes: Uint8Array, unsent = false, header = readEnvelopeHeader(bytes), id = `${hex(header.author)}:${header.seq}`): string {
-    const author = id.slice(0, id.indexOf(':'));
+  hold(bytes: Uint8Array, unsent = false, header = readEnvelopeHeader(bytes)): string {
+    const author = hex(header.author);
+    const id = heldId(author, header.seq);
     this.byId.set(id, { header, bytes });
     if (!unsent) this.known.add(author, header.seq);
     this.#group._sequences.observe(author, header.seq);

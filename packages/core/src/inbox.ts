@@ -11,7 +11,7 @@ import { EnvelopeError, equalBytes, openEnvelopes, readEnvelope, type EnvelopeHe
 import { WireError } from '@sealdoc/protocol';
 import type { DocBinding } from './binding.js';
 import { hex } from './bytes.js';
-import type { Held } from './holdings.js';
+import { heldId, type Held } from './holdings.js';
 import { Parking } from './parking.js';
 import { SyncError } from './sync-error.js';
 import type { PeerId } from './transport.js';
@@ -61,7 +61,7 @@ export class Inbox {
     if (!equalBytes(header.groupId, d.group.groupId) || !equalBytes(header.docId, d.docId)) return;
     if (header.kind === 'awareness') return d.presence?.receive(bytes, header, from);
     const author = hex(header.author);
-    const id = `${author}:${header.seq}`;
+    const id = heldId(author, header.seq);
     const held = d.holdings.byId.get(id);
     // A copy of what is held: nothing to do. Other bytes under a held id are checked all the
     // same (below), so that a forgery is reported rather than dropped unseen.
@@ -163,7 +163,7 @@ export class Inbox {
     await d.store.write(toStore.map(({ item }) => ({ op: 'save', key: d.store.key('env', item.header), data: item.bytes })));
     for (const { item } of accepted) {
       this.parked.drop(item.id);
-      d.holdings.hold(item.bytes, false, item.header, item.id);
+      d.holdings.hold(item.bytes, false, item.header);
     }
     // In arrival order, each in a transaction of its own, as a y-websocket client applies its
     // messages: Yjs merges what each one brought before the next is integrated, where one

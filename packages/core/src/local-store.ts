@@ -13,7 +13,7 @@ import { SeqRanges, WireError } from '@sealdoc/protocol';
 import type { DocBinding } from './binding.js';
 import { hex, unhex } from './bytes.js';
 import { AtRestError, type DeviceKey } from './device-key.js';
-import { splitId } from './holdings.js';
+import { heldId, splitId } from './holdings.js';
 import type { Storage, StorageWrite } from './storage.js';
 import { dirtyKey, envelopeKey, localStateKey } from './storage-keys.js';
 import { decodeLocalState, decodeSnapshot, encodeLocalState } from './wire.js';
@@ -144,7 +144,7 @@ export class LocalStore {
         // not trusted: verified below, and refused there with a typed error
       }
       if (header && trusted?.has(hex(header.author), header.seq)) {
-        if (!this.#d.holdings.byId.has(`${hex(header.author)}:${header.seq}`)) this.#d.holdings.hold(data);
+        if (!this.#d.holdings.byId.has(heldId(hex(header.author), header.seq))) this.#d.holdings.hold(data, false, header);
       } else rest.push(data);
     }
     await Promise.all(rest.map((data) => this.#d.inbox.receiveEnvelope(data, undefined, false)));
@@ -188,7 +188,7 @@ export class LocalStore {
       d.holdings.cover(applied);
       if (local.best) {
         const covers = SeqRanges.fromAuthorRanges(local.best.covers);
-        d.holdings.best = { id: `${hex(local.best.author)}:${local.best.seq}`, covers, size: covers.size };
+        d.holdings.best = { id: heldId(hex(local.best.author), local.best.seq), covers, size: covers.size };
       }
       return applied;
     } catch (error) {

@@ -25,6 +25,7 @@ import type { Awareness } from 'y-protocols/awareness';
 import type { WireMessage } from '@sealdoc/protocol';
 import { DocBinding } from './binding.js';
 import { hex, unhex } from './bytes.js';
+import { heldId } from './holdings.js';
 import { Emitter } from './events.js';
 import type { BeaconOptions } from './head-watch.js';
 import type { SyncError } from './sync-error.js';
@@ -158,7 +159,7 @@ export class SealedDoc {
           this.events.emit('error', { error, ...(from !== undefined ? { from } : {}) });
         }),
       );
-      this.#unsubscribe.push(t.events.on('acknowledged', ({ author, seq }) => d.outbox.acknowledged(`${author}:${seq}`)));
+      this.#unsubscribe.push(t.events.on('acknowledged', ({ author, seq }) => d.outbox.acknowledged(heldId(author, seq))));
       this.#unsubscribe.push(
         t.events.on('peer', ({ peer, present }) => {
           if (!present) return;

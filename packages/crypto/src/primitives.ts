@@ -347,7 +347,10 @@ export async function _x25519EphemeralAgreements(publicKeys: readonly Uint8Array
       pubs[i] = agreementPublicKey(s, publicKeys[i]!);
       made[i] = s.generateKey(generate, false, usages) as Promise<CryptoKeyPair>;
     }
-    const pairs = await Promise.all(made);
+    const pairs = await Promise.all(made).catch((error: unknown) => {
+      pubs.forEach((p) => p.catch(() => {}));
+      throw error;
+    });
     const exported: Promise<ArrayBuffer>[] = new Array(n);
     for (let i = 0; i < n; i++) exported[i] = s.exportKey('raw', pairs[i]!.publicKey);
     let bits: ArrayBuffer[];

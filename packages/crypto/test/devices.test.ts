@@ -175,6 +175,11 @@ describe('a person with several devices in a group', () => {
     assert.ok(g.log.wasRevoked(laptop.keys.memberId));
     assert.equal(g.log.device(laptop.keys.memberId), undefined);
     assert.equal(g.log.deviceRole(laptop.keys.memberId), undefined);
+    // The log's own index of devices by person follows the revocation (not only a replay).
+    assert.deepEqual(
+      g.log.devices(alice.memberId).map((d) => toHex(d.deviceId)).sort(),
+      [alice.memberId, phone.keys.memberId].map(toHex).sort(),
+    );
     await g.unlock(alice);
     await g.unlock(bob);
     await g.unlock(phone);
