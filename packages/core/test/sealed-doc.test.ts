@@ -24,6 +24,32 @@ describe('SealedDoc: two peers', () => {
     }
   });
 
+  it('does not make Yjs encode what it applies from peers; its own edits still go out, and an app listening for updates still hears both', async () => {
+    const world = await World.create(['alice', 'bob']);
+    const bob = world.peer('bob');
+    const heard: unknown[] = [];
+    type(world, 'alice', 0, 'hello');
+    await world.settle();
+    assert.equal(bob.text(), 'hello');
+    // Yjs encodes an update only while something listens: after a peer's edit, nothing does.
+    const listening = (doc: Y.Doc) => (doc as unknown as { _observers: Map<string, Set<unknown>> })._observers.has('update');
+    assert.equal(listening(bob.doc), false);
+    type(world, 'bob', 5, '!');
+    await world.settle();
+    assert.equal(world.peer('alice').text(), 'hello!');
+    assert.equal(listening(bob.doc), true);
+    // An app's own listener is left alone: it hears remote and local updates as before.
+    const onUpdate = (_u: Uint8Array, origin: unknown) => heard.push(origin);
+    bob.doc.on('update', onUpdate);
+    type(world, 'alice', 0, '> ');
+    await world.settle();
+    type(world, 'bob', 0, '# ');
+    await world.settle();
+    assert.equal(world.peer('alice').text(), '# > hello!');
+    assert.deepEqual(heard, [bob.sealed, null]);
+    bob.doc.off('update', onUpdate);
+  });
+
   it('batches keystrokes: one envelope per window, not per edit', async () => {
     const world = await World.create(['alice', 'bob']);
     const alice = world.peer('alice');
