@@ -21,7 +21,7 @@ import { _identitySecrets, type Identity } from './identity.js';
 import { ID_LENGTH, MAX_EPOCH, type Keyring } from './keyring.js';
 import { _committedKeys } from './commitment.js';
 import { _pad, _paddedLength, _unpad } from './padding.js';
-import { signMessage, verifyMessage } from './signature.js';
+import { _verifyMessage, signMessage } from './signature.js';
 import { _sha256 } from './digest.js';
 import { _xchachaOpen, _xchachaSeal } from './xchacha.js';
 
@@ -306,8 +306,8 @@ export function _checkEnvelope(d: _Decoded, ctx: VerifyContext): EnvelopeAuthor 
 }
 
 /** Step 4 of opening: the author's signature; throws EnvelopeError('bad-signature'). */
-export async function _checkEnvelopeSignature(d: _Decoded, author: EnvelopeAuthor): Promise<void> {
-  if (!(await verifyMessage(author.signingPublicKey, SIGNATURE_CONTEXT, d.signed, d.signature)))
+export async function _checkEnvelopeSignature(d: _Decoded, author: EnvelopeAuthor, here?: boolean): Promise<void> {
+  if (!(await _verifyMessage(author.signingPublicKey, SIGNATURE_CONTEXT, d.signed, d.signature, here)))
     fail('bad-signature', 'envelope signature does not verify');
 }
 

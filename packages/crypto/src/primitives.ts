@@ -220,11 +220,17 @@ function acceptableKey(publicKey: Uint8Array): boolean {
   return true;
 }
 
-export async function _ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
+/**
+ * `here`: check on the calling thread where the platform can (Node, no backend forced), as
+ * {@link verifyOnCallingThread} chooses for every check; a caller waiting on this one check
+ * before anything else can go on passes `true` (envelope-batch.ts: the check that vouches for
+ * a run of envelopes).
+ */
+export async function _ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, here = verifyHere): Promise<boolean> {
   if (signature.length !== 64 || publicKey.length !== 32 || !acceptableKey(publicKey)) return false;
-  // Node, no backend forced, chosen by verifyOnCallingThread: OpenSSL one-shot (native.node.ts),
-  // synchronous; the same library and checks as Node's WebCrypto below.
-  if (_native && verifyHere && preference === 'auto') return scalarBelowOrder(signature.subarray(32)) && _native.ed25519Verify(signature, message, publicKey);
+  // Node, no backend forced, chosen by verifyOnCallingThread or by the caller: OpenSSL one-shot
+  // (native.node.ts), synchronous; the same library and checks as Node's WebCrypto below.
+  if (_native && here && preference === 'auto') return scalarBelowOrder(signature.subarray(32)) && _native.ed25519Verify(signature, message, publicKey);
   if ((await activeCryptoBackends()).ed25519 === 'webcrypto') {
     // RFC 8032 5.1.7: S must be below the group order L; OpenSSL and BoringSSL check this too,
     // but the check is cheap and makes the rule explicit on every platform.

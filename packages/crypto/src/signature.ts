@@ -27,7 +27,12 @@ export async function signMessage(identity: Identity, context: string, message: 
 
 /** True when `signature` is `publicKey`'s signature over `message` for `context`. */
 export async function verifyMessage(publicKey: Uint8Array, context: string, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  return _verifyMessage(publicKey, context, message, signature);
+}
+
+/** @internal {@link verifyMessage}; `here` as _ed25519Verify takes it (where the check runs, not what it checks). */
+export async function _verifyMessage(publicKey: Uint8Array, context: string, message: Uint8Array, signature: Uint8Array, here?: boolean): Promise<boolean> {
   _bytes(publicKey, 'publicKey', 32);
   _bytes(signature, 'signature');
-  return _ed25519Verify(signature, signedBytes(context, message), publicKey);
+  return _ed25519Verify(signature, signedBytes(context, message), publicKey, here);
 }
