@@ -157,7 +157,7 @@ export class Group {
 
   /** This person's role now, or undefined when this device does not (or no longer) act here: its person is no member, or it was revoked. */
   get role(): MemberRole | undefined {
-    return this.log.device(this.keys.memberId)?.role;
+    return this.log.deviceRole(this.keys.memberId);
   }
 
   /** The id of this device (for the identity key pair, the member id). */
