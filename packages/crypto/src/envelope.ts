@@ -139,7 +139,7 @@ export interface SealParams {
 export interface OpenedEnvelope {
   /** The verified header. */
   header: EnvelopeHeader;
-  /** The decrypted content, padding removed. */
+  /** The decrypted content, padding removed (a view: its `buffer` may hold the padding after it). */
   plaintext: Uint8Array;
 }
 
@@ -151,15 +151,33 @@ function largestEnvelope(maxPlaintext: number): number {
   return ENVELOPE_HEADER_LENGTH + _paddedLength(maxPlaintext) + TAG_LENGTH + SIGNATURE_LENGTH;
 }
 
-/** An envelope split into its parts, structure checked (internal to the crypto package). */
-export interface _Decoded {
-  bytes: Uint8Array;
-  header: EnvelopeHeader;
-  commitment: Uint8Array;
-  aad: Uint8Array;
-  ciphertext: Uint8Array;
-  signed: Uint8Array;
-  signature: Uint8Array;
+/**
+ * An envelope split into its parts, structure checked (internal to the crypto package). The
+ * parts are views into `bytes`, made when asked for: a catch-up keeps thousands of these while
+ * it applies, and views made at once would all outlive it.
+ */
+export class _Decoded {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly header: EnvelopeHeader,
+    /** Bytes of the header, commitment included: the AEAD's associated data. */
+    private readonly headerLength: number,
+  ) {}
+  get commitment(): Uint8Array {
+    return this.bytes.subarray(this.headerLength - HASH_LENGTH, this.headerLength);
+  }
+  get aad(): Uint8Array {
+    return this.bytes.subarray(0, this.headerLength);
+  }
+  get ciphertext(): Uint8Array {
+    return this.bytes.subarray(this.headerLength, this.bytes.length - SIGNATURE_LENGTH);
+  }
+  get signed(): Uint8Array {
+    return this.bytes.subarray(0, this.bytes.length - SIGNATURE_LENGTH);
+  }
+  get signature(): Uint8Array {
+    return this.bytes.subarray(this.bytes.length - SIGNATURE_LENGTH);
+  }
 }
 
 /** Parses an envelope's structure (step 1 of opening); throws EnvelopeError. */
@@ -171,32 +189,29 @@ export function _decodeEnvelope(bytes: Uint8Array, maxBytes = largestEnvelope(MA
   if (version !== 1 && version !== 2) fail('unsupported-version', `envelope version ${version} is not supported`);
   const kind = KINDS[r.u8() - 1];
   if (!kind) fail('malformed', 'unknown envelope kind');
-  const groupId = r.take(ID_LENGTH).slice();
-  const docId = r.take(ID_LENGTH).slice();
+  const groupId = r.take(ID_LENGTH);
+  const docId = r.take(ID_LENGTH);
   const epoch = r.u32();
-  const author = r.take(HASH_LENGTH).slice();
+  const author = r.take(HASH_LENGTH);
   const seq = r.u64();
-  const head = r.take(HASH_LENGTH).slice();
+  const head = r.take(HASH_LENGTH);
   const prev = version === 2 ? r.take(HASH_LENGTH) : NO_PREV;
   if (kind === 'awareness' && !_equal(prev, NO_PREV)) fail('malformed', 'an awareness envelope names no previous envelope');
-  const header: EnvelopeHeader = { version, kind, groupId, docId, epoch, author, seq, head, nonce: r.take(NONCE_LENGTH).slice() };
-  if (!_equal(prev, NO_PREV)) header.prev = prev.slice();
+  const nonce = r.take(NONCE_LENGTH);
   const headerLength = r.position + HASH_LENGTH;
-  const commitment = r.take(HASH_LENGTH);
+  r.take(HASH_LENGTH); // the commitment
   const ciphertextLength = r.remaining - SIGNATURE_LENGTH;
   if (ciphertextLength < _paddedLength(0) + TAG_LENGTH) fail('malformed', 'envelope is too short for its ciphertext and signature');
-  const ciphertext = r.take(ciphertextLength);
-  const signature = r.take(SIGNATURE_LENGTH);
+  r.take(ciphertextLength);
+  r.take(SIGNATURE_LENGTH);
   r.end();
-  return {
-    bytes,
-    header,
-    commitment,
-    aad: bytes.subarray(0, headerLength),
-    ciphertext,
-    signed: bytes.subarray(0, bytes.length - SIGNATURE_LENGTH),
-    signature,
-  };
+  // The header's fields are copies (changing the bytes after parsing changes no header), all
+  // in one array: from the group id to the nonce.
+  const fields = bytes.slice(2, headerLength - HASH_LENGTH);
+  const copy = (view: Uint8Array) => fields.subarray(view.byteOffset - bytes.byteOffset - 2, view.byteOffset - bytes.byteOffset - 2 + view.length);
+  const header: EnvelopeHeader = { version, kind, groupId: copy(groupId), docId: copy(docId), epoch, author: copy(author), seq, head: copy(head), nonce: copy(nonce) };
+  if (!_equal(prev, NO_PREV)) header.prev = copy(prev);
+  return new _Decoded(bytes, header, headerLength);
 }
 
 /**
@@ -354,7 +369,9 @@ export function _decryptEnvelope(
     if (!padded) fail('bad-ciphertext', 'envelope ciphertext does not authenticate');
     const plaintext = _unpad(padded);
     if (!plaintext) fail('malformed', 'envelope padding is invalid');
-    return { header, plaintext: plaintext.slice() };
+    // A view of what was decrypted, not a copy: its buffer goes on past it with the padding
+    // (zeros and one 0x80 byte, nothing secret).
+    return { header, plaintext };
   } finally {
     _wipe(subkey);
   }
