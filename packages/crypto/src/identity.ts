@@ -61,7 +61,7 @@ export class Identity {
     return !secrets.has(this);
   }
 
-  /** Overwrites the secret keys and forgets any imported WebCrypto key objects. */
+  /** Overwrites the secret keys and forgets the key objects made of them (WebCrypto's, and node:crypto's in Node). */
   wipe(): void {
     const s = secrets.get(this);
     if (!s) return;

@@ -35,6 +35,13 @@ export interface _NativeBackend {
    * `_ed25519Verify` makes first, the same on every backend); false when it does not verify.
    */
   ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+  /**
+   * Ed25519 (RFC 8032, pure) signature by the key of `seed`, on the calling thread; the key
+   * object made of it is kept for that very array until {@link _NativeBackend.forget} drops it.
+   */
+  ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array;
+  /** Drops the key objects made of these secret arrays. */
+  forget(...secrets: Uint8Array[]): void;
   /** SHA-256 of `bytes`, on the calling thread. */
   sha256(bytes: Uint8Array): Uint8Array;
   /** HMAC-SHA256 under `key` of the concatenation of `parts`, on the calling thread. */

@@ -119,8 +119,9 @@ const agreementKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
 const MAX_PUBLIC_KEYS = 1024;
 const verifyKeys = new Map<string, Promise<CryptoKey>>();
 
-/** Forgets the WebCrypto key objects imported for these secret arrays. */
+/** Forgets the key objects imported (WebCrypto) or made (native) for these secret arrays. */
 export function _forgetImported(...secrets: Uint8Array[]): void {
+  _native?.forget(...secrets);
   for (const s of secrets) {
     signingKeys.delete(s);
     agreementKeys.delete(s);
@@ -197,6 +198,9 @@ export function _assertAgreementPublicKey(publicKey: Uint8Array): void {
 }
 
 export async function _ed25519Sign(seed: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
+  // Node, no backend forced: OpenSSL one-shot on the calling thread (native.node.ts), the same
+  // library and bytes as Node's WebCrypto below, without the thread-pool round trip.
+  if (_native && preference === 'auto') return _native.ed25519Sign(seed, message);
   if ((await activeCryptoBackends()).ed25519 === 'webcrypto') {
     const key = await importOnce(signingKeys, seed, PKCS8_ED25519, 'Ed25519', 'sign');
     return new Uint8Array(await subtle()!.sign('Ed25519', key, src(message)));

@@ -97,6 +97,35 @@ describe('native backend (Node)', () => {
     }
   });
 
+  it('Ed25519 signing: the bytes of @noble and of WebCrypto (signatures are deterministic), as plain Uint8Arrays; a forgotten seed makes a new key', async () => {
+    for (const size of [0, 1, 1000, 60_000]) {
+      const seed = random(32);
+      const message = random(size);
+      const signature = native.ed25519Sign(seed, message);
+      assert.equal(Object.getPrototypeOf(signature), Uint8Array.prototype);
+      assert.deepEqual(signature, ed25519.sign(message, seed));
+      const webcrypto = await crypto.subtle.sign(
+        'Ed25519',
+        await crypto.subtle.importKey('pkcs8', concat(hex('302e020100300506032b657004220420'), seed), { name: 'Ed25519' }, false, ['sign']),
+        message,
+      );
+      assert.deepEqual(signature, new Uint8Array(webcrypto));
+      // The key object is kept for the seed array: a changed array, once forgotten, signs anew.
+      native.forget(seed);
+      seed[0]! ^= 1;
+      assert.deepEqual(native.ed25519Sign(seed, message), ed25519.sign(message, seed));
+      native.forget(seed);
+    }
+    // signMessage goes this way in Node: what it signs verifies under every backend.
+    const alice = testIdentity('alice');
+    const signature = await signMessage(alice, 'native-sign', utf8('x'));
+    for (const backend of ['auto', 'webcrypto', 'noble'] as const) {
+      useCryptoBackend(backend);
+      assert.equal(await verifyMessage(alice.signingPublicKey, 'native-sign', utf8('x'), signature), true, backend);
+    }
+    useCryptoBackend('auto');
+  });
+
   it('ChaCha20-Poly1305: the bytes of @noble/ciphers, with and without aad; a changed byte does not open', () => {
     for (const [aadLength, length] of [[0, 0], [0, 32], [13, 100], [7, 1000]] as const) {
       const key = random(32);
