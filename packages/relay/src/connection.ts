@@ -55,6 +55,19 @@ const BATCH_BYTES = 1024 * 1024;
 /** Frames waiting to be handled past which the transport is paused. */
 const INBOUND_FRAMES = 64;
 
+// The connections that queued frames in this turn of the event loop: flushed together at its
+// end, by one immediate for all of them (a fan-out queues a frame for each subscriber).
+let flushing: Client[] = [];
+function flushSoon(client: Client): void {
+  if (flushing.length === 0) setImmediate(flushAll);
+  flushing.push(client);
+}
+function flushAll(): void {
+  const clients = flushing;
+  flushing = [];
+  for (const client of clients) client.flush();
+}
+
 export class Client {
   memberId: Uint8Array | undefined;
   /** Hex of the member id ('' before hello). */
@@ -197,7 +210,7 @@ export class Client {
    */
   queue(frame: Uint8Array): void {
     if (this.closed) return;
-    if (this.#outbox.length === 0) setImmediate(() => this.flush());
+    if (this.#outbox.length === 0) flushSoon(this);
     this.#outbox.push(frame);
     this.#outboxBytes += frame.length;
   }

@@ -46,10 +46,12 @@ export class RelayMetrics {
   readonly #quotaRefusals: Counter;
   readonly #opened: Counter;
   readonly #errors: Counter;
-  readonly #framesIn: Counter;
-  readonly #framesOut: Counter;
-  readonly #bytesIn: Counter;
-  readonly #bytesOut: Counter;
+  // Frames and bytes moved: plain totals (a frame costs an addition, not a counter's label
+  // lookup), read at each scrape.
+  #framesIn = 0;
+  #framesOut = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
   readonly #storeSeconds: Histogram<'operation' | 'outcome'>;
   readonly #notificationLag: Histogram;
 
@@ -75,10 +77,10 @@ export class RelayMetrics {
     this.#refusals = new Counter({ name: `${PREFIX}refusals_total`, help: 'requests refused, by code (verification failures: bad-signature, not-a-member, ...)', labelNames: ['code'], registers: [r] });
     this.#quotaRefusals = new Counter({ name: `${PREFIX}quota_refusals_total`, help: 'requests refused because an identity used up a quota', registers: [r] });
     this.#errors = new Counter({ name: `${PREFIX}errors_total`, help: 'internal errors (a store failing, a bug)', registers: [r] });
-    this.#framesIn = new Counter({ name: `${PREFIX}frames_received_total`, help: 'WebSocket frames received', registers: [r] });
-    this.#framesOut = new Counter({ name: `${PREFIX}frames_sent_total`, help: 'WebSocket frames sent', registers: [r] });
-    this.#bytesIn = new Counter({ name: `${PREFIX}received_bytes_total`, help: 'bytes of WebSocket frames received', registers: [r] });
-    this.#bytesOut = new Counter({ name: `${PREFIX}sent_bytes_total`, help: 'bytes of WebSocket frames sent', registers: [r] });
+    totalOf(r, 'frames_received_total', 'WebSocket frames received', () => this.#framesIn);
+    totalOf(r, 'frames_sent_total', 'WebSocket frames sent', () => this.#framesOut);
+    totalOf(r, 'received_bytes_total', 'bytes of WebSocket frames received', () => this.#bytesIn);
+    totalOf(r, 'sent_bytes_total', 'bytes of WebSocket frames sent', () => this.#bytesOut);
     this.#storeSeconds = new Histogram({
       name: `${PREFIX}store_duration_seconds`,
       help: 'time a store call took, by operation and outcome (ok, error)',
@@ -105,13 +107,13 @@ export class RelayMetrics {
   }
 
   received(bytes: number): void {
-    this.#framesIn.inc();
-    this.#bytesIn.inc(bytes);
+    this.#framesIn++;
+    this.#bytesIn += bytes;
   }
 
   sent(bytes: number): void {
-    this.#framesOut.inc();
-    this.#bytesOut.inc(bytes);
+    this.#framesOut++;
+    this.#bytesOut += bytes;
   }
 
   /** The store, with the time of each of its calls that returns a promise observed (and the calls in flight kept, for {@link settled}). */
@@ -119,30 +121,41 @@ export class RelayMetrics {
     const seconds = this.#storeSeconds;
     const pending = this.#pending;
     const lag = this.#notificationLag;
+    // Each method's timed stand-in, made once (a store call costs a lookup here, not a new closure).
+    const wrapped = new Map<string, { of: unknown; call: unknown }>();
+    const timedCall = (operation: string, method: (...a: unknown[]) => unknown) => (...args: unknown[]) => {
+      const start = performance.now();
+      const result: unknown = method.apply(store, args);
+      if (!(result instanceof Promise)) return result;
+      const settled: Promise<void> = result.then(
+        () => {
+          seconds.observe({ operation, outcome: 'ok' }, (performance.now() - start) / 1000);
+          pending.delete(settled);
+        },
+        () => {
+          seconds.observe({ operation, outcome: 'error' }, (performance.now() - start) / 1000);
+          pending.delete(settled);
+        },
+      );
+      pending.add(settled);
+      return result;
+    };
     return new Proxy(store, {
       get(target, property, receiver) {
         const value: unknown = Reflect.get(target, property, receiver);
         if (typeof value !== 'function' || typeof property !== 'string') return value;
-        if (property === 'onEvent') {
-          return (listener: (event: StoreEvent) => void) =>
-            (value as RelayStore['onEvent'])!.call(target, (event) => {
-              if (event.sentAt !== undefined) lag.observe(Math.max(0, Date.now() - event.sentAt) / 1000);
-              listener(event);
-            });
-        }
-        return (...args: unknown[]) => {
-          const start = process.hrtime.bigint();
-          const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
-          if (!(result instanceof Promise)) return result;
-          const done = (outcome: string) => seconds.observe({ operation: property, outcome }, Number(process.hrtime.bigint() - start) / 1e9);
-          const settled = result.then(
-            () => done('ok'),
-            () => done('error'),
-          );
-          pending.add(settled);
-          void settled.then(() => pending.delete(settled));
-          return result;
-        };
+        const known = wrapped.get(property);
+        if (known?.of === value) return known.call;
+        const call =
+          property === 'onEvent'
+            ? (listener: (event: StoreEvent) => void) =>
+                (value as RelayStore['onEvent'])!.call(target, (event) => {
+                  if (event.sentAt !== undefined) lag.observe(Math.max(0, Date.now() - event.sentAt) / 1000);
+                  listener(event);
+                })
+            : timedCall(property, value as (...a: unknown[]) => unknown);
+        wrapped.set(property, { of: value, call });
+        return call;
       },
     });
   }

@@ -71,9 +71,12 @@ export class SqliteRelayStore implements RelayStore {
   readonly #usage = new Map<string, Usage>();
   /** Usage changes made in the transaction under way, applied to the cache once it commits. */
   #usageDeltas: { key: string; groups: number; documents: number; bytes: number }[] = [];
+  /** One transaction function for every write (better-sqlite3 makes its wrappers once). */
+  readonly #transaction: Database.Transaction<(body: () => unknown) => unknown>;
 
   private constructor(db: Database.Database, path: string) {
     this.#db = db;
+    this.#transaction = db.transaction((body: () => unknown) => body());
     if (path !== ':memory:' && path !== '') this.#checkpointer = new SqliteCheckpointer(db, path);
     this.#s = {
       ops: db.prepare<[Buffer], { op: Buffer }>('SELECT op FROM ops WHERE group_id = ? ORDER BY idx'),
@@ -173,7 +176,7 @@ export class SqliteRelayStore implements RelayStore {
     this.#usageDeltas = [];
     let result: T;
     try {
-      result = this.#db.transaction(body).immediate();
+      result = this.#transaction.immediate(body) as T;
     } catch (error) {
       this.#usageDeltas = [];
       throw error;
@@ -257,18 +260,28 @@ export class SqliteRelayStore implements RelayStore {
 
   async putEnvelopes(envelopes: readonly NewEnvelope[]): Promise<PutResult[]> {
     return this.#do(() =>
-      this.#commit(() =>
-        envelopes.map((e): PutResult => {
-          const firstOfDoc = this.#s.docExists.get(buf(e.groupId), buf(e.docId))!.n === 0;
-          const { changes, lastInsertRowid } = this.#s.insert.run(buf(e.groupId), buf(e.docId), buf(e.author), e.seq, buf(e.bytes));
+      this.#commit(() => {
+        // What each author adds, summed: one usage row written per author, not per envelope.
+        const added = new Map<string, { author: Uint8Array; documents: number; bytes: number }>();
+        const results = envelopes.map((e): PutResult => {
+          const groupId = buf(e.groupId);
+          const docId = buf(e.docId);
+          const firstOfDoc = this.#s.docExists.get(groupId, docId)!.n === 0;
+          const { changes, lastInsertRowid } = this.#s.insert.run(groupId, docId, buf(e.author), e.seq, buf(e.bytes));
           if (changes === 1) {
-            this.#addUsage(e.author, 0, firstOfDoc ? 1 : 0, e.bytes.length);
+            const key = usageKey(e.author);
+            let sum = added.get(key);
+            if (!sum) added.set(key, (sum = { author: e.author, documents: 0, bytes: 0 }));
+            sum.documents += firstOfDoc ? 1 : 0;
+            sum.bytes += e.bytes.length;
             return { outcome: 'stored', cursor: Number(lastInsertRowid) };
           }
-          const found = this.#s.find.get(buf(e.groupId), buf(e.docId), buf(e.author), e.seq)!;
+          const found = this.#s.find.get(groupId, docId, buf(e.author), e.seq)!;
           return { outcome: found.bytes.length === 0 || equalBytes(new Uint8Array(found.bytes), e.bytes) ? 'duplicate' : 'conflict', cursor: found.cursor };
-        }),
-      ),
+        });
+        for (const sum of added.values()) this.#addUsage(sum.author, 0, sum.documents, sum.bytes);
+        return results;
+      }),
     );
   }
 

@@ -9,10 +9,13 @@
  * connection has at most its pushes in flight, `limits.pushesInFlight`, and the pool refuses
  * past `maxQueued`), and a pool
  * of size 0, or one whose threads could not start, verifies inline; so does a turn of the event
- * loop that asks a single check (INLINE_MAX below: the hop would cost more than the check).
+ * loop that asks a single check (INLINE_MAX below: the hop would cost more than the check), and
+ * one that asks a few while the main thread is mostly idle (INLINE_MAX_IDLE: the threads pay
+ * off only when it has no time to spare).
  * @module
  */
 import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { EnvelopeError, verifyEnvelope, type EnvelopeAuthor, type EnvelopeHeader, type VerifyContext } from '@sealdoc/crypto';
 import { packVerifyRequest, type VerifyAnswer, type VerifyRequest } from './verify-request.js';
@@ -65,10 +68,25 @@ interface Thread {
  * thread about what the check costs; handing it over costs two messages, a wake-up of each
  * thread and two turns, more CPU than the check itself when a message carries one request
  * (bench:relay at the fixed load, 1,000 pushes/s: about 10 % less relay CPU per update
- * inline). Turns that gather more (a saturated relay) go to the threads, in one message, and
- * use the other cores.
+ * inline).
  */
 const INLINE_MAX = 1;
+
+/**
+ * While the main thread is mostly idle (its event loop busy less than `inlineBelow` of the last
+ * UTILIZATION_WINDOW_MS, VerifyPoolOptions), a turn that asks up to this many checks has them
+ * made here too: a hand-over costs more CPU than the check at any batch size (a message each
+ * way, a wake-up of each thread, the copy into the request and the thread's own collector), so
+ * the threads are worth it only when the main thread has no time to spare. A turn of 32 holds
+ * up the others' frames for about 3 ms at most (clients whose timers fire together send a few
+ * dozen pushes in one turn at times: bench:relay's 100 clients, about 20). Busier turns, and
+ * every turn of a busy main thread but a lone check, go to the threads, in one message, and
+ * use the other cores.
+ */
+const INLINE_MAX_IDLE = 32;
+
+/** The window over which the main thread's utilization is measured (performance.eventLoopUtilization). */
+const UTILIZATION_WINDOW_MS = 100;
 
 /** Options of a {@link VerifyPool} beyond its size. */
 export interface VerifyPoolOptions {
@@ -82,6 +100,11 @@ export interface VerifyPoolOptions {
   stallMs?: number;
   /** The module each thread runs (tests give one that never answers); verify-worker.js by default. */
   workerUrl?: URL;
+  /**
+   * Below this share of its time busy (0 to 1; 0.9 by default), the main thread makes the
+   * checks of a turn that asks up to INLINE_MAX_IDLE itself; 0: only a turn's lone check.
+   */
+  inlineBelow?: number;
 }
 
 export class VerifyPool {
@@ -96,6 +119,11 @@ export class VerifyPool {
   #watchdog: ReturnType<typeof setInterval> | undefined;
   readonly #stallMs: number;
   readonly #workerUrl: URL;
+  readonly #inlineBelow: number;
+  // The main thread's utilization over the last window: whether it has time to spare for checks.
+  #utilization = performance.eventLoopUtilization();
+  #windowStart = performance.now();
+  #idle = true;
 
   /**
    * `threads` worker threads (0: inline), started at the first envelope to verify; at most
@@ -108,6 +136,8 @@ export class VerifyPool {
   ) {
     this.#stallMs = options.stallMs ?? 10_000;
     this.#workerUrl = options.workerUrl ?? new URL('./verify-worker.js', import.meta.url);
+    this.#inlineBelow = options.inlineBelow ?? 0.9;
+    if (!(this.#inlineBelow >= 0 && this.#inlineBelow <= 1)) throw new RangeError('inlineBelow is a share, from 0 to 1');
   }
 
   /**
@@ -208,15 +238,16 @@ export class VerifyPool {
   }
 
   /**
-   * The requests of this turn of the event loop: verified here when there are few (INLINE_MAX),
-   * else shared among the threads, each its part in one message (each request its own buffer,
-   * transferred), more to the threads holding fewer.
+   * The requests of this turn of the event loop: verified here when there are few (INLINE_MAX,
+   * or INLINE_MAX_IDLE while the main thread is mostly idle), else shared among the threads,
+   * each its part in one message (each request its own buffer, transferred), more to the
+   * threads holding fewer.
    */
   #post(): void {
     const batch = this.#outbox;
     this.#outbox = [];
     if (batch.length === 0) return;
-    if (batch.length <= INLINE_MAX || this.#threads.length === 0) {
+    if (batch.length <= INLINE_MAX || this.#threads.length === 0 || (batch.length <= INLINE_MAX_IDLE && this.#mostlyIdle())) {
       for (const { request, pending } of batch) this.#verifyHere(request, pending);
       return;
     }
@@ -238,6 +269,18 @@ export class VerifyPool {
         part,
         part.map((b) => b.buffer),
       );
+  }
+
+  /** Whether the main thread's event loop was busy less than `inlineBelow` of the last window (measured again once a window has passed). */
+  #mostlyIdle(): boolean {
+    const now = performance.now();
+    if (now - this.#windowStart >= UTILIZATION_WINDOW_MS) {
+      const current = performance.eventLoopUtilization();
+      this.#idle = performance.eventLoopUtilization(current, this.#utilization).utilization < this.#inlineBelow;
+      this.#utilization = current;
+      this.#windowStart = now;
+    }
+    return this.#idle;
   }
 
   /** The check a thread makes (verify-worker.ts), made on this thread. */

@@ -1,6 +1,6 @@
 // The verify pool (verify-pool.ts) makes the checks verifyEnvelope makes, on worker threads (or
-// on the calling thread, for a turn that asks one): the same outcome and the same error code for
-// every envelope, whatever the thread.
+// on the calling thread, for a turn that asks one, or a few while the main thread is mostly
+// idle): the same outcome and the same error code for every envelope, whatever the thread.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createGroup, EnvelopeError, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, sealEnvelope, unlockEpochSecrets, verifyEnvelope, type EnvelopeKind, type VerifyContext } from '@sealdoc/crypto';
@@ -54,7 +54,8 @@ async function outcome(run: () => Promise<unknown>): Promise<string> {
 for (const threads of [2, 0]) {
   test(`verify pool with ${threads} threads: the outcome and code of verifyEnvelope for every envelope`, async () => {
     const { log, cases } = await fixture();
-    const pool = new VerifyPool(threads);
+    // Only a lone check inline: two in a turn go to the threads, whatever the main thread's load.
+    const pool = new VerifyPool(threads, 100_000, { inlineBelow: 0 });
     try {
       const contexts: VerifyContext[] = [log.verifyContext({ kinds: ['update', 'snapshot'] }), log.verifyContext(), log.verifyContext({ docId: new Uint8Array(16).fill(4) })];
       for (const context of contexts)
@@ -106,7 +107,7 @@ test('verify pool: a thread that stops answering is given up; its requests fail 
   const { log, cases } = await fixture();
   const context = log.verifyContext({ kinds: ['update', 'snapshot'] });
   const [, good] = cases[0]!;
-  const pool = new VerifyPool(1, 100, { stallMs: 300, workerUrl: new URL('./fixtures/silent-verify-worker.mjs', import.meta.url) });
+  const pool = new VerifyPool(1, 100, { stallMs: 300, workerUrl: new URL('./fixtures/silent-verify-worker.mjs', import.meta.url), inlineBelow: 0 });
   try {
     await pool.prepare();
     assert.equal(pool.threads, 1);
@@ -126,4 +127,49 @@ test('verify pool: a thread that stops answering is given up; its requests fail 
   } finally {
     await pool.close();
   }
+});
+
+test('verify pool: while the main thread is mostly idle, a turn of up to 32 checks is made inline; a busier turn goes to the threads', async () => {
+  const { log, cases } = await fixture();
+  const context = log.verifyContext({ kinds: ['update', 'snapshot'] });
+  const [, good] = cases[0]!;
+  const [, tampered] = cases[2]!;
+  // A thread that never answers: what resolves was checked on this thread.
+  const pool = new VerifyPool(1, 1000, { stallMs: 300, workerUrl: new URL('./fixtures/silent-verify-worker.mjs', import.meta.url) });
+  try {
+    await pool.prepare();
+    // This test's main thread waits most of the time: 32 checks in a turn are made here, with their outcomes.
+    const here = await Promise.all(Array.from({ length: 32 }, (_, i) => outcome(() => pool.verify(i % 2 ? tampered : good, readEnvelopeHeader(good), context))));
+    assert.deepEqual(here, Array.from({ length: 32 }, (_, i) => (i % 2 ? 'bad-signature' : 'ok')));
+    assert.equal(pool.threads, 1);
+    // 33 in a turn go to the thread (which never answers, and is given up).
+    const busier = await Promise.allSettled(Array.from({ length: 33 }, () => pool.verify(good, readEnvelopeHeader(good), context)));
+    assert.ok(busier.every((r) => r.status === 'rejected' && (r.reason as Error).name === 'VerifyPoolError'));
+    assert.equal(pool.threads, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('verify pool: a main thread busy more than inlineBelow of the last window hands a turn of two checks to the threads', async () => {
+  const { log, cases } = await fixture();
+  const context = log.verifyContext({ kinds: ['update', 'snapshot'] });
+  const [, good] = cases[0]!;
+  const pool = new VerifyPool(1, 100, { stallMs: 300, workerUrl: new URL('./fixtures/silent-verify-worker.mjs', import.meta.url), inlineBelow: 0.05 });
+  try {
+    await pool.prepare();
+    // Busy for 250 ms, most of the window since the pool was made.
+    const until = performance.now() + 250;
+    while (performance.now() < until);
+    const stuck = await Promise.allSettled([0, 1].map(() => pool.verify(good, readEnvelopeHeader(good), context)));
+    assert.ok(stuck.every((r) => r.status === 'rejected' && (r.reason as Error).name === 'VerifyPoolError'));
+    // A lone check is still made here.
+    await pool.verify(good, readEnvelopeHeader(good), context);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('verify pool: inlineBelow is a share from 0 to 1', () => {
+  for (const inlineBelow of [-0.1, 1.5, Number.NaN]) assert.throws(() => new VerifyPool(1, 100, { inlineBelow }), RangeError);
 });
