@@ -4,7 +4,8 @@
  * database file there: with better-sqlite3, whose calls block, one commit in a few hundred
  * held the event loop for 5 to 40 ms (every connection's frames waited behind it). Instead the
  * store turns the automatic checkpoint off and a worker thread (sqlite-checkpoint-worker.ts)
- * checkpoints on its own connection every half second. Durability does not change: a commit
+ * checkpoints on its own connection every half second (and makes the WAL start over once it
+ * holds 16 MB: sqlite-checkpoint-worker.ts). Durability does not change: a commit
  * is in the WAL when it returns, as before. Should the thread not start, or stop, the automatic
  * checkpoint is turned back on.
  * @module
@@ -16,6 +17,10 @@ import type Database from 'better-sqlite3';
 const INTERVAL_MS = 500;
 /** SQLite's default automatic checkpoint, in WAL pages: what the store goes back to without the thread. */
 const AUTO_PAGES = 1000;
+/** WAL pages past which a round ends with a RESTART checkpoint, so that the WAL starts over (16 MB of 4 KB pages). */
+const RESTART_PAGES = 4096;
+/** How long the thread's RESTART waits for the relay's write under way (and makes new writes wait). */
+const BUSY_MS = 1000;
 
 export class SqliteCheckpointer {
   readonly #worker: Worker | undefined;
@@ -28,7 +33,7 @@ export class SqliteCheckpointer {
   ) {
     let worker: Worker;
     try {
-      worker = new Worker(new URL('./sqlite-checkpoint-worker.js', import.meta.url), { workerData: { path, intervalMs: INTERVAL_MS } });
+      worker = new Worker(new URL('./sqlite-checkpoint-worker.js', import.meta.url), { workerData: { path, intervalMs: INTERVAL_MS, restartPages: RESTART_PAGES, busyMs: BUSY_MS } });
     } catch {
       return; // no worker threads: SQLite's automatic checkpoint stays
     }
