@@ -9,8 +9,9 @@
  * Under steady writes (bench:relay's 1,000 pushes/s: a commit every 2 ms) a passive checkpoint
  * never catches up, and the WAL grew without end (about 15 MB/s). So once it holds
  * `restartPages` after a passive round, a RESTART checkpoint follows: it copies what the passive
- * one left (a round's worth), new writes waiting meanwhile (at most `busyMs`; a write that
- * waits longer fails as a store error, nothing lost), and the next write starts the WAL over.
+ * one left (a round's worth), new writes waiting meanwhile (a few milliseconds), and the next
+ * write starts the WAL over. The RESTART waits at most `busyMs` for a write under way; past
+ * that it fails here, and the next round tries again.
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';

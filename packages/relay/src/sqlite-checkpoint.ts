@@ -19,7 +19,7 @@ const INTERVAL_MS = 500;
 const AUTO_PAGES = 1000;
 /** WAL pages past which a round ends with a RESTART checkpoint, so that the WAL starts over (16 MB of 4 KB pages). */
 const RESTART_PAGES = 4096;
-/** How long the thread's RESTART waits for the relay's write under way (and makes new writes wait). */
+/** How long the thread's RESTART waits for a write under way before it gives up until the next round. */
 const BUSY_MS = 1000;
 
 export class SqliteCheckpointer {
