@@ -14,7 +14,11 @@
 //   catchup-vs-plain       a new device loading a snapshot and a tail of envelopes, against a
 //                          y-websocket client given the same snapshot and tail updates as messages
 //                          (Y.applyUpdate of each, an 'update' listener on the doc as the provider
-//                          has); median of 9 to 41 rounds (as many as fit in about 3 s), alternating
+//                          has), each reading the text back; in 5 processes of their own, as at an
+//                          app's start (catchup-process.ts), each the median of 9 to 41 rounds (as
+//                          many as fit in about 3 s), alternating; the process with the median ratio
+//   catchup-after-sync-vs-plain  the same in this process, after the sync rows (their JIT and heap
+//                          state); median of 9 to 41 rounds, alternating
 //   catchup-vs-merged      the same catch-up against one merged update of the whole document (what
 //                          a y-websocket server, which can merge plaintext, sends a new client)
 //   catchup-memory         peak V8 heap of the catch-up (and peak resident memory, VmHWM, Linux),
@@ -44,6 +48,8 @@ import type { OpenFigures } from './open.browser.js';
 
 const { name: traceName, trace, gzipped: traceFile } = loadTrace();
 const BATCH = 100;
+/** Processes of their own in which the catch-up is timed (catchup-vs-plain). */
+const FRESH_PROCESSES = 5;
 
 function applyTxn(text: Y.Text, txn: Trace['txns'][number]): void {
   for (const [pos, del, ins] of txn.patches) {
@@ -137,7 +143,7 @@ async function plainSync(edits: number, perEnvelope: number): Promise<{ ms: numb
   return { ms: performance.now() - start, bytes };
 }
 
-/** What a catch-up needs, for a process of its own (catchup-memory.ts). */
+/** What a catch-up needs, for a process of its own (catchup-process.ts). */
 export interface CatchupData {
   ops: string[];
   words: string;
@@ -148,6 +154,9 @@ export interface CatchupData {
 }
 
 interface CatchupFigures {
+  /** In processes of their own: the median process's figures, and every process's ratio. */
+  fresh: { sealedMs: number; plainMs: number };
+  freshRatios: number[];
   sealedMs: number;
   plainMs: number;
   mergedMs: number;
@@ -248,18 +257,24 @@ async function catchup(): Promise<CatchupFigures> {
     endContent: trace.endContent,
   };
   writeFileSync(file, JSON.stringify(data));
-  const probe = (side: 'sealed' | 'plain') => {
-    const out = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./catchup-memory.ts', import.meta.url)), side, file], { encoding: 'utf8' });
-    if (out.status !== 0) throw new Error(`catchup-memory ${side} failed: ${out.stderr}`);
-    return JSON.parse(out.stdout) as { peakHeapMb: number; peakRssMb: number };
+  const probe = (side: 'sealed' | 'plain' | 'time') => {
+    const out = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./catchup-process.ts', import.meta.url)), side, file], { encoding: 'utf8' });
+    if (out.status !== 0) throw new Error(`catchup-process ${side} failed: ${out.stderr}`);
+    return JSON.parse(out.stdout) as unknown;
   };
-  const peaks = { sealed: [] as { peakHeapMb: number; peakRssMb: number }[], plain: [] as { peakHeapMb: number; peakRssMb: number }[] };
-  for (let i = 0; i < 3; i++) for (const side of ['sealed', 'plain'] as const) peaks[side].push(probe(side));
+  type Peak = { peakHeapMb: number; peakRssMb: number };
+  const peaks = { sealed: [] as Peak[], plain: [] as Peak[] };
+  for (let i = 0; i < 3; i++) for (const side of ['sealed', 'plain'] as const) peaks[side].push(probe(side) as Peak);
+  // The catch-up as a new device makes it, in a process of its own (nothing else ran there
+  // before): 5 processes, each both sides alternately; the process with the median ratio.
+  const fresh = Array.from({ length: FRESH_PROCESSES }, () => probe('time') as { sealedMs: number; plainMs: number }).sort((x, y) => x.sealedMs / x.plainMs - y.sealedMs / y.plainMs);
   const memoryOf = (side: 'sealed' | 'plain') => ({ peakHeapMb: mid(peaks[side].map((p) => p.peakHeapMb)), peakRssMb: mid(peaks[side].map((p) => p.peakRssMb)) });
   rmSync(dir, { recursive: true, force: true });
   const mid = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
   const median = (pick: (r: (typeof runs)[number]) => number) => mid(runs.map(pick));
   return {
+    fresh: fresh[FRESH_PROCESSES >> 1]!,
+    freshRatios: fresh.map((f) => f.sealedMs / f.plainMs),
     sealedMs: median((r) => r.sealedMs),
     plainMs: median((r) => r.plainMs),
     mergedMs: median((r) => r.mergedMs),
@@ -284,7 +299,7 @@ const medianRun = (pick: (r: (typeof prefixRuns)[number]) => Run) => prefixRuns.
 const batchedPrefix = medianRun((r) => r.batched);
 const perKeystroke = medianRun((r) => r.single);
 const plainPrefix = medianRun((r) => r.plain);
-const { sealedMs, plainMs, mergedMs, verifyMs, envelopes, signatures, memory } = await catchup();
+const { fresh, freshRatios, sealedMs, plainMs, mergedMs, verifyMs, envelopes, signatures, memory } = await catchup();
 const open = await runInChromium<OpenFigures>(fileURLToPath(new URL('./open.browser.ts', import.meta.url)), '', { '/trace.json.gz': traceFile });
 
 const rows: Row[] = [
@@ -294,7 +309,17 @@ const rows: Row[] = [
   { name: 'per-keystroke', ratio: 1, baseline: 'itself', ms: perKeystroke.ms, edits: PREFIX, bytes: perKeystroke.bytes },
   // The most sync-vs-per-keystroke could be if batches of 100 cost nothing beyond plain Yjs.
   { name: 'per-keystroke-ceiling', ratio: perKeystroke.ms / plainPrefix.ms, baseline: `plain Yjs, ${BATCH} per message`, ms: plainPrefix.ms, edits: PREFIX, bytes: plainPrefix.bytes },
-  { name: 'catchup-vs-plain', ratio: sealedMs / plainMs, baseline: `y-websocket client, snapshot + tail, ${plainMs.toFixed(1)} ms`, ms: sealedMs, edits: all, bytes: 0, envelopes, signatures },
+  {
+    name: 'catchup-vs-plain',
+    ratio: fresh.sealedMs / fresh.plainMs,
+    baseline: `y-websocket client, snapshot + tail, ${fresh.plainMs.toFixed(1)} ms; new processes: ${freshRatios.map((r) => r.toFixed(2)).join(' ')}`,
+    ms: fresh.sealedMs,
+    edits: all,
+    bytes: 0,
+    envelopes,
+    signatures,
+  },
+  { name: 'catchup-after-sync-vs-plain', ratio: sealedMs / plainMs, baseline: `the same in this process, after the sync rows, ${plainMs.toFixed(1)} ms`, ms: sealedMs, edits: all, bytes: 0 },
   { name: 'catchup-vs-merged', ratio: sealedMs / mergedMs, baseline: `y-websocket client, one merged update, ${mergedMs.toFixed(1)} ms`, ms: sealedMs, edits: all, bytes: 0 },
   {
     name: 'catchup-memory',

@@ -1,9 +1,12 @@
-// A process of its own for one catch-up (bench/core.ts, row catchup-memory): `sealed` opens a
-// SealedDoc on the stored envelopes as a new device; `plain` applies the same snapshot and tail
-// as a y-websocket client. Prints {"peakHeapMb", "peakRssMb"}, both above what the process used
-// when the catch-up started (heap collected first): the V8 heap's peak (the most it held before
-// any collection during the catch-up, or at its end: between collections it only grows), and the
-// peak resident memory (Linux VmHWM, reset just before).
+// A process of its own for a catch-up (bench/core.ts), as a new device makes it when its app
+// starts: nothing else has run in the process yet. `sealed` opens a SealedDoc on the stored
+// envelopes as a new device; `plain` applies the same snapshot and tail as a y-websocket client.
+// With `sealed` or `plain` (row catchup-memory), one catch-up, and prints {"peakHeapMb",
+// "peakRssMb"}, both above what the process used when it started (heap collected first): the V8
+// heap's peak (the most it held before any collection during the catch-up, or at its end: between
+// collections it only grows), and the peak resident memory (Linux VmHWM, reset just before).
+// With `time` (row catchup-vs-plain), both alternately, at least 9 rounds and up to 41 or about
+// 3 s, and prints {"sealedMs", "plainMs"}: the median of each (the text read back in both).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 import * as Y from 'yjs';
@@ -17,27 +20,47 @@ const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
 
 const status = (field: string) => Number(/(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(field))!)![1]) / 1024;
 
-let run: () => Promise<string>;
-if (side === 'sealed') {
+async function sealedRun(): Promise<() => Promise<string>> {
   const group = new Group({ signer: identityFromMnemonic(data.words), log: await MembershipLog.fromOps(data.ops.map(bytes)), keyring: new Keyring() });
   await group.refresh();
   const storage = new MemoryStorage();
   await storage.write(data.records.map(({ key, data: d }) => ({ op: 'save' as const, key, data: bytes(d) })));
-  run = async () => {
+  return async () => {
     const doc = new Y.Doc();
     const sealed = new SealedDoc(doc, { group, docId: bytes(data.docId), storage, snapshotEvery: 0 });
     await sealed.whenSynced;
+    sealed.destroy();
     return doc.getText('t').toString();
   };
-} else {
+}
+
+function plainRun(): () => Promise<string> {
   const updates = data.updates.map(bytes);
-  run = async () => {
+  return async () => {
     const doc = new Y.Doc();
     doc.on('update', () => undefined);
     for (const u of updates) Y.applyUpdate(doc, u, 'provider');
     return doc.getText('t').toString();
   };
 }
+
+if (side === 'time') {
+  const runs = { sealed: await sealedRun(), plain: plainRun() };
+  const ms: Record<'sealed' | 'plain', number[]> = { sealed: [], plain: [] };
+  const until = performance.now() + 3000;
+  for (let round = 0; round < 41 && (round < 9 || performance.now() < until); round++) {
+    for (const name of ['sealed', 'plain'] as const) {
+      const start = performance.now();
+      const text = await runs[name]();
+      ms[name].push(performance.now() - start);
+      if (text !== data.endContent) throw new Error(`${name} catch-up diverged`);
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+  process.stdout.write(JSON.stringify({ sealedMs: median(ms.sealed), plainMs: median(ms.plain) }));
+  process.exit(0);
+}
+const run = side === 'sealed' ? await sealedRun() : plainRun();
 (globalThis as { gc?: () => void }).gc?.();
 writeFileSync('/proc/self/clear_refs', '5'); // resets VmHWM to the current resident size
 const rssBefore = status('VmRSS');
