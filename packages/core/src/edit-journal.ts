@@ -74,10 +74,15 @@ export class EditJournal {
     this.#timer ??= setTimeout(() => this.writeNow(), this.#afterMs);
   }
 
-  /** Writes the edits waiting now, as one record (a page about to go: one encryption, one write). */
-  writeNow(): void {
+  /**
+   * Writes the edits waiting now, as one record (a page about to go: one encryption, one write).
+   * Resolves once the write is over; a failure is an 'error' event, never a rejection here.
+   */
+  writeNow(): Promise<void> {
     const writing = this.#write();
-    if (writing) this.#d.background(writing);
+    if (!writing) return Promise.resolve();
+    this.#d.background(writing);
+    return writing.catch(() => undefined);
   }
 
   /** Writes `update` (with what else was noted) now; resolves once it is in the store. */

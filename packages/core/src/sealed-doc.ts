@@ -271,11 +271,13 @@ export class SealedDoc {
   /**
    * Writes the edits not stored yet to the journal at once (with a device key: one encryption
    * and one store write, which a page being unloaded still finishes), then seals and sends the
-   * pending batch.
+   * pending batch; resolves once both are done.
    */
   flush(): Promise<void> {
-    this.#d.journal.writeNow();
-    return this.#d.outbox.flush();
+    const journaled = this.#d.journal.writeNow();
+    const sealed = this.#d.outbox.flush();
+    // Resolves once both are over: the journal's write (its failure an 'error' event) and the batch's.
+    return Promise.all([journaled, sealed]).then(() => undefined);
   }
 
   /** Asks every peer for its summary and sends it ours, so that each sends what the other lacks. */
@@ -317,8 +319,7 @@ export class SealedDoc {
     d.store.stop();
     d.destroyed = true;
     for (const off of this.#unsubscribe.splice(0)) off();
-    d.journal.writeNow();
-    this.#closing = Promise.all([d.outbox.flush(), d.presence?.send(true)])
+    this.#closing = Promise.all([d.journal.writeNow(), d.outbox.flush(), d.presence?.send(true)])
       .then(() => d.store.saveLocal())
       .catch((error: unknown) => this.events.emit('error', { error: error instanceof Error ? error : new Error(String(error)) }))
       .finally(() => this.events.clear());
