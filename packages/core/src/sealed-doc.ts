@@ -274,10 +274,7 @@ export class SealedDoc {
    * pending batch; resolves once both are done.
    */
   flush(): Promise<void> {
-    const journaled = this.#d.journal.writeNow();
-    const sealed = this.#d.outbox.flush();
-    // Resolves once both are over: the journal's write (its failure an 'error' event) and the batch's.
-    return Promise.all([journaled, sealed]).then(() => undefined);
+    return Promise.all([this.#d.journal.writeNow(), this.#d.outbox.flush()]).then(() => undefined);
   }
 
   /** Asks every peer for its summary and sends it ours, so that each sends what the other lacks. */

@@ -33,6 +33,23 @@ describe('envelope round trip', () => {
     }
   });
 
+  it("a parsed header's fields are copies (changing the bytes after changes no header), each its own range; the plaintext is exactly the content", async () => {
+    const f = envelopeFixture();
+    const bytes = await f.seal(utf8('copied'), 'update', 9);
+    const header = readEnvelopeHeader(bytes);
+    const before = structuredClone(header);
+    bytes.fill(0xee, 0, ENVELOPE_HEADER_LENGTH);
+    assert.deepEqual(header, before);
+    // Writing one field touches no other.
+    header.author.fill(0);
+    assert.deepEqual(header.nonce, before.nonce);
+    assert.deepEqual(header.head, before.head);
+    assert.deepEqual(header.docId, before.docId);
+    const { plaintext } = await openEnvelope(await f.seal(utf8('exact'), 'update', 10), f.ctx);
+    assert.equal(plaintext.length, 5);
+    assert.deepEqual([...plaintext], [...utf8('exact')]);
+  });
+
   it('property: random payloads from 0 B to 1 MiB round-trip', async () => {
     const f = envelopeFixture();
     const sizes = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 1024 * 1024 }), fc.constantFrom(0, 1, 15, 16, 1024 * 1024));

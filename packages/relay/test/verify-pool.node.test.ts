@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createGroup, EnvelopeError, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, sealEnvelope, unlockEpochSecrets, verifyEnvelope, type EnvelopeKind, type VerifyContext } from '@sealdoc/crypto';
 import { readEnvelopeHeader } from '@sealdoc/crypto';
-import { VerifyPool } from '../dist/verify-pool.js';
+import { VerifyPool, type VerifyPoolOptions } from '../dist/verify-pool.js';
 
 async function fixture() {
   const [admin, writer, reader, outsider] = Array.from({ length: 4 }, () => identityFromMnemonic(generateMnemonic()));
@@ -38,6 +38,11 @@ async function fixture() {
     ['a kind not accepted', await seal(writer, 'awareness', 4)],
   ];
   return { log, cases };
+}
+
+/** A pool of one thread that never answers (given up after 300 ms): what resolves was checked on the calling thread. */
+function silentPool(maxQueued: number, options: VerifyPoolOptions = {}): VerifyPool {
+  return new VerifyPool(1, maxQueued, { stallMs: 300, workerUrl: new URL('./fixtures/silent-verify-worker.mjs', import.meta.url), ...options });
 }
 
 /** What verifyEnvelope says: 'ok' or the error code. */
@@ -107,7 +112,7 @@ test('verify pool: a thread that stops answering is given up; its requests fail 
   const { log, cases } = await fixture();
   const context = log.verifyContext({ kinds: ['update', 'snapshot'] });
   const [, good] = cases[0]!;
-  const pool = new VerifyPool(1, 100, { stallMs: 300, workerUrl: new URL('./fixtures/silent-verify-worker.mjs', import.meta.url), inlineBelow: 0 });
+  const pool = silentPool(100, { inlineBelow: 0 });
   try {
     await pool.prepare();
     assert.equal(pool.threads, 1);
@@ -135,7 +140,7 @@ test('verify pool: while the main thread is mostly idle, a turn of up to 32 chec
   const [, good] = cases[0]!;
   const [, tampered] = cases[2]!;
   // A thread that never answers: what resolves was checked on this thread.
-  const pool = new VerifyPool(1, 1000, { stallMs: 300, workerUrl: new URL('./fixtures/silent-verify-worker.mjs', import.meta.url) });
+  const pool = silentPool(1000);
   try {
     await pool.prepare();
     // This test's main thread waits most of the time: 32 checks in a turn are made here, with their outcomes.
@@ -155,7 +160,7 @@ test('verify pool: a main thread busy more than inlineBelow of the last window h
   const { log, cases } = await fixture();
   const context = log.verifyContext({ kinds: ['update', 'snapshot'] });
   const [, good] = cases[0]!;
-  const pool = new VerifyPool(1, 100, { stallMs: 300, workerUrl: new URL('./fixtures/silent-verify-worker.mjs', import.meta.url), inlineBelow: 0.05 });
+  const pool = silentPool(100, { inlineBelow: 0.05 });
   try {
     await pool.prepare();
     // Busy for 250 ms, most of the window since the pool was made.
