@@ -9,6 +9,12 @@
 //   sync-vs-per-keystroke  the sealed pipeline with batches of 100 against one envelope per edit
 //                          (on the first 5,000 edits: one per edit is that slow); median of 3
 //                          runs of each, alternating
+//   sync-crypto-floor      the plain pipeline, plus exactly the crypto a sealed envelope needs and
+//                          nothing of the engine: the writer seals each batch (sealEnvelope:
+//                          padding, key commitment, AEAD, signature, and the chain's hash), the
+//                          reader opens it (openEnvelopes: the signature's check, the AEAD) and
+//                          applies it; what sync-vs-plain would be were the engine's bookkeeping
+//                          free (median of 3 runs of each, alternating with plain)
 //   per-keystroke-ceiling  one envelope per edit against plain Yjs in batches of 100 on the same
 //                          edits: the most sync-vs-per-keystroke could be, were sealing free
 //   catchup-vs-plain       a new device loading a snapshot and a tail of envelopes, against a
@@ -32,7 +38,7 @@
 //                          against y-indexeddb holding the same document (median of 9)
 //   open-doc-vs-y-indexeddb   the same, the document alone (its group already open)
 import * as Y from 'yjs';
-import { createGroup, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, openEnvelopes, verifyEnvelope, type Identity } from '@sealdoc/crypto';
+import { createGroup, envelopeHash, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, openEnvelopes, sealEnvelope, verifyEnvelope, type Identity } from '@sealdoc/crypto';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -140,6 +146,63 @@ async function plainSync(edits: number, perEnvelope: number): Promise<{ ms: numb
   }
   await hub.flush();
   await waitFor(() => docB.getText('t').length === textA.length);
+  return { ms: performance.now() - start, bytes };
+}
+
+/**
+ * The plain pipeline with the crypto of a sealed envelope and nothing else: each batch sealed
+ * as the engine seals it (the same call, the chain's hash), sent, opened (one signature
+ * checked per envelope, as a live reader does) and applied in order.
+ */
+async function cryptoFloorSync(edits: number, perEnvelope: number): Promise<{ ms: number; bytes: number }> {
+  const { a, b } = await members();
+  const docId = new Uint8Array(16).fill(3);
+  const hub = new MemoryHub();
+  const [ta, tb] = [hub.transport('a'), hub.transport('b')];
+  const docA = new Y.Doc();
+  const docB = new Y.Doc();
+  const context = b.log.envelopeContext(b.keyring, { docId });
+  let bytes = 0;
+  let applying = Promise.resolve();
+  tb.events.on('message', ({ message }) => {
+    if (message.type !== 'envelope') return;
+    bytes += encodeWire(message).length;
+    const opening = openEnvelopes([message.envelope], context);
+    applying = applying.then(async () => {
+      const [outcome] = await opening;
+      if (!outcome?.ok) throw new Error('an envelope of the floor did not open', { cause: outcome?.error });
+      Y.applyUpdate(docB, outcome.plaintext);
+    });
+  });
+  await ta.connect();
+  await tb.connect();
+  let batch: Uint8Array[] = [];
+  docA.on('update', (u: Uint8Array) => batch.push(u));
+  const textA = docA.getText('t');
+  let seq = 0;
+  let prev: Uint8Array | undefined;
+  let sealing = Promise.resolve();
+  const seal = (plaintext: Uint8Array) => {
+    const at = seq++;
+    sealing = sealing.then(async () => {
+      const envelope = await sealEnvelope({ kind: 'update', groupId: a.groupId, docId, epoch: a.log.epoch, seq: at, head: a.log.head, author: a.keys, keyring: a.keyring, plaintext, ...(prev ? { prev } : {}) });
+      prev = await envelopeHash(envelope);
+      ta.send({ type: 'envelope', envelope });
+    });
+  };
+  const start = performance.now();
+  for (let i = 0; i < edits; i++) {
+    applyTxn(textA, trace.txns[i]!);
+    if ((i + 1) % perEnvelope === 0 || i === edits - 1) {
+      seal(Y.mergeUpdates(batch));
+      batch = [];
+      await turn();
+    }
+  }
+  await sealing;
+  await hub.flush();
+  await waitFor(() => docB.getText('t').length === textA.length);
+  await applying;
   return { ms: performance.now() - start, bytes };
 }
 
@@ -288,6 +351,11 @@ async function catchup(): Promise<CatchupFigures> {
 const all = trace.txns.length;
 const plain = await plainSync(all, BATCH);
 const sealed = await sealedSync(all, BATCH);
+// The floor against plain, alternating (median of 3 each).
+const FLOOR_RUNS = 3;
+const floorRuns: { floor: number; plain: number }[] = [];
+for (let run = 0; run < FLOOR_RUNS; run++) floorRuns.push({ floor: (await cryptoFloorSync(all, BATCH)).ms, plain: (await plainSync(all, BATCH)).ms });
+const floorMid = (pick: (r: (typeof floorRuns)[number]) => number) => floorRuns.map(pick).sort((x, y) => x - y)[FLOOR_RUNS >> 1]!;
 const PREFIX = Math.min(5000, all);
 // Each about 0.1 s and 2 s: the median of 3 runs each, alternating, so that one garbage
 // collection landing in one of them does not decide the ratio.
@@ -305,6 +373,14 @@ const open = await runInChromium<OpenFigures>(fileURLToPath(new URL('./open.brow
 const rows: Row[] = [
   { name: 'plain-sync', ratio: 1, baseline: 'itself', ms: plain.ms, edits: all, bytes: plain.bytes },
   { name: 'sync-vs-plain', ratio: sealed.ms / plain.ms, baseline: 'plain-sync', ms: sealed.ms, edits: all, bytes: sealed.bytes },
+  {
+    name: 'sync-crypto-floor',
+    ratio: floorMid((r) => r.floor) / floorMid((r) => r.plain),
+    baseline: `plain-sync beside it, ${floorMid((r) => r.plain).toFixed(0)} ms; runs: ${floorRuns.map((r) => (r.floor / r.plain).toFixed(2)).join(' ')}`,
+    ms: floorMid((r) => r.floor),
+    edits: all,
+    bytes: 0,
+  },
   { name: 'sync-vs-per-keystroke', ratio: perKeystroke.ms / batchedPrefix.ms, baseline: `sealed, ${BATCH} per envelope`, ms: batchedPrefix.ms, edits: PREFIX, bytes: batchedPrefix.bytes },
   { name: 'per-keystroke', ratio: 1, baseline: 'itself', ms: perKeystroke.ms, edits: PREFIX, bytes: perKeystroke.bytes },
   // The most sync-vs-per-keystroke could be if batches of 100 cost nothing beyond plain Yjs.
