@@ -5,13 +5,17 @@
 // "peakRssMb"}, both above what the process used when it started (heap collected first): the V8
 // heap's peak (the most it held before any collection during the catch-up, or at its end: between
 // collections it only grows), and the peak resident memory (Linux VmHWM, reset just before).
-// With `time` (row catchup-vs-plain), both alternately, at least 9 rounds and up to 41 or about
-// 3 s, and prints {"sealedMs", "plainMs"}: the median of each (the text read back in both).
+// With `time` (row catchup-vs-plain), the sealed and plain sides alternately, at least 9 rounds
+// and up to 41 or about 3 s, and prints {"sealedMs", "plainMs"}: the median of each (the text
+// read back in both). With `floor` (row catchup-crypto-floor), the same with the floor in the
+// sealed side's place, printing {"floorMs", "plainMs"}: the plain client given the envelopes instead, opened in one batch
+// (openEnvelopes: the chain's hashes, its one signature, the AEADs) and their plaintexts applied,
+// nothing of the engine: the least a catch-up of these envelopes can cost.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 import * as Y from 'yjs';
-import { identityFromMnemonic, Keyring, MembershipLog } from '@sealdoc/crypto';
-import { Group, MemoryStorage, SealedDoc } from '@sealdoc/core';
+import { identityFromMnemonic, Keyring, MembershipLog, openEnvelopes } from '@sealdoc/crypto';
+import { decodeSnapshot, Group, MemoryStorage, SealedDoc } from '@sealdoc/core';
 import type { CatchupData } from './core.js';
 
 const [side, file] = process.argv.slice(2);
@@ -34,6 +38,23 @@ async function sealedRun(): Promise<() => Promise<string>> {
   };
 }
 
+/** The envelopes of the store opened in one batch, their plaintexts applied as a y-websocket client applies updates. */
+async function floorRun(): Promise<() => Promise<string>> {
+  const group = new Group({ signer: identityFromMnemonic(data.words), log: await MembershipLog.fromOps(data.ops.map(bytes)), keyring: new Keyring() });
+  await group.refresh();
+  const context = group.log.envelopeContext(group.keyring, { docId: bytes(data.docId) });
+  const envelopes = data.records.filter(({ key }) => key[0] === 'env').map(({ data: d }) => bytes(d));
+  return async () => {
+    const doc = new Y.Doc();
+    doc.on('update', () => undefined);
+    for (const outcome of await openEnvelopes(envelopes, context)) {
+      if (!outcome.ok) throw new Error('an envelope of the floor did not open', { cause: outcome.error });
+      Y.applyUpdate(doc, outcome.header.kind === 'snapshot' ? decodeSnapshot(outcome.plaintext).state : outcome.plaintext, 'provider');
+    }
+    return doc.getText('t').toString();
+  };
+}
+
 function plainRun(): () => Promise<string> {
   const updates = data.updates.map(bytes);
   return async () => {
@@ -44,20 +65,21 @@ function plainRun(): () => Promise<string> {
   };
 }
 
-if (side === 'time') {
-  const runs = { sealed: await sealedRun(), plain: plainRun() };
-  const ms: Record<'sealed' | 'plain', number[]> = { sealed: [], plain: [] };
+if (side === 'time' || side === 'floor') {
+  const subject = side === 'time' ? 'sealed' : 'floor';
+  const runs = { [subject]: side === 'time' ? await sealedRun() : await floorRun(), plain: plainRun() };
+  const ms: Record<string, number[]> = { [subject]: [], plain: [] };
   const until = performance.now() + 3000;
   for (let round = 0; round < 41 && (round < 9 || performance.now() < until); round++) {
-    for (const name of ['sealed', 'plain'] as const) {
+    for (const name of [subject, 'plain']) {
       const start = performance.now();
-      const text = await runs[name]();
-      ms[name].push(performance.now() - start);
+      const text = await runs[name]!();
+      ms[name]!.push(performance.now() - start);
       if (text !== data.endContent) throw new Error(`${name} catch-up diverged`);
     }
   }
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
-  process.stdout.write(JSON.stringify({ sealedMs: median(ms.sealed), plainMs: median(ms.plain) }));
+  process.stdout.write(JSON.stringify({ [`${subject}Ms`]: median(ms[subject]!), plainMs: median(ms.plain!) }));
   process.exit(0);
 }
 const run = side === 'sealed' ? await sealedRun() : plainRun();

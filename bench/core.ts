@@ -23,6 +23,10 @@
 //                          has), each reading the text back; in 5 processes of their own, as at an
 //                          app's start (catchup-process.ts), each the median of 9 to 41 rounds (as
 //                          many as fit in about 3 s), alternating; the process with the median ratio
+//   catchup-crypto-floor   the same y-websocket client given the envelopes instead: opened in one
+//                          batch (openEnvelopes: the chain's hashes, one signature, the AEADs) and
+//                          applied, nothing of the engine; timed as catchup-vs-plain, in 5 more
+//                          processes of its own: the least a catch-up of these envelopes can cost
 //   catchup-after-sync-vs-plain  the same in this process, after the sync rows (their JIT and heap
 //                          state); median of 9 to 41 rounds, alternating
 //   catchup-vs-merged      the same catch-up against one merged update of the whole document (what
@@ -220,6 +224,9 @@ interface CatchupFigures {
   /** In processes of their own: the median process's figures, and every process's ratio. */
   fresh: { sealedMs: number; plainMs: number };
   freshRatios: number[];
+  /** The crypto floor in processes of its own: the median process's figures, and every process's ratio. */
+  floor: { floorMs: number; plainMs: number };
+  floorRatios: number[];
   sealedMs: number;
   plainMs: number;
   mergedMs: number;
@@ -320,7 +327,7 @@ async function catchup(): Promise<CatchupFigures> {
     endContent: trace.endContent,
   };
   writeFileSync(file, JSON.stringify(data));
-  const probe = (side: 'sealed' | 'plain' | 'time') => {
+  const probe = (side: 'sealed' | 'plain' | 'time' | 'floor') => {
     const out = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./catchup-process.ts', import.meta.url)), side, file], { encoding: 'utf8' });
     if (out.status !== 0) throw new Error(`catchup-process ${side} failed: ${out.stderr}`);
     return JSON.parse(out.stdout) as unknown;
@@ -331,6 +338,8 @@ async function catchup(): Promise<CatchupFigures> {
   // The catch-up as a new device makes it, in a process of its own (nothing else ran there
   // before): 5 processes, each both sides alternately; the process with the median ratio.
   const fresh = Array.from({ length: FRESH_PROCESSES }, () => probe('time') as { sealedMs: number; plainMs: number }).sort((x, y) => x.sealedMs / x.plainMs - y.sealedMs / y.plainMs);
+  // The least these envelopes' catch-up can cost, the same way (the floor in the sealed side's place).
+  const floor = Array.from({ length: FRESH_PROCESSES }, () => probe('floor') as { floorMs: number; plainMs: number }).sort((x, y) => x.floorMs / x.plainMs - y.floorMs / y.plainMs);
   const memoryOf = (side: 'sealed' | 'plain') => ({ peakHeapMb: mid(peaks[side].map((p) => p.peakHeapMb)), peakRssMb: mid(peaks[side].map((p) => p.peakRssMb)) });
   rmSync(dir, { recursive: true, force: true });
   const mid = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
@@ -338,6 +347,8 @@ async function catchup(): Promise<CatchupFigures> {
   return {
     fresh: fresh[FRESH_PROCESSES >> 1]!,
     freshRatios: fresh.map((f) => f.sealedMs / f.plainMs),
+    floor: floor[FRESH_PROCESSES >> 1]!,
+    floorRatios: floor.map((f) => f.floorMs / f.plainMs),
     sealedMs: median((r) => r.sealedMs),
     plainMs: median((r) => r.plainMs),
     mergedMs: median((r) => r.mergedMs),
@@ -367,7 +378,7 @@ const medianRun = (pick: (r: (typeof prefixRuns)[number]) => Run) => prefixRuns.
 const batchedPrefix = medianRun((r) => r.batched);
 const perKeystroke = medianRun((r) => r.single);
 const plainPrefix = medianRun((r) => r.plain);
-const { fresh, freshRatios, sealedMs, plainMs, mergedMs, verifyMs, envelopes, signatures, memory } = await catchup();
+const { fresh, freshRatios, floor, floorRatios, sealedMs, plainMs, mergedMs, verifyMs, envelopes, signatures, memory } = await catchup();
 const open = await runInChromium<OpenFigures>(fileURLToPath(new URL('./open.browser.ts', import.meta.url)), '', { '/trace.json.gz': traceFile });
 
 const rows: Row[] = [
@@ -394,6 +405,14 @@ const rows: Row[] = [
     bytes: 0,
     envelopes,
     signatures,
+  },
+  {
+    name: 'catchup-crypto-floor',
+    ratio: floor.floorMs / floor.plainMs,
+    baseline: `y-websocket client, ${floor.plainMs.toFixed(1)} ms; new processes: ${floorRatios.map((r) => r.toFixed(2)).join(' ')}`,
+    ms: floor.floorMs,
+    edits: all,
+    bytes: 0,
   },
   { name: 'catchup-after-sync-vs-plain', ratio: sealedMs / plainMs, baseline: `the same in this process, after the sync rows, ${plainMs.toFixed(1)} ms`, ms: sealedMs, edits: all, bytes: 0 },
   { name: 'catchup-vs-merged', ratio: sealedMs / mergedMs, baseline: `y-websocket client, one merged update, ${mergedMs.toFixed(1)} ms`, ms: sealedMs, edits: all, bytes: 0 },
