@@ -15,6 +15,12 @@
 //                          reader opens it (openEnvelopes: the signature's check, the AEAD) and
 //                          applies it; what sync-vs-plain would be were the engine's bookkeeping
 //                          free (median of 3 runs of each, alternating with plain)
+//   sync-primitives-floor  the same with the bare primitives in place of the crypto package (Node's:
+//                          an Ed25519 signature made on the writer's thread and checked through
+//                          WebCrypto, ChaCha20-Poly1305 both ways, the two HMACs of the key
+//                          commitment on each side, SHA-256 of each envelope on each side), and
+//                          less than the format asks (no padding, no HChaCha20 subkey, no parse):
+//                          what no implementation of these envelopes can go under here
 //   per-keystroke-ceiling  one envelope per edit against plain Yjs in batches of 100 on the same
 //                          edits: the most sync-vs-per-keystroke could be, were sealing free
 //   catchup-vs-plain       a new device loading a snapshot and a tail of envelopes, against a
@@ -44,6 +50,7 @@
 import * as Y from 'yjs';
 import { createGroup, envelopeHash, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, openEnvelopes, sealEnvelope, verifyEnvelope, type Identity } from '@sealdoc/crypto';
 import { spawnSync } from 'node:child_process';
+import { createCipheriv, createDecipheriv, createHash, createHmac, generateKeyPairSync, randomFillSync, sign as nodeSign, webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -210,6 +217,77 @@ async function cryptoFloorSync(edits: number, perEnvelope: number): Promise<{ ms
   return { ms: performance.now() - start, bytes };
 }
 
+/**
+ * The plain pipeline with the bare primitives an envelope needs and nothing else (Node's
+ * own, called directly): what sync-vs-plain could be were the crypto package and the engine
+ * free. A lower bound: it pads nothing, derives no XChaCha subkey and parses nothing.
+ */
+async function primitivesFloorSync(edits: number, perEnvelope: number): Promise<{ ms: number; bytes: number }> {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const raw = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }).subarray(12));
+  const verifyKey = await webcrypto.subtle.importKey('raw', raw, { name: 'Ed25519' }, false, ['verify']);
+  const key = randomFillSync(new Uint8Array(32));
+  const labels = [new TextEncoder().encode('sealdoc/v1/envelope-key'), new TextEncoder().encode('sealdoc/v1/envelope-commit')] as const;
+  const HEADER = 170;
+  const mac = (label: Uint8Array, nonce: Uint8Array) => createHmac('sha256', key).update(label).update(nonce).digest();
+  const hub = new MemoryHub();
+  const [ta, tb] = [hub.transport('a'), hub.transport('b')];
+  const docA = new Y.Doc();
+  const docB = new Y.Doc();
+  let bytes = 0;
+  let applying = Promise.resolve();
+  tb.events.on('message', ({ message }) => {
+    if (message.type !== 'envelope') return;
+    const envelope = message.envelope;
+    bytes += encodeWire(message).length;
+    const signed = envelope.subarray(0, envelope.length - 64);
+    const checking = webcrypto.subtle.verify('Ed25519', verifyKey, envelope.subarray(envelope.length - 64), signed);
+    applying = applying.then(async () => {
+      if (!(await checking)) throw new Error('a signature of the floor did not verify');
+      createHash('sha256').update(envelope).digest();
+      const nonce = envelope.subarray(HEADER - 24 - 32 - 24, HEADER - 32 - 24);
+      const subkey = mac(labels[0], nonce);
+      mac(labels[1], nonce);
+      const decipher = createDecipheriv('chacha20-poly1305', subkey, nonce.subarray(12), { authTagLength: 16 });
+      decipher.setAAD(envelope.subarray(0, HEADER), { plaintextLength: signed.length - HEADER - 16 });
+      decipher.setAuthTag(signed.subarray(signed.length - 16));
+      const plaintext = Buffer.concat([decipher.update(signed.subarray(HEADER, signed.length - 16)), decipher.final()]);
+      Y.applyUpdate(docB, plaintext);
+    });
+  });
+  await ta.connect();
+  await tb.connect();
+  let batch: Uint8Array[] = [];
+  docA.on('update', (u: Uint8Array) => batch.push(u));
+  const textA = docA.getText('t');
+  const header = new Uint8Array(HEADER);
+  const seal = (plaintext: Uint8Array) => {
+    const nonce = randomFillSync(new Uint8Array(24));
+    header.set(nonce, HEADER - 24 - 32 - 24);
+    const subkey = mac(labels[0], nonce);
+    header.set(mac(labels[1], nonce), HEADER - 32);
+    const cipher = createCipheriv('chacha20-poly1305', subkey, nonce.subarray(12), { authTagLength: 16 });
+    cipher.setAAD(header, { plaintextLength: plaintext.length });
+    const signed = Buffer.concat([header, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    const envelope = new Uint8Array(Buffer.concat([signed, nodeSign(null, signed, privateKey)]));
+    createHash('sha256').update(envelope).digest(); // the chain's hash, named by the next envelope
+    ta.send({ type: 'envelope', envelope });
+  };
+  const start = performance.now();
+  for (let i = 0; i < edits; i++) {
+    applyTxn(textA, trace.txns[i]!);
+    if ((i + 1) % perEnvelope === 0 || i === edits - 1) {
+      seal(Y.mergeUpdates(batch));
+      batch = [];
+      await turn();
+    }
+  }
+  await hub.flush();
+  await waitFor(() => docB.getText('t').length === textA.length);
+  await applying;
+  return { ms: performance.now() - start, bytes };
+}
+
 /** What a catch-up needs, for a process of its own (catchup-process.ts). */
 export interface CatchupData {
   ops: string[];
@@ -364,8 +442,8 @@ const plain = await plainSync(all, BATCH);
 const sealed = await sealedSync(all, BATCH);
 // The floor against plain, alternating (median of 3 each).
 const FLOOR_RUNS = 3;
-const floorRuns: { floor: number; plain: number }[] = [];
-for (let run = 0; run < FLOOR_RUNS; run++) floorRuns.push({ floor: (await cryptoFloorSync(all, BATCH)).ms, plain: (await plainSync(all, BATCH)).ms });
+const floorRuns: { floor: number; primitives: number; plain: number }[] = [];
+for (let run = 0; run < FLOOR_RUNS; run++) floorRuns.push({ floor: (await cryptoFloorSync(all, BATCH)).ms, primitives: (await primitivesFloorSync(all, BATCH)).ms, plain: (await plainSync(all, BATCH)).ms });
 const floorMid = (pick: (r: (typeof floorRuns)[number]) => number) => floorRuns.map(pick).sort((x, y) => x - y)[FLOOR_RUNS >> 1]!;
 const PREFIX = Math.min(5000, all);
 // Each about 0.1 s and 2 s: the median of 3 runs each, alternating, so that one garbage
@@ -389,6 +467,14 @@ const rows: Row[] = [
     ratio: floorMid((r) => r.floor) / floorMid((r) => r.plain),
     baseline: `plain-sync beside it, ${floorMid((r) => r.plain).toFixed(0)} ms; runs: ${floorRuns.map((r) => (r.floor / r.plain).toFixed(2)).join(' ')}`,
     ms: floorMid((r) => r.floor),
+    edits: all,
+    bytes: 0,
+  },
+  {
+    name: 'sync-primitives-floor',
+    ratio: floorMid((r) => r.primitives) / floorMid((r) => r.plain),
+    baseline: `plain-sync beside it; runs: ${floorRuns.map((r) => (r.primitives / r.plain).toFixed(2)).join(' ')}`,
+    ms: floorMid((r) => r.primitives),
     edits: all,
     bytes: 0,
   },
