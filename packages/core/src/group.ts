@@ -29,7 +29,7 @@ import { LeaveRotation, owesRekey, type RekeyError } from './leave-rotation.js';
 import type { BackoffOptions } from './reconnect.js';
 import { Sequences } from './sequence.js';
 import type { Storage } from './storage.js';
-import { cursorKey, groupOfKey, logKey } from './storage-keys.js';
+import { groupOfKey, groupPrefixes, logKey } from './storage-keys.js';
 
 /**
  * The relay a group's membership changes go through (a {@link WebSocketTransport} is one):
@@ -141,13 +141,15 @@ export class Group {
   }
 
   /**
-   * Deletes the group's log from `storage`: it opens no more from this store (its documents'
-   * data goes with SealedDoc.clearData). Its sequence numbers stay, so that this device never
-   * reuses one if the group comes back to it. Nothing changes at the relay or for the others.
+   * Deletes what `storage` keeps of the group: its documents' envelopes, states and journals,
+   * their relay cursors, and its log, last: it opens no more from this store, and a deletion
+   * cut short (a page closed meanwhile) still lists it in {@link Group.stored}, to be finished by
+   * calling this again. Destroy the group's documents first (their last writes would come after).
+   * Its sequence numbers stay, so that this device never reuses one if the group comes back to
+   * it. Nothing changes at the relay or for the others.
    */
   static async forget(storage: Storage, groupId: Uint8Array): Promise<void> {
-    await storage.removeRange(logKey(hex(groupId)));
-    await storage.removeRange(cursorKey(hex(groupId)));
+    for (const prefix of groupPrefixes(hex(groupId))) await storage.removeRange(prefix);
   }
 
   /** The group's id. */

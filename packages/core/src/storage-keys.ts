@@ -81,3 +81,12 @@ export function journalKey(group: string, doc: string, session?: string, n?: num
 export function cursorKey(group: string, doc?: string): string[] {
   return doc === undefined ? ['cursor', group] : ['cursor', group, doc];
 }
+
+/**
+ * The prefixes of everything a store keeps of a group but its sequence numbers: its documents'
+ * envelopes, states, "dirty" markers and journals, their relay cursors, and last its log (what
+ * makes the group one a store holds: a deletion cut short before it still lists the group).
+ */
+export function groupPrefixes(group: string): string[][] {
+  return [['env', group], ['unsent', group], ['local', group], ['dirty', group], ['journal', group], cursorKey(group), logKey(group)];
+}

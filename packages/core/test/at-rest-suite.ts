@@ -8,7 +8,7 @@ import * as Y from 'yjs';
 import { mnemonicToSeedSync } from '@scure/bip39';
 import { Keyring, MembershipLog } from '@sealdoc/crypto';
 import { AtRestError, Group, loadIdentity, saveIdentity, SealedDoc, type DeviceKey, type Storage } from '@sealdoc/core';
-import { World, eventually, mnemonicOf } from './helpers.js';
+import { World, eventually, mnemonicOf, toHex } from './helpers.js';
 import { contains, utf8 } from '../../../test/support/bytes.js';
 
 /** A persistent store and the device key, as one device sees them. */
@@ -88,6 +88,48 @@ export function atRestSuite(name: string, setup: () => Promise<DeviceFixture>): 
         const values = await fixture.rawValues();
         assert.ok(values.length >= 5, `${values.length} values scanned`);
         for (const value of values) for (const [what, bytes] of secrets) assert.ok(!contains(value, bytes), `${what} found at rest`);
+        await device.storage.close();
+      } finally {
+        await fixture.teardown();
+      }
+    });
+
+    it('forgetting a group deletes all the store keeps of it but its sequence numbers; a forget cut short still lists the group, and another finishes it', async () => {
+      const fixture = await setup();
+      try {
+        const world = await World.create(['alice', 'bob']);
+        world.peer('bob').sealed.destroy();
+        const device = await bobsDevice(world, fixture, { fresh: true, windowMs: 60_000 });
+        device.doc.getText('t').insert(0, 'sealed and sent. ');
+        await device.sealed.flush();
+        await world.peer('bob').transport.disconnect();
+        device.doc.getText('t').insert(0, 'journaled, then sealed unsent. ');
+        const group = toHex(device.group.groupId);
+        const kinds = async () => [...new Set((await device.storage.loadRange([])).filter(({ key }) => key[1] === group).map(({ key }) => key[0]))].sort();
+        await eventually(() => !device.sealed.unsaved);
+        for (const kind of ['env', 'journal', 'log', 'seq']) assert.ok((await kinds()).includes(kind), `${kind} kept`);
+        await device.sealed.destroy(); // the edit sealed (unsent: offline), the state saved
+        for (const kind of ['env', 'unsent', 'local', 'log', 'seq']) assert.ok((await kinds()).includes(kind), `${kind} kept at the end`);
+
+        // The page closes in the middle: the store refuses after the first deletion.
+        let removals = 0;
+        const closing: Storage = {
+          load: (key) => device.storage.load(key),
+          save: (key, data) => device.storage.save(key, data),
+          remove: (key) => device.storage.remove(key),
+          loadRange: (prefix) => device.storage.loadRange(prefix),
+          removeRange: (prefix) => (++removals > 1 ? Promise.reject(new Error('the page closed')) : device.storage.removeRange(prefix)),
+          write: (writes) => device.storage.write(writes),
+          close: () => device.storage.close(),
+        };
+        await assert.rejects(Group.forget(closing, device.group.groupId), /the page closed/);
+        assert.deepEqual(await Group.stored(device.storage), [group], 'still listed: to be finished');
+
+        await Group.forget(device.storage, device.group.groupId);
+        assert.deepEqual(await kinds(), ['seq'], 'only its sequence numbers are left');
+        assert.deepEqual(await Group.stored(device.storage), []);
+        assert.equal(await Group.open({ signer: device.group.signer, groupId: device.group.groupId, storage: device.storage }), undefined);
+        await Group.forget(device.storage, device.group.groupId); // again: nothing to do
         await device.storage.close();
       } finally {
         await fixture.teardown();

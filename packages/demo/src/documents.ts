@@ -88,7 +88,10 @@ export async function forgetDocument(open: OpenDoc): Promise<void> {
   }
 }
 
-/** Deletes what this device holds of the document, and keeps it from coming back from the relay. */
+/**
+ * Deletes what this device holds of the document, and keeps it from coming back from the relay.
+ * Noted as forgotten first: a page closed before the rest is done finishes it at its next start.
+ */
 async function forget(open: OpenDoc): Promise<void> {
   const key = hex(open.group.groupId);
   await forgotten.add(key);

@@ -1,7 +1,8 @@
 /**
  * The documents this device was told to forget (deleted, left, or forgotten here): their
  * groups are not fetched from the relay again, where a group stays as long as its last
- * member does. Which groups a person was in tells who works with whom, so the list is kept
+ * member does, and one the store still holds when the app starts (a forget cut short by the
+ * page closing) is deleted then, not opened. Noted before anything is deleted. Which groups a person was in tells who works with whom, so the list is kept
  * like the names: one record in the store, sealed under the device key.
  * @module
  */
@@ -26,6 +27,12 @@ export class Forgotten {
   /** Notes the group of id `id` (hex) as forgotten; resolves once it is kept. */
   add(id: string): Promise<void> {
     this.#ids.add(id);
+    return this.#record.save(() => [...this.#ids]);
+  }
+
+  /** The group of id `id` (hex) is opened here again (an invitation accepted, a backup restored): no longer forgotten. */
+  remove(id: string): Promise<void> {
+    if (!this.#ids.delete(id)) return Promise.resolve();
     return this.#record.save(() => [...this.#ids]);
   }
 }

@@ -172,6 +172,11 @@ export async function startSession(): Promise<void> {
     draw();
   });
   for (const id of await Group.stored(app.storage!)) {
+    // A forget cut short (the page closed before it was done) is finished, not opened.
+    if (forgotten.has(id)) {
+      await Group.forget(app.storage!, fromHex(id));
+      continue;
+    }
     const group = await Group.open({ signer, groupId: fromHex(id), storage: app.storage! });
     if (group) openDoc(group);
   }
@@ -204,6 +209,8 @@ export function openDoc(group: Group): OpenDoc {
   const key = hex(group.groupId);
   const known = app.docs.get(key);
   if (known) return known;
+  // Opened here again by this person's choice (the app's own paths skip forgotten groups).
+  keep(forgotten.remove(key));
   const doc = new Y.Doc();
   const awareness = new Awareness(doc);
   const me = hex(actorPersonId(app.signer!));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Download, Page } from 'playwright-core';
-import { isLeave, openBackup, readMembershipOp, type MembershipOp } from '@sealdoc/crypto';
+import { isLeave, openBackup, readMembershipOp, toHex, type MembershipOp } from '@sealdoc/crypto';
 import { assertFieldsForgotten, createIdentity, editor, expectAccessible, indexedDbHolds, invite, SHOTS, startE2E, text, typeAtEnd, until, type E2E } from './e2e-kit.js';
 
 let e2e: E2E;
@@ -46,6 +46,33 @@ const STORED_OPS = `async () => {
   });
   return Object.values(logs).map((ops) => ops.sort(([a], [b]) => (a < b ? -1 : 1)).map(([, bytes]) => bytes));
 }`;
+/** The records the page's store holds of the group of id `group` (hex): their keys and bytes; with `put`, those are written back instead. */
+const GROUP_RECORDS = `async (group, put) => {
+  const db = await new Promise((resolve, reject) => {
+    const r = indexedDB.open('sealdoc-demo');
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  const done = (r) => new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  if (put) {
+    const tx = db.transaction('records', 'readwrite');
+    for (const [key, bytes] of put) tx.objectStore('records').put(Uint8Array.from(bytes), key);
+    await new Promise((resolve) => (tx.oncomplete = resolve));
+    db.close();
+    return [];
+  }
+  const store = db.transaction('records').objectStore('records');
+  const [keys, values] = [await done(store.getAllKeys()), await done(store.getAll())];
+  db.close();
+  return keys.flatMap((key, i) => (Array.isArray(key) && key[1] === group ? [[key, Array.from(new Uint8Array(values[i].buffer ?? values[i]))]] : []));
+}`;
+const groupRecords = (page: Page, group: string, put?: unknown[]) => page.evaluate(`(${GROUP_RECORDS})(${JSON.stringify(group)}, ${JSON.stringify(put ?? null)})`) as Promise<[string[], number[]][]>;
+/** The ids (hex) of the groups whose logs the page's store holds. */
+const storedGroups = async (page: Page) => (await storedLogs(page)).map((ops) => toHex(ops[0]!.groupId));
+
 async function storedLogs(page: Page): Promise<MembershipOp[][]> {
   const logs = (await page.evaluate(`(${STORED_OPS})()`)) as number[][][];
   return logs.map((ops) => ops.map((bytes) => readMembershipOp(Uint8Array.from(bytes))));
@@ -275,10 +302,13 @@ describe('documents and history, end to end', () => {
     assert.deepEqual(await bob.locator('nav li.doc-entry').allTextContents(), [], 'a document forgotten does not come back');
 
     // A document Alice is still the member of, forgotten here: the relay still lists it, and it is not fetched again.
+    const groupsBefore = await storedGroups(alice);
     await alice.click('#new-doc');
     await alice.fill('input.title', 'Scratch');
     await typeAtEnd(alice, 'scratch text');
     await until('scratch at the relay', async () => (await alice.locator('sealdoc-sync-status [part=label]').textContent()) === 'Up to date');
+    const scratch = (await storedGroups(alice)).find((group) => !groupsBefore.includes(group));
+    const scratchRecords = await groupRecords(alice, scratch!);
     await menu(alice, 'Scratch');
     await alice.locator('nav .menu button.forget-doc').click();
     assert.match((await alice.locator('nav .confirm').textContent()) ?? '', /deleted from this device only.*You stay a member/s);
@@ -288,5 +318,13 @@ describe('documents and history, end to end', () => {
     await alice.waitForSelector('#new-doc');
     await new Promise((r) => setTimeout(r, 3000)); // the relay's list of groups, fetched once online
     assert.deepEqual(await alice.locator('nav li.doc-entry').allTextContents(), [], 'a forgotten document is not fetched again');
+
+    // A forget cut short (the page closed once the document was noted as forgotten, before its
+    // records were deleted): the next start deletes them and does not open it.
+    await groupRecords(alice, scratch!, scratchRecords);
+    await alice.reload();
+    await alice.waitForSelector('#new-doc');
+    await until('the forget finished', async () => (await groupRecords(alice, scratch!)).every(([key]) => key[0] === 'seq'));
+    assert.deepEqual(await alice.locator('nav li.doc-entry').allTextContents(), [], 'a forget cut short does not bring the document back');
   });
 });
