@@ -49,7 +49,7 @@
 //                          against y-indexeddb holding the same document (median of 9)
 //   open-doc-vs-y-indexeddb   the same, the document alone (its group already open)
 import * as Y from 'yjs';
-import { createGroup, envelopeHash, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, openEnvelopes, sealEnvelope, verifyEnvelope, type Identity } from '@sealdoc/crypto';
+import { createGroup, ENVELOPE_HEADER_LENGTH, envelopeHash, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, openEnvelopes, sealEnvelope, verifyEnvelope, type Identity } from '@sealdoc/crypto';
 import { spawnSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHash, createHmac, generateKeyPairSync, randomFillSync, sign as nodeSign, webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -130,83 +130,44 @@ async function sealedSync(edits: number, perEnvelope: number): Promise<{ ms: num
   return { ms, bytes };
 }
 
-/** The same pipeline without sealing: merged batches through the same hub, applied as they come. */
-async function plainSync(edits: number, perEnvelope: number): Promise<{ ms: number; bytes: number }> {
-  const hub = new MemoryHub();
-  const [ta, tb] = [hub.transport('a'), hub.transport('b')];
-  const docA = new Y.Doc();
-  const docB = new Y.Doc();
-  let bytes = 0;
-  tb.events.on('message', ({ message }) => {
-    if (message.type !== 'envelope') return;
-    bytes += encodeWire(message).length;
-    Y.applyUpdate(docB, message.envelope);
-  });
-  await ta.connect();
-  await tb.connect();
-  let batch: Uint8Array[] = [];
-  docA.on('update', (u: Uint8Array) => batch.push(u));
-  const textA = docA.getText('t');
-  const start = performance.now();
-  for (let i = 0; i < edits; i++) {
-    applyTxn(textA, trace.txns[i]!);
-    if ((i + 1) % perEnvelope === 0 || i === edits - 1) {
-      ta.send({ type: 'envelope', envelope: Y.mergeUpdates(batch) });
-      batch = [];
-      await turn();
-    }
-  }
-  await hub.flush();
-  await waitFor(() => docB.getText('t').length === textA.length);
-  return { ms: performance.now() - start, bytes };
+/** What a pipeline through the hub makes of each batch: sealed on the writer's side, opened on the reader's. */
+interface Codec {
+  seal(update: Uint8Array): Promise<Uint8Array> | Uint8Array;
+  open(envelope: Uint8Array): Promise<Uint8Array> | Uint8Array;
 }
 
 /**
- * The plain pipeline with the crypto of a sealed envelope and nothing else: each batch sealed
- * as the engine seals it (the same call, the chain's hash), sent, opened (one signature
- * checked per envelope, as a live reader does) and applied in order.
+ * The writer's edits, merged in batches of `perEnvelope`, through the hub to a reader that
+ * applies them as they come: plain Yjs without a codec; with one, each batch sealed in turn
+ * and each envelope opened as it comes (a check in flight at once), applied in order.
  */
-async function cryptoFloorSync(edits: number, perEnvelope: number): Promise<{ ms: number; bytes: number }> {
-  const { a, b } = await members();
-  const docId = new Uint8Array(16).fill(3);
+async function hubSync(edits: number, perEnvelope: number, codec?: Codec): Promise<{ ms: number; bytes: number }> {
   const hub = new MemoryHub();
   const [ta, tb] = [hub.transport('a'), hub.transport('b')];
   const docA = new Y.Doc();
   const docB = new Y.Doc();
-  const context = b.log.envelopeContext(b.keyring, { docId });
   let bytes = 0;
   let applying = Promise.resolve();
   tb.events.on('message', ({ message }) => {
     if (message.type !== 'envelope') return;
     bytes += encodeWire(message).length;
-    const opening = openEnvelopes([message.envelope], context);
-    applying = applying.then(async () => {
-      const [outcome] = await opening;
-      if (!outcome?.ok) throw new Error('an envelope of the floor did not open', { cause: outcome?.error });
-      Y.applyUpdate(docB, outcome.plaintext);
-    });
+    if (!codec) return Y.applyUpdate(docB, message.envelope);
+    const opening = codec.open(message.envelope);
+    applying = applying.then(async () => Y.applyUpdate(docB, await opening));
   });
   await ta.connect();
   await tb.connect();
   let batch: Uint8Array[] = [];
   docA.on('update', (u: Uint8Array) => batch.push(u));
   const textA = docA.getText('t');
-  let seq = 0;
-  let prev: Uint8Array | undefined;
   let sealing = Promise.resolve();
-  const seal = (plaintext: Uint8Array) => {
-    const at = seq++;
-    sealing = sealing.then(async () => {
-      const envelope = await sealEnvelope({ kind: 'update', groupId: a.groupId, docId, epoch: a.log.epoch, seq: at, head: a.log.head, author: a.keys, keyring: a.keyring, plaintext, ...(prev ? { prev } : {}) });
-      prev = await envelopeHash(envelope);
-      ta.send({ type: 'envelope', envelope });
-    });
-  };
   const start = performance.now();
   for (let i = 0; i < edits; i++) {
     applyTxn(textA, trace.txns[i]!);
     if ((i + 1) % perEnvelope === 0 || i === edits - 1) {
-      seal(Y.mergeUpdates(batch));
+      const update = Y.mergeUpdates(batch);
+      if (!codec) ta.send({ type: 'envelope', envelope: update });
+      else sealing = sealing.then(async () => ta.send({ type: 'envelope', envelope: await codec.seal(update) }));
       batch = [];
       await turn();
     }
@@ -216,6 +177,34 @@ async function cryptoFloorSync(edits: number, perEnvelope: number): Promise<{ ms
   await waitFor(() => docB.getText('t').length === textA.length);
   await applying;
   return { ms: performance.now() - start, bytes };
+}
+
+/** The same pipeline without sealing: merged batches through the same hub, applied as they come. */
+const plainSync = (edits: number, perEnvelope: number) => hubSync(edits, perEnvelope);
+
+/**
+ * The plain pipeline with the crypto of a sealed envelope and nothing else: each batch sealed
+ * as the engine seals it (the same call, the chain's hash), opened as a live reader opens it
+ * (one signature checked per envelope).
+ */
+async function cryptoFloorSync(edits: number, perEnvelope: number): Promise<{ ms: number; bytes: number }> {
+  const { a, b } = await members();
+  const docId = new Uint8Array(16).fill(3);
+  const context = b.log.envelopeContext(b.keyring, { docId });
+  let seq = 0;
+  let prev: Uint8Array | undefined;
+  return hubSync(edits, perEnvelope, {
+    async seal(plaintext) {
+      const envelope = await sealEnvelope({ kind: 'update', groupId: a.groupId, docId, epoch: a.log.epoch, seq: seq++, head: a.log.head, author: a.keys, keyring: a.keyring, plaintext, ...(prev ? { prev } : {}) });
+      prev = await envelopeHash(envelope);
+      return envelope;
+    },
+    async open(envelope) {
+      const [outcome] = await openEnvelopes([envelope], context);
+      if (!outcome?.ok) throw new Error('an envelope of the floor did not open', { cause: outcome?.error });
+      return outcome.plaintext;
+    },
+  });
 }
 
 /**
@@ -229,64 +218,37 @@ async function primitivesFloorSync(edits: number, perEnvelope: number): Promise<
   const verifyKey = await webcrypto.subtle.importKey('raw', raw, { name: 'Ed25519' }, false, ['verify']);
   const key = randomFillSync(new Uint8Array(32));
   const labels = [new TextEncoder().encode('sealdoc/v1/envelope-key'), new TextEncoder().encode('sealdoc/v1/envelope-commit')] as const;
-  const HEADER = 170;
+  // version, kind, group, document, epoch, author, seq, head, prev, then the nonce and the commitment
+  const HEADER = ENVELOPE_HEADER_LENGTH;
+  const NONCE_AT = HEADER - 32 - 24;
   const mac = (label: Uint8Array, nonce: Uint8Array) => createHmac('sha256', key).update(label).update(nonce).digest();
-  const hub = new MemoryHub();
-  const [ta, tb] = [hub.transport('a'), hub.transport('b')];
-  const docA = new Y.Doc();
-  const docB = new Y.Doc();
-  let bytes = 0;
-  let applying = Promise.resolve();
-  tb.events.on('message', ({ message }) => {
-    if (message.type !== 'envelope') return;
-    const envelope = message.envelope;
-    bytes += encodeWire(message).length;
-    const signed = envelope.subarray(0, envelope.length - 64);
-    const checking = webcrypto.subtle.verify('Ed25519', verifyKey, envelope.subarray(envelope.length - 64), signed);
-    applying = applying.then(async () => {
-      if (!(await checking)) throw new Error('a signature of the floor did not verify');
+  const header = new Uint8Array(HEADER);
+  return hubSync(edits, perEnvelope, {
+    seal(plaintext) {
+      const nonce = randomFillSync(new Uint8Array(24));
+      header.set(nonce, NONCE_AT);
+      const subkey = mac(labels[0], nonce);
+      header.set(mac(labels[1], nonce), HEADER - 32);
+      const cipher = createCipheriv('chacha20-poly1305', subkey, nonce.subarray(12), { authTagLength: 16 });
+      cipher.setAAD(header, { plaintextLength: plaintext.length });
+      const signed = Buffer.concat([header, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+      const envelope = new Uint8Array(Buffer.concat([signed, nodeSign(null, signed, privateKey)]));
+      createHash('sha256').update(envelope).digest(); // the chain's hash, named by the next envelope
+      return envelope;
+    },
+    async open(envelope) {
+      const signed = envelope.subarray(0, envelope.length - 64);
+      if (!(await webcrypto.subtle.verify('Ed25519', verifyKey, envelope.subarray(envelope.length - 64), signed))) throw new Error('a signature of the floor did not verify');
       createHash('sha256').update(envelope).digest();
-      const nonce = envelope.subarray(HEADER - 24 - 32 - 24, HEADER - 32 - 24);
+      const nonce = envelope.subarray(NONCE_AT, NONCE_AT + 24);
       const subkey = mac(labels[0], nonce);
       mac(labels[1], nonce);
       const decipher = createDecipheriv('chacha20-poly1305', subkey, nonce.subarray(12), { authTagLength: 16 });
       decipher.setAAD(envelope.subarray(0, HEADER), { plaintextLength: signed.length - HEADER - 16 });
       decipher.setAuthTag(signed.subarray(signed.length - 16));
-      const plaintext = Buffer.concat([decipher.update(signed.subarray(HEADER, signed.length - 16)), decipher.final()]);
-      Y.applyUpdate(docB, plaintext);
-    });
+      return Buffer.concat([decipher.update(signed.subarray(HEADER, signed.length - 16)), decipher.final()]);
+    },
   });
-  await ta.connect();
-  await tb.connect();
-  let batch: Uint8Array[] = [];
-  docA.on('update', (u: Uint8Array) => batch.push(u));
-  const textA = docA.getText('t');
-  const header = new Uint8Array(HEADER);
-  const seal = (plaintext: Uint8Array) => {
-    const nonce = randomFillSync(new Uint8Array(24));
-    header.set(nonce, HEADER - 24 - 32 - 24);
-    const subkey = mac(labels[0], nonce);
-    header.set(mac(labels[1], nonce), HEADER - 32);
-    const cipher = createCipheriv('chacha20-poly1305', subkey, nonce.subarray(12), { authTagLength: 16 });
-    cipher.setAAD(header, { plaintextLength: plaintext.length });
-    const signed = Buffer.concat([header, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-    const envelope = new Uint8Array(Buffer.concat([signed, nodeSign(null, signed, privateKey)]));
-    createHash('sha256').update(envelope).digest(); // the chain's hash, named by the next envelope
-    ta.send({ type: 'envelope', envelope });
-  };
-  const start = performance.now();
-  for (let i = 0; i < edits; i++) {
-    applyTxn(textA, trace.txns[i]!);
-    if ((i + 1) % perEnvelope === 0 || i === edits - 1) {
-      seal(Y.mergeUpdates(batch));
-      batch = [];
-      await turn();
-    }
-  }
-  await hub.flush();
-  await waitFor(() => docB.getText('t').length === textA.length);
-  await applying;
-  return { ms: performance.now() - start, bytes };
 }
 
 /** What a catch-up needs, for a process of its own (catchup-process.ts). */
