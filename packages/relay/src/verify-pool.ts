@@ -123,7 +123,8 @@ export class VerifyPool {
   // The main thread's utilization over the last window: whether it has time to spare for checks.
   #utilization = performance.eventLoopUtilization();
   #windowStart = performance.now();
-  #idle = true;
+  // Until a window has passed: idle, unless nothing but a lone check is ever made here (inlineBelow 0).
+  #idle: boolean;
 
   /**
    * `threads` worker threads (0: inline), started at the first envelope to verify; at most
@@ -138,6 +139,7 @@ export class VerifyPool {
     this.#workerUrl = options.workerUrl ?? new URL('./verify-worker.js', import.meta.url);
     this.#inlineBelow = options.inlineBelow ?? 0.9;
     if (!(this.#inlineBelow >= 0 && this.#inlineBelow <= 1)) throw new RangeError('inlineBelow is a share, from 0 to 1');
+    this.#idle = this.#inlineBelow > 0;
   }
 
   /**
