@@ -16,6 +16,7 @@ import { RelayMetrics } from './metrics.js';
 import { Relay, type RelayOptions } from './relay.js';
 import { describe } from './report.js';
 import { RelayStoreError } from './store.js';
+import { sendBinary } from './ws-send.js';
 
 /** Options of {@link startRelay}. */
 export interface RelayServerOptions extends RelayOptions {
@@ -219,7 +220,7 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
       request,
       send: (frame) => {
         metrics?.sent(frame.byteLength);
-        socket.send(frame);
+        sendBinary(socket, frame);
       },
       close: (code, reason) => (stopping ? socket.close(SERVICE_RESTART, 'relay restarting: connect again') : socket.close(code, reason)),
       terminate: () => socket.terminate(),
