@@ -139,15 +139,15 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [V1, V2, V3, V4, V5].map(
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.at(-1)!.version;
 
 /**
- * Brings the database to {@link SQLITE_SCHEMA_VERSION}: every missing migration and its history rows
- * in one IMMEDIATE transaction (a second process opening the file waits for it, then finds
- * nothing to do). Returns the migrations applied; throws SchemaVersionError, changing
- * nothing, for a database a newer relay wrote.
+ * Brings the database to {@link SQLITE_SCHEMA_VERSION}: every missing migration and its history
+ * rows in one IMMEDIATE transaction (a second process opening the file waits for it, then finds
+ * nothing to do), then a checkpoint that empties the WAL. Returns the migrations applied;
+ * throws SchemaVersionError, changing nothing, for a database a newer relay wrote.
  */
 export function migrateSqlite(db: Database.Database, where: string): Migration[] {
   const version = () => db.pragma('user_version', { simple: true }) as number;
   if (pendingMigrations(SQLITE_MIGRATIONS, version(), where).length === 0) return [];
-  return db
+  const applied = db
     .transaction(() => {
       const pending = pendingMigrations(SQLITE_MIGRATIONS, version(), where);
       if (pending.length === 0) return [];
@@ -159,4 +159,9 @@ export function migrateSqlite(db: Database.Database, where: string): Migration[]
       return pending;
     })
     .immediate();
+  // A migration that rebuilt a table wrote all of it to the WAL: copied into the database now,
+  // and the WAL file cut back (else it keeps that size on disk). Busy (another process reading),
+  // it is left to the store's checkpoints.
+  if (applied.length > 0 && db.pragma('journal_mode', { simple: true }) === 'wal') db.pragma('wal_checkpoint(TRUNCATE)');
+  return applied;
 }

@@ -11,7 +11,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -177,6 +177,7 @@ describe('SQLite schema migrations', () => {
       assert.ok(highest.length >= 4 && sequence >= last.cursor);
 
       const store = SqliteRelayStore.open(path);
+      assert.equal(statSync(`${path}-wal`).size, 0, 'the rebuilt table was checkpointed and the WAL cut back');
       assert.deepEqual(await readManifest(store), expected, 'every row reads back as that release read it');
       for (const h of highest) assert.equal(await store.highestSeq(new Uint8Array(h.group_id), new Uint8Array(h.author)), h.seq);
       assert.equal(await store.highestSeq(new Uint8Array(highest[0]!.group_id), identity('erin').memberId), undefined);
