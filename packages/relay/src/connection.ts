@@ -227,6 +227,8 @@ export class Client {
     this.#outbox = [];
     this.#outboxBytes = 0;
     try {
+      // Alone (as most are): sent as it is.
+      if (frames.length === 1) return this.connection.send(frames[0]!);
       let start = 0;
       let bytes = 0;
       for (let i = 0; i <= frames.length; i++) {

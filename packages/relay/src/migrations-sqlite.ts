@@ -5,7 +5,7 @@
  * @module
  */
 import type Database from 'better-sqlite3';
-import { MIGRATION_NAMES, pendingMigrations, SCHEMA_VERSION, type Migration } from './migrations.js';
+import { MIGRATION_NAMES, pendingMigrations, type Migration } from './migrations.js';
 
 // Retention drops an envelope's bytes by emptying them: no envelope is empty.
 const V1 = `
@@ -100,18 +100,54 @@ CREATE TABLE revoked_devices (
 ) WITHOUT ROWID;
 `;
 
-export const SQLITE_MIGRATIONS: readonly Migration[] = [V1, V2, V3, V4].map((sql, i) => ({ version: i + 1, name: MIGRATION_NAMES[i + 1]!, sql }));
+// Version 5: less written per envelope (each commit wrote about 7 pages of WAL; these were 2 of
+// them). The cursor becomes a plain rowid alias, without AUTOINCREMENT and its sqlite_sequence
+// row rewritten at every commit: SQLite then gives a new row the largest cursor + 1, and since
+// an envelope's row is never deleted (retention empties its bytes, keeping its cursor), no
+// cursor handed out is ever given again. (A number AUTOINCREMENT drew for an insert that met a
+// duplicate was never handed out: it may be drawn now.) And the index by (group, author, seq),
+// whose entries sat on a page of their own per author, is replaced by one row per author and
+// group holding the highest sequence number stored (RelayStore.highestSeq), written with the
+// envelopes. The table is rebuilt (SQLite cannot drop AUTOINCREMENT in place), cursors and
+// bytes as they were.
+const V5 = `
+CREATE TABLE envelopes_v5 (
+  cursor INTEGER PRIMARY KEY,
+  group_id BLOB NOT NULL,
+  doc_id BLOB NOT NULL,
+  author BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  bytes BLOB NOT NULL,
+  UNIQUE (group_id, doc_id, author, seq)
+);
+INSERT INTO envelopes_v5 (cursor, group_id, doc_id, author, seq, bytes) SELECT cursor, group_id, doc_id, author, seq, bytes FROM envelopes ORDER BY cursor;
+CREATE TABLE author_heads (
+  group_id BLOB NOT NULL,
+  author BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (group_id, author)
+) WITHOUT ROWID;
+INSERT INTO author_heads (group_id, author, seq) SELECT group_id, author, max(seq) FROM envelopes GROUP BY group_id, author;
+DROP TABLE envelopes;
+ALTER TABLE envelopes_v5 RENAME TO envelopes;
+CREATE INDEX envelopes_by_doc ON envelopes (group_id, doc_id, cursor);
+`;
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [V1, V2, V3, V4, V5].map((sql, i) => ({ version: i + 1, name: MIGRATION_NAMES[i + 1]!, sql }));
+
+/** The schema version of a SQLite database this relay writes (PostgreSQL's stops at 4: version 5 is SQLite's alone). */
+export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.at(-1)!.version;
 
 /**
- * Brings the database to {@link SCHEMA_VERSION}: every missing migration and its history rows
- * in one IMMEDIATE transaction (a second process opening the file waits for it, then finds
- * nothing to do). Returns the migrations applied; throws SchemaVersionError, changing
- * nothing, for a database a newer relay wrote.
+ * Brings the database to {@link SQLITE_SCHEMA_VERSION}: every missing migration and its history
+ * rows in one IMMEDIATE transaction (a second process opening the file waits for it, then finds
+ * nothing to do), then a checkpoint that empties the WAL. Returns the migrations applied;
+ * throws SchemaVersionError, changing nothing, for a database a newer relay wrote.
  */
 export function migrateSqlite(db: Database.Database, where: string): Migration[] {
   const version = () => db.pragma('user_version', { simple: true }) as number;
   if (pendingMigrations(SQLITE_MIGRATIONS, version(), where).length === 0) return [];
-  return db
+  const applied = db
     .transaction(() => {
       const pending = pendingMigrations(SQLITE_MIGRATIONS, version(), where);
       if (pending.length === 0) return [];
@@ -119,8 +155,13 @@ export function migrateSqlite(db: Database.Database, where: string): Migration[]
       const record = db.prepare<[number, string, string | null]>('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?) ON CONFLICT (version) DO NOTHING');
       const now = new Date().toISOString();
       for (const m of SQLITE_MIGRATIONS) record.run(m.version, m.name, pending.includes(m) ? now : null);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
       return pending;
     })
     .immediate();
+  // A migration that rebuilt a table wrote all of it to the WAL: copied into the database now,
+  // and the WAL file cut back (else it keeps that size on disk). Busy (another process reading),
+  // it is left to the store's checkpoints.
+  if (applied.length > 0 && db.pragma('journal_mode', { simple: true }) === 'wal') db.pragma('wal_checkpoint(TRUNCATE)');
+  return applied;
 }

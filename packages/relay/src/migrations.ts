@@ -7,12 +7,11 @@
  * SQLite (migrations-sqlite.ts) keeps the version in `PRAGMA user_version` and, from version 3,
  * one row per migration in `schema_version`; PostgreSQL (migrations-postgres.ts) in
  * `sealdoc_schema`, under an advisory lock so that relay nodes starting together migrate once.
- * Releases before version 3 read the same places and refuse a newer version too.
+ * Releases before version 3 read the same places and refuse a newer version too. Versions are
+ * numbered alike in both stores, but a version may change one store alone: 5 is SQLite's (a
+ * PostgreSQL schema stays at 4).
  * @module
  */
-
-/** The schema version this relay writes. */
-export const SCHEMA_VERSION = 4;
 
 /** One step of the schema: applied once, in order, never edited once released. */
 export interface Migration {
@@ -55,4 +54,5 @@ export const MIGRATION_NAMES: Readonly<Record<number, string>> = {
   2: 'membership index and per-identity usage (quotas)',
   3: 'schema history',
   4: 'revoked devices (index)',
+  5: 'envelope cursors without AUTOINCREMENT; highest sequence number per author and group instead of an index (SQLite)',
 };

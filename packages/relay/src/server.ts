@@ -16,6 +16,7 @@ import { RelayMetrics } from './metrics.js';
 import { Relay, type RelayOptions } from './relay.js';
 import { describe } from './report.js';
 import { RelayStoreError } from './store.js';
+import { sendBinary } from './ws-send.js';
 
 /** Options of {@link startRelay}. */
 export interface RelayServerOptions extends RelayOptions {
@@ -219,7 +220,7 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
       request,
       send: (frame) => {
         metrics?.sent(frame.byteLength);
-        socket.send(frame);
+        sendBinary(socket, frame);
       },
       close: (code, reason) => (stopping ? socket.close(SERVICE_RESTART, 'relay restarting: connect again') : socket.close(code, reason)),
       terminate: () => socket.terminate(),
@@ -244,8 +245,15 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
       if (!connection.authenticated && (before += chunk.length) > relay.limits.maxBytesBeforeHello) return socket.terminate();
       receiving.add(partial, chunk.length);
     });
-    socket.on('pong', () => receiving.whole(partial));
+    // A half-open link (no bytes either way) is noticed by its silence: a ping every 5 s, and a
+    // socket that answered nothing (no pong, no frame) since the last one is dropped.
+    let heard = true;
+    socket.on('pong', () => {
+      heard = true;
+      receiving.whole(partial);
+    });
     socket.on('message', (data, isBinary) => {
+      heard = true;
       if (!isBinary) return socket.close(1003, 'binary frames only');
       const chunks = Array.isArray(data) ? data : [data instanceof ArrayBuffer ? Buffer.from(data) : data];
       const frame = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
@@ -253,12 +261,6 @@ export async function startRelay(options: RelayServerOptions): Promise<RelayServ
       metrics?.received(frame.byteLength);
       connection.receive(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
     });
-    // A half-open link (no bytes either way) is noticed by its silence: a ping every 5 s, and a
-    // socket that answered nothing (no pong, no frame) since the last one is dropped.
-    let heard = true;
-    const markHeard = () => (heard = true);
-    socket.on('pong', markHeard);
-    socket.on('message', markHeard);
     const heartbeat = setInterval(() => {
       if (paused) return;
       if (receiving.tooSlow(partial, relay.limits.frameTimeoutMs)) return socket.terminate();

@@ -131,7 +131,10 @@ export class SqliteRelayStore implements RelayStore {
         'SELECT r.invite_id, r.requester, r.request FROM join_requests r JOIN invitations i ON i.invite_id = r.invite_id WHERE i.group_id = ? AND i.revoked = 0 AND i.expires_at > ?',
       ),
       requesters: db.prepare<[Buffer], { requester: Buffer }>('SELECT requester FROM join_requests WHERE invite_id = ?'),
-      highest: db.prepare<[Buffer, Buffer], { seq: number | null }>('SELECT max(seq) AS seq FROM envelopes WHERE group_id = ? AND author = ?'),
+      highest: db.prepare<[Buffer, Buffer], { seq: number }>('SELECT seq FROM author_heads WHERE group_id = ? AND author = ?'),
+      raiseHead: db.prepare<[Buffer, Buffer, number]>(
+        'INSERT INTO author_heads (group_id, author, seq) VALUES (?, ?, ?) ON CONFLICT (group_id, author) DO UPDATE SET seq = max(seq, excluded.seq)',
+      ),
     };
   }
 
@@ -261,25 +264,33 @@ export class SqliteRelayStore implements RelayStore {
   async putEnvelopes(envelopes: readonly NewEnvelope[]): Promise<PutResult[]> {
     return this.#do(() =>
       this.#commit(() => {
-        // What each author adds, summed: one usage row written per author, not per envelope.
+        // What each author adds, summed: one usage row written per author, not per envelope;
+        // and each author's highest sequence number per group, one row written per pair.
         const added = new Map<string, { author: Uint8Array; documents: number; bytes: number }>();
+        const heads = new Map<string, { groupId: Buffer; author: Buffer; seq: number }>();
         const results = envelopes.map((e): PutResult => {
           const groupId = buf(e.groupId);
           const docId = buf(e.docId);
           const firstOfDoc = this.#s.docExists.get(groupId, docId)!.n === 0;
-          const { changes, lastInsertRowid } = this.#s.insert.run(groupId, docId, buf(e.author), e.seq, buf(e.bytes));
+          const author = buf(e.author);
+          const { changes, lastInsertRowid } = this.#s.insert.run(groupId, docId, author, e.seq, buf(e.bytes));
           if (changes === 1) {
             const key = usageKey(e.author);
+            const headKey = `${groupId.toString('hex')}:${key}`;
+            const head = heads.get(headKey);
+            if (!head) heads.set(headKey, { groupId, author, seq: e.seq });
+            else if (e.seq > head.seq) head.seq = e.seq;
             let sum = added.get(key);
             if (!sum) added.set(key, (sum = { author: e.author, documents: 0, bytes: 0 }));
             sum.documents += firstOfDoc ? 1 : 0;
             sum.bytes += e.bytes.length;
             return { outcome: 'stored', cursor: Number(lastInsertRowid) };
           }
-          const found = this.#s.find.get(groupId, docId, buf(e.author), e.seq)!;
+          const found = this.#s.find.get(groupId, docId, author, e.seq)!;
           return { outcome: found.bytes.length === 0 || equalBytes(new Uint8Array(found.bytes), e.bytes) ? 'duplicate' : 'conflict', cursor: found.cursor };
         });
         for (const sum of added.values()) this.#addUsage(sum.author, 0, sum.documents, sum.bytes);
+        for (const head of heads.values()) this.#s.raiseHead.run(head.groupId, head.author, head.seq);
         return results;
       }),
     );
@@ -330,7 +341,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async highestSeq(groupId: Uint8Array, author: Uint8Array): Promise<number | undefined> {
-    return this.#do(() => this.#s.highest.get(buf(groupId), buf(author))?.seq ?? undefined);
+    return this.#do(() => this.#s.highest.get(buf(groupId), buf(author))?.seq);
   }
 
   async putInvitation(invitation: StoredInvitation): Promise<void> {

@@ -74,7 +74,7 @@ describe('sealdoc-relay backup', () => {
         await store.close();
       }
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stdout, /^backup: wrote .*backup\.sqlite \([\d.]+ MiB, schema version 4\) from .* in [\d.]+ s\n$/);
+      assert.match(result.stdout, /^backup: wrote .*backup\.sqlite \([\d.]+ MiB, schema version 5\) from .* in [\d.]+ s\n$/);
       assert.ok(during > 0, `the client kept writing while the backup ran (${during} acks)`);
       assert.ok(before.size + during < envelopes.length, 'and after it');
       assert.deepEqual(readdirSync(dir).filter((f) => f.includes('partial')), [], 'no temporary file left');
@@ -144,7 +144,7 @@ describe('sealdoc-relay backup', () => {
       r = await backupCli(['--db', live, '--out', out, '--force']);
       assert.equal(r.code, 0, r.stderr);
       const copy = new Database(out, { readonly: true });
-      assert.equal(copy.pragma('user_version', { simple: true }), 4);
+      assert.equal(copy.pragma('user_version', { simple: true }), 5);
       copy.close();
 
       r = await backupCli(['--db', join(dir, 'nowhere.sqlite'), '--out', join(dir, 'x.sqlite')]);

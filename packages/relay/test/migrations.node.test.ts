@@ -1,14 +1,17 @@
 // Upgrades: a database written by the release with schema 2 (test/fixtures, made by
 // make-store-fixtures.ts with that release's code) opens with this code, is migrated once, and
 // every row reads back as that release read it; a relay started on it serves its envelopes.
-// A database at schema 3 (that fixture migrated, less what version 4 added) gets version 4 alone.
+// A database at schema 3 (the schema-4 fixture below, less what version 4 added) gets versions 4 and 5.
+// A database written by the release with schema 4 (relay-schema-4.sqlite, written at 38dc1b3)
+// gets version 5: its envelope table rebuilt without AUTOINCREMENT, cursors kept, and the
+// highest sequence number per author and group as the index it replaces gave it.
 // A database from a newer release is refused with a SchemaVersionError and left unchanged.
 // SQLite always; PostgreSQL when it answers (always under CI=true), with relay nodes starting
 // together on one schema.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +26,9 @@ import { readManifest, unhex, type StoreManifest } from './fixtures/store-manife
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const manifest = (name: string) => JSON.parse(readFileSync(join(fixtures, name), 'utf8')) as StoreManifest;
-const NEWEST = 4;
+/** The newest SQLite schema (5 changed SQLite alone) and the newest PostgreSQL one. */
+const NEWEST = 5;
+const POSTGRES_NEWEST = 4;
 
 /** Stores what a fourth envelope of alice's would be, at the next cursor; then a relay on the store hands alice's document to her. */
 async function stillWorks(store: RelayStore, expected: StoreManifest): Promise<void> {
@@ -84,8 +89,9 @@ describe('SQLite schema migrations', () => {
           [2, true],
           [3, false],
           [4, false],
+          [5, false],
         ],
-        'versions 1 and 2 came before the history; 3 and 4 were applied now',
+        'versions 1 and 2 came before the history; 3 to 5 were applied now',
       );
       assert.ok(history.every((h) => h.name.length > 0));
 
@@ -119,36 +125,84 @@ describe('SQLite schema migrations', () => {
       holder.close();
       assert.deepEqual(await Promise.all(opening), ['0 opened', '0 opened', '0 opened']);
       const db = new Database(path, { readonly: true });
-      assert.deepEqual(db.prepare('SELECT version FROM schema_version ORDER BY version').all(), [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+      assert.deepEqual(db.prepare('SELECT version FROM schema_version ORDER BY version').all(), [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }]);
       db.close();
       const store = SqliteRelayStore.open(path);
       assert.deepEqual(await readManifest(store), manifest('relay-schema-2.sqlite.json'));
       await store.close();
     }));
 
-  it('brings a database at schema 3 to 4: only the table of revoked devices is added, the rest untouched', () =>
+  it('brings a database at schema 3 up: version 4 adds only the table of revoked devices, the rest untouched', () =>
     withDir(async (dir) => {
       const path = join(dir, 'relay.sqlite');
-      copyFileSync(join(fixtures, 'relay-schema-2.sqlite'), path);
-      await SqliteRelayStore.open(path).close();
-      // What the release with schema 3 leaves: version 4 is this table and its history row.
+      copyFileSync(join(fixtures, 'relay-schema-4.sqlite'), path);
+      // What the release with schema 3 leaves: the release with schema 4's file less this table and its history row.
       let db = new Database(path);
-      db.exec('DROP TABLE revoked_devices; DELETE FROM schema_version WHERE version = 4');
+      db.exec('DROP TABLE revoked_devices; DELETE FROM schema_version WHERE version >= 4');
       db.pragma('user_version = 3');
       const before = db.prepare('SELECT version, name, applied_at FROM schema_version ORDER BY version').all();
       db.close();
 
       const store = SqliteRelayStore.open(path);
-      assert.deepEqual(await readManifest(store), manifest('relay-schema-2.sqlite.json'), 'every row as it was');
+      assert.deepEqual(await readManifest(store), manifest('relay-schema-4.sqlite.json'), 'every row as it was');
       assert.deepEqual(await store.revokedIn(identity('alice').memberId, 16), [], 'nothing backfilled: no log of then revokes a device');
       await store.close();
       db = new Database(path, { readonly: true });
-      assert.equal(db.pragma('user_version', { simple: true }), 4);
+      assert.equal(db.pragma('user_version', { simple: true }), NEWEST);
       const after = db.prepare('SELECT version, name, applied_at FROM schema_version ORDER BY version').all() as { version: number; name: string; applied_at: string | null }[];
       assert.deepEqual(after.slice(0, 3), before, 'the history of 1 to 3 kept as it was');
       assert.deepEqual([after[3]!.version, after[3]!.name, after[3]!.applied_at !== null], [4, 'revoked devices (index)', true]);
+      assert.deepEqual([after[4]!.version, after[4]!.applied_at !== null], [5, true]);
       assert.deepEqual(db.prepare('SELECT count(*) AS n FROM revoked_devices').get(), { n: 0 });
       db.close();
+    }));
+
+  it('brings a database written by the release with schema 4 to 5: cursors, rows and highest sequence numbers as they were; no cursor given twice', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'relay.sqlite');
+      copyFileSync(join(fixtures, 'relay-schema-4.sqlite'), path);
+      const expected = manifest('relay-schema-4.sqlite.json');
+      // What the release with schema 4 held and answered, read with its own schema and index.
+      let db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      assert.equal(db.pragma('user_version', { simple: true }), 4);
+      const rows = () => db.prepare('SELECT cursor, group_id, doc_id, author, seq, bytes FROM envelopes ORDER BY cursor').all();
+      const before = rows();
+      const highest = db.prepare('SELECT group_id, author, max(seq) AS seq FROM envelopes GROUP BY group_id, author ORDER BY group_id, author').all() as { group_id: Buffer; author: Buffer; seq: number }[];
+      // Its insert of a duplicate drew a number from AUTOINCREMENT's sequence and handed it to nobody.
+      const last = before.at(-1) as { cursor: number; group_id: Buffer; doc_id: Buffer; author: Buffer; seq: number; bytes: Buffer };
+      db.prepare('INSERT INTO envelopes (group_id, doc_id, author, seq, bytes) VALUES (?, ?, ?, ?, ?) ON CONFLICT (group_id, doc_id, author, seq) DO NOTHING').run(last.group_id, last.doc_id, last.author, last.seq, last.bytes);
+      const sequence = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'envelopes'").get() as { seq: number }).seq;
+      db.close();
+      assert.ok(highest.length >= 4 && sequence >= last.cursor);
+
+      const store = SqliteRelayStore.open(path);
+      assert.equal(statSync(`${path}-wal`).size, 0, 'the rebuilt table was checkpointed and the WAL cut back');
+      assert.deepEqual(await readManifest(store), expected, 'every row reads back as that release read it');
+      for (const h of highest) assert.equal(await store.highestSeq(new Uint8Array(h.group_id), new Uint8Array(h.author)), h.seq);
+      assert.equal(await store.highestSeq(new Uint8Array(highest[0]!.group_id), identity('erin').memberId), undefined);
+      await store.close();
+
+      db = new Database(path, { readonly: true });
+      assert.equal(db.pragma('user_version', { simple: true }), NEWEST);
+      assert.deepEqual(rows(), before, 'the same rows, at the same cursors');
+      const schema = (db.prepare("SELECT sql FROM sqlite_master WHERE name = 'envelopes'").get() as { sql: string }).sql;
+      assert.doesNotMatch(schema, /AUTOINCREMENT/i);
+      assert.match(schema, /cursor INTEGER PRIMARY KEY,/);
+      assert.deepEqual(
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'envelopes' ORDER BY name").all(),
+        [{ name: 'envelopes_by_doc' }, { name: 'sqlite_autoindex_envelopes_1' }],
+        'the index by author is gone; the one by document and the unique one stay',
+      );
+      assert.deepEqual(db.prepare("SELECT count(*) AS n FROM sqlite_sequence WHERE name = 'envelopes'").get(), { n: 0 });
+      const history = db.prepare('SELECT version, applied_at FROM schema_version ORDER BY version').all() as { version: number; applied_at: string | null }[];
+      assert.deepEqual(history.map((h) => h.version), [1, 2, 3, 4, 5]);
+      db.close();
+
+      // New cursors continue past every old one; a relay on it serves its envelopes.
+      const reopened = SqliteRelayStore.open(path);
+      await stillWorks(reopened, expected);
+      await reopened.close();
     }));
 
   it('keeps the history of a new database from its first open', () =>
@@ -159,7 +213,7 @@ describe('SQLite schema migrations', () => {
       assert.equal(db.pragma('user_version', { simple: true }), NEWEST);
       const rows = db.prepare('SELECT version, applied_at FROM schema_version ORDER BY version').all() as { version: number; applied_at: string | null }[];
       db.close();
-      assert.deepEqual(rows.map((r) => r.version), [1, 2, 3, 4]);
+      assert.deepEqual(rows.map((r) => r.version), [1, 2, 3, 4, 5]);
       assert.ok(rows.every((r) => r.applied_at !== null));
     }));
 
@@ -180,7 +234,7 @@ describe('SQLite schema migrations', () => {
           assert.equal(error.code, 'newer-schema');
           assert.equal(error.found, NEWEST + 1);
           assert.equal(error.known, NEWEST);
-          assert.match(error.message, /newer relay \(schema version 5; this relay knows 4 at most\)/);
+          assert.match(error.message, /newer relay \(schema version 6; this relay knows 5 at most\)/);
           assert.ok(error.message.includes(path), 'the message names the file');
           return true;
         },
@@ -309,8 +363,8 @@ if (await postgresAvailable()) {
         const before = await history(url);
         await assert.rejects(PostgresRelayStore.connect(url), (error: unknown) => {
           assert.ok(error instanceof SchemaVersionError, String(error));
-          assert.equal(error.found, NEWEST + 1);
-          assert.equal(error.known, NEWEST);
+          assert.equal(error.found, POSTGRES_NEWEST + 1);
+          assert.equal(error.known, POSTGRES_NEWEST);
           assert.doesNotMatch(error.message, /postgres:\/\//, 'no URL (it may hold a password)');
           return true;
         });

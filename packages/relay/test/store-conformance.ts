@@ -132,6 +132,30 @@ export function relayStoreConformance(name: string, setup: () => Promise<RelaySt
       assert.deepEqual((await store.envelopesAt([c0, c2])), []);
     });
 
+    test('the highest sequence number per author and group: across documents and commits, duplicates and conflicts aside, never lowered', async ({ store }) => {
+      // Out of order within one commit, and over two documents.
+      await store.putEnvelopes([envelope(1, 1, 7), envelope(2, 1, 9), envelope(1, 1, 4), envelope(2, 2, 3)]);
+      assert.equal(await store.highestSeq(id(1), member(1)), 9);
+      assert.equal(await store.highestSeq(id(1), member(2)), 3);
+      // Lower ones later, a duplicate and a conflict: nothing lowers it or raises it.
+      const results = await store.putEnvelopes([envelope(1, 1, 5), envelope(2, 1, 9), envelope(1, 2, 3, 99), envelope(2, 2, 3, 1)]);
+      assert.deepEqual(results.map((r) => r.outcome), ['stored', 'duplicate', 'stored', 'conflict']);
+      assert.equal(await store.highestSeq(id(1), member(1)), 9);
+      assert.equal(await store.highestSeq(id(1), member(2)), 3);
+      await store.putEnvelopes([envelope(3, 2, 12)]);
+      assert.equal(await store.highestSeq(id(1), member(2)), 12);
+      assert.equal(await store.highestSeq(id(2), member(2)), undefined, 'per group');
+    });
+
+    test('a cursor is never given twice: the last envelope dropped, the next comes after it', async ({ store }) => {
+      const [a] = await store.putEnvelopes([envelope(1, 1, 0)]);
+      await store.dropEnvelopes([a!.cursor]);
+      // A duplicate and a conflict draw no cursor that shows.
+      await store.putEnvelopes([envelope(1, 1, 0), envelope(1, 1, 0, 5)]);
+      const [b] = await store.putEnvelopes([envelope(1, 1, 1)]);
+      assert.ok(b!.cursor > a!.cursor, `${b!.cursor} > ${a!.cursor}`);
+    });
+
     test('covers attestations are kept once per snapshot, per document', async ({ store }) => {
       const covers = (author: number, seq: number, byte: number) => ({ author: member(author), seq, attestation: new Uint8Array([byte, 1, 2]) });
       assert.equal(await store.putCovers(id(1), id(1), covers(1, 4, 10)), true);
@@ -194,9 +218,11 @@ export function relayStoreConformance(name: string, setup: () => Promise<RelaySt
       assert.equal(await again.membership(id(1), member(2)), 'member');
       assert.deepEqual(await again.usage(member(1)), { groups: 1, documents: 1, bytes: 1 + 4 });
       assert.deepEqual((await again.envelopesAfter(id(1), id(1), 0, 10)).map((e) => e.cursor), [put!.cursor]);
-      // Cursors keep growing after a restart.
+      assert.equal(await again.highestSeq(id(1), member(1)), 1, 'the dropped one counts');
+      // Cursors keep growing after a restart, past the last one given (dropped) too.
       const [next] = await again.putEnvelopes([envelope(1, 1, 2)]);
-      assert.ok(next!.cursor > put!.cursor);
+      assert.ok(next!.cursor > gone!.cursor);
+      assert.equal(await again.highestSeq(id(1), member(1)), 2);
     });
   });
 }
