@@ -436,22 +436,7 @@ const open = await runInChromium<OpenFigures>(fileURLToPath(new URL('./open.brow
 const rows: Row[] = [
   { name: 'plain-sync', ratio: 1, baseline: 'itself', ms: plain.ms, edits: all, bytes: plain.bytes },
   { name: 'sync-vs-plain', ratio: sealed.ms / plain.ms, baseline: runsOf('sealed'), ms: sealed.ms, edits: all, bytes: sealed.bytes },
-  {
-    name: 'sync-crypto-floor',
-    ratio: medianSide('floor').ms / plain.ms,
-    baseline: runsOf('floor'),
-    ms: medianSide('floor').ms,
-    edits: all,
-    bytes: 0,
-  },
-  {
-    name: 'sync-primitives-floor',
-    ratio: medianSide('primitives').ms / plain.ms,
-    baseline: runsOf('primitives'),
-    ms: medianSide('primitives').ms,
-    edits: all,
-    bytes: 0,
-  },
+  ...(['floor', 'primitives'] as const).map((side) => ({ name: `sync-${side === 'floor' ? 'crypto' : side}-floor`, ratio: medianSide(side).ms / plain.ms, baseline: runsOf(side), ms: medianSide(side).ms, edits: all, bytes: 0 })),
   { name: 'sync-vs-per-keystroke', ratio: perKeystroke.ms / batchedPrefix.ms, baseline: `sealed, ${BATCH} per envelope`, ms: batchedPrefix.ms, edits: PREFIX, bytes: batchedPrefix.bytes },
   { name: 'per-keystroke', ratio: 1, baseline: 'itself', ms: perKeystroke.ms, edits: PREFIX, bytes: perKeystroke.bytes },
   // The most sync-vs-per-keystroke could be if batches of 100 cost nothing beyond plain Yjs.
