@@ -1,9 +1,10 @@
 /**
- * The documents this device was told to forget (deleted, left, or forgotten here): their
- * groups are not fetched from the relay again, where a group stays as long as its last
- * member does, and one the store still holds when the app starts (a forget cut short by the
- * page closing) is deleted then, not opened. Noted before anything is deleted. Which groups a person was in tells who works with whom, so the list is kept
- * like the names: one record in the store, sealed under the device key.
+ * The documents this device was told to forget (deleted, left, or forgotten here), noted
+ * before anything is deleted: their groups are not fetched from the relay again, where a group
+ * stays as long as its last member does, and one the store still holds when the app starts (a
+ * forget cut short by the page closing) is deleted then, not opened. Which groups a person was
+ * in tells who works with whom, so the list is kept like the names: one record in the store,
+ * sealed under the device key.
  * @module
  */
 import type { DeviceKey, Storage } from '@sealdoc/core';
