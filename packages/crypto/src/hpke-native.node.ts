@@ -50,28 +50,38 @@ function publicKeyObject(raw: Uint8Array): KeyObject {
   return key;
 }
 
-/** An X25519 key pair as node:crypto makes it. */
+/**
+ * An ephemeral X25519 key pair: the private key as node:crypto holds it, and `enc`, the public
+ * key's 32 bytes. The public key comes encoded from the generation itself, never exported from
+ * a key object afterwards: on Node 20, exporting a freshly generated key as JWK deadlocks the
+ * thread when a garbage collection during the export finalizes the generation's job (its
+ * destructor takes the key's lock, which the export holds; `hpke-native.node.test.ts`).
+ */
 export interface _KeyPair {
   privateKey: KeyObject;
-  publicKey: KeyObject;
+  enc: Buffer;
 }
+
+const SPKI = { publicKeyEncoding: { type: 'spki', format: 'der' } } as const;
+/** The raw X25519 public key at the end of its SPKI encoding (a Buffer: Node's types know no pair encoded on one side only). */
+const rawOfSpki = (spki: unknown): Buffer => (spki as Buffer).subarray((spki as Buffer).length - 32);
 
 /** A fresh X25519 key pair made on libuv's thread pool (off the calling thread, on another core). */
 export function _keyPairAsync(): Promise<_KeyPair> {
-  return new Promise((resolve, reject) => generateKeyPair('x25519', {}, (error, publicKey, privateKey) => (error ? reject(error) : resolve({ publicKey, privateKey }))));
+  return new Promise((resolve, reject) => generateKeyPair('x25519', SPKI, (error, spki, privateKey) => (error ? reject(error) : resolve({ privateKey, enc: rawOfSpki(spki) }))));
 }
 
-/** A fresh ephemeral X25519 key pair (a new one for every recipient, RFC 9180 Encap). */
-function ephemeral(secretKey?: Uint8Array, made?: _KeyPair): { privateKey: KeyObject; enc: Buffer } {
-  let pair: _KeyPair;
-  if (made) pair = made;
-  else if (secretKey) {
+/** A fresh ephemeral X25519 key pair (a new one for every recipient, RFC 9180 Encap), or the one of `secretKey` (test vectors). */
+function ephemeral(secretKey?: Uint8Array, made?: _KeyPair): _KeyPair {
+  if (made) return made;
+  if (secretKey) {
     const der = Buffer.concat([PKCS8_X25519, secretKey]);
     const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
     der.fill(0);
-    pair = { privateKey, publicKey: createPublicKey(privateKey) };
-  } else pair = generateKeyPairSync('x25519');
-  return { privateKey: pair.privateKey, enc: Buffer.from(pair.publicKey.export({ format: 'jwk' }).x!, 'base64url') };
+    return { privateKey, enc: rawOfSpki(createPublicKey(privateKey).export(SPKI.publicKeyEncoding)) };
+  }
+  const { publicKey, privateKey } = generateKeyPairSync('x25519', SPKI);
+  return { privateKey, enc: rawOfSpki(publicKey) };
 }
 
 /**

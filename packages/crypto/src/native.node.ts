@@ -11,8 +11,11 @@
  * agreements, key schedules and seals (hpke-native.node.ts, _wrapRangeAhead).
  *
  * No worker threads: on Node 20.20 (OpenSSL 3.0) here, wraps sealed with node:crypto in worker
- * threads deadlocked within tens of ops (the worker stops answering, at no CPU; cf.
- * nodejs/node#52698), so a pool of them was tried and removed.
+ * threads deadlocked within tens of ops (the worker stops answering, at no CPU), so a pool of
+ * them was tried and removed. The likely cause was found later on the main thread too: a fresh
+ * key exported as JWK deadlocks when a collection during the export finalizes its generation's
+ * job; ephemeral keys now come encoded from their generation (hpke-native.node.ts). Workers
+ * were not tried again.
  * @module
  */
 import { createHash, createHmac, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';

@@ -2,6 +2,7 @@
 // RFC 9180 vectors, the same bytes as the @noble and WebCrypto paths, wraps that every
 // backend opens, and a failing worker that rejects the op instead of leaving it pending.
 import { describe, it, after } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hmac } from '@noble/hashes/hmac.js';
@@ -171,6 +172,27 @@ describe('native backend (Node)', () => {
       assert.equal(encs.size, n);
     });
   }
+
+  it('thousands of seals and wraps in a process that collects garbage often do not deadlock (a fresh key exported as JWK did, on Node 20)', () => {
+    // In a process of its own, with a young generation so small that a collection comes during
+    // almost any allocation: the seals' ephemeral keys made inline, then wraps of 300 recipients
+    // with the keys made ahead. Before the fix every such process hung within 10,000 seals.
+    const child = `
+      const { _native } = await import(${JSON.stringify(new URL('../dist/native.node.js', import.meta.url).href)});
+      const { generateKeyPairSync } = await import('node:crypto');
+      const pk = Buffer.from(generateKeyPairSync('x25519').publicKey.export({ format: 'der', type: 'spki' })).subarray(-32);
+      const secret = new Uint8Array(32).fill(7);
+      for (let i = 0; i < 20000; i++) _native.seal(pk, secret, new Uint8Array([1]), new Uint8Array(0));
+      const recipients = new Uint8Array(300 * 64);
+      for (let i = 0; i < 300; i++) recipients.set(pk, i * 64 + 32);
+      for (let i = 0; i < 30; i++) await _native.wrapAll(secret, new Uint8Array([2]), recipients);
+      console.log('done');
+    `;
+    const run = spawnSync(process.execPath, ['--max-semi-space-size=1', '--input-type=module', '-e', child], { encoding: 'utf8', timeout: 90_000 });
+    assert.equal(run.signal, null, `the process was killed after 90 s: it hung (${run.stderr})`);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), 'done');
+  });
 
   it('a low-order recipient key is HpkeError bad-key, with keys made inline or ahead', async () => {
     for (const settings of [{ ahead: false }, { ahead: true }]) {
