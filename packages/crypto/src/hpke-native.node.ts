@@ -50,38 +50,45 @@ function publicKeyObject(raw: Uint8Array): KeyObject {
   return key;
 }
 
-/**
- * An ephemeral X25519 key pair: the private key as node:crypto holds it, and `enc`, the public
- * key's 32 bytes. The public key comes encoded from the generation itself, never exported from
- * a key object afterwards: on Node 20, exporting a freshly generated key as JWK deadlocks the
- * thread when a garbage collection during the export finalizes the generation's job (its
- * destructor takes the key's lock, which the export holds; `hpke-native.node.test.ts`).
- */
+/** An ephemeral X25519 key pair: the private key as node:crypto holds it, and `enc`, the public key's 32 bytes. */
 export interface _KeyPair {
   privateKey: KeyObject;
   enc: Buffer;
 }
 
-const SPKI = { publicKeyEncoding: { type: 'spki', format: 'der' } } as const;
-/** The raw X25519 public key at the end of its SPKI encoding (a Buffer: Node's types know no pair encoded on one side only). */
-const rawOfSpki = (spki: unknown): Buffer => (spki as Buffer).subarray((spki as Buffer).length - 32);
+/** The raw public key of an X25519 key object, from its JWK. */
+const jwkX = (key: KeyObject): Buffer => Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url');
 
-/** A fresh X25519 key pair made on libuv's thread pool (off the calling thread, on another core). */
+/**
+ * A fresh X25519 key pair made on libuv's thread pool (off the calling thread, on another core).
+ * Its public key is exported as JWK in the callback: an asynchronous job is destroyed right after
+ * its callback, never by a garbage collection (see {@link ephemeral}).
+ */
 export function _keyPairAsync(): Promise<_KeyPair> {
-  return new Promise((resolve, reject) => generateKeyPair('x25519', SPKI, (error, spki, privateKey) => (error ? reject(error) : resolve({ privateKey, enc: rawOfSpki(spki) }))));
+  return new Promise((resolve, reject) => generateKeyPair('x25519', {}, (error, publicKey, privateKey) => (error ? reject(error) : resolve({ privateKey, enc: jwkX(publicKey) }))));
 }
 
-/** A fresh ephemeral X25519 key pair (a new one for every recipient, RFC 9180 Encap), or the one of `secretKey` (test vectors). */
+// The X25519 base point (u = 9): X25519(k, 9) is the public key of k.
+const BASE_POINT = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from([9, ...new Uint8Array(31)]).toString('base64url') }, format: 'jwk' });
+
+/**
+ * A fresh ephemeral X25519 key pair (a new one for every recipient, RFC 9180 Encap), or the one
+ * of `secretKey` (test vectors). A key made by generateKeyPairSync is never exported: on Node 20
+ * its generation's job is destroyed by a garbage collection, whose destructor takes the key's
+ * lock, and a collection during a JWK export of that key (which holds the lock) stopped the
+ * thread for good (`native.node.test.ts`). Its public key is computed instead, X25519(k, 9): the
+ * same bytes, one agreement's cost.
+ */
 function ephemeral(secretKey?: Uint8Array, made?: _KeyPair): _KeyPair {
   if (made) return made;
   if (secretKey) {
     const der = Buffer.concat([PKCS8_X25519, secretKey]);
     const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
     der.fill(0);
-    return { privateKey, enc: rawOfSpki(createPublicKey(privateKey).export(SPKI.publicKeyEncoding)) };
+    return { privateKey, enc: jwkX(createPublicKey(privateKey)) }; // imported, not generated: no job
   }
-  const { publicKey, privateKey } = generateKeyPairSync('x25519', SPKI);
-  return { privateKey, enc: rawOfSpki(publicKey) };
+  const { privateKey } = generateKeyPairSync('x25519');
+  return { privateKey, enc: diffieHellman({ privateKey, publicKey: BASE_POINT }) };
 }
 
 /**
