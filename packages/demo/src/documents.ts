@@ -98,7 +98,8 @@ async function forget(open: OpenDoc): Promise<void> {
   app.docs.delete(key);
   if (app.current === key) app.current = [...app.docs.keys()][0];
   draw();
-  await open.sealed.clearData();
+  // Its last writes done first; then Group.forget deletes all of it (its document's records too).
+  await open.sealed.destroy();
   open.people.destroy();
   open.awareness.destroy();
   await Group.forget(app.storage!, open.group.groupId);
