@@ -72,29 +72,31 @@ export function _unpackRecipients(packed: Uint8Array): _WrapRecipient[] {
 
 /**
  * The wraps of `secret` to each recipient, in their order: n × 80 bytes. Where no backend was
- * forced: on the platform's native backend (Node), or for a large op in a browser, in a pool
- * of Web Workers (wrap-pool.ts); otherwise, or when the platform has no workers, on this
- * thread ({@link _wrapSecretsHere}).
+ * forced: a large op in a pool of worker threads where the platform has them (wrap-pool.ts: Web
+ * Workers in a browser, worker_threads in Node), else on the platform's native backend (Node),
+ * else, or when no worker starts, on this thread ({@link _wrapSecretsHere}).
  */
 export async function _wrapSecrets(secret: Uint8Array, groupId: Uint8Array, epoch: number, recipients: readonly _WrapRecipient[], inFlight: number): Promise<Uint8Array> {
+  const info = wrapInfo(groupId, epoch, new Uint8Array(0));
   if (_backendChoice() === 'auto') {
-    if (_native) return _native.wrapAll(secret, wrapInfo(groupId, epoch, new Uint8Array(0)), _packRecipients(recipients));
     if (_wrapWorkersServe(recipients.length)) {
-      const made = await _wrapInWorkers(secret, groupId, epoch, _packRecipients(recipients));
+      const made = await _wrapInWorkers(secret, info, _packRecipients(recipients));
       if (made) return made;
     }
+    if (_native) return _native.wrapAll(secret, info, _packRecipients(recipients));
   }
-  return _wrapSecretsHere(secret, groupId, epoch, recipients, inFlight);
+  return _wrapSecretsHere(secret, info, recipients, inFlight);
 }
 
 /**
- * The wraps of `secret` to each recipient on this thread, at most `inFlight` agreements at once:
- * the bytes of one {@link _wrapSecret} each, made in one batch (hpke.ts `_hpkeSealToMany`).
+ * The wraps of `secret` to each recipient on this thread, with HPKE info `info` || device id,
+ * at most `inFlight` agreements at once (all by default): the bytes of one {@link _wrapSecret}
+ * each, made in one batch (hpke.ts `_hpkeSealToMany`).
  */
-export async function _wrapSecretsHere(secret: Uint8Array, groupId: Uint8Array, epoch: number, recipients: readonly _WrapRecipient[], inFlight: number): Promise<Uint8Array> {
+export async function _wrapSecretsHere(secret: Uint8Array, info: Uint8Array, recipients: readonly _WrapRecipient[], inFlight = recipients.length): Promise<Uint8Array> {
   return _hpkeSealToMany(
     recipients.map((r) => r.agreementPublicKey),
-    wrapInfo(groupId, epoch, new Uint8Array(0)),
+    info,
     recipients.map((r) => r.id),
     secret,
     inFlight,

@@ -8,20 +8,16 @@
  * WebCrypto each costs several promises and key objects (about 200 µs a wrap here); natively
  * a whole wrap is about 110 µs on one thread. The ephemeral key pairs of a large op are made on
  * libuv's thread pool, a range ahead (the other core), while the calling thread does the
- * agreements, key schedules and seals (hpke-native.node.ts, _wrapRangeAhead).
- *
- * No worker threads: on Node 20.20 (OpenSSL 3.0) here, wraps sealed with node:crypto in worker
- * threads deadlocked within tens of ops (the worker stops answering, at no CPU), so a pool of
- * them was tried and removed. The likely cause was found later on the main thread too: a fresh
- * key exported as JWK deadlocks when a collection during the export finalizes its generation's
- * job; ephemeral keys now come encoded from their generation (hpke-native.node.ts). Workers
- * were not tried again.
+ * agreements, key schedules and seals (hpke-native.node.ts, _wrapRangeAhead); the largest ops
+ * are spread over worker threads that each do the same (wrap-pool.ts, wrap-thread.node.ts).
  * @module
  */
+import { availableParallelism } from 'node:os';
 import { createHash, createHmac, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { HpkeError } from './errors.js';
 import { _chachaOpen, _chachaSeal, _LowOrderKey, _plain, _sealNative, _wrapRange, _wrapRangeAhead } from './hpke-native.node.js';
 import type { _NativeBackend } from './native.js';
+import { _nodeWrapThreads } from './wrap-thread.node.js';
 
 const LOW_ORDER = 'all-zero X25519 output: the peer key is of low order';
 /** From this many wraps on, the ephemeral keys are made ahead on the thread pool. */
@@ -125,6 +121,8 @@ export const _native: _NativeBackend = {
     for (const part of parts) mac.update(part);
     return _plain(mac.digest());
   },
+  // One core: a worker would only take turns with this thread.
+  wrapThreads: availableParallelism() > 1 ? _nodeWrapThreads : undefined,
 };
 
 /** Tests and benchmarks: whether large ops make their ephemeral keys ahead on the thread pool. Returns the setting in force before. */

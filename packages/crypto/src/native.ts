@@ -5,6 +5,7 @@
  * "imports", condition `node`), which never reaches a browser bundle.
  * @module
  */
+import type { _WrapThreads } from './wrap-thread.js';
 
 /** Sealed with HPKE: enc and ciphertext. */
 export interface _NativeSealed {
@@ -46,6 +47,8 @@ export interface _NativeBackend {
   sha256(bytes: Uint8Array): Uint8Array;
   /** HMAC-SHA256 under `key` of the concatenation of `parts`, on the calling thread. */
   hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
+  /** The platform's wrap threads for wrap-pool.ts, where it has them (Node: worker_threads). */
+  readonly wrapThreads?: _WrapThreads;
 }
 
 /** No native backend on this platform. */

@@ -1,51 +1,49 @@
 /**
- * A pool of Web Workers that make the epoch wraps of a large membership op in a browser: each
- * worker (wrap-worker.ts) takes a range of recipients and makes their whole HPKE wraps (RFC 9180
- * SealBase: ephemeral key, agreement, key schedule, seal) with the same code as this thread
- * (epochs.ts, `_wrapSecretsHere`), so the bytes have the same structure on every path. This
- * thread keeps the rest of the op (commitment, lineage, signature).
+ * A pool of worker threads that make the epoch wraps of a large membership op: each worker takes
+ * a range of recipients and makes their whole HPKE wraps (RFC 9180 SealBase: ephemeral key,
+ * agreement, key schedule, seal), so the bytes have the same structure on every path. This
+ * thread keeps the rest of the op (commitment, lineage, signature). In a browser the workers are
+ * Web Workers running the page's own code (wrap-worker.ts, epochs.ts `_wrapSecretsHere`); in Node
+ * they are worker_threads running node:crypto (wrap-worker.node.ts, given by the `#native`
+ * backend, wrap-thread.node.ts).
  *
  * Why: in Chromium a wrap is one WebCrypto X25519 key generation and agreement (off the page's
  * thread) plus 50 to 65 µs of HKDF and ChaCha20-Poly1305 in JavaScript on it (hpke.ts,
- * `_hpkeSealToMany`); at 10,000 members that JavaScript alone is over half a second. Spread over
+ * `_hpkeSealToMany`); at 10,000 members that JavaScript alone is over half a second. In Node a
+ * wrap is about 135 µs of CPU, of which the calling thread's part (agreement, key schedule,
+ * seal; the key pairs come from libuv's pool) bounds an op at about 90 µs a wrap. Spread over
  * workers it runs on every core.
  *
- * - Two workers by default, never more than `navigator.hardwareConcurrency`; started by the
- *   first large op, stopped after a minute without work.
- * - Ops of fewer than 128 wraps stay on this thread (a round trip costs more than a few wraps);
- *   so does every op where `Worker` is missing or no worker starts (a bundle without the worker
- *   file, a Content-Security-Policy without `worker-src 'self'`): then the page has no workers.
+ * - Two workers by default, never more than the platform's cores; started by the first large
+ *   op, stopped after a minute without work. In Node a worker keeps the process alive only
+ *   while it has a task.
+ * - Smaller ops stay on this thread (a page: under 128 wraps; Node: see wrap-thread.node.ts);
+ *   so does every op where no worker starts (no `Worker`, a bundle without the worker file, a
+ *   Content-Security-Policy without `worker-src 'self'`): then the platform has no workers.
  * - The epoch secret reaches each worker in a buffer transferred with its task (this thread
  *   keeps no extra copy), which the worker wipes when the task is done. Nothing is logged.
- * - A worker that raises an error, or does not answer within 30 s, is stopped and replaced on
- *   the next op; the op it was working for fails with {@link WrapWorkerError}, unbuilt.
+ * - A worker that raises an error or exits fails the op it was working for with
+ *   {@link WrapWorkerError} `worker-failed`, one that does not answer within 30 s with
+ *   `worker-timeout`; the op is not built, and the worker is replaced on the next op.
  *
- * The worker is loaded as `new URL('./wrap-worker.js', import.meta.url)`, a form Vite, webpack
- * and Parcel bundle by themselves; with esbuild, bundle wrap-worker.js beside the app's script
- * (see the demo's scripts/bundle.mjs).
+ * The browser's worker is loaded as `new URL('./wrap-worker.js', import.meta.url)`, a form Vite,
+ * webpack and Parcel bundle by themselves; with esbuild, bundle wrap-worker.js beside the app's
+ * script (see the demo's scripts/bundle.mjs).
  * @module
  */
-import { HpkeError, WrapWorkerError, type HpkeErrorCode } from './errors.js';
+import { _native } from '#native';
+import { HpkeError, WrapWorkerError } from './errors.js';
+import { _webWrapThreads, type _WrapAnswer, type _WrapThread, type _WrapThreads, type _WrapTask } from './wrap-thread.js';
 
-/** A task as a worker takes it. Both buffers are transferred: the sender keeps no copy. */
-export interface _WrapTask {
-  id: number;
-  secret: Uint8Array;
-  groupId: Uint8Array;
-  epoch: number;
-  /** n × (device id 32 · X25519 public key 32), as epochs.ts `_packRecipients` makes them. */
-  recipients: Uint8Array;
-}
-
-/** What a worker says: that it is ready, a task's wraps (n × 80 bytes), or why a task failed. */
-export type _WrapAnswer = { ready: true } | { id: number; wraps: Uint8Array } | { id: number; error: { hpke?: HpkeErrorCode; message: string } };
+/** This platform's wrap threads: Node's from its native backend, else Web Workers. */
+const threads: _WrapThreads = _native?.wrapThreads ?? _webWrapThreads;
 
 const config = {
   enabled: true,
   /** Workers in the pool, at most the platform's hardwareConcurrency. */
   workers: 2,
   /** Fewer wraps than this stay on this thread. */
-  minWraps: 128,
+  minWraps: threads.minWraps,
   /** How long a worker may take to load before the pool gives it up. */
   startMs: 10_000,
   /** How long a task may take before its worker counts as dead. */
@@ -70,7 +68,7 @@ interface Pending {
 }
 
 interface Slot {
-  worker: Worker;
+  thread: _WrapThread;
   tasks: Map<number, Pending>;
   alive: boolean;
 }
@@ -84,20 +82,20 @@ let idle: ReturnType<typeof setTimeout> | undefined;
 const counts = { ops: 0, failures: 0 };
 
 function poolSize(): number {
-  const cores = globalThis.navigator?.hardwareConcurrency;
+  const cores = threads.cores();
   return Math.max(1, Math.min(config.workers, cores && cores > 0 ? cores : config.workers));
 }
 
 /** Whether an op of `count` wraps goes to the workers: a large one, on a platform that has them. */
 export function _wrapWorkersServe(count: number): boolean {
-  return config.enabled && !unavailable && count >= config.minWraps && typeof Worker === 'function';
+  return config.enabled && !unavailable && count >= config.minWraps && (threads !== _webWrapThreads || typeof Worker === 'function');
 }
 
 /** The worker stops and every task in its hands fails with `error`; `lost`: it failed (counted), rather than being reset. */
 function retire(slot: Slot, error: WrapWorkerError, lost = true): void {
   if (!slot.alive) return;
   slot.alive = false;
-  slot.worker.terminate();
+  slot.thread.stop();
   if (lost) counts.failures++;
   for (const pending of slot.tasks.values()) {
     clearTimeout(pending.timer);
@@ -111,6 +109,7 @@ function answer(slot: Slot, data: _WrapAnswer): void {
   const pending = slot.tasks.get(data.id);
   if (!pending) return;
   slot.tasks.delete(data.id);
+  if (slot.tasks.size === 0) slot.thread.hold?.(false);
   clearTimeout(pending.timer);
   if ('wraps' in data && data.wraps instanceof Uint8Array && data.wraps.length === pending.length) pending.resolve(data.wraps);
   else if ('error' in data && data.error.hpke) pending.reject(new HpkeError(data.error.hpke, data.error.message));
@@ -119,35 +118,35 @@ function answer(slot: Slot, data: _WrapAnswer): void {
 
 /** One worker, once it has loaded and said so; undefined when it cannot start. */
 function startSlot(): Promise<Slot | undefined> {
-  let worker: Worker;
-  try {
-    worker = new Worker(new URL('./wrap-worker.js', import.meta.url), { type: 'module' });
-  } catch {
-    return Promise.resolve(undefined);
-  }
   return new Promise((resolve) => {
+    let slot: Slot | undefined;
     const gaveUp = setTimeout(() => {
-      worker.terminate();
+      thread?.stop();
       resolve(undefined);
     }, config.startMs);
-    worker.onerror = (event) => {
-      event.preventDefault();
+    const thread = threads.start({
+      answer(data) {
+        if (slot) answer(slot, data);
+        else if ('ready' in data) {
+          clearTimeout(gaveUp);
+          slot = { thread: thread!, tasks: new Map(), alive: true };
+          thread!.hold?.(false);
+          resolve(slot);
+        }
+      },
+      failed(reason) {
+        if (slot) retire(slot, new WrapWorkerError('worker-failed', reason));
+        else {
+          clearTimeout(gaveUp);
+          thread?.stop();
+          resolve(undefined);
+        }
+      },
+    });
+    if (!thread) {
       clearTimeout(gaveUp);
-      worker.terminate();
       resolve(undefined);
-    };
-    worker.onmessage = (event: MessageEvent<_WrapAnswer>) => {
-      if (!('ready' in event.data)) return;
-      clearTimeout(gaveUp);
-      const slot: Slot = { worker, tasks: new Map(), alive: true };
-      worker.onmessage = (e: MessageEvent<_WrapAnswer>) => answer(slot, e.data);
-      worker.onerror = (e) => {
-        e.preventDefault();
-        retire(slot, new WrapWorkerError('worker-failed', 'a wrap worker raised an error'));
-      };
-      worker.onmessageerror = () => retire(slot, new WrapWorkerError('worker-failed', 'a wrap worker sent an answer that could not be read'));
-      resolve(slot);
-    };
+    }
   });
 }
 
@@ -167,14 +166,17 @@ function ready(): Promise<Slot[]> {
   return starting;
 }
 
-function send(slot: Slot, secret: Uint8Array, groupId: Uint8Array, epoch: number, recipients: Uint8Array): Promise<Uint8Array> {
+function send(slot: Slot, secret: Uint8Array, info: Uint8Array, recipients: Uint8Array): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const id = nextId++;
     const timer = setTimeout(() => retire(slot, new WrapWorkerError('worker-timeout', 'a wrap worker stopped answering')), config.taskMs);
     slot.tasks.set(id, { resolve, reject, timer, length: (recipients.length / 64) * 80 });
-    const task: _WrapTask = { id, secret: secret.slice(), groupId, epoch, recipients: recipients.slice() };
+    slot.thread.hold?.(true);
+    // Copies of their own, each in a plain ArrayBuffer, moved (not copied again) to the worker.
+    const copies = { secret: new Uint8Array(secret), recipients: new Uint8Array(recipients) };
+    const task: _WrapTask = { id, info, ...copies };
     try {
-      slot.worker.postMessage(task, [task.secret.buffer, task.recipients.buffer]);
+      slot.thread.send(task, [copies.secret.buffer, copies.recipients.buffer]);
     } catch {
       task.secret.fill(0);
       retire(slot, new WrapWorkerError('worker-failed', 'a task could not be handed to a wrap worker'));
@@ -188,19 +190,21 @@ function stopWhenIdle(): void {
     if (active > 0) return;
     for (const slot of slots) {
       slot.alive = false;
-      slot.worker.terminate();
+      slot.thread.stop();
     }
     slots = [];
   }, config.idleMs);
+  // In Node a pending timer would keep the process alive for a minute after its last op.
+  (idle as { unref?: () => void }).unref?.();
 }
 
 /**
- * The wraps of `secret` to `recipients` (packed), made by the pool's workers: n × 80 bytes in
- * their order, as epochs.ts `_wrapSecretsHere` makes them. Undefined when the platform has no
- * workers (the caller makes them on this thread). Throws WrapWorkerError when a worker fails
- * mid-op, HpkeError('bad-key') for a low-order recipient key.
+ * The wraps of `secret` to `recipients` (packed), with HPKE info `info` || device id, made by
+ * the pool's workers: n × 80 bytes in their order, as epochs.ts `_wrapSecretsHere` makes them.
+ * Undefined when the platform has no workers (the caller makes them on this thread). Throws
+ * WrapWorkerError when a worker fails mid-op, HpkeError('bad-key') for a low-order recipient key.
  */
-export async function _wrapInWorkers(secret: Uint8Array, groupId: Uint8Array, epoch: number, recipients: Uint8Array): Promise<Uint8Array | undefined> {
+export async function _wrapInWorkers(secret: Uint8Array, info: Uint8Array, recipients: Uint8Array): Promise<Uint8Array | undefined> {
   active++;
   try {
     const pool = await ready();
@@ -216,7 +220,7 @@ export async function _wrapInWorkers(secret: Uint8Array, groupId: Uint8Array, ep
         while (!failed && slot.alive && slot.tasks.size < TASKS_PER_WORKER && next < count) {
           const from = next;
           next = Math.min(count, from + size);
-          send(slot, secret, groupId, epoch, recipients.subarray(from * 64, next * 64)).then(
+          send(slot, secret, info, recipients.subarray(from * 64, next * 64)).then(
             (wraps) => {
               out.set(wraps, from * 80);
               if (--left === 0) resolve();
@@ -246,9 +250,9 @@ export function _configureWrapWorkers(settings: Partial<_WrapWorkerSettings>): _
   return before;
 }
 
-/** Tests and benchmarks: the live workers, whether the platform was found to have none, ops made and workers lost. */
-export function _wrapWorkers(): { workers: Worker[]; unavailable: boolean; ops: number; failures: number } {
-  return { workers: slots.filter((s) => s.alive).map((s) => s.worker), unavailable, ops: counts.ops, failures: counts.failures };
+/** Tests and benchmarks: the live workers (the platform's objects), whether the platform was found to have none, ops made and workers lost. */
+export function _wrapWorkers<Handle = Worker>(): { workers: Handle[]; unavailable: boolean; ops: number; failures: number } {
+  return { workers: slots.filter((s) => s.alive).map((s) => s.thread.handle as Handle), unavailable, ops: counts.ops, failures: counts.failures };
 }
 
 /** Tests: stops every worker and forgets that the platform had none. */

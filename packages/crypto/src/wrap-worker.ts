@@ -3,13 +3,12 @@
  * an epoch secret, and answers with their epoch wraps (HPKE SealBase, RFC 9180 6.1), made by
  * the same code as the page's thread (epochs.ts, `_wrapSecretsHere`: WebCrypto X25519 where
  * the browser has it, @noble otherwise). The secret is wiped once the task is done, whatever
- * the outcome; errors are answered by their HPKE code only, never with key bytes.
+ * the outcome; errors are answered by their HPKE code only, never with key bytes
+ * (wrap-thread.ts, `_answerWrapTask`).
  * @module
  */
-import { _wipe } from './bytes.js';
 import { _unpackRecipients, _wrapSecretsHere } from './epochs.js';
-import { HpkeError } from './errors.js';
-import type { _WrapAnswer, _WrapTask } from './wrap-pool.js';
+import { _answerWrapTask, type _WrapAnswer, type _WrapTask } from './wrap-thread.js';
 
 interface WorkerScope {
   postMessage(message: _WrapAnswer, transfer?: Transferable[]): void;
@@ -17,15 +16,8 @@ interface WorkerScope {
 }
 const scope = globalThis as unknown as WorkerScope;
 
-scope.addEventListener('message', async ({ data: { id, secret, groupId, epoch, recipients } }) => {
-  try {
-    const list = _unpackRecipients(recipients);
-    const wraps = await _wrapSecretsHere(secret, groupId, epoch, list, list.length);
-    scope.postMessage({ id, wraps }, [wraps.buffer]);
-  } catch (error) {
-    scope.postMessage({ id, error: error instanceof HpkeError ? { hpke: error.code, message: error.message } : { message: error instanceof Error ? error.name : 'unknown error' } });
-  } finally {
-    _wipe(secret);
-  }
+scope.addEventListener('message', async ({ data }) => {
+  const { answer, transfer } = await _answerWrapTask(data, (secret, info, recipients) => _wrapSecretsHere(secret, info, _unpackRecipients(recipients)));
+  scope.postMessage(answer, transfer);
 });
 scope.postMessage({ ready: true });

@@ -4,57 +4,12 @@
 // with a typed error, builds nothing, and the pool recovers for the next op.
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { createGroup, Keyring, MembershipLog, newDeviceKeys, removeMember, unlockEpochSecrets, useCryptoBackend, WrapWorkerError, type Identity } from '@sealdoc/crypto';
+import { removeMember, useCryptoBackend, WrapWorkerError } from '@sealdoc/crypto';
 import { _configureWrapWorkers, _resetWrapWorkers, _wrapWorkers } from '../dist/wrap-pool.js';
+import { adminSide, checkUnwraps, makeGroup, removeFirst, type Group } from './wrap-pool-helpers.js';
 
 const MEMBERS = 300;
 const poolSize = Math.min(2, navigator.hardwareConcurrency || 2);
-
-interface Group {
-  admin: Identity;
-  members: Identity[];
-  create: Uint8Array;
-}
-
-async function makeGroup(size: number): Promise<Group> {
-  const admin = newDeviceKeys();
-  const members = Array.from({ length: size - 1 }, newDeviceKeys);
-  const create = await createGroup(admin, { members: members.map((keys) => ({ keys, role: 'writer' as const })) });
-  return { admin, members, create };
-}
-
-/** The admin's log and keyring after the create op. */
-async function adminSide(g: Group): Promise<{ log: MembershipLog; keyring: Keyring }> {
-  const log = await MembershipLog.fromOps([g.create]);
-  const keyring = new Keyring();
-  await unlockEpochSecrets(log, g.admin, keyring);
-  return { log, keyring };
-}
-
-/** Removes the first member; returns the op. */
-async function removeFirst(g: Group): Promise<Uint8Array> {
-  const { log, keyring } = await adminSide(g);
-  return removeMember(log, { signer: g.admin, keyring }, g.members[0]!.memberId, null);
-}
-
-/** Verifies `op` after the create op and unwraps epoch 1 for a sample of members under `backend`: all get the same secret; the removed one none. */
-async function checkUnwraps(g: Group, op: Uint8Array, backend: 'auto' | 'webcrypto' | 'noble'): Promise<void> {
-  useCryptoBackend(backend);
-  try {
-    const log = await MembershipLog.fromOps([g.create, op]);
-    const secrets = new Set<string>();
-    for (const member of [g.members[1]!, g.members[Math.floor(g.members.length / 2)]!, g.members.at(-1)!, g.admin]) {
-      const keyring = new Keyring();
-      assert.deepEqual(await unlockEpochSecrets(log, member, keyring), [0, 1]);
-      secrets.add(keyring._secret(log.groupId, 1)!.join());
-    }
-    assert.equal(secrets.size, 1);
-    const removed = new Keyring();
-    assert.deepEqual(await unlockEpochSecrets(log, g.members[0]!, removed), [0]);
-  } finally {
-    useCryptoBackend('auto');
-  }
-}
 
 describe('wrap workers (Chromium)', () => {
   let group: Group;

@@ -1,0 +1,133 @@
+// The wrap pool in Node (worker_threads running node:crypto): a large op whose wraps the workers
+// made verifies and unwraps on every backend; small ops stay on the calling thread; a worker that
+// exits or stops answering mid-op fails the op with a typed error, builds nothing, and the pool
+// recovers; idle workers keep no process alive, busy ones keep it until the op is done; and
+// hundreds of ops through the workers beside seals on the main thread, in a process that
+// collects garbage at almost every allocation, never deadlock (a pool did, on Node 20, before
+// the JWK export of generateKeyPairSync's keys was removed).
+import { describe, it, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { removeMember, WrapWorkerError } from '@sealdoc/crypto';
+import { _configureWrapWorkers, _resetWrapWorkers, _wrapWorkers } from '../dist/wrap-pool.js';
+import { adminSide, checkUnwraps, makeGroup, removeFirst, type Group } from './wrap-pool-helpers.js';
+
+const MEMBERS = 600;
+const poolSize = Math.min(2, availableParallelism());
+const skip = availableParallelism() < 2 ? 'one core: Node makes no wrap workers' : false;
+
+describe('wrap workers (Node, worker_threads)', { skip }, () => {
+  let group: Group;
+  const settings = _configureWrapWorkers({});
+
+  before(async () => {
+    _resetWrapWorkers();
+    group = await makeGroup(MEMBERS);
+  });
+  afterEach(() => {
+    _configureWrapWorkers(settings);
+  });
+  after(() => {
+    _resetWrapWorkers();
+  });
+
+  it(`a removal among ${MEMBERS} members is wrapped by ${poolSize} workers; it verifies and every member unwraps the same secret on every backend`, async () => {
+    _configureWrapWorkers({ minWraps: 256 });
+    const before = _wrapWorkers().ops;
+    const op = await removeFirst(group);
+    assert.equal(_wrapWorkers().ops, before + 1);
+    assert.equal(_wrapWorkers().workers.length, poolSize);
+    for (const backend of ['auto', 'webcrypto', 'noble'] as const) await checkUnwraps(group, op, backend);
+  });
+
+  it('an op below the threshold (2,048 wraps by default) stays on the calling thread', async () => {
+    assert.equal(_configureWrapWorkers({}).minWraps, 2048);
+    const before = _wrapWorkers().ops;
+    const op = await removeFirst(group);
+    assert.equal(_wrapWorkers().ops, before);
+    await checkUnwraps(group, op, 'auto');
+  });
+
+  it('a worker that exits mid-op fails the op with WrapWorkerError worker-failed, nothing is built, and the next op has a full pool again', async () => {
+    _configureWrapWorkers({ minWraps: 256 });
+    await removeFirst(group); // the pool is up
+    const { log, keyring } = await adminSide(group);
+    const head = log.head;
+    const failures = _wrapWorkers().failures;
+    const building = removeMember(log, { signer: group.admin, keyring }, group.members[0]!.memberId, null);
+    await new Promise((resolve) => setImmediate(resolve));
+    await _wrapWorkers<Worker>().workers[0]!.terminate();
+    await assert.rejects(building, (error: unknown) => error instanceof WrapWorkerError && error.code === 'worker-failed');
+    assert.equal(_wrapWorkers().failures, failures + 1);
+    assert.deepEqual(log.head, head);
+    assert.equal(log.epoch, 0);
+
+    const ops = _wrapWorkers().ops;
+    const op = await removeMember(log, { signer: group.admin, keyring }, group.members[0]!.memberId, null);
+    assert.equal(_wrapWorkers().ops, ops + 1);
+    assert.equal(_wrapWorkers().workers.length, poolSize);
+    await checkUnwraps(group, op, 'auto');
+  });
+
+  it('a worker that does not answer in time fails the op with WrapWorkerError worker-timeout and is replaced', async () => {
+    _configureWrapWorkers({ minWraps: 256 });
+    await removeFirst(group);
+    _configureWrapWorkers({ minWraps: 256, taskMs: 1 });
+    await assert.rejects(removeFirst(group), (error: unknown) => error instanceof WrapWorkerError && error.code === 'worker-timeout');
+    _configureWrapWorkers({ minWraps: 256, taskMs: settings.taskMs });
+    const ops = _wrapWorkers().ops;
+    await checkUnwraps(group, await removeFirst(group), 'auto');
+    assert.equal(_wrapWorkers().ops, ops + 1);
+    assert.equal(_wrapWorkers().workers.length, poolSize);
+  });
+
+  it('a script whose last act is a large removal waits for its wraps, then exits at once with its workers idle', () => {
+    const child = `
+      const { createGroup, Keyring, MembershipLog, newDeviceKeys, removeMember, unlockEpochSecrets } = await import('@sealdoc/crypto');
+      const { _configureWrapWorkers, _wrapWorkers } = await import(${JSON.stringify(new URL('../dist/wrap-pool.js', import.meta.url).href)});
+      _configureWrapWorkers({ minWraps: 256 });
+      const admin = newDeviceKeys();
+      const members = Array.from({ length: 400 }, newDeviceKeys);
+      const create = await createGroup(admin, { members: members.map((keys) => ({ keys, role: 'writer' })) });
+      const log = await MembershipLog.fromOps([create]);
+      const keyring = new Keyring();
+      await unlockEpochSecrets(log, admin, keyring);
+      const op = await removeMember(log, { signer: admin, keyring }, members[0].memberId, null);
+      console.log(_wrapWorkers().ops, op.length > 400 * 80);
+    `;
+    const started = Date.now();
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', child], { encoding: 'utf8', timeout: 60_000, cwd: new URL('..', import.meta.url) });
+    assert.equal(run.signal, null, `killed after 60 s: idle workers kept the process alive (${run.stderr})`);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), '2 true'); // the create op and the removal
+    // The idle timer (a minute) does not hold it either.
+    assert.ok(Date.now() - started < 45_000);
+  });
+
+  it('hundreds of ops through the workers beside seals on the main thread, collecting garbage at almost every allocation, do not deadlock', () => {
+    const child = `
+      const { _native } = await import(${JSON.stringify(new URL('../dist/native.node.js', import.meta.url).href)});
+      const { _configureWrapWorkers, _wrapInWorkers } = await import(${JSON.stringify(new URL('../dist/wrap-pool.js', import.meta.url).href)});
+      _configureWrapWorkers({ minWraps: 1 });
+      const pk = new Uint8Array(32);
+      pk[0] = 9; // the X25519 base point: a valid public key
+      const secret = new Uint8Array(32).fill(7);
+      const recipients = new Uint8Array(300 * 64);
+      for (let i = 0; i < 300; i++) recipients.set(pk, i * 64 + 32);
+      let seals = 0;
+      for (let op = 0; op < 200; op++) {
+        const wrapping = _wrapInWorkers(secret, new Uint8Array([op & 255]), recipients);
+        for (let i = 0; i < 20; i++, seals++) _native.seal(pk, secret, new Uint8Array([1]), new Uint8Array(0));
+        const wraps = await wrapping;
+        if (!wraps || wraps.length !== 300 * 80) throw new Error('op ' + op + ': no wraps');
+      }
+      console.log('done', seals);
+    `;
+    const run = spawnSync(process.execPath, ['--max-semi-space-size=1', '--input-type=module', '-e', child], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(run.signal, null, `the process was killed after 120 s: it hung (${run.stderr})`);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), 'done 4000');
+  });
+});
