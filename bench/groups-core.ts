@@ -18,14 +18,19 @@ import {
   type Identity,
   type MemberKeys,
 } from '@sealdoc/crypto';
+import { _configureWrapWorkers } from '../packages/crypto/dist/wrap-pool.js';
 
-/** How the wraps are built: `auto` is what an app gets (Node: native crypto, the ephemeral keys made ahead on the thread pool; browsers: WebCrypto). */
-export type RemovalImpl = 'auto' | 'webcrypto' | 'noble';
+/**
+ * How the wraps are built: `auto` is what an app gets (Node: native crypto, the ephemeral keys
+ * made ahead on the thread pool, large ops over worker threads; browsers: WebCrypto, large ops
+ * over Web Workers); `auto-no-workers` the same without the wrap workers.
+ */
+export type RemovalImpl = 'auto' | 'auto-no-workers' | 'webcrypto' | 'noble';
 
 export interface RemovalFigures {
   members: number;
-  /** native (node:crypto), webcrypto or noble. */
-  impl: 'native' | 'webcrypto' | 'noble';
+  /** native (node:crypto), webcrypto or noble; `no workers`: without the wrap workers. */
+  impl: 'native' | 'native, no workers' | 'webcrypto' | 'webcrypto, no workers' | 'noble';
   runs: number;
   /** Median of the runs. */
   sender_ms: number;
@@ -53,47 +58,60 @@ async function randomMemberKeys(): Promise<MemberKeys> {
 }
 
 /**
- * Removing one member from a group of each size: `runs` builds by the admin (the median is
- * the figure; one run for @noble from 5,000 members, where a build takes tens of seconds), then
- * a receiver verifies, applies and unwraps. In a browser `auto` is WebCrypto, so `webcrypto`
- * is skipped there when `auto` is asked for too.
+ * Removing one member from a group of each size: `runs` builds by the admin for each way of
+ * building, the ways taking turns build by build (the median is the figure; one run for @noble
+ * from 5,000 members, where a build takes tens of seconds), then a receiver verifies, applies and
+ * unwraps. In a browser `auto` is WebCrypto, so `webcrypto` is skipped there when `auto` is asked
+ * for too.
  */
 export async function measureRemovals(sizes: readonly number[], impls: readonly RemovalImpl[] = ['auto', 'webcrypto'], runs = 5): Promise<RemovalFigures[]> {
   const admin = identityFromMnemonic(generateMnemonic());
   const receiver = identityFromMnemonic(generateMnemonic());
   const out: RemovalFigures[] = [];
   const chosen = impls.filter((impl) => isNode || impl !== 'webcrypto' || !impls.includes('auto'));
+  const use = (impl: RemovalImpl) => {
+    useCryptoBackend(impl === 'auto-no-workers' ? 'auto' : impl);
+    _configureWrapWorkers({ enabled: impl !== 'auto-no-workers' });
+  };
   for (const members of sizes) {
-    useCryptoBackend('auto');
+    use('auto');
     const others = await Promise.all(Array.from({ length: members - 3 }, randomMemberKeys));
     const leaving = await randomMemberKeys();
     const create = await createGroup(admin, {
       members: [{ keys: receiver, role: 'writer' }, { keys: leaving, role: 'writer' }, ...others.map((keys) => ({ keys, role: 'writer' as const }))],
     });
     const leavingId = (await MembershipLog.fromOps([create])).members().find((m) => m.signingPublicKey.every((b, i) => b === leaving.signingPublicKey[i]))!.memberId;
-    for (const impl of chosen) {
-      useCryptoBackend(impl);
-      const adminLog = await MembershipLog.fromOps([create]);
-      const adminKeys = new Keyring();
-      await unlockEpochSecrets(adminLog, admin, adminKeys);
+    const sides = await Promise.all(
+      chosen.map(async (impl) => {
+        const adminLog = await MembershipLog.fromOps([create]);
+        const adminKeys = new Keyring();
+        await unlockEpochSecrets(adminLog, admin, adminKeys);
+        return { impl, adminLog, adminKeys, runs: impl === 'noble' && members >= 5000 ? 1 : runs, times: [] as number[], op: new Uint8Array(0) as Uint8Array };
+      }),
+    );
+    for (let run = 0; run < runs; run++) {
+      for (const side of sides) {
+        if (run >= side.runs) continue;
+        use(side.impl);
+        const start = performance.now();
+        side.op = await removeMember(side.adminLog, { signer: admin, keyring: side.adminKeys }, leavingId, null);
+        side.times.push(performance.now() - start);
+      }
+    }
+    for (const { impl, times, op } of sides) {
+      use(impl);
       const receiverLog = await MembershipLog.fromOps([create]);
       const receiverKeys = new Keyring();
       await unlockEpochSecrets(receiverLog, receiver, receiverKeys);
-      const times: number[] = [];
-      let op: Uint8Array = new Uint8Array(0);
-      for (let run = 0; run < (impl === 'noble' && members >= 5000 ? 1 : runs); run++) {
-        const start = performance.now();
-        op = await removeMember(adminLog, { signer: admin, keyring: adminKeys }, leavingId, null);
-        times.push(performance.now() - start);
-      }
       const start = performance.now();
       await receiverLog.append(op);
       const added = await unlockEpochSecrets(receiverLog, receiver, receiverKeys);
       const receiverMs = performance.now() - start;
       if (added.join() !== '1') throw new Error(`the receiver unlocked ${added.join()} instead of epoch 1`);
+      const platformDefault = isNode ? 'native' : 'webcrypto';
       out.push({
         members,
-        impl: impl === 'auto' ? (isNode ? 'native' : 'webcrypto') : impl,
+        impl: impl === 'auto' ? platformDefault : impl === 'auto-no-workers' ? `${platformDefault}, no workers` : impl,
         runs: times.length,
         sender_ms: median(times),
         sender_min_ms: Math.min(...times),
@@ -105,7 +123,7 @@ export async function measureRemovals(sizes: readonly number[], impls: readonly 
       });
     }
   }
-  useCryptoBackend('auto');
+  use('auto');
   return out;
 }
 
