@@ -40,7 +40,7 @@ const threads: _WrapThreads = _native?.wrapThreads ?? _webWrapThreads;
 
 const config = {
   enabled: true,
-  /** Workers in the pool, at most the platform's hardwareConcurrency. */
+  /** Workers in the pool, at most the platform's cores. */
   workers: 2,
   /** Fewer wraps than this stay on this thread. */
   minWraps: threads.minWraps,
@@ -88,7 +88,7 @@ function poolSize(): number {
 
 /** Whether an op of `count` wraps goes to the workers: a large one, on a platform that has them. */
 export function _wrapWorkersServe(count: number): boolean {
-  return config.enabled && !unavailable && count >= config.minWraps && (threads !== _webWrapThreads || typeof Worker === 'function');
+  return config.enabled && !unavailable && count >= config.minWraps && threads.available();
 }
 
 /** The worker stops and every task in its hands fails with `error`; `lost`: it failed (counted), rather than being reset. */

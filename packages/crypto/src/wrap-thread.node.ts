@@ -28,6 +28,7 @@ const MIN_WRAPS = 2048;
 
 /** worker_threads for the wrap pool. */
 export const _nodeWrapThreads: _WrapThreads = {
+  available: () => true,
   start(events) {
     let worker: Worker;
     try {

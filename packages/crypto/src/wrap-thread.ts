@@ -38,6 +38,8 @@ export interface _WrapThread<Handle = unknown> {
 
 /** How a platform starts wrap threads: the pool's size (at most `cores`) and the smallest op worth a thread's round trip. */
 export interface _WrapThreads {
+  /** Whether the platform can start one at all (a page without `Worker` cannot). */
+  available(): boolean;
   start(events: _WrapThreadEvents): _WrapThread | undefined;
   cores(): number | undefined;
   minWraps: number;
@@ -45,8 +47,8 @@ export interface _WrapThreads {
 
 /** A page's wrap threads: Web Workers (module type) of wrap-worker.ts. */
 export const _webWrapThreads: _WrapThreads = {
+  available: () => typeof Worker === 'function',
   start(events) {
-    if (typeof Worker !== 'function') return undefined;
     let worker: Worker;
     try {
       worker = new Worker(new URL('./wrap-worker.js', import.meta.url), { type: 'module' });
