@@ -6,7 +6,7 @@
 // heap's peak (the most it held before any collection during the catch-up, or at its end: between
 // collections it only grows), and the peak resident memory (Linux VmHWM, reset just before).
 // With `time` (row catchup-vs-plain), the sealed and plain sides alternately, at least 9 rounds
-// and up to 41 or about 3 s, and prints {"sealedMs", "plainMs"}: the median of each (the text
+// and up to 41 or about 1.5 s, and prints {"sealedMs", "plainMs"}: the median of each (the text
 // read back in both). With `floor` (row catchup-crypto-floor), the same with the floor in the
 // sealed side's place, printing {"floorMs", "plainMs"}: the plain client given the envelopes instead, opened in one batch
 // (openEnvelopes: the chain's hashes, its one signature, the AEADs) and their plaintexts applied,
@@ -69,7 +69,7 @@ if (side === 'time' || side === 'floor') {
   const subject = side === 'time' ? 'sealed' : 'floor';
   const runs = { [subject]: side === 'time' ? await sealedRun() : await floorRun(), plain: plainRun() };
   const ms: Record<string, number[]> = { [subject]: [], plain: [] };
-  const until = performance.now() + 3000;
+  const until = performance.now() + 1500;
   for (let round = 0; round < 41 && (round < 9 || performance.now() < until); round++) {
     for (const name of [subject, 'plain']) {
       const start = performance.now();

@@ -27,12 +27,12 @@
 //   catchup-vs-plain       a new device loading a snapshot and a tail of envelopes, against a
 //                          y-websocket client given the same snapshot and tail updates as messages
 //                          (Y.applyUpdate of each, an 'update' listener on the doc as the provider
-//                          has), each reading the text back; in 5 processes of their own, as at an
+//                          has), each reading the text back; in 11 processes of their own, as at an
 //                          app's start (catchup-process.ts), each the median of 9 to 41 rounds (as
-//                          many as fit in about 3 s), alternating; the process with the median ratio
+//                          many as fit in about 1.5 s), alternating; the process with the median ratio
 //   catchup-crypto-floor   the same y-websocket client given the envelopes instead: opened in one
 //                          batch (openEnvelopes: the chain's hashes, one signature, the AEADs) and
-//                          applied, nothing of the engine; timed as catchup-vs-plain, in 5 more
+//                          applied, nothing of the engine; timed as catchup-vs-plain, in 11 more
 //                          processes of its own: the least a catch-up of these envelopes can cost
 //   catchup-after-sync-vs-plain  the same in this process, after the sync rows (their JIT and heap
 //                          state); median of 9 to 41 rounds, alternating
@@ -67,7 +67,9 @@ import type { OpenFigures } from './open.browser.js';
 const { name: traceName, trace, gzipped: traceFile } = loadTrace();
 const BATCH = 100;
 /** Processes of their own in which the catch-up is timed (catchup-vs-plain). */
-const FRESH_PROCESSES = 5;
+// Processes differ by about 0.12 in ratio (sd) on a busy 2-core machine: the median of 5 moved
+// from 1.0 to 1.5 between runs on a short trace; of 11, less.
+const FRESH_PROCESSES = 11;
 
 function applyTxn(text: Y.Text, txn: Trace['txns'][number]): void {
   for (const [pos, del, ins] of txn.patches) {
@@ -377,7 +379,7 @@ async function catchup(): Promise<CatchupFigures> {
   const peaks = { sealed: [] as Peak[], plain: [] as Peak[] };
   for (let i = 0; i < 3; i++) for (const side of ['sealed', 'plain'] as const) peaks[side].push(probe(side) as Peak);
   // The catch-up as a new device makes it, in a process of its own (nothing else ran there
-  // before): 5 processes, each both sides alternately; the process with the median ratio.
+  // before): FRESH_PROCESSES processes, each both sides alternately; the process with the median ratio.
   const fresh = Array.from({ length: FRESH_PROCESSES }, () => probe('time') as { sealedMs: number; plainMs: number }).sort((x, y) => x.sealedMs / x.plainMs - y.sealedMs / y.plainMs);
   // The least these envelopes' catch-up can cost, the same way (the floor in the sealed side's place).
   const floor = Array.from({ length: FRESH_PROCESSES }, () => probe('floor') as { floorMs: number; plainMs: number }).sort((x, y) => x.floorMs / x.plainMs - y.floorMs / y.plainMs);
