@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { removeMember, WrapWorkerError } from '@sealdoc/crypto';
-import { _configureWrapWorkers, _resetWrapWorkers, _wrapWorkers } from '../dist/wrap-pool.js';
+import { HpkeError, removeMember, WrapWorkerError } from '@sealdoc/crypto';
+import { _configureWrapWorkers, _resetWrapWorkers, _wrapInWorkers, _wrapWorkers } from '../dist/wrap-pool.js';
 import { adminSide, checkUnwraps, makeGroup, removeFirst, type Group } from './wrap-pool-helpers.js';
 
 const MEMBERS = 600;
@@ -80,6 +80,17 @@ describe('wrap workers (Node, worker_threads)', { skip }, () => {
     const ops = _wrapWorkers().ops;
     await checkUnwraps(group, await removeFirst(group), 'auto');
     assert.equal(_wrapWorkers().ops, ops + 1);
+    assert.equal(_wrapWorkers().workers.length, poolSize);
+  });
+
+  it('a low-order recipient key in a worker\'s range is HpkeError bad-key, as on the calling thread, and the worker stays', async () => {
+    _configureWrapWorkers({ minWraps: 256 });
+    const recipients = new Uint8Array(600 * 64);
+    for (let i = 0; i < 600; i++) recipients[i * 64 + 32] = 9; // the base point: a valid key
+    recipients.fill(0, 450 * 64 + 32, 450 * 64 + 64); // the zero point: low order
+    const failures = _wrapWorkers().failures;
+    await assert.rejects(_wrapInWorkers(new Uint8Array(32).fill(1), new Uint8Array([1]), recipients), (e: unknown) => e instanceof HpkeError && e.code === 'bad-key');
+    assert.equal(_wrapWorkers().failures, failures);
     assert.equal(_wrapWorkers().workers.length, poolSize);
   });
 
