@@ -74,23 +74,27 @@ export class DocIndexes {
   }
 
   /**
-   * Whether the document's summary, loaded and in memory, holds `seq` of `author` (a summary
-   * still loading waits behind the group's writes: it is not waited for, and says no).
+   * Whether the summary of the document `key` ({@link docKey}), loaded and in memory, holds
+   * `seq` of `author` (hex; a summary still loading waits behind the group's writes: it is not
+   * waited for, and says no).
    */
-  holds(groupId: Uint8Array, docId: Uint8Array, author: Uint8Array, seq: number): boolean {
-    const index = this.#indexes.get(docKey(groupId, docId));
-    return index?.loaded === true && index.ranges.has(hex(author), seq);
+  holds(key: string, author: string, seq: number): boolean {
+    const index = this.#indexes.get(key);
+    return index?.loaded === true && index.ranges.has(author, seq);
   }
 
-  /** Records a stored envelope in its document's summary, if that summary is kept. */
-  indexed(groupId: Uint8Array, docId: Uint8Array, author: Uint8Array, seq: number): void {
-    const key = docKey(groupId, docId);
+  /** Records a stored envelope (`seq` of `author`, hex) in the summary of the document `key` ({@link docKey}), if that summary is kept. */
+  indexed(key: string, author: string, seq: number): void {
     const entry = this.#indexes.get(key);
     if (!entry) return;
-    void entry.ready.then(() => {
-      const before = entry.ranges.rangeCount;
-      entry.ranges.add(hex(author), seq);
-      if (entry.ranges.rangeCount !== before) this.#indexes.reweigh(key, entry.ranges.rangeCount);
-    }, () => undefined);
+    // Loaded: recorded now, without a turn of the event loop.
+    if (entry.loaded) return this.#record(key, entry, author, seq);
+    void entry.ready.then(() => this.#record(key, entry, author, seq), () => undefined);
+  }
+
+  #record(key: string, entry: DocIndex, author: string, seq: number): void {
+    const before = entry.ranges.rangeCount;
+    entry.ranges.add(author, seq);
+    if (entry.ranges.rangeCount !== before) this.#indexes.reweigh(key, entry.ranges.rangeCount);
   }
 }

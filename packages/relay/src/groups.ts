@@ -83,9 +83,11 @@ export class GroupLogs {
     return found;
   }
 
-  /** The group's log (loaded from the store, kept within the cache's bound); undefined for an unknown group, which is not kept. */
-  group(groupId: Uint8Array): Promise<MembershipLog | undefined> {
-    const key = hex(groupId);
+  /**
+   * The group's log (loaded from the store, kept within the cache's bound); undefined for an
+   * unknown group, which is not kept. `key`: the group id in hex, when the caller has it.
+   */
+  group(groupId: Uint8Array, key = hex(groupId)): Promise<MembershipLog | undefined> {
     const cached = this.#logs.get(key);
     if (cached) return cached;
     const load = this.store.loadOps(groupId).then(async (ops) => {
@@ -129,10 +131,13 @@ export class GroupLogs {
     return this.store.membership(groupId, client.memberId!);
   }
 
-  /** The group's log, if the client is a current member of it; otherwise a refusal. Non-members never make the relay read a log. */
-  async member(client: Client, groupId: Uint8Array): Promise<MembershipLog> {
+  /**
+   * The group's log, if the client is a current member of it; otherwise a refusal. Non-members
+   * never make the relay read a log. `key`: the group id in hex, when the caller has it.
+   */
+  async member(client: Client, groupId: Uint8Array, key = hex(groupId)): Promise<MembershipLog> {
     // The log in memory answers at once (one lookup of the client's device in it).
-    const cached = this.#logs.get(hex(groupId));
+    const cached = this.#logs.get(key);
     const held = cached && (await cached);
     if (held) {
       if (!held.deviceRole(client.memberId!)) throw new Refusal('not-a-member', 'you are not a member of this group');
@@ -141,15 +146,14 @@ export class GroupLogs {
     const standing = await this.standing(client, groupId);
     if (standing === 'unknown-group') throw new Refusal('unknown-group', 'this relay serves no such group');
     if (standing === 'not-a-member') throw new Refusal('not-a-member', 'you are not a member of this group');
-    const log = await this.group(groupId);
+    const log = await this.group(groupId, key);
     if (!log) throw new Refusal('unknown-group', 'this relay serves no such group');
     if (!log.deviceRole(client.memberId!)) throw new Refusal('not-a-member', 'you are not a member of this group');
     return log;
   }
 
-  /** Runs `work` after what is queued for the group. */
-  serial<T>(groupId: Uint8Array, work: () => Promise<T>): Promise<T> {
-    const key = hex(groupId);
+  /** Runs `work` after what is queued for the group. `key`: the group id in hex, when the caller has it. */
+  serial<T>(groupId: Uint8Array, work: () => Promise<T>, key = hex(groupId)): Promise<T> {
     const run = (this.#queues.get(key) ?? Promise.resolve()).then(work);
     const tail = run.catch(() => undefined);
     this.#queues.set(key, tail);

@@ -23,7 +23,6 @@ import type { Subscriptions } from './subscriptions.js';
 import { VerifyPoolError, type VerifyPool } from './verify-pool.js';
 import { CommitRound } from './commit-round.js';
 import { WeightedLru } from './lru.js';
-import { docKey } from './connection.js';
 
 /**
  * Rounds of commits start at least this far apart (Intake.#joinTurn): a SQLite commit of one
@@ -34,11 +33,19 @@ const COMMIT_SPACING_MS = 2;
 /** Documents remembered as started (see Intake.#started). */
 const STARTED_DOCUMENTS = 100_000;
 
+/** Ids of a push in hex, made once per push: its group, its document ("group:doc", connection.ts docKey) and its author, as the maps here key them. */
+interface PushKeys {
+  group: string;
+  doc: string;
+  author: string;
+}
+
 /** A verified push waiting for its group's next write. */
 interface Pending {
   client: Client;
   header: EnvelopeHeader;
   bytes: Uint8Array;
+  keys: PushKeys;
   resolve(result: PutResult): void;
   reject(error: unknown): void;
 }
@@ -68,9 +75,12 @@ export class Intake {
     readonly verifier: VerifyPool,
   ) {}
 
-  /** Checks an envelope's signature and author (its header read already) against the log of its group, of which the client must be a member. */
-  async verify(client: Client, header: EnvelopeHeader, bytes: Uint8Array, kinds: ('update' | 'snapshot' | 'awareness')[]): Promise<void> {
-    const log = await this.groups.member(client, header.groupId);
+  /**
+   * Checks an envelope's signature and author (its header read already) against the log of its
+   * group, of which the client must be a member; `group`: the group id in hex, when the caller has it.
+   */
+  async verify(client: Client, header: EnvelopeHeader, bytes: Uint8Array, kinds: ('update' | 'snapshot' | 'awareness')[], group = hex(header.groupId)): Promise<void> {
+    const log = await this.groups.member(client, header.groupId, group);
     await this.verifier.verify(bytes, header, log.verifyContext({ kinds }));
   }
 
@@ -86,7 +96,8 @@ export class Intake {
    */
   push(client: Client, ref: number, header: EnvelopeHeader, bytes: Uint8Array): Promise<void> {
     client.pushesInFlight++;
-    const verified = this.verify(client, header, bytes, ['update', 'snapshot']);
+    const group = hex(header.groupId);
+    const verified = this.verify(client, header, bytes, ['update', 'snapshot'], group);
     // This push is handed over once the one before it was (or was refused).
     const previous = client.pushesHandedOver;
     let handedOver!: () => void;
@@ -103,14 +114,15 @@ export class Intake {
       .then(
         async () => {
           await previous;
-          const stored = this.#enqueue(client, header, bytes);
+          const keys: PushKeys = { group, doc: `${group}:${hex(header.docId)}`, author: hex(header.author) };
+          const stored = this.#enqueue(client, header, bytes, keys);
           handedOver();
           const { outcome, cursor } = await stored;
           if (outcome === 'conflict') return this.connections.refuse(client, ref, new Refusal('conflict', `another envelope of this author already has sequence number ${header.seq}`));
           this.connections.send(client, { type: 'ack', ref, cursor });
           if (outcome === 'stored') {
             this.accepted++;
-            this.subscriptions.fanOut(header.groupId, header.docId, cursor, bytes, client);
+            this.subscriptions.fanOut(header.groupId, header.docId, cursor, bytes, client, keys.doc);
           }
         },
         async (error: unknown) => {
@@ -130,17 +142,17 @@ export class Intake {
   }
 
   /** Adds a verified envelope to its group's next batch; resolves once the batch is stored. */
-  #enqueue(client: Client, header: EnvelopeHeader, bytes: Uint8Array): Promise<PutResult> {
-    const key = hex(header.groupId);
+  #enqueue(client: Client, header: EnvelopeHeader, bytes: Uint8Array, keys: PushKeys): Promise<PutResult> {
+    const key = keys.group;
     let batch = this.#batches.get(key);
     if (!batch) {
       const fresh: Pending[] = [];
       batch = fresh;
       this.#batches.set(key, fresh);
       const round = this.#joinTurn();
-      void this.groups.serial(header.groupId, () => this.#flush(key, header.groupId, fresh, round));
+      void this.groups.serial(header.groupId, () => this.#flush(key, header.groupId, fresh, round), key);
     }
-    return new Promise((resolve, reject) => batch.push({ client, header, bytes, resolve, reject }));
+    return new Promise((resolve, reject) => batch.push({ client, header, bytes, keys, resolve, reject }));
   }
 
   /**
@@ -154,7 +166,7 @@ export class Intake {
     if (this.#batches.get(key) === batch) this.#batches.delete(key);
     let written = false;
     try {
-      const log = await this.groups.group(groupId);
+      const log = await this.groups.group(groupId, key);
       const context = log?.verifyContext();
       const checked: Pending[] = [];
       for (const item of batch) {
@@ -183,8 +195,8 @@ export class Intake {
       const results = await round.put(accepted.map(({ header, bytes }) => ({ groupId: header.groupId, docId: header.docId, author: header.author, seq: header.seq, bytes })));
       accepted.forEach((item, i) => {
         if (results[i]!.outcome === 'stored') {
-          this.indexes.indexed(groupId, item.header.docId, item.header.author, item.header.seq);
-          this.#started.set(docKey(groupId, item.header.docId), true, 1);
+          this.indexes.indexed(item.keys.doc, item.keys.author, item.header.seq);
+          this.#started.set(item.keys.doc, true, 1);
         }
         item.resolve(results[i]!);
       });
@@ -228,19 +240,18 @@ export class Intake {
     const usage = new Map<string, { bytes: number; documents: number }>();
     const fresh = new Map<string, boolean>();
     for (const item of items) {
-      const author = hex(item.header.author);
+      const { author, doc } = item.keys;
       let used = usage.get(author);
       if (!used) {
         used = await this.store.usage(item.header.author);
         usage.set(author, used);
       }
-      const doc = hex(item.header.docId);
       // Already in the summary: a replay, which stores nothing.
-      if (this.indexes.holds(groupId, item.header.docId, item.header.author, item.header.seq)) {
+      if (this.indexes.holds(doc, author, item.header.seq)) {
         accepted.push(item);
         continue;
       }
-      if (!fresh.has(doc)) fresh.set(doc, !this.#started.get(docKey(groupId, item.header.docId)) && (await this.store.envelopesAfter(groupId, item.header.docId, 0, 1)).length === 0);
+      if (!fresh.has(doc)) fresh.set(doc, !this.#started.get(doc) && (await this.store.envelopesAfter(groupId, item.header.docId, 0, 1)).length === 0);
       const startsDocument = fresh.get(doc)!;
       if (used.bytes + item.bytes.length > this.quotas.bytesPerIdentity) {
         item.reject(new Refusal('quota-exceeded', `this identity may store ${this.quotas.bytesPerIdentity} bytes here`));

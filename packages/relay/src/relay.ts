@@ -37,6 +37,9 @@ import { defaultVerifyThreads, VerifyPool } from './verify-pool.js';
 
 export type { RelayConnection } from './connection.js';
 
+/** What a handler returns when it is done at once. */
+const DONE: Promise<void> = Promise.resolve();
+
 /** The kind byte of an awareness envelope (the second byte of every envelope: docs/envelope.md). */
 const AWARENESS_KIND = 3;
 export type { RelayLogEvent } from './report.js';
@@ -106,6 +109,8 @@ export class Relay {
   readonly #verifier: VerifyPool;
   /** Resolves once the store's membership index is complete (a database from an earlier release is indexed first). */
   readonly ready: Promise<void>;
+  // Whether `ready` has resolved: frames are then handled without waiting for it.
+  #isReady = false;
 
   constructor(options: RelayOptions) {
     const store = (this.#store = options.store);
@@ -137,6 +142,7 @@ export class Relay {
     this.#presence = new Presence(store, groups, intake, subscriptions, log);
     store.onEvent?.((event) => void this.#onStoreEvent(event).catch((error: unknown) => log({ event: 'error', connection: 0, detail: describe(error) })));
     this.ready = groups.indexMembership().catch((error: unknown) => log({ event: 'error', connection: 0, detail: `indexing membership: ${describe(error)}` }));
+    void this.ready.then(() => (this.#isReady = true));
   }
 
   /** What the relay has done and holds now. */
@@ -189,30 +195,56 @@ export class Relay {
     void this.#verifier.close();
   }
 
-  async #handle(client: Client, frame: Uint8Array): Promise<void> {
+  /**
+   * One frame of a client, decoded once and handed to the part whose duty it is; what it
+   * refuses goes back as an `error`. A push (most frames) is handed to intake in this turn,
+   * without an async frame or a turn of its own; anything else goes through #receive.
+   */
+  #handle(client: Client, frame: Uint8Array): Promise<void> {
+    if (!this.#isReady) return this.ready.then(() => this.#handle(client, frame));
     try {
-      await this.ready;
-      await this.#receive(client, frame);
+      let message: WireMessage;
+      try {
+        message = decodeWire(frame, this.#limits.maxFrameBytes);
+      } catch (error) {
+        if (!(error instanceof WireError)) throw error;
+        this.#connections.refuse(client, 0, new Refusal(error.code, error.message));
+        return DONE;
+      }
+      if (message.type === 'push') return this.#push(client, message);
+      return this.#receive(client, message, frame).catch((error: unknown) => this.#connections.internal(client, error));
     } catch (error) {
       this.#connections.internal(client, error);
+      return DONE;
     }
   }
 
-  /** One frame of a client, decoded once and handed to the part whose duty it is; what it refuses goes back as an `error`. */
-  async #receive(client: Client, frame: Uint8Array): Promise<void> {
-    const connections = this.#connections;
-    let message: WireMessage;
+  /** A push: its header read, then handed to intake (which checks pushes side by side and resolves at once). */
+  #push(client: Client, message: Extract<WireMessage, { type: 'push' }>): Promise<void> {
     try {
-      message = decodeWire(frame, this.#limits.maxFrameBytes);
+      if (!client.memberId) throw new Refusal('not-authenticated', 'say hello first');
+      return this.#intake.push(client, message.ref, readEnvelopeHeader(message.envelope), message.envelope);
     } catch (error) {
-      if (!(error instanceof WireError)) throw error;
-      return connections.refuse(client, 0, new Refusal(error.code, error.message));
+      this.#refuse(client, message.ref, error);
+      return DONE;
     }
+  }
+
+  /** Answers a refusal (a Refusal, an EnvelopeError or a MembershipError) by `ref`; anything else is thrown on. */
+  #refuse(client: Client, ref: number, error: unknown): void {
+    if (error instanceof Refusal) return this.#connections.refuse(client, ref, error);
+    if (error instanceof EnvelopeError || error instanceof MembershipError) return this.#connections.refuse(client, ref, new Refusal(error.code, error.message));
+    throw error;
+  }
+
+  /** A frame other than a push, decoded. */
+  async #receive(client: Client, message: Exclude<WireMessage, { type: 'push' }>, frame: Uint8Array): Promise<void> {
+    const connections = this.#connections;
     const ref = 'ref' in message ? message.ref : 0;
     // Pushes are checked side by side (intake.ts); anything else comes after the pushes before
     // it were handed to their batches (a snapshot's covers after the snapshot, ops after the
     // envelopes sealed under the older head), as if they had been handled one by one.
-    if (message.type !== 'push' && !(message.type === 'envelope' && message.envelope[1] !== AWARENESS_KIND)) await client.pushesHandedOver;
+    if (!(message.type === 'envelope' && message.envelope[1] !== AWARENESS_KIND)) await client.pushesHandedOver;
     try {
       if (message.type === 'hello') return await connections.hello(client, message);
       if (!client.memberId) throw new Refusal('not-authenticated', 'say hello first');
@@ -221,8 +253,6 @@ export class Relay {
           return await this.#subscriptions.subscribe(client, message.groupId, message.docId, message.cursor);
         case 'unsubscribe':
           return this.#subscriptions.unsubscribe(client, message.groupId, message.docId);
-        case 'push':
-          return await this.#intake.push(client, message.ref, readEnvelopeHeader(message.envelope), message.envelope);
         case 'envelope': {
           // A peer message carrying an envelope: awareness is forwarded, never stored; the rest is a push without an ack.
           const header = readEnvelopeHeader(message.envelope);
@@ -267,9 +297,7 @@ export class Relay {
           throw new Refusal('malformed', `a client does not send ${message.type}`);
       }
     } catch (error) {
-      if (error instanceof Refusal) return connections.refuse(client, ref, error);
-      if (error instanceof EnvelopeError || error instanceof MembershipError) return connections.refuse(client, ref, new Refusal(error.code, error.message));
-      throw error;
+      this.#refuse(client, ref, error);
     }
   }
 

@@ -111,9 +111,8 @@ export class Subscriptions {
     for (const s of client.subscriptions.values()) if (s.lagging && !s.waiting) void this.#pump(client, s).catch((error: unknown) => this.connections.internal(client, error));
   }
 
-  /** Sends a stored envelope to every subscriber of its document (but `except`). */
-  fanOut(groupId: Uint8Array, docId: Uint8Array, cursor: number, bytes: Uint8Array, except?: Client): void {
-    const key = docKey(groupId, docId);
+  /** Sends a stored envelope to every subscriber of its document (but `except`); `key`: the document's {@link docKey}, when the caller has it. */
+  fanOut(groupId: Uint8Array, docId: Uint8Array, cursor: number, bytes: Uint8Array, except?: Client, key = docKey(groupId, docId)): void {
     // One frame for every subscriber.
     const frame = encodeWire({ type: 'deliver', groupId, docId, cursor, envelope: bytes });
     for (const client of this.#subscribers.of(key)) {
@@ -137,8 +136,8 @@ export class Subscriptions {
    * a larger cursor; a subscriber already sent it just ignores the copy).
    */
   async storedElsewhere(event: Extract<StoreEvent, { type: 'envelope' }>): Promise<void> {
-    this.indexes.indexed(event.groupId, event.docId, event.author, event.seq);
     const key = docKey(event.groupId, event.docId);
+    this.indexes.indexed(key, hex(event.author), event.seq);
     if (this.#subscribers.of(key).size === 0) return;
     const [stored] = await this.store.envelopesAt([event.cursor]);
     if (!stored) return;
