@@ -20,9 +20,12 @@ import { Worker } from 'node:worker_threads';
 import type { _WrapThreads } from './wrap-thread.js';
 
 /**
- * Smaller ops stay on the calling thread: there a wrap's CPU is split with libuv's pool already
- * (about 90 µs on the thread, 45 on the pool), and a task's round trip and the workers' start
- * (about 40 ms cold) are not worth it. Measured: docs/performance.md.
+ * Smaller ops stay on the calling thread, where a wrap's CPU is split with libuv's pool already
+ * (the keys made ahead). From 2,048 wraps the pool's ranges (an eighth of the op, for two
+ * workers) are at least 256, the size from which a worker makes its keys ahead too; below it a
+ * worker would make each key inline (one more scalar multiplication a wrap), and the gain did
+ * not pay for the workers' start on a first op (docs/performance.md, "Node's removal over
+ * worker threads").
  */
 const MIN_WRAPS = 2048;
 
