@@ -11,7 +11,7 @@
 // BENCH_RELAY_DOCS, BENCH_RELAY_PER_DOC, BENCH_RELAY_INTERVAL_MS, BENCH_RELAY_FIXED_S,
 // BENCH_RELAY_SATURATED_S, BENCH_RELAY_IN_FLIGHT, BENCH_RELAY_ROUNDS (medians over rounds),
 // BENCH_RELAY_SERVERS=sealdoc,sealdoc-full,hocuspocus,hocuspocus-sqlite,y-websocket (and sealdoc-inline:
-// the relay with --verify-threads 0);
+// the relay with --verify-threads 0, and sealdoc-memory: the relay with --memory);
 // BENCH_RELAY_NODE_ARGS passes flags to every server's node (e.g. "--cpu-prof").
 // BENCH_RELAY_BEFORE_CLI=path/to/an/other/build/dist/cli.js adds that build of the relay
 // (relay-only, as `sealdoc-before`) to the same run: before and after a change, side by side.
@@ -84,6 +84,13 @@ const SUBJECTS: Subject[] = [
     start: (dir) => relay(dir, undefined, ['--verify-threads', '0']),
     driver: sealdocDriver({ preSealed: true, sealedPerClient: PRESEALED }),
   },
+  {
+    // Not in the default list: the relay in memory (no SQLite, no WAL), to tell the store's share of its latency and CPU.
+    key: 'sealdoc-memory',
+    name: 'sealdoc relay (memory), relay only',
+    start: (dir) => relay(dir, undefined, ['--memory']),
+    driver: sealdocDriver({ preSealed: true, sealedPerClient: PRESEALED }),
+  },
   { key: 'hocuspocus', name: 'hocuspocus (memory)', start: () => startHocuspocus(NODE_ARGS), driver: hocuspocusDriver },
   { key: 'hocuspocus-sqlite', name: 'hocuspocus (sqlite extension)', start: (dir) => startHocuspocus(NODE_ARGS, join(dir, 'hocuspocus.sqlite')), driver: hocuspocusDriver },
   { key: 'y-websocket', name: 'y-websocket server (memory)', start: () => startYWebsocket(NODE_ARGS), driver: yWebsocketDriver },
@@ -99,7 +106,7 @@ if (BEFORE_CLI)
   });
 
 async function relay(dir: string, cli?: string, args: string[] = []): Promise<ServerProcess> {
-  const r = await startSealdocRelay(NODE_ARGS, ['--db', join(dir, 'relay.sqlite'), ...args], cli);
+  const r = await startSealdocRelay(NODE_ARGS, [...(args.includes('--memory') ? [] : ['--db', join(dir, 'relay.sqlite')]), ...args], cli);
   // SIGTERM: a --cpu-prof run writes its profile on the way out.
   return { ...r, stop: () => r.child.kill('SIGTERM') };
 }
