@@ -1,6 +1,7 @@
-// Node's native backend (node:crypto; the thread pool, opt-in worker threads) for HPKE seals and epoch wraps: the
-// RFC 9180 vectors, the same bytes as the @noble and WebCrypto paths, wraps that every
-// backend opens, and a failing worker that rejects the op instead of leaving it pending.
+// Node's native backend (node:crypto; keys made ahead on the thread pool) for HPKE seals and
+// epoch wraps: the RFC 9180 vectors, the same bytes as the @noble and WebCrypto paths, wraps
+// that every backend opens, no deadlock under frequent collections. Its wrap worker threads:
+// wrap-threads.node.test.ts.
 import { describe, it, after } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';

@@ -1,7 +1,8 @@
 // Shared by the wrap pool's tests in Chromium (Web Workers) and in Node (worker_threads): a
 // group, its admin's side, a removal, and the check that every backend unwraps what it wraps.
 import assert from 'node:assert/strict';
-import { createGroup, Keyring, MembershipLog, newDeviceKeys, removeMember, unlockEpochSecrets, useCryptoBackend, type Identity } from '@sealdoc/crypto';
+import { createGroup, Keyring, MembershipLog, newDeviceKeys, removeMember, unlockEpochSecrets, useCryptoBackend, WrapWorkerError, type Identity } from '@sealdoc/crypto';
+import { _wrapWorkers } from '../dist/wrap-pool.js';
 
 export interface Group {
   admin: Identity;
@@ -49,3 +50,29 @@ export async function checkUnwraps(g: Group, op: Uint8Array, backend: 'auto' | '
   }
 }
 
+
+/**
+ * A worker lost mid-op, on either platform: once the pool is up, an op is started and `kill`
+ * ends one of its workers; the op fails with WrapWorkerError `code`, one failure is counted,
+ * nothing is built (the log's head and epoch unchanged), and the next op is made by a full pool
+ * of `poolSize` workers and unwraps.
+ */
+export async function workerLostMidOp(g: Group, kill: () => unknown, code: 'worker-failed' | 'worker-timeout', poolSize: number): Promise<void> {
+  await removeFirst(g); // the pool is up
+  const { log, keyring } = await adminSide(g);
+  const head = log.head;
+  const failures = _wrapWorkers().failures;
+  const building = removeMember(log, { signer: g.admin, keyring }, g.members[0]!.memberId, null);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await kill();
+  await assert.rejects(building, (error: unknown) => error instanceof WrapWorkerError && error.code === code);
+  assert.equal(_wrapWorkers().failures, failures + 1);
+  assert.deepEqual(log.head, head);
+  assert.equal(log.epoch, 0);
+
+  const ops = _wrapWorkers().ops;
+  const op = await removeMember(log, { signer: g.admin, keyring }, g.members[0]!.memberId, null);
+  assert.equal(_wrapWorkers().ops, ops + 1);
+  assert.equal(_wrapWorkers().workers.length, poolSize);
+  await checkUnwraps(g, op, 'auto');
+}

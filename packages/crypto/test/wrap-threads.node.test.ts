@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { HpkeError, removeMember, WrapWorkerError } from '@sealdoc/crypto';
+import { HpkeError, hpkeOpen, newDeviceKeys, WrapWorkerError } from '@sealdoc/crypto';
 import { _configureWrapWorkers, _resetWrapWorkers, _wrapInWorkers, _wrapWorkers } from '../dist/wrap-pool.js';
-import { adminSide, checkUnwraps, makeGroup, removeFirst, type Group } from './wrap-pool-helpers.js';
+import { checkUnwraps, makeGroup, removeFirst, workerLostMidOp, type Group } from './wrap-pool-helpers.js';
 
 const MEMBERS = 600;
 const poolSize = Math.min(2, availableParallelism());
@@ -52,23 +52,7 @@ describe('wrap workers (Node, worker_threads)', { skip }, () => {
 
   it('a worker that exits mid-op fails the op with WrapWorkerError worker-failed, nothing is built, and the next op has a full pool again', async () => {
     _configureWrapWorkers({ minWraps: 256 });
-    await removeFirst(group); // the pool is up
-    const { log, keyring } = await adminSide(group);
-    const head = log.head;
-    const failures = _wrapWorkers().failures;
-    const building = removeMember(log, { signer: group.admin, keyring }, group.members[0]!.memberId, null);
-    await new Promise((resolve) => setImmediate(resolve));
-    await _wrapWorkers<Worker>().workers[0]!.terminate();
-    await assert.rejects(building, (error: unknown) => error instanceof WrapWorkerError && error.code === 'worker-failed');
-    assert.equal(_wrapWorkers().failures, failures + 1);
-    assert.deepEqual(log.head, head);
-    assert.equal(log.epoch, 0);
-
-    const ops = _wrapWorkers().ops;
-    const op = await removeMember(log, { signer: group.admin, keyring }, group.members[0]!.memberId, null);
-    assert.equal(_wrapWorkers().ops, ops + 1);
-    assert.equal(_wrapWorkers().workers.length, poolSize);
-    await checkUnwraps(group, op, 'auto');
+    await workerLostMidOp(group, () => _wrapWorkers<Worker>().workers[0]!.terminate(), 'worker-failed', poolSize);
   });
 
   it('a worker that does not answer in time fails the op with WrapWorkerError worker-timeout and is replaced', async () => {
@@ -81,6 +65,29 @@ describe('wrap workers (Node, worker_threads)', { skip }, () => {
     await checkUnwraps(group, await removeFirst(group), 'auto');
     assert.equal(_wrapWorkers().ops, ops + 1);
     assert.equal(_wrapWorkers().workers.length, poolSize);
+  });
+
+  it('every wrap the workers make has an ephemeral key of its own and opens only with its device\'s info', async () => {
+    _configureWrapWorkers({ minWraps: 256 });
+    const keys = Array.from({ length: 600 }, () => newDeviceKeys());
+    const recipients = new Uint8Array(600 * 64);
+    keys.forEach((k, i) => {
+      recipients.set(k.memberId, i * 64);
+      recipients.set(k.agreementPublicKey, i * 64 + 32);
+    });
+    const secret = new Uint8Array(32).fill(5);
+    const info = new Uint8Array([7, 7]);
+    const ops = _wrapWorkers().ops;
+    const wraps = (await _wrapInWorkers(secret, info, recipients))!;
+    assert.equal(_wrapWorkers().ops, ops + 1);
+    const encs = new Set<string>();
+    for (let i = 0; i < 600; i++) encs.add(Buffer.from(wraps.subarray(i * 80, i * 80 + 32)).toString('hex'));
+    assert.equal(encs.size, 600);
+    for (const i of [0, 299, 599]) {
+      const wrap = { enc: wraps.subarray(i * 80, i * 80 + 32), ciphertext: wraps.subarray(i * 80 + 32, i * 80 + 80) };
+      assert.deepEqual(await hpkeOpen(keys[i]!, wrap, { info: new Uint8Array([...info, ...keys[i]!.memberId]) }), secret);
+      await assert.rejects(hpkeOpen(keys[i]!, wrap, { info: new Uint8Array([...info, ...keys[(i + 1) % 600]!.memberId]) }), (e: unknown) => e instanceof HpkeError && e.code === 'open-failed');
+    }
   });
 
   it('a low-order recipient key in a worker\'s range is HpkeError bad-key, as on the calling thread, and the worker stays', async () => {

@@ -4,9 +4,9 @@
 // with a typed error, builds nothing, and the pool recovers for the next op.
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { removeMember, useCryptoBackend, WrapWorkerError } from '@sealdoc/crypto';
+import { useCryptoBackend, WrapWorkerError } from '@sealdoc/crypto';
 import { _configureWrapWorkers, _resetWrapWorkers, _wrapWorkers } from '../dist/wrap-pool.js';
-import { adminSide, checkUnwraps, makeGroup, removeFirst, type Group } from './wrap-pool-helpers.js';
+import { checkUnwraps, makeGroup, removeFirst, workerLostMidOp, type Group } from './wrap-pool-helpers.js';
 
 const MEMBERS = 300;
 const poolSize = Math.min(2, navigator.hardwareConcurrency || 2);
@@ -91,23 +91,8 @@ describe('wrap workers (Chromium)', () => {
 
   it('a worker killed mid-op fails the op with WrapWorkerError worker-timeout, nothing is built, and the next op has a full pool again', async () => {
     _configureWrapWorkers({ taskMs: 1500 });
-    await removeFirst(group); // the pool is up
-    const { log, keyring } = await adminSide(group);
-    const head = log.head;
-    const failures = _wrapWorkers().failures;
-    const building = removeMember(log, { signer: group.admin, keyring }, group.members[0]!.memberId, null);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    _wrapWorkers().workers[0]!.terminate(); // silently, as a crashed worker: only the deadline tells
-    await assert.rejects(building, (error: unknown) => error instanceof WrapWorkerError && error.code === 'worker-timeout');
-    assert.equal(_wrapWorkers().failures, failures + 1);
-    assert.deepEqual(log.head, head);
-    assert.equal(log.epoch, 0);
-
-    const ops = _wrapWorkers().ops;
-    const op = await removeMember(log, { signer: group.admin, keyring }, group.members[0]!.memberId, null);
-    assert.equal(_wrapWorkers().ops, ops + 1);
-    assert.equal(_wrapWorkers().workers.length, poolSize);
-    await checkUnwraps(group, op, 'auto');
+    // Silently, as a crashed worker: only the deadline tells.
+    await workerLostMidOp(group, () => _wrapWorkers().workers[0]!.terminate(), 'worker-timeout', poolSize);
   });
 
   it('a worker that raises an error mid-op fails the op with WrapWorkerError worker-failed; the pool recovers', async () => {
