@@ -51,7 +51,7 @@
 import * as Y from 'yjs';
 import { createGroup, ENVELOPE_HEADER_LENGTH, envelopeHash, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, openEnvelopes, sealEnvelope, verifyEnvelope, type Identity } from '@sealdoc/crypto';
 import { spawnSync } from 'node:child_process';
-import { createCipheriv, createDecipheriv, createHash, createHmac, generateKeyPairSync, randomFillSync, sign as nodeSign, webcrypto } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, generateKeyPair, randomFillSync, sign as nodeSign, webcrypto, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,8 +215,11 @@ async function cryptoFloorSync(edits: number, perEnvelope: number): Promise<{ ms
  * free. A lower bound: it pads nothing, derives no XChaCha subkey and parses nothing.
  */
 async function primitivesFloorSync(edits: number, perEnvelope: number): Promise<{ ms: number; bytes: number }> {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const raw = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }).subarray(12));
+  // Made on the thread pool and exported in its callback: a key of generateKeyPairSync is never
+  // exported (a collection during the export can deadlock Node 20: hpke-native.node.ts).
+  const { privateKey, raw } = await new Promise<{ privateKey: KeyObject; raw: Uint8Array }>((resolve, reject) =>
+    generateKeyPair('ed25519', {}, (error, publicKey, privateKey) => (error ? reject(error) : resolve({ privateKey, raw: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }).subarray(12)) }))),
+  );
   const verifyKey = await webcrypto.subtle.importKey('raw', raw, { name: 'Ed25519' }, false, ['verify']);
   const key = randomFillSync(new Uint8Array(32));
   const labels = [new TextEncoder().encode('sealdoc/v1/envelope-key'), new TextEncoder().encode('sealdoc/v1/envelope-commit')] as const;
