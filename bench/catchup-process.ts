@@ -10,12 +10,17 @@
 // read back in both). With `floor` (row catchup-crypto-floor), the same with the floor in the
 // sealed side's place, printing {"floorMs", "plainMs"}: the plain client given the envelopes instead, opened in one batch
 // (openEnvelopes: the chain's hashes, its one signature, the AEADs) and their plaintexts applied,
-// nothing of the engine: the least a catch-up of these envelopes can cost.
+// nothing of the engine: the least a catch-up of these envelopes can cost with the crypto package.
+// With `primitives` (row catchup-primitives-floor), the same with the bare primitives
+// (bare-envelopes.ts) in its place, printing {"primitivesMs", "plainMs"}: the same plaintexts
+// sealed as bare envelopes beforehand, then opened (one signature, the last; each envelope's
+// hash, commitment and AEAD) and applied: the least any implementation of such envelopes can cost.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 import * as Y from 'yjs';
 import { identityFromMnemonic, Keyring, MembershipLog, openEnvelopes } from '@sealdoc/crypto';
 import { decodeSnapshot, Group, MemoryStorage, SealedDoc } from '@sealdoc/core';
+import { bareEnvelopes } from './bare-envelopes.js';
 import type { CatchupData } from './core.js';
 
 const [side, file] = process.argv.slice(2);
@@ -55,6 +60,18 @@ async function floorRun(): Promise<() => Promise<string>> {
   };
 }
 
+/** The plain client's messages sealed as bare envelopes, opened (one signature: the last) and applied. */
+async function primitivesRun(): Promise<() => Promise<string>> {
+  const bare = await bareEnvelopes();
+  const envelopes = data.updates.map((u) => bare.seal(bytes(u)));
+  return async () => {
+    const doc = new Y.Doc();
+    doc.on('update', () => undefined);
+    envelopes.forEach((envelope, i) => Y.applyUpdate(doc, bare.open(envelope, i === envelopes.length - 1), 'provider'));
+    return doc.getText('t').toString();
+  };
+}
+
 function plainRun(): () => Promise<string> {
   const updates = data.updates.map(bytes);
   return async () => {
@@ -65,9 +82,10 @@ function plainRun(): () => Promise<string> {
   };
 }
 
-if (side === 'time' || side === 'floor') {
-  const subject = side === 'time' ? 'sealed' : 'floor';
-  const runs = { [subject]: side === 'time' ? await sealedRun() : await floorRun(), plain: plainRun() };
+const TIMED = { time: ['sealed', sealedRun], floor: ['floor', floorRun], primitives: ['primitives', primitivesRun] } as const;
+if (side === 'time' || side === 'floor' || side === 'primitives') {
+  const [subject, make] = TIMED[side];
+  const runs = { [subject]: await make(), plain: plainRun() };
   const ms: Record<string, number[]> = { [subject]: [], plain: [] };
   const until = performance.now() + 1500;
   for (let round = 0; round < 41 && (round < 9 || performance.now() < until); round++) {

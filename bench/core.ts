@@ -16,9 +16,9 @@
 //                          reader opens it (openEnvelopes: the signature's check, the AEAD) and
 //                          applies it; what sync-vs-plain would be were the engine's bookkeeping
 //                          free (median of 3 runs, alternating with the other sides)
-//   sync-primitives-floor  the same with the bare primitives in place of the crypto package (Node's:
-//                          an Ed25519 signature made on the writer's thread and checked through
-//                          WebCrypto, ChaCha20-Poly1305 both ways, the two HMACs of the key
+//   sync-primitives-floor  the same with the bare primitives in place of the crypto package (Node's,
+//                          bare-envelopes.ts: an Ed25519 signature made and checked on the calling
+//                          thread, ChaCha20-Poly1305 both ways, the two HMACs of the key
 //                          commitment on each side, SHA-256 of each envelope on each side), and
 //                          less than the format asks (no padding, no HChaCha20 subkey, no parse):
 //                          what no implementation of these envelopes can go under here
@@ -34,6 +34,10 @@
 //                          batch (openEnvelopes: the chain's hashes, one signature, the AEADs) and
 //                          applied, nothing of the engine; timed as catchup-vs-plain, in 11 more
 //                          processes of its own: the least a catch-up of these envelopes can cost
+//   catchup-primitives-floor  the same plaintexts sealed beforehand with the bare primitives
+//                          (bare-envelopes.ts), then opened (one signature, each envelope's hash,
+//                          commitment and AEAD) and applied; 11 more processes: the least any
+//                          implementation of such envelopes can cost, whatever its crypto package
 //   catchup-after-sync-vs-plain  the same in this process, after the sync rows (their JIT and heap
 //                          state); median of 9 to 41 rounds, alternating
 //   catchup-vs-merged      the same catch-up against one merged update of the whole document (what
@@ -49,9 +53,8 @@
 //                          against y-indexeddb holding the same document (median of 9)
 //   open-doc-vs-y-indexeddb   the same, the document alone (its group already open)
 import * as Y from 'yjs';
-import { createGroup, ENVELOPE_HEADER_LENGTH, envelopeHash, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, openEnvelopes, sealEnvelope, verifyEnvelope, type Identity } from '@sealdoc/crypto';
+import { createGroup, envelopeHash, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, openEnvelopes, sealEnvelope, verifyEnvelope, type Identity } from '@sealdoc/crypto';
 import { spawnSync } from 'node:child_process';
-import { createCipheriv, createDecipheriv, createHash, createHmac, generateKeyPair, randomFillSync, sign as nodeSign, webcrypto, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +62,7 @@ import { Group, MemoryStorage, SealedDoc } from '@sealdoc/core';
 import { MemoryHub } from '@sealdoc/core/testing';
 import { encodeWire } from '@sealdoc/protocol';
 import { fileURLToPath } from 'node:url';
+import { bareEnvelopes } from './bare-envelopes.js';
 import { runInChromium } from './chromium.js';
 import { report, type Row } from './harness.js';
 import { loadTrace, type Trace } from './trace.js';
@@ -210,50 +214,12 @@ async function cryptoFloorSync(edits: number, perEnvelope: number): Promise<{ ms
 }
 
 /**
- * The plain pipeline with the bare primitives an envelope needs and nothing else (Node's
- * own, called directly): what sync-vs-plain could be were the crypto package and the engine
- * free. A lower bound: it pads nothing, derives no XChaCha subkey and parses nothing.
+ * The plain pipeline with the bare primitives an envelope needs and nothing else
+ * (bare-envelopes.ts): what sync-vs-plain could be were the crypto package and the engine free.
  */
 async function primitivesFloorSync(edits: number, perEnvelope: number): Promise<{ ms: number; bytes: number }> {
-  // Made on the thread pool and exported in its callback: a key of generateKeyPairSync is never
-  // exported (a collection during the export can deadlock Node 20: hpke-native.node.ts).
-  const { privateKey, raw } = await new Promise<{ privateKey: KeyObject; raw: Uint8Array }>((resolve, reject) =>
-    generateKeyPair('ed25519', {}, (error, publicKey, privateKey) => (error ? reject(error) : resolve({ privateKey, raw: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }).subarray(12)) }))),
-  );
-  const verifyKey = await webcrypto.subtle.importKey('raw', raw, { name: 'Ed25519' }, false, ['verify']);
-  const key = randomFillSync(new Uint8Array(32));
-  const labels = [new TextEncoder().encode('sealdoc/v1/envelope-key'), new TextEncoder().encode('sealdoc/v1/envelope-commit')] as const;
-  // version, kind, group, document, epoch, author, seq, head, prev, then the nonce and the commitment
-  const HEADER = ENVELOPE_HEADER_LENGTH;
-  const NONCE_AT = HEADER - 32 - 24;
-  const mac = (label: Uint8Array, nonce: Uint8Array) => createHmac('sha256', key).update(label).update(nonce).digest();
-  const header = new Uint8Array(HEADER);
-  return hubSync(edits, perEnvelope, {
-    seal(plaintext) {
-      const nonce = randomFillSync(new Uint8Array(24));
-      header.set(nonce, NONCE_AT);
-      const subkey = mac(labels[0], nonce);
-      header.set(mac(labels[1], nonce), HEADER - 32);
-      const cipher = createCipheriv('chacha20-poly1305', subkey, nonce.subarray(12), { authTagLength: 16 });
-      cipher.setAAD(header, { plaintextLength: plaintext.length });
-      const signed = Buffer.concat([header, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-      const envelope = new Uint8Array(Buffer.concat([signed, nodeSign(null, signed, privateKey)]));
-      createHash('sha256').update(envelope).digest(); // the chain's hash, named by the next envelope
-      return envelope;
-    },
-    async open(envelope) {
-      const signed = envelope.subarray(0, envelope.length - 64);
-      if (!(await webcrypto.subtle.verify('Ed25519', verifyKey, envelope.subarray(envelope.length - 64), signed))) throw new Error('a signature of the floor did not verify');
-      createHash('sha256').update(envelope).digest();
-      const nonce = envelope.subarray(NONCE_AT, NONCE_AT + 24);
-      const subkey = mac(labels[0], nonce);
-      mac(labels[1], nonce);
-      const decipher = createDecipheriv('chacha20-poly1305', subkey, nonce.subarray(12), { authTagLength: 16 });
-      decipher.setAAD(envelope.subarray(0, HEADER), { plaintextLength: signed.length - HEADER - 16 });
-      decipher.setAuthTag(signed.subarray(signed.length - 16));
-      return Buffer.concat([decipher.update(signed.subarray(HEADER, signed.length - 16)), decipher.final()]);
-    },
-  });
+  const bare = await bareEnvelopes();
+  return hubSync(edits, perEnvelope, { seal: (plaintext) => bare.seal(plaintext), open: (envelope) => bare.open(envelope, true) });
 }
 
 /** What a catch-up needs, for a process of its own (catchup-process.ts). */
@@ -266,13 +232,15 @@ export interface CatchupData {
   endContent: string;
 }
 
+/** The floors a catch-up is timed against, each in processes of its own (catchup-process.ts). */
+type FloorSide = 'floor' | 'primitives';
+
 interface CatchupFigures {
   /** In processes of their own: the median process's figures, and every process's ratio. */
   fresh: { sealedMs: number; plainMs: number };
   freshRatios: number[];
-  /** The crypto floor in processes of its own: the median process's figures, and every process's ratio. */
-  floor: { floorMs: number; plainMs: number };
-  floorRatios: number[];
+  /** The crypto and primitives floors in processes of their own: the median process's figures, and every process's ratio. */
+  floors: Record<FloorSide, { ms: number; plainMs: number; ratios: number[] }>;
   sealedMs: number;
   plainMs: number;
   mergedMs: number;
@@ -373,7 +341,7 @@ async function catchup(): Promise<CatchupFigures> {
     endContent: trace.endContent,
   };
   writeFileSync(file, JSON.stringify(data));
-  const probe = (side: 'sealed' | 'plain' | 'time' | 'floor') => {
+  const probe = (side: 'sealed' | 'plain' | 'time' | FloorSide) => {
     const out = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./catchup-process.ts', import.meta.url)), side, file], { encoding: 'utf8' });
     if (out.status !== 0) throw new Error(`catchup-process ${side} failed: ${out.stderr}`);
     return JSON.parse(out.stdout) as unknown;
@@ -384,8 +352,14 @@ async function catchup(): Promise<CatchupFigures> {
   // The catch-up as a new device makes it, in a process of its own (nothing else ran there
   // before): FRESH_PROCESSES processes, each both sides alternately; the process with the median ratio.
   const fresh = Array.from({ length: FRESH_PROCESSES }, () => probe('time') as { sealedMs: number; plainMs: number }).sort((x, y) => x.sealedMs / x.plainMs - y.sealedMs / y.plainMs);
-  // The least these envelopes' catch-up can cost, the same way (the floor in the sealed side's place).
-  const floor = Array.from({ length: FRESH_PROCESSES }, () => probe('floor') as { floorMs: number; plainMs: number }).sort((x, y) => x.floorMs / x.plainMs - y.floorMs / y.plainMs);
+  // The least these envelopes' catch-up can cost, the same way (a floor in the sealed side's place).
+  const floorOf = (side: FloorSide) => {
+    const runs = Array.from({ length: FRESH_PROCESSES }, () => probe(side) as Record<string, number>)
+      .map((r) => ({ ms: r[`${side}Ms`]!, plainMs: r.plainMs! }))
+      .sort((x, y) => x.ms / x.plainMs - y.ms / y.plainMs);
+    return { ...runs[FRESH_PROCESSES >> 1]!, ratios: runs.map((r) => r.ms / r.plainMs) };
+  };
+  const floors = { floor: floorOf('floor'), primitives: floorOf('primitives') };
   const memoryOf = (side: 'sealed' | 'plain') => ({ peakHeapMb: mid(peaks[side].map((p) => p.peakHeapMb)), peakRssMb: mid(peaks[side].map((p) => p.peakRssMb)) });
   rmSync(dir, { recursive: true, force: true });
   const mid = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
@@ -393,8 +367,7 @@ async function catchup(): Promise<CatchupFigures> {
   return {
     fresh: fresh[FRESH_PROCESSES >> 1]!,
     freshRatios: fresh.map((f) => f.sealedMs / f.plainMs),
-    floor: floor[FRESH_PROCESSES >> 1]!,
-    floorRatios: floor.map((f) => f.floorMs / f.plainMs),
+    floors,
     sealedMs: median((r) => r.sealedMs),
     plainMs: median((r) => r.plainMs),
     mergedMs: median((r) => r.mergedMs),
@@ -435,7 +408,7 @@ const medianRun = (pick: (r: (typeof prefixRuns)[number]) => Run) => prefixRuns.
 const batchedPrefix = medianRun((r) => r.batched);
 const perKeystroke = medianRun((r) => r.single);
 const plainPrefix = medianRun((r) => r.plain);
-const { fresh, freshRatios, floor, floorRatios, sealedMs, plainMs, mergedMs, verifyMs, envelopes, signatures, memory } = await catchup();
+const { fresh, freshRatios, floors, sealedMs, plainMs, mergedMs, verifyMs, envelopes, signatures, memory } = await catchup();
 const open = await runInChromium<OpenFigures>(fileURLToPath(new URL('./open.browser.ts', import.meta.url)), '', { '/trace.json.gz': traceFile });
 
 const rows: Row[] = [
@@ -456,14 +429,14 @@ const rows: Row[] = [
     envelopes,
     signatures,
   },
-  {
-    name: 'catchup-crypto-floor',
-    ratio: floor.floorMs / floor.plainMs,
-    baseline: `y-websocket client, ${floor.plainMs.toFixed(1)} ms; new processes: ${floorRatios.map((r) => r.toFixed(2)).join(' ')}`,
-    ms: floor.floorMs,
+  ...(['floor', 'primitives'] as const).map((side) => ({
+    name: `catchup-${side === 'floor' ? 'crypto' : side}-floor`,
+    ratio: floors[side].ms / floors[side].plainMs,
+    baseline: `y-websocket client, ${floors[side].plainMs.toFixed(1)} ms; new processes: ${floors[side].ratios.map((r) => r.toFixed(2)).join(' ')}`,
+    ms: floors[side].ms,
     edits: all,
     bytes: 0,
-  },
+  })),
   { name: 'catchup-after-sync-vs-plain', ratio: sealedMs / plainMs, baseline: `the same in this process, after the sync rows, ${plainMs.toFixed(1)} ms`, ms: sealedMs, edits: all, bytes: 0 },
   { name: 'catchup-vs-merged', ratio: sealedMs / mergedMs, baseline: `y-websocket client, one merged update, ${mergedMs.toFixed(1)} ms`, ms: sealedMs, edits: all, bytes: 0 },
   {

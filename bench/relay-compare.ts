@@ -20,7 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Row } from './harness.js';
 import { hocuspocusDriver, Recorder, sealdocDriver, yWebsocketDriver, type Driver, type LoadClient } from './relay-clients.js';
-import { cpuMs, startHocuspocus, startSealdocRelay, startYWebsocket, statusMb, type ServerProcess } from './relay-process.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { cpuMs, machineTicks, startHocuspocus, startSealdocRelay, startYWebsocket, statusMb, type ServerProcess } from './relay-process.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const DOCS = env('BENCH_RELAY_DOCS', 20);
@@ -55,6 +56,14 @@ interface Measure {
   /** Arrivals at the fixed load over what was expected (each write at the other PER_DOC - 1 clients). */
   delivered_share: number;
   updates: number;
+  /** At the fixed load, the server's main thread's event-loop delay: 99th percentile and longest (ms). */
+  server_loop_p99_ms: number;
+  server_loop_max_ms: number;
+  /** The same for the bench's own process, where the clients run and latencies are timed. */
+  load_loop_p99_ms: number;
+  load_loop_max_ms: number;
+  /** Share of the machine's CPU time the hypervisor gave elsewhere during the fixed load (steal), %. */
+  steal_pct: number;
 }
 
 interface Subject {
@@ -130,6 +139,11 @@ async function measure(subject: Subject): Promise<Measure> {
     const arrivalsBefore = recorder.arrivals;
     const cpuStart = cpuMs(pid);
     const mainStart = cpuMs(pid, true);
+    // Where a latency's tail comes from: the server's loop, the load's, or the machine's.
+    await server.loopDelay();
+    const loadLoop = monitorEventLoopDelay({ resolution: 10 });
+    loadLoop.enable();
+    const ticksStart = machineTicks();
     const timers: ReturnType<typeof setInterval>[] = [];
     const until = performance.now() + FIXED_S * 1000;
     await Promise.all(
@@ -156,6 +170,9 @@ async function measure(subject: Subject): Promise<Measure> {
     const cpuUsed = cpuMs(pid) - cpuStart;
     const mainUsed = cpuMs(pid, true) - mainStart;
     recorder.recording = false;
+    loadLoop.disable();
+    const serverLoop = await server.loopDelay();
+    const ticksEnd = machineTicks();
     const arrivals = recorder.arrivals - arrivalsBefore;
     const rss = statusMb(pid, 'VmRSS');
     const latencies = recorder.latencies.sort((a, b) => a - b);
@@ -194,6 +211,11 @@ async function measure(subject: Subject): Promise<Measure> {
       peak_rss_mb: statusMb(pid, 'VmHWM'),
       delivered_share: arrivals / (writes * (PER_DOC - 1)),
       updates: writes,
+      server_loop_p99_ms: serverLoop.p99_ms,
+      server_loop_max_ms: serverLoop.max_ms,
+      load_loop_p99_ms: loadLoop.percentile(99) / 1e6,
+      load_loop_max_ms: loadLoop.max / 1e6,
+      steal_pct: (100 * (ticksEnd.steal - ticksStart.steal)) / (ticksEnd.total - ticksStart.total),
     };
   } finally {
     for (const c of clients) c.close();

@@ -35,6 +35,29 @@ export interface ServerProcess {
   child: ChildProcess;
   url: string;
   stop(): void;
+  /**
+   * Its main thread's event-loop delay since the last call (or its start): the 99th percentile and
+   * the longest, in ms (servers/loop-delay.mjs, preloaded into each); NaN when it does not answer.
+   */
+  loopDelay(): Promise<LoopDelay>;
+}
+
+/** An event loop's delay over a span: its 99th percentile and its longest, in ms. */
+export interface LoopDelay {
+  p99_ms: number;
+  max_ms: number;
+}
+
+const LOOP_DELAY = fileURLToPath(new URL('./servers/loop-delay.mjs', import.meta.url));
+
+/** CPU time of the whole machine so far, and of it the time the hypervisor gave other guests (steal), in clock ticks (Linux: /proc/stat; NaN elsewhere). */
+export function machineTicks(): { total: number; steal: number } {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { total: fields.slice(0, 8).reduce((a, b) => a + b, 0), steal: fields[7] ?? Number.NaN };
+  } catch {
+    return { total: Number.NaN, steal: Number.NaN };
+  }
 }
 
 /** A port free now on 127.0.0.1 (for a server that takes its port from the environment). */
@@ -48,7 +71,7 @@ async function freePort(): Promise<number> {
 
 /** Spawns `node args` and resolves once its output matches `listening` (whose first group, when it has one, is the port). */
 async function spawnServer(args: string[], env: NodeJS.ProcessEnv, listening: RegExp, port?: number): Promise<ServerProcess> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, ['--import', LOOP_DELAY, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   const found = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -69,7 +92,24 @@ async function spawnServer(args: string[], env: NodeJS.ProcessEnv, listening: Re
   });
   // What it prints later is read and dropped (a full pipe would stall it).
   child.stdout!.resume();
-  return { child, url: `ws://127.0.0.1:${found}`, stop: () => child.kill('SIGKILL') };
+  const loopDelay = () =>
+    new Promise<LoopDelay>((resolve) => {
+      const timer = setTimeout(() => done({ p99_ms: Number.NaN, max_ms: Number.NaN }), 2000);
+      let seen = '';
+      const read = (chunk: Buffer) => {
+        seen += chunk.toString();
+        const m = /loop-delay (\{[^\n]*\})\n/.exec(seen);
+        if (m) done(JSON.parse(m[1]!) as LoopDelay);
+      };
+      const done = (delay: LoopDelay) => {
+        clearTimeout(timer);
+        child.stderr!.off('data', read);
+        resolve(delay);
+      };
+      child.stderr!.on('data', read);
+      child.kill('SIGUSR2');
+    });
+  return { child, url: `ws://127.0.0.1:${found}`, stop: () => child.kill('SIGKILL'), loopDelay };
 }
 
 /** Hocuspocus (@hocuspocus/server), in memory, or with its SQLite extension writing to `sqliteFile`. */
