@@ -10,7 +10,8 @@
 // arrival verified and opened before it counts).
 // BENCH_RELAY_DOCS, BENCH_RELAY_PER_DOC, BENCH_RELAY_INTERVAL_MS, BENCH_RELAY_FIXED_S,
 // BENCH_RELAY_SATURATED_S, BENCH_RELAY_IN_FLIGHT, BENCH_RELAY_ROUNDS (medians over rounds),
-// BENCH_RELAY_SERVERS=sealdoc,sealdoc-full,hocuspocus,hocuspocus-sqlite,y-websocket (and sealdoc-inline:
+// BENCH_RELAY_SERVERS=sealdoc,sealdoc-full,relay-floor,hocuspocus,hocuspocus-sqlite,y-websocket (relay-floor:
+// servers/relay-floor.mjs, the least a relay with these guarantees does per update; and sealdoc-inline:
 // the relay with --verify-threads 0, and sealdoc-memory: the relay with --memory);
 // BENCH_RELAY_NODE_ARGS passes flags to every server's node (e.g. "--cpu-prof").
 // BENCH_RELAY_BEFORE_CLI=path/to/an/other/build/dist/cli.js adds that build of the relay
@@ -21,7 +22,7 @@ import { join } from 'node:path';
 import type { Row } from './harness.js';
 import { hocuspocusDriver, Recorder, sealdocDriver, yWebsocketDriver, type Driver, type LoadClient } from './relay-clients.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { cpuMs, machineTicks, startHocuspocus, startSealdocRelay, startYWebsocket, statusMb, type ServerProcess } from './relay-process.js';
+import { cpuMs, machineTicks, startHocuspocus, startRelayFloor, startSealdocRelay, startYWebsocket, statusMb, type ServerProcess } from './relay-process.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const DOCS = env('BENCH_RELAY_DOCS', 20);
@@ -33,7 +34,7 @@ const IN_FLIGHT = env('BENCH_RELAY_IN_FLIGHT', 4);
 const ROUNDS = env('BENCH_RELAY_ROUNDS', 1);
 /** Envelopes sealed in advance per client for the relay-only run (fixed load, then saturated until they run out). */
 const PRESEALED = env('BENCH_RELAY_PRESEALED', Math.ceil((FIXED_S * 1000) / INTERVAL_MS) + 600);
-const SERVERS = [...(process.env.BENCH_RELAY_SERVERS ?? 'sealdoc,sealdoc-full,hocuspocus,hocuspocus-sqlite,y-websocket').split(','), ...(process.env.BENCH_RELAY_BEFORE_CLI ? ['sealdoc-before'] : [])];
+const SERVERS = [...(process.env.BENCH_RELAY_SERVERS ?? 'sealdoc,sealdoc-full,relay-floor,hocuspocus,hocuspocus-sqlite,y-websocket').split(','), ...(process.env.BENCH_RELAY_BEFORE_CLI ? ['sealdoc-before'] : [])];
 const NODE_ARGS = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** The title of the comparison table. */
@@ -98,6 +99,16 @@ const SUBJECTS: Subject[] = [
     key: 'sealdoc-memory',
     name: 'sealdoc relay (memory), relay only',
     start: (dir) => relay(dir, undefined, ['--memory']),
+    driver: sealdocDriver({ preSealed: true, sealedPerClient: PRESEALED }),
+  },
+  {
+    // What any relay with these guarantees pays per update (servers/relay-floor.mjs): the check, the write, the ack, the fan-out.
+    key: 'relay-floor',
+    name: 'relay floor: check, sqlite, ack, fan-out only',
+    start: async (dir) => {
+      const r = await startRelayFloor(NODE_ARGS, join(dir, 'floor.sqlite'));
+      return { ...r, stop: () => r.child.kill('SIGTERM') };
+    },
     driver: sealdocDriver({ preSealed: true, sealedPerClient: PRESEALED }),
   },
   { key: 'hocuspocus', name: 'hocuspocus (memory)', start: () => startHocuspocus(NODE_ARGS), driver: hocuspocusDriver },
@@ -272,6 +283,11 @@ export async function compareRows(verifyFloorPerSecond?: number): Promise<Row[]>
     rows.push({ name: 'relay-vs-hocuspocus', ratio: sealdoc.saturated_per_s / hocus.saturated_per_s, baseline: 'saturated updates/s, sealdoc relay-only / hocuspocus; target >= 0.8', sealdoc_per_s: sealdoc.saturated_per_s, hocuspocus_per_s: hocus.saturated_per_s });
     rows.push({ name: 'relay-p99-vs-hocuspocus', ratio: sealdoc.p99_ms / hocus.p99_ms, baseline: 'p99 at the fixed load, sealdoc relay-only / hocuspocus; target: sealdoc p99 < 20 ms', sealdoc_p99_ms: sealdoc.p99_ms, hocuspocus_p99_ms: hocus.p99_ms });
     rows.push({ name: 'relay-cpu-vs-hocuspocus', ratio: sealdoc.cpu_ms_per_1000 / hocus.cpu_ms_per_1000, baseline: 'server CPU per update at the fixed load, sealdoc / hocuspocus; target <= 1.5', sealdoc_cpu_ms_per_1000: sealdoc.cpu_ms_per_1000, hocuspocus_cpu_ms_per_1000: hocus.cpu_ms_per_1000 });
+  }
+  const floor = medians.get('relay-floor');
+  if (floor && hocus) {
+    rows.push({ name: 'relay-floor-cpu-vs-hocuspocus', ratio: floor.cpu_ms_per_1000 / hocus.cpu_ms_per_1000, baseline: 'server CPU per update at the fixed load, the relay floor (check, write, ack, fan-out only) / hocuspocus', floor_cpu_ms_per_1000: floor.cpu_ms_per_1000, hocuspocus_cpu_ms_per_1000: hocus.cpu_ms_per_1000 });
+    rows.push({ name: 'relay-floor-p99-vs-hocuspocus', ratio: floor.p99_ms / hocus.p99_ms, baseline: 'p99 at the fixed load, the relay floor / hocuspocus', floor_p99_ms: floor.p99_ms, hocuspocus_p99_ms: hocus.p99_ms });
   }
   if (sealdoc && verifyFloorPerSecond)
     rows.push({ name: 'relay-vs-verify-floor', ratio: sealdoc.saturated_per_s / verifyFloorPerSecond, baseline: 'saturated accepted envelopes/s / verify floor; target >= 0.6', sealdoc_per_s: sealdoc.saturated_per_s, verify_floor_per_s: verifyFloorPerSecond });

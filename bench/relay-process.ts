@@ -118,6 +118,12 @@ export function startHocuspocus(nodeArgs: string[], sqliteFile?: string): Promis
   return spawnServer([...nodeArgs, script, ...(sqliteFile ? ['--sqlite', sqliteFile] : [])], {}, /"event":"listening","port":(\d+)/);
 }
 
+/** The relay floor (servers/relay-floor.mjs): a push's decode, signature check, SQLite write, ack and fan-out, and nothing else. */
+export function startRelayFloor(nodeArgs: string[], sqliteFile: string): Promise<ServerProcess> {
+  const script = fileURLToPath(new URL('./servers/relay-floor.mjs', import.meta.url));
+  return spawnServer([...nodeArgs, script, '--db', sqliteFile], {}, /"event":"listening","port":(\d+)/);
+}
+
 /** The y-websocket server (@y/websocket-server), as its own command runs it (in memory). */
 export async function startYWebsocket(nodeArgs: string[]): Promise<ServerProcess> {
   const port = await freePort();
