@@ -19,9 +19,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Row } from './harness.js';
 import { hocuspocusDriver, Recorder, sealdocDriver, yWebsocketDriver, type Driver, type LoadClient } from './relay-clients.js';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpuMs, machineTicks, startHocuspocus, startRelayFloor, startSealdocRelay, startYWebsocket, statusMb, type ServerProcess } from './relay-process.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -105,10 +105,7 @@ const SUBJECTS: Subject[] = [
     // What any relay with these guarantees pays per update (servers/relay-floor.mjs): the check, the write, the ack, the fan-out.
     key: 'relay-floor',
     name: 'relay floor: check, sqlite, ack, fan-out only',
-    start: async (dir) => {
-      const r = await startRelayFloor(NODE_ARGS, join(dir, 'floor.sqlite'));
-      return { ...r, stop: () => r.child.kill('SIGTERM') };
-    },
+    start: async (dir) => stopsOnSigterm(await startRelayFloor(NODE_ARGS, join(dir, 'floor.sqlite'))),
     driver: sealdocDriver({ preSealed: true, sealedPerClient: PRESEALED }),
   },
   { key: 'hocuspocus', name: 'hocuspocus (memory)', start: () => startHocuspocus(NODE_ARGS), driver: hocuspocusDriver },
@@ -126,9 +123,12 @@ if (BEFORE_CLI)
   });
 
 async function relay(dir: string, cli?: string, args: string[] = []): Promise<ServerProcess> {
-  const r = await startSealdocRelay(NODE_ARGS, [...(args.includes('--memory') ? [] : ['--db', join(dir, 'relay.sqlite')]), ...args], cli);
-  // SIGTERM: a --cpu-prof run writes its profile on the way out.
-  return { ...r, stop: () => r.child.kill('SIGTERM') };
+  return stopsOnSigterm(await startSealdocRelay(NODE_ARGS, [...(args.includes('--memory') ? [] : ['--db', join(dir, 'relay.sqlite')]), ...args], cli));
+}
+
+/** Stopped by SIGTERM rather than SIGKILL: a --cpu-prof run writes its profile on the way out. */
+function stopsOnSigterm(server: ServerProcess): ServerProcess {
+  return { ...server, stop: () => server.child.kill('SIGTERM') };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

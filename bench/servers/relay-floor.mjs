@@ -48,26 +48,34 @@ const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDefla
 server.on('connection', (socket) => {
   const nonce = randomBytes(32);
   socket.send(encodeWire({ type: 'challenge', nonce, maxFrameBytes: 1 << 20 }));
-  socket.on('message', async (data) => {
-    const m = decodeWire(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    if (m.type === 'push') {
-      const { envelope, ref } = m;
-      const header = readEnvelopeHeader(envelope);
-      const signed = Buffer.concat([SIGNED_PREFIX, envelope.subarray(0, envelope.length - 64)]);
-      if (!verify(null, signed, keys.get(hex(header.author)), envelope.subarray(envelope.length - 64))) return socket.close(4000, 'bad signature');
-      if (pending.length === 0) setImmediate(commit);
-      pending.push({ socket, ref, header, envelope });
-    } else if (m.type === 'hello') {
-      if (!(await verifyMessage(m.signingPublicKey, HELLO_CONTEXT, nonce, m.signature))) return socket.close(4000, 'bad hello');
-      const memberId = memberIdOf(m.signingPublicKey);
-      keys.set(hex(memberId), createPublicKey({ key: Buffer.concat([SPKI_ED25519, m.signingPublicKey]), format: 'der', type: 'spki' }));
-      socket.send(encodeWire({ type: 'welcome', memberId }));
-    } else if (m.type === 'subscribe') {
-      const key = `${hex(m.groupId)}:${hex(m.docId)}`;
-      if (!subscribers.has(key)) subscribers.set(key, new Set());
-      subscribers.get(key).add(socket);
-      socket.once('close', () => subscribers.get(key).delete(socket));
-      socket.send(encodeWire({ type: 'caught-up', groupId: m.groupId, docId: m.docId, cursor: 0 }));
+  const hello = async (m) => {
+    if (!(await verifyMessage(m.signingPublicKey, HELLO_CONTEXT, nonce, m.signature))) return socket.close(4000, 'bad hello');
+    const memberId = memberIdOf(m.signingPublicKey);
+    keys.set(hex(memberId), createPublicKey({ key: Buffer.concat([SPKI_ED25519, m.signingPublicKey]), format: 'der', type: 'spki' }));
+    socket.send(encodeWire({ type: 'welcome', memberId }));
+  };
+  socket.on('message', (data) => {
+    try {
+      const m = decodeWire(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      if (m.type === 'push') {
+        const { envelope, ref } = m;
+        const header = readEnvelopeHeader(envelope);
+        const key = keys.get(hex(header.author));
+        const signed = Buffer.concat([SIGNED_PREFIX, envelope.subarray(0, envelope.length - 64)]);
+        if (!key || !verify(null, signed, key, envelope.subarray(envelope.length - 64))) return socket.close(4000, 'bad signature');
+        if (pending.length === 0) setImmediate(commit);
+        pending.push({ socket, ref, header, envelope });
+      } else if (m.type === 'hello') {
+        hello(m).catch(() => socket.close(4000, 'bad hello'));
+      } else if (m.type === 'subscribe') {
+        const doc = `${hex(m.groupId)}:${hex(m.docId)}`;
+        if (!subscribers.has(doc)) subscribers.set(doc, new Set());
+        subscribers.get(doc).add(socket);
+        socket.once('close', () => subscribers.get(doc).delete(socket));
+        socket.send(encodeWire({ type: 'caught-up', groupId: m.groupId, docId: m.docId, cursor: 0 }));
+      }
+    } catch {
+      socket.close(4000, 'bad frame');
     }
   });
 });
