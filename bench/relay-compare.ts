@@ -289,6 +289,9 @@ export async function compareRows(verifyFloorPerSecond?: number): Promise<Row[]>
     rows.push({ name: 'relay-floor-cpu-vs-hocuspocus', ratio: floor.cpu_ms_per_1000 / hocus.cpu_ms_per_1000, baseline: 'server CPU per update at the fixed load, the relay floor (check, write, ack, fan-out only) / hocuspocus', floor_cpu_ms_per_1000: floor.cpu_ms_per_1000, hocuspocus_cpu_ms_per_1000: hocus.cpu_ms_per_1000 });
     rows.push({ name: 'relay-floor-p99-vs-hocuspocus', ratio: floor.p99_ms / hocus.p99_ms, baseline: 'p99 at the fixed load, the relay floor / hocuspocus', floor_p99_ms: floor.p99_ms, hocuspocus_p99_ms: hocus.p99_ms });
   }
+  // The relay's own bookkeeping: what it spends per update above the floor.
+  if (floor && sealdoc)
+    rows.push({ name: 'relay-cpu-vs-floor', ratio: sealdoc.cpu_ms_per_1000 / floor.cpu_ms_per_1000, baseline: 'server CPU per update at the fixed load, sealdoc relay-only / the relay floor', sealdoc_cpu_ms_per_1000: sealdoc.cpu_ms_per_1000, floor_cpu_ms_per_1000: floor.cpu_ms_per_1000 });
   if (sealdoc && verifyFloorPerSecond)
     rows.push({ name: 'relay-vs-verify-floor', ratio: sealdoc.saturated_per_s / verifyFloorPerSecond, baseline: 'saturated accepted envelopes/s / verify floor; target >= 0.6', sealdoc_per_s: sealdoc.saturated_per_s, verify_floor_per_s: verifyFloorPerSecond });
   return rows;
