@@ -68,6 +68,16 @@ function flushAll(): void {
   for (const client of clients) client.flush();
 }
 
+/**
+ * Sends now what the connections have queued so far, as the immediate would at the end of the
+ * turn. For the acknowledgements and deliveries of a commit (intake.ts): a commit ends in the
+ * check phase of the event loop, where an immediate it queues runs only after the next poll
+ * phase, that is after the next burst of frames has been read and checked.
+ */
+export function flushQueued(): void {
+  flushAll();
+}
+
 export class Client {
   memberId: Uint8Array | undefined;
   /** Hex of the member id ('' before hello). */

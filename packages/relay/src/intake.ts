@@ -12,7 +12,7 @@
  */
 import { EnvelopeError, type EnvelopeHeader } from '@sealdoc/crypto';
 import { equalBytes, hex } from './bytes.js';
-import type { Client } from './connection.js';
+import { flushQueued, type Client } from './connection.js';
 import type { Connections } from './connections.js';
 import type { DocIndexes } from './doc-index.js';
 import type { GroupLogs } from './groups.js';
@@ -200,6 +200,9 @@ export class Intake {
         }
         item.resolve(results[i]!);
       });
+      // Each push's ack and fan-out run as it resolves (a microtask each, queued just now): what
+      // they queue leaves right after them, not a turn of the event loop later.
+      queueMicrotask(flushQueued);
     } catch (error) {
       for (const item of batch) item.reject(error);
     } finally {

@@ -1,0 +1,38 @@
+// When a commit's answers leave: the ack to the pusher and the deliveries to the document's
+// other subscribers go out right after the commit, not a turn of the event loop later (after the
+// next poll phase, where the next burst of frames would be read and checked first).
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createGroup, MembershipLog } from '@sealdoc/crypto';
+import { MemoryRelayStore, Relay } from '@sealdoc/relay';
+import { DOC_ID, eventually, identity } from './clients.js';
+import { connect } from './fake-connection.js';
+import { envelopeMaker } from './raw-client.js';
+
+it("a commit's ack and deliveries leave before an immediate queued as the commit resolves runs", async () => {
+  const [alice, bob] = [identity('alice'), identity('bob')];
+  const ops = [await createGroup(alice, { members: [{ keys: bob, role: 'writer' }], history: 'all' })];
+  const log = await MembershipLog.fromOps(ops);
+  const store = new MemoryRelayStore();
+  await store.appendOps(log.groupId, 0, ops, { authors: [alice.memberId], joined: log.members().map((m) => m.memberId), left: [] });
+  // What had left when an immediate queued by the write itself ran.
+  const seen: { acks: number; deliveries: number }[] = [];
+  const put = store.putEnvelopes.bind(store);
+  const relay = new Relay({ store, verifyThreads: 0 });
+  const [a, b] = [await connect(relay, alice), await connect(relay, bob)];
+  store.putEnvelopes = async (envelopes) => {
+    const results = await put(envelopes);
+    setImmediate(() => seen.push({ acks: a.of('ack').length, deliveries: b.of('deliver').length }));
+    return results;
+  };
+  b.push({ type: 'subscribe', groupId: log.groupId, docId: DOC_ID, cursor: 0 });
+  await eventually(() => b.of('caught-up').length === 1, 2000, 'the subscription');
+  const seal = await envelopeMaker(alice, ops, DOC_ID);
+  for (let seq = 0; seq < 3; seq++) {
+    a.push({ type: 'push', ref: seq + 1, envelope: await seal(seq) });
+    await eventually(() => seen.length === seq + 1, 2000, `the commit of push ${seq + 1}`);
+    assert.deepEqual(seen[seq], { acks: seq + 1, deliveries: seq + 1 }, `push ${seq + 1}: its ack and delivery had left`);
+  }
+  assert.deepEqual(a.codes(), []);
+  relay.close();
+});
