@@ -213,7 +213,10 @@ export class Intake {
 
   /**
    * The round of this turn's batches (one more batch in it), opened by the first batch of the
-   * turn. It starts at the end of the turn; or, when the last round started less than
+   * turn. It starts once the task under way and its microtasks are done (process.nextTick: the
+   * pushes checked in one task, a verify pool's turn, join it, and the commit does not wait for
+   * the next poll phase of the event loop, where the next burst of frames is read and checked
+   * first); or, when the last round started less than
    * COMMIT_SPACING_MS ago, that long after it, so that pushes arriving one by one at a steady
    * rate share a commit (about two a commit at 1,000 pushes/s) rather than each paying its own,
    * while a push after a quiet spell waits for nothing.
@@ -229,7 +232,7 @@ export class Intake {
           resolve(new CommitRound(this.store, turn.batches));
         };
         if (wait > 0) setTimeout(start, wait);
-        else setImmediate(start);
+        else process.nextTick(start);
       });
       this.#turn = turn;
     }
