@@ -1,7 +1,8 @@
 /**
  * One client connection as the relay keeps it: who it is, what it subscribed to, and both of
- * its queues, each bounded. Outgoing frames gather for one turn of the event loop and leave as
- * one batch frame; what waits in the socket counts too (`backlog`). Incoming frames are handled
+ * its queues, each bounded. Outgoing frames gather for one turn of the event loop (a commit's
+ * acks and deliveries, until its pushes are answered: intake.ts) and leave as one batch frame;
+ * what waits in the socket counts too (`backlog`). Incoming frames are handled
  * one at a time, in order, and only while the connection has room: one that does not read what
  * it is sent stops being read (the transport is paused), so that no client grows the relay by
  * sending requests and never reading the answers.
