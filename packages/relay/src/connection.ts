@@ -60,23 +60,20 @@ const INBOUND_FRAMES = 64;
 // end, by one immediate for all of them (a fan-out queues a frame for each subscriber).
 let flushing: Client[] = [];
 function flushSoon(client: Client): void {
-  if (flushing.length === 0) setImmediate(flushAll);
+  if (flushing.length === 0) setImmediate(flushQueued);
   flushing.push(client);
-}
-function flushAll(): void {
-  const clients = flushing;
-  flushing = [];
-  for (const client of clients) client.flush();
 }
 
 /**
- * Sends now what the connections have queued so far, as the immediate would at the end of the
- * turn. For the acknowledgements and deliveries of a commit (intake.ts): a commit ends in the
+ * Sends now what the connections have queued so far: at the end of the turn (flushSoon), or
+ * sooner for the acknowledgements and deliveries of a commit (intake.ts): a commit ends in the
  * check phase of the event loop, where an immediate it queues runs only after the next poll
  * phase, that is after the next burst of frames has been read and checked.
  */
 export function flushQueued(): void {
-  flushAll();
+  const clients = flushing;
+  flushing = [];
+  for (const client of clients) client.flush();
 }
 
 export class Client {
