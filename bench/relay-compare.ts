@@ -141,7 +141,10 @@ async function measure(subject: Subject): Promise<Measure> {
   const recorder = new Recorder(DOCS * PER_DOC);
   let clients: LoadClient[] = [];
   try {
-    clients = await subject.driver.connect(server.url, DOCS, PER_DOC, recorder);
+    // A server that dies while its clients connect fails the bench rather than leave it waiting.
+    const died = new Promise<never>((_, reject) => server.child.once('exit', (code, signal) => reject(new Error(`${subject.name} exited while its clients connected (${code ?? signal})`))));
+    died.catch(() => undefined);
+    clients = await Promise.race([subject.driver.connect(server.url, DOCS, PER_DOC, recorder), died]);
     await sleep(500);
 
     // Fixed load: every client writes every INTERVAL_MS, each from its own offset.
@@ -178,6 +181,8 @@ async function measure(subject: Subject): Promise<Measure> {
     );
     // What is on its way arrives (and is counted) before the CPU is read.
     await sleep(1000);
+    // A server that died meanwhile (the floor ends itself on anything it cannot take) fails the bench.
+    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${subject.name} exited during the fixed load (${server.child.exitCode ?? server.child.signalCode})`);
     const cpuUsed = cpuMs(pid) - cpuStart;
     const mainUsed = cpuMs(pid, true) - mainStart;
     recorder.recording = false;

@@ -6,7 +6,9 @@
 // envelope written to SQLite (WAL, synchronous NORMAL, as the relay) in one transaction with the
 // other pushes of its turn, then the ack and one frame to each other subscriber of the document.
 // Nothing else: no membership log, no quotas, no replay index, no limits, no metrics, no retries,
-// no backpressure; a refused envelope closes the connection. Not a relay (it trusts every key
+// no backpressure. Anything it cannot take (a frame it cannot read, a signature that does not verify:
+// the envelope format moved on without it) ends the process with the reason on stderr, so that
+// the bench fails rather than measure a floor that refuses its load. Not a relay (it trusts every key
 // that says hello): a floor, to tell how much of the relay's CPU per update any relay with these
 // guarantees pays. `--db FILE`; prints {"event":"listening","port":N}.
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
@@ -49,7 +51,7 @@ server.on('connection', (socket) => {
   const nonce = randomBytes(32);
   socket.send(encodeWire({ type: 'challenge', nonce, maxFrameBytes: 1 << 20 }));
   const hello = async (m) => {
-    if (!(await verifyMessage(m.signingPublicKey, HELLO_CONTEXT, nonce, m.signature))) return socket.close(4000, 'bad hello');
+    if (!(await verifyMessage(m.signingPublicKey, HELLO_CONTEXT, nonce, m.signature))) throw new Error('a hello does not verify');
     const memberId = memberIdOf(m.signingPublicKey);
     keys.set(hex(memberId), createPublicKey({ key: Buffer.concat([SPKI_ED25519, m.signingPublicKey]), format: 'der', type: 'spki' }));
     socket.send(encodeWire({ type: 'welcome', memberId }));
@@ -62,11 +64,11 @@ server.on('connection', (socket) => {
         const header = readEnvelopeHeader(envelope);
         const key = keys.get(hex(header.author));
         const signed = Buffer.concat([SIGNED_PREFIX, envelope.subarray(0, envelope.length - 64)]);
-        if (!key || !verify(null, signed, key, envelope.subarray(envelope.length - 64))) return socket.close(4000, 'bad signature');
+        if (!key || !verify(null, signed, key, envelope.subarray(envelope.length - 64))) throw new Error('an envelope does not verify');
         if (pending.length === 0) setImmediate(commit);
         pending.push({ socket, ref, header, envelope });
       } else if (m.type === 'hello') {
-        hello(m).catch(() => socket.close(4000, 'bad hello'));
+        hello(m).catch(fail);
       } else if (m.type === 'subscribe') {
         const doc = `${hex(m.groupId)}:${hex(m.docId)}`;
         if (!subscribers.has(doc)) subscribers.set(doc, new Set());
@@ -74,11 +76,16 @@ server.on('connection', (socket) => {
         socket.once('close', () => subscribers.get(doc).delete(socket));
         socket.send(encodeWire({ type: 'caught-up', groupId: m.groupId, docId: m.docId, cursor: 0 }));
       }
-    } catch {
-      socket.close(4000, 'bad frame');
+    } catch (error) {
+      fail(error);
     }
   });
 });
+/** Ends the process: the bench sees it exit and fails. */
+function fail(error) {
+  process.stderr.write(`relay floor: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
 server.on('listening', () => console.log(JSON.stringify({ event: 'listening', port: server.address().port })));
 // SIGTERM: a clean exit (a --cpu-prof run writes its profile on the way out).
 process.on('SIGTERM', () => {

@@ -50,7 +50,6 @@ export async function checkUnwraps(g: Group, op: Uint8Array, backend: 'auto' | '
   }
 }
 
-
 /**
  * A worker lost mid-op, on either platform: once the pool is up, an op is started and `kill`
  * ends one of its workers; the op fails with WrapWorkerError `code`, one failure is counted,

@@ -10,7 +10,7 @@ import { WebSocket, type ClientOptions } from 'ws';
 import { BEACON_CONTEXT, beaconSignedBytes, COVERS_CONTEXT, coversSignedBytes, decodeWire, HELLO_CONTEXT, type WireMessage } from '@sealdoc/protocol';
 import { MemoryRelayStore, Relay, startRelay, type RelayOptions } from '@sealdoc/relay';
 import { DOC_ID, eventually, identity, Team, type Client } from './clients.js';
-import { connect, FakeConnection } from './fake-connection.js';
+import { connect, FakeConnection, groupInMemory } from './fake-connection.js';
 import { envelopeMaker, RawClient, yjsUpdate } from './raw-client.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -18,11 +18,8 @@ const randomId = () => crypto.getRandomValues(new Uint8Array(16));
 
 /** A group made by `admin` with `members` as writers, stored in a fresh memory store, and a relay on it. */
 async function relayWithGroup(admin: Identity, members: Identity[] = [], options: Omit<RelayOptions, 'store'> = {}) {
-  const ops = [await createGroup(admin, { members: members.map((keys) => ({ keys, role: 'writer' as const })), history: 'all' })];
-  const log = await MembershipLog.fromOps(ops);
-  const store = new MemoryRelayStore();
-  await store.appendOps(log.groupId, 0, ops, { authors: [admin.memberId], joined: log.members().map((m) => m.memberId), left: [] });
-  return { ops, log, store, relay: new Relay({ store, ...options }), groupId: log.groupId };
+  const group = await groupInMemory(admin, members.map((keys) => ({ keys, role: 'writer' as const })));
+  return { ...group, relay: new Relay({ store: group.store, ...options }) };
 }
 
 /** Connects and resolves with the error codes the relay sent before closing the connection at once. */

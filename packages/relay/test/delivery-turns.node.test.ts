@@ -4,20 +4,16 @@
 // poll phase, where the next burst of frames would be read and checked first).
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createGroup, MembershipLog, verifyOnCallingThread } from '@sealdoc/crypto';
-import { MemoryRelayStore, Relay } from '@sealdoc/relay';
+import { verifyOnCallingThread } from '@sealdoc/crypto';
+import { Relay } from '@sealdoc/relay';
 import { DOC_ID, eventually, identity } from './clients.js';
-import { connect } from './fake-connection.js';
+import { connect, groupInMemory } from './fake-connection.js';
 import { envelopeMaker } from './raw-client.js';
 
 /** A group of Alice (admin) and Bob (writer) in a fresh memory store. */
 async function aliceAndBob() {
   const [alice, bob] = [identity('alice'), identity('bob')];
-  const ops = [await createGroup(alice, { members: [{ keys: bob, role: 'writer' }], history: 'all' })];
-  const log = await MembershipLog.fromOps(ops);
-  const store = new MemoryRelayStore();
-  await store.appendOps(log.groupId, 0, ops, { authors: [alice.memberId], joined: log.members().map((m) => m.memberId), left: [] });
-  return { alice, bob, ops, log, store };
+  return { alice, bob, ...(await groupInMemory(alice, [{ keys: bob, role: 'writer' }])) };
 }
 
 it('a push checked in a task is committed before an immediate queued in that task runs', async () => {

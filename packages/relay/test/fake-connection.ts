@@ -2,8 +2,8 @@
 // (`bufferedAmount`) can be held full, or grow with everything sent to it, as a client that never
 // reads; pauses are recorded.
 import { decodeWire, encodeWire, HELLO_CONTEXT, type WireMessage } from '@sealdoc/protocol';
-import { signMessage, type Identity } from '@sealdoc/crypto';
-import type { Relay, RelayConnection } from '@sealdoc/relay';
+import { createGroup, MembershipLog, signMessage, type Identity, type MemberRole } from '@sealdoc/crypto';
+import { MemoryRelayStore, type Relay, type RelayConnection } from '@sealdoc/relay';
 import { eventually } from './clients.js';
 
 export class FakeConnection implements RelayConnection {
@@ -59,4 +59,13 @@ export async function connect(relay: Relay, who?: Identity, address?: string): P
   c.push({ type: 'hello', signingPublicKey: who.signingPublicKey, signature: await signMessage(who, HELLO_CONTEXT, challenge!.nonce) });
   await eventually(() => c.of('welcome').length === 1 || c.closedWith !== undefined, 2000, 'the welcome');
   return c;
+}
+
+/** A group made by `admin` with `members` (history: all), its log, and a fresh memory store that holds it, for a relay driven in process. */
+export async function groupInMemory(admin: Identity, members: { keys: Identity; role: MemberRole }[] = []) {
+  const ops = [await createGroup(admin, { members, history: 'all' })];
+  const log = await MembershipLog.fromOps(ops);
+  const store = new MemoryRelayStore();
+  await store.appendOps(log.groupId, 0, ops, { authors: [admin.memberId], joined: log.members().map((m) => m.memberId), left: [] });
+  return { ops, log, store, groupId: log.groupId };
 }

@@ -4,20 +4,17 @@
 // client rebases.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { addMember, createGroup, Keyring, MembershipLog, rebaseOp, unlockEpochSecrets } from '@sealdoc/crypto';
-import { MemoryRelayStore, Relay, type RelayOptions } from '@sealdoc/relay';
-import { connect } from './fake-connection.js';
+import { addMember, Keyring, MembershipLog, rebaseOp, unlockEpochSecrets } from '@sealdoc/crypto';
+import { Relay, type RelayOptions } from '@sealdoc/relay';
+import { connect, groupInMemory } from './fake-connection.js';
 import { DOC_ID, eventually, identity } from './clients.js';
 import { envelopeMaker } from './raw-client.js';
 
 async function setup(options: Omit<RelayOptions, 'store'> = {}) {
   const [alice, bob] = [identity('alice'), identity('bob')];
-  const ops = [await createGroup(alice, { members: [{ keys: bob, role: 'admin' }], history: 'all' })];
-  const store = new MemoryRelayStore();
-  const log = await MembershipLog.fromOps(ops);
-  await store.appendOps(log.groupId, 0, ops, { authors: [alice.memberId], joined: log.members().map((m) => m.memberId), left: [] });
+  const { ops, store, groupId } = await groupInMemory(alice, [{ keys: bob, role: 'admin' }]);
   const relay = new Relay({ store, ...options });
-  return { alice, bob, ops, store, relay, groupId: (await MembershipLog.fromOps(ops)).groupId };
+  return { alice, bob, ops, store, relay, groupId };
 }
 
 describe('relay: limits', () => {
