@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Row } from './harness.js';
 import { hocuspocusDriver, Recorder, sealdocDriver, yWebsocketDriver, type Driver, type LoadClient } from './relay-clients.js';
-import { cpuMs, machineTicks, startHocuspocus, startRelayFloor, startSealdocRelay, startYWebsocket, statusMb, type ServerProcess } from './relay-process.js';
+import { cpuMs, machineTicks, threadCpuMs, startHocuspocus, startRelayFloor, startSealdocRelay, startYWebsocket, statusMb, type ServerProcess } from './relay-process.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const DOCS = env('BENCH_RELAY_DOCS', 20);
@@ -153,6 +153,7 @@ async function measure(subject: Subject): Promise<Measure> {
     const arrivalsBefore = recorder.arrivals;
     const cpuStart = cpuMs(pid);
     const mainStart = cpuMs(pid, true);
+    const threadsStart = threadCpuMs(pid);
     // Where a latency's tail comes from: the server's loop, the load's, or the machine's.
     await server.loopDelay();
     const loadLoop = monitorEventLoopDelay({ resolution: 10 });
@@ -185,6 +186,11 @@ async function measure(subject: Subject): Promise<Measure> {
     if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${subject.name} exited during the fixed load (${server.child.exitCode ?? server.child.signalCode})`);
     const cpuUsed = cpuMs(pid) - cpuStart;
     const mainUsed = cpuMs(pid, true) - mainStart;
+    // With BENCH_RELAY_VERBOSE: the CPU per 1,000 updates of each of the server's threads, by name.
+    if (process.env.BENCH_RELAY_VERBOSE) {
+      const threads = Object.fromEntries([...threadCpuMs(pid)].map(([name, ms]) => [name, Math.round(((ms - (threadsStart.get(name) ?? 0)) * 1000) / writes)]).filter(([, ms]) => ms !== 0));
+      console.error(JSON.stringify({ name: subject.name, threads_cpu_ms_per_1000: threads }));
+    }
     recorder.recording = false;
     loadLoop.disable();
     const serverLoop = await server.loopDelay();

@@ -2,7 +2,7 @@
 // servers it compares the relay with (Hocuspocus, the y-websocket server), each started as a
 // child process of its own, the way their users run them.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +18,31 @@ export function cpuMs(pid: number | undefined, mainThread = false): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * CPU time each thread of a process has used so far, in ms, summed by thread name (Linux:
+ * /proc/PID/task/TID/stat; empty elsewhere): where a server's CPU goes besides its main thread
+ * (worker threads, libuv's pool, the collector's helpers).
+ */
+export function threadCpuMs(pid: number | undefined): Map<string, number> {
+  const byName = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+        byName.set(name, (byName.get(name) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+        if (name === 'main') byName.set('main-system', (Number(fields[12]) * 1000) / 100);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // not Linux, or the process is gone
+  }
+  return byName;
 }
 
 /** A field of /proc/PID/status in MiB (VmRSS: resident now; VmHWM: its peak so far); NaN elsewhere. */
