@@ -8,8 +8,9 @@
  * WebCrypto each costs several promises and key objects (about 200 µs a wrap here); natively
  * a whole wrap is about 110 µs on one thread. The ephemeral key pairs of a large op are made on
  * libuv's thread pool, a range ahead (the other core), while the calling thread does the
- * agreements, key schedules and seals (hpke-native.node.ts, _wrapRangeAhead); the largest ops
- * are spread over worker threads that each do the same (wrap-pool.ts, wrap-thread.node.ts).
+ * agreements, key schedules and seals (hpke-native.node.ts, _wrapRangeAhead); larger ops are
+ * shared between this thread and worker threads, which make their keys inline (wrap-pool.ts,
+ * wrap-thread.node.ts).
  * @module
  */
 import { availableParallelism } from 'node:os';
@@ -30,11 +31,24 @@ function lowOrder(error: unknown): never {
   throw error;
 }
 
-async function wrapAll(secret: Uint8Array, infoPrefix: Uint8Array, recipients: Uint8Array): Promise<Uint8Array> {
+/**
+ * The wraps of `recipients` (packed). `on`: where they are made.
+ * - undefined: by this thread alone, the ephemeral keys made ahead on libuv's pool from
+ *   AHEAD_FROM wraps on;
+ * - 'shared': a range of an op this thread shares with the wrap workers (wrap-pool.ts): keys
+ *   made ahead whatever its size, and the workers' answers let in (a turn of the event loop)
+ *   after each batch of them, so that no worker waits for its next range;
+ * - 'worker': a wrap worker's range: keys made inline, never on libuv's pool. The pool
+ *   terminates a worker that fails or stalls, and on Node 20 a key-pair job that completes in
+ *   a terminating worker aborts the whole process (`KeyObjectHandle::Initialize`, seen in
+ *   wrap-threads.node.test.ts when its keys were made ahead).
+ */
+async function wrapAll(secret: Uint8Array, infoPrefix: Uint8Array, recipients: Uint8Array, on?: 'shared' | 'worker'): Promise<Uint8Array> {
   const count = recipients.length / 64;
   const out = new Uint8Array(count * 80);
   try {
-    if (config.ahead && count >= AHEAD_FROM) await _wrapRangeAhead(secret, infoPrefix, recipients, out);
+    if (config.ahead && on !== 'worker' && (on === 'shared' || count >= AHEAD_FROM))
+      await _wrapRangeAhead(secret, infoPrefix, recipients, out, on === 'shared' ? () => new Promise((resolve) => setImmediate(resolve)) : undefined);
     else _wrapRange(secret, infoPrefix, recipients, out);
   } catch (error) {
     lowOrder(error);
@@ -121,8 +135,15 @@ export const _native: _NativeBackend = {
     for (const part of parts) mac.update(part);
     return _plain(mac.digest());
   },
-  // One core: a worker would only take turns with this thread.
-  wrapThreads: availableParallelism() > 1 ? _nodeWrapThreads : undefined,
+  // One core: a worker would only take turns with this thread. This thread takes ranges of a
+  // pooled op too (wrap-pool.ts).
+  wrapThreads:
+    availableParallelism() > 1
+      ? {
+          ..._nodeWrapThreads,
+          here: { wrap: (secret, info, recipients) => wrapAll(secret, info, recipients, 'shared'), range: AHEAD_FROM },
+        }
+      : undefined,
 };
 
 /** Tests and benchmarks: whether large ops make their ephemeral keys ahead on the thread pool. Returns the setting in force before. */

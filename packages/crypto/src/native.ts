@@ -21,9 +21,11 @@ export interface _NativeBackend {
    * The epoch wraps of n recipients, n × 80 bytes in their order: `recipients` is n × (device
    * id 32 · X25519 public key 32); each wrap is HPKE SealBase of `secret` with
    * info = `infoPrefix` || device id and empty aad, a fresh ephemeral key each.
-   * Throws HpkeError('bad-key') for a low-order key.
+   * Throws HpkeError('bad-key') for a low-order key. `on`: made as a range of an op the calling
+   * thread shares with the wrap workers (wrap-pool.ts), or by a wrap worker; by this thread
+   * alone when absent.
    */
-  wrapAll(secret: Uint8Array, infoPrefix: Uint8Array, recipients: Uint8Array): Promise<Uint8Array>;
+  wrapAll(secret: Uint8Array, infoPrefix: Uint8Array, recipients: Uint8Array, on?: 'shared' | 'worker'): Promise<Uint8Array>;
   /** Single-shot SealBase; `ephemeralSecret` fixes the ephemeral key (test vectors only). */
   seal(recipientPublicKey: Uint8Array, plaintext: Uint8Array, info: Uint8Array, aad: Uint8Array, ephemeralSecret?: Uint8Array): _NativeSealed;
   /** ChaCha20-Poly1305 (RFC 8439): ciphertext || tag. */

@@ -2,7 +2,8 @@
  * A pool of worker threads that make the epoch wraps of a large membership op: each worker takes
  * a range of recipients and makes their whole HPKE wraps (RFC 9180 SealBase: ephemeral key,
  * agreement, key schedule, seal), so the bytes have the same structure on every path. This
- * thread keeps the rest of the op (commitment, lineage, signature). In a browser the workers are
+ * thread keeps the rest of the op (commitment, lineage, signature); in Node it also takes ranges
+ * of the op beside the workers (`here` of the platform's threads). In a browser the workers are
  * Web Workers running the page's own code (wrap-worker.ts, epochs.ts `_wrapSecretsHere`); in Node
  * they are worker_threads running node:crypto (wrap-worker.node.ts, given by the `#native`
  * backend, wrap-thread.node.ts).
@@ -17,6 +18,11 @@
  * - Two workers by default, never more than the platform's cores; started by the first large
  *   op, stopped after a minute without work. In Node a worker keeps the process alive only
  *   while it has a task.
+ * - In Node the calling thread starts on an op at once, without waiting for the workers to
+ *   start (a first op, or one after a worker was lost); they take ranges as they come up. Each
+ *   side takes its next range when it is done with one, so the faster does more: the calling
+ *   thread, whose keys are made ahead on libuv's pool, and the workers, which make theirs inline
+ *   (native.node.ts `wrapAll` says why).
  * - Smaller ops stay on this thread (a page: under 128 wraps; Node: see wrap-thread.node.ts);
  *   so does every op where no worker starts (no `Worker`, a bundle without the worker file, a
  *   Content-Security-Policy without `worker-src 'self'`): then the platform has no workers.
@@ -79,7 +85,7 @@ let unavailable = false;
 let nextId = 0;
 let active = 0;
 let idle: ReturnType<typeof setTimeout> | undefined;
-const counts = { ops: 0, failures: 0 };
+const counts = { ops: 0, failures: 0, wrapsHere: 0 };
 
 function poolSize(): number {
   const cores = threads.cores();
@@ -201,39 +207,75 @@ function stopWhenIdle(): void {
 /**
  * The wraps of `secret` to `recipients` (packed), with HPKE info `info` || device id, made by
  * the pool's workers: n × 80 bytes in their order, as epochs.ts `_wrapSecretsHere` makes them.
- * Undefined when the platform has no workers (the caller makes them on this thread). Throws
- * WrapWorkerError when a worker fails mid-op, HpkeError('bad-key') for a low-order recipient key.
+ * Where the calling thread takes part (`here`, Node), it starts on the op at once, takes ranges
+ * as the workers do, and the workers join as they come up (the first op does not wait for them
+ * to start); otherwise the op waits for the workers and is undefined when the platform has none
+ * (the caller makes the wraps on its thread). Throws WrapWorkerError when a worker fails mid-op,
+ * HpkeError('bad-key') for a low-order recipient key.
  */
 export async function _wrapInWorkers(secret: Uint8Array, info: Uint8Array, recipients: Uint8Array): Promise<Uint8Array | undefined> {
   active++;
   try {
-    const pool = await ready();
-    if (pool.length === 0) return undefined;
+    const here = threads.here;
+    const starting = ready();
+    const pool = here ? slots.filter((s) => s.alive) : await starting;
+    if (!here && pool.length === 0) return undefined;
     const count = recipients.length / 64;
-    const size = Math.min(MAX_TASK, Math.max(MIN_TASK, Math.ceil(count / (pool.length * 4))));
+    if (count === 0) return new Uint8Array(0);
+    const shares = (here ? poolSize() : pool.length) + (here ? 1 : 0);
+    const size = Math.min(MAX_TASK, Math.max(MIN_TASK, Math.ceil(count / (shares * 4))));
     const out = new Uint8Array(count * 80);
     await new Promise<void>((resolve, reject) => {
       let next = 0;
-      let left = Math.ceil(count / size);
-      let failed = false;
+      // Ranges handed out and not yet made.
+      let open = 0;
+      let failed: Error | undefined;
+      // While this thread makes a range, a failure waits for it: the op ends with nothing of it still running.
+      let mine = here !== undefined;
+      const take = (length: number): [number, number] => {
+        const from = next;
+        next = Math.min(count, from + length);
+        open++;
+        return [from, next];
+      };
+      const made = (from: number, wraps: Uint8Array): void => {
+        out.set(wraps, from * 80);
+        if (--open === 0 && next >= count) resolve();
+      };
+      const fail = (error: Error): void => {
+        failed ??= error;
+        if (!mine) reject(failed);
+      };
       const feed = (slot: Slot): void => {
         while (!failed && slot.alive && slot.tasks.size < TASKS_PER_WORKER && next < count) {
-          const from = next;
-          next = Math.min(count, from + size);
-          send(slot, secret, info, recipients.subarray(from * 64, next * 64)).then(
-            (wraps) => {
-              out.set(wraps, from * 80);
-              if (--left === 0) resolve();
-              else feed(slot);
-            },
-            (error: Error) => {
-              failed = true;
-              reject(error);
-            },
-          );
+          const [from, to] = take(size);
+          send(slot, secret, info, recipients.subarray(from * 64, to * 64)).then((wraps) => {
+            made(from, wraps);
+            feed(slot);
+          }, fail);
         }
       };
       pool.forEach(feed);
+      if (!here) return;
+      // Workers that finish starting during the op take part in it.
+      void starting.then((started) => started.forEach(feed));
+      void (async () => {
+        // Ranges of its own size while plenty is left (a worker's when larger); near the end, a
+        // worker's, so that no one is left waiting for a long last range.
+        const own = Math.max(here.range, size);
+        while (!failed && next < count) {
+          const [from, to] = take(count - next >= 2 * own ? own : size);
+          try {
+            const wraps = await here.wrap(secret, info, recipients.subarray(from * 64, to * 64));
+            counts.wrapsHere += to - from;
+            made(from, wraps);
+          } catch (error) {
+            fail(error as Error);
+          }
+        }
+        mine = false;
+        if (failed) reject(failed);
+      })();
     });
     counts.ops++;
     return out;
@@ -250,9 +292,9 @@ export function _configureWrapWorkers(settings: Partial<_WrapWorkerSettings>): _
   return before;
 }
 
-/** Tests and benchmarks: the live workers (the platform's objects), whether the platform was found to have none, ops made and workers lost. */
-export function _wrapWorkers<Handle = Worker>(): { workers: Handle[]; unavailable: boolean; ops: number; failures: number } {
-  return { workers: slots.filter((s) => s.alive).map((s) => s.thread.handle as Handle), unavailable, ops: counts.ops, failures: counts.failures };
+/** Tests and benchmarks: the live workers (the platform's objects), whether the platform was found to have none, ops made, workers lost, and wraps the calling thread made in pooled ops. */
+export function _wrapWorkers<Handle = Worker>(): { workers: Handle[]; unavailable: boolean; ops: number; failures: number; wrapsHere: number } {
+  return { workers: slots.filter((s) => s.alive).map((s) => s.thread.handle as Handle), unavailable, ops: counts.ops, failures: counts.failures, wrapsHere: counts.wrapsHere };
 }
 
 /** Tests: stops every worker and forgets that the platform had none. */

@@ -21,13 +21,11 @@ import type { _WrapThreads } from './wrap-thread.js';
 
 /**
  * Smaller ops stay on the calling thread, where a wrap's CPU is split with libuv's pool already
- * (the keys made ahead). From 2,048 wraps the pool's ranges (an eighth of the op, for two
- * workers) are at least 256, the size from which a worker makes its keys ahead too; below it a
- * worker would make each key inline (one more scalar multiplication a wrap), and the gain did
- * not pay for the workers' start on a first op (docs/performance.md, "Node's removal over
- * worker threads").
+ * (the keys made ahead). From 512 wraps the workers share an op with the calling thread, which
+ * does not wait for them to start (wrap-pool.ts); below it they did not pay for their start and
+ * their messages (docs/performance.md, "Node's removal: the calling thread shares the op").
  */
-const MIN_WRAPS = 2048;
+const MIN_WRAPS = 512;
 
 /** worker_threads for the wrap pool. */
 export const _nodeWrapThreads: _WrapThreads = {

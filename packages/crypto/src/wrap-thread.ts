@@ -43,6 +43,16 @@ export interface _WrapThreads {
   start(events: _WrapThreadEvents): _WrapThread | undefined;
   cores(): number | undefined;
   minWraps: number;
+  /**
+   * Where the calling thread takes ranges of an op beside the workers: how it makes a range of
+   * wraps (as a worker would), and the size of range from which its own way pays off best
+   * (`range`: Node makes a range's ephemeral keys ahead on libuv's pool from 256 on). Absent
+   * where the calling thread only waits (a page: its thread stays free for the interface).
+   */
+  here?: {
+    wrap(secret: Uint8Array, info: Uint8Array, recipients: Uint8Array): Promise<Uint8Array>;
+    range: number;
+  };
 }
 
 /** A page's wrap threads: Web Workers (module type) of wrap-worker.ts. */

@@ -13,7 +13,7 @@ import { _answerWrapTask, type _WrapTask } from './wrap-thread.js';
 
 const port = parentPort!;
 port.on('message', async (task: _WrapTask) => {
-  const { answer, transfer } = await _answerWrapTask(task, (secret, info, recipients) => _native.wrapAll(secret, info, recipients));
+  const { answer, transfer } = await _answerWrapTask(task, (secret, info, recipients) => _native.wrapAll(secret, info, recipients, 'worker'));
   port.postMessage(answer, transfer);
 });
 port.postMessage({ ready: true });

@@ -1,5 +1,6 @@
 // The wrap pool in Node (worker_threads running node:crypto): a large op whose wraps the workers
-// made verifies and unwraps on every backend; small ops stay on the calling thread; a worker that
+// made verifies and unwraps on every backend; the calling thread makes ranges of it too, from the
+// first op on, without waiting for the workers to start; small ops stay on it; a worker that
 // exits or stops answering mid-op fails the op with a typed error, builds nothing, and the pool
 // recovers; idle workers keep no process alive, busy ones keep it until the op is done; and
 // hundreds of ops through the workers beside seals on the main thread, in a process that
@@ -42,17 +43,64 @@ describe('wrap workers (Node, worker_threads)', { skip }, () => {
     for (const backend of ['auto', 'webcrypto', 'noble'] as const) await checkUnwraps(group, op, backend);
   });
 
-  it('an op below the threshold (2,048 wraps by default) stays on the calling thread', async () => {
-    assert.equal(_configureWrapWorkers({}).minWraps, 2048);
+  it('an op below the threshold (512 wraps by default) stays on the calling thread', async () => {
+    assert.equal(_configureWrapWorkers({}).minWraps, 512);
+    _configureWrapWorkers({ minWraps: MEMBERS });
     const before = _wrapWorkers().ops;
     const op = await removeFirst(group);
     assert.equal(_wrapWorkers().ops, before);
     await checkUnwraps(group, op, 'auto');
   });
 
+  it('the calling thread takes part: the first op starts without waiting for the workers, later ones share their ranges with them, and every wrap unwraps', async () => {
+    _resetWrapWorkers();
+    _configureWrapWorkers({ minWraps: 256 });
+    const first = _wrapWorkers();
+    assert.equal(first.workers.length, 0);
+    const op = await removeFirst(group);
+    assert.equal(_wrapWorkers().ops, first.ops + 1);
+    assert.ok(_wrapWorkers().wrapsHere > first.wrapsHere, 'the first op waited for the workers');
+    for (const backend of ['auto', 'noble'] as const) await checkUnwraps(group, op, backend);
+    // The workers come up meanwhile (perhaps after the first op); then an op is shared between
+    // them and this thread.
+    for (const until = Date.now() + 10_000; _wrapWorkers().workers.length < poolSize && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(_wrapWorkers().workers.length, poolSize);
+    const here = _wrapWorkers().wrapsHere;
+    await checkUnwraps(group, await removeFirst(group), 'auto');
+    const made = _wrapWorkers().wrapsHere - here;
+    assert.ok(made > 0, 'this thread made none of the wraps');
+    assert.ok(made < MEMBERS - 1, 'the workers made none of the wraps');
+  });
+
   it('a worker that exits mid-op fails the op with WrapWorkerError worker-failed, nothing is built, and the next op has a full pool again', async () => {
     _configureWrapWorkers({ minWraps: 256 });
     await workerLostMidOp(group, () => _wrapWorkers<Worker>().workers[0]!.terminate(), 'worker-failed', poolSize);
+  });
+
+  it('a worker terminated in the middle of a large range fails the op and leaves the process running', () => {
+    // Ranges of 342 wraps, from which a worker used to make its keys ahead on libuv's pool: a
+    // key-pair job completing in a terminating worker aborted the whole process on Node 20.
+    const child = `
+      const { WrapWorkerError } = await import('@sealdoc/crypto');
+      const { _configureWrapWorkers, _wrapInWorkers, _wrapWorkers } = await import(${JSON.stringify(new URL('../dist/wrap-pool.js', import.meta.url).href)});
+      _configureWrapWorkers({ minWraps: 1 });
+      const recipients = new Uint8Array(4096 * 64);
+      for (let i = 0; i < 4096; i++) recipients[i * 64 + 32] = 9; // the X25519 base point: a valid key
+      const secret = new Uint8Array(32).fill(3);
+      await _wrapInWorkers(secret, new Uint8Array([1]), recipients.subarray(0, 64 * 64)); // the pool is up
+      let lost = 0;
+      for (let op = 0; op < 5; op++) {
+        const wrapping = _wrapInWorkers(secret, new Uint8Array([2]), recipients);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await _wrapWorkers().workers[0]?.terminate();
+        lost += await wrapping.then(() => 0, (e) => (e instanceof WrapWorkerError ? 1 : Promise.reject(e)));
+      }
+      console.log('alive', lost > 0);
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', child], { encoding: 'utf8', timeout: 120_000, cwd: new URL('..', import.meta.url) });
+    assert.equal(run.signal, null, `the process ended by ${run.signal} (${run.stderr})`);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), 'alive true');
   });
 
   it('a worker that does not answer in time fails the op with WrapWorkerError worker-timeout and is replaced', async () => {
@@ -90,7 +138,7 @@ describe('wrap workers (Node, worker_threads)', { skip }, () => {
     }
   });
 
-  it('a low-order recipient key in a worker\'s range is HpkeError bad-key, as on the calling thread, and the worker stays', async () => {
+  it('a low-order recipient key in any range (a worker\'s or the calling thread\'s) is HpkeError bad-key, and the workers stay', async () => {
     _configureWrapWorkers({ minWraps: 256 });
     const recipients = new Uint8Array(600 * 64);
     for (let i = 0; i < 600; i++) recipients[i * 64 + 32] = 9; // the base point: a valid key
