@@ -53,7 +53,7 @@ export interface Driver {
 }
 
 /** A client's own Y.Doc: each write inserts one character, so that its clock is its sequence number. */
-class YWriter {
+export class YWriter {
   readonly doc = new Y.Doc();
   readonly #text = this.doc.getText('t');
   #last: Uint8Array | undefined;
@@ -70,7 +70,7 @@ class YWriter {
 }
 
 /** Yjs client ids of the writers: writer w is client w + 1 (each its own, so arrivals are told apart). */
-const clientIdOf = (writer: number) => writer + 1;
+export const clientIdOf = (writer: number) => writer + 1;
 
 /** Reports every write an update holds: each client's clocks from..to (one character a write). */
 function yjsArrivals(update: Uint8Array, self: number, recorder: Recorder, onOwn: () => void): void {
