@@ -45,9 +45,10 @@ export interface _WrapThreads {
   minWraps: number;
   /**
    * Where the calling thread takes ranges of an op beside the workers: how it makes a range of
-   * wraps (as a worker would), and the size of range from which its own way pays off best
-   * (`range`: Node makes a range's ephemeral keys ahead on libuv's pool from 256 on). Absent
-   * where the calling thread only waits (a page: its thread stays free for the interface).
+   * wraps (the same bytes a worker makes), and the size of range it takes while plenty is left
+   * (`range`: Node's ranges make their keys ahead on libuv's pool, and a range waits for its
+   * first batch of them, so that longer ranges waste less). Absent where the calling thread only
+   * waits (a page: its thread stays free for the interface).
    */
   here?: {
     wrap(secret: Uint8Array, info: Uint8Array, recipients: Uint8Array): Promise<Uint8Array>;
