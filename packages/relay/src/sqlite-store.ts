@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { equalBytes } from './bytes.js';
+import { equalBytes, hex } from './bytes.js';
 import { SchemaVersionError } from './migrations.js';
 import { migrateSqlite } from './migrations-sqlite.js';
 import { SqliteCheckpointer } from './sqlite-checkpoint.js';
@@ -50,11 +50,10 @@ const toEnvelope = (r: Row): StoredEnvelope => ({
   seq: r.seq,
   bytes: new Uint8Array(r.bytes),
 });
-const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 /** Usage rows kept in memory at most (SqliteRelayStore.#usage). */
 const USAGE_CACHE = 100_000;
-const usageKey = (memberId: Uint8Array) => buf(memberId).toString('hex');
+const usageKey = (memberId: Uint8Array) => hex(memberId);
 
 const ADD_USAGE = 'INSERT INTO usage (member_id, groups, documents, bytes) VALUES (?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE SET groups = groups + excluded.groups, documents = documents + excluded.documents, bytes = bytes + excluded.bytes';
 
@@ -79,60 +78,60 @@ export class SqliteRelayStore implements RelayStore {
     this.#transaction = db.transaction((body: () => unknown) => body());
     if (path !== ':memory:' && path !== '') this.#checkpointer = new SqliteCheckpointer(db, path);
     this.#s = {
-      ops: db.prepare<[Buffer], { op: Buffer }>('SELECT op FROM ops WHERE group_id = ? ORDER BY idx'),
+      ops: db.prepare<[Uint8Array], { op: Buffer }>('SELECT op FROM ops WHERE group_id = ? ORDER BY idx'),
       // The log's length: its last index + 1, found by the primary key (no scan of the log).
-      opCount: db.prepare<[Buffer], { n: number }>('SELECT coalesce(max(idx) + 1, 0) AS n FROM ops WHERE group_id = ?'),
-      insertOp: db.prepare<[Buffer, number, Buffer]>('INSERT INTO ops (group_id, idx, op) VALUES (?, ?, ?)'),
-      isMember: db.prepare<[Buffer, Buffer], { n: number }>('SELECT count(*) AS n FROM members WHERE group_id = ? AND member_id = ?'),
-      hasOps: db.prepare<[Buffer], { n: number }>('SELECT count(*) AS n FROM (SELECT 1 FROM ops WHERE group_id = ? LIMIT 1)'),
-      groupsOf: db.prepare<[Buffer], { group_id: Buffer }>('SELECT group_id FROM members WHERE member_id = ?'),
+      opCount: db.prepare<[Uint8Array], { n: number }>('SELECT coalesce(max(idx) + 1, 0) AS n FROM ops WHERE group_id = ?'),
+      insertOp: db.prepare<[Uint8Array, number, Uint8Array]>('INSERT INTO ops (group_id, idx, op) VALUES (?, ?, ?)'),
+      isMember: db.prepare<[Uint8Array, Uint8Array], { n: number }>('SELECT count(*) AS n FROM members WHERE group_id = ? AND member_id = ?'),
+      hasOps: db.prepare<[Uint8Array], { n: number }>('SELECT count(*) AS n FROM (SELECT 1 FROM ops WHERE group_id = ? LIMIT 1)'),
+      groupsOf: db.prepare<[Uint8Array], { group_id: Buffer }>('SELECT group_id FROM members WHERE member_id = ?'),
       unindexed: db.prepare<[], { group_id: Buffer }>('SELECT DISTINCT group_id FROM ops WHERE group_id NOT IN (SELECT group_id FROM members)'),
-      clearMembers: db.prepare<[Buffer]>('DELETE FROM members WHERE group_id = ?'),
-      removeMember: db.prepare<[Buffer, Buffer]>('DELETE FROM members WHERE group_id = ? AND member_id = ?'),
-      addMember: db.prepare<[Buffer, Buffer]>('INSERT INTO members (group_id, member_id) VALUES (?, ?) ON CONFLICT DO NOTHING'),
-      addRevoked: db.prepare<[Buffer, Buffer]>('INSERT INTO revoked_devices (device_id, group_id) VALUES (?, ?) ON CONFLICT DO NOTHING'),
-      revokedIn: db.prepare<[Buffer, number], { group_id: Buffer }>('SELECT group_id FROM revoked_devices WHERE device_id = ? LIMIT ?'),
-      usage: db.prepare<[Buffer], Usage>('SELECT groups, documents, bytes FROM usage WHERE member_id = ?'),
-      addUsage: db.prepare<[Buffer, number, number, number]>(ADD_USAGE),
-      docExists: db.prepare<[Buffer, Buffer], { n: number }>('SELECT count(*) AS n FROM (SELECT 1 FROM envelopes WHERE group_id = ? AND doc_id = ? LIMIT 1)'),
-      bySeq: db.prepare<[Buffer, Buffer, Buffer, number, number, number, number], Row>(
+      clearMembers: db.prepare<[Uint8Array]>('DELETE FROM members WHERE group_id = ?'),
+      removeMember: db.prepare<[Uint8Array, Uint8Array]>('DELETE FROM members WHERE group_id = ? AND member_id = ?'),
+      addMember: db.prepare<[Uint8Array, Uint8Array]>('INSERT INTO members (group_id, member_id) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      addRevoked: db.prepare<[Uint8Array, Uint8Array]>('INSERT INTO revoked_devices (device_id, group_id) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      revokedIn: db.prepare<[Uint8Array, number], { group_id: Buffer }>('SELECT group_id FROM revoked_devices WHERE device_id = ? LIMIT ?'),
+      usage: db.prepare<[Uint8Array], Usage>('SELECT groups, documents, bytes FROM usage WHERE member_id = ?'),
+      addUsage: db.prepare<[Uint8Array, number, number, number]>(ADD_USAGE),
+      docExists: db.prepare<[Uint8Array, Uint8Array], { n: number }>('SELECT count(*) AS n FROM (SELECT 1 FROM envelopes WHERE group_id = ? AND doc_id = ? LIMIT 1)'),
+      bySeq: db.prepare<[Uint8Array, Uint8Array, Uint8Array, number, number, number, number], Row>(
         'SELECT * FROM envelopes WHERE group_id = ? AND doc_id = ? AND author = ? AND seq >= ? AND seq <= ? AND cursor <= ? AND length(bytes) > 0 ORDER BY seq LIMIT ?',
       ),
       sizeAt: db.prepare<[number], { author: Buffer; n: number }>('SELECT author, length(bytes) AS n FROM envelopes WHERE cursor = ?'),
-      openInvitations: db.prepare<[Buffer, number], { n: number }>('SELECT count(*) AS n FROM invitations WHERE group_id = ? AND revoked = 0 AND expires_at > ?'),
-      find: db.prepare<[Buffer, Buffer, Buffer, number], { cursor: number; bytes: Buffer }>(
+      openInvitations: db.prepare<[Uint8Array, number], { n: number }>('SELECT count(*) AS n FROM invitations WHERE group_id = ? AND revoked = 0 AND expires_at > ?'),
+      find: db.prepare<[Uint8Array, Uint8Array, Uint8Array, number], { cursor: number; bytes: Buffer }>(
         'SELECT cursor, bytes FROM envelopes WHERE group_id = ? AND doc_id = ? AND author = ? AND seq = ?',
       ),
-      insert: db.prepare<[Buffer, Buffer, Buffer, number, Buffer]>(
+      insert: db.prepare<[Uint8Array, Uint8Array, Uint8Array, number, Uint8Array]>(
         'INSERT INTO envelopes (group_id, doc_id, author, seq, bytes) VALUES (?, ?, ?, ?, ?) ON CONFLICT (group_id, doc_id, author, seq) DO NOTHING',
       ),
-      after: db.prepare<[Buffer, Buffer, number, number], Row>(
+      after: db.prepare<[Uint8Array, Uint8Array, number, number], Row>(
         'SELECT * FROM envelopes WHERE group_id = ? AND doc_id = ? AND cursor > ? AND length(bytes) > 0 ORDER BY cursor LIMIT ?',
       ),
       at: db.prepare<[number], Row>('SELECT * FROM envelopes WHERE cursor = ? AND length(bytes) > 0'),
-      index: db.prepare<[Buffer, Buffer], { author: Buffer; seq: number; cursor: number; dropped: number }>(
+      index: db.prepare<[Uint8Array, Uint8Array], { author: Buffer; seq: number; cursor: number; dropped: number }>(
         'SELECT author, seq, cursor, length(bytes) = 0 AS dropped FROM envelopes WHERE group_id = ? AND doc_id = ? ORDER BY cursor',
       ),
       drop: db.prepare<[number]>("UPDATE envelopes SET bytes = x'' WHERE cursor = ?"),
-      putCovers: db.prepare<[Buffer, Buffer, Buffer, number, Buffer]>(
+      putCovers: db.prepare<[Uint8Array, Uint8Array, Uint8Array, number, Uint8Array]>(
         'INSERT INTO covers (group_id, doc_id, author, seq, attestation) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
-      covers: db.prepare<[Buffer, Buffer], { author: Buffer; seq: number; attestation: Buffer }>('SELECT author, seq, attestation FROM covers WHERE group_id = ? AND doc_id = ?'),
-      putInvitation: db.prepare<[Buffer, Buffer, number, number]>(
+      covers: db.prepare<[Uint8Array, Uint8Array], { author: Buffer; seq: number; attestation: Buffer }>('SELECT author, seq, attestation FROM covers WHERE group_id = ? AND doc_id = ?'),
+      putInvitation: db.prepare<[Uint8Array, Uint8Array, number, number]>(
         'INSERT INTO invitations (invite_id, group_id, expires_at, revoked) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
-      revoke: db.prepare<[Buffer]>('UPDATE invitations SET revoked = 1 WHERE invite_id = ?'),
-      invitation: db.prepare<[Buffer], { invite_id: Buffer; group_id: Buffer; expires_at: number; revoked: number }>('SELECT * FROM invitations WHERE invite_id = ?'),
-      putRequest: db.prepare<[Buffer, Buffer, Buffer]>(
+      revoke: db.prepare<[Uint8Array]>('UPDATE invitations SET revoked = 1 WHERE invite_id = ?'),
+      invitation: db.prepare<[Uint8Array], { invite_id: Buffer; group_id: Buffer; expires_at: number; revoked: number }>('SELECT * FROM invitations WHERE invite_id = ?'),
+      putRequest: db.prepare<[Uint8Array, Uint8Array, Uint8Array]>(
         'INSERT INTO join_requests (invite_id, requester, request) VALUES (?, ?, ?) ON CONFLICT (invite_id, requester) DO UPDATE SET request = excluded.request',
       ),
-      requestCount: db.prepare<[Buffer], { n: number }>('SELECT count(*) AS n FROM join_requests WHERE invite_id = ?'),
-      requests: db.prepare<[Buffer, number], { invite_id: Buffer; requester: Buffer; request: Buffer }>(
+      requestCount: db.prepare<[Uint8Array], { n: number }>('SELECT count(*) AS n FROM join_requests WHERE invite_id = ?'),
+      requests: db.prepare<[Uint8Array, number], { invite_id: Buffer; requester: Buffer; request: Buffer }>(
         'SELECT r.invite_id, r.requester, r.request FROM join_requests r JOIN invitations i ON i.invite_id = r.invite_id WHERE i.group_id = ? AND i.revoked = 0 AND i.expires_at > ?',
       ),
-      requesters: db.prepare<[Buffer], { requester: Buffer }>('SELECT requester FROM join_requests WHERE invite_id = ?'),
-      highest: db.prepare<[Buffer, Buffer], { seq: number }>('SELECT seq FROM author_heads WHERE group_id = ? AND author = ?'),
-      raiseHead: db.prepare<[Buffer, Buffer, number]>(
+      requesters: db.prepare<[Uint8Array], { requester: Buffer }>('SELECT requester FROM join_requests WHERE invite_id = ?'),
+      highest: db.prepare<[Uint8Array, Uint8Array], { seq: number }>('SELECT seq FROM author_heads WHERE group_id = ? AND author = ?'),
+      raiseHead: db.prepare<[Uint8Array, Uint8Array, number]>(
         'INSERT INTO author_heads (group_id, author, seq) VALUES (?, ?, ?) ON CONFLICT (group_id, author) DO UPDATE SET seq = max(seq, excluded.seq)',
       ),
     };
@@ -170,7 +169,7 @@ export class SqliteRelayStore implements RelayStore {
 
   /** Adds to a member's usage in the transaction under way (and to the cache, once it commits: see #commit). */
   #addUsage(memberId: Uint8Array, groups: number, documents: number, bytes: number): void {
-    this.#s.addUsage.run(buf(memberId), groups, documents, bytes);
+    this.#s.addUsage.run(memberId, groups, documents, bytes);
     this.#usageDeltas.push({ key: usageKey(memberId), groups, documents, bytes });
   }
 
@@ -193,20 +192,20 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async loadOps(groupId: Uint8Array): Promise<Uint8Array[]> {
-    return this.#do(() => this.#s.ops.all(buf(groupId)).map((r) => new Uint8Array(r.op)));
+    return this.#do(() => this.#s.ops.all(groupId).map((r) => new Uint8Array(r.op)));
   }
 
   async appendOps(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[], effect: OpsEffect): Promise<boolean> {
     return this.#do(() =>
       this.#commit(() => {
-        if (this.#s.opCount.get(buf(groupId))!.n !== fromIndex) return false;
+        if (this.#s.opCount.get(groupId)!.n !== fromIndex) return false;
         ops.forEach((op, i) => {
-          this.#s.insertOp.run(buf(groupId), fromIndex + i, buf(op));
+          this.#s.insertOp.run(groupId, fromIndex + i, op);
           this.#addUsage(effect.authors[i]!, fromIndex + i === 0 ? 1 : 0, 0, op.length);
         });
-        for (const m of effect.left) this.#s.removeMember.run(buf(groupId), buf(m));
-        for (const m of effect.joined) this.#s.addMember.run(buf(groupId), buf(m));
-        for (const d of effect.revoked ?? []) this.#s.addRevoked.run(buf(d), buf(groupId));
+        for (const m of effect.left) this.#s.removeMember.run(groupId, m);
+        for (const m of effect.joined) this.#s.addMember.run(groupId, m);
+        for (const d of effect.revoked ?? []) this.#s.addRevoked.run(d, groupId);
         return true;
       }),
     );
@@ -214,13 +213,13 @@ export class SqliteRelayStore implements RelayStore {
 
   async membership(groupId: Uint8Array, memberId: Uint8Array): Promise<Standing> {
     return this.#do(() => {
-      if (this.#s.isMember.get(buf(groupId), buf(memberId))!.n > 0) return 'member';
-      return this.#s.hasOps.get(buf(groupId))!.n > 0 ? 'not-a-member' : 'unknown-group';
+      if (this.#s.isMember.get(groupId, memberId)!.n > 0) return 'member';
+      return this.#s.hasOps.get(groupId)!.n > 0 ? 'not-a-member' : 'unknown-group';
     });
   }
 
   async groupsOf(memberId: Uint8Array): Promise<Uint8Array[]> {
-    return this.#do(() => this.#s.groupsOf.all(buf(memberId)).map((r) => new Uint8Array(r.group_id)));
+    return this.#do(() => this.#s.groupsOf.all(memberId).map((r) => new Uint8Array(r.group_id)));
   }
 
   async unindexedGroups(): Promise<Uint8Array[]> {
@@ -231,16 +230,16 @@ export class SqliteRelayStore implements RelayStore {
     this.#do(() =>
       this.#db
         .transaction(() => {
-          this.#s.clearMembers.run(buf(groupId));
-          for (const m of members) this.#s.addMember.run(buf(groupId), buf(m));
-          for (const d of revoked) this.#s.addRevoked.run(buf(d), buf(groupId));
+          this.#s.clearMembers.run(groupId);
+          for (const m of members) this.#s.addMember.run(groupId, m);
+          for (const d of revoked) this.#s.addRevoked.run(d, groupId);
         })
         .immediate(),
     );
   }
 
   async revokedIn(deviceId: Uint8Array, limit: number): Promise<Uint8Array[]> {
-    return this.#do(() => this.#s.revokedIn.all(buf(deviceId), Math.min(limit, 2 ** 31)).map((r) => new Uint8Array(r.group_id)));
+    return this.#do(() => this.#s.revokedIn.all(deviceId, Math.min(limit, 2 ** 31)).map((r) => new Uint8Array(r.group_id)));
   }
 
   async usage(memberId: Uint8Array): Promise<Usage> {
@@ -253,7 +252,7 @@ export class SqliteRelayStore implements RelayStore {
         this.#usage.set(key, cached);
         return { ...cached };
       }
-      const r = this.#s.usage.get(buf(memberId));
+      const r = this.#s.usage.get(memberId);
       const usage = r ? { groups: r.groups, documents: r.documents, bytes: r.bytes } : { groups: 0, documents: 0, bytes: 0 };
       this.#usage.set(key, usage);
       if (this.#usage.size > USAGE_CACHE) this.#usage.delete(this.#usage.keys().next().value!);
@@ -267,16 +266,14 @@ export class SqliteRelayStore implements RelayStore {
         // What each author adds, summed: one usage row written per author, not per envelope;
         // and each author's highest sequence number per group, one row written per pair.
         const added = new Map<string, { author: Uint8Array; documents: number; bytes: number }>();
-        const heads = new Map<string, { groupId: Buffer; author: Buffer; seq: number }>();
+        const heads = new Map<string, { groupId: Uint8Array; author: Uint8Array; seq: number }>();
         const results = envelopes.map((e): PutResult => {
-          const groupId = buf(e.groupId);
-          const docId = buf(e.docId);
+          const { groupId, docId, author } = e;
           const firstOfDoc = this.#s.docExists.get(groupId, docId)!.n === 0;
-          const author = buf(e.author);
-          const { changes, lastInsertRowid } = this.#s.insert.run(groupId, docId, author, e.seq, buf(e.bytes));
+          const { changes, lastInsertRowid } = this.#s.insert.run(groupId, docId, author, e.seq, e.bytes);
           if (changes === 1) {
-            const key = usageKey(e.author);
-            const headKey = `${groupId.toString('hex')}:${key}`;
+            const key = usageKey(author);
+            const headKey = `${hex(groupId)}:${key}`;
             const head = heads.get(headKey);
             if (!head) heads.set(headKey, { groupId, author, seq: e.seq });
             else if (e.seq > head.seq) head.seq = e.seq;
@@ -297,11 +294,11 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async envelopesAfter(groupId: Uint8Array, docId: Uint8Array, cursor: number, limit: number): Promise<StoredEnvelope[]> {
-    return this.#do(() => this.#s.after.all(buf(groupId), buf(docId), cursor, Math.min(limit, 2 ** 31)).map(toEnvelope));
+    return this.#do(() => this.#s.after.all(groupId, docId, cursor, Math.min(limit, 2 ** 31)).map(toEnvelope));
   }
 
   async envelopesBySeq(groupId: Uint8Array, docId: Uint8Array, author: Uint8Array, fromSeq: number, toSeq: number, maxCursor: number, limit: number): Promise<StoredEnvelope[]> {
-    return this.#do(() => this.#s.bySeq.all(buf(groupId), buf(docId), buf(author), fromSeq, toSeq, maxCursor, Math.min(limit, 2 ** 31)).map(toEnvelope));
+    return this.#do(() => this.#s.bySeq.all(groupId, docId, author, fromSeq, toSeq, maxCursor, Math.min(limit, 2 ** 31)).map(toEnvelope));
   }
 
   async envelopesAt(cursors: readonly number[]): Promise<StoredEnvelope[]> {
@@ -316,7 +313,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async index(groupId: Uint8Array, docId: Uint8Array): Promise<IndexEntry[]> {
-    return this.#do(() => this.#s.index.all(buf(groupId), buf(docId)).map((r) => ({ author: new Uint8Array(r.author), seq: r.seq, cursor: r.cursor, dropped: r.dropped === 1 })));
+    return this.#do(() => this.#s.index.all(groupId, docId).map((r) => ({ author: new Uint8Array(r.author), seq: r.seq, cursor: r.cursor, dropped: r.dropped === 1 })));
   }
 
   async dropEnvelopes(cursors: readonly number[]): Promise<void> {
@@ -333,53 +330,53 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async putCovers(groupId: Uint8Array, docId: Uint8Array, covers: StoredCovers): Promise<boolean> {
-    return this.#do(() => this.#s.putCovers.run(buf(groupId), buf(docId), buf(covers.author), covers.seq, buf(covers.attestation)).changes === 1);
+    return this.#do(() => this.#s.putCovers.run(groupId, docId, covers.author, covers.seq, covers.attestation).changes === 1);
   }
 
   async covers(groupId: Uint8Array, docId: Uint8Array): Promise<StoredCovers[]> {
-    return this.#do(() => this.#s.covers.all(buf(groupId), buf(docId)).map((r) => ({ author: new Uint8Array(r.author), seq: r.seq, attestation: new Uint8Array(r.attestation) })));
+    return this.#do(() => this.#s.covers.all(groupId, docId).map((r) => ({ author: new Uint8Array(r.author), seq: r.seq, attestation: new Uint8Array(r.attestation) })));
   }
 
   async highestSeq(groupId: Uint8Array, author: Uint8Array): Promise<number | undefined> {
-    return this.#do(() => this.#s.highest.get(buf(groupId), buf(author))?.seq);
+    return this.#do(() => this.#s.highest.get(groupId, author)?.seq);
   }
 
   async putInvitation(invitation: StoredInvitation): Promise<void> {
-    this.#do(() => this.#s.putInvitation.run(buf(invitation.inviteId), buf(invitation.groupId), invitation.expiresAt, invitation.revoked ? 1 : 0));
+    this.#do(() => this.#s.putInvitation.run(invitation.inviteId, invitation.groupId, invitation.expiresAt, invitation.revoked ? 1 : 0));
   }
 
   async revokeInvitation(inviteId: Uint8Array): Promise<void> {
-    this.#do(() => this.#s.revoke.run(buf(inviteId)));
+    this.#do(() => this.#s.revoke.run(inviteId));
   }
 
   async invitation(inviteId: Uint8Array): Promise<StoredInvitation | undefined> {
     return this.#do(() => {
-      const r = this.#s.invitation.get(buf(inviteId));
+      const r = this.#s.invitation.get(inviteId);
       return r && { inviteId: new Uint8Array(r.invite_id), groupId: new Uint8Array(r.group_id), expiresAt: r.expires_at, revoked: r.revoked === 1 };
     });
   }
 
   async openInvitations(groupId: Uint8Array, now: number): Promise<number> {
-    return this.#do(() => this.#s.openInvitations.get(buf(groupId), now)!.n);
+    return this.#do(() => this.#s.openInvitations.get(groupId, now)!.n);
   }
 
   async putJoinRequest(request: StoredJoinRequest): Promise<number> {
     return this.#do(() =>
       this.#db.transaction(() => {
-        this.#s.putRequest.run(buf(request.inviteId), buf(request.requester), buf(request.request));
-        return this.#s.requestCount.get(buf(request.inviteId))!.n;
+        this.#s.putRequest.run(request.inviteId, request.requester, request.request);
+        return this.#s.requestCount.get(request.inviteId)!.n;
       }).immediate(),
     );
   }
 
   async joinRequests(groupId: Uint8Array, now: number): Promise<StoredJoinRequest[]> {
     return this.#do(() =>
-      this.#s.requests.all(buf(groupId), now).map((r) => ({ inviteId: new Uint8Array(r.invite_id), requester: new Uint8Array(r.requester), request: new Uint8Array(r.request) })),
+      this.#s.requests.all(groupId, now).map((r) => ({ inviteId: new Uint8Array(r.invite_id), requester: new Uint8Array(r.requester), request: new Uint8Array(r.request) })),
     );
   }
 
   async requesters(inviteId: Uint8Array): Promise<Uint8Array[]> {
-    return this.#do(() => this.#s.requesters.all(buf(inviteId)).map((r) => new Uint8Array(r.requester)));
+    return this.#do(() => this.#s.requesters.all(inviteId).map((r) => new Uint8Array(r.requester)));
   }
 
   /** Takes the write lock (refused on a read-only or locked file) and reads, then lets go: nothing written. */
