@@ -332,10 +332,12 @@ async function verifyDecoded(d: _Decoded, ctx: VerifyContext): Promise<void> {
 
 /**
  * Checks structure, group, document, kind, membership, role and signature, without any key:
- * what a relay can check. Returns the header or throws EnvelopeError.
+ * what a relay can check. Takes the envelope's bytes, or what {@link readEnvelope} parsed of them
+ * (not parsed again). Returns the header or throws EnvelopeError.
  */
-export async function verifyEnvelope(bytes: Uint8Array, ctx: VerifyContext): Promise<EnvelopeHeader> {
-  const d = _decodeEnvelope(bytes, ctx.maxBytes);
+export async function verifyEnvelope(envelope: Uint8Array | ReadEnvelope, ctx: VerifyContext): Promise<EnvelopeHeader> {
+  // Anything but a parse of readEnvelope's is taken as bytes: what is not bytes is malformed.
+  const d = parsedHere.has(envelope) ? _decodedOf(envelope, ctx.maxBytes) : _decodeEnvelope(envelope as Uint8Array, ctx.maxBytes);
   await verifyDecoded(d, ctx);
   return d.header;
 }

@@ -8,6 +8,7 @@ import {
   openEnvelope,
   padmeLength,
   randomId,
+  readEnvelope,
   readEnvelopeHeader,
   sealEnvelope,
   verifyEnvelope,
@@ -86,6 +87,17 @@ describe('envelope round trip', () => {
     const { keyring: _keys, ...withoutKeys } = f.ctx;
     assert.deepEqual((await verifyEnvelope(bytes, withoutKeys)).author, f.author.memberId);
     assert.equal(await envelopeErrorCode(verifyEnvelope(flipBit(bytes, bytes.length * 8 - 1), withoutKeys)), 'bad-signature');
+  });
+
+  it('verifyEnvelope takes what readEnvelope parsed, with the same checks; an object that only looks parsed is malformed', async () => {
+    const f = envelopeFixture();
+    const bytes = await f.seal(utf8('hello'));
+    const { keyring: _keys, ...withoutKeys } = f.ctx;
+    assert.deepEqual((await verifyEnvelope(readEnvelope(bytes), withoutKeys)).author, f.author.memberId);
+    assert.equal(await envelopeErrorCode(verifyEnvelope(readEnvelope(flipBit(bytes, bytes.length * 8 - 1)), withoutKeys)), 'bad-signature');
+    assert.equal(await envelopeErrorCode(verifyEnvelope(readEnvelope(bytes), { ...withoutKeys, maxBytes: bytes.length - 1 })), 'too-large');
+    const lookalike = { bytes, header: readEnvelopeHeader(bytes) } as unknown as Uint8Array;
+    assert.equal(await envelopeErrorCode(verifyEnvelope(lookalike, withoutKeys)), 'malformed');
   });
 });
 

@@ -10,7 +10,7 @@
  * are the bytes received, whose header was read once.
  * @module
  */
-import { EnvelopeError, type EnvelopeHeader } from '@sealdoc/crypto';
+import { EnvelopeError, type EnvelopeHeader, type ReadEnvelope } from '@sealdoc/crypto';
 import { equalBytes, hex } from './bytes.js';
 import { flushQueued, type Client } from './connection.js';
 import type { Connections } from './connections.js';
@@ -76,12 +76,12 @@ export class Intake {
   ) {}
 
   /**
-   * Checks an envelope's signature and author (its header read already) against the log of its
-   * group, of which the client must be a member; `group`: the group id in hex, when the caller has it.
+   * Checks an envelope's signature and author (parsed already) against the log of its group, of
+   * which the client must be a member; `group`: the group id in hex, when the caller has it.
    */
-  async verify(client: Client, header: EnvelopeHeader, bytes: Uint8Array, kinds: ('update' | 'snapshot' | 'awareness')[], group = hex(header.groupId)): Promise<void> {
-    const log = await this.groups.member(client, header.groupId, group);
-    await this.verifier.verify(bytes, header, log.verifyContext({ kinds }));
+  async verify(client: Client, envelope: ReadEnvelope, kinds: ('update' | 'snapshot' | 'awareness')[], group = hex(envelope.header.groupId)): Promise<void> {
+    const log = await this.groups.member(client, envelope.header.groupId, group);
+    await this.verifier.verify(envelope, log.verifyContext({ kinds }));
   }
 
   /**
@@ -94,10 +94,11 @@ export class Intake {
    * before. The ack (or the refusal) follows the commit; a push that does not verify is refused
    * with its code, after those before it were handed over.
    */
-  push(client: Client, ref: number, header: EnvelopeHeader, bytes: Uint8Array): Promise<void> {
+  push(client: Client, ref: number, envelope: ReadEnvelope): Promise<void> {
     client.pushesInFlight++;
+    const { header, bytes } = envelope;
     const group = hex(header.groupId);
-    const verified = this.verify(client, header, bytes, ['update', 'snapshot'], group);
+    const verified = this.verify(client, envelope, ['update', 'snapshot'], group);
     // This push is handed over once the one before it was (or was refused).
     const previous = client.pushesHandedOver;
     let handedOver!: () => void;

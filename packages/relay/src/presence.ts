@@ -20,7 +20,7 @@
  * frames a non-member can make it send, and that is spent where the frame came in.
  * @module
  */
-import { memberIdOf, verifyMessage, type EnvelopeHeader } from '@sealdoc/crypto';
+import { memberIdOf, verifyMessage, type ReadEnvelope } from '@sealdoc/crypto';
 import { BEACON_CONTEXT, beaconSignedBytes, type WireMessage } from '@sealdoc/protocol';
 import { equalBytes } from './bytes.js';
 import type { Client } from './connection.js';
@@ -39,10 +39,11 @@ export class Presence {
     readonly log: RelayLog,
   ) {}
 
-  /** A sealed awareness envelope (its header read already), in `frame` as received: verified, then forwarded. */
-  async awareness(client: Client, header: EnvelopeHeader, bytes: Uint8Array, frame: Uint8Array): Promise<void> {
+  /** A sealed awareness envelope (parsed already), in `frame` as received: verified, then forwarded. */
+  async awareness(client: Client, envelope: ReadEnvelope, frame: Uint8Array): Promise<void> {
+    const { header } = envelope;
     if ((await this.groups.standing(client, header.groupId)) === 'unknown-group') return; // presence before its group exists here: dropped
-    await this.intake.verify(client, header, bytes, ['awareness']);
+    await this.intake.verify(client, envelope, ['awareness']);
     this.#forward(client, header.groupId, header.docId, frame);
   }
 

@@ -18,7 +18,7 @@
  * caches), and what an identity may store (quotas). An ops frame costs the ops it adds.
  * @module
  */
-import { EnvelopeError, MembershipError, readEnvelopeHeader } from '@sealdoc/crypto';
+import { EnvelopeError, MembershipError, readEnvelope } from '@sealdoc/crypto';
 import { decodeWire, WireError, type WireMessage } from '@sealdoc/protocol';
 import type { Client, RelayConnection } from './connection.js';
 import { Connections, type Authenticate } from './connections.js';
@@ -219,11 +219,11 @@ export class Relay {
     }
   }
 
-  /** A push: its header read, then handed to intake (which checks pushes side by side and resolves at once). */
+  /** A push: its envelope parsed (once: the check uses the parse), then handed to intake (which checks pushes side by side and resolves at once). */
   #push(client: Client, message: Extract<WireMessage, { type: 'push' }>): Promise<void> {
     try {
       if (!client.memberId) throw new Refusal('not-authenticated', 'say hello first');
-      return this.#intake.push(client, message.ref, readEnvelopeHeader(message.envelope), message.envelope);
+      return this.#intake.push(client, message.ref, readEnvelope(message.envelope));
     } catch (error) {
       this.#refuse(client, message.ref, error);
       return DONE;
@@ -255,9 +255,9 @@ export class Relay {
           return this.#subscriptions.unsubscribe(client, message.groupId, message.docId);
         case 'envelope': {
           // A peer message carrying an envelope: awareness is forwarded, never stored; the rest is a push without an ack.
-          const header = readEnvelopeHeader(message.envelope);
-          if (header.kind === 'awareness') return await this.#presence.awareness(client, header, message.envelope, frame);
-          return await this.#intake.push(client, 0, header, message.envelope);
+          const envelope = readEnvelope(message.envelope);
+          if (envelope.header.kind === 'awareness') return await this.#presence.awareness(client, envelope, frame);
+          return await this.#intake.push(client, 0, envelope);
         }
         case 'beacon':
           return await this.#presence.beacon(client, message, frame);

@@ -17,7 +17,7 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { EnvelopeError, verifyEnvelope, type EnvelopeAuthor, type EnvelopeHeader, type VerifyContext } from '@sealdoc/crypto';
+import { EnvelopeError, verifyEnvelope, type EnvelopeAuthor, type ReadEnvelope, type VerifyContext } from '@sealdoc/crypto';
 import { packVerifyRequest, type VerifyAnswer, type VerifyRequest } from './verify-request.js';
 
 /**
@@ -45,9 +45,10 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-/** A request not posted yet: what the thread is sent, or what is verified here when it is the turn's only one. */
+/** A request not posted yet: what the thread is sent, or what is verified here (the envelope as parsed already, not parsed again). */
 interface Outgoing {
   request: VerifyRequest;
+  envelope: ReadEnvelope;
   pending: Pending;
 }
 
@@ -211,18 +212,19 @@ export class VerifyPool {
   }
 
   /**
-   * Verifies an envelope as `verifyEnvelope(bytes, context)` would: the author is resolved here,
-   * from the context (its errors thrown here, as verifyEnvelope throws them, and only for a kind
-   * it accepts, so that a wrong kind is told first, as there), and the rest of the checks run on
-   * a worker thread. `header` is the envelope's, as readEnvelopeHeader read it. Rejects with the
+   * Verifies an envelope (as readEnvelope parsed it) as `verifyEnvelope(envelope, context)` would:
+   * the author is resolved here, from the context (its errors thrown here, as verifyEnvelope
+   * throws them, and only for a kind it accepts, so that a wrong kind is told first, as there),
+   * and the rest of the checks run on a worker thread, or here on the parse. Rejects with the
    * EnvelopeError verifyEnvelope throws.
    */
-  async verify(bytes: Uint8Array, header: EnvelopeHeader, context: VerifyContext): Promise<void> {
+  async verify(envelope: ReadEnvelope, context: VerifyContext): Promise<void> {
     if (!this.#started && !this.#closed) this.#start();
     if (this.#threads.length === 0) {
-      await verifyEnvelope(bytes, context);
+      await verifyEnvelope(envelope, context);
       return;
     }
+    const { header, bytes } = envelope;
     if (this.#queued >= this.maxQueued) throw new VerifyPoolError('too many envelopes waiting to be verified', true);
     let author: EnvelopeAuthor | undefined;
     const kinds = context.kinds;
@@ -235,7 +237,7 @@ export class VerifyPool {
     this.#queued++;
     return new Promise<void>((resolve, reject) => {
       if (this.#outbox.length === 0) setImmediate(() => this.#post());
-      this.#outbox.push({ request: { id, bytes, groupId: context.groupId, docId: context.docId, kinds, author }, pending: { resolve, reject } });
+      this.#outbox.push({ request: { id, bytes, groupId: context.groupId, docId: context.docId, kinds, author }, envelope, pending: { resolve, reject } });
     });
   }
 
@@ -250,7 +252,7 @@ export class VerifyPool {
     this.#outbox = [];
     if (batch.length === 0) return;
     if (batch.length <= INLINE_MAX || this.#threads.length === 0 || (batch.length <= INLINE_MAX_IDLE && this.#mostlyIdle())) {
-      for (const { request, pending } of batch) this.#verifyHere(request, pending);
+      for (const { request, envelope, pending } of batch) this.#verifyHere(request, envelope, pending);
       return;
     }
     const parts = new Map<Thread, Uint8Array<ArrayBuffer>[]>();
@@ -286,8 +288,8 @@ export class VerifyPool {
   }
 
   /** The check a thread makes (verify-worker.ts), made on this thread. */
-  #verifyHere({ bytes, groupId, docId, kinds, author }: VerifyRequest, pending: Pending): void {
-    verifyEnvelope(bytes, { groupId, ...(docId ? { docId } : {}), ...(kinds ? { kinds } : {}), author: () => author })
+  #verifyHere({ groupId, docId, kinds, author }: VerifyRequest, envelope: ReadEnvelope, pending: Pending): void {
+    verifyEnvelope(envelope, { groupId, ...(docId ? { docId } : {}), ...(kinds ? { kinds } : {}), author: () => author })
       .finally(() => this.#queued--)
       .then(pending.resolve, pending.reject);
   }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createGroup, EnvelopeError, generateMnemonic, identityFromMnemonic, Keyring, MembershipLog, sealEnvelope, unlockEpochSecrets, verifyEnvelope, type EnvelopeKind, type VerifyContext } from '@sealdoc/crypto';
-import { readEnvelopeHeader } from '@sealdoc/crypto';
+import { readEnvelope } from '@sealdoc/crypto';
 import { VerifyPool, type VerifyPoolOptions } from '../dist/verify-pool.js';
 
 async function fixture() {
@@ -67,13 +67,13 @@ for (const threads of [2, 0]) {
         for (const [what, bytes] of cases) {
           const expected = await outcome(() => verifyEnvelope(bytes, context));
           // Alone in its turn (checked on the calling thread), and two in a turn (on the threads, when there are).
-          const got = await outcome(() => pool.verify(bytes, readEnvelopeHeader(bytes), context));
+          const got = await outcome(() => pool.verify(readEnvelope(bytes), context));
           assert.equal(got, expected, what);
-          const pair = await Promise.all([0, 1].map(() => outcome(() => pool.verify(bytes, readEnvelopeHeader(bytes), context))));
+          const pair = await Promise.all([0, 1].map(() => outcome(() => pool.verify(readEnvelope(bytes), context))));
           assert.deepEqual(pair, [expected, expected], what);
         }
       // Many at once, answered each to its own request.
-      const results = await Promise.all(cases.flatMap(([, bytes]) => Array.from({ length: 20 }, () => outcome(() => pool.verify(bytes, readEnvelopeHeader(bytes), contexts[0]!)))));
+      const results = await Promise.all(cases.flatMap(([, bytes]) => Array.from({ length: 20 }, () => outcome(() => pool.verify(readEnvelope(bytes), contexts[0]!)))));
       const expected = await Promise.all(cases.flatMap(([, bytes]) => Array.from({ length: 20 }, () => outcome(() => verifyEnvelope(bytes, contexts[0]!)))));
       assert.deepEqual(results, expected);
       assert.ok(expected.includes('ok') && expected.includes('bad-signature') && expected.includes('not-a-writer') && expected.includes('not-a-member') && expected.includes('wrong-kind'));
@@ -89,13 +89,13 @@ test('verify pool: after close it verifies inline, and refuses past its bound', 
   const context = log.verifyContext({ kinds: ['update', 'snapshot'] });
   const [, good] = cases[0]!;
   const pool = new VerifyPool(1);
-  await pool.verify(good, readEnvelopeHeader(good), context);
+  await pool.verify(readEnvelope(good), context);
   await pool.close();
   assert.equal(pool.threads, 0);
-  await pool.verify(good, readEnvelopeHeader(good), context);
+  await pool.verify(readEnvelope(good), context);
   const bounded = new VerifyPool(1, 2);
   try {
-    const all = await Promise.allSettled(Array.from({ length: 5 }, () => bounded.verify(good, readEnvelopeHeader(good), context)));
+    const all = await Promise.allSettled(Array.from({ length: 5 }, () => bounded.verify(readEnvelope(good), context)));
     assert.deepEqual(
       all.map((r) => r.status),
       ['fulfilled', 'fulfilled', 'rejected', 'rejected', 'rejected'],
@@ -118,7 +118,7 @@ test('verify pool: a thread that stops answering is given up; its requests fail 
     assert.equal(pool.threads, 1);
     // Two in a turn go to the thread, which never answers.
     const started = performance.now();
-    const stuck = await Promise.allSettled([0, 1].map(() => pool.verify(good, readEnvelopeHeader(good), context)));
+    const stuck = await Promise.allSettled([0, 1].map(() => pool.verify(readEnvelope(good), context)));
     const waited = performance.now() - started;
     for (const r of stuck) {
       assert.equal(r.status, 'rejected');
@@ -128,7 +128,7 @@ test('verify pool: a thread that stops answering is given up; its requests fail 
     assert.ok(waited >= 300 && waited < 5000, `given up after ${waited} ms`);
     assert.equal(pool.threads, 0);
     // The pool serves on, inline, with the same outcomes.
-    await Promise.all([0, 1].map(() => pool.verify(good, readEnvelopeHeader(good), context)));
+    await Promise.all([0, 1].map(() => pool.verify(readEnvelope(good), context)));
   } finally {
     await pool.close();
   }
@@ -144,11 +144,11 @@ test('verify pool: while the main thread is mostly idle, a turn of up to 32 chec
   try {
     await pool.prepare();
     // This test's main thread waits most of the time: 32 checks in a turn are made here, with their outcomes.
-    const here = await Promise.all(Array.from({ length: 32 }, (_, i) => outcome(() => pool.verify(i % 2 ? tampered : good, readEnvelopeHeader(good), context))));
+    const here = await Promise.all(Array.from({ length: 32 }, (_, i) => outcome(() => pool.verify(readEnvelope(i % 2 ? tampered : good), context))));
     assert.deepEqual(here, Array.from({ length: 32 }, (_, i) => (i % 2 ? 'bad-signature' : 'ok')));
     assert.equal(pool.threads, 1);
     // 33 in a turn go to the thread (which never answers, and is given up).
-    const busier = await Promise.allSettled(Array.from({ length: 33 }, () => pool.verify(good, readEnvelopeHeader(good), context)));
+    const busier = await Promise.allSettled(Array.from({ length: 33 }, () => pool.verify(readEnvelope(good), context)));
     assert.ok(busier.every((r) => r.status === 'rejected' && (r.reason as Error).name === 'VerifyPoolError'));
     assert.equal(pool.threads, 0);
   } finally {
@@ -166,10 +166,10 @@ test('verify pool: a main thread busy more than inlineBelow of the last window h
     // Busy for 250 ms, most of the window since the pool was made.
     const until = performance.now() + 250;
     while (performance.now() < until);
-    const stuck = await Promise.allSettled([0, 1].map(() => pool.verify(good, readEnvelopeHeader(good), context)));
+    const stuck = await Promise.allSettled([0, 1].map(() => pool.verify(readEnvelope(good), context)));
     assert.ok(stuck.every((r) => r.status === 'rejected' && (r.reason as Error).name === 'VerifyPoolError'));
     // A lone check is still made here.
-    await pool.verify(good, readEnvelopeHeader(good), context);
+    await pool.verify(readEnvelope(good), context);
   } finally {
     await pool.close();
   }
