@@ -49,6 +49,12 @@ export interface Subscription {
   waiting: boolean;
   /** What `have` answers sent on it (at or below `from`): not sent twice. */
   answered: SeqRanges;
+  /**
+   * The smallest cursor it was told of while lagging and not yet read again from the store: on
+   * several relay nodes cursors commit out of order, and a catch-up from `sent`, or one whose read
+   * came before that commit, would skip it (subscriptions.ts `#behind`).
+   */
+  missed: number | undefined;
 }
 
 /** A batch frame is closed at this size (a client accepts 4 MiB). */

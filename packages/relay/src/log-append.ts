@@ -45,7 +45,7 @@ export class LogAppend {
     if (ops.length === 0) return fromIndex;
     const added = await this.groups.serial(groupId, async (): Promise<{ from: number; count: number; error?: unknown; revoked?: { log: MembershipLog; devices: Uint8Array[] } }> => {
       const standing = await this.groups.standing(client, groupId);
-      if (standing === 'unknown-group') return { from: 0, count: await this.#create(client, groupId, fromIndex, ops) };
+      if (standing === 'unknown-group') return this.#create(client, groupId, fromIndex, ops);
       if (standing === 'not-a-member') throw new Refusal('not-a-member', 'you are not a member of this group');
       const log = await this.groups.member(client, groupId);
       const before = log.length;
@@ -83,7 +83,11 @@ export class LogAppend {
           if (stored) this.groups.keep(groupId, log, applied.reduce((n, op) => n + op.length, 0));
           else this.groups.forget(groupId);
         }
-        if (!stored) throw new Refusal('stale-head', 'the log moved meanwhile: fetch it and rebase');
+        if (!stored) {
+          // Another node appended first: the same ops are the duplicates they are anywhere else.
+          if (!error && (await this.#heldAlready(groupId, fromIndex, ops))) return { from: fromIndex + ops.length, count: 0 };
+          throw new Refusal('stale-head', 'the log moved meanwhile: fetch it and rebase');
+        }
       }
       const devices = decoded.flatMap(({ change }) => (change.type === 'revoke-device' ? [change.deviceId] : []));
       return { from: before, count: applied.length, error, ...(devices.length > 0 ? { revoked: { log, devices } } : {}) };
@@ -95,7 +99,7 @@ export class LogAppend {
     return added.from + added.count;
   }
 
-  async #create(client: Client, groupId: Uint8Array, fromIndex: number, ops: Uint8Array[]): Promise<number> {
+  async #create(client: Client, groupId: Uint8Array, fromIndex: number, ops: Uint8Array[]): Promise<{ from: number; count: number }> {
     if (fromIndex !== 0) throw new Refusal('unknown-group', 'this relay serves no such group');
     // Before any key of the first op is read: how many members it names (a create op's u32 at
     // byte 111, after the header, the history byte and the salt: docs/membership.md).
@@ -111,10 +115,27 @@ export class LogAppend {
     if (!log.device(client.memberId!)) throw new Refusal('not-a-member', 'only a member creates a group here');
     const decoded = ops.map((_, i) => log.opAt(i));
     for (const [i, d] of decoded.entries()) await this.#checkOpQuota(d.author, ops[i]!.length);
-    if (!(await this.store.appendOps(groupId, 0, ops, opsEffect(decoded, log)))) throw new Refusal('stale-head', 'the group was created meanwhile');
+    if (!(await this.store.appendOps(groupId, 0, ops, opsEffect(decoded, log)))) {
+      // Created meanwhile (on another node, by another device of its members): with these very ops, a duplicate.
+      if (await this.#heldAlready(groupId, 0, ops)) return { from: ops.length, count: 0 };
+      throw new Refusal('stale-head', 'the group was created meanwhile');
+    }
     this.groups.keep(groupId, log, ops.reduce((n, op) => n + op.length, 0));
     this.connections.log({ event: 'group-created', connection: client.id, member: client.member });
-    return ops.length;
+    return { from: 0, count: ops.length };
+  }
+
+  /**
+   * Whether the stored log holds `ops` from `fromIndex` on, byte for byte: another relay node on
+   * the same store appended these very ops first (two devices of a group, or one device
+   * reconnected to another node, sent them to both). The log is read again from the store.
+   */
+  async #heldAlready(groupId: Uint8Array, fromIndex: number, ops: readonly Uint8Array[]): Promise<boolean> {
+    this.groups.forget(groupId);
+    const log = await this.groups.group(groupId);
+    if (!log || log.length < fromIndex + ops.length) return false;
+    const held = log.ops(fromIndex, fromIndex + ops.length);
+    return ops.every((op, i) => equalBytes(op, held[i]!));
   }
 
   /** An op counts towards its author's stored bytes. */

@@ -49,7 +49,7 @@ export class Subscriptions {
       throw new Refusal('quota-exceeded', `one connection waits for ${MAX_WAITING_SUBSCRIPTIONS} unknown groups at most`);
     // Gone while its standing was looked up: nothing to keep for it.
     if (client.closed) return;
-    const subscription: Subscription = { groupId, docId, from: cursor, sent: cursor, lagging: true, pumping: false, waiting, answered: new SeqRanges() };
+    const subscription: Subscription = { groupId, docId, from: cursor, sent: cursor, lagging: true, pumping: false, waiting, answered: new SeqRanges(), missed: undefined };
     client.subscriptions.set(key, subscription);
     this.#subscribers.add(key, client);
     // The backlog after the cursor comes from the store, page by page, then live.
@@ -74,13 +74,20 @@ export class Subscriptions {
     try {
       while (s.lagging && !client.closed && client.subscriptions.get(docKey(s.groupId, s.docId)) === s) {
         if (!client.hasRoom) return this.connections.watchDrain();
-        const page = await this.store.envelopesAfter(s.groupId, s.docId, s.sent, PAGE);
+        // From what was sent, or from below an envelope it was told of under what was sent
+        // (#behind); what it is sent again it ignores. One told during the read is read again.
+        const after = s.missed === undefined ? s.sent : Math.min(s.sent, s.missed - 1);
+        s.missed = undefined;
+        const page = await this.store.envelopesAfter(s.groupId, s.docId, after, PAGE);
         await this.connections.charge(client, page.length);
         for (const e of page) {
-          if (!client.hasBulkRoom) return this.connections.watchDrain();
+          if (!client.hasBulkRoom) {
+            if (e.cursor <= s.sent) s.missed = Math.min(s.missed ?? e.cursor, e.cursor);
+            return this.connections.watchDrain();
+          }
           this.#deliver(client, s, e.cursor, e.bytes, true);
         }
-        if (page.length < PAGE) {
+        if (page.length < PAGE && s.missed === undefined) {
           s.lagging = false;
           this.connections.send(client, { type: 'caught-up', groupId: s.groupId, docId: s.docId, cursor: s.sent });
         }
@@ -88,6 +95,19 @@ export class Subscriptions {
     } finally {
       s.pumping = false;
     }
+  }
+
+  /**
+   * A subscription falls behind at the envelope of `cursor`: it catches up from the store, in
+   * order, once its queue drains (#pump), and the catch-up reads the store again for it. On
+   * several relay nodes cursors commit out of order, so the envelope may come after one with a
+   * larger cursor was sent (the catch-up then starts below it, not from what was sent), or after
+   * a catch-up under way read the store (its answer may lack it).
+   */
+  #behind(s: Subscription, cursor: number): void {
+    s.lagging = true;
+    s.missed = Math.min(s.missed ?? cursor, cursor);
+    this.connections.watchDrain();
   }
 
   /** Sends one stored envelope on a subscription: live, or as part of a bulk answer (`bulk`); `frame`: its deliver frame, when already encoded. */
@@ -119,9 +139,7 @@ export class Subscriptions {
       const s = client.subscriptions.get(key);
       if (!s || s.waiting || client === except || client.closed) continue;
       if (s.lagging || client.backlog > this.connections.limits.highWaterBytes) {
-        // Behind: it catches up from the store, in order, once its queue drains.
-        s.lagging = true;
-        this.connections.watchDrain();
+        this.#behind(s, cursor);
         continue;
       }
       // Whatever its cursor: on several nodes, another node's later cursor may have reached this
@@ -144,10 +162,8 @@ export class Subscriptions {
     for (const client of this.#subscribers.of(key)) {
       const s = client.subscriptions.get(key);
       if (!s || s.waiting || client.closed) continue;
-      if (s.lagging || !client.hasRoom) {
-        s.lagging = true;
-        this.connections.watchDrain();
-      } else this.#deliver(client, s, stored.cursor, stored.bytes, false);
+      if (s.lagging || !client.hasRoom) this.#behind(s, stored.cursor);
+      else this.#deliver(client, s, stored.cursor, stored.bytes, false);
     }
   }
 
