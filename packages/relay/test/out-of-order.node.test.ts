@@ -13,71 +13,104 @@ import { DOC_ID, eventually, identity } from './clients.js';
 import { connect, groupInMemory } from './fake-connection.js';
 import { envelopeMaker } from './raw-client.js';
 
-it('an envelope another node stored with a smaller cursor reaches a subscriber that fell behind when it was told of it', async () => {
+/**
+ * Alice, subscribed and caught up, on a relay whose store other nodes write to: `stored` puts
+ * bob's envelopes of these sequence numbers in the store (their cursors), `tell` tells this node of
+ * one as the store's events do, `behind` fills alice's queue (or drains it), and `holdRead` makes
+ * the relay's next read of the store wait for `release`, its rows read before the wait or after.
+ */
+async function aliceSubscribed() {
   const [alice, bob] = [identity('alice'), identity('bob')];
   const { ops, store, groupId } = await groupInMemory(alice, [{ keys: bob, role: 'writer' }]);
-  // The store of several nodes: what "another node" stores is told to this one as events.
-  let tell!: (event: StoreEvent) => void;
-  (store as RelayStore).onEvent = (listener) => (tell = listener);
+  let listener!: (event: StoreEvent) => void;
+  (store as RelayStore).onEvent = (l) => (listener = l);
   const relay = new Relay({ store, verifyThreads: 0 });
   const a = await connect(relay, alice);
   a.push({ type: 'subscribe', groupId, docId: DOC_ID, cursor: 0 });
   await eventually(() => a.of('caught-up').length === 1, 2000, 'alice is caught up');
-
-  // Another node stores two of bob's envelopes; their commits are told to this node out of order.
   const seal = await envelopeMaker(bob, ops, DOC_ID);
-  const envelopes = [await seal(0), await seal(1)];
-  const [first, second] = await store.putEnvelopes(envelopes.map((bytes, seq) => ({ groupId, docId: DOC_ID, author: bob.memberId, seq, bytes })));
-  const told = (seq: number, cursor: number): StoreEvent => ({ type: 'envelope', groupId, docId: DOC_ID, cursor, author: bob.memberId, seq });
-  tell(told(1, second!.cursor));
-  await eventually(() => a.of('deliver').some((d) => d.cursor === second!.cursor), 2000, 'the larger cursor is delivered');
+  return {
+    relay,
+    a,
+    stored: async (...seqs: number[]) => (await store.putEnvelopes(await Promise.all(seqs.map(async (seq) => ({ groupId, docId: DOC_ID, author: bob.memberId, seq, bytes: await seal(seq) }))))).map((r) => r.cursor),
+    tell: (seq: number, cursor: number) => listener({ type: 'envelope', groupId, docId: DOC_ID, cursor, author: bob.memberId, seq }),
+    delivered: (cursor: number) => a.of('deliver').some((d) => d.cursor === cursor),
+    behind: (on: boolean) => (a.bufferedAmount = on ? relay.limits.highWaterBytes + 1 : 0),
+    holdRead(rowsFirst: boolean) {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const hold = { reads: 0, release };
+      const after = store.envelopesAfter.bind(store);
+      store.envelopesAfter = async (...args) => {
+        if (hold.reads++ > 0) return after(...args);
+        if (!rowsFirst) await held;
+        const rows = await after(...args);
+        if (rowsFirst) await held;
+        return rows;
+      };
+      return hold;
+    },
+  };
+}
 
+/** A pause in which what the relay does at once is done. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+it('an envelope another node stored with a smaller cursor reaches a subscriber that fell behind when it was told of it', async () => {
+  const { relay, a, stored, tell, delivered, behind } = await aliceSubscribed();
+  // Another node stores two of bob's envelopes; their commits are told to this node out of order.
+  const [first, second] = await stored(0, 1);
+  tell(1, second!);
+  await eventually(() => delivered(second!), 2000, 'the larger cursor is delivered');
   // Alice's queue is full when the smaller cursor is told: she falls behind, then drains.
-  a.bufferedAmount = relay.limits.highWaterBytes + 1;
-  tell(told(0, first!.cursor));
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.ok(!a.of('deliver').some((d) => d.cursor === first!.cursor), 'alice is behind: the first waits');
-  a.bufferedAmount = 0;
-  await eventually(() => a.of('deliver').some((d) => d.cursor === first!.cursor), 3000, 'the smaller cursor, told while alice was behind, is delivered once she drains');
+  behind(true);
+  tell(0, first!);
+  await settle();
+  assert.ok(!delivered(first!), 'alice is behind: the first waits');
+  behind(false);
+  await eventually(() => delivered(first!), 3000, 'the smaller cursor, told while alice was behind, is delivered once she drains');
   assert.deepEqual(a.codes(), []);
   relay.close();
 });
 
 it('an envelope with a smaller cursor told while a lagging subscriber catches up is delivered too', async () => {
-  const [alice, bob] = [identity('alice'), identity('bob')];
-  const { ops, store, groupId } = await groupInMemory(alice, [{ keys: bob, role: 'writer' }]);
-  let tell!: (event: StoreEvent) => void;
-  (store as RelayStore).onEvent = (listener) => (tell = listener);
-  const relay = new Relay({ store, verifyThreads: 0 });
-  const a = await connect(relay, alice);
-  a.push({ type: 'subscribe', groupId, docId: DOC_ID, cursor: 0 });
-  await eventually(() => a.of('caught-up').length === 1, 2000, 'alice is caught up');
-
-  const seal = await envelopeMaker(bob, ops, DOC_ID);
-  const envelopes = [await seal(0), await seal(1), await seal(2)];
-  const [first, second, third] = await store.putEnvelopes(envelopes.map((bytes, seq) => ({ groupId, docId: DOC_ID, author: bob.memberId, seq, bytes })));
-  const told = (seq: number, cursor: number): StoreEvent => ({ type: 'envelope', groupId, docId: DOC_ID, cursor, author: bob.memberId, seq });
-  tell(told(1, second!.cursor));
-  await eventually(() => a.of('deliver').some((d) => d.cursor === second!.cursor), 2000, 'the second cursor is delivered');
+  const { relay, a, stored, tell, delivered, behind, holdRead } = await aliceSubscribed();
+  const [first, second, third] = await stored(0, 1, 2);
+  tell(1, second!);
+  await eventually(() => delivered(second!), 2000, 'the second cursor is delivered');
   // Alice falls behind at the third; as she catches up, the store's read is held while the first is told.
-  a.bufferedAmount = relay.limits.highWaterBytes + 1;
-  tell(told(2, third!.cursor));
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.ok(!a.of('deliver').some((d) => d.cursor === third!.cursor), 'alice is behind: the third waits');
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  let reads = 0;
-  const after = store.envelopesAfter.bind(store);
-  store.envelopesAfter = async (...args) => {
-    if (reads++ === 0) await held;
-    return after(...args);
-  };
-  a.bufferedAmount = 0;
-  await eventually(() => reads > 0, 3000, 'alice catches up from the store');
-  tell(told(0, first!.cursor));
-  release();
-  await eventually(() => a.of('deliver').some((d) => d.cursor === third!.cursor), 3000, 'the third cursor is delivered');
-  await eventually(() => a.of('deliver').some((d) => d.cursor === first!.cursor), 3000, 'the first cursor, told during the catch-up, is delivered');
+  behind(true);
+  tell(2, third!);
+  await settle();
+  assert.ok(!delivered(third!), 'alice is behind: the third waits');
+  const read = holdRead(false);
+  behind(false);
+  await eventually(() => read.reads > 0, 3000, 'alice catches up from the store');
+  tell(0, first!);
+  read.release();
+  await eventually(() => delivered(third!), 3000, 'the third cursor is delivered');
+  await eventually(() => delivered(first!), 3000, 'the first cursor, told during the catch-up, is delivered');
+  assert.deepEqual(a.codes(), []);
+  relay.close();
+});
+
+it('an envelope stored while a lagging subscriber reads the store (its read taken before that commit) is delivered too', async () => {
+  const { relay, a, stored, tell, delivered, behind, holdRead } = await aliceSubscribed();
+  // Alice is behind when the first is told.
+  behind(true);
+  const [first] = await stored(0);
+  tell(0, first!);
+  await settle();
+  assert.equal(a.of('deliver').length, 0, 'alice is behind');
+  // Her catch-up reads the store (the first only), and its answer comes after the second is stored and told.
+  const read = holdRead(true);
+  behind(false);
+  await eventually(() => read.reads > 0, 3000, 'alice catches up from the store');
+  const [second] = await stored(1);
+  tell(1, second!);
+  read.release();
+  await eventually(() => delivered(first!), 3000, 'the first is delivered');
+  await eventually(() => delivered(second!), 3000, 'the second, stored during the catch-up, is delivered');
   assert.deepEqual(a.codes(), []);
   relay.close();
 });
@@ -133,46 +166,4 @@ it('an op sent again through a node whose log is behind: a duplicate, not stale-
   assert.equal(ops.length, 1);
   one.close();
   two.close();
-});
-
-it('an envelope stored while a lagging subscriber reads the store (its read taken before that commit) is delivered too', async () => {
-  const [alice, bob] = [identity('alice'), identity('bob')];
-  const { ops, store, groupId } = await groupInMemory(alice, [{ keys: bob, role: 'writer' }]);
-  let tell!: (event: StoreEvent) => void;
-  (store as RelayStore).onEvent = (listener) => (tell = listener);
-  const relay = new Relay({ store, verifyThreads: 0 });
-  const a = await connect(relay, alice);
-  a.push({ type: 'subscribe', groupId, docId: DOC_ID, cursor: 0 });
-  await eventually(() => a.of('caught-up').length === 1, 2000, 'alice is caught up');
-  const seal = await envelopeMaker(bob, ops, DOC_ID);
-  const put = async (seq: number) => {
-    const [stored] = await store.putEnvelopes([{ groupId, docId: DOC_ID, author: bob.memberId, seq, bytes: await seal(seq) }]);
-    return stored!.cursor;
-  };
-  const told = (seq: number, cursor: number): StoreEvent => ({ type: 'envelope', groupId, docId: DOC_ID, cursor, author: bob.memberId, seq });
-  // Alice is behind when the first is told.
-  a.bufferedAmount = relay.limits.highWaterBytes + 1;
-  const first = await put(0);
-  tell(told(0, first));
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.equal(a.of('deliver').length, 0, 'alice is behind');
-  // Her catch-up reads the store (the first only), and its answer comes after the second is stored and told.
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  let reads = 0;
-  const after = store.envelopesAfter.bind(store);
-  store.envelopesAfter = async (...args) => {
-    const page = await after(...args);
-    if (reads++ === 0) await held;
-    return page;
-  };
-  a.bufferedAmount = 0;
-  await eventually(() => reads > 0, 3000, 'alice catches up from the store');
-  const second = await put(1);
-  tell(told(1, second));
-  release();
-  await eventually(() => a.of('deliver').some((d) => d.cursor === first), 3000, 'the first is delivered');
-  await eventually(() => a.of('deliver').some((d) => d.cursor === second), 3000, 'the second, stored during the catch-up, is delivered');
-  assert.deepEqual(a.codes(), []);
-  relay.close();
 });
