@@ -222,7 +222,8 @@ export async function _wrapInWorkers(secret: Uint8Array, info: Uint8Array, recip
     if (!here && pool.length === 0) return undefined;
     const count = recipients.length / 64;
     if (count === 0) return new Uint8Array(0);
-    const shares = (here ? poolSize() : pool.length) + (here ? 1 : 0);
+    // The workers, and this thread where it takes part.
+    const shares = here ? poolSize() + 1 : pool.length;
     const size = Math.min(MAX_TASK, Math.max(MIN_TASK, Math.ceil(count / (shares * 4))));
     const out = new Uint8Array(count * 80);
     await new Promise<void>((resolve, reject) => {
