@@ -21,6 +21,8 @@ export type Authenticate = (hello: { memberId: Uint8Array; signingPublicKey: Uin
 const CLOSE_POLICY = 1008;
 const CLOSE_TOO_BIG = 1009;
 const CLOSE_BUSY = 1013;
+/** The close code that tells a client to connect again, to this relay or another node, at once (RFC 6455 registry: "Service Restart"). */
+export const SERVICE_RESTART = 1012;
 const DRAIN_CHECK_MS = 25;
 const SWEEP_MS = 1000;
 // A frame before hello is a hello: a few hundred bytes.
@@ -172,6 +174,13 @@ export class Connections {
     const address = this.#addresses.get(client.address);
     if (address && --address.connections === 0 && address.creations.full) this.#addresses.delete(client.address);
     this.log({ event: 'closed', connection: client.id, member: client.member });
+  }
+
+  /** Tells every client to connect again at once (`reason`, in plain words), and closes its connection; returns how many there were. */
+  reconnectAll(reason: string): number {
+    const clients = [...this.clients];
+    for (const client of clients) this.#close(client, SERVICE_RESTART, reason);
+    return clients.length;
   }
 
   /** Stops the timers and closes every connection (clients may connect again). */

@@ -73,6 +73,11 @@ export class DocIndexes {
     return entry.ranges;
   }
 
+  /** Drops every summary (the store may hold envelopes this node was not told of): each is loaded again when next needed. */
+  forgetAll(): void {
+    this.#indexes.clear();
+  }
+
   /**
    * Whether the summary of the document `key` ({@link docKey}), loaded and in memory, holds
    * `seq` of `author` (hex; a summary still loading waits behind the group's writes: it is not

@@ -123,6 +123,11 @@ export class GroupLogs {
     this.#logs.delete(hex(groupId));
   }
 
+  /** Drops every group's log from memory (the store may hold ops this node was not told of). */
+  forgetAll(): void {
+    this.#logs.clear();
+  }
+
   /** Where a client stands in a group: from the cached log when there is one, else from the store's index (no log replayed). */
   async standing(client: Client, groupId: Uint8Array): Promise<'member' | 'not-a-member' | 'unknown-group'> {
     const cached = this.#logs.get(hex(groupId));

@@ -31,6 +31,7 @@ export function levelOf(event: RelayLogEvent): 'error' | 'warn' | 'info' | 'debu
     case 'error':
       return 'error';
     case 'refused':
+    case 'resynced':
       return 'warn';
     case 'connected':
     case 'authenticated':

@@ -43,6 +43,12 @@ export class WeightedLru<K, V> {
     this.#total -= entry.weight;
   }
 
+  /** Drops every entry. */
+  clear(): void {
+    this.#entries.clear();
+    this.#total = 0;
+  }
+
   get size(): number {
     return this.#entries.size;
   }

@@ -83,12 +83,21 @@ const toEnvelope = (r: Row): StoredEnvelope => ({
   seq: Number(r.seq),
   bytes: new Uint8Array(r.bytes),
 });
+// The LISTEN connection, as pg_stat_activity names it for an operator.
+const LISTENER_NAME = 'sealdoc-relay-listen';
+// Between attempts to listen again: the first, and the longest.
+const RELISTEN_FIRST_MS = 250;
+const RELISTEN_MAX_MS = 10_000;
+
 const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 export class PostgresRelayStore implements RelayStore {
   readonly #pool: pg.Pool;
   readonly #node = randomUUID();
   #listener: pg.Client | undefined;
+  // Why this node cannot hear the others now (its LISTEN connection is lost), if it cannot.
+  #deaf: string | undefined;
+  #relistenTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #listeners: ((event: StoreEvent) => void)[] = [];
   #closed = false;
   #closing = false;
@@ -139,11 +148,23 @@ export class PostgresRelayStore implements RelayStore {
     return store;
   }
 
-  /** One connection LISTENs for what the other nodes store. */
+  /**
+   * One connection LISTENs for what the other nodes store. Lost (the database restarted, a proxy
+   * or an operator cut it), it is made again, after 250 ms doubling to 10 s between attempts:
+   * meanwhile the node hears nothing, so it says so (`events-lost`, and its probe fails), and
+   * once it listens again it says that what it missed must be read again (`events-resumed`).
+   */
   async #listen(url: string): Promise<void> {
-    const client = new (loadPg().Client)({ connectionString: url });
+    const client = new (loadPg().Client)({ connectionString: url, application_name: LISTENER_NAME });
     this.#listener = client;
-    client.on('error', () => undefined);
+    const lost = (error?: Error) => {
+      if (this.#listener !== client) return;
+      this.#listener = undefined;
+      void client.end().catch(() => undefined);
+      this.#relisten(url, error);
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
     client.on('notification', ({ channel, payload }) => {
       if (channel === this.#channels.presence) return this.#presence.arrived(payload);
       let event: { t: string; g: string; d?: string; c?: number; a?: string; s?: number; l?: number; i?: string; r?: string; n: string; m?: number };
@@ -162,8 +183,41 @@ export class PostgresRelayStore implements RelayStore {
       // When the other node sent it (its clock): how late this node hears, for the relay's metrics.
       this.#emit(typeof event.m === 'number' ? { ...out, sentAt: event.m } : out);
     });
-    await client.connect();
-    await client.query(`LISTEN ${this.#channels.store}; LISTEN ${this.#channels.presence}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.#channels.store}; LISTEN ${this.#channels.presence}`);
+    } catch (error) {
+      if (this.#listener === client) this.#listener = undefined;
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    this.#deaf = undefined;
+  }
+
+  /** The LISTEN connection was lost (`error`, when it says why): tells the relay, then tries again until it listens or the store closes. */
+  #relisten(url: string, error: Error | undefined): void {
+    if (this.#closing || this.#closed || this.#deaf) return;
+    const detail = `this node cannot hear the other relay nodes: its LISTEN connection to PostgreSQL was lost${error ? ` (${error.message})` : ''}; connecting again`;
+    this.#deaf = detail;
+    this.#emit({ type: 'events-lost', detail });
+    let delay = RELISTEN_FIRST_MS;
+    const attempt = () => {
+      this.#relistenTimer = undefined;
+      if (this.#closing || this.#closed) return;
+      this.#listen(url).then(
+        () => {
+          if (this.#closing || this.#closed) return;
+          this.#emit({ type: 'events-resumed' });
+        },
+        () => {
+          delay = Math.min(delay * 2, RELISTEN_MAX_MS);
+          this.#relistenTimer = setTimeout(attempt, delay);
+          this.#relistenTimer.unref?.();
+        },
+      );
+    };
+    this.#relistenTimer = setTimeout(attempt, delay);
+    this.#relistenTimer.unref?.();
   }
 
   #emit(event: StoreEvent): void {
@@ -478,6 +532,7 @@ export class PostgresRelayStore implements RelayStore {
       [],
     );
     if (!row?.writable) throw new RelayStoreError('io', 'the database takes no writes (a standby, or read-only)');
+    if (this.#deaf) throw new RelayStoreError('io', this.#deaf);
   }
 
   async close(): Promise<void> {
@@ -487,6 +542,7 @@ export class PostgresRelayStore implements RelayStore {
     await this.#watchers.close();
     this.#closed = true;
     this.#presence.close();
+    clearTimeout(this.#relistenTimer);
     await this.#listener?.end().catch(() => undefined);
     await this.#pool.end();
   }

@@ -107,6 +107,7 @@ export class Relay {
   readonly #invitations: Invitations;
   readonly #presence: Presence;
   readonly #verifier: VerifyPool;
+  readonly #log: (event: RelayLogEvent) => void;
   /** Resolves once the store's membership index is complete (a database from an earlier release is indexed first). */
   readonly ready: Promise<void>;
   // Whether `ready` has resolved: frames are then handled without waiting for it.
@@ -116,7 +117,7 @@ export class Relay {
     const store = (this.#store = options.store);
     const limits = (this.#limits = resolveLimits(DEFAULT_LIMITS, options.limits, 'limits'));
     const quotas = resolveLimits(DEFAULT_QUOTAS, options.quotas, 'quotas');
-    const log = options.log ?? (() => undefined);
+    const log = (this.#log = options.log ?? (() => undefined));
     const after = options.retention?.afterSnapshots;
     if (after !== undefined && !(Number.isSafeInteger(after) && after >= 0)) throw new RangeError('retention.afterSnapshots is a whole number, 0 or more');
     const connections = (this.#connections = new Connections(limits, log, options.authenticate, {
@@ -306,6 +307,22 @@ export class Relay {
     if (event.type === 'presence') return this.#presence.sharedElsewhere(event);
     if (event.type === 'join-request') return this.#invitations.requestedElsewhere(event);
     if (event.type === 'ops') return this.#logAppend.appendedElsewhere(event);
+    if (event.type === 'events-lost') return this.#log({ event: 'error', connection: 0, detail: event.detail });
+    if (event.type === 'events-resumed') return this.#resync();
     return this.#subscriptions.storedElsewhere(event);
+  }
+
+  /**
+   * The store hears the other nodes again after a while it could not: what they stored and
+   * changed meanwhile was never told here. The logs and summaries kept are forgotten (read again
+   * when next needed: a member removed meanwhile is refused), and every client is told to connect
+   * again, as at a node's restart: its subscribe and `have` bring what it missed, which no cursor
+   * of this node's could say (cursors commit out of order across nodes).
+   */
+  #resync(): void {
+    this.#groups.forgetAll();
+    this.#indexes.forgetAll();
+    const count = this.#connections.reconnectAll('relay catching up with the other nodes: connect again');
+    this.#log({ event: 'resynced', connection: 0, count, detail: 'this node hears the other relay nodes again; its clients were asked to connect again' });
   }
 }

@@ -8,12 +8,12 @@ import type { RelayErrorCode } from '@sealdoc/protocol';
 
 /** What a relay logs: codes and counts, never content. */
 export interface RelayLogEvent {
-  event: 'connected' | 'authenticated' | 'refused' | 'closed' | 'group-created' | 'retention' | 'error';
+  event: 'connected' | 'authenticated' | 'refused' | 'closed' | 'group-created' | 'retention' | 'resynced' | 'error';
   connection: number;
   code?: string;
   member?: string;
   detail?: string;
-  /** How many: envelopes dropped by retention. */
+  /** How many: envelopes dropped by retention; clients asked to connect again (`resynced`). */
   count?: number;
 }
 

@@ -12,6 +12,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { forwardedAddress } from './address.js';
+import { SERVICE_RESTART } from './connections.js';
 import { RelayMetrics } from './metrics.js';
 import { Relay, type RelayOptions } from './relay.js';
 import { describe } from './report.js';
@@ -44,8 +45,6 @@ export interface RelayServerOptions extends RelayOptions {
   metrics?: false | { token?: string; port?: number; host?: string; process?: boolean };
 }
 
-/** The close code that tells a client to connect again, to this relay or another node, at once (RFC 6455 registry: "Service Restart"). */
-export const SERVICE_RESTART = 1012;
 
 /** A running relay. */
 export interface RelayServer {

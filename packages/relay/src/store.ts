@@ -77,13 +77,18 @@ export class RelayStoreError extends Error {
 /**
  * Something another relay node stored (several nodes on one database), for fan-out; or a frame
  * it forwards and never stores (`presence`: sealed awareness or a head beacon, as its client
- * sent it, already checked there), for the subscribers of its document here.
+ * sent it, already checked there), for the subscribers of its document here; or news that the
+ * store stopped hearing the other nodes, or hears them again.
  */
 export type StoreEvent = (
   | { type: 'envelope'; groupId: Uint8Array; docId: Uint8Array; cursor: number; author: Uint8Array; seq: number }
   | { type: 'ops'; groupId: Uint8Array; length: number }
   | { type: 'join-request'; groupId: Uint8Array; inviteId: Uint8Array; requester: Uint8Array }
   | { type: 'presence'; groupId: Uint8Array; docId: Uint8Array; frame: Uint8Array }
+  /** The store stopped hearing the other nodes (`detail`, in plain words): their events are lost until `events-resumed`; its probe fails meanwhile. */
+  | { type: 'events-lost'; detail: string }
+  /** The store hears the other nodes again: what they did meanwhile was not told, so what the relay holds of it (logs, summaries, subscriptions) must be read again. */
+  | { type: 'events-resumed' }
 ) & {
   /** When the other node sent it, ms since 1970 by that node's clock (where the store knows): the notification lag in the relay's metrics. */
   sentAt?: number;
