@@ -15,6 +15,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { createHash, createHmac, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { _sodiumForget, _sodiumInUse, _sodiumSign, _sodiumVerify } from './ed25519-sodium.node.js';
 import { HpkeError } from './errors.js';
 import { _chachaOpen, _chachaSeal, _LowOrderKey, _plain, _sealNative, _wrapRange, _wrapRangeAhead } from './hpke-native.node.js';
 import type { _NativeBackend } from './native.js';
@@ -75,11 +76,13 @@ function verifyKey(publicKey: Uint8Array): KeyObject {
 }
 
 /**
- * Ed25519 through OpenSSL's one-shot EVP_DigestVerify, the same code Node's WebCrypto runs,
- * without its promise, job and key-object round trips (about 60 µs less a check here), and on
- * the calling thread: a relay's verify thread, or the relay's main thread inline.
+ * Ed25519 verification on the calling thread (a relay's verify thread, or its main thread
+ * inline): libsodium where it loaded (ed25519-sodium.node.ts: about 75 µs a check here), else
+ * OpenSSL's one-shot EVP_DigestVerify, the same code Node's WebCrypto runs, without its promise,
+ * job and key-object round trips (about 170 µs here, 60 less than WebCrypto).
  */
 function ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (_sodiumInUse()) return _sodiumVerify(signature, message, publicKey);
   try {
     return verify(null, message, verifyKey(publicKey), signature);
   } catch {
@@ -93,12 +96,13 @@ const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 const signingKeys = new WeakMap<Uint8Array, KeyObject>();
 
 /**
- * Ed25519 signing through OpenSSL's one-shot EVP_DigestSign, on the calling thread: there it
- * costs about what WebCrypto's job costs that thread only to hand the signature to libuv's
- * pool and take it back (about 30 µs here), without the round trip's latency or the pool's
- * work. Signatures are deterministic: the same bytes as WebCrypto's and @noble's.
+ * Ed25519 signing on the calling thread: libsodium where it loaded (about 23 µs here), else
+ * OpenSSL's one-shot EVP_DigestSign (about 50 µs: about what WebCrypto's job costs that thread
+ * only to hand the signature to libuv's pool and take it back, without the round trip's latency
+ * or the pool's work). Signatures are deterministic: the same bytes as WebCrypto's and @noble's.
  */
 function ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
+  if (_sodiumInUse()) return _sodiumSign(seed, message);
   let key = signingKeys.get(seed);
   if (!key) {
     const der = Buffer.concat([PKCS8_ED25519, seed]);
@@ -128,6 +132,7 @@ export const _native: _NativeBackend = {
   ed25519Sign,
   forget(...secrets) {
     for (const s of secrets) signingKeys.delete(s);
+    _sodiumForget(...secrets);
   },
   sha256: (bytes) => _plain(createHash('sha256').update(bytes).digest()),
   hmacSha256(key, ...parts) {

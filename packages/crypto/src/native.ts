@@ -34,8 +34,9 @@ export interface _NativeBackend {
   aeadOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined;
   /**
    * Ed25519 (RFC 8032, pure) verification on the calling thread, of a key the caller found
-   * canonical and of full order and of a signature whose S it found below L (the checks
-   * `_ed25519Verify` makes first, the same on every backend); false when it does not verify.
+   * canonical and of full order and of a signature whose S it found below L and whose R it found
+   * not of small order (the checks `_ed25519Verify` makes first, the same on every backend);
+   * false when it does not verify.
    */
   ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
   /**
@@ -43,7 +44,7 @@ export interface _NativeBackend {
    * object made of it is kept for that very array until {@link _NativeBackend.forget} drops it.
    */
   ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array;
-  /** Drops the key objects made of these secret arrays. */
+  /** Drops (wiping what it can) the keys made of these secret arrays. */
   forget(...secrets: Uint8Array[]): void;
   /** SHA-256 of `bytes`, on the calling thread. */
   sha256(bytes: Uint8Array): Uint8Array;

@@ -10,10 +10,12 @@
  * Ed25519 verification run through node:crypto's one-shot verify instead
  * ({@link verifyOnCallingThread}: the same OpenSSL as Node's WebCrypto, on the calling thread).
  *
- * Verification policy, identical on both paths: signatures with S >= L are refused
- * (noble with `zip215: false`, as OpenSSL/BoringSSL do), and a public key must be canonical
- * and outside the small-order subgroup (checked once per key), so the two implementations
- * cannot disagree on any signature Sealdoc accepts.
+ * Verification policy, identical on every path (WebCrypto, @noble, and in Node OpenSSL or
+ * libsodium: native.node.ts): signatures with S >= L are refused (noble with `zip215: false`,
+ * as OpenSSL/BoringSSL and libsodium do), and so are those whose R encodes a point of small
+ * order (as libsodium does; honest signers never make one, the others would accept it); a
+ * public key must be canonical and outside the small-order subgroup (checked once per key). So
+ * the implementations cannot disagree on any signature Sealdoc accepts.
  * @module
  */
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
@@ -21,7 +23,7 @@ import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { _native } from '#native';
 import { CryptoInputError, HpkeError } from './errors.js';
-import { _bytes, _concat, _hex } from './bytes.js';
+import { _bytes, _concat, _hex, fromHex } from './bytes.js';
 
 /** An implementation of the curve operations. */
 export type CryptoBackend = 'webcrypto' | 'noble';
@@ -231,7 +233,7 @@ function acceptableKey(publicKey: Uint8Array): boolean {
  * a run of envelopes).
  */
 export async function _ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, here = verifyHere): Promise<boolean> {
-  if (signature.length !== 64 || publicKey.length !== 32 || !acceptableKey(publicKey)) return false;
+  if (signature.length !== 64 || publicKey.length !== 32 || smallOrderEncoding(signature) || !acceptableKey(publicKey)) return false;
   // Node, no backend forced, chosen by verifyOnCallingThread or by the caller: OpenSSL one-shot
   // (native.node.ts), synchronous; the same library and checks as Node's WebCrypto below.
   if (_native && here && preference === 'auto') return scalarBelowOrder(signature.subarray(32)) && _native.ed25519Verify(signature, message, publicKey);
@@ -259,6 +261,29 @@ const ORDER_LE = (() => {
   for (let i = 0; i < 32; i++, l >>= 8n) out[i] = Number(l & 0xffn);
   return out;
 })();
+
+// The encodings of Ed25519's points of small order, the sign bit cleared (libsodium's list: a
+// point of order 1, 2, 4 or 8, canonical or y + p), as 31 bytes and a last byte.
+const SMALL_ORDER: readonly Uint8Array[] = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+].map(fromHex);
+
+/** Whether the first 32 bytes of `bytes` encode a point of small order, either sign: a signature's R that only a forger makes. */
+function smallOrderEncoding(bytes: Uint8Array): boolean {
+  for (const point of SMALL_ORDER) {
+    if (bytes[0] !== point[0]) continue;
+    let i = 1;
+    while (i < 31 && bytes[i] === point[i]) i++;
+    if (i === 31 && (bytes[31]! & 0x7f) === point[31]) return true;
+  }
+  return false;
+}
 
 function scalarBelowOrder(s: Uint8Array): boolean {
   for (let i = 31; i >= 0; i--) {

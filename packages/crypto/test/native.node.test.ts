@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import {
   createGroup,
   HpkeError,
@@ -26,10 +26,22 @@ import {
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { _native } from '#native';
 import { _configureWraps } from '../dist/native.node.js';
+import { _sodiumLoaded, _useSodium } from '../dist/ed25519-sodium.node.js';
 import { RFC9180_A21 as V } from './vectors/rfc9180-a2.js';
 import { hex, testIdentity, toHex, utf8 } from './helpers.js';
 
 const native = _native!;
+/** Node's Ed25519 engines: libsodium (where sodium-native loaded; CI's machine has it) and OpenSSL. */
+const ENGINES = [..._sodiumLoaded ? (['libsodium'] as const) : [], 'openssl'] as const;
+/** Runs `body` with Node's Ed25519 on `engine`, then puts libsodium back where it loaded. */
+async function onEngine<T>(engine: 'libsodium' | 'openssl', body: () => T | Promise<T>): Promise<T> {
+  _useSodium(engine === 'libsodium');
+  try {
+    return await body();
+  } finally {
+    _useSodium(true);
+  }
+}
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 const WRAP_LABEL = utf8('sealdoc/v1/epoch-wrap');
 
@@ -99,7 +111,35 @@ describe('native backend (Node)', () => {
     }
   });
 
-  it('Ed25519 signing: the bytes of @noble and of WebCrypto (signatures are deterministic), as plain Uint8Arrays; a forgotten seed makes a new key', async () => {
+  it('sodium-native loads here (an optional dependency with prebuilt binaries: CI must measure and test libsodium)', () => {
+    if (process.env.CI === 'true') assert.equal(_sodiumLoaded, true);
+  });
+
+  it('where sodium-native is absent, Ed25519 goes through OpenSSL: the same signatures', () => {
+    // A process in which requiring sodium-native fails, as where it was not installed.
+    const child = `
+      const Module = (await import('node:module')).default;
+      const resolve = Module._resolveFilename;
+      Module._resolveFilename = function (request, ...rest) {
+        if (request === 'sodium-native') throw Object.assign(new Error('absent'), { code: 'MODULE_NOT_FOUND' });
+        return resolve.call(this, request, ...rest);
+      };
+      const { _sodiumInUse } = await import(${JSON.stringify(new URL('../dist/ed25519-sodium.node.js', import.meta.url).href)});
+      const { _native } = await import(${JSON.stringify(new URL('../dist/native.node.js', import.meta.url).href)});
+      const seed = new Uint8Array(32).fill(3);
+      const message = new Uint8Array([1, 2, 3]);
+      const signature = _native.ed25519Sign(seed, message);
+      console.log(JSON.stringify({ inUse: _sodiumInUse(), signature: Buffer.from(signature).toString('hex') }));
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', child], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(run.status, 0, run.stderr);
+    const { inUse, signature } = JSON.parse(run.stdout.trim()) as { inUse: boolean; signature: string };
+    assert.equal(inUse, false, 'libsodium is not in use');
+    assert.equal(signature, toHex(ed25519.sign(Uint8Array.of(1, 2, 3), new Uint8Array(32).fill(3))));
+  });
+
+  for (const engine of ENGINES)
+  it(`Ed25519 signing on ${engine}: the bytes of @noble and of WebCrypto (signatures are deterministic), as plain Uint8Arrays; a forgotten seed makes a new key`, () => onEngine(engine, async () => {
     for (const size of [0, 1, 1000, 60_000]) {
       const seed = random(32);
       const message = random(size);
@@ -126,7 +166,7 @@ describe('native backend (Node)', () => {
       assert.equal(await verifyMessage(alice.signingPublicKey, 'native-sign', utf8('x'), signature), true, backend);
     }
     useCryptoBackend('auto');
-  });
+  }));
 
   it('ChaCha20-Poly1305: the bytes of @noble/ciphers, with and without aad; a changed byte does not open', () => {
     for (const [aadLength, length] of [[0, 0], [0, 32], [13, 100], [7, 1000]] as const) {
@@ -237,6 +277,7 @@ describe('native backend (Node)', () => {
       for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 0xffn);
       return out;
     };
+    const leNumber = (bytes: Uint8Array) => bytes.reduceRight((n, b) => (n << 8n) | BigInt(b), 0n);
     const L = ed25519.Point.Fn.ORDER;
     const P = 2n ** 255n - 19n;
     // The small-order points (orders 1, 2, 4, 8), canonical and not, and keys whose y is at or above p.
@@ -256,46 +297,64 @@ describe('native backend (Node)', () => {
       'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
     ].map(hex);
 
-    /** What each backend says of (key, signature) over the message: node:crypto on this thread (verifyOnCallingThread), WebCrypto, @noble. */
+    /** What each backend says of (key, signature) over the message: libsodium and OpenSSL on this thread (verifyOnCallingThread), WebCrypto, @noble. */
     async function verdicts(publicKey: Uint8Array, signature: Uint8Array): Promise<boolean[]> {
       const out: boolean[] = [];
-      for (const backend of ['auto', 'webcrypto', 'noble'] as const) {
-        useCryptoBackend(backend);
-        verifyOnCallingThread(backend === 'auto');
-        out.push(await verifyMessage(publicKey, 'native', message, signature));
+      for (const backend of [...ENGINES, 'webcrypto', 'noble'] as const) {
+        const native = backend === 'libsodium' || backend === 'openssl';
+        useCryptoBackend(native ? 'auto' : backend);
+        verifyOnCallingThread(native);
+        out.push(await (native ? onEngine(backend, () => verifyMessage(publicKey, 'native', message, signature)) : verifyMessage(publicKey, 'native', message, signature)));
       }
       useCryptoBackend('auto');
       verifyOnCallingThread(false);
       return out;
     }
+    const all = (verdict: boolean) => Array.from({ length: ENGINES.length + 2 }, () => verdict);
 
     after(() => useCryptoBackend('auto'));
 
     it('accepts what the others accept and refuses S >= L, small-order and non-canonical keys, as they do', async () => {
       const signature = await signMessage(alice, 'native', message);
-      assert.deepEqual(await verdicts(alice.signingPublicKey, signature), [true, true, true]);
+      assert.deepEqual(await verdicts(alice.signingPublicKey, signature), all(true));
       let s = 0n;
       for (let i = 31; i >= 0; i--) s = (s << 8n) | BigInt(signature[32 + i]!);
       for (const bad of [s + L, L, 2n ** 256n - 1n]) {
         const malleated = signature.slice();
         malleated.set(le(bad), 32);
-        assert.deepEqual(await verdicts(alice.signingPublicKey, malleated), [false, false, false]);
-        // OpenSSL refuses S >= L of itself, too (not only the check before it).
-        assert.equal(native.ed25519Verify(malleated, utf8('x'), alice.signingPublicKey), false);
+        assert.deepEqual(await verdicts(alice.signingPublicKey, malleated), all(false));
+        // OpenSSL and libsodium refuse S >= L of themselves, too (not only the check before it).
+        for (const engine of ENGINES) assert.equal(await onEngine(engine, () => native.ed25519Verify(malleated, utf8('x'), alice.signingPublicKey)), false, engine);
       }
       // A signature under the identity key: [s]B = R holds for every message (OpenSSL accepts
       // it; the key check before it refuses the key, on every backend).
       const forged = new Uint8Array(64);
       forged.set(ed25519.Point.BASE.multiply(12345n).toBytes());
       forged.set(le(12345n), 32);
-      for (const key of SMALL_ORDER) assert.deepEqual(await verdicts(key, forged), [false, false, false]);
+      for (const key of SMALL_ORDER) assert.deepEqual(await verdicts(key, forged), all(false));
       // A key encoded with y + p (y < 19: y = 2..18 with the sign bit clear), and R's encodings at or above p.
-      for (let y = 2n; y < 19n; y++) assert.deepEqual(await verdicts(le(y + P), signature), [false, false, false]);
+      for (let y = 2n; y < 19n; y++) assert.deepEqual(await verdicts(le(y + P), signature), all(false));
       for (const r of [P, P + 1n, 2n ** 255n - 1n]) {
         const odd = signature.slice();
         odd.set(le(r), 0);
-        assert.deepEqual(await verdicts(alice.signingPublicKey, odd), [false, false, false]);
+        assert.deepEqual(await verdicts(alice.signingPublicKey, odd), all(false));
       }
+    });
+
+    it('refuses, on every backend, a signature whose R is of small order (a forger\'s: OpenSSL, WebCrypto and @noble accept it, libsodium does not)', async () => {
+      // R the identity (order 1) and S = h·a: [S]B = R + [h]A holds, for a key whose secret scalar the forger knows.
+      const seed = random(32);
+      const publicKey = ed25519.getPublicKey(seed);
+      const { scalar } = ed25519.utils.getExtendedPublicKey(seed);
+      const signed = concat(utf8('sealdoc/v1/sig'), Uint8Array.of(6), utf8('native'), message);
+      const r = SMALL_ORDER[0]!;
+      const h = ed25519.Point.Fn.create(leNumber(sha512(concat(r, publicKey, signed))));
+      const forged = concat(r, le(ed25519.Point.Fn.create(h * scalar)));
+      // Without the policy's check the engines would disagree:
+      assert.equal(ed25519.verify(forged, signed, publicKey, { zip215: false }), true, '@noble alone accepts it');
+      assert.equal(await onEngine('openssl', () => native.ed25519Verify(forged, signed, publicKey)), true, 'OpenSSL alone accepts it');
+      if (_sodiumLoaded) assert.equal(await onEngine('libsodium', () => native.ed25519Verify(forged, signed, publicKey)), false, 'libsodium alone refuses it');
+      assert.deepEqual(await verdicts(publicKey, forged), all(false));
     });
 
     it('agrees with WebCrypto and @noble on 300 signatures with a byte changed', async () => {
@@ -304,7 +363,7 @@ describe('native backend (Node)', () => {
         const changed = signature.slice();
         changed[i % 64]! ^= 1 << (i % 8);
         const v = await verdicts(alice.signingPublicKey, changed);
-        assert.ok(v[0] === v[1] && v[1] === v[2], `byte ${i % 64}: ${v.join(', ')}`);
+        assert.ok(v.every((x) => x === v[0]), `byte ${i % 64}: ${v.join(', ')}`);
       }
     });
   });
