@@ -8,7 +8,7 @@
  * on. Here libsodium verifies in about 75 µs where OpenSSL takes about 170, and signs in about
  * 23 µs where OpenSSL takes about 50. Signatures are deterministic: the same bytes as OpenSSL's,
  * WebCrypto's and @noble's. libsodium refuses some signatures the others accept (a small-order
- * R, which no honest signer makes); `_ed25519Verify` refuses those on every backend first, so
+ * R, which no honest signer makes and only the key's holder can); `_ed25519Verify` refuses those on every backend first, so
  * that every backend gives the same verdict (primitives.ts).
  * @module
  */

@@ -274,7 +274,7 @@ const SMALL_ORDER: readonly Uint8Array[] = [
   'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
 ].map(fromHex);
 
-/** Whether the first 32 bytes of `bytes` encode a point of small order, either sign: a signature's R that only a forger makes. */
+/** Whether the first 32 bytes of `bytes` encode a point of small order, either sign: a signature's R that no honest signer makes (only the key's holder can make one that verifies). */
 function smallOrderEncoding(bytes: Uint8Array): boolean {
   for (const point of SMALL_ORDER) {
     if (bytes[0] !== point[0]) continue;

@@ -341,8 +341,8 @@ describe('native backend (Node)', () => {
       }
     });
 
-    it('refuses, on every backend, a signature whose R is of small order (a forger\'s: OpenSSL, WebCrypto and @noble accept it, libsodium does not)', async () => {
-      // R the identity (order 1) and S = h·a: [S]B = R + [h]A holds, for a key whose secret scalar the forger knows.
+    it('refuses, on every backend, a signature whose R is of small order (only the key\'s holder can make one, no honest signer does; OpenSSL, WebCrypto and @noble would accept it, libsodium does not)', async () => {
+      // R the identity (order 1) and S = h·a: [S]B = R + [h]A holds, for the key's holder, who knows its secret scalar.
       const seed = random(32);
       const publicKey = ed25519.getPublicKey(seed);
       const { scalar } = ed25519.utils.getExtendedPublicKey(seed);
