@@ -226,7 +226,8 @@ async function run(store: string, nodeCount = 1): Promise<Row> {
 /**
  * The single-core floor under any relay here: the checks every push needs (header, signature,
  * author against the log) of the same envelopes, on one thread as the relay makes them
- * (node:crypto's one-shot Ed25519, `verifyOnCallingThread`), with no network, no store and no
+ * (`verifyOnCallingThread`: libsodium where sodium-native loads, else node:crypto's one-shot
+ * Ed25519), with no network, no store and no
  * fan-out, on this machine, in this run.
  */
 export async function verifyFloor(): Promise<Row> {

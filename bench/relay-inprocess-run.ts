@@ -23,7 +23,7 @@ const PER_SECOND = env('BENCH_RELAY_INPROCESS_RATE', 1000);
 const distAt = process.argv.indexOf('--dist');
 const driverOnly = process.argv.includes('--driver-only');
 
-// As the relay's command line does: checks made on the main thread go through node:crypto's one-shot verify.
+// As the relay's command line does: checks made on the main thread go through Node's native Ed25519 (libsodium, or node:crypto's one-shot verify).
 verifyOnCallingThread(true);
 const relayModule: typeof import('@sealdoc/relay') = distAt === -1 ? await import('@sealdoc/relay') : await import(pathToFileURL(join(process.argv[distAt + 1]!, 'index.js')).href);
 

@@ -2,7 +2,8 @@
 // in a process of its own: it speaks just enough of the relay's protocol for the bench's clients
 // (challenge, hello, welcome, subscribe, caught-up, push, ack, deliver) and, for each push, does
 // only what the design cannot drop: the frame decoded, the envelope's header read, its Ed25519
-// signature checked (node:crypto one-shot, the author's key object made once, at its hello), the
+// signature checked (as the relay checks it: libsodium where sodium-native loads, else node:crypto
+// one-shot with the author's key object made once, at its hello), the
 // envelope written to SQLite (WAL, synchronous NORMAL, as the relay) in one transaction with the
 // other pushes of its turn, then the ack and one frame to each other subscriber of the document.
 // Nothing else: no membership log, no quotas, no replay index, no limits, no metrics, no retries,
@@ -12,6 +13,7 @@
 // that says hello): a floor, to tell how much of the relay's CPU per update any relay with these
 // guarantees pays. `--db FILE`; prints {"event":"listening","port":N}.
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import { WebSocketServer } from 'ws';
 import { memberIdOf, readEnvelopeHeader, verifyMessage } from '@sealdoc/crypto';
@@ -29,7 +31,16 @@ const SIGNED_PREFIX = Buffer.concat([Buffer.from('sealdoc/v1/sig'), Buffer.of(8)
 const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
 const hex = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 
-/** Signing keys by member id (hex), from each hello. */
+// libsodium, as @sealdoc/crypto uses it in Node where the optional sodium-native loads.
+const sodium = (() => {
+  try {
+    return createRequire(import.meta.url)('sodium-native');
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Signing keys by member id (hex), from each hello: the raw key for libsodium, or a key object for node:crypto. */
 const keys = new Map();
 /** Sockets by document ("group:doc" in hex). */
 const subscribers = new Map();
@@ -53,7 +64,7 @@ server.on('connection', (socket) => {
   const hello = async (m) => {
     if (!(await verifyMessage(m.signingPublicKey, HELLO_CONTEXT, nonce, m.signature))) throw new Error('a hello does not verify');
     const memberId = memberIdOf(m.signingPublicKey);
-    keys.set(hex(memberId), createPublicKey({ key: Buffer.concat([SPKI_ED25519, m.signingPublicKey]), format: 'der', type: 'spki' }));
+    keys.set(hex(memberId), sodium ? m.signingPublicKey : createPublicKey({ key: Buffer.concat([SPKI_ED25519, m.signingPublicKey]), format: 'der', type: 'spki' }));
     socket.send(encodeWire({ type: 'welcome', memberId }));
   };
   socket.on('message', (data) => {
@@ -64,7 +75,8 @@ server.on('connection', (socket) => {
         const header = readEnvelopeHeader(envelope);
         const key = keys.get(hex(header.author));
         const signed = Buffer.concat([SIGNED_PREFIX, envelope.subarray(0, envelope.length - 64)]);
-        if (!key || !verify(null, signed, key, envelope.subarray(envelope.length - 64))) throw new Error('an envelope does not verify');
+        const signature = envelope.subarray(envelope.length - 64);
+        if (!key || !(sodium ? sodium.crypto_sign_verify_detached(signature, signed, key) : verify(null, signed, key, signature))) throw new Error('an envelope does not verify');
         if (pending.length === 0) setImmediate(commit);
         pending.push({ socket, ref, header, envelope });
       } else if (m.type === 'hello') {

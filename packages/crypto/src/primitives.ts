@@ -6,9 +6,9 @@
  *
  * WebCrypto is the default because it is several times faster for these curves, which
  * decides whether catch-up (thousands of signature checks) and rotation (one HPKE wrap
- * per member) are usable. Key objects are imported once and cached. On Node, a server may have
- * Ed25519 verification run through node:crypto's one-shot verify instead
- * ({@link verifyOnCallingThread}: the same OpenSSL as Node's WebCrypto, on the calling thread).
+ * per member) are usable. Key objects are imported once and cached. On Node, signatures are made
+ * on the calling thread (libsodium where sodium-native loads, else OpenSSL), and a server may have
+ * Ed25519 verification run there too ({@link verifyOnCallingThread}).
  *
  * Verification policy, identical on every path (WebCrypto, @noble, and in Node OpenSSL or
  * libsodium: native.node.ts): signatures with S >= L are refused (noble with `zip215: false`,
@@ -90,8 +90,9 @@ let verifyHere = false;
  * Where Ed25519 verification runs in Node (no effect in browsers, nor with a backend forced):
  * by default through WebCrypto, whose work runs on libuv's thread pool (the calling thread pays
  * about 20 µs a check, the pool about 100): what an app whose thread also runs Yjs wants. With
- * `true`, through node:crypto's one-shot verify on the calling thread (about 100 µs there, less
- * CPU in all, no promise or job round trip): what a server that checks on threads of its own
+ * `true`, on the calling thread: through libsodium where the optional sodium-native loads (about
+ * 75 µs), else node:crypto's one-shot verify (100 to 170 µs); less CPU in all, no promise or job
+ * round trip: what a server that checks on threads of its own
  * wants (the relay's verify threads and its lone checks). The same checks and outcomes either
  * way (native.node.test.ts). Per thread: each worker thread chooses for itself.
  */
