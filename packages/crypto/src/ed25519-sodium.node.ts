@@ -4,12 +4,12 @@
  * prebuilt binaries for Linux, macOS and Windows; where none fits, or with
  * `npm install --omit=optional`, it is absent and native.node.ts uses OpenSSL instead).
  *
- * Why: a relay checks one signature per push, and a new device one per envelope it catches up
- * on. Here libsodium verifies in about 75 µs where OpenSSL takes about 170, and signs in about
- * 23 µs where OpenSSL takes about 50. Signatures are deterministic: the same bytes as OpenSSL's,
+ * Why: a relay checks one signature per push, and a Node client signs each envelope it seals.
+ * Here libsodium verifies in about 75 µs where OpenSSL takes about 170, and signs in about 23 µs
+ * where OpenSSL takes about 50. Signatures are deterministic: the same bytes as OpenSSL's,
  * WebCrypto's and @noble's. libsodium refuses some signatures the others accept (a small-order
- * R, which no honest signer makes and only the key's holder can); `_ed25519Verify` refuses those on every backend first, so
- * that every backend gives the same verdict (primitives.ts).
+ * R, which no honest signer makes and only the key's holder can); `_ed25519Verify` refuses those
+ * on every backend first, so that every backend gives the same verdict (primitives.ts).
  * @module
  */
 import { createRequire } from 'node:module';
