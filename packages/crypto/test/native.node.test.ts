@@ -138,35 +138,36 @@ describe('native backend (Node)', () => {
     assert.equal(signature, toHex(ed25519.sign(Uint8Array.of(1, 2, 3), new Uint8Array(32).fill(3))));
   });
 
-  for (const engine of ENGINES)
-  it(`Ed25519 signing on ${engine}: the bytes of @noble and of WebCrypto (signatures are deterministic), as plain Uint8Arrays; a forgotten seed makes a new key`, () => onEngine(engine, async () => {
-    for (const size of [0, 1, 1000, 60_000]) {
-      const seed = random(32);
-      const message = random(size);
-      const signature = native.ed25519Sign(seed, message);
-      assert.equal(Object.getPrototypeOf(signature), Uint8Array.prototype);
-      assert.deepEqual(signature, ed25519.sign(message, seed));
-      const webcrypto = await crypto.subtle.sign(
-        'Ed25519',
-        await crypto.subtle.importKey('pkcs8', concat(hex('302e020100300506032b657004220420'), seed), { name: 'Ed25519' }, false, ['sign']),
-        message,
-      );
-      assert.deepEqual(signature, new Uint8Array(webcrypto));
-      // The key object is kept for the seed array: a changed array, once forgotten, signs anew.
-      native.forget(seed);
-      seed[0]! ^= 1;
-      assert.deepEqual(native.ed25519Sign(seed, message), ed25519.sign(message, seed));
-      native.forget(seed);
-    }
-    // signMessage goes this way in Node: what it signs verifies under every backend.
-    const alice = testIdentity('alice');
-    const signature = await signMessage(alice, 'native-sign', utf8('x'));
-    for (const backend of ['auto', 'webcrypto', 'noble'] as const) {
-      useCryptoBackend(backend);
-      assert.equal(await verifyMessage(alice.signingPublicKey, 'native-sign', utf8('x'), signature), true, backend);
-    }
-    useCryptoBackend('auto');
-  }));
+  for (const engine of ENGINES) {
+    it(`Ed25519 signing on ${engine}: the bytes of @noble and of WebCrypto (signatures are deterministic), as plain Uint8Arrays; a forgotten seed makes a new key`, () => onEngine(engine, async () => {
+      for (const size of [0, 1, 1000, 60_000]) {
+        const seed = random(32);
+        const message = random(size);
+        const signature = native.ed25519Sign(seed, message);
+        assert.equal(Object.getPrototypeOf(signature), Uint8Array.prototype);
+        assert.deepEqual(signature, ed25519.sign(message, seed));
+        const webcrypto = await crypto.subtle.sign(
+          'Ed25519',
+          await crypto.subtle.importKey('pkcs8', concat(hex('302e020100300506032b657004220420'), seed), { name: 'Ed25519' }, false, ['sign']),
+          message,
+        );
+        assert.deepEqual(signature, new Uint8Array(webcrypto));
+        // The key object is kept for the seed array: a changed array, once forgotten, signs anew.
+        native.forget(seed);
+        seed[0]! ^= 1;
+        assert.deepEqual(native.ed25519Sign(seed, message), ed25519.sign(message, seed));
+        native.forget(seed);
+      }
+      // signMessage goes this way in Node: what it signs verifies under every backend.
+      const alice = testIdentity('alice');
+      const signature = await signMessage(alice, 'native-sign', utf8('x'));
+      for (const backend of ['auto', 'webcrypto', 'noble'] as const) {
+        useCryptoBackend(backend);
+        assert.equal(await verifyMessage(alice.signingPublicKey, 'native-sign', utf8('x'), signature), true, backend);
+      }
+      useCryptoBackend('auto');
+    }));
+  }
 
   it('ChaCha20-Poly1305: the bytes of @noble/ciphers, with and without aad; a changed byte does not open', () => {
     for (const [aadLength, length] of [[0, 0], [0, 32], [13, 100], [7, 1000]] as const) {
@@ -301,10 +302,10 @@ describe('native backend (Node)', () => {
     async function verdicts(publicKey: Uint8Array, signature: Uint8Array): Promise<boolean[]> {
       const out: boolean[] = [];
       for (const backend of [...ENGINES, 'webcrypto', 'noble'] as const) {
-        const native = backend === 'libsodium' || backend === 'openssl';
-        useCryptoBackend(native ? 'auto' : backend);
-        verifyOnCallingThread(native);
-        out.push(await (native ? onEngine(backend, () => verifyMessage(publicKey, 'native', message, signature)) : verifyMessage(publicKey, 'native', message, signature)));
+        const onThread = backend === 'libsodium' || backend === 'openssl';
+        useCryptoBackend(onThread ? 'auto' : backend);
+        verifyOnCallingThread(onThread);
+        out.push(await (onThread ? onEngine(backend, () => verifyMessage(publicKey, 'native', message, signature)) : verifyMessage(publicKey, 'native', message, signature)));
       }
       useCryptoBackend('auto');
       verifyOnCallingThread(false);
