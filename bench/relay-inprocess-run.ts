@@ -7,6 +7,7 @@
 // elsewhere). `--driver-only`: the same pushes handed to nothing, to tell the driver's own cost.
 // Usage: node --import tsx bench/relay-inprocess-run.ts [--dist DIR] [--driver-only]
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,9 +24,15 @@ const PER_SECOND = env('BENCH_RELAY_INPROCESS_RATE', 1000);
 const distAt = process.argv.indexOf('--dist');
 const driverOnly = process.argv.includes('--driver-only');
 
-// As the relay's command line does: checks made on the main thread go through Node's native Ed25519 (libsodium, or node:crypto's one-shot verify).
+// As the relay's command line does: checks made on the main thread go through Node's native
+// Ed25519 (libsodium, or node:crypto's one-shot verify); for another build, in the
+// @sealdoc/crypto that build resolves (which may be its own).
 verifyOnCallingThread(true);
 const relayModule: typeof import('@sealdoc/relay') = distAt === -1 ? await import('@sealdoc/relay') : await import(pathToFileURL(join(process.argv[distAt + 1]!, 'index.js')).href);
+if (distAt !== -1) {
+  const itsCrypto = createRequire(join(process.argv[distAt + 1]!, 'index.js')).resolve('@sealdoc/crypto');
+  ((await import(pathToFileURL(itsCrypto).href)) as typeof import('@sealdoc/crypto')).verifyOnCallingThread(true);
+}
 
 /** CPU time of this process's threads so far, in µs: the main thread's and all of them (schedstat: time on a CPU, in ns). */
 function cpuUs(): { main: number; all: number } {

@@ -228,16 +228,32 @@ function acceptableKey(publicKey: Uint8Array): boolean {
 }
 
 /**
+ * @internal The check of {@link _ed25519Verify}, made now on the calling thread where it can be:
+ * Node, no backend forced (libsodium, or OpenSSL one-shot: native.node.ts, synchronous; the same
+ * library and checks as Node's WebCrypto). Undefined where it cannot (a browser, a backend
+ * forced): the caller awaits `_ed25519Verify`. The same rules, in the same order, either way.
+ */
+export function _ed25519VerifyNow(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean | undefined {
+  if (!_native || preference !== 'auto') return undefined;
+  if (signature.length !== 64 || publicKey.length !== 32 || smallOrderEncoding(signature) || !acceptableKey(publicKey)) return false;
+  return scalarBelowOrder(signature.subarray(32)) && _native.ed25519Verify(signature, message, publicKey);
+}
+
+/** @internal Whether every check is made now, on the calling thread: {@link verifyOnCallingThread} chose it, and the platform can (_ed25519VerifyNow). */
+export function _verifiesNow(): boolean {
+  return verifyHere && _native !== undefined && preference === 'auto';
+}
+
+/**
  * `here`: check on the calling thread where the platform can (Node, no backend forced), as
  * {@link verifyOnCallingThread} chooses for every check; a caller waiting on this one check
  * before anything else can go on passes `true` (envelope-batch.ts: the check that vouches for
  * a run of envelopes).
  */
 export async function _ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, here = verifyHere): Promise<boolean> {
+  const now = here ? _ed25519VerifyNow(signature, message, publicKey) : undefined;
+  if (now !== undefined) return now;
   if (signature.length !== 64 || publicKey.length !== 32 || smallOrderEncoding(signature) || !acceptableKey(publicKey)) return false;
-  // Node, no backend forced, chosen by verifyOnCallingThread or by the caller: OpenSSL one-shot
-  // (native.node.ts), synchronous; the same library and checks as Node's WebCrypto below.
-  if (_native && here && preference === 'auto') return scalarBelowOrder(signature.subarray(32)) && _native.ed25519Verify(signature, message, publicKey);
   if ((await activeCryptoBackends()).ed25519 === 'webcrypto') {
     // RFC 8032 5.1.7: S must be below the group order L; OpenSSL and BoringSSL check this too,
     // but the check is cheap and makes the rule explicit on every platform.

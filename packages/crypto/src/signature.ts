@@ -9,15 +9,29 @@
 import { CryptoInputError } from './errors.js';
 import { _bytes, _concat, _utf8 } from './bytes.js';
 import { _identitySecrets, type Identity } from './identity.js';
-import { _ed25519Sign, _ed25519Verify } from './primitives.js';
+import { _ed25519Sign, _ed25519Verify, _ed25519VerifyNow } from './primitives.js';
 
 const PREFIX = _utf8('sealdoc/v1/sig');
 
-function signedBytes(context: string, message: Uint8Array): Uint8Array {
+// What precedes the message for each context seen ("sealdoc/v1/sig" · u8 length · context): a
+// few contexts are used over and over (every envelope), so each is encoded once; bounded, since
+// a caller may pass any string.
+const prefixes = new Map<string, Uint8Array>();
+const MAX_PREFIXES = 32;
+
+function prefixOf(context: string): Uint8Array {
+  let prefix = prefixes.get(context);
+  if (prefix) return prefix;
   if (typeof context !== 'string') throw new CryptoInputError('context must be a string');
   const label = _utf8(context);
   if (label.length === 0 || label.length > 255) throw new CryptoInputError('context must be 1 to 255 bytes');
-  return _concat(PREFIX, Uint8Array.of(label.length), label, _bytes(message, 'message'));
+  prefix = _concat(PREFIX, Uint8Array.of(label.length), label);
+  if (prefixes.size < MAX_PREFIXES) prefixes.set(context, prefix);
+  return prefix;
+}
+
+function signedBytes(context: string, message: Uint8Array): Uint8Array {
+  return _concat(prefixOf(context), _bytes(message, 'message'));
 }
 
 /** Signs `message` for the purpose named by `context` (e.g. "relay-hello"); 64 bytes. */
@@ -35,4 +49,11 @@ export async function _verifyMessage(publicKey: Uint8Array, context: string, mes
   _bytes(publicKey, 'publicKey', 32);
   _bytes(signature, 'signature');
   return _ed25519Verify(signature, signedBytes(context, message), publicKey, here);
+}
+
+/** @internal {@link _verifyMessage} made now, where the calling thread can (_ed25519VerifyNow); undefined where it cannot. */
+export function _verifyMessageNow(publicKey: Uint8Array, context: string, message: Uint8Array, signature: Uint8Array): boolean | undefined {
+  _bytes(publicKey, 'publicKey', 32);
+  _bytes(signature, 'signature');
+  return _ed25519VerifyNow(signature, signedBytes(context, message), publicKey);
 }

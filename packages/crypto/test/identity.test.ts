@@ -15,6 +15,7 @@ import {
   seedFromMnemonic,
   memberIdOf,
   signMessage,
+  verifyMessage,
   validateMnemonic,
   isMnemonicWord,
 } from '@sealdoc/crypto';
@@ -219,5 +220,22 @@ describe('identity secrets', () => {
     id.wipe();
     assert.equal(id.wiped, true);
     await assert.rejects(signMessage(id, 'test', new Uint8Array(1)), CryptoInputError);
+  });
+});
+
+describe('domain-separated signatures', () => {
+  it('bind the context: each of many contexts (more than are kept encoded) verifies under its own alone; an empty, overlong or non-string context is refused', async () => {
+    const id = identityFromMnemonic(ABANDON_ART);
+    const message = new Uint8Array([1, 2, 3]);
+    const contexts = Array.from({ length: 40 }, (_, i) => `context-${i}`);
+    const signatures = await Promise.all(contexts.map((c) => signMessage(id, c, message)));
+    for (const [i, c] of contexts.entries()) {
+      assert.equal(await verifyMessage(id.signingPublicKey, c, message, signatures[i]!), true, c);
+      assert.equal(await verifyMessage(id.signingPublicKey, c, message, signatures[(i + 1) % contexts.length]!), false, c);
+    }
+    for (const bad of ['', 'x'.repeat(256), 42 as unknown as string]) {
+      await assert.rejects(signMessage(id, bad, message), CryptoInputError);
+      await assert.rejects(verifyMessage(id.signingPublicKey, bad, message, signatures[0]!), CryptoInputError);
+    }
   });
 });

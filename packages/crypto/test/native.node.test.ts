@@ -22,6 +22,10 @@ import {
   useCryptoBackend,
   verifyOnCallingThread,
   verifyMessage,
+  sealEnvelope,
+  readEnvelope,
+  verifyEnvelope,
+  EnvelopeError,
 } from '@sealdoc/crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { _native } from '#native';
@@ -356,6 +360,41 @@ describe('native backend (Node)', () => {
       assert.equal(await onEngine('openssl', () => native.ed25519Verify(forged, signed, publicKey)), true, 'OpenSSL alone accepts it');
       if (_sodiumLoaded) assert.equal(await onEngine('libsodium', () => native.ed25519Verify(forged, signed, publicKey)), false, 'libsodium alone refuses it');
       assert.deepEqual(await verdicts(publicKey, forged), all(false));
+    });
+
+    it('verifyEnvelope, checked at once on this thread, gives the verdicts of the awaited path, and fails by rejecting, never by throwing', async () => {
+      const log = await MembershipLog.fromOps([await createGroup(alice)]);
+      const keyring = new Keyring();
+      await unlockEpochSecrets(log, alice, keyring);
+      const docId = new Uint8Array(16).fill(3);
+      const good = await sealEnvelope({ kind: 'update', groupId: log.groupId, docId, epoch: log.epoch, seq: 7, head: log.head, author: alice, keyring, plaintext: message });
+      const flipped = good.slice();
+      flipped[good.length - 1]! ^= 1;
+      const otherHead = good.slice();
+      otherHead[2 + 16 + 16 + 4 + 32 + 8]! ^= 1;
+      const inputs = [good, flipped, otherHead, good.subarray(0, 40), new Uint8Array(0)];
+      const contexts = [log.verifyContext(), log.verifyContext({ docId: new Uint8Array(16) }), log.verifyContext({ kinds: ['snapshot'] }), { ...log.verifyContext(), author: () => undefined }];
+      const verdictsOf = async (): Promise<string[]> => {
+        const out: string[] = [];
+        for (const ctx of contexts)
+          for (const bytes of inputs)
+            for (const input of [bytes, ...(bytes.length > 100 ? [readEnvelope(bytes)] : [])]) {
+              let pending: Promise<unknown> | undefined;
+              assert.doesNotThrow(() => (pending = verifyEnvelope(input, ctx)));
+              out.push(await pending!.then(() => 'ok', (error: unknown) => (error instanceof EnvelopeError ? error.code : String(error))));
+            }
+        return out;
+      };
+      const awaited = await verdictsOf();
+      assert.deepEqual(new Set(awaited), new Set(['ok', 'bad-signature', 'unknown-head', 'malformed', 'wrong-doc', 'wrong-kind', 'not-a-member']));
+      for (const engine of ENGINES) {
+        verifyOnCallingThread(true);
+        try {
+          assert.deepEqual(await onEngine(engine, verdictsOf), awaited, engine);
+        } finally {
+          verifyOnCallingThread(false);
+        }
+      }
     });
 
     it('agrees with WebCrypto and @noble on 300 signatures with a byte changed', async () => {

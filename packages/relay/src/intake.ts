@@ -10,7 +10,7 @@
  * are the bytes received, whose header was read once.
  * @module
  */
-import { EnvelopeError, type EnvelopeHeader, type ReadEnvelope } from '@sealdoc/crypto';
+import { EnvelopeError, type EnvelopeHeader, type MemberRole, type MembershipLog, type ReadEnvelope, type VerifyContext } from '@sealdoc/crypto';
 import { equalBytes, hex } from './bytes.js';
 import { flushQueued, type Client } from './connection.js';
 import type { Connections } from './connections.js';
@@ -30,6 +30,9 @@ import { WeightedLru } from './lru.js';
  */
 const COMMIT_SPACING_MS = 2;
 
+/** The kinds a push may carry. */
+const PUSH_KINDS = ['update', 'snapshot'] as const;
+
 /** Documents remembered as started (see Intake.#started). */
 const STARTED_DOCUMENTS = 100_000;
 
@@ -40,12 +43,19 @@ interface PushKeys {
   author: string;
 }
 
+/** The log a push was checked against, and its length then (ops are only appended to a live log). */
+interface CheckedAt {
+  log: MembershipLog;
+  length: number;
+}
+
 /** A verified push waiting for its group's next write. */
 interface Pending {
   client: Client;
   header: EnvelopeHeader;
   bytes: Uint8Array;
   keys: PushKeys;
+  checked: CheckedAt;
   resolve(result: PutResult): void;
   reject(error: unknown): void;
 }
@@ -79,9 +89,14 @@ export class Intake {
    * Checks an envelope's signature and author (parsed already) against the log of its group, of
    * which the client must be a member; `group`: the group id in hex, when the caller has it.
    */
-  async verify(client: Client, envelope: ReadEnvelope, kinds: ('update' | 'snapshot' | 'awareness')[], group = hex(envelope.header.groupId)): Promise<void> {
+  async verify(client: Client, envelope: ReadEnvelope, kinds: readonly ('update' | 'snapshot' | 'awareness')[], group = hex(envelope.header.groupId)): Promise<CheckedAt> {
     const log = await this.groups.member(client, envelope.header.groupId, group);
+    // The log as it is now (an append may have come between member's look and this one): the
+    // client's standing and the envelope's author are both checked against this length.
+    const length = log.length;
+    if (!log.deviceRole(client.memberId!)) throw new Refusal('not-a-member', 'you are not a member of this group');
     await this.verifier.verify(envelope, log.verifyContext({ kinds }));
+    return { log, length };
   }
 
   /**
@@ -98,7 +113,7 @@ export class Intake {
     client.pushesInFlight++;
     const { header, bytes } = envelope;
     const group = hex(header.groupId);
-    const verified = this.verify(client, envelope, ['update', 'snapshot'], group);
+    const verified = this.verify(client, envelope, PUSH_KINDS, group);
     // This push is handed over once the one before it was (or was refused).
     const previous = client.pushesHandedOver;
     let handedOver!: () => void;
@@ -113,10 +128,10 @@ export class Intake {
     };
     void verified
       .then(
-        async () => {
+        async (checked) => {
           await previous;
           const keys: PushKeys = { group, doc: `${group}:${hex(header.docId)}`, author: hex(header.author) };
-          const stored = this.#enqueue(client, header, bytes, keys);
+          const stored = this.#enqueue(client, header, bytes, keys, checked);
           handedOver();
           const { outcome, cursor } = await stored;
           if (outcome === 'conflict') return this.connections.refuse(client, ref, new Refusal('conflict', `another envelope of this author already has sequence number ${header.seq}`));
@@ -143,7 +158,7 @@ export class Intake {
   }
 
   /** Adds a verified envelope to its group's next batch; resolves once the batch is stored. */
-  #enqueue(client: Client, header: EnvelopeHeader, bytes: Uint8Array, keys: PushKeys): Promise<PutResult> {
+  #enqueue(client: Client, header: EnvelopeHeader, bytes: Uint8Array, keys: PushKeys, checked: CheckedAt): Promise<PutResult> {
     const key = keys.group;
     let batch = this.#batches.get(key);
     if (!batch) {
@@ -153,7 +168,7 @@ export class Intake {
       const round = this.#joinTurn();
       void this.groups.serial(header.groupId, () => this.#flush(key, header.groupId, fresh, round), key);
     }
-    return new Promise((resolve, reject) => batch.push({ client, header, bytes, keys, resolve, reject }));
+    return new Promise((resolve, reject) => batch.push({ client, header, bytes, keys, checked, resolve, reject }));
   }
 
   /**
@@ -168,19 +183,29 @@ export class Intake {
     let written = false;
     try {
       const log = await this.groups.group(groupId, key);
-      const context = log?.verifyContext();
+      // Made when a push needs it (the log changed since it was checked).
+      let context: VerifyContext | undefined;
       const checked: Pending[] = [];
       for (const item of batch) {
         try {
-          const author = context?.author(item.header);
-          if (!author) throw new Refusal('not-a-member', 'the author is not a member of this group');
-          if (author.role === 'reader') throw new Refusal('not-a-writer', 'the author may not write');
-          const pusher = log!.deviceRole(item.client.memberId!);
-          if (!pusher) throw new Refusal('not-a-member', 'you are no longer a member of this group');
-          // Removed (or made a reader) since: what the relay held of it counts, nothing new does,
-          // whatever its sequence number (below a cutoff stretched by a jump, too). A member
-          // pushing its own envelope: the same device, looked up once.
-          const now = equalBytes(item.client.memberId!, item.header.author) ? pusher : log!.deviceRole(item.header.author);
+          if (!log) throw new Refusal('not-a-member', 'the author is not a member of this group');
+          // The log as the push was checked against it (the same one, at the same length: ops are
+          // only appended) answers as it did then: the author's standing at the envelope's head,
+          // and the pusher's; otherwise both are checked again.
+          let pusher: MemberRole | undefined;
+          if (item.checked.log !== log || item.checked.length !== log.length) {
+            context ??= log.verifyContext();
+            const author = context.author(item.header);
+            if (!author) throw new Refusal('not-a-member', 'the author is not a member of this group');
+            if (author.role === 'reader') throw new Refusal('not-a-writer', 'the author may not write');
+            pusher = log.deviceRole(item.client.memberId!);
+            if (!pusher) throw new Refusal('not-a-member', 'you are no longer a member of this group');
+          }
+          // Removed (or made a reader) since the envelope's head: what the relay held of it
+          // counts, nothing new does, whatever its sequence number (below its cutoff, or below a
+          // cutoff stretched by a jump, too). A member pushing its own envelope: the same device,
+          // looked up once.
+          const now = pusher && equalBytes(item.client.memberId!, item.header.author) ? pusher : log.deviceRole(item.header.author);
           if (!now || now === 'reader') {
             const [held] = await this.store.envelopesBySeq(groupId, item.header.docId, item.header.author, item.header.seq, item.header.seq, Number.MAX_SAFE_INTEGER, 1);
             if (!held) throw new Refusal('past-cutoff', 'its author was removed, made a reader or revoked: nothing new from it is accepted');

@@ -89,6 +89,40 @@ describe('relay attacks: removal', () => {
   });
 });
 
+describe('relay attacks: a removal while pushes wait for their write', () => {
+  it('wins, wherever it lands among them: once it is appended, nothing the removed member wrote past its cutoff, nor anything it forwards, is stored', async () => {
+    // Pushes are checked as they come, then written in batches: here every push is checked
+    // against the log before the removal is appended, and reaches its write after it (the
+    // commit rounds wait), where it is checked again against the log with the removal in it.
+    // Half are Mallory's own envelopes, half Alice's that Mallory forwards. (With the pusher's
+    // standing not looked at again whenever the log object is the same, whatever its length,
+    // Alice's forwarded ones are stored.)
+    const [alice, mallory] = [identity('alice'), identity('mallory')];
+    for (let round = 0; round < 6; round++) {
+      const { ops, relay, store, groupId, log } = await relayWithGroup(alice, [mallory]);
+      const m = await connect(relay, mallory);
+      const a = await connect(relay, alice);
+      const [own, alices] = [await envelopeMaker(mallory, ops, DOC_ID), await envelopeMaker(alice, ops, DOC_ID)];
+      const keyring = new Keyring();
+      await unlockEpochSecrets(log, alice, keyring);
+      const removal = await removeMember(log, { signer: alice, keyring }, mallory.memberId, 9);
+      const late = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? alices(i) : own(10 + i))));
+      for (const [i, envelope] of late.entries()) {
+        m.push({ type: 'push', ref: i + 1, envelope });
+        if (i === round * 7) a.push({ type: 'ops', groupId, fromIndex: 1, ops: [removal] });
+      }
+      await settled(m);
+      await settled(a);
+      const stored = await store.envelopesAfter(groupId, DOC_ID, 0, 100);
+      if ((await store.loadOps(groupId)).length === 2) {
+        assert.deepEqual(stored, [], `round ${round}: stored after the removal`);
+        assert.equal(m.of('error').length, late.length, `round ${round}: every push refused`);
+      } else assert.deepEqual(a.codes(), ['cutoff-too-low'], `round ${round}`);
+      relay.close();
+    }
+  });
+});
+
 describe('relay attacks: a writer that keeps pushing', () => {
   it('cannot stay ahead of its removal: the admin’s device asks the relay what it holds, and the removal goes through on the first try', async () => {
     const store = new MemoryRelayStore();
