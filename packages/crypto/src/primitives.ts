@@ -92,7 +92,8 @@ let verifyHere = false;
  * about 20 µs a check, the pool about 100): what an app whose thread also runs Yjs wants. With
  * `true`, on the calling thread: through libsodium where the optional sodium-native loads (about
  * 75 µs), else node:crypto's one-shot verify (100 to 170 µs); less CPU in all, no promise or job
- * round trip: what a server that checks on threads of its own
+ * round trip (`verifyEnvelope` then makes all its checks before it returns, and returns a
+ * settled promise): what a server that checks on threads of its own
  * wants (the relay's verify threads and its lone checks). The same checks and outcomes either
  * way (native.node.test.ts). Per thread: each worker thread chooses for itself.
  */
