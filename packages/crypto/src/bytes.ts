@@ -76,18 +76,23 @@ export function _u64(n: number): Uint8Array {
 const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef');
 const latin1 = new TextDecoder('latin1');
 
+// Where the digits are written before they are decoded: reused (decode copies them into the
+// string at once), so an id's hex costs no buffer of its own; a longer input gets one of its own.
+const scratch = new Uint8Array(256);
+
 /**
  * Lower-case hex of `bytes` (ids as map keys, storage keys, logs). One string allocation: ids
- * are turned to hex several times per envelope, and a string per digit was garbage a catch-up
- * of thousands of envelopes paid for.
+ * are turned to hex several times per envelope (a relay's push, nine times), and a string per
+ * digit, or a buffer per call, was garbage paid for each time.
  */
 export function toHex(bytes: Uint8Array): string {
-  const codes = new Uint8Array(bytes.length * 2);
+  const length = bytes.length * 2;
+  const codes = length <= scratch.length ? scratch : new Uint8Array(length);
   for (let i = 0; i < bytes.length; i++) {
     codes[2 * i] = HEX_DIGITS[bytes[i]! >> 4]!;
     codes[2 * i + 1] = HEX_DIGITS[bytes[i]! & 15]!;
   }
-  return latin1.decode(codes);
+  return latin1.decode(codes.subarray(0, length));
 }
 
 /** @internal The same, under the package's internal naming. */
