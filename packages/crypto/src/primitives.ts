@@ -235,14 +235,19 @@ function acceptableKey(publicKey: Uint8Array): boolean {
  * forced): the caller awaits `_ed25519Verify`. The same rules, in the same order, either way.
  */
 export function _ed25519VerifyNow(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean | undefined {
-  if (!_native || preference !== 'auto') return undefined;
+  if (!nativeVerify()) return undefined;
   if (signature.length !== 64 || publicKey.length !== 32 || smallOrderEncoding(signature) || !acceptableKey(publicKey)) return false;
-  return scalarBelowOrder(signature.subarray(32)) && _native.ed25519Verify(signature, message, publicKey);
+  return scalarBelowOrder(signature.subarray(32)) && _native!.ed25519Verify(signature, message, publicKey);
+}
+
+/** Whether Node's native Ed25519 can check here: Node, no backend forced. */
+function nativeVerify(): boolean {
+  return _native !== undefined && preference === 'auto';
 }
 
 /** @internal Whether every check is made now, on the calling thread: {@link verifyOnCallingThread} chose it, and the platform can (_ed25519VerifyNow). */
 export function _verifiesNow(): boolean {
-  return verifyHere && _native !== undefined && preference === 'auto';
+  return verifyHere && nativeVerify();
 }
 
 /**

@@ -46,14 +46,17 @@ export async function verifyMessage(publicKey: Uint8Array, context: string, mess
 
 /** @internal {@link verifyMessage}; `here` as _ed25519Verify takes it (where the check runs, not what it checks). */
 export async function _verifyMessage(publicKey: Uint8Array, context: string, message: Uint8Array, signature: Uint8Array, here?: boolean): Promise<boolean> {
-  _bytes(publicKey, 'publicKey', 32);
-  _bytes(signature, 'signature');
-  return _ed25519Verify(signature, signedBytes(context, message), publicKey, here);
+  return _ed25519Verify(signature, checkedSignedBytes(publicKey, context, message, signature), publicKey, here);
 }
 
 /** @internal {@link _verifyMessage} made now, where the calling thread can (_ed25519VerifyNow); undefined where it cannot. */
 export function _verifyMessageNow(publicKey: Uint8Array, context: string, message: Uint8Array, signature: Uint8Array): boolean | undefined {
+  return _ed25519VerifyNow(signature, checkedSignedBytes(publicKey, context, message, signature), publicKey);
+}
+
+/** What a signature over `message` for `context` covers, once the key and the signature are bytes (else CryptoInputError). */
+function checkedSignedBytes(publicKey: Uint8Array, context: string, message: Uint8Array, signature: Uint8Array): Uint8Array {
   _bytes(publicKey, 'publicKey', 32);
   _bytes(signature, 'signature');
-  return _ed25519VerifyNow(signature, signedBytes(context, message), publicKey);
+  return signedBytes(context, message);
 }
